@@ -111,7 +111,6 @@ class RegimeConfig(Section):
         description="Time-of-day buckets in which new entries are allowed",
     )
     trend_threshold: float = Field(0.0005, ge=0, description="EMA spread / price for a trend")
-    close_buffer_minutes: int = Field(15, ge=0, le=240, json_schema_extra=HOT)
 
     @model_validator(mode="after")
     def _ranges(self) -> RegimeConfig:
