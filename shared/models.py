@@ -302,3 +302,36 @@ class TradeRecord:
     commission_cents: int
     pnl_net_cents: int
     labels: dict[str, str] = field(default_factory=dict)
+
+
+class Verdict(StrEnum):
+    """What the engine concluded on one bar."""
+
+    HOLD = "hold"
+    ENTER = "enter"
+    REJECT = "reject"
+    MANAGE = "manage"
+    EXIT = "exit"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """One journaled evaluation: inputs (as JSON), every adjustment, the verdict and why."""
+
+    ts: datetime
+    symbol: str
+    close: float
+    features_json: str
+    regime_json: str
+    votes_json: str
+    signal_action: Action
+    signal_confidence: float
+    memory_adjustment: float
+    llm_adjustment: float
+    final_confidence: float
+    verdict: Verdict
+    risk_rule: str | None
+    reasons: tuple[str, ...]
+    action_taken: str
+    bracket_id: str | None
+    labels: dict[str, str]

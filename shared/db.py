@@ -1,0 +1,262 @@
+"""SQLite connection and schema migrations: the one place that sets PRAGMAs and the schema.
+
+``connect`` turns on WAL, a busy timeout and foreign keys; ``migrate`` applies the ordered list
+of migrations whose index is above ``PRAGMA user_version``. Write transactions use
+``BEGIN IMMEDIATE`` through ``write_transaction`` so writers queue instead of failing mid-way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DB_PATH = Path("data/trader.db")
+BUSY_TIMEOUT_MS = 5000
+
+
+def db_path_from_env(default: Path = DEFAULT_DB_PATH) -> Path:
+    """Return the database path: env ``TRADER_DB`` if set, else ``default``."""
+    value = os.environ.get("TRADER_DB", "").strip()
+    return Path(value) if value else default
+
+
+def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database with WAL, busy_timeout, foreign keys; autocommit (explicit BEGINs)."""
+    if readonly:
+        uri = f"file:{Path(path).resolve()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run a block inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the surrounding BEGIN IMMEDIATE, so run statements one by one.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_trading_core(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE bars (
+            symbol TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
+            volume REAL NOT NULL,
+            PRIMARY KEY (symbol, ts)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            close REAL NOT NULL,
+            features_json TEXT NOT NULL,
+            regime_json TEXT NOT NULL,
+            votes_json TEXT NOT NULL,
+            signal_action TEXT NOT NULL,
+            signal_confidence REAL NOT NULL,
+            memory_adjustment REAL NOT NULL,
+            llm_adjustment REAL NOT NULL,
+            final_confidence REAL NOT NULL,
+            verdict TEXT NOT NULL,
+            risk_rule TEXT,
+            reasons_json TEXT NOT NULL,
+            action_taken TEXT NOT NULL,
+            bracket_id TEXT,
+            labels_json TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX decisions_ts ON decisions (ts);
+        CREATE INDEX decisions_bracket ON decisions (bracket_id);
+
+        CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            bracket_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            role TEXT NOT NULL,
+            order_type TEXT NOT NULL,
+            contracts INTEGER NOT NULL CHECK (contracts > 0),
+            price REAL,
+            status TEXT NOT NULL,
+            exit_reason TEXT,
+            created_ts TEXT NOT NULL,
+            updated_ts TEXT NOT NULL,
+            ib_perm_id INTEGER,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX orders_status ON orders (status);
+        CREATE INDEX orders_bracket ON orders (bracket_id);
+
+        CREATE TABLE order_events (
+            id INTEGER PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders (order_id),
+            ts TEXT NOT NULL,
+            status TEXT NOT NULL,
+            price REAL,
+            detail TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+
+        CREATE TABLE fills (
+            fill_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL REFERENCES orders (order_id),
+            bracket_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            role TEXT NOT NULL,
+            contracts INTEGER NOT NULL,
+            price REAL NOT NULL,
+            ts TEXT NOT NULL,
+            commission_cents INTEGER NOT NULL,
+            exit_reason TEXT,
+            recorded_at TEXT NOT NULL
+        );
+
+        CREATE TABLE trades (
+            id INTEGER PRIMARY KEY,
+            bracket_id TEXT NOT NULL UNIQUE,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            contracts INTEGER NOT NULL,
+            entry_ts TEXT NOT NULL,
+            entry_price REAL NOT NULL,
+            exit_ts TEXT NOT NULL,
+            exit_price REAL NOT NULL,
+            exit_reason TEXT NOT NULL,
+            pnl_gross_cents INTEGER NOT NULL,
+            commission_cents INTEGER NOT NULL,
+            pnl_net_cents INTEGER NOT NULL,
+            trend TEXT, volatility TEXT, time_bucket TEXT,
+            bias_at_entry TEXT NOT NULL DEFAULT 'neutral',
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX trades_exit_ts ON trades (exit_ts);
+
+        CREATE TABLE positions (
+            symbol TEXT PRIMARY KEY,
+            side TEXT NOT NULL,
+            contracts INTEGER NOT NULL CHECK (contracts > 0),
+            entry_price REAL NOT NULL,
+            entry_ts TEXT NOT NULL,
+            bracket_id TEXT NOT NULL,
+            stop_price REAL,
+            target_price REAL,
+            entry_commission_cents INTEGER NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+
+        CREATE TABLE bot_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            heartbeat_at TEXT NOT NULL,
+            last_bar_ts TEXT,
+            pid INTEGER,
+            mode TEXT NOT NULL,
+            broker_connected INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            position_side TEXT,
+            position_contracts INTEGER NOT NULL DEFAULT 0,
+            position_entry_price REAL,
+            equity_cents INTEGER NOT NULL,
+            realized_today_cents INTEGER NOT NULL,
+            unrealized_cents INTEGER NOT NULL,
+            bias TEXT NOT NULL,
+            halted INTEGER NOT NULL,
+            halt_reason TEXT NOT NULL DEFAULT '',
+            config_version INTEGER,
+            bars_processed INTEGER NOT NULL DEFAULT 0,
+            bad_bars_skipped INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT ''
+        );
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            message TEXT NOT NULL,
+            detail_json TEXT NOT NULL DEFAULT '{}',
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX events_ts ON events (ts);
+
+        CREATE TABLE commands (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload_json TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'pending',
+            result TEXT NOT NULL DEFAULT '',
+            processed_at TEXT
+        );
+        CREATE INDEX commands_status ON commands (status);
+
+        CREATE TABLE config_versions (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            author TEXT NOT NULL,
+            note TEXT NOT NULL,
+            yaml TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_trading_core]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Return the schema version recorded in ``PRAGMA user_version``."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration above the current ``user_version``; return the new version."""
+    current = schema_version(conn)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {current} is newer than this code ({len(MIGRATIONS)})"
+        )
+    for index in range(current, len(MIGRATIONS)):
+        with write_transaction(conn):
+            MIGRATIONS[index](conn)
+            conn.execute(f"PRAGMA user_version = {index + 1}")
+        logger.info("database migrated to schema version %d", index + 1)
+    return schema_version(conn)
+
+
+def open_database(path: Path | str) -> sqlite3.Connection:
+    """Connect for writing and bring the schema up to date."""
+    conn = connect(path)
+    migrate(conn)
+    return conn
