@@ -193,7 +193,8 @@ def insert_fill(conn: sqlite3.Connection, fill: Fill, recorded_at: datetime) -> 
     """Journal one execution."""
     conn.execute(
         "INSERT INTO fills (fill_id, order_id, bracket_id, symbol, side, role, contracts, price, "
-        "ts, commission_cents, exit_reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "ts, commission_cents, exit_reason, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             fill.fill_id, fill.order_id, fill.bracket_id, fill.symbol, fill.side.value,
             fill.role.value, fill.contracts, fill.price, to_text(fill.ts), fill.commission_cents,
