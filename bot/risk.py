@@ -302,3 +302,20 @@ def manage_position(
         new_stop_price=candidate,
     )
 
+
+
+def rebuild_state(
+    trading_day: date,
+    trades_today: list[TradeRecord],
+    entries_today: int,
+    halted: bool,
+    halt_reason: str,
+) -> RiskState:
+    """Rebuild the counters of ``trading_day`` from the journal after a restart."""
+    state = RiskState(
+        trading_day=trading_day, entries_today=entries_today, halted=halted,
+        halt_reason=halt_reason,
+    )
+    for trade in sorted(trades_today, key=lambda t: t.exit_ts):
+        state = record_trade(state, trade)
+    return state

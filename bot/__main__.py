@@ -1,0 +1,114 @@
+"""Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
+
+Exit codes: 0 clean stop, 2 bad config or a refused start (live trading without both the
+config flag and the environment variable, or a broker this version does not have).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.live import run_live
+from shared.config import Settings, load_settings, settings_to_yaml
+from shared.db import db_path_from_env, open_database
+from shared.errors import ConfigError
+from shared.models import Mode
+
+logger = logging.getLogger("bot")
+
+DEFAULT_CONFIG_PATH = Path("data/config.yaml")
+EXIT_BAD_CONFIG = 2
+LIVE_ENV_FLAG = "TRADER_ALLOW_LIVE"
+
+
+def configure_logging() -> None:
+    """Log to stdout (supervisord captures it)."""
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+
+
+def refuse_start_reason(settings: Settings, env: dict[str, str]) -> str | None:
+    """Why the bot must not start in this mode, or None when it may."""
+    mode = settings.broker.mode
+    live_allowed = settings.broker.allow_live and env.get(LIVE_ENV_FLAG) == "yes"
+    if mode is Mode.IB_LIVE and not live_allowed:
+        return (
+            "refusing to trade a live account: set broker.allow_live: true in the config AND "
+            f"{LIVE_ENV_FLAG}=yes in the environment"
+        )
+    if mode is not Mode.PAPER:
+        return f"broker mode {mode.value!r} is not available in this version; use 'paper'"
+    return None
+
+
+def _config_path(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def command_init(args: argparse.Namespace) -> int:
+    """Create data/, the default config file (if missing) and the migrated database."""
+    config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    if not config_path.exists():
+        config_path.write_text(settings_to_yaml(Settings()), encoding="utf-8")
+        logger.info("wrote default config to %s", config_path)
+    load_settings(config_path)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    open_database(db_path).close()
+    logger.info("database ready at %s", db_path)
+    return 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """Load and check the config, then run the live loop until stopped."""
+    config_path = _config_path(args.config)
+    settings = load_settings(config_path)
+    refusal = refuse_start_reason(settings, dict(os.environ))
+    if refusal is not None:
+        logger.error(refusal)
+        sys.stderr.write(f"error: {refusal}\n")
+        return EXIT_BAD_CONFIG
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    source = str(config_path) if config_path else "built-in defaults"
+    return asyncio.run(run_live(settings, db_path, source))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m bot`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler, text in (
+        ("run", command_run, "trade (paper broker and built-in feed by default)"),
+        ("init", command_init, "create data/, default config and database"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
+        sub.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    configure_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        logger.error("invalid config: %s", exc)
+        sys.stderr.write(f"error: invalid config: {exc}\n")
+        return EXIT_BAD_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

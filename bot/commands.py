@@ -1,0 +1,61 @@
+"""Carry out queued dashboard commands (``flatten``, ``halt``, ``resume``) and record outcomes.
+
+``flatten`` is the kill switch: it cancels a pending entry, exits any position at the next bar's
+open and halts new entries, unless its payload says ``{"halt": false}``. An unknown command is
+marked failed with a message naming the kinds the bot knows; it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime
+
+from bot.engine import TradingEngine
+from shared import store
+from shared.db import write_transaction
+from shared.models import CommandKind, CommandStatus, ExitReason
+
+logger = logging.getLogger(__name__)
+
+
+def execute_command(
+    engine: TradingEngine, command: store.CommandRow, now: datetime
+) -> tuple[CommandStatus, str]:
+    """Apply one command to the engine; return its status and a message for the dashboard."""
+    try:
+        kind = CommandKind(command.kind)
+    except ValueError:
+        known = ", ".join(k.value for k in CommandKind)
+        return CommandStatus.FAILED, f"unknown command {command.kind!r}; known: {known}"
+    if kind is CommandKind.HALT:
+        reason = str(command.payload.get("reason") or "halted from the dashboard")
+        engine.halt(reason, now)
+        return CommandStatus.DONE, f"entries halted: {reason}"
+    if kind is CommandKind.RESUME:
+        engine.resume(now)
+        return CommandStatus.DONE, "entries resumed"
+    also_halt = command.payload.get("halt", True) is not False
+    reason = ExitReason.KILL_SWITCH if also_halt else ExitReason.FLATTEN
+    message = engine.flatten(reason, now)
+    if also_halt:
+        engine.halt("kill switch: flatten command", now)
+        message += "; entries halted"
+    return CommandStatus.DONE, message
+
+
+def process_pending_commands(
+    conn: sqlite3.Connection, engine: TradingEngine, now: datetime, wall_now: datetime
+) -> int:
+    """Execute every pending command in order; return how many were handled."""
+    commands = store.pending_commands(conn)
+    for command in commands:
+        try:
+            status, message = execute_command(engine, command, now)
+        except Exception as exc:  # a bad command must never stop trading
+            logger.exception("command %s failed", command.command_id)
+            status, message = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        logger.info("command %s %s: %s", command.command_id, command.kind, message)
+        with write_transaction(conn):
+            store.complete_command(conn, command.command_id, status, message, wall_now)
+    return len(commands)

@@ -1,0 +1,235 @@
+"""The decision engine: one bar in, one journaled decision out — the same code live and in tests.
+
+Per bar: the broker executes working orders against the bar, then features -> regime ->
+strategies -> (memory, LLM: neutral hooks for now) -> risk -> broker. Time comes only from the
+bars (a decision is made at the bar's close time), so replaying the same bars gives the same
+journal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import risk
+from bot.broker import Broker
+from bot.ensemble import combine
+from bot.features import BarWindow, compute_features
+from bot.journal import Journal
+from bot.regime import assess_regime
+from bot.risk import EntryRequest, InstructionKind, RiskState
+from bot.sessions import CmeSessionClock
+from bot.strategies import run_strategies
+from shared.config import Settings
+from shared.instruments import Instrument, get_instrument
+from shared.models import (
+    Action,
+    Bar,
+    Bias,
+    DecisionRecord,
+    ExitReason,
+    Features,
+    OrderPlan,
+    Regime,
+    Signal,
+    Verdict,
+)
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def features_json(features: Features) -> str:
+    """Serialise features for the journal (NaN as null, times as ISO text)."""
+    data = {k: _finite_or_none(v) for k, v in asdict(features).items() if k != "ts"}
+    return json.dumps(data, sort_keys=True)
+
+
+def regime_json(regime: Regime) -> str:
+    """Serialise the regime verdict for the journal."""
+    data = asdict(regime)
+    data["minutes_to_close"] = _finite_or_none(regime.minutes_to_close)
+    return json.dumps(data, sort_keys=True)
+
+
+def votes_json(signal: Signal) -> str:
+    """Serialise every strategy vote for the journal."""
+    return json.dumps([asdict(v) for v in signal.votes], sort_keys=True)
+
+
+def bracket_id_for(symbol: str, decision_ts: datetime) -> str:
+    """Deterministic bracket id from the symbol and the decision time."""
+    return f"{symbol}-{decision_ts:%Y%m%dT%H%M%S}"
+
+
+class TradingEngine:
+    """Holds the rolling window, risk counters and entry labels; trades through a Broker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker,
+        journal: Journal,
+        session_clock: CmeSessionClock,
+        risk_state: RiskState | None = None,
+        entry_labels: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.instrument: Instrument = get_instrument(settings.instrument.symbol)
+        self.broker = broker
+        self.journal = journal
+        self.clock = session_clock
+        self.risk_state = risk_state or RiskState()
+        self.window = BarWindow(settings.features.window_bars)
+        self.bar_length = timedelta(seconds=settings.feed.bar_seconds)
+        self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
+        self.last_bar: Bar | None = None
+        self.bias = Bias.NEUTRAL
+
+    # --- setup ------------------------------------------------------------------------------
+
+    def warm_up(self, bars: Iterable[Bar]) -> None:
+        """Fill the indicator window with already-journaled bars (no decisions, no orders)."""
+        for bar in bars:
+            self.window.append(bar)
+            self.last_bar = bar
+
+    def reconcile(self, now: datetime) -> list[str]:
+        """Make sure an open position has a working protective stop; journal any repair."""
+        position = self.broker.position()
+        if position is None:
+            return []
+        fallback = position.entry_price - position.side.sign * self.settings.risk.min_stop_points
+        messages = []
+        if self.broker.ensure_protective_stop(fallback, now):
+            message = f"position {position.side.value} {position.contracts} had no working stop"
+            self.journal.record_event(now, "stop_replaced", "incident", message, {})
+            messages.append(message)
+        self._journal_broker()
+        self.journal.flush()
+        return messages
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def halt(self, reason: str, now: datetime) -> None:
+        """Block new entries (the open position keeps its bracket)."""
+        self.risk_state = risk.halt(self.risk_state, reason)
+        self.journal.record_event(now, "halt", "warning", f"entries halted: {reason}", {})
+        self.journal.flush()
+
+    def resume(self, now: datetime) -> None:
+        """Allow entries again."""
+        self.risk_state = risk.resume(self.risk_state)
+        self.journal.record_event(now, "resume", "info", "entries resumed", {})
+        self.journal.flush()
+
+    def flatten(self, reason: ExitReason, now: datetime) -> str:
+        """Cancel a pending entry and exit any position at the next bar's open."""
+        position = self.broker.position()
+        self.broker.close_position(reason, now)
+        self._journal_broker()
+        if position is None:
+            message = "flat: working entry orders (if any) cancelled"
+        else:
+            message = f"market exit sent for {position.side.value} {position.contracts}"
+        self.journal.record_event(now, "flatten", "warning", message, {"reason": reason.value})
+        self.journal.flush()
+        return message
+
+    # --- the per-bar path -------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> DecisionRecord:
+        """Execute, evaluate and journal one bar; return the decision."""
+        now = bar.ts + self.bar_length
+        self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
+        self.broker.on_bar(bar)
+        self._journal_broker()
+        self.window.append(bar)
+        self.last_bar = bar
+        features = compute_features(self.window, self.settings.features)
+        regime = assess_regime(
+            features, self.settings.regime, self.clock,
+            self.settings.risk.no_entry_before_close_minutes,
+        )
+        signal = combine(
+            run_strategies(features, self.settings.strategies),
+            self.settings.strategies.weights,
+        )
+        memory_adjustment, llm_adjustment = 0.0, 0.0
+        confidence = min(1.0, max(0.0, signal.confidence + memory_adjustment + llm_adjustment))
+        labels = {
+            "trend": regime.trend.value,
+            "volatility": regime.volatility.value,
+            "time_bucket": regime.time_bucket.value,
+            "bias": self.bias.value,
+        }
+        verdict, rule, reasons, action, bracket_id = self._decide(
+            bar, now, features, regime, signal, confidence, labels
+        )
+        self._journal_broker()
+        record = DecisionRecord(
+            ts=now, symbol=self.instrument.symbol, close=bar.close,
+            features_json=features_json(features), regime_json=regime_json(regime),
+            votes_json=votes_json(signal), signal_action=signal.action,
+            signal_confidence=signal.confidence, memory_adjustment=memory_adjustment,
+            llm_adjustment=llm_adjustment, final_confidence=confidence, verdict=verdict,
+            risk_rule=rule, reasons=reasons, action_taken=action, bracket_id=bracket_id,
+            labels=labels,
+        )
+        self.journal.record_decision(record)
+        self.journal.record_bar(self.instrument.symbol, bar)
+        self.journal.flush()
+        return record
+
+    def _decide(
+        self, bar: Bar, now: datetime, features: Features, regime: Regime, signal: Signal,
+        confidence: float, labels: dict[str, str],
+    ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None]:
+        position = self.broker.position()
+        if position is not None:
+            instruction = risk.manage_position(
+                position, bar.close, now, self.settings.risk, self.instrument
+            )
+            if instruction is not None and instruction.kind is InstructionKind.EXIT:
+                reason = instruction.exit_reason or ExitReason.FLATTEN
+                self.broker.close_position(reason, now)
+                return Verdict.EXIT, None, (instruction.reason,), f"exit:{reason.value}", None
+            if instruction is not None:
+                price = instruction.new_stop_price or 0.0
+                self.broker.move_stop(price, now, ExitReason.TRAILING_STOP)
+                return Verdict.MANAGE, None, (instruction.reason,), "move_stop", None
+        if signal.action is Action.HOLD:
+            return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
+        request = EntryRequest(
+            action=signal.action, confidence=confidence, close=bar.close,
+            atr_points=features.atr_points, now=now, minutes_to_close=regime.minutes_to_close,
+            regime_tradable=regime.tradable, regime_reasons=regime.reasons, position=position,
+            entry_pending=self.broker.has_pending_entry(),
+        )
+        verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
+        if not isinstance(verdict, OrderPlan):
+            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, verdict.reason), "none",
+                    None)
+        bracket_id = bracket_id_for(self.instrument.symbol, now)
+        self.broker.place_bracket(verdict, bracket_id, now)
+        self.risk_state = risk.record_entry(self.risk_state)
+        self.entry_labels[bracket_id] = labels
+        action = f"bracket:{verdict.side.value}:{verdict.contracts}"
+        return Verdict.ENTER, None, (*signal.reasons, verdict.reason), action, bracket_id
+
+    def _journal_broker(self) -> None:
+        updates = self.broker.drain_updates()
+        for trade in updates.trades:
+            self.risk_state = risk.record_trade(self.risk_state, trade)
+        self.journal.record_broker_updates(
+            updates, self.instrument.symbol, self.broker.position(), self.entry_labels
+        )
+        for trade in updates.trades:
+            self.entry_labels.pop(trade.bracket_id, None)

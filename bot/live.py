@@ -1,0 +1,241 @@
+"""The live loop: restore from the journal, then bar -> engine, commands and heartbeat.
+
+Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
+window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
+A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
+heartbeat and returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.bar_source import Pacer, follows_wall_clock, open_bar_source
+from bot.commands import process_pending_commands
+from bot.engine import TradingEngine
+from bot.feeds.validation import bar_problem
+from bot.journal import SqliteJournal, wall_clock_utc
+from bot.paper_broker import PaperBroker
+from bot.risk import RiskState, rebuild_state
+from bot.sessions import CmeSessionClock
+from shared import store
+from shared.config import Settings, settings_to_yaml
+from shared.db import open_database, write_transaction
+from shared.instruments import get_instrument, usd_to_cents
+from shared.models import Bar
+
+logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+
+
+def commission_cents(settings: Settings) -> int:
+    """Commission per contract per side, in cents (config value or the instrument default)."""
+    instrument = get_instrument(settings.instrument.symbol)
+    usd = settings.instrument.commission_per_side_usd
+    return usd_to_cents(instrument.default_commission_per_side_usd if usd is None else usd)
+
+
+def record_config_version(conn: sqlite3.Connection, settings: Settings, source: str) -> int:
+    """Store the running config as a version unless it equals the active one; return its id."""
+    text = settings_to_yaml(settings)
+    active = store.active_config_version(conn)
+    if active is not None and active["yaml"] == text:
+        return int(active["id"])
+    with write_transaction(conn):
+        return store.insert_config_version(
+            conn, text, "bot", f"loaded at start from {source}", wall_clock_utc()
+        )
+
+
+def restore_risk_state(
+    conn: sqlite3.Connection, clock: CmeSessionClock, symbol: str, last_bar: Bar | None
+) -> RiskState:
+    """Rebuild today's risk counters and the halt flag from the journal."""
+    heartbeat = store.read_bot_state(conn) or {}
+    halted = bool(heartbeat.get("halted", 0))
+    halt_reason = str(heartbeat.get("halt_reason") or "")
+    if last_bar is None:
+        return RiskState(halted=halted, halt_reason=halt_reason)
+    day = clock.trading_day(last_bar.ts)
+    since = last_bar.ts - timedelta(days=4)
+    trades = [t for t in store.trades_since(conn, since) if clock.trading_day(t.exit_ts) == day]
+    entries = [
+        o for o in store.entry_orders_since(conn, symbol, since)
+        if clock.trading_day(o.created_ts) == day
+    ]
+    return rebuild_state(day, trades, len(entries), halted, halt_reason)
+
+
+class LiveBot:
+    """One running bot: engine, broker and journal over one SQLite connection."""
+
+    def __init__(self, settings: Settings, db_path: Path, config_source: str) -> None:
+        self.settings = settings
+        self.conn = open_database(db_path)
+        self.symbol = get_instrument(settings.instrument.symbol).symbol
+        self.config_version = record_config_version(self.conn, settings, config_source)
+        self.clock = CmeSessionClock()
+        self.broker = PaperBroker(
+            get_instrument(self.symbol),
+            commission_cents(settings),
+            settings.broker.paper_slippage_ticks,
+            store.working_orders(self.conn, self.symbol),
+            store.load_position(self.conn, self.symbol),
+        )
+        recent = store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
+        last_bar = recent[-1] if recent else None
+        position = self.broker.position()
+        labels = {}
+        if position is not None:
+            labels[position.bracket_id] = store.entry_labels(self.conn, position.bracket_id)
+        self.engine = TradingEngine(
+            settings, self.broker, SqliteJournal(self.conn), self.clock,
+            restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
+        )
+        self.engine.warm_up(recent)
+        self.stop_requested = asyncio.Event()
+        self.bars_processed = 0
+        self.bad_bars = 0
+        self._last_heartbeat_s = float("-inf")
+        self._last_prune_s = float("-inf")
+        self._started_with_bar = last_bar
+
+    def engine_now(self) -> datetime:
+        """The engine's time: the close of its last bar, or the wall clock before any bar."""
+        last = self.engine.last_bar
+        if last is None:
+            return wall_clock_utc()
+        return last.ts + timedelta(seconds=self.settings.feed.bar_seconds)
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish the current bar and return (SIGTERM handler)."""
+        self.stop_requested.set()
+
+    async def run(self) -> int:
+        """Restore, reconcile, then process bars until stopped; return the exit code (0)."""
+        for message in self.engine.reconcile(self.engine_now()):
+            logger.warning("reconcile: %s", message)
+        self.service(force_heartbeat=True, status="running")
+        bars = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
+        finished = await self._play(bars)
+        if finished:
+            logger.info("bar source finished; idle until stopped")
+            while not self.stop_requested.is_set():
+                await self._sleep(self.settings.engine.commands_poll_seconds)
+                self.service()
+        self.service(force_heartbeat=True, status="stopped")
+        self.conn.close()
+        logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
+                    self.bad_bars)
+        return 0
+
+    async def _play(self, bars: Iterator[Bar]) -> bool:
+        feed = self.settings.feed
+        pacer = Pacer(feed.bar_seconds, feed.speed, follows_wall_clock(feed))
+        for bar in bars:
+            due_s = pacer.due(bar, time.monotonic(), wall_clock_utc())
+            while not self.stop_requested.is_set() and time.monotonic() < due_s:
+                poll_s = self.settings.engine.commands_poll_seconds
+                await self._sleep(min(poll_s, due_s - time.monotonic()))
+                self.service()
+            if self.stop_requested.is_set():
+                return False
+            self._process(bar)
+            self.service()
+            if feed.max_bars is not None and self.bars_processed >= feed.max_bars:
+                self.stop_requested.set()
+                return False
+        return True
+
+    def _process(self, bar: Bar) -> None:
+        last = self.engine.last_bar
+        problem = bar_problem(bar, get_instrument(self.symbol).tick_size)
+        if problem is None and last is not None and bar.ts <= last.ts:
+            problem = f"bar at {bar.ts.isoformat()} is not after the last bar {last.ts.isoformat()}"
+        if problem is not None:
+            self.bad_bars += 1
+            logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
+            self.engine.journal.record_event(bar.ts, "bad_bar", "warning", problem, {})
+            self.engine.journal.flush()
+            return
+        self.engine.on_bar(bar)
+        self.bars_processed += 1
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop_requested.wait(), timeout=seconds)
+
+    def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
+        """Run pending commands and write the heartbeat when it is due (or forced)."""
+        handled = process_pending_commands(
+            self.conn, self.engine, self.engine_now(), wall_clock_utc()
+        )
+        now_s = time.monotonic()
+        due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
+        if force_heartbeat or handled or due:
+            self._write_heartbeat(status)
+            self._last_heartbeat_s = now_s
+
+    def _write_heartbeat(self, status: str) -> None:
+        last = self.engine.last_bar
+        position = self.broker.position()
+        unrealized = self.broker.open_pnl_cents(last.close) if last else 0
+        realized_total = store.total_realized_cents(self.conn)
+        equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
+        risk_state = self.engine.risk_state
+        row = {
+            "heartbeat_at": store.to_text(wall_clock_utc()),
+            "last_bar_ts": store.to_text(last.ts) if last else None,
+            "pid": os.getpid(),
+            "mode": self.settings.broker.mode.value,
+            "broker_connected": int(self.broker.connected),
+            "symbol": self.symbol,
+            "position_side": position.side.value if position else None,
+            "position_contracts": position.contracts if position else 0,
+            "position_entry_price": position.entry_price if position else None,
+            "equity_cents": equity + unrealized,
+            "realized_today_cents": risk_state.realized_today_cents,
+            "unrealized_cents": unrealized,
+            "bias": self.engine.bias.value,
+            "halted": int(risk_state.halted),
+            "halt_reason": risk_state.halt_reason,
+            "config_version": self.config_version,
+            "bars_processed": self.bars_processed,
+            "bad_bars_skipped": self.bad_bars,
+            "status": status,
+        }
+        prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S
+        with write_transaction(self.conn):
+            store.upsert_bot_state(self.conn, row)
+            if prune and last is not None:
+                keep = timedelta(days=self.settings.engine.bars_retention_days)
+                store.prune_bars(self.conn, self.symbol, last.ts - keep)
+                self._last_prune_s = time.monotonic()
+
+
+async def run_live(settings: Settings, db_path: Path, config_source: str) -> int:
+    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
+    bot = LiveBot(settings, db_path, config_source)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, bot.request_stop)
+    logger.info(
+        "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
+        settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,
+        db_path,
+    )
+    return await bot.run()
+
