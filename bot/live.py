@@ -15,6 +15,7 @@ import os
 import signal
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from shared.models import Bar
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+LATENCY_SAMPLES = 100_000
 
 
 def commission_cents(settings: Settings) -> int:
@@ -106,6 +108,7 @@ class LiveBot:
         self.stop_requested = asyncio.Event()
         self.bars_processed = 0
         self.bad_bars = 0
+        self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._last_heartbeat_s = float("-inf")
         self._last_prune_s = float("-inf")
         self._started_with_bar = last_bar
@@ -168,7 +171,9 @@ class LiveBot:
             self.engine.journal.record_event(bar.ts, "bad_bar", "warning", problem, {})
             self.engine.journal.flush()
             return
+        started_s = time.perf_counter()
         self.engine.on_bar(bar)
+        self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
 
     async def _sleep(self, seconds: float) -> None:
