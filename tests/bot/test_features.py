@@ -10,9 +10,17 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ta.volatility import AverageTrueRange
+from ta.momentum import RSIIndicator
+from ta.volatility import AverageTrueRange, BollingerBands
 
-from bot.features import BarWindow, compute_features, wilder_atr
+from bot.features import (
+    BarWindow,
+    bollinger_last,
+    compute_features,
+    ewm_tail,
+    wilder_atr,
+    wilder_rsi_tail,
+)
 from shared.config import FeatureConfig
 from shared.models import Bar
 
@@ -311,3 +319,33 @@ def test_warm_up_table_covers_every_indicator_field() -> None:
         if name not in {"ts", "open", "high", "low", "close", "volume", "bars_in_window"}
     }
     assert indicator_fields == set(WARM_UP_BARS)
+
+
+def _random_closes(seed: int, count: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.round((5000 + np.cumsum(rng.normal(0, 1.0, count))) * 4) / 4
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_numpy_rsi_matches_ta_on_the_last_two_bars(seed: int) -> None:
+    close = _random_closes(seed, 500)
+    expected = RSIIndicator(pd.Series(close), window=14).rsi().to_numpy()[-2:]
+    np.testing.assert_allclose(wilder_rsi_tail(close, 14, 2), expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_numpy_bollinger_matches_ta(seed: int) -> None:
+    close = _random_closes(seed, 500)
+    bands = BollingerBands(pd.Series(close), window=20, window_dev=2.0)
+    expected = (
+        bands.bollinger_hband().iloc[-1],
+        bands.bollinger_mavg().iloc[-1],
+        bands.bollinger_lband().iloc[-1],
+    )
+    np.testing.assert_allclose(bollinger_last(close, 20, 2.0), expected, rtol=0, atol=1e-9)
+
+
+def test_ewm_tail_matches_pandas_adjust_false() -> None:
+    values = _random_closes(4, 300)
+    expected = pd.Series(values).ewm(alpha=0.1, adjust=False).mean().to_numpy()[-3:]
+    np.testing.assert_allclose(ewm_tail(values, 0.1, 3), expected, rtol=1e-12)
