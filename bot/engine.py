@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,22 +46,36 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+_FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
+
+
 def features_json(features: Features) -> str:
-    """Serialise features for the journal (NaN as null, times as ISO text)."""
-    data = {k: _finite_or_none(v) for k, v in asdict(features).items() if k != "ts"}
+    """Serialise features for the journal (NaN as null; the time is the decision's)."""
+    data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
     return json.dumps(data, sort_keys=True)
 
 
 def regime_json(regime: Regime) -> str:
     """Serialise the regime verdict for the journal."""
-    data = asdict(regime)
-    data["minutes_to_close"] = _finite_or_none(regime.minutes_to_close)
+    data = {
+        "tradable": regime.tradable,
+        "reasons": list(regime.reasons),
+        "trend": regime.trend.value,
+        "volatility": regime.volatility.value,
+        "time_bucket": regime.time_bucket.value,
+        "minutes_to_close": _finite_or_none(regime.minutes_to_close),
+    }
     return json.dumps(data, sort_keys=True)
 
 
 def votes_json(signal: Signal) -> str:
     """Serialise every strategy vote for the journal."""
-    return json.dumps([asdict(v) for v in signal.votes], sort_keys=True)
+    votes = [
+        {"strategy": v.strategy, "action": v.action.value, "confidence": v.confidence,
+         "reasons": list(v.reasons)}
+        for v in signal.votes
+    ]
+    return json.dumps(votes, sort_keys=True)
 
 
 def bracket_id_for(symbol: str, decision_ts: datetime) -> str:
