@@ -3,7 +3,8 @@
 A restarted bot continues after the last journaled bar: the synthetic market resumes from that
 bar's time and close; a replay skips what was already played. Pacing maps bar time to wall
 time: real time follows the wall clock when the synthetic market starts "now"; otherwise bars
-are spaced by ``bar_seconds / speed`` and session gaps collapse to one bar.
+are spaced by ``bar_seconds / speed`` and session gaps collapse to one bar. A replay file's
+malformed and duplicate rows are skipped by the loader and counted here.
 """
 
 from __future__ import annotations
@@ -20,20 +21,32 @@ from shared.config import FeedConfig
 from shared.models import Bar
 
 
+@dataclass(frozen=True, slots=True)
+class BarSource:
+    """The bars to play, and the rows a replay file had to skip (with example reasons)."""
+
+    bars: Iterator[Bar]
+    rows_skipped: int = 0
+    problems: tuple[str, ...] = ()
+
+
 def open_bar_source(
     cfg: FeedConfig, last_bar: Bar | None, wall_now: Callable[[], datetime]
-) -> Iterator[Bar]:
-    """Return the bar iterator for ``cfg``, continuing after ``last_bar`` when given."""
+) -> BarSource:
+    """Return the bars for ``cfg``, continuing after ``last_bar`` when given."""
     if cfg.source == "replay":
         loaded = load_bars(Path(cfg.replay_path), timezone=cfg.replay_timezone)
         bars = iter_bar_objects(loaded.bars)
         if last_bar is not None:
             bars = dropwhile(lambda b: b.ts <= last_bar.ts, bars)
-        return bars
+        skipped = loaded.malformed_skipped + loaded.duplicates_dropped
+        return BarSource(bars, skipped, loaded.problems)
     if last_bar is not None:
-        return SyntheticMarket.resumed(last_bar, cfg.seed, cfg.bar_seconds).iter_bars()
-    start = cfg.start.astimezone(UTC) if cfg.start is not None else wall_now()
-    return SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds).iter_bars()
+        market = SyntheticMarket.resumed(last_bar, cfg.seed, cfg.bar_seconds)
+    else:
+        start = cfg.start.astimezone(UTC) if cfg.start is not None else wall_now()
+        market = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds)
+    return BarSource(market.iter_bars())
 
 
 def follows_wall_clock(cfg: FeedConfig) -> bool:
@@ -56,8 +69,9 @@ class Pacer:
         if self.wall_clock:
             wait_s = (bar.ts + bar_length - wall_now).total_seconds()
             return monotonic_s + max(0.0, wait_s)
-        if self._due_s is None:
-            self._due_s = monotonic_s
-        else:
-            self._due_s += self.bar_seconds / self.speed
+        # A bar is due one (scaled) bar length after the previous one; the first one after
+        # start-up likewise, as if it had formed while the bot was starting.
+        self._due_s = (monotonic_s if self._due_s is None else self._due_s) + (
+            self.bar_seconds / self.speed
+        )
         return self._due_s

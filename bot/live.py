@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.bar_source import Pacer, follows_wall_clock, open_bar_source
+from bot.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
 from bot.commands import process_pending_commands
 from bot.engine import TradingEngine
 from bot.feeds.validation import bar_problem
@@ -31,6 +31,7 @@ from bot.sessions import CmeSessionClock
 from shared import store
 from shared.config import Settings, settings_to_yaml
 from shared.db import open_database, write_transaction
+from shared.errors import BadBarError
 from shared.instruments import get_instrument, usd_to_cents
 from shared.models import Bar
 
@@ -129,8 +130,18 @@ class LiveBot:
         for message in self.engine.reconcile(self.engine_now()):
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
-        bars = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
-        finished = await self._play(bars)
+        try:
+            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
+        except (BadBarError, OSError) as exc:
+            logger.error("cannot open the bar source: %s", exc)
+            self._record_incident("feed_error", str(exc))
+            source = BarSource(iter(()))
+        if source.rows_skipped:
+            self.bad_bars += source.rows_skipped
+            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
+            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
+            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+        finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")
             while not self.stop_requested.is_set():
@@ -168,13 +179,20 @@ class LiveBot:
         if problem is not None:
             self.bad_bars += 1
             logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
-            self.engine.journal.record_event(bar.ts, "bad_bar", "warning", problem, {})
-            self.engine.journal.flush()
+            self._record_incident("bad_bar", problem, ts=bar.ts)
             return
         started_s = time.perf_counter()
         self.engine.on_bar(bar)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def _record_incident(
+        self, kind: str, message: str, detail: dict | None = None, ts: datetime | None = None
+    ) -> None:
+        self.engine.journal.record_event(
+            ts or self.engine_now(), kind, "warning", message, detail or {}
+        )
+        self.engine.journal.flush()
 
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0:
