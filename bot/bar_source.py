@@ -16,7 +16,7 @@ from itertools import dropwhile
 from pathlib import Path
 
 from bot.feeds.replay import iter_bar_objects, load_bars
-from bot.feeds.synthetic import SyntheticMarket
+from bot.feeds.synthetic import SyntheticMarket, resume_point
 from shared.config import FeedConfig
 from shared.models import Bar
 
@@ -42,7 +42,10 @@ def open_bar_source(
         skipped = loaded.malformed_skipped + loaded.duplicates_dropped
         return BarSource(bars, skipped, loaded.problems)
     if last_bar is not None:
-        market = SyntheticMarket.resumed(last_bar, cfg.seed, cfg.bar_seconds)
+        start, price, seed = resume_point(last_bar, cfg.seed, cfg.bar_seconds)
+        if follows_wall_clock(cfg):  # no burst of bars for the time the bot was down
+            start = max(start, wall_now())
+        market = SyntheticMarket(seed, start, price, cfg.bar_seconds)
     else:
         start = cfg.start.astimezone(UTC) if cfg.start is not None else wall_now()
         market = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds)
