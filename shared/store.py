@@ -364,14 +364,14 @@ class CommandRow:
 
 def enqueue_command(
     conn: sqlite3.Connection,
-    kind: CommandKind,
+    kind: CommandKind | str,
     created_at: datetime,
     payload: dict[str, Any] | None = None,
 ) -> int:
-    """Queue a command for the bot; return its id."""
+    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
     cursor = conn.execute(
         "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
-        (to_text(created_at), kind.value, json.dumps(payload or {}),
+        (to_text(created_at), str(kind), json.dumps(payload or {}),
          CommandStatus.PENDING.value),
     )
     return int(cursor.lastrowid or 0)
@@ -446,3 +446,21 @@ def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, i
             raise ValueError(f"unknown table {table!r}")
         counts[table] = int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
     return counts
+
+
+WALL_CLOCK_COLUMNS = frozenset({"recorded_at", "heartbeat_at", "processed_at", "pid"})
+JOURNAL_TABLES = ("bars", "decisions", "orders", "order_events", "fills", "trades", "positions")
+
+
+def journal_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every journal row minus wall-clock columns, in a stable order (determinism checks)."""
+    snapshot = {}
+    for table in JOURNAL_TABLES:
+        columns = [
+            row["name"] for row in conn.execute(f"PRAGMA table_info({table})")
+            if row["name"] not in WALL_CLOCK_COLUMNS
+        ]
+        names = ", ".join(columns)
+        rows = conn.execute(f"SELECT {names} FROM {table} ORDER BY {names}").fetchall()
+        snapshot[table] = [tuple(r) for r in rows]
+    return snapshot

@@ -1,0 +1,84 @@
+"""Helpers to run ``python -m bot`` as a real subprocess against a temp database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from shared import store
+from shared.db import connect
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
+    """Write a YAML config file and return its path."""
+    path = folder / name
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def start_bot(config: Path, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``python -m bot run`` with its output going to ``log``."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for knob in ("MIN_SIMILAR_TRADES", "MIN_WEIGHTED_WIN_RATE", "CONFIDENCE_THRESHOLD"):
+        env.pop(knob, None)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(
+    probe: Callable[[], T | None], timeout_s: float, what: str,
+    process: subprocess.Popen[bytes] | None = None, log: Path | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with the bot's log on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"bot exited ({process.returncode}) while waiting for {what}:\n"
+                                 f"{log.read_text() if log else ''}")
+        time.sleep(0.05)
+    tail = log.read_text()[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{tail}")
+
+
+def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:
+    """Run one store query on a short-lived read-only connection (None if no db yet)."""
+    if not db.exists():
+        return None
+    conn = connect(db, readonly=True)
+    try:
+        return fn(conn, *args)
+    except Exception as exc:  # the schema may not exist yet while the bot starts
+        if "no such table" in str(exc):
+            return None
+        raise
+    finally:
+        conn.close()
+
+
+def heartbeat(db: Path) -> dict[str, Any] | None:
+    return query(db, store.read_bot_state)
+
+
+def stop_bot(process: subprocess.Popen[bytes], timeout_s: float = 15) -> tuple[int, float]:
+    """SIGTERM the bot; return its exit code and how long it took to exit."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=timeout_s)
+    return code, time.monotonic() - started
