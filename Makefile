@@ -14,9 +14,6 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-data/trader.db: | $(STAMP)
-	$(PY) -m bot init
-
 run: $(STAMP)
 	$(PY) -m bot init
 	$(PY) -m bot run
