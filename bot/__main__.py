@@ -80,7 +80,7 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     db_path = Path(args.db) if args.db else db_path_from_env()
     source = str(config_path) if config_path else "built-in defaults"
-    return asyncio.run(run_live(settings, db_path, source))
+    return asyncio.run(run_live(settings, db_path, source, config_path))
 
 
 def build_parser() -> argparse.ArgumentParser:

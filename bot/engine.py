@@ -130,6 +130,10 @@ class TradingEngine:
         self.journal.flush()
         return messages
 
+    def apply_settings(self, settings: Settings) -> None:
+        """Switch to reloaded settings (only hot-reloadable fields may differ)."""
+        self.settings = settings
+
     # --- commands ---------------------------------------------------------------------------
 
     def halt(self, reason: str, now: datetime) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bot.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
 from bot.commands import process_pending_commands
+from bot.config_watch import ConfigWatcher
 from bot.engine import TradingEngine
 from bot.feeds.validation import bar_problem
 from bot.journal import SqliteJournal, wall_clock_utc
@@ -82,8 +83,12 @@ def restore_risk_state(
 class LiveBot:
     """One running bot: engine, broker and journal over one SQLite connection."""
 
-    def __init__(self, settings: Settings, db_path: Path, config_source: str) -> None:
+    def __init__(
+        self, settings: Settings, db_path: Path, config_source: str,
+        config_path: Path | None = None,
+    ) -> None:
         self.settings = settings
+        self.config_watcher = ConfigWatcher(config_path, settings)
         self.conn = open_database(db_path)
         self.symbol = get_instrument(settings.instrument.symbol).symbol
         self.config_version = record_config_version(self.conn, settings, config_source)
@@ -206,11 +211,33 @@ class LiveBot:
         handled = process_pending_commands(
             self.conn, self.engine, self.engine_now(), wall_clock_utc()
         )
+        handled += self._reload_config()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
         if force_heartbeat or handled or due:
             self._write_heartbeat(status)
             self._last_heartbeat_s = now_s
+
+    def _reload_config(self) -> int:
+        change = self.config_watcher.poll(self.conn, wall_clock_utc())
+        if change is None:
+            return 0
+        if change.error is not None:
+            self._record_incident("config_rejected", change.error)
+            return 1
+        self.settings = change.settings
+        self.engine.apply_settings(change.settings)
+        self.config_version = change.version_id or self.config_version
+        detail = {"applied": list(change.applied), "needs_restart": list(change.needs_restart)}
+        message = f"config version {self.config_version} loaded; applied: " + (
+            ", ".join(change.applied) or "nothing"
+        )
+        if change.needs_restart:
+            message += "; applies on restart: " + ", ".join(change.needs_restart)
+        self.engine.journal.record_event(self.engine_now(), "config_reloaded", "info", message,
+                                         detail)
+        self.engine.journal.flush()
+        return 1
 
     def _write_heartbeat(self, status: str) -> None:
         last = self.engine.last_bar
@@ -249,9 +276,11 @@ class LiveBot:
                 self._last_prune_s = time.monotonic()
 
 
-async def run_live(settings: Settings, db_path: Path, config_source: str) -> int:
+async def run_live(
+    settings: Settings, db_path: Path, config_source: str, config_path: Path | None = None
+) -> int:
     """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
-    bot = LiveBot(settings, db_path, config_source)
+    bot = LiveBot(settings, db_path, config_source, config_path)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, bot.request_stop)

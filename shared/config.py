@@ -168,9 +168,11 @@ class StrategiesConfig(Section):
         default_factory=lambda: {"rsi_macd": 1.0, "momentum_reversal": 1.0, "breakout": 1.0},
         json_schema_extra=HOT,
     )
-    rsi_macd: RsiMacdParams = Field(default_factory=RsiMacdParams)
-    momentum_reversal: MomentumReversalParams = Field(default_factory=MomentumReversalParams)
-    breakout: BreakoutParams = Field(default_factory=BreakoutParams)
+    rsi_macd: RsiMacdParams = Field(default_factory=RsiMacdParams, json_schema_extra=HOT)
+    momentum_reversal: MomentumReversalParams = Field(
+        default_factory=MomentumReversalParams, json_schema_extra=HOT
+    )
+    breakout: BreakoutParams = Field(default_factory=BreakoutParams, json_schema_extra=HOT)
 
     @field_validator("weights")
     @classmethod
@@ -255,8 +257,10 @@ class MemoryConfig(Section):
 
 
 class DashboardConfig(Section):
-    refresh_seconds: float = Field(5.0, ge=1, le=3600)
-    chart_max_points: int = Field(2000, ge=100)
+    """Read by the dashboard on every page run, so changes apply at once."""
+
+    refresh_seconds: float = Field(5.0, ge=1, le=3600, json_schema_extra=HOT)
+    chart_max_points: int = Field(2000, ge=100, json_schema_extra=HOT)
 
 
 class AlertsConfig(Section):
@@ -379,3 +383,31 @@ def hot_reloadable_fields() -> set[str]:
             if isinstance(extra, dict) and extra.get("hot_reload"):
                 names.add(f"{section_name}.{name}")
     return names
+
+
+def changed_fields(old: Settings, new: Settings) -> list[str]:
+    """Return the 'section.field' names whose values differ between two configs."""
+    changed = []
+    for section_name in Settings.model_fields:
+        old_section, new_section = getattr(old, section_name), getattr(new, section_name)
+        if old_section == new_section:
+            continue
+        for name in type(old_section).model_fields:
+            if getattr(old_section, name) != getattr(new_section, name):
+                changed.append(f"{section_name}.{name}")
+    return changed
+
+
+def merge_hot_fields(running: Settings, wanted: Settings) -> Settings:
+    """Return ``running`` with every hot-reloadable field taken from ``wanted``."""
+    hot = hot_reloadable_fields()
+    sections: dict[str, Any] = {}
+    for section_name in Settings.model_fields:
+        running_section = getattr(running, section_name)
+        updates = {
+            name: getattr(getattr(wanted, section_name), name)
+            for name in type(running_section).model_fields
+            if f"{section_name}.{name}" in hot
+        }
+        sections[section_name] = running_section.model_copy(update=updates)
+    return Settings.model_validate(running.model_copy(update=sections).model_dump())

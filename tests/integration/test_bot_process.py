@@ -217,3 +217,32 @@ def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
     first, second = snapshots
     assert len(first["decisions"]) == 1500 and first["trades"]
     assert first == second
+
+
+def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path):
+    base = {"feed": {**FAST_FEED, "speed": 50}}
+    config = write_config(tmp_path, "c.yaml", base)
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    process = start_bot(config, db, log)
+
+    def events(kind):
+        return [e for e in query(db, store.recent_events, 200) or [] if e["kind"] == kind]
+
+    try:
+        first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
+        write_config(tmp_path, "c.yaml", {**base, "risk": {"max_contracts": 1},
+                                          "features": {"window_bars": 300}})
+        reloaded = wait_for(lambda: events("config_reloaded"), 30, "a reload", process, log)
+        assert "risk.max_contracts" in reloaded[0]["message"]
+        assert "applies on restart: features.window_bars" in reloaded[0]["message"]
+        config.write_text("risk: [this is : not yaml\n")
+        rejected = wait_for(lambda: events("config_rejected"), 30, "a rejection", process, log)
+        assert "not valid YAML" in rejected[0]["message"]
+        later = wait_for(
+            lambda: (h := heartbeat(db)) and h["config_version"] != first["config_version"] and h,
+            30, "the new config version in the heartbeat", process, log,
+        )
+        assert process.poll() is None and later["status"] == "running"
+    finally:
+        code, _ = stop_bot(process)
+    assert code == 0

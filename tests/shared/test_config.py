@@ -90,3 +90,16 @@ def test_hot_reloadable_fields_are_marked():
     hot = hot_reloadable_fields()
     assert "risk.max_contracts" in hot
     assert "broker.mode" not in hot
+
+
+def test_changed_fields_and_hot_merge():
+    from shared.config import changed_fields, merge_hot_fields
+
+    running = Settings()
+    wanted = parse_config_text(
+        "risk:\n  max_contracts: 5\nfeatures:\n  window_bars: 300\n", env={}
+    )
+    assert changed_fields(running, wanted) == ["features.window_bars", "risk.max_contracts"]
+    merged = merge_hot_fields(running, wanted)
+    assert merged.risk.max_contracts == 5  # hot: applied
+    assert merged.features.window_bars == 500  # applies on restart
