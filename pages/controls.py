@@ -1,0 +1,70 @@
+"""Bot control: start/stop the process via supervisor; halt, resume and flatten via commands."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import dashboard
+from shared import reports
+from shared.models import CommandKind
+from shared.store import enqueue_command
+from shared.supervisor import process_info, start_process, stop_process
+
+st.title("Bot control")
+
+
+def queue(kind: CommandKind, payload: dict | None = None) -> None:
+    with dashboard.writer() as conn:
+        command_id = enqueue_command(conn, kind, dashboard.utc_now(), payload)
+    st.session_state["last_command"] = f"{kind.value} queued as command #{command_id}"
+
+
+@st.fragment(run_every=2)
+def process_panel() -> None:
+    info = process_info("bot")
+    st.metric("Bot process", info.state)
+    st.caption(info.description)
+    left, right = st.columns(2)
+    if left.button("Start bot", disabled=info.state in ("RUNNING", "STARTING")):
+        st.toast(start_process("bot", wait=False))
+        st.rerun(scope="fragment")
+    if right.button("Stop bot", disabled=info.state != "RUNNING"):
+        with st.spinner("Stopping: the bot finishes its bar and exits"):
+            st.toast(stop_process("bot", wait=True))
+        st.rerun(scope="fragment")
+
+
+process_panel()
+
+st.subheader("Entries")
+halt_column, resume_column = st.columns(2)
+if halt_column.button("Halt entries"):
+    queue(CommandKind.HALT, {"reason": "halted from the dashboard"})
+if resume_column.button("Resume entries"):
+    queue(CommandKind.RESUME)
+
+st.subheader("Flatten all (kill switch)")
+confirm = st.checkbox("I understand: cancel the pending entry, exit any position at the next "
+                      "bar's open, and halt new entries")
+if st.button("Flatten all", type="primary", disabled=not confirm):
+    queue(CommandKind.FLATTEN, {"halt": True})
+
+if "last_command" in st.session_state:
+    st.success(st.session_state["last_command"])
+
+
+@st.fragment(run_every=2)
+def outcomes_panel() -> None:
+    with dashboard.reader() as conn:
+        if conn is None:
+            dashboard.no_database_notice()
+            return
+        commands = reports.commands_frame(conn)
+        events = reports.events_frame(conn)
+    st.subheader("Commands and outcomes")
+    st.dataframe(commands, hide_index=True)
+    st.subheader("Events")
+    st.dataframe(events, hide_index=True)
+
+
+outcomes_panel()

@@ -1,0 +1,60 @@
+"""Overview: position, P&L, bias, price chart with trades, equity, latest decisions and trades."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+import dashboard
+from shared import charts, reports, store
+
+st.title("Overview")
+settings, config_problem = dashboard.current_settings()
+window_hours = st.segmented_control("Chart window", [1, 6, 24], default=6,
+                                    format_func=lambda h: f"{h} h") or 6
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds)
+def live_panel() -> None:
+    with dashboard.reader() as conn:
+        if conn is None:
+            dashboard.no_database_notice()
+            return
+        state = store.read_bot_state(conn)
+        symbol = state["symbol"] if state else settings.instrument.symbol
+        last_ts = reports.last_bar_time(conn, symbol)
+        since = (last_ts or dashboard.utc_now()) - timedelta(hours=window_hours)
+        bars = reports.bars_frame(conn, symbol, since)
+        trades = reports.trades_frame(conn)
+        decisions = reports.decisions_frame(conn, limit=25)
+    position = "flat"
+    if state and state["position_side"]:
+        position = (f"{state['position_side']} {state['position_contracts']} @ "
+                    f"{state['position_entry_price']:g}")
+    state = state or {}
+    columns = st.columns(5)
+    columns[0].metric("Position", position)
+    for column, label, key in ((columns[1], "Realized today", "realized_today_cents"),
+                               (columns[2], "Unrealized", "unrealized_cents"),
+                               (columns[3], "Equity", "equity_cents")):
+        column.metric(label, f"${state.get(key, 0) / 100:,.2f}")
+    columns[4].metric("Bias", state.get("bias", "neutral"))
+    if bars.empty:
+        st.info("No bars journaled in this window yet.")
+    else:
+        st.plotly_chart(charts.price_chart(bars, trades, settings.dashboard.chart_max_points,
+                                           f"{symbol} last {window_hours} h"), key="price")
+    if not trades.empty:
+        st.subheader("Equity")
+        st.plotly_chart(charts.equity_chart(trades, settings.broker.paper_starting_equity_usd),
+                        key="equity")
+    st.subheader("Latest decisions")
+    st.dataframe(decisions, hide_index=True)
+    st.subheader("Recent trades")
+    st.dataframe(trades.tail(20).iloc[::-1], hide_index=True)
+
+
+if config_problem:
+    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+live_panel()

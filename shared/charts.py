@@ -1,0 +1,91 @@
+"""Plotly figures for the dashboard, built from the report frames; pages only display them.
+
+Price charts are downsampled on the server (OHLC resampling to at most ``max_points`` candles)
+so a day of 5-second bars draws fast in the browser.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+RESAMPLE_STEPS = ("5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min",
+                  "1h", "2h", "4h", "1D")
+
+
+def downsample_ohlc(bars: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, str]:
+    """Resample OHLCV bars to the finest step that gives at most ``max_points`` candles."""
+    if len(bars) <= max_points:
+        return bars, "raw"
+    for step in RESAMPLE_STEPS:
+        resampled = bars.resample(step).agg(
+            {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+        ).dropna(subset=["open"])
+        if len(resampled) <= max_points:
+            return resampled, step
+    return resampled, RESAMPLE_STEPS[-1]
+
+
+def price_chart(
+    bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = ""
+) -> go.Figure:
+    """Candles with EMA and Bollinger overlays and trade entry/exit markers."""
+    candles, step = downsample_ohlc(bars, max_points)
+    close = candles["close"]
+    figure = go.Figure()
+    figure.add_trace(go.Candlestick(
+        x=candles.index, open=candles["open"], high=candles["high"], low=candles["low"],
+        close=close, name="Price",
+    ))
+    for span, color in ((9, "#1f77b4"), (21, "#ff7f0e")):
+        figure.add_trace(go.Scatter(x=candles.index, y=close.ewm(span=span, adjust=False).mean(),
+                                    name=f"EMA {span}", line={"width": 1, "color": color}))
+    middle = close.rolling(20).mean()
+    spread = 2 * close.rolling(20).std(ddof=0)
+    bands = (("Bollinger upper", middle + spread), ("Bollinger lower", middle - spread))
+    for name, values in bands:
+        figure.add_trace(go.Scatter(x=candles.index, y=values, name=name,
+                                    line={"width": 1, "dash": "dot", "color": "grey"}))
+    if not trades.empty:
+        shown = trades[trades["entry_ts"] >= candles.index.min()] if len(candles) else trades
+        figure.add_trace(go.Scatter(
+            x=shown["entry_ts"], y=shown["entry_price"], mode="markers", name="Entry",
+            marker={"symbol": "triangle-up", "size": 11, "color": "green"},
+            text=shown["side"], hovertemplate="entry %{text} @ %{y}<extra></extra>",
+        ))
+        figure.add_trace(go.Scatter(
+            x=shown["exit_ts"], y=shown["exit_price"], mode="markers", name="Exit",
+            marker={"symbol": "triangle-down", "size": 11, "color": "red"},
+            text=shown["exit_reason"], hovertemplate="exit (%{text}) @ %{y}<extra></extra>",
+        ))
+    label = f" ({step} candles)" if step != "raw" else ""
+    figure.update_layout(
+        title=f"{title}{label}", height=480, xaxis_rangeslider_visible=False,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"},
+    )
+    return figure
+
+
+def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
+    """Equity after each closed trade and its drawdown from the running peak."""
+    equity = starting_equity_usd + trades["pnl_net_usd"].cumsum()
+    drawdown = equity - equity.cummax()
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                           vertical_spacing=0.05)
+    figure.add_trace(go.Scatter(x=trades["exit_ts"], y=equity, name="Equity", mode="lines"), 1, 1)
+    figure.add_trace(go.Scatter(x=trades["exit_ts"], y=drawdown, name="Drawdown", fill="tozeroy",
+                                line={"color": "crimson"}), 2, 1)
+    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h"})
+    return figure
+
+
+def pnl_bar_chart(pnl_by_group: pd.Series, title: str) -> go.Figure:
+    """Net P&L per group (hour of day, regime bucket, ...) as bars, green up and red down."""
+    colors = ["green" if value >= 0 else "crimson" for value in pnl_by_group.to_numpy()]
+    figure = go.Figure(go.Bar(x=[str(k) for k in pnl_by_group.index], y=pnl_by_group.to_numpy(),
+                              marker_color=colors))
+    figure.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         yaxis_title="net P&L ($)")
+    return figure
