@@ -1,0 +1,104 @@
+"""Every dashboard page, run headless with AppTest against a journal from a real paper run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from shared import store
+from shared.db import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+def open_page(page: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    return app.switch_page(page).run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(app_env, page):
+    app = open_page(page)
+    assert not app.exception, app.exception
+    assert app.title, f"{page} shows no title"
+
+
+def test_overview_shows_the_journal(app_env):
+    app = open_page("pages/overview.py")
+    labels = {m.label: m.value for m in app.metric}
+    assert "Equity" in labels and labels["Equity"].startswith("$")
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    names = {trace.get("name") for chart in charts for trace in chart["data"]}
+    assert {"Price", "EMA 9", "Entry", "Exit", "Equity"} <= names
+    decisions = app.dataframe[0].value
+    assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
+
+
+def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    sidebar_metrics = {m.label: m.value for m in app.sidebar.metric}
+    assert sidebar_metrics["Bot process"] == "UNKNOWN"
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "Mode: **paper**" in captions
+
+
+def test_halt_button_queues_a_command(app_env):
+    app = open_page("pages/controls.py")
+    next(b for b in app.button if b.label == "Halt entries").click().run()
+    assert not app.exception
+    conn = connect(app_env["db"])
+    pending = store.pending_commands(conn)
+    assert [(c.kind, c.payload) for c in pending] == [("halt", {"reason": "halted from the "
+                                                                          "dashboard"})]
+
+
+def test_flatten_needs_confirmation(app_env):
+    app = open_page("pages/controls.py")
+    flatten = next(b for b in app.button if b.label == "Flatten all")
+    assert flatten.disabled
+    app.checkbox[0].check().run()
+    next(b for b in app.button if b.label == "Flatten all").click().run()
+    conn = connect(app_env["db"])
+    assert [c.kind for c in store.pending_commands(conn)] == ["flatten"]
+
+
+def _field(app: AppTest, key: str):
+    return next(w for w in app.number_input if w.key == key)
+
+
+def test_config_form_rejects_a_bad_value_and_saves_nothing(app_env):
+    app = open_page("pages/config.py")
+    app.selectbox[0].select("risk").run()
+    _field(app, "field.risk.max_contracts").set_value(0)
+    next(b for b in app.button if b.label == "Review changes").click().run()
+    assert any("risk.max_contracts" in e.value for e in app.error)
+    before = app_env["config"].read_text()
+    assert not any(b.label == "Save as new version" for b in app.button)
+    assert app_env["config"].read_text() == before
+
+
+def test_config_form_saves_a_new_active_version_and_file(app_env):
+    app = open_page("pages/config.py")
+    app.selectbox[0].select("risk").run()
+    _field(app, "field.risk.max_contracts").set_value(3)
+    next(b for b in app.button if b.label == "Review changes").click().run()
+    assert any("max_contracts: 3" in c.value for c in app.code)
+    next(b for b in app.button if b.label == "Save as new version").click().run()
+    assert not app.exception
+    conn = connect(app_env["db"])
+    active = store.active_config_version(conn)
+    assert active["author"] == "dashboard" and "max_contracts: 3" in active["yaml"]
+    assert "max_contracts: 3" in app_env["config"].read_text()
+
+
+def test_config_yaml_mode_reports_unknown_keys(app_env):
+    app = open_page("pages/config.py")
+    yaml_area = next(t for t in app.text_area if t.label == "config.yaml")
+    yaml_area.input("risk:\n  max_contract: 3\n")
+    next(b for b in app.button if b.label == "Review YAML").click().run()
+    assert any("risk.max_contract" in e.value and "Extra inputs" in e.value for e in app.error)
