@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
+from shared import store
+from shared.metrics import GroupStats
+from shared.models import TradeRecord
 from shared.store import to_text
-
-TRADE_COLUMNS = [
-    "bracket_id", "symbol", "side", "contracts", "entry_ts", "entry_price", "exit_ts",
-    "exit_price", "exit_reason", "pnl_gross_cents", "commission_cents", "pnl_net_cents",
-    "trend", "volatility", "time_bucket", "bias_at_entry",
-]
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -51,27 +49,29 @@ def trades_frame(
     sides: list[str] | None = None,
     exit_reasons: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Closed trades (filters optional: exit time in [start, end), side, exit reason)."""
-    clauses, params = ["1 = 1"], []
-    if start is not None:
-        clauses.append("exit_ts >= ?")
-        params.append(to_text(start))
-    if end is not None:
-        clauses.append("exit_ts < ?")
-        params.append(to_text(end))
-    for column, values in (("side", sides), ("exit_reason", exit_reasons)):
-        if values:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    frame = pd.read_sql_query(
-        f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE {' AND '.join(clauses)} "
-        "ORDER BY exit_ts, id",
-        conn, params=params,
-    )
-    frame = _utc(frame, "entry_ts", "exit_ts")
-    for name in ("pnl_gross", "commission", "pnl_net"):
-        frame[f"{name}_usd"] = frame.pop(f"{name}_cents") / 100
-    return frame
+    """Closed trades as a table (filters optional: exit time in [start, end), side, reason)."""
+    return trades_table(store.filtered_trades(conn, start, end, sides or (), exit_reasons or ()))
+
+
+def trades_table(trades: Sequence[TradeRecord]) -> pd.DataFrame:
+    """One row per trade with dollar columns, for tables, charts and exports."""
+    rows = [
+        {
+            "bracket_id": t.bracket_id, "symbol": t.symbol, "side": t.side.value,
+            "contracts": t.contracts, "entry_ts": t.entry_ts, "entry_price": t.entry_price,
+            "exit_ts": t.exit_ts, "exit_price": t.exit_price, "exit_reason": t.exit_reason.value,
+            "pnl_gross_usd": t.pnl_gross_cents / 100, "commission_usd": t.commission_cents / 100,
+            "pnl_net_usd": t.pnl_net_cents / 100, "trend": t.labels.get("trend"),
+            "volatility": t.labels.get("volatility"), "time_bucket": t.labels.get("time_bucket"),
+            "bias_at_entry": t.labels.get("bias"),
+        }
+        for t in trades
+    ]
+    columns = ["bracket_id", "symbol", "side", "contracts", "entry_ts", "entry_price", "exit_ts",
+               "exit_price", "exit_reason", "pnl_gross_usd", "commission_usd", "pnl_net_usd",
+               "trend", "volatility", "time_bucket", "bias_at_entry"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return _utc(frame, "entry_ts", "exit_ts")
 
 
 def trade_filter_options(conn: sqlite3.Connection) -> tuple[list[str], list[str]]:
@@ -129,3 +129,13 @@ def open_position(conn: sqlite3.Connection, symbol: str) -> dict[str, Any] | Non
     """The open position row of ``symbol``, or None when flat."""
     row = conn.execute("SELECT * FROM positions WHERE symbol = ?", (symbol,)).fetchone()
     return dict(row) if row else None
+
+
+def breakdown_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
+    """A breakdown (per hour, regime bucket, ...) with money in dollars, for display."""
+    return pd.DataFrame([
+        {"group": g.key, "trades": g.trades, "wins": g.wins, "win_rate": g.win_rate,
+         "net_pnl_usd": g.net_pnl_cents / 100, "average_trade_usd": g.average_trade_cents / 100,
+         "profit_factor": g.profit_factor}
+        for g in groups
+    ])

@@ -261,7 +261,31 @@ def trades_since(conn: sqlite3.Connection, since: datetime) -> list[TradeRecord]
 
 def all_trades(conn: sqlite3.Connection) -> list[TradeRecord]:
     """Return every closed trade, oldest first."""
-    rows = conn.execute("SELECT * FROM trades ORDER BY exit_ts, id").fetchall()
+    return filtered_trades(conn)
+
+
+def filtered_trades(
+    conn: sqlite3.Connection,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sides: Sequence[str] = (),
+    exit_reasons: Sequence[str] = (),
+) -> list[TradeRecord]:
+    """Closed trades with exit time in [start, end), of the given sides and exit reasons."""
+    clauses, params = ["1 = 1"], []
+    if start is not None:
+        clauses.append("exit_ts >= ?")
+        params.append(to_text(start))
+    if end is not None:
+        clauses.append("exit_ts < ?")
+        params.append(to_text(end))
+    for column, values in (("side", sides), ("exit_reason", exit_reasons)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    rows = conn.execute(
+        f"SELECT * FROM trades WHERE {' AND '.join(clauses)} ORDER BY exit_ts, id", params
+    ).fetchall()
     return [_trade_from_row(r) for r in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,26 @@ def test_config_yaml_mode_reports_unknown_keys(app_env):
     yaml_area.input("risk:\n  max_contract: 3\n")
     next(b for b in app.button if b.label == "Review YAML").click().run()
     assert any("risk.max_contract" in e.value and "Extra inputs" in e.value for e in app.error)
+
+
+def test_trades_page_metrics_match_the_journal(app_env):
+    app = open_page("pages/trades.py")
+    app.date_input[0].set_value((date(2025, 3, 1), date(2025, 3, 10))).run()
+    assert not app.exception
+    conn = connect(app_env["db"])
+    trades = store.all_trades(conn)
+    cards = {m.label: m.value for m in app.metric}
+    net = sum(t.pnl_net_cents for t in trades) / 100
+    assert cards["Trades"] == str(len(trades)) and cards["Net P&L"] == f"${net:,.2f}"
+    log = next(frame.value for frame in app.dataframe if "bracket_id" in frame.value.columns)
+    assert len(log) == len(trades)
+    assert [b.label for b in app.get("download_button")] == ["Download CSV", "Download JSON"]
+
+
+def test_trades_page_filters_by_side(app_env):
+    app = open_page("pages/trades.py")
+    app.date_input[0].set_value((date(2025, 3, 1), date(2025, 3, 10))).run()
+    app.multiselect[0].set_value(["long"]).run()
+    conn = connect(app_env["db"])
+    longs = [t for t in store.all_trades(conn) if t.side.value == "long"]
+    assert {m.label: m.value for m in app.metric}["Trades"] == str(len(longs))

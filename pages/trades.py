@@ -1,0 +1,81 @@
+"""Trades & performance: filtered trade log, metrics, P&L by hour and regime, CSV/JSON export."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+import dashboard
+from shared import charts, metrics, reports, store
+from shared.instruments import usd_to_cents
+
+st.title("Trades & performance")
+settings, _ = dashboard.current_settings()
+with dashboard.reader() as conn:
+    if conn is None:
+        dashboard.no_database_notice()
+        st.stop()
+    sides, reasons = reports.trade_filter_options(conn)
+
+today = dashboard.utc_now().date()
+filters = st.columns(3)
+date_range = filters[0].date_input("Exit date (UTC)", (today - timedelta(days=30), today))
+chosen_sides = filters[1].multiselect("Side", sides, default=sides)
+chosen_reasons = filters[2].multiselect("Exit reason", reasons, default=reasons)
+if not isinstance(date_range, tuple) or len(date_range) != 2:
+    st.info("Pick a start and an end date.")
+    st.stop()
+start = datetime.combine(date_range[0], time(0), tzinfo=dashboard.utc_now().tzinfo)
+end = datetime.combine(date_range[1], time(0), tzinfo=start.tzinfo) + timedelta(days=1)
+
+with dashboard.reader() as conn:
+    trades = store.filtered_trades(conn, start, end, chosen_sides, chosen_reasons)
+if not trades:
+    st.info("No closed trades match these filters.")
+    st.stop()
+
+starting_cents = usd_to_cents(settings.broker.paper_starting_equity_usd)
+summary = metrics.summarize(trades, starting_cents)
+cards = [
+    ("Net P&L", f"${summary['net_pnl_cents'] / 100:,.2f}"),
+    ("Trades", f"{summary['trades']}"),
+    ("Win rate", f"{summary['win_rate']:.1%}"),
+    ("Profit factor", f"{summary['profit_factor']:.2f}"),
+    ("Expectancy", f"${summary['expectancy_cents'] / 100:,.2f}"),
+    ("Average win", f"${summary['average_win_cents'] / 100:,.2f}"),
+    ("Average loss", f"${summary['average_loss_cents'] / 100:,.2f}"),
+    ("Sharpe (daily)", f"{summary['sharpe']:.2f}"),
+    ("Sortino (daily)", f"{summary['sortino']:.2f}"),
+    ("Max drawdown", f"${summary['max_drawdown_cents'] / 100:,.2f}"),
+    ("Drawdown duration", str(timedelta(seconds=int(summary["max_drawdown_duration_s"])))),
+]
+for row_start in range(0, len(cards), 6):
+    for column, (label, value) in zip(st.columns(6), cards[row_start:row_start + 6],
+                                      strict=False):
+        column.metric(label, value)
+
+table = reports.trades_table(trades)
+st.plotly_chart(charts.equity_chart(table, settings.broker.paper_starting_equity_usd),
+                key="equity")
+groups = metrics.breakdowns(trades)
+left, right = st.columns(2)
+for column, name, title in ((left, "hour", "Net P&L by entry hour (CT)"),
+                            (right, "time_bucket", "Net P&L by time-of-day bucket")):
+    pnl = pd.Series({g.key: g.net_pnl_cents / 100 for g in groups[name]})
+    column.plotly_chart(charts.pnl_bar_chart(pnl, title), key=name)
+for name in ("trend", "volatility", "exit_reason"):
+    st.caption(f"By {name.replace('_', ' ')}")
+    st.dataframe(reports.breakdown_table(groups[name]), hide_index=True)
+
+st.subheader("Trade log")
+st.dataframe(table, hide_index=True)
+downloads = st.columns(2)
+downloads[0].download_button("Download CSV", table.to_csv(index=False), "trades.csv", "text/csv")
+downloads[1].download_button(
+    "Download JSON",
+    json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), indent=1),
+    "trades.json", "application/json",
+)
