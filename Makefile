@@ -4,7 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+SUPERVISORD := $(VENV)/bin/supervisord -c supervisord.conf
+SUPERVISORCTL := $(VENV)/bin/supervisorctl -c supervisord.conf
+PIDFILE := var/run/supervisord.pid
+
+.PHONY: install run stop logs status test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,28 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m bot init
-	$(PY) -m bot run
+	mkdir -p var/run var/log
+	@if [ -f $(PIDFILE) ] && kill -0 "$$(cat $(PIDFILE))" 2>/dev/null; then \
+		echo "supervisord is already running (pid $$(cat $(PIDFILE)))"; \
+	else \
+		$(SUPERVISORD); \
+	fi
+	@$(SUPERVISORCTL) status || true
+	@echo "Dashboard: http://localhost:$${STREAMLIT_SERVER_PORT:-8501}  (make logs, make stop)"
+
+stop:
+	@if [ -f $(PIDFILE) ] && kill -0 "$$(cat $(PIDFILE))" 2>/dev/null; then \
+		pid=$$(cat $(PIDFILE)); $(SUPERVISORCTL) shutdown; \
+		while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "stopped"; \
+	else \
+		echo "not running"; \
+	fi
+
+logs:
+	$(SUPERVISORCTL) tail -f bot
+
+status:
+	$(SUPERVISORCTL) status
 
 test: $(STAMP)
 	$(PY) -m ruff check .
