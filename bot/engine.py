@@ -163,15 +163,20 @@ class TradingEngine:
 
     # --- the per-bar path -------------------------------------------------------------------
 
-    def on_bar(self, bar: Bar) -> DecisionRecord:
-        """Execute, evaluate and journal one bar; return the decision."""
+    def on_bar(self, bar: Bar, features: Features | None = None) -> DecisionRecord:
+        """Execute, evaluate and journal one bar; return the decision.
+
+        A backtest may pass the bar's ``features`` precomputed for the whole run (then the
+        rolling window is not kept); the live loop leaves it out.
+        """
         now = bar.ts + self.bar_length
         self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
         self.broker.on_bar(bar)
         self._journal_broker()
-        self.window.append(bar)
+        if features is None:
+            self.window.append(bar)
+            features = compute_features(self.window, self.settings.features)
         self.last_bar = bar
-        features = compute_features(self.window, self.settings.features)
         regime = assess_regime(
             features, self.settings.regime, self.clock,
             self.settings.risk.no_entry_before_close_minutes,
