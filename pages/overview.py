@@ -28,13 +28,13 @@ def live_panel() -> None:
         bars = reports.bars_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = reports.decisions_frame(conn, limit=25)
-    position = "flat"
-    if state and state["position_side"]:
-        position = (f"{state['position_side']} {state['position_contracts']} @ "
-                    f"{state['position_entry_price']:g}")
     state = state or {}
     columns = st.columns(5)
-    columns[0].metric("Position", position)
+    if state.get("position_side"):
+        columns[0].metric("Position", f"{state['position_side']} {state['position_contracts']}")
+        columns[0].caption(f"entry {state['position_entry_price']:g}")
+    else:
+        columns[0].metric("Position", "flat")
     for column, label, key in ((columns[1], "Realized today", "realized_today_cents"),
                                (columns[2], "Unrealized", "unrealized_cents"),
                                (columns[3], "Equity", "equity_cents")):

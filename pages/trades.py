@@ -19,10 +19,16 @@ with dashboard.reader() as conn:
         dashboard.no_database_notice()
         st.stop()
     sides, reasons = reports.trade_filter_options(conn)
+    bounds = reports.trade_date_bounds(conn)
+if bounds is None:
+    st.info("No closed trades yet.")
+    st.stop()
 
-today = dashboard.utc_now().date()
+first_day, last_day = bounds[0].date(), bounds[1].date()
 filters = st.columns(3)
-date_range = filters[0].date_input("Exit date (UTC)", (today - timedelta(days=30), today))
+date_range = filters[0].date_input(
+    "Exit date (UTC)", (max(first_day, last_day - timedelta(days=30)), last_day)
+)
 chosen_sides = filters[1].multiselect("Side", sides, default=sides)
 chosen_reasons = filters[2].multiselect("Exit reason", reasons, default=reasons)
 if not isinstance(date_range, tuple) or len(date_range) != 2:
@@ -40,16 +46,16 @@ if not trades:
 starting_cents = usd_to_cents(settings.broker.paper_starting_equity_usd)
 summary = metrics.summarize(trades, starting_cents)
 cards = [
-    ("Net P&L", f"${summary['net_pnl_cents'] / 100:,.2f}"),
+    ("Net P&L", reports.usd(summary["net_pnl_cents"])),
     ("Trades", f"{summary['trades']}"),
-    ("Win rate", f"{summary['win_rate']:.1%}"),
-    ("Profit factor", f"{summary['profit_factor']:.2f}"),
-    ("Expectancy", f"${summary['expectancy_cents'] / 100:,.2f}"),
-    ("Average win", f"${summary['average_win_cents'] / 100:,.2f}"),
-    ("Average loss", f"${summary['average_loss_cents'] / 100:,.2f}"),
-    ("Sharpe (daily)", f"{summary['sharpe']:.2f}"),
-    ("Sortino (daily)", f"{summary['sortino']:.2f}"),
-    ("Max drawdown", f"${summary['max_drawdown_cents'] / 100:,.2f}"),
+    ("Win rate", reports.ratio(summary["win_rate"], "{:.1%}")),
+    ("Profit factor", reports.ratio(summary["profit_factor"])),
+    ("Expectancy", reports.usd(summary["expectancy_cents"])),
+    ("Average win", reports.usd(summary["average_win_cents"])),
+    ("Average loss", reports.usd(summary["average_loss_cents"])),
+    ("Sharpe (daily)", reports.ratio(summary["sharpe"])),
+    ("Sortino (daily)", reports.ratio(summary["sortino"])),
+    ("Max drawdown", reports.usd(summary["max_drawdown_cents"])),
     ("Drawdown duration", str(timedelta(seconds=int(summary["max_drawdown_duration_s"])))),
 ]
 for row_start in range(0, len(cards), 6):

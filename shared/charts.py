@@ -68,13 +68,15 @@ def price_chart(
 
 
 def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
-    """Equity after each closed trade and its drawdown from the running peak."""
-    equity = starting_equity_usd + trades["pnl_net_usd"].cumsum()
+    """Equity after each closed trade (from the first entry) and its drawdown from the peak."""
+    times = pd.concat([trades["entry_ts"].iloc[:1], trades["exit_ts"]], ignore_index=True)
+    equity = starting_equity_usd + pd.concat(
+        [pd.Series([0.0]), trades["pnl_net_usd"].cumsum()], ignore_index=True)
     drawdown = equity - equity.cummax()
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
                            vertical_spacing=0.05)
-    figure.add_trace(go.Scatter(x=trades["exit_ts"], y=equity, name="Equity", mode="lines"), 1, 1)
-    figure.add_trace(go.Scatter(x=trades["exit_ts"], y=drawdown, name="Drawdown", fill="tozeroy",
+    figure.add_trace(go.Scatter(x=times, y=equity, name="Equity", mode="lines"), 1, 1)
+    figure.add_trace(go.Scatter(x=times, y=drawdown, name="Drawdown", fill="tozeroy",
                                 line={"color": "crimson"}), 2, 1)
     figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          legend={"orientation": "h"})
@@ -87,5 +89,5 @@ def pnl_bar_chart(pnl_by_group: pd.Series, title: str) -> go.Figure:
     figure = go.Figure(go.Bar(x=[str(k) for k in pnl_by_group.index], y=pnl_by_group.to_numpy(),
                               marker_color=colors))
     figure.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         yaxis_title="net P&L ($)")
+                         yaxis_title="net P&L ($)", xaxis_type="category")
     return figure

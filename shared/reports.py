@@ -7,6 +7,7 @@ the journal's integer cents), ready for tables and charts.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -83,6 +84,14 @@ def trade_filter_options(conn: sqlite3.Connection) -> tuple[list[str], list[str]
     return sides, reasons
 
 
+def trade_date_bounds(conn: sqlite3.Connection) -> tuple[datetime, datetime] | None:
+    """Exit times of the first and the last closed trade, or None before any trade."""
+    row = conn.execute("SELECT MIN(exit_ts), MAX(exit_ts) FROM trades").fetchone()
+    if not row or row[0] is None:
+        return None
+    return store.from_text(row[0]), store.from_text(row[1])
+
+
 def decisions_frame(conn: sqlite3.Connection, limit: int = 50) -> pd.DataFrame:
     """The latest decisions, newest first, with their reasons joined for display."""
     frame = pd.read_sql_query(
@@ -139,3 +148,19 @@ def breakdown_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
          "profit_factor": g.profit_factor}
         for g in groups
     ])
+
+
+def usd(cents: float | None) -> str:
+    """Dollars with cents for display; an undefined amount (no trades) shows as an en dash."""
+    if cents is None or not math.isfinite(cents):
+        return "–"
+    return f"${cents / 100:,.2f}"
+
+
+def ratio(value: float | None, pattern: str = "{:.2f}") -> str:
+    """A ratio for display: NaN (undefined) as an en dash, infinity as the symbol."""
+    if value is None or math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞"
+    return pattern.format(value)

@@ -106,8 +106,7 @@ def test_config_yaml_mode_reports_unknown_keys(app_env):
 
 
 def test_trades_page_metrics_match_the_journal(app_env):
-    app = open_page("pages/trades.py")
-    app.date_input[0].set_value((date(2025, 3, 1), date(2025, 3, 10))).run()
+    app = open_page("pages/trades.py")  # the default range covers the journal's trades
     assert not app.exception
     conn = connect(app_env["db"])
     trades = store.all_trades(conn)
@@ -126,3 +125,36 @@ def test_trades_page_filters_by_side(app_env):
     conn = connect(app_env["db"])
     longs = [t for t in store.all_trades(conn) if t.side.value == "long"]
     assert {m.label: m.value for m in app.metric}["Trades"] == str(len(longs))
+
+
+def test_config_page_says_what_is_wrong_with_a_garbage_file(app_env):
+    app_env["config"].write_text("risk: [this is : not yaml\n")
+    app = open_page("pages/config.py")
+    assert not app.exception
+    assert any("config file is invalid" in e.value and "not valid YAML" in e.value
+               for e in app.error)
+
+
+def test_password_gate_when_a_password_is_set(app_env, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PASSWORD", "s3cret")
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.title  # nothing rendered before login
+    app.text_input[0].input("wrong")
+    app.button[0].click().run()
+    assert [e.value for e in app.error] == ["Wrong password"]
+    app.text_input[0].input("s3cret")
+    app.button[0].click().run()
+    assert app.title[0].value == "Overview"
+
+
+def test_password_is_mandatory_off_loopback(app_env):
+    from streamlit import config as streamlit_config
+
+    previous = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", "0.0.0.0")
+    try:
+        app = AppTest.from_file(APP, default_timeout=60).run()
+    finally:
+        streamlit_config.set_option("server.address", previous)
+    assert not app.title
+    assert "set DASHBOARD_PASSWORD" in app.error[0].value

@@ -1,0 +1,115 @@
+"""A real paper bot and a real Streamlit server on loopback, and headless Chromium to drive it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.botproc import REPO_ROOT, heartbeat, start_bot, stop_bot, wait_for
+from tests.integration.test_supervisor import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def running_product(chromium_path, tmp_path_factory) -> Iterator[dict]:
+    """A paper bot trading the synthetic market, and the dashboard on a free port."""
+    folder = tmp_path_factory.mktemp("product")
+    config = folder / "config.yaml"
+    config.write_text(
+        "feed:\n  source: synthetic\n  seed: 7\n  start: '2025-03-03T14:30:00Z'\n"
+        "  speed: 100\nrisk:\n  max_hold_minutes: 10\n  max_trades_per_day: 40\n"
+        "engine:\n  heartbeat_seconds: 1\n"
+    )
+    db, bot_log = folder / "trader.db", folder / "bot.log"
+    bot = start_bot(config, db, bot_log)
+    wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 300, 120,
+             "the bot to journal some bars", bot, bot_log)
+    port = free_port()
+    env = {**os.environ, "TRADER_DB": str(db), "TRADER_CONFIG": str(config),
+           "SUPERVISOR_URL": f"unix://{folder / 'no-supervisor.sock'}", "PYTHONUNBUFFERED": "1"}
+    env.pop("DASHBOARD_PASSWORD", None)
+    server_log = (folder / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--server.headless=true",
+         "--browser.gatherUsageStats=false"],
+        cwd=REPO_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok"
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, 60, "the Streamlit server", server, folder / "streamlit.log")
+        yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        server_log.close()
+        if bot.poll() is None:
+            stop_bot(bot)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path, headless=True,
+                                              args=CHROME_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1300})
+    yield context.new_page()
+    context.close()
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until Streamlit is connected, not running a script, and shows no skeleton."""
+    from playwright.sync_api import expect
+
+    app = "[data-testid='stApp']"
+    page.locator(f"{app}[data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=timeout_ms)
+    page.locator(f"{app}[data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout_ms)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot under the git-ignored artifacts folder."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), animations="disabled", full_page=True)
+    return path
