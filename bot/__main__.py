@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.backtest import cli as backtest_cli
 from bot.live import run_live
 from shared.config import Settings, load_settings, settings_to_yaml
 from shared.db import db_path_from_env, open_database
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
         sub.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
         sub.set_defaults(handler=handler)
+    backtest = commands.add_parser("backtest", help="replay bars through the decision path")
+    backtest_cli.add_arguments(backtest)
+    backtest.set_defaults(handler=backtest_cli.command_backtest)
     return parser
 
 

@@ -232,7 +232,59 @@ def _v1_trading_core(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_trading_core]
+def _backtest_tables(conn: sqlite3.Connection) -> None:
+    """Backtest runs (request, status, progress, metrics), their trades and equity curves."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS backtest_runs (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            request_json TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued',
+            progress REAL NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            pid INTEGER,
+            started_at TEXT,
+            updated_at TEXT,
+            finished_at TEXT,
+            metrics_json TEXT,
+            breakdowns_json TEXT
+        );
+        CREATE TABLE IF NOT EXISTS backtest_trades (
+            run_id INTEGER NOT NULL REFERENCES backtest_runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            bracket_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            contracts INTEGER NOT NULL,
+            entry_ts TEXT NOT NULL,
+            entry_price REAL NOT NULL,
+            exit_ts TEXT NOT NULL,
+            exit_price REAL NOT NULL,
+            exit_reason TEXT NOT NULL,
+            pnl_gross_cents INTEGER NOT NULL,
+            commission_cents INTEGER NOT NULL,
+            pnl_net_cents INTEGER NOT NULL,
+            trend TEXT, volatility TEXT, time_bucket TEXT,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS backtest_equity (
+            run_id INTEGER NOT NULL REFERENCES backtest_runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            ts TEXT NOT NULL,
+            equity_cents INTEGER NOT NULL,
+            drawdown_cents INTEGER NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_trading_core, _backtest_tables,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

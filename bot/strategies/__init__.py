@@ -14,7 +14,7 @@ from typing import Any
 from shared.config import StrategiesConfig
 from shared.models import Features, Vote
 
-from . import breakout, momentum_reversal, rsi_macd
+from . import breakout, momentum_reversal, rsi_macd, rsi_macd_bracket, sma_cross
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,17 @@ STRATEGIES: Mapping[str, StrategySpec] = MappingProxyType(
             ),
             StrategySpec(rsi_macd.NAME, rsi_macd.vote, lambda cfg: cfg.rsi_macd),
         )
+    }
+)
+
+
+# Reference strategies check the backtester's fills against independent code. They trade by
+# their own rules (fixed size, own brackets, sma_cross reverses), so they are backtest-only:
+# not voters, not in StrategiesConfig, never run by the live loop.
+REFERENCE_STRATEGIES: Mapping[str, type[Any]] = MappingProxyType(
+    {
+        sma_cross.NAME: sma_cross.SmaCrossParams,
+        rsi_macd_bracket.NAME: rsi_macd_bracket.RsiMacdBracketParams,
     }
 )
 

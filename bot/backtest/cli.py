@@ -1,0 +1,197 @@
+"""``python -m bot backtest``: flags -> request -> run -> JSON file and/or a persisted run row.
+
+With ``--run-id N`` the request is read from ``backtest_runs`` (the dashboard wrote it), and
+progress, status and results are written back there. Bad input exits 2 with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.backtest.runner import BacktestResult, run_backtest
+from bot.journal import wall_clock_utc
+from shared import backtest_store
+from shared.backtest import BacktestRequest
+from shared.config import describe_validation_error
+from shared.db import db_path_from_env, open_database, write_transaction
+from shared.errors import BadBarError, ConfigError
+from shared.models import TradeRecord
+
+logger = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
+PROGRESS_EVERY_S = 0.5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The backtest subcommand's flags (outside tools rely on these names)."""
+    parser.add_argument("--data", default="synthetic", help="synthetic, or a CSV/Parquet file")
+    parser.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
+    parser.add_argument("--seed", type=int, default=7, help="synthetic market seed")
+    parser.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)
+    parser.add_argument("--tz", default="UTC", help="zone of naive timestamps in a file")
+    parser.add_argument("--start", help="first day (YYYY-MM-DD) or ISO time, in --tz")
+    parser.add_argument("--end", help="last day (inclusive) or ISO end time, in --tz")
+    parser.add_argument("--strategy", help="registry name; default: the full ensemble")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="override, e.g. risk.max_hold_minutes=30 (repeatable)")
+    parser.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
+    parser.add_argument("--slippage", type=int, metavar="TICKS")
+    parser.add_argument("--contracts", type=int, metavar="N")
+    parser.add_argument("--json", metavar="OUT", help="write {trades, metrics} here")
+    parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
+    parser.add_argument("--config", help="base config YAML (default: built-in defaults)")
+    parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+
+
+def request_from_args(args: argparse.Namespace) -> BacktestRequest:
+    """Build a request from the flags; ConfigError names a bad flag."""
+    params: dict[str, str] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param {item!r}: expected KEY=VALUE")
+        params[key.strip()] = value.strip()
+    values = {
+        "data": args.data, "bars": args.bars, "seed": args.seed, "bar_size": args.bar_size,
+        "tz": args.tz, "start": args.start, "end": args.end, "strategy": args.strategy,
+        "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
+        "contracts": args.contracts, "config": args.config,
+    }
+    try:
+        return BacktestRequest.model_validate(values)
+    except ValidationError as exc:
+        text = describe_validation_error(exc).replace("_", "-")
+        raise ConfigError(f"bad flag: {text}") from None
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def trade_json(trade: TradeRecord) -> dict[str, Any]:
+    """One trade for the JSON output (times ISO 8601 UTC, money in cents and dollars)."""
+    return {
+        "bracket_id": trade.bracket_id, "side": trade.side.value, "contracts": trade.contracts,
+        "entry_time": trade.entry_ts.isoformat(), "entry_price": trade.entry_price,
+        "exit_time": trade.exit_ts.isoformat(), "exit_price": trade.exit_price,
+        "exit_reason": trade.exit_reason.value,
+        "pnl_gross_cents": trade.pnl_gross_cents, "commission_cents": trade.commission_cents,
+        "pnl_net_cents": trade.pnl_net_cents, "pnl_gross_usd": trade.pnl_gross_cents / 100,
+        "pnl_net_usd": trade.pnl_net_cents / 100, "labels": trade.labels,
+    }
+
+
+def result_json(result: BacktestResult) -> dict[str, Any]:
+    """The ``--json`` document: trades, metrics and breakdowns (NaN and inf become null)."""
+    position = result.open_position
+    return {
+        "strategy": result.strategy,
+        "trades": [trade_json(t) for t in result.trades],
+        "metrics": {k: _finite(v) for k, v in result.metrics.items()},
+        "breakdowns": {name: [{k: _finite(v) for k, v in row.items()} for row in rows]
+                       for name, rows in result.breakdowns.items()},
+        "open_position": None if position is None else {
+            "side": position.side.value, "contracts": position.contracts,
+            "entry_time": position.entry_ts.isoformat(), "entry_price": position.entry_price,
+        },
+    }
+
+
+class RunRow:
+    """Writes a persisted run's status and throttled progress."""
+
+    def __init__(self, conn: sqlite3.Connection, run_id: int) -> None:
+        self.conn, self.run_id = conn, run_id
+        self._last_s = 0.0
+
+    def progress(self, fraction: float) -> None:
+        logger.info("backtest run %d: %.0f%%", self.run_id, fraction * 100)
+        now_s = time.monotonic()
+        if now_s - self._last_s < PROGRESS_EVERY_S and fraction < 1.0:
+            return
+        self._last_s = now_s
+        with write_transaction(self.conn):
+            backtest_store.update_backtest_progress(
+                self.conn, self.run_id, round(fraction, 4), f"{fraction:.0%} of bars",
+                wall_clock_utc(),
+            )
+
+
+def _log_progress(fraction: float) -> None:
+    if round(fraction * 100) % 10 == 0:
+        logger.info("backtest progress %.0f%%", fraction * 100)
+
+
+def command_backtest(args: argparse.Namespace) -> int:
+    """Run one backtest from flags or from a stored request; return the exit code."""
+    if args.run_id is None:
+        try:
+            result = run_backtest(request_from_args(args), _log_progress)
+        except (ConfigError, BadBarError, OSError) as exc:
+            return _refuse(str(exc))
+        _report(result, args.json)
+        return 0
+    return _run_stored(args)
+
+
+def _run_stored(args: argparse.Namespace) -> int:
+    conn = open_database(Path(args.db) if args.db else db_path_from_env())
+    row = backtest_store.backtest_run(conn, args.run_id)
+    if row is None:
+        return _refuse(f"--run-id {args.run_id}: no such backtest run")
+    with write_transaction(conn):
+        backtest_store.mark_backtest_running(conn, args.run_id, os.getpid(), wall_clock_utc())
+    run_row = RunRow(conn, args.run_id)
+    try:
+        result = run_backtest(BacktestRequest.from_json(row["request_json"]), run_row.progress)
+    except (ConfigError, BadBarError, OSError) as exc:
+        with write_transaction(conn):
+            backtest_store.fail_backtest_run(conn, args.run_id, str(exc), wall_clock_utc())
+        return _refuse(str(exc))
+    except Exception as exc:
+        with write_transaction(conn):
+            backtest_store.fail_backtest_run(
+                conn, args.run_id, f"internal error: {exc}", wall_clock_utc()
+            )
+        raise
+    document = result_json(result)
+    with write_transaction(conn):
+        backtest_store.finish_backtest_run(
+            conn, args.run_id, document["metrics"], document["breakdowns"], result.trades,
+            result.equity, wall_clock_utc(),
+        )
+    _report(result, args.json)
+    conn.close()
+    return 0
+
+
+def _report(result: BacktestResult, json_path: str | None) -> None:
+    m = result.metrics
+    logger.info(
+        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s)",
+        m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
+        result.seconds, m["bars_per_second"],
+    )
+    if json_path:
+        Path(json_path).write_text(json.dumps(result_json(result), indent=1), encoding="utf-8")
+        logger.info("wrote %s", json_path)
+
+
+def _refuse(message: str) -> int:
+    logger.error("backtest refused: %s", message)
+    sys.stderr.write(f"error: {message}\n")
+    return EXIT_BAD_INPUT

@@ -1,0 +1,171 @@
+"""Bars for a backtest as numpy columns: synthetic or a CSV/Parquet file, resampled, date-ranged.
+
+File rows the live loop would skip (malformed, duplicate, off the tick grid) are skipped here
+too and counted. A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from bot.feeds.replay import BAR_COLUMNS, load_bars
+from bot.feeds.synthetic import SyntheticMarket
+from shared.errors import BadBarError, ConfigError
+from shared.models import Bar
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_START = datetime(2021, 1, 4, 0, 0, tzinfo=UTC)
+_TICK_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class BarData:
+    """Bars as columns (start time in epoch ns, UTC); decisions start at ``first``."""
+
+    ts_ns: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    bar_seconds: int
+    first: int = 0
+    rows_skipped: int = 0
+    problems: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ts_ns)
+
+    def ts(self, index: int) -> datetime:
+        """Start time of bar ``index`` (tz-aware UTC)."""
+        return datetime.fromtimestamp(int(self.ts_ns[index]) / 1e9, UTC)
+
+    def bar(self, index: int) -> Bar:
+        """Bar ``index`` as the engine's ``Bar``."""
+        return Bar(self.ts(index), float(self.open[index]), float(self.high[index]),
+                   float(self.low[index]), float(self.close[index]), float(self.volume[index]))
+
+    def slice(self, start: int, stop: int, first: int = 0) -> BarData:
+        """Bars [start, stop) as a new BarData whose decisions start at ``first``."""
+        return BarData(
+            self.ts_ns[start:stop], self.open[start:stop], self.high[start:stop],
+            self.low[start:stop], self.close[start:stop], self.volume[start:stop],
+            self.bar_seconds, first, self.rows_skipped, self.problems,
+        )
+
+
+def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | None) -> BarData:
+    """The first ``bars`` bars of the seeded synthetic market."""
+    market = SyntheticMarket(seed, start or SYNTHETIC_START, 5000.0, bar_seconds)
+    columns = np.empty((6, bars))
+    for index, bar in enumerate(islice(market.iter_bars(), bars)):
+        columns[:, index] = (bar.ts.timestamp(), bar.open, bar.high, bar.low, bar.close,
+                             bar.volume)
+    ts_ns = np.round(columns[0] * 1e9).astype(np.int64)
+    return BarData(ts_ns, *columns[1:], bar_seconds=bar_seconds)  # type: ignore[misc]
+
+
+def _native_seconds(index: pd.DatetimeIndex) -> int:
+    if len(index) < 2:
+        return 60
+    steps = np.diff(index.asi8) // 1_000_000_000
+    return int(np.median(steps[steps > 0]))
+
+
+def _resample(frame: pd.DataFrame, bar_seconds: int) -> pd.DataFrame:
+    grouped = frame.resample(f"{bar_seconds}s", label="left", closed="left", origin="epoch")
+    out = grouped.agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                       "volume": "sum"})
+    return out.dropna(subset=["open"])
+
+
+def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) -> BarData:
+    """Load a bar file like the replay feed does, at its own or a coarser bar size."""
+    try:
+        loaded = load_bars(path, timezone=tz)
+    except FileNotFoundError:
+        raise ConfigError(f"data file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise BadBarError(f"{path}: not a text CSV file") from None
+    frame = loaded.bars
+    prices = frame[["open", "high", "low", "close"]].to_numpy() / tick_size
+    off_grid = (np.abs(prices - np.round(prices)) > _TICK_TOLERANCE).any(axis=1)
+    problems = list(loaded.problems)
+    if off_grid.any():
+        first_bad = frame.index[off_grid][0]
+        problems.append(f"{int(off_grid.sum())} rows off the {tick_size} tick grid skipped, "
+                        f"first at {first_bad}")
+        frame = frame[~off_grid]
+    if frame.empty:
+        raise BadBarError(f"{path}: no usable rows ({'; '.join(problems[:2])})")
+    native = _native_seconds(frame.index)
+    wanted = bar_seconds or native
+    if wanted < native:
+        raise ConfigError(
+            f"--bar-size of {wanted} s is finer than the file's {native}-second bars"
+        )
+    if wanted > native:
+        if wanted % native:
+            raise ConfigError(f"--bar-size of {wanted} s is not a multiple of the file's "
+                              f"{native}-second bars")
+        frame = _resample(frame, wanted)
+    skipped = loaded.malformed_skipped + loaded.duplicates_dropped + int(off_grid.sum())
+    columns = [frame[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS]
+    ts_ns = frame.index.as_unit("ns").asi8.astype(np.int64)
+    return BarData(ts_ns, *columns, bar_seconds=wanted, rows_skipped=skipped,  # type: ignore
+                   problems=tuple(problems))
+
+
+def parse_when(text: str | None, tz: str, end: bool = False) -> datetime | None:
+    """Parse a --start/--end value (date or date-time, naive ones in ``tz``) to UTC.
+
+    A bare ``--end`` date includes that whole day.
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--tz: unknown timezone {tz!r}") from None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{'--end' if end else '--start'}: {text!r} is not a date (YYYY-MM-DD) or an ISO "
+            "date-time"
+        ) from None
+    date_only = len(text.strip()) <= 10
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    if end and date_only:
+        value += timedelta(days=1)
+    return value.astimezone(UTC)
+
+
+def select_range(
+    data: BarData, start: datetime | None, end: datetime | None, warmup_bars: int
+) -> BarData:
+    """Keep bars in [start, end) plus up to ``warmup_bars`` before start for warm-up."""
+    if start is not None and end is not None and end <= start:
+        raise ConfigError(f"empty date range: --end {end:%Y-%m-%d %H:%M} is not after "
+                          f"--start {start:%Y-%m-%d %H:%M} (UTC)")
+    lo = 0 if start is None else int(np.searchsorted(data.ts_ns, _ns(start), side="left"))
+    hi = len(data) if end is None else int(np.searchsorted(data.ts_ns, _ns(end), side="left"))
+    if hi <= lo:
+        covered = f"{data.ts(0):%Y-%m-%d %H:%M} to {data.ts(len(data) - 1):%Y-%m-%d %H:%M} UTC"
+        raise ConfigError(f"no bars in the requested date range; the data covers {covered}")
+    begin = max(0, lo - warmup_bars)
+    return data.slice(begin, hi, first=lo - begin)
+
+
+def _ns(ts: datetime) -> int:
+    return int(pd.Timestamp(ts).as_unit("ns").value)

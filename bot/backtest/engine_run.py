@@ -1,0 +1,141 @@
+"""Run the live decision path (TradingEngine + PaperBroker) over historical bars.
+
+Features are computed once per run (``vector_features``) and handed to ``TradingEngine.on_bar``;
+bars on which nothing can happen are skipped (``events``). Records stay in memory and only the
+trades are kept: DESIGN §3, "in-memory, written once at the end, in backtests".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from bot.backtest.data import BarData
+from bot.backtest.events import may_fire, next_position_event
+from bot.backtest.vector_features import feature_matrix, features_at
+from bot.engine import TradingEngine
+from bot.journal import MemoryJournal
+from bot.paper_broker import PaperBroker
+from bot.sessions import CmeSessionClock
+from shared.config import Settings
+from shared.instruments import Instrument, get_instrument, usd_to_cents
+from shared.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+
+
+@lru_cache(maxsize=1)
+def session_clock() -> CmeSessionClock:
+    """The CME session clock, built once per process (it precomputes every session)."""
+    return CmeSessionClock()
+
+
+@dataclass(slots=True)
+class BacktestJournal(MemoryJournal):
+    """A MemoryJournal that counts decisions and bars instead of keeping them."""
+
+    decisions_seen: int = 0
+    keep_decisions: bool = False
+    kept: list[DecisionRecord] = field(default_factory=list)
+
+    def record_bar(self, symbol: str, bar: Bar) -> None:
+        return None
+
+    def record_decision(self, record: DecisionRecord) -> None:
+        self.decisions_seen += 1
+        if self.keep_decisions:
+            self.kept.append(record)
+
+
+@dataclass(frozen=True, eq=False)
+class RunOutcome:
+    """Closed trades, the position still open at the end, and how many bars were evaluated."""
+
+    trades: tuple[TradeRecord, ...]
+    open_position: Position | None
+    bars: int
+    bars_evaluated: int
+    decisions: tuple[DecisionRecord, ...] = ()
+
+
+def commission_cents(settings: Settings, instrument: Instrument) -> int:
+    """Commission per contract per side in cents (config value or the instrument default)."""
+    usd = settings.instrument.commission_per_side_usd
+    return usd_to_cents(instrument.default_commission_per_side_usd if usd is None else usd)
+
+
+class ProgressTicker:
+    """Calls ``report`` each time another ``step`` of the bars has been passed."""
+
+    def __init__(self, report: Progress | None, first: int, total: int, step: float = 0.01):
+        self._report, self._first, self._total = report, first, max(1, total - first)
+        self._step, self._next = step, step
+
+    def at(self, index: int) -> None:
+        """Report if bar ``index`` passed the next threshold."""
+        if self._report is None:
+            return
+        done = (index - self._first) / self._total
+        if done >= self._next:
+            self._report(min(done, 1.0))
+            self._next = (done // self._step + 1) * self._step
+
+
+def _only_bracket_working(broker: PaperBroker) -> bool:
+    return all(o.role in (OrderRole.STOP, OrderRole.TARGET) for o in broker.working_orders())
+
+
+def run_engine(
+    settings: Settings,
+    data: BarData,
+    progress: Progress | None = None,
+    skip_idle_bars: bool = True,
+    keep_decisions: bool = False,
+) -> RunOutcome:
+    """Replay ``data`` from ``data.first`` through the engine; return its trades."""
+    instrument = get_instrument(settings.instrument.symbol)
+    broker = PaperBroker(instrument, commission_cents(settings, instrument),
+                         settings.backtest.slippage_ticks)
+    journal = BacktestJournal(keep_decisions=keep_decisions)
+    engine = TradingEngine(settings, broker, journal, session_clock())
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
+                            settings.features)
+    firing = np.flatnonzero(may_fire(matrix, settings.strategies))
+    ticker = ProgressTicker(progress, data.first, len(data))
+    index, evaluated = data.first, 0
+    while index < len(data):
+        if skip_idle_bars:
+            target = _next_active(data, index, broker, firing, settings, instrument)
+            if target is None:
+                break
+            index = target
+        bar = data.bar(index)
+        engine.on_bar(bar, features_at(matrix, index, bar.ts))
+        evaluated += 1
+        ticker.at(index)
+        index += 1
+    logger.info("engine evaluated %d of %d bars (%d trades)", evaluated, len(data) - data.first,
+                len(journal.trades))
+    return RunOutcome(tuple(journal.trades), broker.position(), len(data) - data.first,
+                      evaluated, tuple(journal.kept))
+
+
+def _next_active(
+    data: BarData, index: int, broker: PaperBroker, firing: np.ndarray, settings: Settings,
+    instrument: Instrument,
+) -> int | None:
+    position = broker.position()
+    if position is None:
+        if broker.working_orders():
+            return index
+        found = int(np.searchsorted(firing, index))
+        return int(firing[found]) if found < len(firing) else None
+    if not _only_bracket_working(broker):
+        return index
+    return next_position_event(data, index, position, settings.risk, instrument)

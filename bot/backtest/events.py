@@ -1,0 +1,117 @@
+"""Which bars can change anything: the backtest skips the rest, provably without effect.
+
+A bar is skipped only when the live engine would do nothing on it but journal a HOLD:
+- flat with no working order, and no weighted strategy can fire (each test below is a
+  necessary condition of that strategy's BUY/SELL, so the real vote still decides);
+- or in a position with only its stop and target working, when the bar's range stays strictly
+  between them and no position rule (disaster stop, time exit, trailing activation) can trigger.
+An unknown strategy never lets a bar be skipped. Parity tests compare skipping with not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from bot.backtest.data import BarData
+from bot.backtest.vector_features import column
+from shared.config import RiskConfig, StrategiesConfig
+from shared.instruments import Instrument
+from shared.models import Position
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RELATIVE_MARGIN = 1e-9  # features differ from the live window's by ~1e-15 relative
+
+
+_RSI_MARGIN = 1e-6  # RSI points; RSI differs from the live window's by ~1e-13
+
+
+def _rsi_macd(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+    params = cfg.rsi_macd
+    hist, prev = matrix[:, column("macd_hist")], matrix[:, column("macd_hist_prev")]
+    rsi, macd = matrix[:, column("rsi")], matrix[:, column("macd")]
+    midline = (params.oversold + params.overbought) / 2
+    buy = (prev <= 0) & (hist > 0) & (macd > 0) & (rsi > midline - _RSI_MARGIN) & (
+        rsi < params.overbought + _RSI_MARGIN
+    )
+    sell = (prev >= 0) & (hist < 0) & (macd < 0) & (rsi > params.oversold - _RSI_MARGIN) & (
+        rsi < midline + _RSI_MARGIN
+    )
+    return buy | sell
+
+
+def _momentum_reversal(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+    params = cfg.momentum_reversal
+    excess = params.min_bollinger_excess
+    percent_b = matrix[:, column("bollinger_percent")]
+    rsi = matrix[:, column("rsi")]
+    buy = (percent_b < -excess + _RELATIVE_MARGIN) & (rsi < params.rsi_extreme_low + _RSI_MARGIN)
+    sell = (percent_b > 1 + excess - _RELATIVE_MARGIN) & (
+        rsi > params.rsi_extreme_high - _RSI_MARGIN
+    )
+    return buy | sell
+
+
+def _breakout(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+    params = cfg.breakout
+    body = np.abs(matrix[:, column("body_over_atr")])
+    volume_z = matrix[:, column("volume_zscore")]
+    moved = matrix[:, column("close")] != matrix[:, column("open")]
+    return moved & (body >= params.min_body_over_atr * (1 - _RELATIVE_MARGIN)) & (
+        volume_z >= params.min_volume_zscore
+    )
+
+
+MAY_FIRE: dict[str, Callable[[np.ndarray, StrategiesConfig], np.ndarray]] = {
+    "rsi_macd": _rsi_macd,
+    "momentum_reversal": _momentum_reversal,
+    "breakout": _breakout,
+}
+
+
+def may_fire(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+    """Bars on which some strategy with a positive weight might vote BUY or SELL."""
+    mask = np.zeros(len(matrix), dtype=bool)
+    for name, weight in cfg.weights.items():
+        if weight <= 0:
+            continue
+        test = MAY_FIRE.get(name)
+        if test is None:
+            return np.ones(len(matrix), dtype=bool)
+        mask |= test(matrix, cfg)
+    return mask
+
+
+def next_position_event(
+    data: BarData, start: int, position: Position, cfg: RiskConfig, instrument: Instrument,
+) -> int | None:
+    """First bar at or after ``start`` on which the open bracket or a position rule may act."""
+    stop, target = position.stop_price, position.target_price
+    if stop is None or target is None:
+        return start
+    sign = position.side.sign
+    entry = position.entry_price
+    bar_ns = data.bar_seconds * 1_000_000_000
+    entry_ns = (position.entry_ts - EPOCH) // timedelta(microseconds=1) * 1000
+    hold_ns = int(cfg.max_hold_minutes * 60e9) - 1_000_000  # 1 ms early: never late
+    point_cents = instrument.point_value_usd * 100 * position.contracts
+    disaster_points = cfg.disaster_stop_usd * 100 / point_cents - instrument.tick_size
+    activation = cfg.trailing_activation_points - 1e-9
+    length, block = len(data), 64
+    while start < length:
+        end = min(length, start + block)
+        low, high = data.low[start:end], data.high[start:end]
+        close = data.close[start:end]
+        touched = (low <= stop) | (high >= target), (high >= stop) | (low <= target)
+        event = touched[0] if sign > 0 else touched[1]
+        event |= (entry - close) * sign >= disaster_points
+        event |= data.ts_ns[start:end] + bar_ns - entry_ns >= hold_ns
+        if cfg.trailing_stop_enabled:
+            event |= (close - entry) * sign >= activation
+        hits = np.flatnonzero(event)
+        if len(hits):
+            return start + int(hits[0])
+        start, block = end, min(block * 4, 1 << 16)
+    return None

@@ -1,0 +1,137 @@
+"""Run the reference strategies through the paper broker (DESIGN §4a fills), event by event.
+
+They skip the ensemble, regime and risk manager on purpose: their rules (fixed size, their own
+bracket distances, sma_cross's reversals) are what the independent checks in the tests assume.
+Each entry is still a bracket (sma_cross's protective orders sit too far away to fill). A
+reversal is the market exit, then the new bracket's market entry, both at the next bar's open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from bot.backtest.data import BarData
+from bot.backtest.engine_run import BacktestJournal, Progress, ProgressTicker, RunOutcome
+from bot.engine import bracket_id_for
+from bot.paper_broker import PaperBroker
+from bot.strategies import rsi_macd_bracket, sma_cross
+from shared.instruments import Instrument
+from shared.models import ExitReason, OrderPlan, OrderType, Side
+
+FAR_POINTS = 1_000_000.0  # sma_cross protective orders: never reached
+
+
+class _Runner:
+    """A paper broker and the journal its updates go to."""
+
+    def __init__(self, data: BarData, instrument: Instrument, commission_cents: int,
+                 slippage_ticks: int, contracts: int, progress: Progress | None) -> None:
+        self.data = data
+        self.instrument = instrument
+        self.contracts = contracts
+        self.broker = PaperBroker(instrument, commission_cents, slippage_ticks)
+        self.journal = BacktestJournal()
+        self.ticker = ProgressTicker(progress, data.first, len(data))
+        self.bar_length = timedelta(seconds=data.bar_seconds)
+        self.evaluated = 0
+
+    def decision_time(self, index: int) -> datetime:
+        return self.data.ts(index) + self.bar_length
+
+    def execute(self, index: int) -> None:
+        """Let the broker execute its working orders against bar ``index``."""
+        self.broker.on_bar(self.data.bar(index))
+        self.journal.record_broker_updates(
+            self.broker.drain_updates(), self.instrument.symbol, self.broker.position(), {}
+        )
+        self.evaluated += 1
+        self.ticker.at(index)
+
+    def place(self, index: int, direction: int, stop_points: float, target_points: float) -> None:
+        """Submit a market bracket decided at the close of bar ``index``."""
+        side = Side.LONG if direction > 0 else Side.SHORT
+        reference = float(self.data.close[index])
+        now = self.decision_time(index)
+        plan = OrderPlan(
+            symbol=self.instrument.symbol, side=side, contracts=self.contracts,
+            entry_type=OrderType.MARKET, entry_price=reference,
+            stop_price=reference - side.sign * stop_points,
+            target_price=reference + side.sign * target_points,
+            stop_points=stop_points, target_points=target_points,
+            reason=f"reference {side.value} {self.contracts}",
+        )
+        self.broker.place_bracket(plan, bracket_id_for(self.instrument.symbol, now), now)
+
+    def outcome(self) -> RunOutcome:
+        return RunOutcome(tuple(self.journal.trades), self.broker.position(),
+                          len(self.data) - self.data.first, self.evaluated)
+
+
+def run_sma_cross(
+    data: BarData, params: sma_cross.SmaCrossParams, instrument: Instrument,
+    commission_cents: int, slippage_ticks: int, contracts: int, progress: Progress | None = None,
+) -> RunOutcome:
+    """Always in the market from the first cross on; reverse at the open after each cross."""
+    runner = _Runner(data, instrument, commission_cents, slippage_ticks, contracts, progress)
+    indices, directions = sma_cross.crosses(data.close, params, instrument.tick_size)
+    for index, direction in zip(indices.tolist(), directions.tolist(), strict=True):
+        if index < data.first or index + 1 >= len(data):
+            continue
+        if runner.broker.position() is not None:
+            runner.broker.close_position(ExitReason.FLATTEN, runner.decision_time(index))
+            runner.execute(index + 1)
+        runner.place(index, direction, FAR_POINTS, FAR_POINTS)
+        runner.execute(index + 1)
+    return runner.outcome()
+
+
+def first_touch(data: BarData, start: int, side: Side, stop: float, target: float) -> int | None:
+    """First bar at or after ``start`` whose range reaches the stop or the target."""
+    block = 64
+    while start < len(data):
+        end = min(len(data), start + block)
+        low, high = data.low[start:end], data.high[start:end]
+        if side is Side.LONG:
+            hits = np.flatnonzero((low <= stop) | (high >= target))
+        else:
+            hits = np.flatnonzero((high >= stop) | (low <= target))
+        if len(hits):
+            return start + int(hits[0])
+        start, block = end, min(block * 4, 1 << 16)
+    return None
+
+
+def run_rsi_macd_bracket(
+    data: BarData, params: rsi_macd_bracket.RsiMacdBracketParams, instrument: Instrument,
+    commission_cents: int, slippage_ticks: int, contracts: int, progress: Progress | None = None,
+) -> RunOutcome:
+    """One bracket at a time: enter on a signal while flat, exit by its stop or target."""
+    runner = _Runner(data, instrument, commission_cents, slippage_ticks, contracts, progress)
+    tick = instrument.tick_size
+    direction, stop_ticks = rsi_macd_bracket.signals(
+        data.high, data.low, data.close, params, tick
+    )
+    signal_bars = np.flatnonzero(direction)
+    decide_from = data.first
+    while True:
+        found = int(np.searchsorted(signal_bars, decide_from))
+        if found >= len(signal_bars) or signal_bars[found] + 1 >= len(data):
+            break
+        index = int(signal_bars[found])
+        stop_points = int(stop_ticks[index]) * tick
+        target_points = instrument.round_to_tick(params.target_ratio * stop_points)
+        runner.place(index, int(direction[index]), stop_points, target_points)
+        bar = index + 1
+        runner.execute(bar)
+        while (position := runner.broker.position()) is not None:
+            touch = first_touch(data, bar + 1, position.side, position.stop_price or 0.0,
+                                position.target_price or 0.0)
+            if touch is None:
+                return runner.outcome()
+            bar = touch
+            runner.execute(bar)
+        decide_from = bar
+    return runner.outcome()
+

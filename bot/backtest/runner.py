@@ -1,0 +1,195 @@
+"""One backtest from a request: settings and overrides, data, the run, metrics and the result.
+
+Bad input (unknown strategy, bad --param, unreadable file, empty range) raises ConfigError or
+BadBarError with a message naming what is wrong; the CLI prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.backtest import reference
+from bot.backtest.data import BarData, file_data, parse_when, select_range, synthetic_data
+from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.strategies import REFERENCE_STRATEGIES, STRATEGIES
+from shared import metrics
+from shared.backtest import BAR_SIZES, BacktestRequest
+from shared.config import (
+    Settings,
+    describe_validation_error,
+    load_settings,
+    settings_from_mapping,
+)
+from shared.errors import ConfigError
+from shared.instruments import get_instrument, usd_to_cents
+from shared.models import Position, TradeRecord
+
+logger = logging.getLogger(__name__)
+
+ENSEMBLE = "ensemble"
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Everything a finished run reports."""
+
+    strategy: str
+    trades: tuple[TradeRecord, ...]
+    metrics: dict[str, Any]
+    breakdowns: dict[str, list[dict[str, Any]]]
+    equity: list[tuple[Any, int, int]]
+    open_position: Position | None
+    bars: int
+    bars_evaluated: int
+    seconds: float
+
+
+def _parse_value(key: str, text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"--param {key}={text}: not a number, word or list") from None
+
+
+def apply_params(settings: Settings, params: dict[str, str], strategy: str | None) -> Settings:
+    """Apply dotted ``section.field`` overrides (a bare name means the selected strategy's)."""
+    data = settings.model_dump(mode="json")
+    for key, text in params.items():
+        path = key.split(".")
+        if len(path) == 1 and strategy in STRATEGIES:
+            path = ["strategies", strategy, key]
+        node = data
+        for part in path[:-1]:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                raise ConfigError(f"--param {key}: no such setting ({part!r} is not a section)")
+            node = child
+        node[path[-1]] = _parse_value(key, text)
+    return settings_from_mapping(data, env={})
+
+
+def reference_params(name: str, params: dict[str, str]) -> BaseModel:
+    """Validate a reference strategy's --param values; ConfigError names the bad one."""
+    model = REFERENCE_STRATEGIES[name]
+    values = {key: _parse_value(key, text) for key, text in params.items()}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"{name} --param: {describe_validation_error(exc)}") from None
+
+
+def build_settings(request: BacktestRequest) -> Settings:
+    """Base config (file or defaults) with the request's strategy, params and costs applied."""
+    base = load_settings(Path(request.config) if request.config else None)
+    strategy = request.strategy
+    if strategy is not None and strategy not in STRATEGIES and strategy not in REFERENCE_STRATEGIES:
+        known = ", ".join(sorted([*STRATEGIES, *REFERENCE_STRATEGIES]))
+        raise ConfigError(f"--strategy: unknown strategy {strategy!r}; known: {known}")
+    overrides: dict[str, Any] = {}
+    if strategy in STRATEGIES:
+        overrides["strategies.weights"] = {strategy: 1.0}
+    if request.commission_usd is not None:
+        overrides["instrument.commission_per_side_usd"] = request.commission_usd
+    if request.slippage_ticks is not None:
+        overrides["backtest.slippage_ticks"] = request.slippage_ticks
+    if request.contracts is not None:
+        overrides["risk.max_contracts"] = request.contracts
+    data = base.model_dump(mode="json")
+    for dotted, value in overrides.items():
+        section, name = dotted.split(".")
+        data[section][name] = value
+    settings = settings_from_mapping(data, env={})
+    if strategy in REFERENCE_STRATEGIES:
+        return settings
+    return apply_params(settings, request.params, strategy)
+
+
+def load_data(request: BacktestRequest, settings: Settings) -> BarData:
+    """The request's bars with warm-up before --start (decisions start at ``data.first``)."""
+    bar_seconds = BAR_SIZES[request.bar_size] if request.bar_size else None
+    start = parse_when(request.start, request.tz)
+    end = parse_when(request.end, request.tz, end=True)
+    if request.data == "synthetic":
+        data = synthetic_data(request.bars, request.seed, bar_seconds or 60, start)
+    else:
+        tick = get_instrument(settings.instrument.symbol).tick_size
+        data = file_data(Path(request.data), request.tz, bar_seconds, tick)
+    if data.rows_skipped:
+        logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
+    if request.data == "synthetic":
+        start = None
+    return select_range(data, start, end, settings.features.window_bars)
+
+
+def execute(
+    request: BacktestRequest, settings: Settings, data: BarData, progress: Progress | None = None,
+) -> RunOutcome:
+    """Run the selected strategy (ensemble by default) over ``data``."""
+    instrument = get_instrument(settings.instrument.symbol)
+    if request.strategy in REFERENCE_STRATEGIES:
+        params = reference_params(request.strategy, request.params)
+        runner = (reference.run_sma_cross if request.strategy == "sma_cross"
+                  else reference.run_rsi_macd_bracket)
+        return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
+                      settings.backtest.slippage_ticks, request.contracts or 1, progress)
+    return run_engine(settings, data, progress)
+
+
+def trading_days(data: BarData) -> list[Any]:
+    """CME trading days spanned by the decision bars."""
+    stamps = pd.DatetimeIndex(data.ts_ns[data.first :], tz="UTC")
+    shifted = stamps.tz_convert(metrics.CHICAGO) + pd.Timedelta(hours=7)
+    return sorted(set(shifted.date))
+
+
+def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
+    """Run one backtest end to end and compute its metrics."""
+    started = time.perf_counter()
+    settings = build_settings(request)
+    data = load_data(request, settings)
+    settings = settings.model_copy(
+        update={"feed": settings.feed.model_copy(update={"bar_seconds": data.bar_seconds})}
+    )
+    logger.info("backtest %s on %d bars of %d s (%d warm-up)", request.strategy or ENSEMBLE,
+                len(data) - data.first, data.bar_seconds, data.first)
+    outcome = execute(request, settings, data, progress)
+    return summarize_outcome(request, settings, data, outcome, time.perf_counter() - started)
+
+
+def summarize_outcome(
+    request: BacktestRequest, settings: Settings, data: BarData, outcome: RunOutcome,
+    seconds: float,
+) -> BacktestResult:
+    """Metrics, breakdowns and the equity/drawdown curve of a finished run."""
+    instrument = get_instrument(settings.instrument.symbol)
+    starting = usd_to_cents(settings.backtest.starting_equity_usd)
+    trades = list(outcome.trades)
+    hold = metrics.buy_and_hold_cents(float(data.open[data.first]), float(data.close[-1]),
+                                      instrument, request.contracts or 1)
+    summary = metrics.summarize(trades, starting, trading_days(data),
+                                np.asarray(data.ts_ns[data.first :]), hold)
+    summary.update(bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
+                   bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
+                   seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
+                   if seconds > 0 else None)
+    curve = metrics.equity_curve(trades, starting)
+    drawdowns = metrics.drawdown_curve(curve, starting)
+    equity = [(ts, eq, dd) for (ts, eq), (_, dd) in zip(curve, drawdowns, strict=True)]
+    tables = {name: [vars_of(row) for row in rows]
+              for name, rows in metrics.breakdowns(trades).items()}
+    return BacktestResult(request.strategy or ENSEMBLE, tuple(trades), summary, tables, equity,
+                          outcome.open_position, outcome.bars, outcome.bars_evaluated, seconds)
+
+
+def vars_of(row: Any) -> dict[str, Any]:
+    """A frozen slots dataclass as a dict."""
+    return {name: getattr(row, name) for name in row.__slots__}
