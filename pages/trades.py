@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
 
 import pandas as pd
@@ -79,9 +78,10 @@ for name in ("trend", "volatility", "exit_reason"):
 st.subheader("Trade log")
 st.dataframe(table, hide_index=True)
 downloads = st.columns(2)
-downloads[0].download_button("Download CSV", table.to_csv(index=False), "trades.csv", "text/csv")
+# Exports are built only when clicked (a callable), not on every page run.
+downloads[0].download_button("Download CSV", lambda: table.to_csv(index=False), "trades.csv",
+                             "text/csv")
 downloads[1].download_button(
-    "Download JSON",
-    json.dumps(json.loads(table.to_json(orient="records", date_format="iso")), indent=1),
+    "Download JSON", lambda: table.to_json(orient="records", date_format="iso", indent=1),
     "trades.json", "application/json",
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 RESAMPLE_STEPS = ("5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min",
                   "1h", "2h", "4h", "1D")
@@ -73,13 +72,17 @@ def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
     equity = starting_equity_usd + pd.concat(
         [pd.Series([0.0]), trades["pnl_net_usd"].cumsum()], ignore_index=True)
     drawdown = equity - equity.cummax()
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                           vertical_spacing=0.05)
-    figure.add_trace(go.Scatter(x=times, y=equity, name="Equity", mode="lines"), 1, 1)
-    figure.add_trace(go.Scatter(x=times, y=drawdown, name="Drawdown", fill="tozeroy",
-                                line={"color": "crimson"}), 2, 1)
-    figure.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         legend={"orientation": "h"})
+    # Two stacked y axes on one x axis (make_subplots costs ~0.1 s per figure).
+    figure = go.Figure([
+        go.Scatter(x=times, y=equity, name="Equity", mode="lines"),
+        go.Scatter(x=times, y=drawdown, name="Drawdown", fill="tozeroy", yaxis="y2",
+                   line={"color": "crimson"}),
+    ])
+    figure.update_layout(
+        height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
+        yaxis={"domain": [0.35, 1.0], "title": "equity ($)"},
+        yaxis2={"domain": [0.0, 0.28], "title": "drawdown ($)"},
+    )
     return figure
 
 
