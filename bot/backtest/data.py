@@ -77,7 +77,7 @@ def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | Non
 def _native_seconds(index: pd.DatetimeIndex) -> int:
     if len(index) < 2:
         return 60
-    steps = np.diff(index.asi8) // 1_000_000_000
+    steps = np.diff(index.as_unit("ns").asi8) // 1_000_000_000
     return int(np.median(steps[steps > 0]))
 
 

@@ -116,7 +116,9 @@ def run_engine(
                 break
             index = target
         bar = data.bar(index)
-        engine.on_bar(bar, features_at(matrix, index, bar.ts))
+        features = features_at(matrix, index, bar.ts, data.high, data.low, data.close,
+                               settings.features)
+        engine.on_bar(bar, features)
         evaluated += 1
         ticker.at(index)
         index += 1

@@ -1,10 +1,11 @@
 """Every bar's ``Features`` computed once per run, vectorised, as the live window computes them.
 
-Same formulas and warm-up (NaN) pattern as ``bot.features.compute_features``; the recursive
-indicators (RSI, MACD, EMA, ATR) run over the whole history instead of restarting at the start
-of the rolling window, which moves them by ~1e-15 relative once the window is full (the seed's
-weight after 500 bars is below 1e-16). Tests bound the difference; parity tests prove the
-decisions equal.
+Same formulas and warm-up (NaN) pattern as ``bot.features.compute_features``. Most columns come
+out bit for bit equal to the live window's. RSI and ATR (and what derives from ATR) are seeded
+at the window's first bar live, so over the whole history they differ by ~1e-15 relative; that
+is enough to flip a tie (an unchanged close leaves RSI mathematically equal to the previous
+one), so ``features_at`` recomputes those columns on the bar's own window with the live
+functions. Only bars the engine evaluates pay for that.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from ta.trend import MACD, EMAIndicator
 
-from bot.features import wilder_atr
+from bot.features import wilder_atr, wilder_rsi_tail
 from shared.config import FeatureConfig
 from shared.models import Features
 
@@ -140,10 +141,45 @@ def column(name: str) -> int:
 
 
 _BARS_COLUMN = FEATURE_COLUMNS.index("bars_in_window")
+_WINDOW_SEEDED = tuple(
+    FEATURE_COLUMNS.index(name)
+    for name in ("rsi", "rsi_prev", "atr_points", "atr_baseline_points", "body_over_atr")
+)
 
 
-def features_at(matrix: np.ndarray, index: int, ts: object) -> Features:
-    """Build the ``Features`` of row ``index`` (``ts`` is the bar's start time)."""
+def window_seeded_values(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, open_last: float,
+    cfg: FeatureConfig,
+) -> tuple[float, float, float, float, float]:
+    """RSI, previous RSI, ATR, ATR baseline and body/ATR on one window, as the live loop."""
+    bars = len(close)
+    ready = bars - cfg.rsi_period
+    rsi = wilder_rsi_tail(close, cfg.rsi_period, min(2, ready)) if ready > 0 else close[:0]
+    atr_series = wilder_atr(high, low, close, cfg.atr_period)
+    atr = float(atr_series[-1]) if len(atr_series) else NAN
+    baseline_bars = cfg.atr_baseline_bars
+    baseline = (
+        float(atr_series[-baseline_bars:].mean()) if len(atr_series) >= baseline_bars else NAN
+    )
+    body = (float(close[-1]) - open_last) / atr if atr != 0.0 else 0.0
+    return (
+        float(rsi[-1]) if len(rsi) else NAN, float(rsi[-2]) if len(rsi) > 1 else NAN,
+        atr, baseline, body,
+    )
+
+
+def features_at(
+    matrix: np.ndarray, index: int, ts: object, high: np.ndarray, low: np.ndarray,
+    close: np.ndarray, cfg: FeatureConfig,
+) -> Features:
+    """The ``Features`` of bar ``index`` (``ts`` its start), equal to the live window's."""
     values = matrix[index].tolist()
     values[_BARS_COLUMN] = int(values[_BARS_COLUMN])
+    start = max(0, index + 1 - cfg.window_bars)
+    seeded = window_seeded_values(
+        high[start : index + 1], low[start : index + 1], close[start : index + 1],
+        values[FEATURE_COLUMNS.index("open")], cfg,
+    )
+    for position, value in zip(_WINDOW_SEEDED, seeded, strict=True):
+        values[position] = value
     return Features(ts, *values)  # type: ignore[arg-type]
