@@ -224,9 +224,8 @@ class TradingEngine:
                 reason = instruction.exit_reason or ExitReason.FLATTEN
                 self.broker.close_position(reason, now)
                 return Verdict.EXIT, None, (instruction.reason,), f"exit:{reason.value}", None
-            if instruction is not None:
-                price = instruction.new_stop_price or 0.0
-                self.broker.move_stop(price, now, ExitReason.TRAILING_STOP)
+            if instruction is not None and instruction.new_stop_price is not None:
+                self.broker.move_stop(instruction.new_stop_price, now, ExitReason.TRAILING_STOP)
                 return Verdict.MANAGE, None, (instruction.reason,), "move_stop", None
         if signal.action is Action.HOLD:
             return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
