@@ -16,7 +16,12 @@ import numpy as np
 
 from bot.backtest.data import BarData
 from bot.backtest.events import may_fire, next_position_event
-from bot.backtest.vector_features import feature_matrix, features_at
+from bot.backtest.vector_features import (
+    MAX_SEED_WEIGHT,
+    feature_matrix,
+    features_at,
+    window_seed_weight,
+)
 from bot.engine import TradingEngine
 from bot.journal import MemoryJournal
 from bot.paper_broker import PaperBroker
@@ -107,6 +112,13 @@ def run_engine(
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     firing = np.flatnonzero(may_fire(matrix, settings.strategies))
+    vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
+    if not vectorised:
+        logger.warning("features.window_bars %d is too short for whole-history indicators: "
+                       "using the live feature path on every bar", settings.features.window_bars)
+        engine.warm_up(data.bar(i) for i in range(max(0, data.first - engine.window.capacity),
+                                                      data.first))
+    skip_idle_bars = skip_idle_bars and vectorised
     ticker = ProgressTicker(progress, data.first, len(data))
     index, evaluated = data.first, 0
     while index < len(data):
@@ -116,9 +128,11 @@ def run_engine(
                 break
             index = target
         bar = data.bar(index)
-        features = features_at(matrix, index, bar.ts, data.high, data.low, data.close,
-                               settings.features)
-        engine.on_bar(bar, features)
+        if vectorised:
+            engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
+                                           data.close, settings.features))
+        else:
+            engine.on_bar(bar)
         evaluated += 1
         ticker.at(index)
         index += 1

@@ -24,6 +24,18 @@ from shared.models import Features
 NAN = float("nan")
 FEATURE_COLUMNS = tuple(f.name for f in fields(Features) if f.name not in ("ts",))
 _CHUNK_ROWS = 65_536
+MAX_SEED_WEIGHT = 1e-15  # below this the window's EMA seeds vanish in float64
+
+
+def window_seed_weight(cfg: FeatureConfig) -> float:
+    """Largest weight an EMA-type column still gives its seed at the end of a full window.
+
+    Above ``MAX_SEED_WEIGHT`` the whole-history EMA/MACD columns would not equal the live
+    window's, and the backtest must use the live feature path instead.
+    """
+    spans = ((cfg.ema_fast, 0), (cfg.ema_slow, 0), (cfg.macd_fast, 0), (cfg.macd_slow, 0),
+             (cfg.macd_signal, cfg.macd_slow - 1))
+    return max((1.0 - 2.0 / (span + 1)) ** (cfg.window_bars - start) for span, start in spans)
 
 
 def _rolling(values: np.ndarray, period: int, reducer: str, ddof: int = 0) -> np.ndarray:

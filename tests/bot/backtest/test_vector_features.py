@@ -1,0 +1,76 @@
+"""Vectorised features equal the live rolling window's, bar by bar (as journaled)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bot.backtest.data import file_data
+from bot.backtest.vector_features import (
+    FEATURE_COLUMNS,
+    MAX_SEED_WEIGHT,
+    feature_matrix,
+    features_at,
+    window_seed_weight,
+)
+from bot.engine import features_json
+from bot.features import BarWindow, compute_features
+from shared.config import FeatureConfig
+from tests.bot.backtest.conftest import bar_data, minute_bars
+
+CFG = FeatureConfig()
+
+
+def _compare(bars) -> int:
+    data = bar_data(bars)
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
+    window = BarWindow(CFG.window_bars)
+    checked = 0
+    for index, bar in enumerate(bars):
+        window.append(bar)
+        live = compute_features(window, CFG)
+        mine = features_at(matrix, index, bar.ts, data.high, data.low, data.close, CFG)
+        assert features_json(mine) == features_json(live), index
+        assert mine.ts == live.ts and mine.bars_in_window == live.bars_in_window
+        checked += 1
+    return checked
+
+
+def test_features_equal_the_live_window_bit_for_bit_on_synthetic_bars():
+    assert _compare(minute_bars(1100)) == 1100
+
+
+def test_features_equal_the_live_window_bit_for_bit_on_real_es_bars(shared_data):
+    data = file_data(shared_data / "ES_1min_2025-08-31_2025-11-03_utc.csv", "UTC", None, 0.25)
+    assert _compare([data.bar(i) for i in range(1000)]) == 1000
+
+
+def test_whole_history_columns_stay_within_1e_12_of_the_window_ones():
+    bars = minute_bars(800)
+    data = bar_data(bars)
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
+    window = BarWindow(CFG.window_bars)
+    for index, bar in enumerate(bars):
+        window.append(bar)
+        live = compute_features(window, CFG)
+        for position, name in enumerate(FEATURE_COLUMNS):
+            expected, got = float(getattr(live, name)), float(matrix[index, position])
+            if math.isnan(expected):
+                assert math.isnan(got), (index, name)
+            else:
+                assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), (index, name)
+
+
+def test_short_windows_are_flagged_for_the_live_feature_path():
+    assert window_seed_weight(CFG) <= MAX_SEED_WEIGHT
+    assert window_seed_weight(FeatureConfig(window_bars=200)) > MAX_SEED_WEIGHT
+
+
+def test_feature_matrix_of_a_short_series_is_all_warm_up():
+    bars = minute_bars(5)
+    data = bar_data(bars)
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
+    assert np.isnan(matrix[:, FEATURE_COLUMNS.index("rsi")]).all()
+    assert matrix[:, FEATURE_COLUMNS.index("close")].tolist() == [b.close for b in bars]
