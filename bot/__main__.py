@@ -1,7 +1,8 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-Exit codes: 0 clean stop, 2 bad config or a refused start (live trading without both the
-config flag and the environment variable, or a broker this version does not have).
+``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. Exit codes:
+0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
+both the config flag and the environment variable).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bot.backtest import cli as backtest_cli
+from bot.ib.mapping import BAR_SIZE_SETTING
 from bot.live import run_live
 from shared.config import Settings, load_settings, settings_to_yaml
 from shared.db import db_path_from_env, open_database
@@ -25,6 +27,7 @@ logger = logging.getLogger("bot")
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
 EXIT_BAD_CONFIG = 2
 LIVE_ENV_FLAG = "TRADER_ALLOW_LIVE"
+LIVE_PORTS = frozenset({4001, 7496})  # IB Gateway and TWS live-account ports
 
 
 def configure_logging() -> None:
@@ -40,13 +43,16 @@ def refuse_start_reason(settings: Settings, env: dict[str, str]) -> str | None:
     """Why the bot must not start in this mode, or None when it may."""
     mode = settings.broker.mode
     live_allowed = settings.broker.allow_live and env.get(LIVE_ENV_FLAG) == "yes"
-    if mode is Mode.IB_LIVE and not live_allowed:
+    live_port = mode is not Mode.PAPER and settings.ib.port in LIVE_PORTS
+    if (mode is Mode.IB_LIVE or live_port) and not live_allowed:
+        what = "broker.mode ib_live" if mode is Mode.IB_LIVE else f"port {settings.ib.port}"
         return (
-            "refusing to trade a live account: set broker.allow_live: true in the config AND "
-            f"{LIVE_ENV_FLAG}=yes in the environment"
+            f"refusing to trade a live account ({what}): set broker.allow_live: true in the "
+            f"config AND {LIVE_ENV_FLAG}=yes in the environment"
         )
-    if mode is not Mode.PAPER:
-        return f"broker mode {mode.value!r} is not available in this version; use 'paper'"
+    if mode is not Mode.PAPER and settings.feed.bar_seconds not in BAR_SIZE_SETTING:
+        sizes = ", ".join(str(s) for s in BAR_SIZE_SETTING)
+        return f"feed.bar_seconds must be one of IB's bar sizes ({sizes}) in {mode.value} mode"
     return None
 
 
@@ -84,6 +90,16 @@ def command_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_live(settings, db_path, source, config_path))
 
 
+def command_fetch_history(args: argparse.Namespace) -> int:
+    """Download bars from IB within its pacing limits, cached as Parquet per day."""
+    from bot.ib.history import fetch_history_command  # loads ib_async only for this command
+
+    settings = load_settings(_config_path(args.config))
+    client_id = args.client_id if args.client_id is not None else settings.ib.client_id + 1
+    return asyncio.run(fetch_history_command(
+        settings.ib, args.symbol, args.days, args.bar, Path(args.out), client_id))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m bot`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -99,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)
+    history = commands.add_parser("fetch-history", help="download IB bars into data/history")
+    history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
+    history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
+    history.add_argument("--days", type=int, default=5, help="calendar days back from today")
+    history.add_argument("--bar", choices=("1min", "5s"), default="1min")
+    history.add_argument("--out", default="data/history", help="cache folder for Parquet files")
+    history.add_argument("--client-id", type=int, help="default: the config's client_id + 1")
+    history.set_defaults(handler=command_fetch_history)
     return parser
 
 

@@ -3,7 +3,8 @@
 Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
 window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
 A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
-heartbeat and returns 0.
+heartbeat and returns 0. ``broker.mode`` picks the broker and the bars: paper plays the built-in
+feed; ib_paper/ib_live trade through IB and take its real-time bars (``bot/ib``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
+from bot.bar_stream import BarStream, StreamNotice, play_stream
 from bot.commands import process_pending_commands
 from bot.config_watch import ConfigWatcher
 from bot.engine import TradingEngine
@@ -34,7 +36,7 @@ from shared.config import Settings, settings_to_yaml
 from shared.db import open_database, write_transaction
 from shared.errors import BadBarError
 from shared.instruments import get_instrument, usd_to_cents
-from shared.models import Bar
+from shared.models import Bar, Mode
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +95,22 @@ class LiveBot:
         self.symbol = get_instrument(settings.instrument.symbol).symbol
         self.config_version = record_config_version(self.conn, settings, config_source)
         self.clock = CmeSessionClock()
-        self.broker = PaperBroker(
-            get_instrument(self.symbol),
-            commission_cents(settings),
-            settings.broker.paper_slippage_ticks,
-            store.working_orders(self.conn, self.symbol),
-            store.load_position(self.conn, self.symbol),
-        )
+        self.stream: BarStream | None = None
+        working = store.working_orders(self.conn, self.symbol)
+        saved_position = store.load_position(self.conn, self.symbol)
+        if settings.broker.mode is Mode.PAPER:
+            self.broker = PaperBroker(
+                get_instrument(self.symbol), commission_cents(settings),
+                settings.broker.paper_slippage_ticks, working, saved_position,
+            )
+        else:
+            from bot.ib.session import open_ib  # the only path that loads ib_async
+
+            self.broker, self.stream = open_ib(
+                settings, self.conn, working, saved_position, commission_cents(settings),
+                lambda: self.engine_now(),
+                lambda: self.engine.last_bar.ts if self.engine.last_bar else None,
+            )
         recent = store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
         last_bar = recent[-1] if recent else None
         position = self.broker.position()
@@ -135,6 +146,9 @@ class LiveBot:
         for message in self.engine.reconcile(self.engine_now()):
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
+        if self.stream is not None:
+            await play_stream(self, self.stream)
+            return self._finish(2 if self.stream.fatal else 0)
         try:
             source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
         except (BadBarError, OSError) as exc:
@@ -152,11 +166,14 @@ class LiveBot:
             while not self.stop_requested.is_set():
                 await self._sleep(self.settings.engine.commands_poll_seconds)
                 self.service()
-        self.service(force_heartbeat=True, status="stopped")
+        return self._finish(0)
+
+    def _finish(self, code: int) -> int:
+        self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
         self.conn.close()
         logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
                     self.bad_bars)
-        return 0
+        return code
 
     async def _play(self, bars: Iterator[Bar]) -> bool:
         feed = self.settings.feed
@@ -169,15 +186,23 @@ class LiveBot:
                 self.service()
             if self.stop_requested.is_set():
                 return False
-            self._process(bar)
+            self.process_bar(bar)
             self.service()
-            if feed.max_bars is not None and self.bars_processed >= feed.max_bars:
+            if self.max_bars_reached():
                 self.stop_requested.set()
                 return False
         return True
 
-    def _process(self, bar: Bar) -> None:
+    def max_bars_reached(self) -> bool:
+        """Whether ``feed.max_bars`` decisions have been made (tests stop there)."""
+        max_bars = self.settings.feed.max_bars
+        return max_bars is not None and self.bars_processed >= max_bars
+
+    def process_bar(self, bar: Bar, decide: bool = True) -> None:
+        """Validate one bar, then decide on it, or (``decide`` False) only warm up with it."""
         last = self.engine.last_bar
+        if not decide and last is not None and bar.ts <= last.ts:
+            return  # history overlapping what the window already holds
         problem = bar_problem(bar, get_instrument(self.symbol).tick_size)
         if problem is None and last is not None and bar.ts <= last.ts:
             problem = f"bar at {bar.ts.isoformat()} is not after the last bar {last.ts.isoformat()}"
@@ -186,10 +211,22 @@ class LiveBot:
             logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
             self._record_incident("bad_bar", problem, ts=bar.ts)
             return
+        if not decide:
+            self.engine.warm_up([bar])
+            self.engine.journal.record_bar(self.symbol, bar)
+            self.engine.journal.flush()
+            return
         started_s = time.perf_counter()
         self.engine.on_bar(bar)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def record_notice(self, notice: StreamNotice) -> None:
+        """Journal a broker or feed notice as an event at the engine's time."""
+        self.engine.journal.record_event(
+            self.engine_now(), notice.kind, notice.severity, notice.message, notice.detail
+        )
+        self.engine.journal.flush()
 
     def _record_incident(
         self, kind: str, message: str, detail: dict | None = None, ts: datetime | None = None

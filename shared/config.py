@@ -54,6 +54,26 @@ class IbConfig(Section):
     account: str = Field("", description="Account code; empty = the only one")
     exchange: str = "CME"
     connect_timeout_s: float = Field(10.0, gt=0)
+    roll_days_before_expiry: int = Field(
+        8, ge=0, le=60, description="Trade the next quarterly this many days before expiry"
+    )
+    reconnect_initial_s: float = Field(2.0, gt=0, description="First reconnect backoff")
+    reconnect_max_s: float = Field(60.0, gt=0, description="Backoff doubles up to this")
+    bar_timeout_s: float = Field(
+        30.0, gt=0, description="No real-time bar for this long: cancel and re-request"
+    )
+    reject_pause_s: float = Field(
+        300.0, ge=0, description="After IB rejects an entry, send no new entry for this long"
+    )
+    commission_wait_s: float = Field(
+        2.0, gt=0, description="Wait this long for IB's commission report before estimating"
+    )
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> IbConfig:
+        if self.reconnect_initial_s > self.reconnect_max_s:
+            raise ValueError("reconnect_initial_s must not exceed reconnect_max_s")
+        return self
 
 
 class FeedConfig(Section):

@@ -282,8 +282,28 @@ def _backtest_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def _ib_order_map(conn: sqlite3.Connection) -> None:
+    """Our orderRef <-> IB's (clientId, orderId) and permId, so ids survive restarts."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE ib_orders (
+            order_ref TEXT PRIMARY KEY,
+            client_id INTEGER NOT NULL,
+            ib_order_id INTEGER NOT NULL,
+            perm_id INTEGER,
+            con_id INTEGER NOT NULL,
+            placed_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX ib_orders_perm ON ib_orders (perm_id);
+        CREATE INDEX ib_orders_client ON ib_orders (client_id, ib_order_id)
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_trading_core, _backtest_tables,
+    _v1_trading_core, _backtest_tables, _ib_order_map,
 ]
 
 
