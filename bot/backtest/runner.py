@@ -118,6 +118,9 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
     bar_seconds = BAR_SIZES[request.bar_size] if request.bar_size else None
     start = parse_when(request.start, request.tz)
     end = parse_when(request.end, request.tz, end=True)
+    if start is not None and end is not None and end <= start:
+        raise ConfigError(f"empty date range: --end {request.end} is not after --start "
+                          f"{request.start}")
     if request.data == "synthetic":
         data = synthetic_data(request.bars, request.seed, bar_seconds or 60, start)
     else:

@@ -1,0 +1,164 @@
+"""``python -m bot backtest`` as a real process: JSON output, persisted runs, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared import backtest_store
+from shared.backtest import BacktestRequest
+from shared.db import connect, open_database, write_transaction
+from tests.integration.botproc import REPO_ROOT
+
+TRADE_KEYS = {"entry_time", "exit_time", "side", "entry_price", "exit_price", "contracts",
+              "pnl_gross_cents", "pnl_net_cents", "pnl_gross_usd", "pnl_net_usd", "exit_reason"}
+
+
+def backtest(*flags: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "backtest", *flags], cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=timeout_s, check=False,
+    )
+
+
+def test_synthetic_run_writes_trades_and_metrics_json(tmp_path):
+    out = tmp_path / "out.json"
+    done = backtest("--data", "synthetic", "--bars", "6000", "--bar-size", "1min",
+                    "--param", "risk.max_hold_minutes=15", "--commission", "1.5",
+                    "--slippage", "0", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    trades, metrics = document["trades"], document["metrics"]
+    assert trades and set(trades[0]) >= TRADE_KEYS
+    first = trades[0]
+    assert datetime.fromisoformat(first["entry_time"]) <= datetime.fromisoformat(
+        first["exit_time"])
+    assert all(t["pnl_gross_cents"] - t["pnl_net_cents"] == 2 * 150 * t["contracts"]
+               for t in trades)
+    assert metrics["trades"] == len(trades)
+    assert metrics["net_pnl_cents"] == sum(t["pnl_net_cents"] for t in trades)
+    assert metrics["bars"] == 6000
+    assert {"hour", "weekday", "exit_reason", "trend"} <= set(document["breakdowns"])
+    assert "backtest progress" in done.stdout
+
+
+def test_reference_strategy_params_are_applied(tmp_path):
+    runs = {}
+    for stop_atr in ("2", "4"):
+        out = tmp_path / f"{stop_atr}.json"
+        done = backtest("--bars", "4000", "--strategy", "rsi_macd_bracket", "--param",
+                        f"stop_atr={stop_atr}", "--commission", "0", "--slippage", "0",
+                        "--json", str(out))
+        assert done.returncode == 0, done.stderr
+        runs[stop_atr] = json.loads(out.read_text())["trades"]
+    assert runs["2"] and runs["4"]
+    wide = runs["4"][0]
+    assert abs(wide["entry_price"] - wide["exit_price"]) > 0
+    assert len(runs["4"]) < len(runs["2"])  # wider brackets, longer trades, fewer of them
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--strategy", "nope"], "unknown strategy 'nope'; known: breakout"),
+        (["--param", "risk.nope=3"], "risk.nope"),
+        (["--param", "risk.max_contracts=lots"], "risk.max_contracts"),
+        (["--param", "novalue"], "expected KEY=VALUE"),
+        (["--strategy", "sma_cross", "--param", "fast=50"], "fast must be below slow"),
+        (["--bars", "0"], "bars"),
+        (["--start", "2025-13-40"], "is not a date"),
+        (["--start", "2025-03-05", "--end", "2025-03-04", "--data", "synthetic"],
+         "empty date range"),
+        (["--data", "/no/such/file.csv"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(flags, message):
+    done = backtest("--bars", "300", *flags)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_bad_csv_is_refused_naming_the_problem(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,price\n2025-01-01,abc\n", encoding="utf-8")
+    done = backtest("--data", str(bad))
+    assert done.returncode == 2
+    assert "missing column(s)" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_empty_range_of_a_real_file_is_refused(shared_data):
+    path = shared_data / "ES_1min_2025-08-31_2025-11-03_utc.csv"
+    done = backtest("--data", str(path), "--start", "2030-01-01")
+    assert done.returncode == 2
+    assert "no bars in the requested date range; the data covers 2025-08-31" in done.stderr
+
+
+def test_a_real_file_runs_on_its_dates_with_resampling(shared_data, tmp_path):
+    out = tmp_path / "out.json"
+    path = shared_data / "ES_1min_frd_sample_2023-03-08_2023-03-23_et.csv"
+    done = backtest("--data", str(path), "--tz", "America/New_York", "--bar-size", "5min",
+                    "--start", "2023-03-13", "--end", "2023-03-17", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    document = json.loads(out.read_text())
+    assert document["metrics"]["bar_seconds"] == 300
+    assert document["metrics"]["bars"] == pytest.approx(5 * 24 * 12, rel=0.1)
+    for trade in document["trades"]:
+        assert "2023-03-12" < trade["entry_time"][:10] <= "2023-03-17"
+
+
+def _queue(db: Path, request: BacktestRequest) -> int:
+    conn = open_database(db)
+    with write_transaction(conn):
+        run_id = backtest_store.insert_backtest_run(conn, request.to_json(), datetime.now(UTC))
+    conn.close()
+    return run_id
+
+
+def _row(db: Path, run_id: int) -> dict:
+    conn = connect(db, readonly=True)
+    try:
+        return backtest_store.backtest_run(conn, run_id) or {}
+    finally:
+        conn.close()
+
+
+def test_a_persisted_run_reports_progress_then_its_results(tmp_path):
+    db = tmp_path / "t.db"
+    run_id = _queue(db, BacktestRequest(bars=150_000, params={"risk.max_hold_minutes": "15"}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "backtest", "--run-id", str(run_id), "--db", str(db)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    seen_running: set[float] = set()
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        row = _row(db, run_id)
+        if row.get("status") == "running" and 0 < row["progress"] < 1:
+            seen_running.add(row["progress"])
+        time.sleep(0.02)
+    assert process.wait(timeout=5) == 0, process.stderr.read() if process.stderr else ""
+    assert seen_running, "no progress row was seen while the run was going"
+    row = _row(db, run_id)
+    assert row["status"] == "done" and row["progress"] == 1
+    metrics = json.loads(row["metrics_json"])
+    conn = connect(db, readonly=True)
+    trades = backtest_store.backtest_trades(conn, run_id)
+    equity = backtest_store.backtest_equity(conn, run_id)
+    conn.close()
+    assert metrics["trades"] == len(trades) == len(equity) > 0
+    assert equity[-1][1] == metrics["ending_equity_cents"]
+
+
+def test_a_persisted_run_with_a_bad_request_is_marked_failed(tmp_path):
+    db = tmp_path / "t.db"
+    run_id = _queue(db, BacktestRequest(data=str(tmp_path / "missing.csv")))
+    done = backtest("--run-id", str(run_id), "--db", str(db))
+    assert done.returncode == 2
+    row = _row(db, run_id)
+    assert row["status"] == "failed" and "does not exist" in row["message"]
