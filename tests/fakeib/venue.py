@@ -232,10 +232,12 @@ class Venue:
         for child in self._children(order):
             child.status = "Submitted"
             self._report(child)
-        if order.oca_group:
-            for other in list(self.orders.values()):
-                if other is not order and other.oca_group == order.oca_group and other.active:
-                    self._cancel(other, "Order Canceled - reason:OCA group filled")
+        for other in list(self.orders.values()):
+            siblings = bool(order.parent_id) and other.parent_id == order.parent_id and (
+                other.client_id == order.client_id)
+            same_oca = bool(order.oca_group) and other.oca_group == order.oca_group
+            if other is not order and other.active and (siblings or same_oca):
+                self._cancel(other, "Order Canceled - reason:OCA group filled")
         self.push_positions(price)
 
     def exec_message(self, execution: FakeExecution, req_id: int) -> list[object]:

@@ -27,11 +27,15 @@ def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
     return path
 
 
-def start_bot(config: Path, db: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_bot(
+    config: Path, db: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start ``python -m bot run`` with its output going to ``log``."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for knob in ("MIN_SIMILAR_TRADES", "MIN_WEIGHTED_WIN_RATE", "CONFIDENCE_THRESHOLD"):
+    for knob in ("MIN_SIMILAR_TRADES", "MIN_WEIGHTED_WIN_RATE", "CONFIDENCE_THRESHOLD",
+                 "TRADER_ALLOW_LIVE"):
         env.pop(knob, None)
+    env.update(extra_env or {})
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)],
