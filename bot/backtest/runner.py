@@ -156,9 +156,16 @@ def trading_days(data: BarData) -> list[Any]:
 
 def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
     """Run one backtest end to end and compute its metrics."""
+    settings = build_settings(request)
+    return run_on_data(request, load_data(request, settings), progress)
+
+
+def run_on_data(
+    request: BacktestRequest, data: BarData, progress: Progress | None = None
+) -> BacktestResult:
+    """Run a request on already loaded bars (walk-forward windows, sweeps)."""
     started = time.perf_counter()
     settings = build_settings(request)
-    data = load_data(request, settings)
     settings = settings.model_copy(
         update={"feed": settings.feed.model_copy(update={"bar_seconds": data.bar_seconds})}
     )
