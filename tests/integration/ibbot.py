@@ -44,15 +44,24 @@ def wait_trading(db: Path, process, log: Path, after_bars: int = 2) -> dict[str,
 
 
 def enter_long(fake: FakeGatewayThread, db: Path, process, log: Path, brackets: int = 1):
-    """Script a breakout and wait until bracket number ``brackets`` is filled at the fake."""
-    fake.breakout(BREAKOUT_POINTS)
+    """Script a breakout and wait until bracket number ``brackets`` is filled at the fake.
 
+    A breakout scripted while the bot is still loading history is only warm-up for it, so the
+    breakout is repeated (at most three times) until the bot sends the bracket.
+    """
     def filled_entries():
         entries = [o for o in fake.placed_orders()
                    if o.order_ref.endswith("-entry") and o.status == "Filled"]
         return entries if len(entries) >= brackets else None
 
-    return wait_for(filled_entries, 30, f"entry #{brackets} filled at the fake", process, log)
+    for _ in range(3):
+        fake.breakout(BREAKOUT_POINTS)
+        try:
+            return wait_for(filled_entries, 5, f"entry #{brackets} filled", process, log)
+        except AssertionError as exc:
+            if "exited" in str(exc):
+                raise
+    return wait_for(filled_entries, 10, f"entry #{brackets} filled at the fake", process, log)
 
 
 def bracket_orders(fake: FakeGatewayThread, bracket_id: str) -> dict[str, Any]:
