@@ -123,6 +123,9 @@ class FakeGatewayThread:
         fut = self.front_month(symbol)
         return self.call(lambda: self.gateway.venue.signed_position(fut.con_id))
 
+    def scripted_bars_left(self) -> int:
+        return self.call(lambda: self.gateway.path.scripted_left)
+
     def last_price(self) -> float:
         return self.call(lambda: self.gateway.path.last_price)
 

@@ -90,6 +90,11 @@ class PricePath:
         return self._last_close
 
     @property
+    def scripted_left(self) -> int:
+        """Scripted bars not played yet."""
+        return len(self._scripted)
+
+    @property
     def now(self) -> datetime:
         """The simulated time: the end of the last bar."""
         return self._next_ts

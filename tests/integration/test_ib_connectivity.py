@@ -1,0 +1,84 @@
+"""IB connectivity notices and the kill switch in IB mode, against the fake gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared import store
+from shared.db import open_database
+from shared.models import CommandKind
+from tests.fakeib.control import FakeGatewayThread
+from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+from tests.integration.ibbot import (
+    enter_long,
+    events,
+    fake_fills,
+    ib_config,
+    journal_fills,
+    wait_trading,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fake():
+    gateway = FakeGatewayThread().start()
+    yield gateway
+    gateway.close()
+
+
+def test_error_1100_stops_entries_until_1102_and_a_farm_flap_resubscribes(tmp_path, fake):
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    process = start_bot(ib_config(tmp_path, fake.port), db, log)
+    try:
+        wait_trading(db, process, log)
+        fake.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+        wait_for(lambda: events(db, "ib_connectivity_lost"), 20, "the 1100 event", process, log)
+        paused_at = heartbeat(db)["bars_processed"]
+        fake.breakout(4)
+        fake.move_to(fake.last_price(), bars=5)
+        wait_for(lambda: fake.scripted_bars_left() == 0, 10, "the scripted bars played")
+        assert not fake.placed_orders(), "no entry while IB connectivity is lost"
+        assert heartbeat(db)["bars_processed"] == paused_at
+        subscriptions = len(fake.requests("50"))
+        fake.broadcast_error(2103, "Market data farm connection is broken:usfarm")
+        fake.broadcast_error(2104, "Market data farm connection is OK:usfarm")
+        wait_for(lambda: len(fake.requests("50")) > subscriptions, 20, "a resubscription",
+                 process, log)
+        fake.broadcast_error(1102, "Connectivity between IB and TWS has been restored - data "
+                                   "maintained.")
+        wait_for(lambda: events(db, "ib_connectivity_restored"), 20, "the 1102 event",
+                 process, log)
+        wait_trading(db, process, log, after_bars=paused_at + 2)
+        enter_long(fake, db, process, log)
+    finally:
+        code, _ = stop_bot(process)
+    assert code == 0
+    kinds = [e["kind"] for e in events(db, "ib_data_farm")]
+    assert kinds == ["ib_data_farm", "ib_data_farm"]  # broken, then OK (routine OKs are quiet)
+
+
+def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_path, fake):
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    process = start_bot(ib_config(tmp_path, fake.port), db, log)
+    try:
+        wait_trading(db, process, log)
+        enter_long(fake, db, process, log)
+        wait_for(lambda: query(db, store.load_position, "MES"), 20, "the position", process, log)
+        conn = open_database(db)
+        store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        conn.close()
+        trade = wait_for(lambda: query(db, store.all_trades), 30, "the flatten exit",
+                         process, log)[0]
+        wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
+                 process, log)
+    finally:
+        code, _ = stop_bot(process)
+    assert code == 0 and trade.exit_reason == "kill_switch"
+    assert fake.position() == 0 and not fake.working_orders()
+    refs = [o.order_ref.rsplit("-", 1)[1] for o in fake.placed_orders()]
+    assert refs == ["entry", "target", "stop", "exit"]
+    assert heartbeat(db)["halted"] == 1
