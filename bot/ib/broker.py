@@ -22,7 +22,7 @@ from ib_async import Order as IbOrder
 from bot.bar_stream import StreamNotice
 from bot.broker import BrokerUpdates
 from bot.ib import orders as ib_orders
-from bot.ib.book import ROLE_EXIT_REASON, OrderBook
+from bot.ib.book import OrderBook
 from bot.ib.ids import OrderIdMap
 from bot.ib.mapping import EXEC_SIDE, order_status, parse_order_ref
 from shared.config import IbConfig
@@ -109,17 +109,7 @@ class IbBroker:
         """Send entry + OCO target and stop as one IB bracket (transmitted by the stop)."""
         if self.book.position is not None or self.has_pending_entry():
             raise BrokerError(201, "a position or entry is already open: no second bracket")
-        exit_reasons = (None, ExitReason.TARGET, ExitReason.STOP)
-        roles = (OrderRole.ENTRY, OrderRole.TARGET, OrderRole.STOP)
-        prices = (plan.entry_price if plan.entry_type is OrderType.LIMIT else None,
-                  plan.target_price, plan.stop_price)
-        types = (plan.entry_type, OrderType.LIMIT, OrderType.STOP)
-        ours = [
-            Order(f"{bracket_id}-{role.value}", bracket_id, plan.symbol,
-                  plan.side if role is OrderRole.ENTRY else plan.side.opposite, role, kind,
-                  plan.contracts, price, OrderStatus.WORKING, ts, exit_reason=reason)
-            for role, kind, price, reason in zip(roles, types, prices, exit_reasons, strict=True)
-        ]
+        ours = ib_orders.our_bracket(plan, bracket_id, ts)
         refusal = self._refusal()
         if refusal is not None:
             for order in ours:
@@ -240,11 +230,23 @@ class IbBroker:
         """Book new executions and status changes reported by ib_async (idempotent)."""
         if self.ib is None or self.contract is None:
             return
-        fills = sorted(self.ib.fills(), key=lambda f: (f.execution.time, f.execution.execId))
+        fills = sorted(self.ib.fills(), key=lambda f: (str(f.execution.time), f.execution.execId))
         for fill in fills:
-            self._sync_fill(fill)
+            try:
+                self._sync_fill(fill)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                self._skip_bad(f"execution {fill.execution.execId}", exc)
+                self.book.seen_fill_ids.add(fill.execution.execId)
         for trade in self.ib.trades():
-            self._sync_trade(trade)
+            try:
+                self._sync_trade(trade)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                self._skip_bad(f"order {trade.order.orderRef!r}", exc)
+
+    def _skip_bad(self, what: str, exc: Exception) -> None:
+        logger.exception("skipped a malformed IB report on %s", what)
+        self.book.notice("bad_broker_message", "warning",
+                         f"skipped a malformed IB report on {what}: {exc}")
 
     def _sync_fill(self, ib_fill: IbFill) -> None:
         execution = ib_fill.execution
@@ -296,19 +298,9 @@ class IbBroker:
     def order_from_ib(self, ref: str, bracket_id: str, role: OrderRole, trade: Trade | None,
                       ts: datetime) -> Order:
         """Our Order for an IB order carrying one of our refs (adoption after a crash)."""
-        kinds = {"MKT": OrderType.MARKET, "LMT": OrderType.LIMIT, "STP": OrderType.STOP}
-        side = self.book.position.side.opposite if self.book.position else None
-        kind, price, contracts = OrderType.MARKET, None, 1
-        if trade is not None:
-            ib_order = trade.order
-            side = EXEC_SIDE["BOT" if ib_order.action == "BUY" else "SLD"]
-            kind = kinds.get(ib_order.orderType, OrderType.MARKET)
-            price = {OrderType.LIMIT: ib_order.lmtPrice, OrderType.STOP: ib_order.auxPrice}.get(
-                kind)
-            contracts = int(ib_order.totalQuantity)
-        return Order(ref, bracket_id, self.instrument.symbol, side or EXEC_SIDE["BOT"], role,
-                     kind, contracts, price, OrderStatus.WORKING, ts,
-                     exit_reason=ROLE_EXIT_REASON[role])
+        position = self.book.position
+        return ib_orders.order_from_ib(ref, bracket_id, self.instrument.symbol, role, trade, ts,
+                                       position.side.opposite if position else None)
 
     def _sync_trade(self, trade: Trade) -> None:
         ref = trade.order.orderRef

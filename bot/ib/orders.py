@@ -8,10 +8,14 @@ our own id rides in ``orderRef``.
 
 from __future__ import annotations
 
-from ib_async import LimitOrder, MarketOrder, Order, StopOrder
+from datetime import datetime
 
-from bot.ib.mapping import ORDER_ACTION
-from shared.models import OrderPlan, OrderType, Side
+from ib_async import LimitOrder, MarketOrder, Order, StopOrder, Trade
+
+from bot.ib.book import ROLE_EXIT_REASON
+from bot.ib.mapping import EXEC_SIDE, ORDER_ACTION
+from shared import models
+from shared.models import ExitReason, OrderPlan, OrderRole, OrderStatus, OrderType, Side
 
 OCA_CANCEL_WITH_BLOCK = 1
 
@@ -71,3 +75,36 @@ def exit_order(side: Side, contracts: int, bracket_id: str, order_ref: str, orde
     """A market exit for a position of ``side``; its fill cancels the stop and target (OCA)."""
     order = MarketOrder(ORDER_ACTION[side.opposite], contracts)
     return _exit_common(order, bracket_id, order_ref, order_id, account)
+
+
+def our_bracket(plan: OrderPlan, bracket_id: str, ts: datetime) -> list[models.Order]:
+    """Our records of a bracket's entry, target and stop (ids are the IB orderRefs)."""
+    legs = (
+        (OrderRole.ENTRY, plan.entry_type, plan.side,
+         plan.entry_price if plan.entry_type is OrderType.LIMIT else None, None),
+        (OrderRole.TARGET, OrderType.LIMIT, plan.side.opposite, plan.target_price,
+         ExitReason.TARGET),
+        (OrderRole.STOP, OrderType.STOP, plan.side.opposite, plan.stop_price, ExitReason.STOP),
+    )
+    return [
+        models.Order(f"{bracket_id}-{role.value}", bracket_id, plan.symbol, side, role, kind,
+                     plan.contracts, price, OrderStatus.WORKING, ts, exit_reason=reason)
+        for role, kind, side, price, reason in legs
+    ]
+
+
+IB_ORDER_TYPES = {"MKT": OrderType.MARKET, "LMT": OrderType.LIMIT, "STP": OrderType.STOP}
+
+
+def order_from_ib(ref: str, bracket_id: str, symbol: str, role: OrderRole, trade: Trade | None,
+                  ts: datetime, fallback_side: Side | None) -> models.Order:
+    """Our record of an IB order that carries one of our refs (adopted after a crash)."""
+    side, kind, price, contracts = fallback_side or Side.LONG, OrderType.MARKET, None, 1
+    if trade is not None:
+        ib_order = trade.order
+        side = EXEC_SIDE["BOT" if ib_order.action == "BUY" else "SLD"]
+        kind = IB_ORDER_TYPES.get(ib_order.orderType, OrderType.MARKET)
+        price = {OrderType.LIMIT: ib_order.lmtPrice, OrderType.STOP: ib_order.auxPrice}.get(kind)
+        contracts = int(ib_order.totalQuantity)
+    return models.Order(ref, bracket_id, symbol, side, role, kind, contracts, price,
+                        OrderStatus.WORKING, ts, exit_reason=ROLE_EXIT_REASON[role])

@@ -129,7 +129,9 @@ class IbSession:
                 self._notice("live_account_refused", "incident", str(exc))
                 self._cleanup()
                 return
-            except CONNECT_ERRORS as exc:
+            except Exception as exc:  # never give up on IB: log, back off, try again
+                if not isinstance(exc, CONNECT_ERRORS):
+                    logger.exception("unexpected error while connecting to IB")
                 self._cleanup()
                 reason = self._failure_reason(exc)
                 self._notice("ib_connect_failed", "warning",
@@ -139,7 +141,10 @@ class IbSession:
                 delay_s = min(delay_s * 2, self.cfg.reconnect_max_s)
                 continue
             delay_s, attempt = self.cfg.reconnect_initial_s, 0
-            await self._serve()
+            try:
+                await self._serve()
+            except Exception:  # the watchdog must not end the session
+                logger.exception("IB session watchdog failed; reconnecting")
             self._cleanup()
             self._notice("ib_disconnected", "incident",
                          f"lost the connection to IB at {where}; new entries stopped, "
