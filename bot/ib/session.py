@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ib_async import IB, Contract
 
@@ -21,7 +21,7 @@ from bot.bar_stream import StreamItem, StreamNotice
 from bot.ib import feed as ib_feed
 from bot.ib.book import OrderBook
 from bot.ib.broker import IbBroker
-from bot.ib.contracts import qualify_front_month
+from bot.ib.contracts import ListedContract, choose_front_month, list_contracts, qualify
 from bot.ib.ids import OrderIdMap
 from bot.ib.mapping import ERROR_RULES, IbAction, is_paper_account
 from bot.ib.pacing import HistoryPacer
@@ -67,6 +67,9 @@ class IbSession:
         self._last_error_code = 0
         self._task: asyncio.Task[None] | None = None
         self._flagged_perm_ids: set[int] = set()
+        self._listed: list[ListedContract] = []
+        self._contract_day: date | None = None
+        self._roll_task: asyncio.Task[None] | None = None
 
     # --- BarStream --------------------------------------------------------------------------
 
@@ -100,6 +103,8 @@ class IbSession:
         return due
 
     async def close(self) -> None:
+        if self._roll_task is not None:
+            self._roll_task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -180,9 +185,12 @@ class IbSession:
                 f"refusing to trade a live account ({', '.join(live)}): set broker.allow_live: "
                 "true in the config AND TRADER_ALLOW_LIVE=yes in the environment")
         server_now = await self.ib.reqCurrentTimeAsync()
-        contract = await qualify_front_month(
-            self.ib, self.broker.instrument.symbol, self.cfg.exchange, server_now.date(),
-            self.cfg.roll_days_before_expiry)
+        self._listed = await list_contracts(self.ib, self.broker.instrument.symbol,
+                                            self.cfg.exchange)
+        self._contract_day = server_now.astimezone(UTC).date()
+        chosen = choose_front_month(self._listed, self._contract_day,
+                                    self.cfg.roll_days_before_expiry)
+        contract = await qualify(self.ib, chosen.con_id, self.cfg.exchange)
         self.broker.attach(self.ib, contract)
         reconcile_with_ib(self.broker, self._flagged_perm_ids)
         if self.broker.pending_flatten is not None:
@@ -232,6 +240,36 @@ class IbSession:
 
     def _on_bar(self, bar: Bar) -> None:
         self._queue.put_nowait(StreamItem((bar,), live=True))
+        day = bar.ts.astimezone(UTC).date()
+        if self._contract_day is not None and day != self._contract_day and (
+                self._roll_task is None or self._roll_task.done()):
+            self._roll_task = asyncio.create_task(self._roll_if_due(day))
+
+    async def _roll_if_due(self, day: date) -> None:
+        """On a new day, switch to the next quarterly once the roll date is reached and flat."""
+        current = self.broker.contract
+        chosen = choose_front_month(self._listed, day, self.cfg.roll_days_before_expiry)
+        if current is None or chosen.con_id == current.conId:
+            self._contract_day = day
+            return
+        if self.broker.book.position is not None or self.broker.book.orders:
+            self._contract_day = day  # ask again tomorrow; never roll with risk on
+            self._notice("roll_deferred", "warning",
+                         f"{current.localSymbol} is due to roll to {chosen.local_symbol}; "
+                         "deferred while a position or order is open")
+            return
+        try:
+            contract = await qualify(self.ib, chosen.con_id, self.cfg.exchange)
+        except CONNECT_ERRORS as exc:
+            logger.warning("roll to %s failed, retried on the next bar: %s",
+                           chosen.local_symbol, exc)
+            return
+        self._contract_day = day
+        self.broker.attach(self.ib, contract)
+        self._feed.subscribe(self.ib, contract)
+        self._notice("contract_rolled", "info",
+                     f"rolled from {current.localSymbol} to {contract.localSymbol}",
+                     con_id=contract.conId, local_symbol=contract.localSymbol)
 
     def _on_update(self) -> None:
         if self.broker.connected:

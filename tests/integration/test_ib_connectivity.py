@@ -10,6 +10,7 @@ from shared import store
 from shared.db import open_database
 from shared.models import CommandKind
 from tests.fakeib.control import FakeGatewayThread
+from tests.fakeib.server import GatewayConfig
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 from tests.integration.ibbot import (
     enter_long,
@@ -82,3 +83,21 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
     refs = [o.order_ref.rsplit("-", 1)[1] for o in fake.placed_orders()]
     assert refs == ["entry", "target", "stop", "exit"]
     assert heartbeat(db)["halted"] == 1
+
+
+def test_the_bot_rolls_to_the_next_quarterly_on_the_roll_date_when_flat(tmp_path):
+    start = datetime(2025, 3, 12, 23, 52, tzinfo=UTC)  # MESH5 expires 2025-03-21: rolls 03-13
+    gateway = FakeGatewayThread(GatewayConfig(start=start, bar_interval_s=0.05)).start()
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    process = start_bot(ib_config(tmp_path, gateway.port), db, log)
+    try:
+        connected = wait_for(lambda: events(db, "ib_connected"), 30, "connected", process, log)
+        assert "MESH5" in connected[0]["message"]
+        rolled = wait_for(lambda: events(db, "contract_rolled"), 60, "the roll", process, log)
+        next_month = gateway.call(lambda: gateway.gateway.futures("MES")[1])
+        subscribed = [fields for _, fields in gateway.requests("50")]
+    finally:
+        code, _ = stop_bot(process)
+        gateway.close()
+    assert code == 0 and "from MESH5 to MESM5" in rolled[0]["message"]
+    assert subscribed[-1][3] == str(next_month.con_id)
