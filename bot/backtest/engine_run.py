@@ -15,13 +15,14 @@ from functools import lru_cache
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.events import may_fire, next_position_event
+from bot.backtest.events import entries_blocked_until, may_fire, next_position_event
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
     feature_matrix,
     features_at,
     window_seed_weight,
 )
+from bot.broker import Broker
 from bot.engine import TradingEngine
 from bot.journal import MemoryJournal
 from bot.paper_broker import PaperBroker
@@ -92,7 +93,7 @@ class ProgressTicker:
             self._next = (done // self._step + 1) * self._step
 
 
-def _only_bracket_working(broker: PaperBroker) -> bool:
+def _only_bracket_working(broker: Broker) -> bool:
     return all(o.role in (OrderRole.STOP, OrderRole.TARGET) for o in broker.working_orders())
 
 
@@ -123,7 +124,7 @@ def run_engine(
     index, evaluated = data.first, 0
     while index < len(data):
         if skip_idle_bars:
-            target = _next_active(data, index, broker, firing, settings, instrument)
+            target = _next_active(data, index, engine, firing, instrument)
             if target is None:
                 break
             index = target
@@ -143,14 +144,19 @@ def run_engine(
 
 
 def _next_active(
-    data: BarData, index: int, broker: PaperBroker, firing: np.ndarray, settings: Settings,
+    data: BarData, index: int, engine: TradingEngine, firing: np.ndarray,
     instrument: Instrument,
 ) -> int | None:
+    broker, settings = engine.broker, engine.settings
     position = broker.position()
     if position is None:
         if broker.working_orders():
             return index
-        found = int(np.searchsorted(firing, index))
+        allowed = entries_blocked_until(data, index, engine.risk_state, settings.risk,
+                                        engine.clock.trading_day)
+        if allowed is None:
+            return None
+        found = int(np.searchsorted(firing, allowed))
         return int(firing[found]) if found < len(firing) else None
     if not _only_bracket_working(broker):
         return index

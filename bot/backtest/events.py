@@ -3,20 +3,23 @@
 A bar is skipped only when the live engine would do nothing on it but journal a HOLD:
 - flat with no working order, and no weighted strategy can fire (each test below is a
   necessary condition of that strategy's BUY/SELL, so the real vote still decides);
+- flat while the risk manager refuses every entry until the next trading day (loss cap, trades
+  per day, losses in a row, halt) or until a cooldown ends;
 - or in a position with only its stop and target working, when the bar's range stays strictly
-  between them and no position rule (disaster stop, time exit, trailing activation) can trigger.
+  between them and no position rule (disaster stop, time exit, a trailing move) can trigger.
 An unknown strategy never lets a bar be skipped. Parity tests compare skipping with not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from bot.backtest.data import BarData
 from bot.backtest.vector_features import column
+from bot.risk import RiskState
 from shared.config import RiskConfig, StrategiesConfig
 from shared.instruments import Instrument
 from shared.models import Position
@@ -108,10 +111,45 @@ def next_position_event(
         event = touched[0] if sign > 0 else touched[1]
         event |= (entry - close) * sign >= disaster_points
         event |= data.ts_ns[start:end] + bar_ns - entry_ns >= hold_ns
-        if cfg.trailing_stop_enabled:
-            event |= (close - entry) * sign >= activation
+        if cfg.trailing_stop_enabled:  # activated and the trailing level would beat the stop
+            event |= ((close - entry) * sign >= activation) & (
+                (close - sign * cfg.trailing_distance_points - stop) * sign > -1e-6
+            )
         hits = np.flatnonzero(event)
         if len(hits):
             return start + int(hits[0])
         start, block = end, min(block * 4, 1 << 16)
     return None
+
+
+def entries_blocked_until(
+    data: BarData, start: int, state: RiskState, cfg: RiskConfig,
+    trading_day: Callable[[datetime], date],
+) -> int | None:
+    """First bar from ``start`` on which the risk manager might accept an entry again.
+
+    ``start`` itself when nothing blocks; None when entries stay blocked to the end (halt).
+    """
+    if state.halted:
+        return None
+    day_over = (
+        state.realized_today_cents <= -round(cfg.daily_loss_limit_usd * 100)
+        or state.entries_today >= cfg.max_trades_per_day
+        or state.consecutive_losses >= cfg.max_consecutive_losses
+    )
+    if day_over and state.trading_day is not None:
+        low, high = start, len(data)
+        while low < high:  # trading days never go backwards: bisect for the next one
+            middle = (low + high) // 2
+            if trading_day(data.ts(middle)) > state.trading_day:
+                high = middle
+            else:
+                low = middle + 1
+        return low if low < len(data) else None
+    if state.last_loss_ts is not None:
+        ends = state.last_loss_ts + timedelta(minutes=cfg.cooldown_after_loss_minutes)
+        ends_ns = (ends - EPOCH) // timedelta(microseconds=1) * 1000
+        first_due = ends_ns - data.bar_seconds * 1_000_000_000 - 1_000_000
+        found = int(np.searchsorted(data.ts_ns, first_due, side="left"))
+        return max(start, found) if found < len(data) else None
+    return start
