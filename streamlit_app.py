@@ -51,5 +51,8 @@ navigation = st.navigation({
         st.Page("pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
         st.Page("pages/config.py", title="Config", icon=":material/tune:"),
     ],
+    "Research": [
+        st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
+    ],
 })
 navigation.run()

@@ -16,6 +16,13 @@ from shared.config import describe_validation_error
 from shared.errors import ConfigError
 
 BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
+# Backtest-only reference strategies (bot.strategies.REFERENCE_STRATEGIES; a test keeps them equal).
+REFERENCE_STRATEGY_NAMES: tuple[str, ...] = ("rsi_macd_bracket", "sma_cross")
+
+
+def launch_command(python: str, run_id: int, db_path: str) -> list[str]:
+    """The command line that runs a queued backtest row (the dashboard starts it)."""
+    return [python, "-m", "bot", "backtest", "--run-id", str(run_id), "--db", db_path]
 
 
 class RunStatus(StrEnum):

@@ -84,8 +84,9 @@ def finish_backtest_run(
     trades: Sequence[TradeRecord],
     equity: Sequence[tuple[datetime, int, int]],
     finished_at: datetime,
+    candles: dict[str, list[Any]] | None = None,
 ) -> None:
-    """Write a run's results (metrics, trades, equity/drawdown points) and mark it done."""
+    """Write a run's results (metrics, trades, equity/drawdown, chart candles); mark it done."""
     conn.execute("DELETE FROM backtest_trades WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM backtest_equity WHERE run_id = ?", (run_id,))
     conn.executemany(
@@ -110,11 +111,11 @@ def finish_backtest_run(
     )
     conn.execute(
         "UPDATE backtest_runs SET status = ?, progress = 1, message = ?, metrics_json = ?, "
-        "breakdowns_json = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+        "breakdowns_json = ?, chart_json = ?, finished_at = ?, updated_at = ? WHERE id = ?",
         (
             RunStatus.DONE.value, f"{len(trades)} trades", json.dumps(metrics, sort_keys=True),
-            json.dumps(breakdowns, sort_keys=True), to_text(finished_at), to_text(finished_at),
-            run_id,
+            json.dumps(breakdowns, sort_keys=True), json.dumps(candles or {}),
+            to_text(finished_at), to_text(finished_at), run_id,
         ),
     )
 

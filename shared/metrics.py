@@ -167,8 +167,8 @@ def daily_returns(pnl_by_day: dict[date, int], starting_equity_cents: int) -> li
 
 def sharpe_ratio(returns: Sequence[float], periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised Sharpe ratio (risk-free 0) of periodic returns; NaN if undefined."""
-    if len(returns) < 2:
-        return NAN
+    if len(returns) < 2 or not all(math.isfinite(r) for r in returns):
+        return NAN  # fewer than two days, or equity fell to zero
     deviation = stdev(returns)
     return mean(returns) / deviation * math.sqrt(periods_per_year) if deviation else NAN
 
@@ -176,7 +176,7 @@ def sharpe_ratio(returns: Sequence[float], periods_per_year: int = TRADING_DAYS_
 def sortino_ratio(returns: Sequence[float], periods_per_year: int = TRADING_DAYS_PER_YEAR
                   ) -> float:
     """Annualised Sortino ratio: mean over the root-mean-square of the negative returns."""
-    if len(returns) < 2:
+    if len(returns) < 2 or not all(math.isfinite(r) for r in returns):
         return NAN
     downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
     return mean(returns) / downside * math.sqrt(periods_per_year) if downside else NAN

@@ -172,7 +172,7 @@ def _run_stored(args: argparse.Namespace) -> int:
     with write_transaction(conn):
         backtest_store.finish_backtest_run(
             conn, args.run_id, document["metrics"], document["breakdowns"], result.trades,
-            result.equity, wall_clock_utc(),
+            result.equity, wall_clock_utc(), result.candles,
         )
     _report(result, args.json)
     conn.close()

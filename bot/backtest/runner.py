@@ -36,6 +36,7 @@ from shared.models import Position, TradeRecord
 logger = logging.getLogger(__name__)
 
 ENSEMBLE = "ensemble"
+CHART_CANDLES = 2000
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +48,7 @@ class BacktestResult:
     metrics: dict[str, Any]
     breakdowns: dict[str, list[dict[str, Any]]]
     equity: list[tuple[Any, int, int]]
+    candles: dict[str, list[Any]]
     open_position: Position | None
     bars: int
     bars_evaluated: int
@@ -197,7 +199,25 @@ def summarize_outcome(
     tables = {name: [vars_of(row) for row in rows]
               for name, rows in metrics.breakdowns(trades).items()}
     return BacktestResult(request.strategy or ENSEMBLE, tuple(trades), summary, tables, equity,
-                          outcome.open_position, outcome.bars, outcome.bars_evaluated, seconds)
+                          chart_candles(data), outcome.open_position, outcome.bars,
+                          outcome.bars_evaluated, seconds)
+
+
+def chart_candles(data: BarData, max_candles: int = CHART_CANDLES) -> dict[str, list[Any]]:
+    """The decision bars merged into at most ``max_candles`` OHLC candles for the page chart."""
+    count = len(data) - data.first
+    if count <= 0:
+        return {}
+    group = -(-count // max_candles)
+    starts = np.arange(data.first, len(data), group)
+    stops = np.minimum(starts + group, len(data))
+    high = np.maximum.reduceat(data.high[data.first :], starts - data.first)
+    low = np.minimum.reduceat(data.low[data.first :], starts - data.first)
+    return {
+        "ts": [data.ts(int(i)).isoformat() for i in starts],
+        "open": data.open[starts].tolist(), "high": high.tolist(), "low": low.tolist(),
+        "close": data.close[stops - 1].tolist(), "bar_seconds": [data.bar_seconds * group],
+    }
 
 
 def vars_of(row: Any) -> dict[str, Any]:

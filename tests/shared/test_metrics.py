@@ -107,6 +107,9 @@ def test_sharpe_and_sortino_match_their_formulas():
     assert metrics.sortino_ratio(returns) == pytest.approx(mean / downside * math.sqrt(252))
     assert math.isnan(metrics.sharpe_ratio([0.01]))
     assert math.isnan(metrics.sortino_ratio([0.1, 0.2]))
+    ruined = metrics.daily_returns({date(2025, 3, 4): -200, date(2025, 3, 5): 50}, 100)
+    assert math.isnan(ruined[1])  # no equity left to return on
+    assert math.isnan(metrics.sharpe_ratio(ruined)) and math.isnan(metrics.sortino_ratio(ruined))
 
 
 def test_exposure_counts_bars_held_once_even_when_trades_touch():

@@ -153,6 +153,8 @@ def test_a_persisted_run_reports_progress_then_its_results(tmp_path):
     conn.close()
     assert metrics["trades"] == len(trades) == len(equity) > 0
     assert equity[-1][1] == metrics["ending_equity_cents"]
+    candles = json.loads(row["chart_json"])
+    assert 1000 <= len(candles["ts"]) <= 2000 and len(candles["open"]) == len(candles["ts"])
 
 
 def test_a_persisted_run_with_a_bad_request_is_marked_failed(tmp_path):

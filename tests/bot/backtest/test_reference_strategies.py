@@ -14,8 +14,10 @@ import pytest
 
 from bot.backtest import reference
 from bot.backtest.data import file_data
+from bot.strategies import REFERENCE_STRATEGIES
 from bot.strategies.rsi_macd_bracket import RsiMacdBracketParams
 from bot.strategies.sma_cross import SmaCrossParams
+from shared.backtest import REFERENCE_STRATEGY_NAMES
 from shared.instruments import get_instrument
 from shared.models import Bar
 from tests.bot.backtest.conftest import bar_data, minute_bars
@@ -177,3 +179,7 @@ def test_both_reference_strategies_equal_the_hand_loops_on_real_es_bars(shared_d
     assert len(expected) > 20
     assert engine_trades(brackets) == expected
     check_pnl(brackets)
+
+
+def test_the_shared_list_of_reference_names_equals_the_registry():
+    assert sorted(REFERENCE_STRATEGIES) == sorted(REFERENCE_STRATEGY_NAMES)

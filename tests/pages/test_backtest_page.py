@@ -1,0 +1,121 @@
+"""The Backtest page with AppTest: launch a real run, live progress, results, bad input, delete."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from shared import backtest_store
+from shared.db import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+PAGE = "pages/backtest.py"
+
+
+def open_page() -> AppTest:
+    """A fresh browser session on the page (as after a reload)."""
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    return app.switch_page(PAGE).run()
+
+
+def runs(db: Path) -> list[dict]:
+    conn = connect(db, readonly=True)
+    try:
+        return backtest_store.backtest_runs(conn)
+    finally:
+        conn.close()
+
+
+def wait_for_run(db: Path, status: str, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = runs(db)
+        if found and found[0]["status"] == status:
+            return found[0]
+        if found and found[0]["status"] == "failed" and status != "failed":
+            raise AssertionError(f"run failed: {found[0]['message']}")
+        time.sleep(0.1)
+    raise AssertionError(f"no run reached {status!r} in {timeout_s} s: {runs(db)}")
+
+
+def submit(app: AppTest, **fields) -> AppTest:
+    for key, value in fields.items():
+        widget = app.radio(key=key) if key == "bt_source" else None
+        if widget is None:
+            kind = {"bt_bars": app.number_input, "bt_strategy": app.selectbox,
+                    "bt_params": app.text_area}.get(key, app.text_input)
+            widget = kind(key=key)
+        widget.set_value(value)
+    return app.button[0].click().run()
+
+
+def test_a_synthetic_run_launches_and_shows_results(app_env):
+    app = submit(open_page(), bt_bars=4000, bt_name="synthetic check",
+                 bt_params="risk.max_hold_minutes=15")
+    assert not app.exception, app.exception
+    done = wait_for_run(app_env["db"], "done")
+    assert done["name"] == "synthetic check"
+    app = open_page()
+    labels = {m.label for m in app.metric}
+    assert {"Net P&L", "Trades", "Win rate", "Sharpe (daily)", "Max drawdown"} <= labels
+    assert len(app.get("plotly_chart")) >= 2  # equity/drawdown and trades on price
+    assert len(app.dataframe) >= 4  # the runs table and breakdowns
+
+
+def test_progress_is_shown_while_running_and_survives_a_reload(app_env):
+    submit(open_page(), bt_bars=400_000, bt_strategy="rsi_macd_bracket")
+    deadline, seen = time.monotonic() + 120, None
+    while time.monotonic() < deadline and seen is None:
+        reloaded = open_page()  # a new session each time, as after a browser reload
+        bars = [p for p in reloaded.get("progress") if "running" in p.proto.text]
+        if bars:
+            seen = bars[0]
+        time.sleep(0.2)
+    assert seen is not None, "no progress bar of the running run"
+    wait_for_run(app_env["db"], "done")
+    assert not [p for p in open_page().get("progress")]
+
+
+def test_a_bad_csv_upload_is_rejected_with_the_reason(app_env):
+    app = open_page()
+    app.radio(key="bt_source").set_value("Upload CSV")
+    app.get("file_uploader")[0].upload("bad.csv", b"when,price\n2025-01-01,abc\n", "text/csv")
+    app = app.button[0].click().run()
+    failed = wait_for_run(app_env["db"], "failed")
+    assert "missing column(s)" in failed["message"]
+    errors = [e.value for e in open_page().error]
+    assert any("missing column(s)" in text for text in errors)
+
+
+def test_an_empty_date_range_is_reported(app_env, shared_data):
+    path = shared_data / "ES_1min_2025-08-31_2025-11-03_utc.csv"
+    submit(open_page(), bt_source="File on the server", bt_path=str(path),
+           bt_start="2030-01-01")
+    failed = wait_for_run(app_env["db"], "failed")
+    assert "no bars in the requested date range" in failed["message"]
+
+
+def test_an_invalid_request_is_refused_before_any_run(app_env):
+    app = submit(open_page(), bt_params="no equals sign")
+    assert any("expected KEY=VALUE" in e.value for e in app.error)
+    assert runs(app_env["db"]) == []
+
+
+@pytest.mark.parametrize("count", [2])
+def test_runs_are_compared_side_by_side_and_deleted(app_env, count):
+    for index in range(count):
+        submit(open_page(), bt_bars=2000, bt_name=f"run {index}")
+        wait_for_run(app_env["db"], "done")
+    app = open_page()
+    labels = app.multiselect[0].options
+    app.multiselect[0].set_value(labels[:2])
+    app = app.run()
+    comparison = app.dataframe[1].value
+    assert list(comparison.columns) == labels[:2] and "Net P&L" in comparison.index
+    delete = next(b for b in app.button if b.label.startswith("Delete run"))
+    delete.click().run()
+    assert len(runs(app_env["db"])) == count - 1
