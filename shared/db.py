@@ -250,7 +250,8 @@ def _backtest_tables(conn: sqlite3.Connection) -> None:
             updated_at TEXT,
             finished_at TEXT,
             metrics_json TEXT,
-            breakdowns_json TEXT
+            breakdowns_json TEXT,
+            chart_json TEXT
         );
         CREATE TABLE IF NOT EXISTS backtest_trades (
             run_id INTEGER NOT NULL REFERENCES backtest_runs (id) ON DELETE CASCADE,
