@@ -9,7 +9,7 @@ from shared import store
 from tests.fakeib.control import FakeGatewayThread
 from tests.integration.botproc import heartbeat, query, wait_for, write_config
 
-BREAKOUT_POINTS = 4.0
+BREAKOUT_POINTS = 8.0  # clearly beyond the upper Bollinger band whatever the noise
 
 
 def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -> Path:
@@ -43,25 +43,27 @@ def wait_trading(db: Path, process, log: Path, after_bars: int = 2) -> dict[str,
         process, log)
 
 
-def enter_long(fake: FakeGatewayThread, db: Path, process, log: Path, brackets: int = 1):
-    """Script a breakout and wait until bracket number ``brackets`` is filled at the fake.
+def breakout_until(fake: FakeGatewayThread, probe, what: str, process, log: Path,
+                   tries: int = 4):
+    """Script breakouts until ``probe`` is truthy (a strategy may decline one: it is a filter)."""
+    for _ in range(tries):
+        fake.breakout(BREAKOUT_POINTS)
+        try:
+            return wait_for(probe, 6, what, process, log)
+        except AssertionError as exc:
+            if "exited" in str(exc):
+                raise
+    raise AssertionError(f"{tries} breakouts did not lead to {what}\n{log.read_text()[-3000:]}")
 
-    A breakout scripted while the bot is still loading history is only warm-up for it, so the
-    breakout is repeated (at most three times) until the bot sends the bracket.
-    """
+
+def enter_long(fake: FakeGatewayThread, db: Path, process, log: Path, brackets: int = 1):
+    """Script breakouts until bracket number ``brackets`` is filled at the fake."""
     def filled_entries():
         entries = [o for o in fake.placed_orders()
                    if o.order_ref.endswith("-entry") and o.status == "Filled"]
         return entries if len(entries) >= brackets else None
 
-    for _ in range(3):
-        fake.breakout(BREAKOUT_POINTS)
-        try:
-            return wait_for(filled_entries, 5, f"entry #{brackets} filled", process, log)
-        except AssertionError as exc:
-            if "exited" in str(exc):
-                raise
-    return wait_for(filled_entries, 10, f"entry #{brackets} filled at the fake", process, log)
+    return breakout_until(fake, filled_entries, f"entry #{brackets} filled", process, log)
 
 
 def bracket_orders(fake: FakeGatewayThread, bracket_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from tests.fakeib.server import GatewayConfig
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 from tests.integration.ibbot import (
     bracket_orders,
+    breakout_until,
     enter_long,
     events,
     fake_fills,
@@ -166,14 +167,12 @@ def test_rejected_order_is_a_clear_event_and_no_retry_storm(tmp_path, fake):
     try:
         wait_trading(db, process, log)
         fake.reject_next_orders(1)
-        fake.breakout(4)
-        rejected = wait_for(lambda: events(db, "order_rejected"), 30, "the rejection event",
-                            process, log)
-        assert "201" in rejected[0]["message"] or "rejected" in rejected[0]["message"]
-        for _ in range(2):
-            fake.breakout(4)
-            fake.move_to(fake.last_price() - 4, bars=2)
-        wait_for(lambda: events(db, "entry_not_sent"), 30, "a refused second entry", process, log)
+        rejected = breakout_until(fake, lambda: events(db, "order_rejected"),
+                                  "the rejection event", process, log)
+        assert "201" in rejected[0]["message"] and "no new entry" in rejected[0]["message"]
+        refused = breakout_until(fake, lambda: events(db, "entry_not_sent"),
+                                 "a refused second entry", process, log)
+        assert "entries paused" in refused[0]["message"]
     finally:
         code, _ = stop_bot(process)
     assert code == 0

@@ -13,6 +13,7 @@ from tests.fakeib.control import FakeGatewayThread
 from tests.fakeib.server import GatewayConfig
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 from tests.integration.ibbot import (
+    BREAKOUT_POINTS,
     enter_long,
     events,
     fake_fills,
@@ -39,7 +40,7 @@ def test_error_1100_stops_entries_until_1102_and_a_farm_flap_resubscribes(tmp_pa
         fake.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
         wait_for(lambda: events(db, "ib_connectivity_lost"), 20, "the 1100 event", process, log)
         paused_at = heartbeat(db)["bars_processed"]
-        fake.breakout(4)
+        fake.breakout(BREAKOUT_POINTS)
         fake.move_to(fake.last_price(), bars=5)
         wait_for(lambda: fake.scripted_bars_left() == 0, 10, "the scripted bars played")
         assert not fake.placed_orders(), "no entry while IB connectivity is lost"
