@@ -96,7 +96,11 @@ class IbBroker:
         return self.book.drain_notices()
 
     def on_bar(self, bar: Bar) -> None:
+        """Book IB's news; a limit entry still unfilled after its one bar is cancelled (§4a)."""
         self.sync()
+        entry = self.book.working(OrderRole.ENTRY)
+        if entry is not None and entry.order_type is OrderType.LIMIT and bar.ts > entry.created_ts:
+            self._cancel(entry)
 
     def open_pnl_cents(self, price: float) -> int:
         """Unrealized gross P&L of the position at ``price`` (0 when flat)."""

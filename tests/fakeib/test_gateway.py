@@ -130,3 +130,19 @@ def test_a_client_id_in_use_gets_error_326_and_the_socket_closed(fake):
     finally:
         squatter.close()
     assert fake.errors_sent(326) == 1
+
+
+def test_a_scripted_delay_holds_every_reply(fake):
+    fake.set_delay(0.25)
+
+    async def scenario():
+        ib = await _connect(fake.port)
+        try:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await ib.reqCurrentTimeAsync()
+            return loop.time() - started
+        finally:
+            ib.disconnect()
+
+    assert asyncio.run(scenario()) >= 0.25

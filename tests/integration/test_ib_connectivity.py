@@ -102,3 +102,38 @@ def test_the_bot_rolls_to_the_next_quarterly_on_the_roll_date_when_flat(tmp_path
         gateway.close()
     assert code == 0 and "from MESH5 to MESM5" in rolled[0]["message"]
     assert subscribed[-1][3] == str(next_month.con_id)
+
+
+def test_a_limit_entry_unfilled_after_its_bar_is_cancelled_with_its_bracket(tmp_path, fake):
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    config = ib_config(tmp_path, fake.port, risk={"entry_order_type": "limit"})
+    process = start_bot(config, db, log)
+
+    def script_breakout_then_gap_up():
+        start = fake.gateway.path.last_price
+        top = start + BREAKOUT_POINTS
+        fake.gateway.path.script([
+            (start, top + 0.25, start - 0.25, top, 5000.0),
+            *[(top + 2, top + 3, top + 2, top + 2.5, 100.0) for _ in range(3)],
+        ])
+
+    def cancelled_entries():
+        return [o for o in fake.placed_orders()
+                if o.order_ref.endswith("-entry") and o.status == "Cancelled"]
+
+    try:
+        wait_trading(db, process, log)
+        for _ in range(4):
+            fake.call(script_breakout_then_gap_up)
+            if wait_for(lambda: fake.scripted_bars_left() == 0, 10, "scripted bars") and (
+                    fake.placed_orders()):
+                break
+        entry = wait_for(cancelled_entries, 20, "the limit entry cancelled", process, log)[0]
+        wait_for(lambda: not fake.working_orders(), 10, "the bracket cancelled", process, log)
+        statuses = wait_for(
+            lambda: (rows := {o.order_id: o.status for o in query(db, store.all_orders)})
+            and "working" not in rows.values() and rows, 20, "journal caught up", process, log)
+    finally:
+        code, _ = stop_bot(process)
+    assert code == 0 and not fake.executions()
+    assert entry.order_type == "LMT" and statuses[entry.order_ref] == "cancelled"
