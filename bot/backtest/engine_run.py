@@ -15,9 +15,15 @@ from functools import lru_cache
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.events import entries_blocked_until, may_fire, next_position_event
+from bot.backtest.events import (
+    entries_blocked_until,
+    may_fire,
+    next_position_event,
+    regime_may_allow,
+)
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
+    exact_window_block,
     feature_matrix,
     features_at,
     window_seed_weight,
@@ -93,6 +99,23 @@ class ProgressTicker:
             self._next = (done // self._step + 1) * self._step
 
 
+def _may_end_flat(broker: Broker, bar: Bar) -> bool:
+    """Whether the broker may be flat after executing ``bar`` (so an entry can be decided).
+
+    A position whose only working orders are its stop and target stays open unless the bar
+    reaches one of them; then features cannot change any state, only the decision record.
+    """
+    position = broker.position()
+    if position is None or not _only_bracket_working(broker):
+        return True
+    stop, target = position.stop_price, position.target_price
+    if stop is None or target is None:
+        return True
+    if position.side.sign > 0:
+        return bar.low <= stop or bar.high >= target
+    return bar.high >= stop or bar.low <= target
+
+
 def _only_bracket_working(broker: Broker) -> bool:
     return all(o.role in (OrderRole.STOP, OrderRole.TARGET) for o in broker.working_orders())
 
@@ -112,8 +135,12 @@ def run_engine(
     engine = TradingEngine(settings, broker, journal, session_clock())
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
-    firing = np.flatnonzero(may_fire(matrix, settings.strategies))
+    firing = np.flatnonzero(may_fire(matrix, settings.strategies)
+                            & regime_may_allow(matrix, settings.regime))
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
+    exact = exact_window_block(data.open, data.high, data.low, data.close,
+                               firing[firing >= data.first], settings.features) if (
+        vectorised and skip_idle_bars) else {}
     if not vectorised:
         logger.warning("features.window_bars %d is too short for whole-history indicators: "
                        "using the live feature path on every bar", settings.features.window_bars)
@@ -130,8 +157,9 @@ def run_engine(
             index = target
         bar = data.bar(index)
         if vectorised:
+            needed = keep_decisions or _may_end_flat(broker, bar)
             engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
-                                           data.close, settings.features))
+                                           data.close, settings.features, needed, exact))
         else:
             engine.on_bar(bar)
         evaluated += 1

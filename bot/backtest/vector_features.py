@@ -5,7 +5,7 @@ out bit for bit equal to the live window's. RSI and ATR (and what derives from A
 at the window's first bar live, so over the whole history they differ by ~1e-15 relative; that
 is enough to flip a tie (an unchanged close leaves RSI mathematically equal to the previous
 one), so ``features_at`` recomputes those columns on the bar's own window with the live
-functions. Only bars the engine evaluates pay for that.
+functions, on the bars where the engine may decide an entry.
 """
 
 from __future__ import annotations
@@ -180,18 +180,106 @@ def window_seeded_values(
     )
 
 
+def _batched_atr(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, ends: np.ndarray, cfg: FeatureConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ATR and its baseline on the full windows ending at ``ends``, all windows at once.
+
+    The same float operations, in the same order, as ``wilder_atr`` (pandas' adjust=False
+    EWM: ((1 - a) * y + a * x) / ((1 - a) + a), skipped when y == x) and numpy's mean of the
+    last ``atr_baseline_bars`` values; tests check the results bit for bit.
+    """
+    period, window, tail_bars = cfg.atr_period, cfg.window_bars, cfg.atr_baseline_bars
+    true_range = high - low
+    true_range[1:] = np.maximum(true_range[1:], np.maximum(
+        np.abs(high[1:] - close[:-1]), np.abs(low[1:] - close[:-1])))
+    starts = ends - window + 1
+    seeds = true_range[starts[:, None] + np.arange(period)]
+    seeds[:, 0] = (high - low)[starts]  # the window's first bar has no previous close
+    level = seeds.mean(axis=1)
+    alpha = 1.0 / period
+    keep, divisor = 1.0 - alpha, (1.0 - alpha) + alpha
+    steps = window - period
+    tail = np.empty((len(ends), tail_bars))
+    for step in range(1, steps + 1):
+        value = true_range[starts + period - 1 + step]
+        level = np.where(level != value, (keep * level + alpha * value) / divisor, level)
+        slot = step - (steps + 1 - tail_bars)
+        if slot >= 0:
+            tail[:, slot] = level
+    return level, tail.mean(axis=1)
+
+
+def _window_rsi(gains: np.ndarray, losses: np.ndarray, start: int, end: int,
+                weights: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """``wilder_rsi_tail(close[start:end], period, 2)`` from precomputed gains and losses."""
+    averages = []
+    for values in (gains[start:end].copy(), losses[start:end].copy()):
+        values[0] = 0.0  # the window's first bar counts as no change
+        averages.append([float(weights[1] @ values[:-1]), float(weights[0] @ values)])
+    average_gain, average_loss = np.array(averages[0]), np.array(averages[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rsi = 100.0 - 100.0 / (1.0 + average_gain / average_loss)
+    rsi = np.where(average_loss == 0.0, 100.0, rsi)
+    return float(rsi[1]), float(rsi[0])
+
+
+def exact_window_block(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
+) -> dict[int, tuple[float, float, float, float, float]]:
+    """``window_seeded_values`` for many bars at once (full windows only; others are left out).
+
+    Equal bit for bit to the per-bar live computation, much cheaper per bar.
+    """
+    window, period = cfg.window_bars, cfg.rsi_period
+    usable = indices[indices >= window - 1]
+    if cfg.atr_baseline_bars > window - cfg.atr_period or not len(usable):
+        return {}
+    change = np.diff(close, prepend=close[0])
+    gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+    alpha = 1.0 / period
+    decay = (1.0 - alpha) ** np.arange(window - 1, -1, -1, dtype=float)
+    weights = []
+    for back in (0, 1):
+        end = window - back
+        vector = alpha * decay[window - end :]
+        vector[0] = decay[window - end]
+        weights.append(vector)
+    result: dict[int, tuple[float, float, float, float, float]] = {}
+    for begin in range(0, len(usable), chunk):
+        ends = usable[begin : begin + chunk]
+        atr, baseline = _batched_atr(high, low, close, ends, cfg)
+        for index, atr_value, base in zip(ends.tolist(), atr.tolist(), baseline.tolist(),
+                                          strict=True):
+            rsi, rsi_prev = _window_rsi(gains, losses, index - window + 1, index + 1,
+                                        (weights[0], weights[1]))
+            body = (close[index] - open_[index]) / atr_value if atr_value != 0.0 else 0.0
+            result[index] = (rsi, rsi_prev, atr_value, base, float(body))
+    return result
+
+
 def features_at(
     matrix: np.ndarray, index: int, ts: object, high: np.ndarray, low: np.ndarray,
-    close: np.ndarray, cfg: FeatureConfig,
+    close: np.ndarray, cfg: FeatureConfig, exact: bool = True,
+    precomputed: dict[int, tuple[float, float, float, float, float]] | None = None,
 ) -> Features:
-    """The ``Features`` of bar ``index`` (``ts`` its start), equal to the live window's."""
+    """The ``Features`` of bar ``index`` (``ts`` its start), equal to the live window's.
+
+    ``exact=False`` keeps the whole-history RSI/ATR columns (~1e-15 off): for bars on which
+    no entry can be decided, where features reach only the discarded decision record.
+    """
     values = matrix[index].tolist()
     values[_BARS_COLUMN] = int(values[_BARS_COLUMN])
-    start = max(0, index + 1 - cfg.window_bars)
-    seeded = window_seeded_values(
-        high[start : index + 1], low[start : index + 1], close[start : index + 1],
-        values[FEATURE_COLUMNS.index("open")], cfg,
-    )
+    if not exact:
+        return Features(ts, *values)  # type: ignore[arg-type]
+    seeded = (precomputed or {}).get(index)
+    if seeded is None:
+        start = max(0, index + 1 - cfg.window_bars)
+        seeded = window_seeded_values(
+            high[start : index + 1], low[start : index + 1], close[start : index + 1],
+            values[FEATURE_COLUMNS.index("open")], cfg,
+        )
     for position, value in zip(_WINDOW_SEEDED, seeded, strict=True):
         values[position] = value
     return Features(ts, *values)  # type: ignore[arg-type]

@@ -11,9 +11,11 @@ from bot.backtest.data import file_data
 from bot.backtest.vector_features import (
     FEATURE_COLUMNS,
     MAX_SEED_WEIGHT,
+    exact_window_block,
     feature_matrix,
     features_at,
     window_seed_weight,
+    window_seeded_values,
 )
 from bot.engine import features_json
 from bot.features import BarWindow, compute_features
@@ -61,6 +63,30 @@ def test_whole_history_columns_stay_within_1e_12_of_the_window_ones():
                 assert math.isnan(got), (index, name)
             else:
                 assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), (index, name)
+
+
+def _block_equals_per_bar(data) -> int:
+    indices = np.arange(len(data))
+    block = exact_window_block(data.open, data.high, data.low, data.close, indices, CFG,
+                               chunk=700)
+    assert sorted(block) == list(range(CFG.window_bars - 1, len(data)))
+    for index, values in block.items():
+        start = index + 1 - CFG.window_bars
+        expected = window_seeded_values(
+            data.high[start : index + 1], data.low[start : index + 1],
+            data.close[start : index + 1], float(data.open[index]), CFG)
+        assert values == expected, index  # bit for bit (NaN never occurs in full windows)
+    return len(block)
+
+
+def test_the_batched_window_values_equal_the_per_bar_live_ones_bit_for_bit():
+    assert _block_equals_per_bar(bar_data(minute_bars(2500, seed=9))) == 2001
+
+
+def test_the_batched_window_values_equal_the_live_ones_on_real_es_bars(shared_data):
+    data = file_data(shared_data / "ES_5min_ib_rth_2016-09-09_2017-11-09_et.csv",
+                     "America/New_York", None, 0.25)
+    assert _block_equals_per_bar(data.slice(0, 2000)) == 1501
 
 
 def test_short_windows_are_flagged_for_the_live_feature_path():
