@@ -240,31 +240,103 @@ class RiskConfig(Section):
     limit_offset_ticks: int = Field(0, ge=0, le=40, json_schema_extra=HOT)
 
 
-class LlmConfig(Section):
-    """The event-driven LLM (off until that issue lands). Keys come from the environment."""
+class ModelPrice(Section):
+    """On-demand price of one model, USD per 1,000 tokens, with prompt-cache multipliers."""
 
-    enabled: bool = False
-    provider: Literal["bedrock", "openai_compatible"] = "bedrock"
+    input_per_1k_usd: float = Field(ge=0)
+    output_per_1k_usd: float = Field(ge=0)
+    cache_write_multiplier: float = Field(1.25, ge=0, description="Cache writes x input price")
+    cache_read_multiplier: float = Field(0.1, ge=0, description="Cache reads x input price")
+    regional_markup: float = Field(
+        0.0, ge=0, le=1, description="Extra over global. for geo profiles (us., eu., ...)"
+    )
+
+
+def _price(p_in: float, p_out: float, regional: float = 0.0) -> ModelPrice:
+    return ModelPrice(input_per_1k_usd=p_in, output_per_1k_usd=p_out, regional_markup=regional)
+
+
+def default_model_prices() -> dict[str, ModelPrice]:
+    """Bedrock on-demand prices keyed by base model id (geo prefixes are stripped on lookup)."""
+    return {
+        "anthropic.claude-haiku-4-5-20251001-v1:0": _price(0.001, 0.005, 0.10),
+        "anthropic.claude-sonnet-4-5-20250929-v1:0": _price(0.003, 0.015, 0.10),
+        "anthropic.claude-sonnet-4-6": _price(0.003, 0.015, 0.10),
+        "anthropic.claude-opus-4-5-20251101-v1:0": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-6-v1": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-7": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-1-20250805-v1:0": _price(0.015, 0.075),
+        "anthropic.claude-opus-4-20250514-v1:0": _price(0.015, 0.075),
+        "anthropic.claude-sonnet-4-20250514-v1:0": _price(0.003, 0.015),
+        "anthropic.claude-3-5-haiku-20241022-v1:0": _price(0.0008, 0.004),
+        "anthropic.claude-3-haiku-20240307-v1:0": _price(0.00025, 0.00125),
+        "anthropic.claude-3-sonnet-20240229-v1:0": _price(0.003, 0.015),
+        "anthropic.claude-3-5-sonnet-20240620-v1:0": _price(0.003, 0.015),
+    }
+
+
+class LlmConfig(Section):
+    """The event-driven LLM: provider, how its bias is applied, and the daily governor.
+
+    Keys come from the environment only (AWS_ACCESS_KEY_ID/AWS_PROFILE, OPENAI_API_KEY).
+    """
+
+    enabled: bool = Field(False, description="Start the LLM worker in the live bot")
+    provider: Literal["none", "bedrock", "openai_compatible"] = "bedrock"
+    mode: Literal["bias", "consensus", "advisory", "disabled"] = Field(
+        "bias", json_schema_extra=HOT,
+        description="bias: nudge confidence; consensus: trade only when it agrees; "
+        "advisory: log only",
+    )
     aws_region: str = "us-east-1"
-    bedrock_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    bedrock_model: str = Field(
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0", description="Model id or inference profile"
+    )
+    bedrock_endpoint_url: str = Field("", description="Empty = AWS; set for a VPC/test endpoint")
     openai_base_url: str = "http://127.0.0.1:11434/v1"
     openai_model: str = "llama3.1"
-    mode: Literal["bias"] = "bias"
-    max_boost: float = Field(0.10, ge=0, le=0.5)
-    max_penalty: float = Field(0.15, ge=0, le=0.5)
-    daily_call_quota: int = Field(100, ge=0)
-    daily_cost_limit_usd: float = Field(5.0, ge=0)
-    timeout_s: float = Field(30.0, gt=0)
-    bias_ttl_minutes: float = Field(60.0, gt=0)
+    max_boost: float = Field(0.10, ge=0, le=0.5, json_schema_extra=HOT)
+    max_penalty: float = Field(0.15, ge=0, le=0.5, json_schema_extra=HOT)
+    agree_scale: float = Field(0.15, ge=0, le=1, json_schema_extra=HOT,
+                               description="Boost = min(max_boost, confidence x this)")
+    disagree_scale: float = Field(0.20, ge=0, le=1, json_schema_extra=HOT,
+                                  description="Penalty = min(max_penalty, confidence x this)")
+    consensus_min_confidence: float = Field(0.6, ge=0, le=1, json_schema_extra=HOT)
+    daily_call_quota: int = Field(1000, ge=0, json_schema_extra=HOT)
+    daily_cost_limit_usd: float = Field(50.0, ge=0, json_schema_extra=HOT)
+    warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn at this share of a limit")
+    timeout_s: float = Field(30.0, gt=0, description="Wall-clock deadline per call")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(25.0, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10, description="Total attempts, retries included")
+    max_output_tokens: int = Field(600, ge=50, le=8000)
+    temperature: float | None = Field(0.0, ge=0, le=1, description="Empty for models without")
+    bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
+    reply_cache_minutes: float = Field(10.0, ge=0, description="Identical prompt reuses a reply")
+    recent_trades_in_prompt: int = Field(5, ge=0, le=50)
+    prices: dict[str, ModelPrice] = Field(default_factory=default_model_prices)
+    unknown_model_price: ModelPrice = Field(
+        default_factory=lambda: _price(0.015, 0.075),
+        description="Used for a Bedrock model missing from prices (errs on the dear side)",
+    )
 
 
 class EventsConfig(Section):
-    """What makes the LLM worth asking (used by the LLM issue)."""
+    """What makes the LLM worth asking: each trigger has its own cooldown."""
 
-    market_open_offset_minutes: float = 5.0
-    market_close_offset_minutes: float = 5.0
-    volatility_spike_atr_ratio: float = Field(2.0, gt=1)
-    cooldown_minutes: float = Field(30.0, ge=0)
+    triggers: list[Literal["market_open", "market_close", "volatility_spike", "news"]] = Field(
+        default_factory=lambda: ["market_open", "market_close", "volatility_spike", "news"],
+        json_schema_extra=HOT,
+    )
+    market_open_offset_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
+    market_close_offset_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
+    volatility_spike_atr_ratio: float = Field(2.0, gt=1, json_schema_extra=HOT)
+    cooldown_minutes: float = Field(30.0, ge=0, json_schema_extra=HOT)
+    news_keywords: list[str] = Field(
+        default_factory=lambda: ["CPI", "FOMC", "Fed", "NFP", "payrolls", "Powell", "rate"],
+        json_schema_extra=HOT,
+    )
+    news_poll_seconds: float = Field(5.0, gt=0)
 
 
 class MemoryConfig(Section):

@@ -303,8 +303,79 @@ def _ib_order_map(conn: sqlite3.Connection) -> None:
     )
 
 
+def _llm_tables(conn: sqlite3.Connection) -> None:
+    """LLM call log, per-day governor counters, provider state, and news headlines."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            day TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            trigger_json TEXT NOT NULL DEFAULT '{}',
+            command_id INTEGER,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            template_version TEXT NOT NULL,
+            prompt_hash TEXT NOT NULL,
+            system_prompt TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            response TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            error TEXT NOT NULL DEFAULT '',
+            stop_reason TEXT NOT NULL DEFAULT '',
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+            reserved_usd REAL NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            latency_ms REAL,
+            retry_attempts INTEGER NOT NULL DEFAULT 0,
+            bias TEXT,
+            confidence REAL,
+            action TEXT,
+            settled_at TEXT
+        );
+        CREATE INDEX llm_calls_day ON llm_calls (day);
+        CREATE INDEX llm_calls_prompt ON llm_calls (prompt_hash, created_at);
+        CREATE INDEX llm_calls_command ON llm_calls (command_id);
+
+        CREATE TABLE llm_daily (
+            day TEXT PRIMARY KEY,
+            calls INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            refused INTEGER NOT NULL DEFAULT 0,
+            calls_warned INTEGER NOT NULL DEFAULT 0,
+            cost_warned INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+
+        CREATE TABLE llm_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            updated_at TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            available INTEGER NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            mode TEXT NOT NULL,
+            bias TEXT NOT NULL DEFAULT 'neutral',
+            bias_confidence REAL,
+            bias_expires_at TEXT
+        );
+
+        CREATE TABLE news (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            headline TEXT NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_trading_core, _backtest_tables, _ib_order_map,
+    _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
 ]
 
 
