@@ -131,16 +131,24 @@ class RunRow:
             )
 
 
-def _log_progress(fraction: float) -> None:
-    if round(fraction * 100) % 10 == 0:
-        logger.info("backtest progress %.0f%%", fraction * 100)
+class LogProgress:
+    """Logs progress each time another tenth of the bars is done."""
+
+    def __init__(self) -> None:
+        self._logged = 0
+
+    def __call__(self, fraction: float) -> None:
+        tenth = int(fraction * 10 + 1e-9)
+        if tenth > self._logged:
+            self._logged = tenth
+            logger.info("backtest progress %.0f%%", fraction * 100)
 
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
     if args.run_id is None:
         try:
-            result = run_backtest(request_from_args(args), _log_progress)
+            result = run_backtest(request_from_args(args), LogProgress())
         except (ConfigError, BadBarError, OSError) as exc:
             return _refuse(str(exc))
         _report(result, args.json)

@@ -28,9 +28,9 @@ from bot.backtest.vector_features import (
     features_at,
     window_seed_weight,
 )
-from bot.broker import Broker
+from bot.broker import Broker, BrokerUpdates
 from bot.engine import TradingEngine
-from bot.journal import MemoryJournal
+from bot.journal import MemoryJournal, label_trades
 from bot.paper_broker import PaperBroker
 from bot.sessions import CmeSessionClock
 from shared.config import Settings
@@ -50,7 +50,7 @@ def session_clock() -> CmeSessionClock:
 
 @dataclass(slots=True)
 class BacktestJournal(MemoryJournal):
-    """A MemoryJournal that counts decisions and bars instead of keeping them."""
+    """A MemoryJournal that counts decisions and bars instead of keeping them (unless asked)."""
 
     decisions_seen: int = 0
     keep_decisions: bool = False
@@ -63,6 +63,19 @@ class BacktestJournal(MemoryJournal):
         self.decisions_seen += 1
         if self.keep_decisions:
             self.kept.append(record)
+
+    def record_broker_updates(
+        self, updates: BrokerUpdates, symbol: str, position: Position | None,
+        labels: dict[str, dict[str, str]],
+    ) -> None:
+        """Keep trades (labelled) and the position; orders and fills only with decisions."""
+        if self.keep_decisions:
+            MemoryJournal.record_broker_updates(self, updates, symbol, position, labels)
+            return
+        if updates.trades:
+            self.trades.extend(label_trades(updates.trades, labels))
+        if updates.position_changed:
+            self.position = position
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +101,11 @@ class ProgressTicker:
     def __init__(self, report: Progress | None, first: int, total: int, step: float = 0.01):
         self._report, self._first, self._total = report, first, max(1, total - first)
         self._step, self._next = step, step
+
+    def finish(self) -> None:
+        """Report completion."""
+        if self._report is not None:
+            self._report(1.0)
 
     def at(self, index: int) -> None:
         """Report if bar ``index`` passed the next threshold."""
@@ -165,6 +183,7 @@ def run_engine(
         evaluated += 1
         ticker.at(index)
         index += 1
+    ticker.finish()
     logger.info("engine evaluated %d of %d bars (%d trades)", evaluated, len(data) - data.first,
                 len(journal.trades))
     return RunOutcome(tuple(journal.trades), broker.position(), len(data) - data.first,

@@ -65,6 +65,7 @@ class _Runner:
         self.broker.place_bracket(plan, bracket_id_for(self.instrument.symbol, now), now)
 
     def outcome(self) -> RunOutcome:
+        self.ticker.finish()
         return RunOutcome(tuple(self.journal.trades), self.broker.position(),
                           len(self.data) - self.data.first, self.evaluated)
 
