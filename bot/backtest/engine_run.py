@@ -156,9 +156,11 @@ def run_engine(
     firing = np.flatnonzero(may_fire(matrix, settings.strategies)
                             & regime_may_allow(matrix, settings.regime))
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
-    exact = exact_window_block(data.open, data.high, data.low, data.close,
-                               firing[firing >= data.first], settings.features) if (
-        vectorised and skip_idle_bars) else {}
+    # Candidate entry bars and the bars after them (where a pending entry fills).
+    candidates = np.union1d(firing, firing + 1)
+    candidates = candidates[(candidates >= data.first) & (candidates < len(data))]
+    exact = exact_window_block(data.open, data.high, data.low, data.close, candidates,
+                               settings.features) if vectorised and skip_idle_bars else {}
     if not vectorised:
         logger.warning("features.window_bars %d is too short for whole-history indicators: "
                        "using the live feature path on every bar", settings.features.window_bars)
