@@ -1,0 +1,1 @@
+"""The event-driven LLM: providers, governor, worker thread, detector and bias application."""

@@ -1,0 +1,79 @@
+"""Domain types of the LLM path: call statuses, token usage, provider results, triggers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class CallStatus(StrEnum):
+    """How one call ended, as the call log records it."""
+
+    OK = "ok"
+    PARSE_ERROR = "parse_error"
+    TIMEOUT = "timeout"
+    THROTTLED = "throttled"
+    REFUSED = "refused"
+    ERROR = "error"
+    CACHED = "cached"
+
+
+class TriggerKind(StrEnum):
+    """What made the LLM worth asking."""
+
+    MARKET_OPEN = "market_open"
+    MARKET_CLOSE = "market_close"
+    VOLATILITY_SPIKE = "volatility_spike"
+    NEWS = "news"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """One detected event, at engine (bar) time, with what caused it."""
+
+    kind: TriggerKind
+    ts: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    command_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens of one call; Bedrock's ``inputTokens`` excludes cache reads and writes."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResult:
+    """A provider's answer: the parsed JSON (or None), usage, latency and how it ended."""
+
+    status: CallStatus
+    parsed: dict[str, Any] | None
+    raw_text: str
+    usage: Usage
+    latency_ms: float
+    stop_reason: str
+    retry_attempts: int = 0
+    error: str = ""
+
+
+class Provider(Protocol):
+    """The narrow interface every provider implements."""
+
+    name: str
+    model: str
+
+    def availability(self) -> tuple[bool, str]:
+        """Whether calls can be made now, and why not."""
+        ...
+
+    def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
+        """Ask for a JSON object following ``schema``; never raises for remote failures."""
+        ...
