@@ -39,7 +39,9 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: str = Field("synthetic", description="'synthetic' or a CSV/Parquet file path")
+    data: str = Field(
+        "synthetic", description="'synthetic', 'ib' (history cache), or a file/folder path"
+    )
     bars: int = Field(100_000, ge=1, le=20_000_000, description="Synthetic length in bars")
     seed: int = Field(7, description="Seed of the synthetic market")
     bar_size: Literal["5s", "1min", "5min"] | None = Field(

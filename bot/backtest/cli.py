@@ -36,7 +36,9 @@ PROGRESS_EVERY_S = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The backtest subcommand's flags (outside tools rely on these names)."""
-    parser.add_argument("--data", default="synthetic", help="synthetic, or a CSV/Parquet file")
+    parser.add_argument("--data", default="synthetic",
+                        help="synthetic, a CSV/Parquet file, a folder of Parquet days, or ib "
+                        "(the fetch-history cache)")
     parser.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
     parser.add_argument("--seed", type=int, default=7, help="synthetic market seed")
     parser.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)

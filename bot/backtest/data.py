@@ -1,4 +1,4 @@
-"""Bars for a backtest as numpy columns: synthetic or a CSV/Parquet file, resampled, date-ranged.
+"""Bars for a backtest as numpy columns: synthetic, a CSV/Parquet file or the IB history cache.
 
 File rows the live loop would skip (malformed, duplicate, off the tick grid) are skipped here
 too and counted. A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from bot.feeds.replay import BAR_COLUMNS, load_bars
+from bot.feeds.replay import BAR_COLUMNS, LoadedBars, load_bars
 from bot.feeds.synthetic import SyntheticMarket
 from shared.errors import BadBarError, ConfigError
 from shared.models import Bar
@@ -24,6 +24,7 @@ from shared.models import Bar
 logger = logging.getLogger(__name__)
 
 SYNTHETIC_START = datetime(2021, 1, 4, 0, 0, tzinfo=UTC)
+IB_HISTORY = Path("data/history")  # where `python -m bot fetch-history` caches IB bars
 _TICK_TOLERANCE = 1e-6
 
 
@@ -88,10 +89,29 @@ def _resample(frame: pd.DataFrame, bar_seconds: int) -> pd.DataFrame:
     return out.dropna(subset=["open"])
 
 
+def _load_folder(folder: Path, tz: str) -> LoadedBars:
+    """Every Parquet day file under ``folder`` (the IB history cache), in name order."""
+    files = sorted(folder.rglob("*.parquet"))
+    parts = []
+    for file in files:
+        try:
+            parts.append(load_bars(file, timezone=tz))
+        except BadBarError:  # a closed day is cached as an empty file
+            continue
+    if not parts:
+        raise BadBarError(f"{folder}: no bars in {len(files)} Parquet file(s)")
+    bars = pd.concat([p.bars for p in parts]).sort_index(kind="mergesort")
+    duplicated = bars.index.duplicated(keep="first")
+    problems = tuple(problem for p in parts for problem in p.problems)
+    return LoadedBars(bars[~duplicated], sum(p.rows_read for p in parts),
+                      sum(p.malformed_skipped for p in parts),
+                      sum(p.duplicates_dropped for p in parts) + int(duplicated.sum()), problems)
+
+
 def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) -> BarData:
-    """Load a bar file like the replay feed does, at its own or a coarser bar size."""
+    """Load a bar file (or a folder of Parquet days) like the replay feed, resampled if asked."""
     try:
-        loaded = load_bars(path, timezone=tz)
+        loaded = _load_folder(path, tz) if path.is_dir() else load_bars(path, timezone=tz)
     except FileNotFoundError:
         raise ConfigError(f"data file {path} does not exist") from None
     except UnicodeDecodeError:

@@ -18,7 +18,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.backtest import reference
-from bot.backtest.data import BarData, file_data, parse_when, select_range, synthetic_data
+from bot.backtest.data import (
+    IB_HISTORY,
+    BarData,
+    file_data,
+    parse_when,
+    select_range,
+    synthetic_data,
+)
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
 from bot.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared import metrics
@@ -125,6 +132,13 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
                           f"{request.start}")
     if request.data == "synthetic":
         data = synthetic_data(request.bars, request.seed, bar_seconds or 60, start)
+    elif request.data == "ib":
+        folder = IB_HISTORY / settings.instrument.symbol / (request.bar_size or "1min")
+        if not folder.is_dir():
+            raise ConfigError(f"no IB history cache at {folder}: fetch it with "
+                              "`python -m bot fetch-history`")
+        tick = get_instrument(settings.instrument.symbol).tick_size
+        data = file_data(folder, request.tz, bar_seconds, tick)
     else:
         tick = get_instrument(settings.instrument.symbol).tick_size
         data = file_data(Path(request.data), request.tz, bar_seconds, tick)

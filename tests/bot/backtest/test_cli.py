@@ -9,11 +9,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from shared import backtest_store
 from shared.backtest import BacktestRequest
 from shared.db import connect, open_database, write_transaction
+from tests.bot.backtest.conftest import minute_bars
 from tests.integration.botproc import REPO_ROOT
 
 TRADE_KEYS = {"entry_time", "exit_time", "side", "entry_price", "exit_price", "contracts",
@@ -164,3 +166,19 @@ def test_a_persisted_run_with_a_bad_request_is_marked_failed(tmp_path):
     assert done.returncode == 2
     row = _row(db, run_id)
     assert row["status"] == "failed" and "does not exist" in row["message"]
+
+
+def test_a_folder_of_parquet_days_like_the_ib_cache_runs(tmp_path):
+    bars = minute_bars(3000)
+    folder = tmp_path / "MES" / "1min"
+    folder.mkdir(parents=True)
+    frame = pd.DataFrame({"ts": pd.to_datetime([b.ts for b in bars], utc=True),
+                          **{k: [getattr(b, k) for b in bars]
+                             for k in ("open", "high", "low", "close", "volume")}})
+    for day, part in frame.groupby(frame["ts"].dt.date):
+        part.to_parquet(folder / f"{day.isoformat()}.parquet", index=False)
+    frame.iloc[:0].to_parquet(folder / "2025-03-09.parquet", index=False)  # a closed day
+    out = tmp_path / "out.json"
+    done = backtest("--data", str(folder), "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["metrics"]["bars"] == 3000
