@@ -1,9 +1,9 @@
 """The decision engine: one bar in, one journaled decision out — the same code live and in tests.
 
 Per bar: the broker executes working orders against the bar, then features -> regime ->
-strategies -> (memory, LLM: neutral hooks for now) -> risk -> broker. Time comes only from the
-bars (a decision is made at the bar's close time), so replaying the same bars gives the same
-journal.
+strategies -> memory (neutral hook for now) -> LLM bias (``bot.llm.bias``) -> risk -> broker.
+Time comes only from the bars (a decision is made at the bar's close time), so replaying the
+same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.broker import Broker
 from bot.ensemble import combine
 from bot.features import BarWindow, compute_features
 from bot.journal import Journal
+from bot.llm.bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.regime import assess_regime
 from bot.risk import EntryRequest, InstructionKind, RiskState
 from bot.sessions import CmeSessionClock
@@ -105,7 +106,9 @@ class TradingEngine:
         self.bar_length = timedelta(seconds=settings.feed.bar_seconds)
         self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
         self.last_bar: Bar | None = None
+        self.last_features: Features | None = None
         self.bias = Bias.NEUTRAL
+        self.llm_state: LlmBiasState | None = None  # set by the live bot's LLM worker only
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -177,6 +180,7 @@ class TradingEngine:
             self.window.append(bar)
             features = compute_features(self.window, self.settings.features)
         self.last_bar = bar
+        self.last_features = features
         regime = assess_regime(
             features, self.settings.regime, self.clock,
             self.settings.risk.no_entry_before_close_minutes,
@@ -185,8 +189,12 @@ class TradingEngine:
             run_strategies(features, self.settings.strategies),
             self.settings.strategies.weights,
         )
-        memory_adjustment, llm_adjustment = 0.0, 0.0
-        confidence = min(1.0, max(0.0, signal.confidence + memory_adjustment + llm_adjustment))
+        memory_adjustment = 0.0
+        base_confidence = min(1.0, max(0.0, signal.confidence + memory_adjustment))
+        influence = llm_influence(self.llm_state, signal.action, now, self.settings.llm)
+        llm_adjustment = influence.adjustment
+        confidence = min(1.0, max(0.0, base_confidence + llm_adjustment))
+        self.bias = influence.bias
         labels = {
             "trend": regime.trend.value,
             "volatility": regime.volatility.value,
@@ -194,7 +202,7 @@ class TradingEngine:
             "bias": self.bias.value,
         }
         verdict, rule, reasons, action, bracket_id = self._decide(
-            bar, now, features, regime, signal, confidence, labels
+            bar, now, features, regime, signal, (base_confidence, confidence), labels, influence
         )
         self._journal_broker()
         record = DecisionRecord(
@@ -213,8 +221,9 @@ class TradingEngine:
 
     def _decide(
         self, bar: Bar, now: datetime, features: Features, regime: Regime, signal: Signal,
-        confidence: float, labels: dict[str, str],
+        confidences: tuple[float, float], labels: dict[str, str], influence: LlmInfluence,
     ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None]:
+        base_confidence, confidence = confidences
         position = self.broker.position()
         if position is not None:
             instruction = risk.manage_position(
@@ -233,18 +242,21 @@ class TradingEngine:
             action=signal.action, confidence=confidence, close=bar.close,
             atr_points=features.atr_points, now=now, minutes_to_close=regime.minutes_to_close,
             regime_tradable=regime.tradable, regime_reasons=regime.reasons, position=position,
-            entry_pending=self.broker.has_pending_entry(),
+            entry_pending=self.broker.has_pending_entry(), sizing_confidence=base_confidence,
         )
         verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
+        llm_note = (influence.note,) if influence.note else ()
         if not isinstance(verdict, OrderPlan):
-            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, verdict.reason), "none",
-                    None)
+            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *llm_note,
+                    verdict.reason), "none", None)
+        if influence.veto:
+            return Verdict.REJECT, "llm_consensus", (*signal.reasons, *llm_note), "none", None
         bracket_id = bracket_id_for(self.instrument.symbol, now)
         self.broker.place_bracket(verdict, bracket_id, now)
         self.risk_state = risk.record_entry(self.risk_state)
         self.entry_labels[bracket_id] = labels
         action = f"bracket:{verdict.side.value}:{verdict.contracts}"
-        return Verdict.ENTER, None, (*signal.reasons, verdict.reason), action, bracket_id
+        return Verdict.ENTER, None, (*signal.reasons, *llm_note, verdict.reason), action, bracket_id
 
     def _journal_broker(self) -> None:
         updates = self.broker.drain_updates()

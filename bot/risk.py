@@ -71,6 +71,7 @@ class EntryRequest:
     regime_reasons: tuple[str, ...]
     position: Position | None
     entry_pending: bool
+    sizing_confidence: float | None = None  # size from this (pre-LLM) confidence when given
 
 
 class InstructionKind(StrEnum):
@@ -231,9 +232,10 @@ def plan_entry(
         return Rejection(RiskRule.SIZE, "ATR or price unknown: cannot place a stop")
     stop_points, target_points = stop_and_target_points(request.atr_points, cfg, instrument)
     remaining_cents = round(cfg.daily_loss_limit_usd * 100) + state.realized_today_cents
-    contracts, sizing_note = size_contracts(
-        stop_points, request.confidence, remaining_cents, cfg, instrument
+    sizing = request.confidence if request.sizing_confidence is None else (
+        request.sizing_confidence
     )
+    contracts, sizing_note = size_contracts(stop_points, sizing, remaining_cents, cfg, instrument)
     if contracts < 1:
         one_contract_usd = stop_points * instrument.point_value_usd
         return Rejection(
