@@ -23,7 +23,7 @@ from bot.backtest.events import (
 )
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
-    exact_window_block,
+    ExactWindows,
     feature_matrix,
     features_at,
     window_seed_weight,
@@ -159,8 +159,8 @@ def run_engine(
     # Candidate entry bars and the bars after them (where a pending entry fills).
     candidates = np.union1d(firing, firing + 1)
     candidates = candidates[(candidates >= data.first) & (candidates < len(data))]
-    exact = exact_window_block(data.open, data.high, data.low, data.close, candidates,
-                               settings.features) if vectorised and skip_idle_bars else {}
+    exact = ExactWindows(data.open, data.high, data.low, data.close, candidates,
+                         settings.features) if vectorised and skip_idle_bars else None
     if not vectorised:
         logger.warning("features.window_bars %d is too short for whole-history indicators: "
                        "using the live feature path on every bar", settings.features.window_bars)

@@ -224,45 +224,63 @@ def _window_rsi(gains: np.ndarray, losses: np.ndarray, start: int, end: int,
     return float(rsi[1]), float(rsi[0])
 
 
-def exact_window_block(
-    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-    indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
-) -> dict[int, tuple[float, float, float, float, float]]:
-    """``window_seeded_values`` for many bars at once (full windows only; others are left out).
+WindowValues = tuple[float, float, float, float, float]
 
-    Equal bit for bit to the per-bar live computation, much cheaper per bar.
+
+class ExactWindows:
+    """``window_seeded_values`` of candidate bars, bit for bit, far cheaper than per bar.
+
+    ATR and its baseline are computed for all candidates (full windows only) up front, all
+    windows at once; RSI, a few dot products per bar, when a bar asks for it.
     """
-    window, period = cfg.window_bars, cfg.rsi_period
-    usable = indices[indices >= window - 1]
-    if cfg.atr_baseline_bars > window - cfg.atr_period or not len(usable):
-        return {}
-    change = np.diff(close, prepend=close[0])
-    gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
-    alpha = 1.0 / period
-    decay = (1.0 - alpha) ** np.arange(window - 1, -1, -1, dtype=float)
-    weights = []
-    for back in (0, 1):
-        end = window - back
-        vector = alpha * decay[window - end :]
-        vector[0] = decay[window - end]
-        weights.append(vector)
-    result: dict[int, tuple[float, float, float, float, float]] = {}
-    for begin in range(0, len(usable), chunk):
-        ends = usable[begin : begin + chunk]
-        atr, baseline = _batched_atr(high, low, close, ends, cfg)
-        for index, atr_value, base in zip(ends.tolist(), atr.tolist(), baseline.tolist(),
-                                          strict=True):
-            rsi, rsi_prev = _window_rsi(gains, losses, index - window + 1, index + 1,
-                                        (weights[0], weights[1]))
-            body = (close[index] - open_[index]) / atr_value if atr_value != 0.0 else 0.0
-            result[index] = (rsi, rsi_prev, atr_value, base, float(body))
-    return result
+
+    def __init__(
+        self, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+        indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
+    ) -> None:
+        self._open, self._close, self._window = open_, close, cfg.window_bars
+        self._atr: dict[int, tuple[float, float]] = {}
+        usable = indices[indices >= cfg.window_bars - 1]
+        if cfg.atr_baseline_bars > cfg.window_bars - cfg.atr_period or not len(usable):
+            return
+        change = np.diff(close, prepend=close[0])
+        self._gains, self._losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+        alpha = 1.0 / cfg.rsi_period
+        decay = (1.0 - alpha) ** np.arange(self._window - 1, -1, -1, dtype=float)
+        weights = []
+        for back in (0, 1):  # as bot.features.ewm_tail builds them
+            end = self._window - back
+            vector = alpha * decay[self._window - end :]
+            vector[0] = decay[self._window - end]
+            weights.append(vector)
+        self._weights = (weights[0], weights[1])
+        for begin in range(0, len(usable), chunk):
+            ends = usable[begin : begin + chunk]
+            atr, baseline = _batched_atr(high, low, close, ends, cfg)
+            self._atr.update(zip(ends.tolist(), zip(atr.tolist(), baseline.tolist(),
+                                                    strict=True), strict=True))
+
+    @property
+    def indices(self) -> list[int]:
+        """The bars whose values are available."""
+        return sorted(self._atr)
+
+    def get(self, index: int) -> WindowValues | None:
+        """RSI, previous RSI, ATR, ATR baseline, body/ATR of bar ``index`` (None if unknown)."""
+        found = self._atr.get(index)
+        if found is None:
+            return None
+        atr, baseline = found
+        rsi, rsi_prev = _window_rsi(self._gains, self._losses, index - self._window + 1,
+                                    index + 1, self._weights)
+        body = (self._close[index] - self._open[index]) / atr if atr != 0.0 else 0.0
+        return rsi, rsi_prev, atr, baseline, float(body)
 
 
 def features_at(
     matrix: np.ndarray, index: int, ts: object, high: np.ndarray, low: np.ndarray,
     close: np.ndarray, cfg: FeatureConfig, exact: bool = True,
-    precomputed: dict[int, tuple[float, float, float, float, float]] | None = None,
+    precomputed: ExactWindows | None = None,
 ) -> Features:
     """The ``Features`` of bar ``index`` (``ts`` its start), equal to the live window's.
 
@@ -273,7 +291,7 @@ def features_at(
     values[_BARS_COLUMN] = int(values[_BARS_COLUMN])
     if not exact:
         return Features(ts, *values)  # type: ignore[arg-type]
-    seeded = (precomputed or {}).get(index)
+    seeded = precomputed.get(index) if precomputed is not None else None
     if seeded is None:
         start = max(0, index + 1 - cfg.window_bars)
         seeded = window_seeded_values(

@@ -11,7 +11,7 @@ from bot.backtest.data import file_data
 from bot.backtest.vector_features import (
     FEATURE_COLUMNS,
     MAX_SEED_WEIGHT,
-    exact_window_block,
+    ExactWindows,
     feature_matrix,
     features_at,
     window_seed_weight,
@@ -67,16 +67,16 @@ def test_whole_history_columns_stay_within_1e_12_of_the_window_ones():
 
 def _block_equals_per_bar(data) -> int:
     indices = np.arange(len(data))
-    block = exact_window_block(data.open, data.high, data.low, data.close, indices, CFG,
-                               chunk=700)
-    assert sorted(block) == list(range(CFG.window_bars - 1, len(data)))
-    for index, values in block.items():
+    block = ExactWindows(data.open, data.high, data.low, data.close, indices, CFG, chunk=700)
+    assert block.indices == list(range(CFG.window_bars - 1, len(data)))
+    for index in block.indices:
+        values = block.get(index)
         start = index + 1 - CFG.window_bars
         expected = window_seeded_values(
             data.high[start : index + 1], data.low[start : index + 1],
             data.close[start : index + 1], float(data.open[index]), CFG)
         assert values == expected, index  # bit for bit (NaN never occurs in full windows)
-    return len(block)
+    return len(block.indices)
 
 
 def test_the_batched_window_values_equal_the_per_bar_live_ones_bit_for_bit():
