@@ -1,8 +1,9 @@
-"""Carry out queued dashboard commands (``flatten``, ``halt``, ``resume``) and record outcomes.
+"""Carry out queued dashboard commands (``flatten``, ``halt``, ``resume``, ``trigger_llm``).
 
 ``flatten`` is the kill switch: it cancels a pending entry, exits any position at the next bar's
 open and halts new entries, unless its payload says ``{"halt": false}``. An unknown command is
 marked failed with a message naming the kinds the bot knows; it never stops the loop.
+``trigger_llm`` queues a manual analysis on the LLM worker; its result is written to the row later.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import datetime
+from typing import Any, Protocol
 
 from bot.engine import TradingEngine
 from shared import store
@@ -19,8 +21,15 @@ from shared.models import CommandKind, CommandStatus, ExitReason
 logger = logging.getLogger(__name__)
 
 
+class LlmTriggerHook(Protocol):
+    """What ``trigger_llm`` needs from the live bot's LLM service."""
+
+    def manual(self, payload: dict[str, Any], command_id: int, now: datetime) -> str: ...
+
+
 def execute_command(
-    engine: TradingEngine, command: store.CommandRow, now: datetime
+    engine: TradingEngine, command: store.CommandRow, now: datetime,
+    llm: LlmTriggerHook | None = None,
 ) -> tuple[CommandStatus, str]:
     """Apply one command to the engine; return its status and a message for the dashboard."""
     try:
@@ -35,6 +44,10 @@ def execute_command(
     if kind is CommandKind.RESUME:
         engine.resume(now)
         return CommandStatus.DONE, "entries resumed"
+    if kind is CommandKind.TRIGGER_LLM:
+        if llm is None:
+            return CommandStatus.FAILED, "this bot has no LLM worker"
+        return CommandStatus.DONE, llm.manual(command.payload, command.command_id, now)
     also_halt = command.payload.get("halt", True) is not False
     reason = ExitReason.KILL_SWITCH if also_halt else ExitReason.FLATTEN
     message = engine.flatten(reason, now)
@@ -45,13 +58,14 @@ def execute_command(
 
 
 def process_pending_commands(
-    conn: sqlite3.Connection, engine: TradingEngine, now: datetime, wall_now: datetime
+    conn: sqlite3.Connection, engine: TradingEngine, now: datetime, wall_now: datetime,
+    llm: LlmTriggerHook | None = None,
 ) -> int:
     """Execute every pending command in order; return how many were handled."""
     commands = store.pending_commands(conn)
     for command in commands:
         try:
-            status, message = execute_command(engine, command, now)
+            status, message = execute_command(engine, command, now, llm)
         except Exception as exc:  # a bad command must never stop trading
             logger.exception("command %s failed", command.command_id)
             status, message = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"

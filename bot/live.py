@@ -28,6 +28,7 @@ from bot.config_watch import ConfigWatcher
 from bot.engine import TradingEngine
 from bot.feeds.validation import bar_problem
 from bot.journal import SqliteJournal, wall_clock_utc
+from bot.llm.service import LlmService
 from bot.paper_broker import PaperBroker
 from bot.risk import RiskState, rebuild_state
 from bot.sessions import CmeSessionClock
@@ -122,6 +123,7 @@ class LiveBot:
             restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
         )
         self.engine.warm_up(recent)
+        self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.stop_requested = asyncio.Event()
         self.bars_processed = 0
         self.bad_bars = 0
@@ -170,6 +172,7 @@ class LiveBot:
 
     def _finish(self, code: int) -> int:
         self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
+        self.llm.stop()
         self.conn.close()
         logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
                     self.bad_bars)
@@ -217,7 +220,8 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
-        self.engine.on_bar(bar)
+        record = self.engine.on_bar(bar)
+        self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
 
@@ -246,9 +250,10 @@ class LiveBot:
     def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
         """Run pending commands and write the heartbeat when it is due (or forced)."""
         handled = process_pending_commands(
-            self.conn, self.engine, self.engine_now(), wall_clock_utc()
+            self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
         )
         handled += self._reload_config()
+        handled += self.llm.service()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
         if force_heartbeat or handled or due:
@@ -264,6 +269,7 @@ class LiveBot:
             return 1
         self.settings = change.settings
         self.engine.apply_settings(change.settings)
+        self.llm.apply_settings(change.settings)
         self.config_version = change.version_id or self.config_version
         detail = {"applied": list(change.applied), "needs_restart": list(change.needs_restart)}
         message = f"config version {self.config_version} loaded; applied: " + (

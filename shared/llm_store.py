@@ -292,3 +292,13 @@ def set_command_result(conn: sqlite3.Connection, command_id: int, result: str) -
 def trigger_detail(payload: dict[str, Any]) -> str:
     """Serialise a trigger payload for the call log."""
     return json.dumps(payload, sort_keys=True, default=str)
+
+
+def recent_trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` closed trades (side, prices, P&L, exit reason), newest first."""
+    rows = conn.execute(
+        "SELECT side, contracts, entry_ts, entry_price, exit_price, exit_reason, pnl_net_cents "
+        "FROM trades ORDER BY exit_ts DESC, id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [dict(r) for r in rows]

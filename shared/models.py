@@ -46,7 +46,7 @@ class Side(StrEnum):
 
 
 class Bias(StrEnum):
-    """Directional bias from the LLM (neutral until that issue lands)."""
+    """Directional bias from the LLM (neutral when none is in force)."""
 
     BULLISH = "bullish"
     BEARISH = "bearish"
@@ -97,6 +97,7 @@ class CommandKind(StrEnum):
     FLATTEN = "flatten"
     HALT = "halt"
     RESUME = "resume"
+    TRIGGER_LLM = "trigger_llm"
 
 
 class CommandStatus(StrEnum):

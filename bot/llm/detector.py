@@ -1,0 +1,101 @@
+"""The event detector: which market events make the LLM worth asking, each with a cooldown.
+
+Pure state over engine (bar) time: ``market_open`` N minutes after the RTH open,
+``market_close`` N minutes before the RTH close, ``volatility_spike`` when ATR is k times its
+baseline, ``news`` when a headline names a keyword; ``manual`` comes from a command.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.llm.types import Trigger, TriggerKind
+from bot.sessions import CmeSessionClock
+from shared.config import EventsConfig
+from shared.models import Features
+
+MAX_HEADLINES = 5
+
+
+class EventDetector:
+    """Turns bars and headlines into triggers, at most one per kind per cooldown."""
+
+    def __init__(self, cfg: EventsConfig, clock: CmeSessionClock, bar_length: timedelta) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.bar_length = bar_length
+        self.last_fired: dict[TriggerKind, datetime] = {}
+
+    def apply_settings(self, cfg: EventsConfig) -> None:
+        """Use reloaded event settings from the next bar on."""
+        self.cfg = cfg
+
+    def _rth(self, ts: datetime) -> bool:
+        try:
+            return self.clock.is_rth(ts)
+        except ValueError:
+            return False
+
+    def _ready(self, kind: TriggerKind, now: datetime) -> bool:
+        last = self.last_fired.get(kind)
+        return last is None or now - last >= timedelta(minutes=self.cfg.cooldown_minutes)
+
+    def _fire(self, kind: TriggerKind, now: datetime, payload: dict[str, Any]) -> Trigger | None:
+        if not self._ready(kind, now):
+            return None
+        self.last_fired[kind] = now
+        return Trigger(kind, now, payload)
+
+    def on_bar(self, now: datetime, features: Features | None) -> list[Trigger]:
+        """Triggers due at ``now`` (a bar's close time)."""
+        enabled = set(self.cfg.triggers)
+        found: list[Trigger | None] = []
+        open_mark = now - timedelta(minutes=self.cfg.market_open_offset_minutes)
+        if ("market_open" in enabled and self._rth(open_mark)
+                and not self._rth(open_mark - self.bar_length)):
+            found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
+                "minutes_after_open": self.cfg.market_open_offset_minutes}))
+        close_mark = now + timedelta(minutes=self.cfg.market_close_offset_minutes)
+        if ("market_close" in enabled and self._rth(now) and not self._rth(close_mark)
+                and self._rth(close_mark - self.bar_length)):
+            found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {
+                "minutes_before_close": self.cfg.market_close_offset_minutes}))
+        ratio = features.atr_ratio if features is not None else math.nan
+        if ("volatility_spike" in enabled and math.isfinite(ratio)
+                and ratio >= self.cfg.volatility_spike_atr_ratio):
+            found.append(self._fire(TriggerKind.VOLATILITY_SPIKE, now, {
+                "atr_ratio": round(ratio, 3), "threshold": self.cfg.volatility_spike_atr_ratio}))
+        return [t for t in found if t is not None]
+
+    def on_headlines(self, headlines: list[str], now: datetime) -> list[Trigger]:
+        """A news trigger when any new headline names a configured keyword."""
+        if "news" not in self.cfg.triggers or not self.cfg.news_keywords:
+            return []
+        pattern = re.compile(
+            r"\b(" + "|".join(re.escape(k) for k in self.cfg.news_keywords) + r")\b",
+            re.IGNORECASE,
+        )
+        matched = [h for h in headlines if pattern.search(h)]
+        if not matched:
+            return []
+        keywords = sorted({m.group(0).upper() for h in matched for m in pattern.finditer(h)})
+        trigger = self._fire(TriggerKind.NEWS, now, {
+            "headlines": matched[-MAX_HEADLINES:], "keywords": keywords})
+        return [trigger] if trigger is not None else []
+
+    def manual(self, now: datetime, payload: dict[str, Any], command_id: int | None) -> Trigger:
+        """A trigger asked for by the user (no cooldown)."""
+        self.last_fired[TriggerKind.MANUAL] = now
+        return Trigger(TriggerKind.MANUAL, now, payload, command_id)
+
+    def cooldowns(self, now: datetime) -> dict[str, dict[str, Any]]:
+        """Last trigger and cooldown minutes left, per kind."""
+        cooldown = timedelta(minutes=self.cfg.cooldown_minutes)
+        state = {}
+        for kind, last in self.last_fired.items():
+            left_min = max(0.0, (last + cooldown - now).total_seconds() / 60)
+            state[kind.value] = {"last": last.isoformat(), "cooldown_left_min": left_min}
+        return state

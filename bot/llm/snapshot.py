@@ -1,0 +1,65 @@
+"""Market snapshots for the prompt: from the live engine's last decision, or from the journal."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from bot.llm.context import Snapshot, pick_features
+from shared import llm_store, store
+from shared.models import DecisionRecord, Position
+
+
+def _position(position: Position | None) -> dict[str, Any] | None:
+    if position is None:
+        return None
+    return {"side": position.side.value, "contracts": position.contracts,
+            "entry_price": position.entry_price, "stop": position.stop_price,
+            "target": position.target_price}
+
+
+def _trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    return [
+        {"side": t["side"], "contracts": t["contracts"], "entry": t["entry_price"],
+         "exit": t["exit_price"], "exit_reason": t["exit_reason"],
+         "pnl_usd": t["pnl_net_cents"] / 100}
+        for t in llm_store.recent_trades(conn, limit)
+    ] if limit else []
+
+
+def snapshot_from_decision(
+    decision: dict[str, Any], position: Position | None, realized_today_cents: int,
+    conn: sqlite3.Connection, trades_limit: int,
+) -> Snapshot:
+    """A snapshot from a journaled decision row (or a ``DecisionRecord`` as a dict)."""
+    features = json.loads(decision["features_json"])
+    return Snapshot(
+        symbol=str(decision["symbol"]), ts=str(decision["ts"]), price=float(decision["close"]),
+        features=pick_features(features), regime=json.loads(decision["regime_json"]),
+        signal={"action": str(decision["signal_action"]),
+                "confidence": round(float(decision["signal_confidence"]), 3)},
+        position=_position(position), realized_today_usd=realized_today_cents / 100,
+        recent_trades=_trades(conn, trades_limit),
+    )
+
+
+def record_as_row(record: DecisionRecord) -> dict[str, Any]:
+    """The fields of a live decision the snapshot needs, shaped like a journal row."""
+    return {"symbol": record.symbol, "ts": store.to_text(record.ts), "close": record.close,
+            "features_json": record.features_json, "regime_json": record.regime_json,
+            "signal_action": record.signal_action.value,
+            "signal_confidence": record.signal_confidence}
+
+
+def snapshot_from_journal(conn: sqlite3.Connection, trades_limit: int) -> Snapshot | None:
+    """A snapshot from the latest journaled decision (one-off jobs); None before any."""
+    decisions = store.recent_decisions(conn, 1)
+    if not decisions:
+        return None
+    decision = decisions[0]
+    heartbeat = store.read_bot_state(conn) or {}
+    return snapshot_from_decision(
+        decision, store.load_position(conn, decision["symbol"]),
+        int(heartbeat.get("realized_today_cents") or 0), conn, trades_limit,
+    )

@@ -1,0 +1,108 @@
+"""The LLM worker thread: a request queue in, a result queue out; the live loop never waits.
+
+The thread owns its SQLite connection and provider. ``submit`` never blocks (a full queue drops
+the request and says so); ``results`` only drains what is ready. Each call has a wall-clock
+deadline inside the analyst, so a hung provider holds the worker at most ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst
+from bot.llm.providers import make_provider
+from bot.llm.types import CallStatus, Provider
+from shared.config import LlmConfig
+from shared.db import connect
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SIZE = 8
+POLL_S = 0.2
+
+
+class LlmWorker:
+    """One background thread making governed LLM calls."""
+
+    def __init__(
+        self, db_path: Path, cfg: LlmConfig, wall_clock: Callable[[], datetime],
+        provider_factory: Callable[[LlmConfig], Provider] = make_provider,
+    ) -> None:
+        self.db_path = db_path
+        self.cfg = cfg
+        self.wall_clock = wall_clock
+        self.provider_factory = provider_factory
+        self.requests: queue.Queue[AnalysisRequest | None] = queue.Queue(QUEUE_SIZE)
+        self._results: queue.Queue[AnalysisOutcome] = queue.Queue()
+        self.availability: tuple[bool, str] = (False, "starting")
+        self.model = ""
+        self._thread = threading.Thread(target=self._run, name="llm-worker", daemon=True)
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def submit(self, request: AnalysisRequest) -> bool:
+        """Queue a request without blocking; False when the queue is full."""
+        try:
+            self.requests.put_nowait(request)
+        except queue.Full:
+            logger.warning("LLM queue full: %s trigger dropped", request.trigger.kind.value)
+            return False
+        return True
+
+    def results(self) -> list[AnalysisOutcome]:
+        """Every finished analysis not yet collected (never blocks)."""
+        done = []
+        while True:
+            try:
+                done.append(self._results.get_nowait())
+            except queue.Empty:
+                return done
+
+    def apply_settings(self, cfg: LlmConfig) -> None:
+        """Use reloaded limits and modes from the next call on."""
+        self.cfg = cfg
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Ask the thread to finish; an in-flight call is abandoned after ``timeout_s``."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        conn = connect(self.db_path)
+        try:
+            provider = self.provider_factory(self.cfg)
+            self.model = provider.model
+            self.availability = provider.availability()
+            logger.info("LLM worker: %s %s available=%s (%s)", provider.name, provider.model,
+                        *self.availability)
+            while not self._stop.is_set():
+                try:
+                    request = self.requests.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                if request is None:
+                    break
+                self._results.put(self._analyze(conn, provider, request))
+        finally:
+            conn.close()
+
+    def _analyze(self, conn, provider: Provider, request: AnalysisRequest) -> AnalysisOutcome:
+        try:
+            self.availability = provider.availability()
+            if not self.availability[0]:
+                return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,
+                                       f"provider unavailable: {self.availability[1]}")
+            return Analyst(conn, self.cfg, provider, self.wall_clock).analyze(request)
+        except Exception as exc:  # the worker must survive anything a call throws
+            logger.exception("LLM analysis failed")
+            return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,
+                                   f"{type(exc).__name__}: {exc}")
