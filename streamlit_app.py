@@ -50,6 +50,7 @@ navigation = st.navigation({
     "Operate": [
         st.Page("pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
         st.Page("pages/config.py", title="Config", icon=":material/tune:"),
+        st.Page("pages/llm.py", title="LLM", icon=":material/psychology:"),
     ],
     "Research": [
         st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),

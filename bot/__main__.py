@@ -1,6 +1,7 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. Exit codes:
+``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
+analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
 0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
 both the config flag and the environment variable).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from bot.backtest import cli as backtest_cli
 from bot.ib.mapping import BAR_SIZE_SETTING
 from bot.live import run_live
+from bot.llm import analyze_cli
 from shared.config import Settings, load_settings, settings_to_yaml
 from shared.db import db_path_from_env, open_database
 from shared.errors import ConfigError
@@ -115,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)
+    analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
+    analyze_cli.add_arguments(analyze)
+    analyze.set_defaults(handler=analyze_cli.command_analyze)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

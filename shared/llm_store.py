@@ -19,6 +19,7 @@ from shared.store import to_text
 STATUS_PENDING = "pending"
 STATUS_REFUSED = "refused"
 STATUS_CACHED = "cached"
+JOB_CLAIM = "analysis running in a one-off job (no bot is running)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,15 @@ class AnalysisOutcome:
     warnings: tuple[str, ...] = ()
 
 
+def outcome_summary(outcome: AnalysisOutcome) -> str:
+    """One line for the command result and the event log."""
+    if outcome.reply is None:
+        return f"LLM {outcome.status.value}: {outcome.error}"[:300]
+    reply = outcome.reply
+    return (f"LLM {outcome.status.value} (call {outcome.call_id}): {reply.bias.value} "
+            f"{reply.confidence:.2f} {reply.action.value}: {reply.rationale}")[:300]
+
+
 def prompt_hash(provider: str, model: str, system: str, user: str) -> str:
     """Identity of a prompt for the reply cache."""
     digest = hashlib.sha256()

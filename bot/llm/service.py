@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine import TradingEngine
-from bot.llm.analyst import AnalysisOutcome
+from bot.llm.analyst import AnalysisOutcome, outcome_summary
 from bot.llm.bias import state_from_reply
 from bot.llm.context import build_request
 from bot.llm.detector import EventDetector
@@ -27,15 +27,6 @@ from shared.config import Settings
 from shared.models import DecisionRecord
 
 logger = logging.getLogger(__name__)
-
-
-def outcome_summary(outcome: AnalysisOutcome) -> str:
-    """One line for the command result and the event log."""
-    if outcome.reply is None:
-        return f"LLM {outcome.status.value}: {outcome.error}"[:300]
-    reply = outcome.reply
-    return (f"LLM {outcome.status.value} (call {outcome.call_id}): {reply.bias.value} "
-            f"{reply.confidence:.2f} {reply.action.value}: {reply.rationale}")[:300]
 
 
 class LlmService:

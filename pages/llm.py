@@ -1,0 +1,156 @@
+"""LLM: provider status, calls and cost against the limits, detector, manual trigger, call log.
+
+The page never calls a model: a manual trigger is a ``trigger_llm`` command for the running bot,
+or, when no bot runs, a claimed command answered by a one-off ``python -m bot analyze`` job.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+import dashboard
+from shared import llm_reports, llm_store, store
+from shared.db import write_transaction
+from shared.models import CommandKind
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+st.title("LLM")
+settings, config_problem = dashboard.current_settings()
+llm = settings.llm
+if config_problem:
+    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds)
+def status_panel() -> None:
+    now = dashboard.utc_now()
+    with dashboard.reader() as conn:
+        if conn is None:
+            dashboard.no_database_notice()
+            return
+        state = llm_store.read_state(conn)
+        usage = llm_store.daily_usage(conn, now.date().isoformat())
+        history = llm_reports.cost_history_frame(conn, now.date())
+        bot = store.read_bot_state(conn)
+        bar_now = store.from_text(bot["last_bar_ts"]) if bot and bot["last_bar_ts"] else None
+        detector = llm_reports.detector_frame(conn, bar_now, settings.events.cooldown_minutes)
+    columns = st.columns(5)
+    if state is None:
+        columns[0].metric("Provider", llm.provider)
+        columns[0].caption("enabled in config" if llm.enabled else "off (llm.enabled: false)")
+    else:
+        columns[0].metric("Provider", state["provider"],
+                          "available" if state["available"] else "unavailable",
+                          delta_color="normal" if state["available"] else "inverse")
+        columns[0].caption(f"{state['model']}: {state['reason']}")
+    columns[1].metric("Mode", llm.mode)
+    bias = state["bias"] if state else "neutral"
+    columns[2].metric("Bias in force", bias)
+    if state and state["bias_expires_at"]:
+        columns[2].caption(f"confidence {state['bias_confidence']:.2f}, until "
+                           f"{state['bias_expires_at'][:19]}")
+    columns[3].metric("Calls today", f"{usage['calls']} / {llm.daily_call_quota}")
+    columns[3].progress(min(1.0, usage["calls"] / max(1, llm.daily_call_quota)))
+    columns[4].metric("Cost today", f"${usage['cost_usd']:.4f} / ${llm.daily_cost_limit_usd:.2f}")
+    columns[4].progress(min(1.0, usage["cost_usd"] / max(1e-9, llm.daily_cost_limit_usd)))
+    if usage.get("refused"):
+        st.caption(f"{usage['refused']} call(s) refused by the governor today")
+    st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
+    st.subheader("Detector")
+    st.caption(f"Triggers: {', '.join(settings.events.triggers) or 'none'}; cooldown "
+               f"{settings.events.cooldown_minutes:g} min (bar time)")
+    st.dataframe(detector, hide_index=True)
+
+
+def ask(notes: str, context: str) -> None:
+    payload = {"notes": notes, "context": context}
+    with dashboard.writer() as conn:
+        running = llm_reports.bot_is_running(store.read_bot_state(conn), dashboard.utc_now())
+        with write_transaction(conn):
+            command_id = store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
+                                               dashboard.utc_now(), payload)
+        if not running:
+            llm_store.claim_command(conn, command_id, llm_store.JOB_CLAIM, dashboard.utc_now())
+    if not running:
+        argv = llm_reports.analyze_command(sys.executable, command_id, dashboard.db_path(),
+                                           dashboard.config_path())
+        subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    st.session_state["llm_command"] = command_id
+    st.session_state["llm_via"] = "the running bot" if running else "a one-off analyze job"
+
+
+status_panel()
+
+st.subheader("Ask now")
+with st.form("llm_manual"):
+    notes = st.text_area("Notes for the model", max_chars=2000,
+                         help="Sent as untrusted data: it cannot change the instructions")
+    context = st.text_input("Optional context", max_chars=2000)
+    if st.form_submit_button("Ask the LLM", type="primary"):
+        ask(notes, context)
+
+
+@st.fragment(run_every=2)
+def result_panel() -> None:
+    command_id = st.session_state.get("llm_command")
+    if command_id is None:
+        return
+    with dashboard.reader() as conn:
+        command = store.command_outcome(conn, command_id) if conn else None
+        call = llm_store.call_for_command(conn, command_id) if conn else None
+    st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
+               f"{command['status'] if command else 'unknown'}")
+    if call is not None and call["status"] not in ("pending",):
+        box = st.success if call["bias"] else st.error
+        box(f"Call {call['id']} {call['status']}: {call['bias'] or '-'} "
+            f"{call['confidence'] if call['confidence'] is not None else ''} "
+            f"{call['action'] or ''} · ${call['cost_usd']:.4f} · {call['error']}")
+    elif command is not None and command["result"]:
+        st.info(command["result"])
+    else:
+        st.info("Waiting for the analysis…")
+
+
+result_panel()
+
+st.subheader("Headlines")
+with st.form("llm_news", clear_on_submit=True):
+    headline = st.text_input("Headline", max_chars=500,
+                             help=f"Keywords: {', '.join(settings.events.news_keywords)}")
+    if st.form_submit_button("Add headline") and headline.strip():
+        with dashboard.writer() as conn:
+            llm_store.insert_news(conn, headline.strip(), "dashboard", dashboard.utc_now())
+        st.success("Headline stored; the bot checks it for keywords")
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds)
+def log_panel() -> None:
+    with dashboard.reader() as conn:
+        if conn is None:
+            return
+        news = llm_store.recent_news(conn, 10)
+        calls = llm_reports.calls_frame(conn)
+        details = {int(r["id"]): r for r in llm_store.recent_calls(conn, 200)}
+    if news:
+        st.dataframe([{k: n[k] for k in ("created_at", "source", "headline")} for n in news],
+                     hide_index=True)
+    st.subheader("Calls")
+    st.dataframe(calls, hide_index=True)
+    if details:
+        chosen = st.selectbox("Call", list(details), format_func=lambda i: (
+            f"#{i} {details[i]['trigger']} {details[i]['status']} {details[i]['created_at'][:19]}"))
+        row = details[chosen]
+        st.caption(f"template {row['template_version']} · stop {row['stop_reason'] or '-'} · "
+                   f"retries {row['retry_attempts']}")
+        left, right = st.columns(2)
+        left.code(row["system_prompt"] + "\n\n" + row["prompt"], language="text")
+        right.code(row["response"] or row["error"] or "(no response)", language="json")
+
+
+log_panel()

@@ -1,0 +1,129 @@
+"""The LLM page with AppTest: status, manual trigger end to end (bot and one-off job), news, log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from shared import llm_store, store
+from shared.db import connect
+from tests.fakellm.server import FakeLlmServer, Step
+from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+             "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+REPLY = {"bias": "BEARISH", "confidence": 0.65, "action": "SELL", "rationale": "CPI hot",
+         "key_factors": ["CPI"], "risk_notes": "event risk"}
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    for name, value in DUMMY_AWS.items():
+        monkeypatch.setenv(name, value)
+    with FakeLlmServer(Step(payload=REPLY)) as server:
+        yield server
+
+
+def use_fake(app_env: dict, fake: FakeLlmServer, **feed) -> None:
+    config = yaml.safe_load(app_env["config"].read_text()) or {}
+    config["llm"] = {"enabled": True, "provider": "bedrock", "bedrock_endpoint_url": fake.url,
+                     "timeout_s": 5, "read_timeout_s": 4}
+    config["engine"] = {"heartbeat_seconds": 0.5, "commands_poll_seconds": 0.1}
+    if feed:
+        config["feed"] = {**config.get("feed", {}), **feed}
+    app_env["config"].write_text(yaml.safe_dump(config))
+
+
+def open_llm_page() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    return app.switch_page("pages/llm.py").run()
+
+
+def ask(app: AppTest, notes: str) -> AppTest:
+    app.text_area[0].input(notes)
+    return next(b for b in app.button if b.label == "Ask the LLM").click().run()
+
+
+def result_text(app: AppTest) -> str:
+    return " ".join(e.value for e in [*app.success, *app.error, *app.info])
+
+
+def test_status_shows_quota_and_limit_from_the_config(app_env):
+    app = open_llm_page()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Calls today"] == "0 / 1000"
+    assert metrics["Cost today"] == "$0.0000 / $50.00"
+    assert metrics["Provider"] == "bedrock" and metrics["Bias in force"] == "neutral"
+
+
+def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake):
+    use_fake(app_env, fake, max_bars=None, speed=20)
+    log = app_env["db"].parent / "bot.log"
+    process = start_bot(app_env["config"], app_env["db"], log, DUMMY_AWS)
+    try:
+        before = heartbeat(app_env["db"])["heartbeat_at"]
+        wait_for(lambda: (h := heartbeat(app_env["db"])) and h["status"] == "running"
+                 and h["heartbeat_at"] > before, 60, "the bot running", process, log)
+        app = ask(open_llm_page(), "FOMC today, be careful")
+        command_id = app.session_state["llm_command"]
+        assert app.session_state["llm_via"] == "the running bot"
+        call = wait_for(lambda: (c := query(app_env["db"], llm_store.call_for_command,
+                                            command_id)) and c["status"] == "ok" and c,
+                        30, "the call log row", process, log)
+        wait_for(lambda: "BEARISH" in (query(app_env["db"], store.command_outcome, command_id)
+                                       or {}).get("result", ""), 30, "the command result",
+                 process, log)
+        app.run()
+    finally:
+        code, _ = stop_bot(process)
+    assert code == 0 and fake.count("/converse") == 1
+    assert "FOMC today" in call["prompt"] and call["trigger"] == "manual"
+    assert f"Call {call['id']} ok: BEARISH" in result_text(app)
+
+
+def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
+    use_fake(app_env, fake)
+    app = ask(open_llm_page(), "quiet tape")
+    command_id = app.session_state["llm_command"]
+    assert app.session_state["llm_via"] == "a one-off analyze job"
+    call = wait_for(lambda: (c := query(app_env["db"], llm_store.call_for_command, command_id))
+                    and c["status"] == "ok" and c, 60, "the job's call")
+    app.run()
+    assert f"Call {call['id']} ok: BEARISH" in result_text(app)
+    outcome = query(app_env["db"], store.command_outcome, command_id)
+    assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
+    assert fake.count("/converse") == 1
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Calls today"] == "1 / 1000"
+    assert any("quiet tape" in c.value for c in app.code), "prompt drill-down"
+
+
+def test_one_off_job_reports_an_unavailable_provider(app_env, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    app = ask(open_llm_page(), "anything")
+    command_id = app.session_state["llm_command"]
+    outcome = wait_for(lambda: (o := query(app_env["db"], store.command_outcome, command_id))
+                       and "unavailable" in o["result"] and o, 60, "the job's answer")
+    assert "no AWS credentials" in outcome["result"]
+    app.run()
+    assert "unavailable" in result_text(app)
+
+
+def test_headline_form_stores_news(app_env):
+    app = open_llm_page()
+    next(t for t in app.text_input if t.label == "Headline").input("CPI rises 0.4%")
+    next(b for b in app.button if b.label == "Add headline").click().run()
+    conn = connect(app_env["db"])
+    assert [n["headline"] for n in llm_store.recent_news(conn)] == ["CPI rises 0.4%"]
