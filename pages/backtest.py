@@ -135,6 +135,11 @@ def runs_panel() -> None:
     if not runs:
         st.info("No backtest runs yet.")
         return
+    active = {run["id"] for run in runs if run["status"] in ("queued", "running")}
+    finished_since = st.session_state.get("bt_active", set()) - active
+    st.session_state["bt_active"] = active
+    if finished_since:
+        st.rerun()  # a run just ended: redraw the whole page so its results appear
     for run in runs:
         if run["status"] in ("queued", "running"):
             st.progress(float(run["progress"]),
