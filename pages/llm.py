@@ -47,17 +47,19 @@ def status_panel() -> None:
         columns[0].metric("Provider", state["provider"],
                           "available" if state["available"] else "unavailable",
                           delta_color="normal" if state["available"] else "inverse")
-        columns[0].caption(f"{state['model']}: {state['reason']}")
+        columns[0].caption(state["reason"] or state["model"])
     columns[1].metric("Mode", llm.mode)
     bias = state["bias"] if state else "neutral"
     columns[2].metric("Bias in force", bias)
     if state and state["bias_expires_at"]:
         columns[2].caption(f"confidence {state['bias_confidence']:.2f}, until "
                            f"{state['bias_expires_at'][:19]}")
-    columns[3].metric("Calls today", f"{usage['calls']} / {llm.daily_call_quota}")
-    columns[3].progress(min(1.0, usage["calls"] / max(1, llm.daily_call_quota)))
-    columns[4].metric("Cost today", f"${usage['cost_usd']:.4f} / ${llm.daily_cost_limit_usd:.2f}")
-    columns[4].progress(min(1.0, usage["cost_usd"] / max(1e-9, llm.daily_cost_limit_usd)))
+    columns[3].metric("Calls today", f"{usage['calls']:,}")
+    columns[3].progress(min(1.0, usage["calls"] / max(1, llm.daily_call_quota)),
+                        text=f"quota {llm.daily_call_quota:,}/day")
+    columns[4].metric("Cost today", f"${usage['cost_usd']:.3f}")
+    columns[4].progress(min(1.0, usage["cost_usd"] / max(1e-9, llm.daily_cost_limit_usd)),
+                        text=f"limit ${llm.daily_cost_limit_usd:,.2f}/day")
     if usage.get("refused"):
         st.caption(f"{usage['refused']} call(s) refused by the governor today")
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakellm.server import FakeLlmServer
 from tests.integration.botproc import REPO_ROOT, heartbeat, start_bot, stop_bot, wait_for
 from tests.integration.test_supervisor import free_port
 
@@ -20,6 +21,9 @@ CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run", "--disable-quic"]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+             "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
 
 
 @pytest.fixture(scope="session")
@@ -34,30 +38,52 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def running_product(chromium_path, tmp_path_factory) -> Iterator[dict]:
-    """A paper bot trading the synthetic market, and the dashboard on a free port."""
+def fake_llm() -> Iterator[FakeLlmServer]:
+    """A fake Bedrock endpoint on loopback for the bot's LLM worker."""
+    with FakeLlmServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def running_product(chromium_path, tmp_path_factory, fake_llm) -> Iterator[dict]:
+    """A paper bot (LLM on, against the fake Bedrock) and the dashboard on a free port."""
     folder = tmp_path_factory.mktemp("product")
     config = folder / "config.yaml"
     config.write_text(
         "feed:\n  source: synthetic\n  seed: 7\n  start: '2025-03-03T14:30:00Z'\n"
         "  speed: 100\nrisk:\n  max_hold_minutes: 10\n  max_trades_per_day: 40\n"
         "engine:\n  heartbeat_seconds: 1\n"
+        f"llm:\n  enabled: true\n  bedrock_endpoint_url: '{fake_llm.url}'\n"
     )
     db, bot_log = folder / "trader.db", folder / "bot.log"
-    bot = start_bot(config, db, bot_log)
+    bot = start_bot(config, db, bot_log, DUMMY_AWS)
     wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 300, 120,
              "the bot to journal some bars", bot, bot_log)
+    server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
+    try:
+        yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if bot.poll() is None:
+            stop_bot(bot)
+
+
+def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run streamlit_app.py`` on a free loopback port; wait until healthy."""
     port = free_port()
-    env = {**os.environ, "TRADER_DB": str(db), "TRADER_CONFIG": str(config),
-           "SUPERVISOR_URL": f"unix://{folder / 'no-supervisor.sock'}", "PYTHONUNBUFFERED": "1"}
-    env.pop("DASHBOARD_PASSWORD", None)
-    server_log = (folder / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--server.headless=true",
-         "--browser.gatherUsageStats=false"],
-        cwd=REPO_ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-    )
+    env = {**os.environ, "SUPERVISOR_URL": f"unix://{folder / 'no-supervisor.sock'}",
+           "PYTHONUNBUFFERED": "1", **env_extra}
+    if "DASHBOARD_PASSWORD" not in env_extra:
+        env.pop("DASHBOARD_PASSWORD", None)
+    log = folder / "streamlit.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+             "--server.address=127.0.0.1", f"--server.port={port}", "--server.headless=true",
+             "--browser.gatherUsageStats=false"],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -67,14 +93,11 @@ def running_product(chromium_path, tmp_path_factory) -> Iterator[dict]:
             return False
 
     try:
-        wait_for(healthy, 60, "the Streamlit server", server, folder / "streamlit.log")
-        yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log}
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        server_log.close()
-        if bot.poll() is None:
-            stop_bot(bot)
+        wait_for(healthy, 60, "the Streamlit server", server, log)
+    except AssertionError:
+        server.kill()
+        raise
+    return server, url
 
 
 @pytest.fixture(scope="session")
