@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.broker import Broker
 from bot.ensemble import combine
 from bot.features import BarWindow, compute_features
 from bot.journal import Journal
+from bot.llm.attribution import ShadowBook
 from bot.llm.bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.regime import assess_regime
 from bot.risk import EntryRequest, InstructionKind, RiskState
@@ -36,6 +37,7 @@ from shared.models import (
     Features,
     OrderPlan,
     Regime,
+    Rejection,
     Signal,
     Verdict,
 )
@@ -109,6 +111,8 @@ class TradingEngine:
         self.last_features: Features | None = None
         self.bias = Bias.NEUTRAL
         self.llm_state: LlmBiasState | None = None  # set by the live bot's LLM worker only
+        self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
+                                  settings.risk.max_hold_minutes)
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -176,6 +180,10 @@ class TradingEngine:
         self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
         self.broker.on_bar(bar)
         self._journal_broker()
+        for shadow in self.shadows.on_bar(bar, self.bar_length) if self.shadows.open else ():
+            self.journal.record_event(now, "llm_shadow_exit", "info", f"skipped {shadow.side} "
+                                      f"would have made ${shadow.pnl_cents / 100:.2f}",
+                                      shadow.detail())
         if features is None:
             self.window.append(bar)
             features = compute_features(self.window, self.settings.features)
@@ -246,6 +254,8 @@ class TradingEngine:
         )
         verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
         llm_note = (influence.note,) if influence.note else ()
+        if influence.adjustment or influence.veto:
+            self._attribute(request, base_confidence, verdict, influence.veto, labels, now)
         if not isinstance(verdict, OrderPlan):
             return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *llm_note,
                     verdict.reason), "none", None)
@@ -257,6 +267,18 @@ class TradingEngine:
         self.entry_labels[bracket_id] = labels
         action = f"bracket:{verdict.side.value}:{verdict.contracts}"
         return Verdict.ENTER, None, (*signal.reasons, *llm_note, verdict.reason), action, bracket_id
+
+    def _attribute(
+        self, request: EntryRequest, base_confidence: float, verdict: OrderPlan | Rejection,
+        veto: bool, labels: dict[str, str], now: datetime,
+    ) -> None:
+        """Journal the verdict without the LLM; follow a bracket it skipped as a shadow."""
+        baseline = risk.plan_entry(replace(request, confidence=base_confidence), self.risk_state,
+                                   self.settings.risk, self.instrument)
+        enters = isinstance(baseline, OrderPlan)
+        labels["verdict_without_llm"] = "enter" if enters else f"reject:{baseline.rule}"
+        if isinstance(baseline, OrderPlan) and (veto or not isinstance(verdict, OrderPlan)):
+            self.shadows.add(baseline, now)
 
     def _journal_broker(self) -> None:
         updates = self.broker.drain_updates()

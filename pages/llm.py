@@ -156,3 +156,29 @@ def log_panel() -> None:
 
 
 log_panel()
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds)
+def attribution_panel() -> None:
+    with dashboard.reader() as conn:
+        if conn is None:
+            return
+        figures = llm_reports.attribution(conn)
+    st.subheader("What the LLM was worth")
+    columns = st.columns(4)
+    columns[0].metric("Trades it enabled", figures.enabled_trades,
+                      f"${figures.enabled_pnl_usd:,.2f}", delta_color="normal")
+    columns[1].metric("Entries it skipped", figures.vetoed,
+                      help="Shadow brackets followed to their exits (gross P&L)")
+    columns[1].caption(f"loss avoided ${figures.avoided_loss_usd:,.2f} · gain missed "
+                       f"${figures.missed_gain_usd:,.2f}")
+    for column, label, count, rate in (
+        (columns[2], "Win rate when it agreed", figures.agreed_trades, figures.agreed_win_rate),
+        (columns[3], "Win rate when it disagreed", figures.disagreed_trades,
+         figures.disagreed_win_rate),
+    ):
+        column.metric(label, "-" if rate is None else f"{rate:.0%}")
+        column.caption(f"{count} trade(s)")
+
+
+attribution_panel()

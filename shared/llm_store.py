@@ -303,3 +303,20 @@ def recent_trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
         (limit,),
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+def llm_entry_outcomes(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Closed trades with the LLM adjustment and labels of the decision that opened them."""
+    rows = conn.execute(
+        "SELECT d.llm_adjustment, d.labels_json, t.pnl_net_cents FROM decisions d "
+        "JOIN trades t ON t.bracket_id = d.bracket_id WHERE d.verdict = 'enter' ORDER BY t.id"
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def shadow_exits(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Where the brackets the LLM skipped would have exited (event payloads)."""
+    rows = conn.execute(
+        "SELECT detail_json FROM events WHERE kind = 'llm_shadow_exit' ORDER BY id"
+    ).fetchall()
+    return [json.loads(r["detail_json"]) for r in rows]
