@@ -320,3 +320,18 @@ def shadow_exits(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT detail_json FROM events WHERE kind = 'llm_shadow_exit' ORDER BY id"
     ).fetchall()
     return [json.loads(r["detail_json"]) for r in rows]
+
+
+def abandon_pending(conn: sqlite3.Connection, before: datetime, at: datetime) -> int:
+    """Close calls still pending from before ``before`` (their process died mid-call).
+
+    They keep their reserved dollars as their cost: a call past its deadline may be billed.
+    """
+    with write_transaction(conn):
+        cursor = conn.execute(
+            "UPDATE llm_calls SET status = 'timeout', cost_usd = reserved_usd, settled_at = ?, "
+            "error = 'abandoned: the calling process stopped before the reply' "
+            "WHERE status = ? AND created_at < ?",
+            (to_text(at), STATUS_PENDING, to_text(before)),
+        )
+    return cursor.rowcount

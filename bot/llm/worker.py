@@ -11,12 +11,13 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst
 from bot.llm.providers import make_provider
 from bot.llm.types import CallStatus, Provider
+from shared import llm_store
 from shared.config import LlmConfig
 from shared.db import connect
 
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 8
 POLL_S = 0.2
+ABANDON_MARGIN = timedelta(seconds=60)
 
 
 class LlmWorker:
@@ -79,6 +81,11 @@ class LlmWorker:
     def _run(self) -> None:
         conn = connect(self.db_path)
         try:
+            now = self.wall_clock()
+            stale = now - timedelta(seconds=self.cfg.timeout_s) - ABANDON_MARGIN
+            if abandoned := llm_store.abandon_pending(conn, stale, now):
+                logger.warning("%d LLM call(s) left pending by a stopped process closed",
+                               abandoned)
             provider = self.provider_factory(self.cfg)
             self.model = provider.model
             self.availability = provider.availability()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +14,15 @@ from shared import llm_store, store
 from shared.db import open_database
 from shared.models import CommandKind
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for, write_config
+from tests.integration.botproc import (
+    REPO_ROOT,
+    heartbeat,
+    query,
+    start_bot,
+    stop_bot,
+    wait_for,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +110,16 @@ def test_without_credentials_the_provider_is_unavailable_and_trading_goes_on(tmp
     state = query(db, llm_store.read_state)
     assert state["available"] == 0 and "credentials" in state["reason"]
     assert calls(db) == []
+
+
+def test_a_backtest_with_the_llm_enabled_in_its_config_makes_no_call(tmp_path):
+    with FakeLlmServer() as fake:
+        config = llm_bot_config(tmp_path, fake.url, {"start": "2025-03-03T14:25:00Z"})
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "backtest", "--bars", "2000", "--config", str(config),
+             "--json", str(tmp_path / "out.json")],
+            cwd=REPO_ROOT, env={**os.environ, **DUMMY_AWS}, capture_output=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        assert fake.count("/converse") == 0

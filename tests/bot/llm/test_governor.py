@@ -110,3 +110,16 @@ def test_settlement_replaces_the_reservation_with_the_actual_cost(tmp_path):
         datetime(2026, 1, 2, tzinfo=UTC)))
     assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.1)
     assert llm_store.reserve_call(conn, _req(), 0.6, limits).granted
+
+
+def test_calls_left_pending_by_a_dead_process_are_closed_at_their_reserved_cost(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    conn = open_database(tmp_path / "t.db")
+    limits = llm_store.Limits(call_quota=5, cost_limit_usd=10.0, warn_fraction=0.8)
+    stale = llm_store.reserve_call(conn, _req(), 0.25, limits)
+    closed_at = datetime(2026, 1, 2, 1, tzinfo=UTC)
+    assert llm_store.abandon_pending(conn, closed_at - timedelta(minutes=30), closed_at) == 1
+    row = llm_store.recent_calls(conn)[0]
+    assert (row["id"], row["status"], row["cost_usd"]) == (stale.call_id, "timeout", 0.25)
+    assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.25)

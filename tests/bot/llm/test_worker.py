@@ -1,0 +1,37 @@
+"""The worker thread: submitting never blocks, results arrive later, a full queue drops."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from bot.llm.bedrock import BedrockProvider
+from bot.llm.types import CallStatus
+from bot.llm.worker import QUEUE_SIZE, LlmWorker
+from shared import llm_store
+from shared.db import connect, open_database
+from tests.bot.llm.conftest import llm_config, request
+from tests.fakellm.server import FakeLlmServer, Step
+from tests.integration.botproc import wait_for
+
+
+def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    with FakeLlmServer(Step(delay_s=1.5)) as fake:
+        cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url, timeout_s=5)
+        worker = LlmWorker(db, cfg, lambda: datetime.now(UTC), BedrockProvider)
+        worker.start()
+        try:
+            wait_for(lambda: worker.availability[0], 10, "the worker to start")
+            started = time.perf_counter()
+            accepted = [worker.submit(request(f"n{i}")) for i in range(QUEUE_SIZE + 3)]
+            submit_ms = (time.perf_counter() - started) * 1000
+            assert worker.results() == []
+            assert submit_ms < 50 and accepted.count(False) >= 2
+            first = wait_for(worker.results, 10, "the first result")
+        finally:
+            worker.stop(timeout_s=0.1)
+    assert first[0].status is CallStatus.OK and first[0].reply.bias.value == "BULLISH"
+    conn = connect(db, readonly=True)
+    assert llm_store.recent_calls(conn)[-1]["status"] == "ok"
