@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from shared import store
 from shared.config import Settings, hot_reloadable_fields, settings_to_yaml
@@ -95,7 +96,7 @@ def section_fields(settings: Settings, section: str) -> list[FieldSpec]:
         kind, optional, choices = _kind_of(field.annotation)
         value = getattr(model, name)
         if kind == FieldKind.YAML:
-            dumped = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            dumped = to_jsonable_python(value)  # models nested in dicts too (llm.prices)
             value = yaml.safe_dump(dumped, sort_keys=False).strip()
         elif kind == FieldKind.CHOICE and hasattr(value, "value"):
             value = value.value

@@ -129,3 +129,15 @@ def test_headline_form_stores_news(app_env):
     next(b for b in app.button if b.label == "Add headline").click().run()
     conn = connect(app_env["db"])
     assert [n["headline"] for n in llm_store.recent_news(conn)] == ["CPI rises 0.4%"]
+
+
+def test_config_page_edits_the_llm_section(app_env):
+    app = AppTest.from_file(APP, default_timeout=60).run().switch_page("pages/config.py").run()
+    app.selectbox[0].select("llm").run()
+    assert not app.exception
+    assert any("input_per_1k_usd" in t.value for t in app.text_area), "price table as YAML"
+    next(w for w in app.number_input if w.key == "field.llm.daily_call_quota").set_value(500)
+    next(b for b in app.button if b.label == "Review changes").click().run()
+    next(b for b in app.button if b.label == "Save as new version").click().run()
+    assert not app.exception
+    assert "daily_call_quota: 500" in app_env["config"].read_text()
