@@ -51,7 +51,7 @@ def test_the_open_triggers_a_call_whose_bias_moves_later_decisions(tmp_path):
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     with FakeLlmServer() as fake:
         config = llm_bot_config(tmp_path, fake.url, {
-            "start": "2025-03-03T14:25:00Z", "speed": 400, "max_bars": 900})
+            "start": "2025-03-03T14:25:00Z", "speed": 1000, "max_bars": 900})
         process = start_bot(config, db, log, DUMMY_AWS)
         assert process.wait(timeout=120) == 0, log.read_text()[-3000:]
     rows = calls(db)
@@ -102,7 +102,7 @@ def test_without_credentials_the_provider_is_unavailable_and_trading_goes_on(tmp
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     with FakeLlmServer() as fake:
         config = llm_bot_config(tmp_path, fake.url, {
-            "start": "2025-03-03T14:25:00Z", "speed": 400, "max_bars": 300})
+            "start": "2025-03-03T14:25:00Z", "speed": 1000, "max_bars": 300})
         process = start_bot(config, db, log, NO_AWS)
         assert process.wait(timeout=120) == 0, log.read_text()[-3000:]
         assert fake.count("/converse") == 0
