@@ -32,14 +32,14 @@ DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 NO_AWS = {**DUMMY_AWS, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
 
 
-def llm_bot_config(folder, url: str, feed: dict) -> object:
+def llm_bot_config(folder, url: str, feed: dict, **llm) -> object:
     return write_config(folder, "c.yaml", {
         "feed": {"source": "synthetic", "seed": 7, **feed},
         "engine": {"heartbeat_seconds": 0.2, "commands_poll_seconds": 0.05},
         "llm": {"enabled": True, "provider": "bedrock", "bedrock_endpoint_url": url,
                 "bedrock_model": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-                "timeout_s": 5, "read_timeout_s": 4},
-        "events": {"triggers": ["market_open"], "news_poll_seconds": 0.2},
+                "timeout_s": 5, "read_timeout_s": 4, **llm},
+        "events": {"triggers": ["market_open", "news"], "news_poll_seconds": 0.2},
     })
 
 
@@ -51,7 +51,8 @@ def test_the_open_triggers_a_call_whose_bias_moves_later_decisions(tmp_path):
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     with FakeLlmServer() as fake:
         config = llm_bot_config(tmp_path, fake.url, {
-            "start": "2025-03-03T14:25:00Z", "speed": 1000, "max_bars": 900})
+            "start": "2025-03-03T14:25:00Z", "speed": 1000, "max_bars": 900},
+            daily_call_quota=1)
         process = start_bot(config, db, log, DUMMY_AWS)
         assert process.wait(timeout=120) == 0, log.read_text()[-3000:]
     rows = calls(db)
@@ -67,6 +68,8 @@ def test_the_open_triggers_a_call_whose_bias_moves_later_decisions(tmp_path):
                                                                "buy" else -0.15)
                           for d in nudged)
     assert query(db, llm_store.read_state)["available"] == 1
+    warnings = [e for e in query(db, store.recent_events, 10_000) if e["kind"] == "llm_quota"]
+    assert len(warnings) == 1 and "1 of 1" in warnings[0]["message"]
 
 
 def test_manual_trigger_command_reaches_the_model_and_its_result_the_row(tmp_path):
@@ -123,3 +126,29 @@ def test_a_backtest_with_the_llm_enabled_in_its_config_makes_no_call(tmp_path):
         )
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         assert fake.count("/converse") == 0
+
+
+def test_a_headline_with_a_keyword_triggers_a_news_call(tmp_path):
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    with FakeLlmServer() as fake:
+        config = llm_bot_config(tmp_path, fake.url, {"start": "2025-03-03T16:00:00Z",
+                                                     "speed": 50})
+        process = start_bot(config, db, log, DUMMY_AWS)
+        try:
+            wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 2, 60,
+                     "some bars", process, log)
+            conn = open_database(db)
+            llm_store.insert_news(conn, "Apple unveils a phone", "test", datetime.now(UTC))
+            llm_store.insert_news(conn, "FOMC holds rates; Powell sounds hawkish", "test",
+                                  datetime.now(UTC))
+            conn.close()
+            call = wait_for(lambda: next((c for c in calls(db) if c["trigger"] == "news"
+                                          and c["status"] == "ok"), None),
+                            30, "the news call", process, log)
+        finally:
+            code, _ = stop_bot(process)
+    assert code == 0 and len(calls(db)) == 1
+    payload = json.loads(call["trigger_json"])
+    assert payload["keywords"] == ["FOMC", "POWELL"]
+    assert payload["headlines"] == ["FOMC holds rates; Powell sounds hawkish"]
+    assert "Powell sounds hawkish" in call["prompt"].split("<data>")[1]
