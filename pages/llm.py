@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 import dashboard
-from shared import llm_reports, llm_store, store
+from shared import llm_reports, llm_state, llm_store, store
 from shared.db import write_transaction
 from shared.models import CommandKind
 
@@ -33,7 +33,7 @@ def status_panel() -> None:
         if conn is None:
             dashboard.no_database_notice()
             return
-        state = llm_store.read_state(conn)
+        state = llm_state.read_state(conn)
         usage = llm_store.daily_usage(conn, now.date().isoformat())
         history = llm_reports.cost_history_frame(conn, now.date())
         bot = store.read_bot_state(conn)
@@ -77,7 +77,7 @@ def ask(notes: str, context: str) -> None:
             command_id = store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
                                                dashboard.utc_now(), payload)
         if not running:
-            llm_store.claim_command(conn, command_id, llm_store.JOB_CLAIM, dashboard.utc_now())
+            llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, dashboard.utc_now())
     if not running:
         argv = llm_reports.analyze_command(sys.executable, command_id, dashboard.db_path(),
                                            dashboard.config_path())
@@ -127,7 +127,7 @@ with st.form("llm_news", clear_on_submit=True):
                              help=f"Keywords: {', '.join(settings.events.news_keywords)}")
     if st.form_submit_button("Add headline") and headline.strip():
         with dashboard.writer() as conn:
-            llm_store.insert_news(conn, headline.strip(), "dashboard", dashboard.utc_now())
+            llm_state.insert_news(conn, headline.strip(), "dashboard", dashboard.utc_now())
         st.success("Headline stored; the bot checks it for keywords")
 
 
@@ -136,7 +136,7 @@ def log_panel() -> None:
     with dashboard.reader() as conn:
         if conn is None:
             return
-        news = llm_store.recent_news(conn, 10)
+        news = llm_state.recent_news(conn, 10)
         calls = llm_reports.calls_frame(conn)
         details = {int(r["id"]): r for r in llm_store.recent_calls(conn, 200)}
     if news:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from shared import llm_store, store
+from shared import llm_state, llm_store, store
 
 HEARTBEAT_FRESH_S = 15.0
 CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
@@ -78,7 +78,7 @@ def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minu
                    ) -> pd.DataFrame:
     """Last trigger of each kind and the cooldown left at ``now`` (the bot's bar time)."""
     rows = []
-    for row in llm_store.last_triggers(conn):
+    for row in llm_state.last_triggers(conn):
         last = store.from_text(row["ts"])
         left_min = 0.0
         if now is not None and row["trigger"] != "manual":
@@ -109,12 +109,12 @@ def _win_rate(pnls: list[int]) -> float | None:
 
 def attribution(conn: sqlite3.Connection) -> Attribution:
     """Attribution figures from the journal (decisions, trades and shadow-exit events)."""
-    rows = llm_store.llm_entry_outcomes(conn)
+    rows = llm_state.llm_entry_outcomes(conn)
     enabled = [r["pnl_net_cents"] for r in rows
                if json.loads(r["labels_json"]).get("verdict_without_llm", "enter") != "enter"]
     agreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] > 0]
     disagreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] < 0]
-    shadows = [int(s["pnl_cents"]) for s in llm_store.shadow_exits(conn)]
+    shadows = [int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)]
     return Attribution(
         enabled_trades=len(enabled), enabled_pnl_usd=sum(enabled) / 100, vetoed=len(shadows),
         avoided_loss_usd=-sum(p for p in shadows if p < 0) / 100,

@@ -17,7 +17,7 @@ from bot.llm.context import build_request
 from bot.llm.providers import make_provider
 from bot.llm.snapshot import snapshot_from_journal
 from bot.llm.types import Trigger, TriggerKind
-from shared import llm_store, store
+from shared import llm_state, store
 from shared.config import load_settings
 from shared.db import db_path_from_env, open_database, write_transaction
 
@@ -49,7 +49,7 @@ def command_analyze(args: argparse.Namespace) -> int:
 
 def _finish(conn, command_id: int | None, message: str, code: int) -> int:
     if command_id is not None:
-        llm_store.set_command_result(conn, command_id, message)
+        llm_state.set_command_result(conn, command_id, message)
     (logger.info if code == 0 else logger.error)("%s", message)
     return code
 
@@ -63,8 +63,8 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
             logger.error("no trigger_llm command %s", command_id)
             return 2
         payload = json.loads(row["payload_json"] or "{}")
-        claimed = args.claimed or llm_store.claim_command(
-            conn, command_id, llm_store.JOB_CLAIM, wall_clock_utc())
+        claimed = args.claimed or llm_state.claim_command(
+            conn, command_id, llm_state.JOB_CLAIM, wall_clock_utc())
         if not claimed:
             logger.info("command %s was already taken", command_id)
             return 0

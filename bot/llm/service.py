@@ -22,7 +22,7 @@ from bot.llm.detector import EventDetector
 from bot.llm.snapshot import record_as_row, snapshot_from_decision
 from bot.llm.types import CallStatus, Trigger
 from bot.llm.worker import LlmWorker
-from shared import llm_store, store
+from shared import llm_state, store
 from shared.config import Settings
 from shared.models import DecisionRecord
 
@@ -49,7 +49,7 @@ class LlmService:
         if self.enabled and self.worker is not None:
             self.worker.start()
         self.last_record: DecisionRecord | None = None
-        self._news_id = llm_store.last_news_id(conn) if self.enabled else 0
+        self._news_id = llm_state.last_news_id(conn) if self.enabled else 0
         self._next_news_s = 0.0
         self._state_written: tuple[Any, ...] = ()
 
@@ -89,7 +89,7 @@ class LlmService:
         now_s = time.monotonic()
         if now_s >= self._next_news_s:
             self._next_news_s = now_s + self.settings.events.news_poll_seconds
-            news = llm_store.news_after(self.conn, self._news_id)
+            news = llm_state.news_after(self.conn, self._news_id)
             if news:
                 self._news_id = int(news[-1]["id"])
                 headlines = [str(n["headline"]) for n in news]
@@ -146,7 +146,7 @@ class LlmService:
             journal.record_event(now, "llm_quota", "warning", warning, {})
         journal.flush()
         if outcome.trigger.command_id is not None:
-            llm_store.set_command_result(self.conn, outcome.trigger.command_id, summary)
+            llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
 
     def _write_state(self) -> None:
         worker = self.worker
@@ -165,5 +165,5 @@ class LlmService:
         key = tuple(row.values())
         if key == self._state_written:
             return
-        llm_store.write_state(self.conn, {"updated_at": store.to_text(self.wall_clock()), **row})
+        llm_state.write_state(self.conn, {"updated_at": store.to_text(self.wall_clock()), **row})
         self._state_written = key

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
-from shared import llm_store, store
+from shared import llm_state, store
 from shared.models import DecisionRecord, Position
 
 
@@ -24,7 +24,7 @@ def _trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
         {"side": t["side"], "contracts": t["contracts"], "entry": t["entry_price"],
          "exit": t["exit_price"], "exit_reason": t["exit_reason"],
          "pnl_usd": t["pnl_net_cents"] / 100}
-        for t in llm_store.recent_trades(conn, limit)
+        for t in llm_state.recent_trades(conn, limit)
     ] if limit else []
 
 

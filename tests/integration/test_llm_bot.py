@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import llm_store, store
+from shared import llm_state, llm_store, store
 from shared.db import open_database
 from shared.models import CommandKind
 from tests.fakellm.server import FakeLlmServer, Step
@@ -67,7 +67,7 @@ def test_the_open_triggers_a_call_whose_bias_moves_later_decisions(tmp_path):
     assert nudged and all(d["llm_adjustment"] == pytest.approx(0.10 if d["signal_action"] ==
                                                                "buy" else -0.15)
                           for d in nudged)
-    assert query(db, llm_store.read_state)["available"] == 1
+    assert query(db, llm_state.read_state)["available"] == 1
     warnings = [e for e in query(db, store.recent_events, 10_000) if e["kind"] == "llm_quota"]
     assert len(warnings) == 1 and "1 of 1" in warnings[0]["message"]
 
@@ -110,7 +110,7 @@ def test_without_credentials_the_provider_is_unavailable_and_trading_goes_on(tmp
         assert process.wait(timeout=120) == 0, log.read_text()[-3000:]
         assert fake.count("/converse") == 0
     assert heartbeat(db)["bars_processed"] == 300
-    state = query(db, llm_store.read_state)
+    state = query(db, llm_state.read_state)
     assert state["available"] == 0 and "credentials" in state["reason"]
     assert calls(db) == []
 
@@ -138,8 +138,8 @@ def test_a_headline_with_a_keyword_triggers_a_news_call(tmp_path):
             wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 2, 60,
                      "some bars", process, log)
             conn = open_database(db)
-            llm_store.insert_news(conn, "Apple unveils a phone", "test", datetime.now(UTC))
-            llm_store.insert_news(conn, "FOMC holds rates; Powell sounds hawkish", "test",
+            llm_state.insert_news(conn, "Apple unveils a phone", "test", datetime.now(UTC))
+            llm_state.insert_news(conn, "FOMC holds rates; Powell sounds hawkish", "test",
                                   datetime.now(UTC))
             conn.close()
             call = wait_for(lambda: next((c for c in calls(db) if c["trigger"] == "news"

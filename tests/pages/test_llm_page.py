@@ -8,7 +8,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from shared import llm_store, store
+from shared import llm_state, llm_store, store
 from shared.db import connect
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
@@ -128,7 +128,7 @@ def test_headline_form_stores_news(app_env):
     next(t for t in app.text_input if t.label == "Headline").input("CPI rises 0.4%")
     next(b for b in app.button if b.label == "Add headline").click().run()
     conn = connect(app_env["db"])
-    assert [n["headline"] for n in llm_store.recent_news(conn)] == ["CPI rises 0.4%"]
+    assert [n["headline"] for n in llm_state.recent_news(conn)] == ["CPI rises 0.4%"]
 
 
 def test_config_page_edits_the_llm_section(app_env):
