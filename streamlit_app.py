@@ -1,4 +1,9 @@
-"""Dashboard entry point: page config, password gate, bot status sidebar, page navigation."""
+"""Dashboard entry point: page config, password gate, bot status sidebar, page navigation.
+
+The pages live in ``app_pages/``, not ``pages/``: with a ``pages/`` folder beside this file,
+Streamlit serves a deep link such as ``/trades`` on a fresh server by running that page alone
+(its legacy multipage mode), skipping this script and so the password gate.
+"""
 
 from __future__ import annotations
 
@@ -43,17 +48,18 @@ with st.sidebar:
 
 navigation = st.navigation({
     "Monitor": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:",
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/monitoring:",
                 default=True),
-        st.Page("pages/trades.py", title="Trades & performance", icon=":material/receipt_long:"),
+        st.Page("app_pages/trades.py", title="Trades & performance",
+                icon=":material/receipt_long:"),
     ],
     "Operate": [
-        st.Page("pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
-        st.Page("pages/config.py", title="Config", icon=":material/tune:"),
-        st.Page("pages/llm.py", title="LLM", icon=":material/psychology:"),
+        st.Page("app_pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
+        st.Page("app_pages/config.py", title="Config", icon=":material/tune:"),
+        st.Page("app_pages/llm.py", title="LLM", icon=":material/psychology:"),
     ],
     "Research": [
-        st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
+        st.Page("app_pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
     ],
 })
 navigation.run()

@@ -25,7 +25,7 @@ from shared.models import ExitReason, Side, TradeRecord  # noqa: E402
 
 WEEK_START = datetime(2025, 3, 2, 23, 0, tzinfo=UTC)  # Sunday 17:00 CT
 TRADES = 10_000
-PAGES = ["pages/overview.py", "pages/trades.py", "pages/controls.py", "pages/config.py"]
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py"))
 RUNS = 3
 
 

@@ -13,7 +13,7 @@ from shared.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
-PAGE = "pages/backtest.py"
+PAGE = "app_pages/backtest.py"
 
 
 def open_page() -> AppTest:

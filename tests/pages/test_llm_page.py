@@ -42,7 +42,7 @@ def use_fake(app_env: dict, fake: FakeLlmServer, **feed) -> None:
 
 def open_llm_page() -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("pages/llm.py").run()
+    return app.switch_page("app_pages/llm.py").run()
 
 
 def ask(app: AppTest, notes: str) -> AppTest:
@@ -132,7 +132,7 @@ def test_headline_form_stores_news(app_env):
 
 
 def test_config_page_edits_the_llm_section(app_env):
-    app = AppTest.from_file(APP, default_timeout=60).run().switch_page("pages/config.py").run()
+    app = AppTest.from_file(APP, default_timeout=60).run().switch_page("app_pages/config.py").run()
     app.selectbox[0].select("llm").run()
     assert not app.exception
     assert any("input_per_1k_usd" in t.value for t in app.text_area), "price table as YAML"

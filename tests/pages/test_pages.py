@@ -14,7 +14,7 @@ from shared.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
-PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py"))
 
 
 def open_page(page: str) -> AppTest:
@@ -30,7 +30,7 @@ def test_every_page_renders_without_exception(app_env, page):
 
 
 def test_overview_shows_the_journal(app_env):
-    app = open_page("pages/overview.py")
+    app = open_page("app_pages/overview.py")
     labels = {m.label: m.value for m in app.metric}
     assert "Equity" in labels and labels["Equity"].startswith("$")
     charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
@@ -49,7 +49,7 @@ def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
 
 
 def test_halt_button_queues_a_command(app_env):
-    app = open_page("pages/controls.py")
+    app = open_page("app_pages/controls.py")
     next(b for b in app.button if b.label == "Halt entries").click().run()
     assert not app.exception
     conn = connect(app_env["db"])
@@ -59,7 +59,7 @@ def test_halt_button_queues_a_command(app_env):
 
 
 def test_flatten_needs_confirmation(app_env):
-    app = open_page("pages/controls.py")
+    app = open_page("app_pages/controls.py")
     flatten = next(b for b in app.button if b.label == "Flatten all")
     assert flatten.disabled
     app.checkbox[0].check().run()
@@ -73,7 +73,7 @@ def _field(app: AppTest, key: str):
 
 
 def test_config_form_rejects_a_bad_value_and_saves_nothing(app_env):
-    app = open_page("pages/config.py")
+    app = open_page("app_pages/config.py")
     app.selectbox[0].select("risk").run()
     _field(app, "field.risk.max_contracts").set_value(0)
     next(b for b in app.button if b.label == "Review changes").click().run()
@@ -84,7 +84,7 @@ def test_config_form_rejects_a_bad_value_and_saves_nothing(app_env):
 
 
 def test_config_form_saves_a_new_active_version_and_file(app_env):
-    app = open_page("pages/config.py")
+    app = open_page("app_pages/config.py")
     app.selectbox[0].select("risk").run()
     _field(app, "field.risk.max_contracts").set_value(3)
     next(b for b in app.button if b.label == "Review changes").click().run()
@@ -98,7 +98,7 @@ def test_config_form_saves_a_new_active_version_and_file(app_env):
 
 
 def test_config_yaml_mode_reports_unknown_keys(app_env):
-    app = open_page("pages/config.py")
+    app = open_page("app_pages/config.py")
     yaml_area = next(t for t in app.text_area if t.label == "config.yaml")
     yaml_area.input("risk:\n  max_contract: 3\n")
     next(b for b in app.button if b.label == "Review YAML").click().run()
@@ -106,7 +106,7 @@ def test_config_yaml_mode_reports_unknown_keys(app_env):
 
 
 def test_trades_page_metrics_match_the_journal(app_env):
-    app = open_page("pages/trades.py")  # the default range covers the journal's trades
+    app = open_page("app_pages/trades.py")  # the default range covers the journal's trades
     assert not app.exception
     conn = connect(app_env["db"])
     trades = store.all_trades(conn)
@@ -119,7 +119,7 @@ def test_trades_page_metrics_match_the_journal(app_env):
 
 
 def test_trades_page_filters_by_side(app_env):
-    app = open_page("pages/trades.py")
+    app = open_page("app_pages/trades.py")
     app.date_input[0].set_value((date(2025, 3, 1), date(2025, 3, 10))).run()
     app.multiselect[0].set_value(["long"]).run()
     conn = connect(app_env["db"])
@@ -129,7 +129,7 @@ def test_trades_page_filters_by_side(app_env):
 
 def test_config_page_says_what_is_wrong_with_a_garbage_file(app_env):
     app_env["config"].write_text("risk: [this is : not yaml\n")
-    app = open_page("pages/config.py")
+    app = open_page("app_pages/config.py")
     assert not app.exception
     assert any("config file is invalid" in e.value and "not valid YAML" in e.value
                for e in app.error)
