@@ -100,8 +100,10 @@ def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subproces
     return server, url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Headless Chromium for one test module: closing it also ends Playwright's event loop,
+    which would otherwise stay running in the main thread and break later asyncio.run tests."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
