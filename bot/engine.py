@@ -97,8 +97,12 @@ class TradingEngine:
         session_clock: CmeSessionClock,
         risk_state: RiskState | None = None,
         entry_labels: dict[str, dict[str, str]] | None = None,
+        journal_inputs: bool = True,
     ) -> None:
         self.settings = settings
+        # Backtests keep decisions in memory only and never read their inputs back, so they may
+        # skip serialising features, regime and votes (a sixth of their run time).
+        self.journal_inputs = journal_inputs
         self.instrument: Instrument = get_instrument(settings.instrument.symbol)
         self.broker = broker
         self.journal = journal
@@ -215,8 +219,10 @@ class TradingEngine:
         self._journal_broker()
         record = DecisionRecord(
             ts=now, symbol=self.instrument.symbol, close=bar.close,
-            features_json=features_json(features), regime_json=regime_json(regime),
-            votes_json=votes_json(signal), signal_action=signal.action,
+            features_json=features_json(features) if self.journal_inputs else "{}",
+            regime_json=regime_json(regime) if self.journal_inputs else "{}",
+            votes_json=votes_json(signal) if self.journal_inputs else "[]",
+            signal_action=signal.action,
             signal_confidence=signal.confidence, memory_adjustment=memory_adjustment,
             llm_adjustment=llm_adjustment, final_confidence=confidence, verdict=verdict,
             risk_rule=rule, reasons=reasons, action_taken=action, bracket_id=bracket_id,

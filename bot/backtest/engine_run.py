@@ -150,7 +150,8 @@ def run_engine(
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
                          settings.backtest.slippage_ticks)
     journal = BacktestJournal(keep_decisions=keep_decisions)
-    engine = TradingEngine(settings, broker, journal, session_clock())
+    engine = TradingEngine(settings, broker, journal, session_clock(),
+                           journal_inputs=keep_decisions)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     firing = np.flatnonzero(may_fire(matrix, settings.strategies)
