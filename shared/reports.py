@@ -11,7 +11,6 @@ import math
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
@@ -132,12 +131,6 @@ def config_version_yaml(conn: sqlite3.Connection, version_id: int) -> str | None
     """The YAML text of one config version."""
     row = conn.execute("SELECT yaml FROM config_versions WHERE id = ?", (version_id,)).fetchone()
     return row[0] if row else None
-
-
-def open_position(conn: sqlite3.Connection, symbol: str) -> dict[str, Any] | None:
-    """The open position row of ``symbol``, or None when flat."""
-    row = conn.execute("SELECT * FROM positions WHERE symbol = ?", (symbol,)).fetchone()
-    return dict(row) if row else None
 
 
 def breakdown_table(groups: Sequence[GroupStats]) -> pd.DataFrame:

@@ -30,13 +30,6 @@ from tests.integration.ibbot import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def fake():
-    gateway = FakeGatewayThread().start()
-    yield gateway
-    gateway.close()
-
-
 def _bracket_id(entry_ref: str) -> str:
     return entry_ref.rsplit("-", 1)[0]
 

@@ -25,13 +25,6 @@ from tests.integration.ibbot import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def fake():
-    gateway = FakeGatewayThread().start()
-    yield gateway
-    gateway.close()
-
-
 def test_error_1100_stops_entries_until_1102_and_a_farm_flap_resubscribes(tmp_path, fake):
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     process = start_bot(ib_config(tmp_path, fake.port), db, log)
