@@ -39,7 +39,9 @@ def test_a_bad_csv_upload_gets_a_clear_error(page, running_product, tmp_path):
     bad.write_text("when,price\nyesterday,lots\ntoday,more\n")
     _open(page, running_product["url"])
     page.get_by_text("Upload CSV").click()
-    page.locator("input[type='file']").set_input_files(str(bad))
+    # The upload goes to the server on its own request; submit only once it has been accepted.
+    with page.expect_response(lambda r: "upload_file" in r.url and r.ok, timeout=30_000):
+        page.locator("input[type='file']").set_input_files(str(bad))
     page.get_by_role("button", name="Run backtest").click()
     failure = page.get_by_text(re.compile(r"Run \d+ .*failed: .*bad\.csv|failed: .*column"))
     expect(failure.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
