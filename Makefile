@@ -8,7 +8,7 @@ SUPERVISORD := $(VENV)/bin/supervisord -c supervisord.conf
 SUPERVISORCTL := $(VENV)/bin/supervisorctl -c supervisord.conf
 PIDFILE := var/run/supervisord.pid
 
-.PHONY: install run stop logs status test lint bench clean
+.PHONY: install run stop logs status test test-fast lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ status:
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m unit
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-import dashboard
-from shared import store
+from dashboard import frame
+from shared.persistence import store
 from shared.supervisor import process_info
 
 st.set_page_config(page_title="MyTrader", page_icon=":material/candlestick_chart:", layout="wide")
 
-if not dashboard.password_ok():
+if not frame.password_ok():
     st.stop()
 
 MODE_LABELS = {"paper": "paper", "ib_paper": "IB paper", "ib_live": "IB LIVE"}
@@ -26,9 +26,9 @@ def status_sidebar() -> None:
     """Bot process, heartbeat, mode, broker connection and halt flag."""
     process = process_info("bot")
     st.metric("Bot process", process.state, help=process.description)
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         state = store.read_bot_state(conn) if conn is not None else None
-    age_s = dashboard.heartbeat_age_s(state)
+    age_s = frame.heartbeat_age_s(state)
     if state is None or age_s is None:
         st.warning("No heartbeat yet")
         return

@@ -15,11 +15,11 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-import dashboard
-from shared import backtest_charts, backtest_store
-from shared.backtest import REFERENCE_STRATEGY_NAMES, BacktestRequest, launch_command
-from shared.config import STRATEGY_NAMES, describe_validation_error
-from shared.db import write_transaction
+from dashboard import backtest_charts, frame
+from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES, BacktestRequest, launch_command
+from shared.config.settings import STRATEGY_NAMES, describe_validation_error
+from shared.persistence import backtest_store
+from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENSEMBLE = "ensemble (default pipeline)"
@@ -38,7 +38,7 @@ def _saved_upload(upload) -> Path | None:
     if len([line for line in text.splitlines() if line.strip()]) < 2:
         st.error(f"{upload.name}: needs a header or data row and at least one more bar")
         return None
-    folder = dashboard.db_path().parent / "uploads"
+    folder = frame.db_path().parent / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(content).hexdigest()[:16]}.csv"
     path.write_bytes(content)
@@ -59,13 +59,13 @@ def _params(text: str) -> dict[str, str] | None:
 
 
 def _launch(request: BacktestRequest, name: str) -> None:
-    with dashboard.writer() as conn, write_transaction(conn):
-        run_id = backtest_store.insert_backtest_run(conn, request.to_json(), dashboard.utc_now(),
+    with frame.writer() as conn, write_transaction(conn):
+        run_id = backtest_store.insert_backtest_run(conn, request.to_json(), frame.utc_now(),
                                                     name)
-    logs = dashboard.db_path().parent / "backtests"
+    logs = frame.db_path().parent / "backtests"
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"run-{run_id}.log").open("ab") as log:
-        subprocess.Popen(launch_command(sys.executable, run_id, str(dashboard.db_path())),
+        subprocess.Popen(launch_command(sys.executable, run_id, str(frame.db_path())),
                          cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
     st.session_state["backtest_selected"] = run_id
@@ -130,7 +130,7 @@ if submitted:
 @st.fragment(run_every=1)
 def runs_panel() -> None:
     """Every run with its status; a live progress bar for the ones still going."""
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         runs = backtest_store.backtest_runs(conn) if conn is not None else []
     if not runs:
         st.info("No backtest runs yet.")
@@ -153,7 +153,7 @@ def runs_panel() -> None:
 st.subheader("Runs")
 runs_panel()
 
-with dashboard.reader() as conn:
+with frame.reader() as conn:
     finished = [r for r in (backtest_store.backtest_runs(conn) if conn is not None else [])
                 if r["status"] == "done"]
 if not finished:
@@ -163,7 +163,7 @@ chosen = st.multiselect("Results of (several to compare)", list(labels),
                         default=list(labels)[:1])
 if not chosen:
     st.stop()
-with dashboard.reader() as conn:
+with frame.reader() as conn:
     rows = {label: backtest_store.backtest_run(conn, labels[label]) or {} for label in chosen}
     first_id = labels[chosen[0]]
     trades = backtest_store.backtest_trades(conn, first_id)
@@ -187,6 +187,6 @@ for group in ("trend", "volatility", "time_bucket", "hour", "weekday", "exit_rea
         st.caption(f"By {group.replace('_', ' ')}")
         st.dataframe(backtest_charts.breakdown_frame(breakdowns[group]), hide_index=True)
 if st.button(f"Delete run {chosen[0]}", type="secondary"):
-    with dashboard.writer() as conn, write_transaction(conn):
+    with frame.writer() as conn, write_transaction(conn):
         backtest_store.delete_backtest_run(conn, first_id)
     st.rerun()

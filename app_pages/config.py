@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-import dashboard
-from shared import config_editor as editor
-from shared import reports
-from shared.config import Settings, changed_fields, hot_reloadable_fields, settings_to_yaml
+from dashboard import config_editor as editor
+from dashboard import frame
+from shared.config.settings import Settings, changed_fields, hot_reloadable_fields, settings_to_yaml
+from shared.persistence import report_queries
 from shared.supervisor import start_process, stop_process
 
 st.title("Config")
-running, file_problem = dashboard.current_settings()
+running, file_problem = frame.current_settings()
 if file_problem:
     st.error(f"The config file is invalid; the bot keeps its last good config. {file_problem}")
 active_id, active_text, versions = None, settings_to_yaml(running), None
-with dashboard.reader() as conn:
+with frame.reader() as conn:
     if conn is not None:
         active_id, active_text = editor.active_yaml(conn, running)
-        versions = reports.config_versions_frame(conn)
+        versions = report_queries.config_versions_frame(conn)
 
 
 def propose(settings: Settings | None, errors: list[editor.FieldError], note: str) -> None:
@@ -75,8 +75,8 @@ with history_tab:
     else:
         st.dataframe(versions, hide_index=True)
         chosen = st.selectbox("Version", versions["id"].tolist())
-        with dashboard.reader() as conn:
-            chosen_text = reports.config_version_yaml(conn, int(chosen)) if conn else None
+        with frame.reader() as conn:
+            chosen_text = report_queries.config_version_yaml(conn, int(chosen)) if conn else None
         st.code(editor.yaml_diff(active_text, chosen_text or "", "active", f"v{chosen}")
                 or "identical to the active version", language="diff")
         if st.button(f"Roll back to version {chosen}"):
@@ -97,9 +97,9 @@ if pending:
         st.caption("Applies live: " + (", ".join(n for n in changes if n in hot) or "nothing")
                    + ". Applies on restart: " + (", ".join(later) or "nothing") + ".")
         if st.button("Save as new version", type="primary"):
-            with dashboard.writer() as conn:
-                version_id = editor.save_config(conn, dashboard.config_path(), candidate,
-                                                "dashboard", pending["note"], dashboard.utc_now())
+            with frame.writer() as conn:
+                version_id = editor.save_config(conn, frame.config_path(), candidate,
+                                                "dashboard", pending["note"], frame.utc_now())
             st.session_state.pop("pending")
             st.session_state["saved"] = (version_id, later)
             st.rerun()

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-import dashboard
-from shared import reports
-from shared.models import CommandKind
-from shared.store import enqueue_command
+from dashboard import frame
+from shared.domain.models import CommandKind
+from shared.persistence import report_queries
+from shared.persistence.store import enqueue_command
 from shared.supervisor import process_info, start_process, stop_process
 
 st.title("Bot control")
 
 
 def queue(kind: CommandKind, payload: dict | None = None) -> None:
-    with dashboard.writer() as conn:
-        command_id = enqueue_command(conn, kind, dashboard.utc_now(), payload)
+    with frame.writer() as conn:
+        command_id = enqueue_command(conn, kind, frame.utc_now(), payload)
     st.session_state["last_command"] = f"{kind.value} queued as command #{command_id}"
 
 
@@ -55,12 +55,12 @@ if "last_command" in st.session_state:
 
 @st.fragment(run_every=2)
 def outcomes_panel() -> None:
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         if conn is None:
-            dashboard.no_database_notice()
+            frame.no_database_notice()
             return
-        commands = reports.commands_frame(conn)
-        events = reports.events_frame(conn)
+        commands = report_queries.commands_frame(conn)
+        events = report_queries.events_frame(conn)
     st.subheader("Commands and outcomes")
     st.dataframe(commands, hide_index=True)
     st.subheader("Events")

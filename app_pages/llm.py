@@ -12,15 +12,15 @@ from pathlib import Path
 
 import streamlit as st
 
-import dashboard
-from shared import llm_reports, llm_state, llm_store, store
-from shared.db import write_transaction
-from shared.models import CommandKind
+from dashboard import frame, llm_reports
+from shared.domain.models import CommandKind
+from shared.persistence import llm_state, llm_store, store
+from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 st.title("LLM")
-settings, config_problem = dashboard.current_settings()
+settings, config_problem = frame.current_settings()
 llm = settings.llm
 if config_problem:
     st.warning(f"The config file is invalid, showing defaults: {config_problem}")
@@ -28,10 +28,10 @@ if config_problem:
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
 def status_panel() -> None:
-    now = dashboard.utc_now()
-    with dashboard.reader() as conn:
+    now = frame.utc_now()
+    with frame.reader() as conn:
         if conn is None:
-            dashboard.no_database_notice()
+            frame.no_database_notice()
             return
         state = llm_state.read_state(conn)
         usage = llm_store.daily_usage(conn, now.date().isoformat())
@@ -71,16 +71,16 @@ def status_panel() -> None:
 
 def ask(notes: str, context: str) -> None:
     payload = {"notes": notes, "context": context}
-    with dashboard.writer() as conn:
-        running = llm_reports.bot_is_running(store.read_bot_state(conn), dashboard.utc_now())
+    with frame.writer() as conn:
+        running = llm_reports.bot_is_running(store.read_bot_state(conn), frame.utc_now())
         with write_transaction(conn):
             command_id = store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
-                                               dashboard.utc_now(), payload)
+                                               frame.utc_now(), payload)
         if not running:
-            llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, dashboard.utc_now())
+            llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
     if not running:
-        argv = llm_reports.analyze_command(sys.executable, command_id, dashboard.db_path(),
-                                           dashboard.config_path())
+        argv = llm_reports.analyze_command(sys.executable, command_id, frame.db_path(),
+                                           frame.config_path())
         subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     st.session_state["llm_command"] = command_id
@@ -103,7 +103,7 @@ def result_panel() -> None:
     command_id = st.session_state.get("llm_command")
     if command_id is None:
         return
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         command = store.command_outcome(conn, command_id) if conn else None
         call = llm_store.call_for_command(conn, command_id) if conn else None
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
@@ -126,14 +126,14 @@ with st.form("llm_news", clear_on_submit=True):
     headline = st.text_input("Headline", max_chars=500,
                              help=f"Keywords: {', '.join(settings.events.news_keywords)}")
     if st.form_submit_button("Add headline") and headline.strip():
-        with dashboard.writer() as conn:
-            llm_state.insert_news(conn, headline.strip(), "dashboard", dashboard.utc_now())
+        with frame.writer() as conn:
+            llm_state.insert_news(conn, headline.strip(), "dashboard", frame.utc_now())
         st.success("Headline stored; the bot checks it for keywords")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
 def log_panel() -> None:
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         if conn is None:
             return
         news = llm_state.recent_news(conn, 10)
@@ -160,7 +160,7 @@ log_panel()
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
 def attribution_panel() -> None:
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         if conn is None:
             return
         figures = llm_reports.attribution(conn)

@@ -6,28 +6,28 @@ from datetime import timedelta
 
 import streamlit as st
 
-import dashboard
-from shared import charts, reports, store
+from dashboard import charts, frame, reports
+from shared.persistence import report_queries, store
 
 st.title("Overview")
-settings, config_problem = dashboard.current_settings()
+settings, config_problem = frame.current_settings()
 window_hours = st.segmented_control("Chart window", [1, 6, 24], default=6,
                                     format_func=lambda h: f"{h} h") or 6
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
 def live_panel() -> None:
-    with dashboard.reader() as conn:
+    with frame.reader() as conn:
         if conn is None:
-            dashboard.no_database_notice()
+            frame.no_database_notice()
             return
         state = store.read_bot_state(conn)
         symbol = state["symbol"] if state else settings.instrument.symbol
-        last_ts = reports.last_bar_time(conn, symbol)
-        since = (last_ts or dashboard.utc_now()) - timedelta(hours=window_hours)
-        bars = reports.bars_frame(conn, symbol, since)
+        last_ts = report_queries.last_bar_time(conn, symbol)
+        since = (last_ts or frame.utc_now()) - timedelta(hours=window_hours)
+        bars = report_queries.bars_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
-        decisions = reports.decisions_frame(conn, limit=25)
+        decisions = report_queries.decisions_frame(conn, limit=25)
     state = state or {}
     columns = st.columns(5)
     if state.get("position_side"):

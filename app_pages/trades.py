@@ -7,18 +7,19 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-import dashboard
-from shared import charts, metrics, reports, store
-from shared.instruments import usd_to_cents
+from dashboard import charts, frame, reports
+from shared.domain import metrics
+from shared.domain.instruments import usd_to_cents
+from shared.persistence import report_queries, store
 
 st.title("Trades & performance")
-settings, _ = dashboard.current_settings()
-with dashboard.reader() as conn:
+settings, _ = frame.current_settings()
+with frame.reader() as conn:
     if conn is None:
-        dashboard.no_database_notice()
+        frame.no_database_notice()
         st.stop()
-    sides, reasons = reports.trade_filter_options(conn)
-    bounds = reports.trade_date_bounds(conn)
+    sides, reasons = report_queries.trade_filter_options(conn)
+    bounds = report_queries.trade_date_bounds(conn)
 if bounds is None:
     st.info("No closed trades yet.")
     st.stop()
@@ -33,10 +34,10 @@ chosen_reasons = filters[2].multiselect("Exit reason", reasons, default=reasons)
 if not isinstance(date_range, tuple) or len(date_range) != 2:
     st.info("Pick a start and an end date.")
     st.stop()
-start = datetime.combine(date_range[0], time(0), tzinfo=dashboard.utc_now().tzinfo)
+start = datetime.combine(date_range[0], time(0), tzinfo=frame.utc_now().tzinfo)
 end = datetime.combine(date_range[1], time(0), tzinfo=start.tzinfo) + timedelta(days=1)
 
-with dashboard.reader() as conn:
+with frame.reader() as conn:
     trades = store.filtered_trades(conn, start, end, chosen_sides, chosen_reasons)
 if not trades:
     st.info("No closed trades match these filters.")

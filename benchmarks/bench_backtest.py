@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.backtest.data import BarData, synthetic_data  # noqa: E402
 from bot.backtest.engine_run import run_engine, session_clock  # noqa: E402
 from bot.backtest.reference import run_rsi_macd_bracket  # noqa: E402
-from bot.strategies.rsi_macd_bracket import RsiMacdBracketParams, signals  # noqa: E402
-from shared.config import settings_from_mapping  # noqa: E402
-from shared.instruments import get_instrument  # noqa: E402
+from bot.core.strategies.rsi_macd_bracket import RsiMacdBracketParams, signals  # noqa: E402
+from shared.config.settings import settings_from_mapping  # noqa: E402
+from shared.domain.instruments import get_instrument  # noqa: E402
 
 TICK = 0.25
 

@@ -19,11 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.journal import SqliteJournal  # noqa: E402
-from bot.live import LiveBot  # noqa: E402
-from shared.config import settings_from_mapping  # noqa: E402
-from shared.db import open_database  # noqa: E402
-from shared.models import Action, Bar, DecisionRecord, Verdict  # noqa: E402
+from bot.adapters.journal import SqliteJournal  # noqa: E402
+from bot.composition import paper_broker  # noqa: E402
+from bot.runtime.live import LiveBot  # noqa: E402
+from shared.config.settings import settings_from_mapping  # noqa: E402
+from shared.domain.models import Action, Bar, DecisionRecord, Verdict  # noqa: E402
+from shared.persistence.db import open_database  # noqa: E402
 
 logger = logging.getLogger("bench")
 
@@ -37,7 +38,7 @@ def bench_live_loop(bars: int, folder: Path) -> None:
         },
         env={},
     )
-    bot = LiveBot(settings, folder / "bench.db", "benchmark")
+    bot = LiveBot(settings, folder / "bench.db", "benchmark", paper_broker)
     started = time.perf_counter()
     asyncio.run(bot.run())
     elapsed_s = time.perf_counter() - started

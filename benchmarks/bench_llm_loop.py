@@ -20,10 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.live import LiveBot  # noqa: E402
+from bot.composition import paper_broker  # noqa: E402
+from bot.runtime.live import LiveBot  # noqa: E402
 from shared import llm_store, store  # noqa: E402
-from shared.config import settings_from_mapping  # noqa: E402
-from shared.db import connect  # noqa: E402
+from shared.config.settings import settings_from_mapping  # noqa: E402
+from shared.persistence.db import connect  # noqa: E402
 from tests.fakellm.server import FakeLlmServer, Step  # noqa: E402
 
 PROVIDER_DELAY_S = 20.0
@@ -40,7 +41,7 @@ def run(bars: int, folder: Path, llm: dict | None) -> tuple[np.ndarray, float, d
         config["events"] = {"volatility_spike_atr_ratio": 1.05, "cooldown_minutes": 1.0}
     settings = settings_from_mapping(config, env={})
     db = folder / f"bench-{time.monotonic_ns()}.db"
-    bot = LiveBot(settings, db, "benchmark")
+    bot = LiveBot(settings, db, "benchmark", paper_broker)
     started = time.perf_counter()
     asyncio.run(bot.run())
     elapsed_s = time.perf_counter() - started

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.feeds.synthetic import SyntheticMarket  # noqa: E402
+from bot.adapters.feeds.synthetic import SyntheticMarket  # noqa: E402
 from shared import store  # noqa: E402
-from shared.db import open_database, write_transaction  # noqa: E402
-from shared.models import ExitReason, Side, TradeRecord  # noqa: E402
+from shared.domain.models import ExitReason, Side, TradeRecord  # noqa: E402
+from shared.persistence.db import open_database, write_transaction  # noqa: E402
 
 WEEK_START = datetime(2025, 3, 2, 23, 0, tzinfo=UTC)  # Sunday 17:00 CT
 TRADES = 10_000

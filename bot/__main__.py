@@ -15,14 +15,15 @@ import os
 import sys
 from pathlib import Path
 
+from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
-from bot.ib.mapping import BAR_SIZE_SETTING
-from bot.live import run_live
+from bot.composition import broker_factory
 from bot.llm import analyze_cli
-from shared.config import Settings, load_settings, settings_to_yaml
-from shared.db import db_path_from_env, open_database
-from shared.errors import ConfigError
-from shared.models import Mode
+from bot.runtime.live import run_live
+from shared.config.settings import Settings, load_settings, settings_to_yaml
+from shared.domain.errors import ConfigError
+from shared.domain.models import Mode
+from shared.persistence.db import db_path_from_env, open_database
 
 logger = logging.getLogger("bot")
 
@@ -89,12 +90,16 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     db_path = Path(args.db) if args.db else db_path_from_env()
     source = str(config_path) if config_path else "built-in defaults"
-    return asyncio.run(run_live(settings, db_path, source, config_path))
+    return asyncio.run(
+        run_live(settings, db_path, source, broker_factory(settings), config_path)
+    )
 
 
 def command_fetch_history(args: argparse.Namespace) -> int:
     """Download bars from IB within its pacing limits, cached as Parquet per day."""
-    from bot.ib.history import fetch_history_command  # loads ib_async only for this command
+    from bot.adapters.ib.history import (
+        fetch_history_command,  # loads ib_async only for this command
+    )
 
     settings = load_settings(_config_path(args.config))
     client_id = args.client_id if args.client_id is not None else settings.ib.client_id + 1

@@ -1,7 +1,15 @@
-"""Shared fixtures: where the reference data lives, and seeded synthetic bars."""
+"""Shared fixtures (reference data, seeded synthetic bars) and the test lanes.
+
+Lanes: ``e2e`` (a browser), ``integration`` (real processes or servers on loopback) and ``unit``
+(everything else). Folders give the default lane (``tests/e2e``; ``tests/integration``,
+``tests/faults`` and ``tests/pages``); a test elsewhere that starts a process says so with
+``@pytest.mark.integration``. A unit test that tries to start a process fails, so the fast lane
+(``make test-fast``) stays fast and self-contained.
+"""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import islice
@@ -9,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.feeds.synthetic import SyntheticMarket
-from shared.models import Bar
+from bot.adapters.feeds.synthetic import SyntheticMarket
+from shared.domain.models import Bar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -33,3 +41,33 @@ def synthetic_bars(count: int, seed: int = 7, start: datetime = RTH_MONDAY) -> l
 @pytest.fixture
 def make_bars() -> Callable[..., list[Bar]]:
     return synthetic_bars
+
+
+INTEGRATION_FOLDERS = ("integration", "faults", "pages")
+LANES = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test exactly one lane: its explicit mark, else its folder's."""
+    for item in items:
+        if any(item.get_closest_marker(lane) for lane in LANES):
+            continue
+        parts = Path(str(item.path)).relative_to(REPO_ROOT / "tests").parts
+        if parts[0] == "e2e":
+            item.add_marker(pytest.mark.e2e)
+        elif parts[0] in INTEGRATION_FOLDERS:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A unit test that starts a subprocess is in the wrong lane: fail it and say so."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a unit test started a process: mark it @pytest.mark.integration")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

@@ -20,13 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.backtest.runner import BacktestResult, run_backtest
-from bot.journal import wall_clock_utc
-from shared import backtest_store
-from shared.backtest import BacktestRequest
-from shared.config import describe_validation_error
-from shared.db import db_path_from_env, open_database, write_transaction
-from shared.errors import BadBarError, ConfigError
-from shared.models import TradeRecord
+from bot.ports import wall_clock_utc
+from shared.config.backtest_request import BacktestRequest
+from shared.config.settings import describe_validation_error
+from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.models import TradeRecord
+from shared.persistence import backtest_store
+from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 

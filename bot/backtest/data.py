@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from bot.feeds.replay import BAR_COLUMNS, LoadedBars, load_bars
-from bot.feeds.synthetic import SyntheticMarket
-from shared.errors import BadBarError, ConfigError
-from shared.models import Bar
+from bot.adapters.feeds.replay import BAR_COLUMNS, LoadedBars, load_bars
+from bot.adapters.feeds.synthetic import SyntheticMarket
+from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
 

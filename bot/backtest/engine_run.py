@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from bot.adapters.journal import MemoryJournal, label_trades
+from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
 from bot.backtest.events import (
     entries_blocked_until,
@@ -28,14 +30,12 @@ from bot.backtest.vector_features import (
     features_at,
     window_seed_weight,
 )
-from bot.broker import Broker, BrokerUpdates
-from bot.engine import TradingEngine
-from bot.journal import MemoryJournal, label_trades
-from bot.paper_broker import PaperBroker
-from bot.sessions import CmeSessionClock
-from shared.config import Settings
-from shared.instruments import Instrument, get_instrument, usd_to_cents
-from shared.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
+from bot.core.engine import TradingEngine
+from bot.core.sessions import CmeSessionClock
+from bot.ports import Broker, BrokerUpdates
+from shared.config.settings import Settings
+from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
+from shared.domain.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
 
 logger = logging.getLogger(__name__)
 

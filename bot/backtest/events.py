@@ -20,10 +20,10 @@ import numpy as np
 
 from bot.backtest.data import BarData
 from bot.backtest.vector_features import FEATURE_COLUMNS, column
-from bot.risk import RiskState
-from shared.config import RegimeConfig, RiskConfig, StrategiesConfig
-from shared.instruments import Instrument
-from shared.models import Position
+from bot.core.risk import RiskState
+from shared.config.settings import RegimeConfig, RiskConfig, StrategiesConfig
+from shared.domain.instruments import Instrument
+from shared.domain.models import Position
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RELATIVE_MARGIN = 1e-9  # features differ from the live window's by ~1e-15 relative

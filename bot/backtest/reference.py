@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
 from bot.backtest.engine_run import BacktestJournal, Progress, ProgressTicker, RunOutcome
-from bot.engine import bracket_id_for
-from bot.paper_broker import PaperBroker
-from bot.strategies import rsi_macd_bracket, sma_cross
-from shared.instruments import Instrument
-from shared.models import ExitReason, OrderPlan, OrderType, Side
+from bot.core.engine import bracket_id_for
+from bot.core.strategies import rsi_macd_bracket, sma_cross
+from shared.domain.instruments import Instrument
+from shared.domain.models import ExitReason, OrderPlan, OrderType, Side
 
 FAR_POINTS = 1_000_000.0  # sma_cross protective orders: never reached
 

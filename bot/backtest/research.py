@@ -19,10 +19,10 @@ import numpy as np
 
 from bot.backtest.data import BarData
 from bot.backtest.runner import build_settings, load_data, run_on_data
-from shared import metrics
-from shared.backtest import BacktestRequest
-from shared.errors import ConfigError
-from shared.models import TradeRecord
+from shared.config.backtest_request import BacktestRequest
+from shared.domain import metrics
+from shared.domain.errors import ConfigError
+from shared.domain.models import TradeRecord
 
 logger = logging.getLogger(__name__)
 

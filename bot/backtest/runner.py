@@ -27,18 +27,18 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
-from bot.strategies import REFERENCE_STRATEGIES, STRATEGIES
-from shared import metrics
-from shared.backtest import BAR_SIZES, BacktestRequest
-from shared.config import (
+from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
+from shared.config.backtest_request import BAR_SIZES, BacktestRequest
+from shared.config.settings import (
     Settings,
     describe_validation_error,
     load_settings,
     settings_from_mapping,
 )
-from shared.errors import ConfigError
-from shared.instruments import get_instrument, usd_to_cents
-from shared.models import Position, TradeRecord
+from shared.domain import metrics
+from shared.domain.errors import ConfigError
+from shared.domain.instruments import get_instrument, usd_to_cents
+from shared.domain.models import Position, TradeRecord
 
 logger = logging.getLogger(__name__)
 

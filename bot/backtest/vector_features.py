@@ -1,6 +1,6 @@
 """Every bar's ``Features`` computed once per run, vectorised, as the live window computes them.
 
-Same formulas and warm-up (NaN) pattern as ``bot.features.compute_features``. Most columns come
+Same formulas and warm-up (NaN) pattern as ``bot.core.features.compute_features``. Most columns come
 out bit for bit equal to the live window's. RSI and ATR (and what derives from ATR) are seeded
 at the window's first bar live, so over the whole history they differ by ~1e-15 relative; that
 is enough to flip a tie (an unchanged close leaves RSI mathematically equal to the previous
@@ -17,9 +17,9 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from ta.trend import MACD, EMAIndicator
 
-from bot.features import wilder_atr, wilder_rsi_tail
-from shared.config import FeatureConfig
-from shared.models import Features
+from bot.core.features import wilder_atr, wilder_rsi_tail
+from shared.config.settings import FeatureConfig
+from shared.domain.models import Features
 
 NAN = float("nan")
 FEATURE_COLUMNS = tuple(f.name for f in fields(Features) if f.name not in ("ts",))
@@ -248,7 +248,7 @@ class ExactWindows:
         alpha = 1.0 / cfg.rsi_period
         decay = (1.0 - alpha) ** np.arange(self._window - 1, -1, -1, dtype=float)
         weights = []
-        for back in (0, 1):  # as bot.features.ewm_tail builds them
+        for back in (0, 1):  # as bot.core.features.ewm_tail builds them
             end = self._window - back
             vector = alpha * decay[self._window - end :]
             vector[0] = decay[self._window - end]

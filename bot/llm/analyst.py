@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.llm_reply import LlmReply, parse_reply, reply_json_schema
 from bot.llm.cost import cost_usd, price_for, reserve_usd
 from bot.llm.deadline import run_with_deadline
-from bot.llm.reply import LlmReply, parse_reply, reply_json_schema
 from bot.llm.types import CallStatus, Provider, ProviderResult, Trigger, Usage
-from shared import llm_store
-from shared.config import LlmConfig
+from shared.config.settings import LlmConfig
+from shared.persistence import llm_store
 
 logger = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ import json
 import logging
 from pathlib import Path
 
-from bot.journal import wall_clock_utc
 from bot.llm.analyst import Analyst, outcome_summary
 from bot.llm.context import build_request
 from bot.llm.providers import make_provider
 from bot.llm.snapshot import snapshot_from_journal
 from bot.llm.types import Trigger, TriggerKind
-from shared import llm_state, store
-from shared.config import load_settings
-from shared.db import db_path_from_env, open_database, write_transaction
+from bot.ports import wall_clock_utc
+from shared.config.settings import load_settings
+from shared.persistence import llm_state, store
+from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 

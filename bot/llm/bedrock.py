@@ -23,9 +23,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from bot.llm.reply import extract_json
+from bot.core.llm_reply import extract_json
 from bot.llm.types import CallStatus, ProviderResult, Usage
-from shared.config import LlmConfig
+from shared.config.settings import LlmConfig
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.llm.types import Usage
-from shared.config import LlmConfig, ModelPrice
+from shared.config.settings import LlmConfig, ModelPrice
 
 GEO_PREFIXES = ("global.", "us.", "eu.", "jp.", "apac.", "au.", "us-gov.", "ca.")
 

@@ -12,10 +12,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.sessions import CmeSessionClock
 from bot.llm.types import Trigger, TriggerKind
-from bot.sessions import CmeSessionClock
-from shared.config import EventsConfig
-from shared.models import Features
+from shared.config.settings import EventsConfig
+from shared.domain.models import Features
 
 MAX_HEADLINES = 5
 

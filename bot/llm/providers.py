@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from bot.llm.types import CallStatus, Provider, ProviderResult, Usage
-from shared.config import LlmConfig
+from shared.config.settings import LlmConfig
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import sqlite3
 from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
-from shared import llm_state, store
-from shared.models import DecisionRecord, Position
+from shared.domain.models import DecisionRecord, Position
+from shared.persistence import llm_state, store
 
 
 def _position(position: Position | None) -> dict[str, Any] | None:

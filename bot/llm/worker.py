@@ -17,9 +17,9 @@ from pathlib import Path
 from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst
 from bot.llm.providers import make_provider
 from bot.llm.types import CallStatus, Provider
-from shared import llm_store
-from shared.config import LlmConfig
-from shared.db import connect
+from shared.config.settings import LlmConfig
+from shared.persistence import llm_store
+from shared.persistence.db import connect
 
 logger = logging.getLogger(__name__)
 

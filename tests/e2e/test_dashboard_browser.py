@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shared import store
+from shared.persistence import store
 from tests.e2e.conftest import screenshot, wait_idle
 from tests.integration.botproc import heartbeat, query, wait_for
 

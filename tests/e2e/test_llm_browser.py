@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shared import llm_store
+from shared.persistence import llm_store
 from tests.e2e.conftest import screenshot, wait_idle
 from tests.integration.botproc import query
 

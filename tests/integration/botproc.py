@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from shared import store
-from shared.db import connect
+from shared.persistence import store
+from shared.persistence.db import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

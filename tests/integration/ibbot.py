@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared import store
+from shared.persistence import store
 from tests.fakeib.control import FakeGatewayThread
 from tests.integration.botproc import heartbeat, query, wait_for, write_config
 

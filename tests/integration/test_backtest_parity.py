@@ -15,8 +15,8 @@ import pytest
 
 from bot.backtest.engine_run import run_engine
 from bot.backtest.runner import build_settings, load_data, run_backtest
-from shared import store
-from shared.backtest import BacktestRequest
+from shared.config.backtest_request import BacktestRequest
+from shared.persistence import store
 from tests.integration.botproc import query, start_bot, write_config
 
 pytestmark = pytest.mark.integration

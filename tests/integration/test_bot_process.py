@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import store
-from shared.db import open_database
-from shared.models import CommandKind, OrderRole
+from shared.domain.models import CommandKind, OrderRole
+from shared.persistence import store
+from shared.persistence.db import open_database
 from tests.integration.botproc import (
     REPO_ROOT,
     heartbeat,

@@ -10,8 +10,8 @@ import signal
 
 import pytest
 
-from shared import store
-from shared.models import OrderRole, OrderStatus
+from shared.domain.models import OrderRole, OrderStatus
+from shared.persistence import store
 from tests.fakeib.client import hold_client_id
 from tests.fakeib.control import FakeGatewayThread, free_port
 from tests.fakeib.server import GatewayConfig

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import store
-from shared.db import open_database
-from shared.models import CommandKind
+from shared.domain.models import CommandKind
+from shared.persistence import store
+from shared.persistence.db import open_database
 from tests.fakeib.control import FakeGatewayThread
 from tests.fakeib.server import GatewayConfig
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import llm_state, llm_store, store
-from shared.db import open_database
-from shared.models import CommandKind
+from shared.domain.models import CommandKind
+from shared.persistence import llm_state, llm_store, store
+from shared.persistence.db import open_database
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import (
     REPO_ROOT,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import store
+from shared.persistence import store
 from shared.supervisor import process_info, start_process
 from tests.integration.botproc import REPO_ROOT, query, wait_for
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shared import backtest_store
-from shared.db import connect
+from shared.persistence import backtest_store
+from shared.persistence.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")

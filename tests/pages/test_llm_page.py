@@ -8,8 +8,8 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from shared import llm_state, llm_store, store
-from shared.db import connect
+from shared.persistence import llm_state, llm_store, store
+from shared.persistence.db import connect
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 

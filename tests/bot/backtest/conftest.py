@@ -8,9 +8,9 @@ from itertools import islice
 
 import numpy as np
 
+from bot.adapters.feeds.synthetic import SyntheticMarket
 from bot.backtest.data import BarData
-from bot.feeds.synthetic import SyntheticMarket
-from shared.models import Bar
+from shared.domain.models import Bar
 
 MONDAY = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)
 

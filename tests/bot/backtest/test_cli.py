@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shared import backtest_store
-from shared.backtest import BacktestRequest
-from shared.db import connect, open_database, write_transaction
+from shared.config.backtest_request import BacktestRequest
+from shared.persistence import backtest_store
+from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
 from tests.integration.botproc import REPO_ROOT
+
+pytestmark = pytest.mark.integration  # runs `python -m bot backtest` processes
 
 TRADE_KEYS = {"entry_time", "exit_time", "side", "entry_price", "exit_price", "contracts",
               "pnl_gross_cents", "pnl_net_cents", "pnl_gross_usd", "pnl_net_usd", "exit_reason"}

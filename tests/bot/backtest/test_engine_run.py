@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.journal import MemoryJournal
+from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.engine_run import run_engine, session_clock
-from bot.engine import TradingEngine
-from bot.journal import MemoryJournal
-from bot.paper_broker import PaperBroker
-from shared.config import settings_from_mapping
-from shared.instruments import get_instrument
-from shared.models import Verdict
+from bot.core.engine import TradingEngine
+from shared.config.settings import settings_from_mapping
+from shared.domain.instruments import get_instrument
+from shared.domain.models import Verdict
 from tests.bot.backtest.conftest import bar_data, minute_bars
 
 ACTIVE = {"max_hold_minutes": 15, "max_trades_per_day": 40, "cooldown_after_loss_minutes": 1}

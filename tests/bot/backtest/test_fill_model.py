@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.adapters.paper_broker import PaperBroker
 from bot.backtest import reference
-from bot.paper_broker import PaperBroker
-from bot.strategies.sma_cross import SmaCrossParams
-from shared.instruments import get_instrument
-from shared.models import Bar, ExitReason, OrderPlan, OrderRole, OrderType, Side
+from bot.core.strategies.sma_cross import SmaCrossParams
+from shared.domain.instruments import get_instrument
+from shared.domain.models import Bar, ExitReason, OrderPlan, OrderRole, OrderType, Side
 from tests.bot.backtest.conftest import bar_data
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)

@@ -14,12 +14,12 @@ import pytest
 
 from bot.backtest import reference
 from bot.backtest.data import file_data
-from bot.strategies import REFERENCE_STRATEGIES
-from bot.strategies.rsi_macd_bracket import RsiMacdBracketParams
-from bot.strategies.sma_cross import SmaCrossParams
-from shared.backtest import REFERENCE_STRATEGY_NAMES
-from shared.instruments import get_instrument
-from shared.models import Bar
+from bot.core.strategies import REFERENCE_STRATEGIES
+from bot.core.strategies.rsi_macd_bracket import RsiMacdBracketParams
+from bot.core.strategies.sma_cross import SmaCrossParams
+from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
+from shared.domain.instruments import get_instrument
+from shared.domain.models import Bar
 from tests.bot.backtest.conftest import bar_data, minute_bars
 
 MES = get_instrument("MES")

@@ -12,8 +12,8 @@ from bot.backtest.research import (
     walk_forward,
 )
 from bot.backtest.runner import run_backtest
-from shared.backtest import BacktestRequest
-from shared.errors import ConfigError
+from shared.config.backtest_request import BacktestRequest
+from shared.domain.errors import ConfigError
 
 BASE = BacktestRequest(bars=3000, strategy="rsi_macd_bracket", commission_usd=0,
                        slippage_ticks=0)

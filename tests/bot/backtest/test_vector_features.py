@@ -17,9 +17,9 @@ from bot.backtest.vector_features import (
     window_seed_weight,
     window_seeded_values,
 )
-from bot.engine import features_json
-from bot.features import BarWindow, compute_features
-from shared.config import FeatureConfig
+from bot.core.engine import features_json
+from bot.core.features import BarWindow, compute_features
+from shared.config.settings import FeatureConfig
 from tests.bot.backtest.conftest import bar_data, minute_bars
 
 CFG = FeatureConfig()

@@ -11,8 +11,8 @@ import pytest
 
 from bot.llm.analyst import AnalysisRequest, Analyst
 from bot.llm.types import Provider, Trigger, TriggerKind
-from shared.config import LlmConfig
-from shared.db import open_database
+from shared.config.settings import LlmConfig
+from shared.persistence.db import open_database
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bot.llm.bedrock import BedrockProvider
-from shared.db import connect
+from shared.persistence.db import connect
 from tests.bot.llm.conftest import analyst, llm_config, request
 
 MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -9,7 +9,7 @@ import pytest
 from bot.llm.bedrock import TOOL_NAME, BedrockProvider
 from bot.llm.cost import cost_usd, price_for
 from bot.llm.types import CallStatus, Usage
-from shared import llm_store
+from shared.persistence import llm_store
 from tests.bot.llm.conftest import analyst, llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step, access_denied, server_error, throttled
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.llm.cost import cost_usd, price_for, reserve_usd, split_profile
 from bot.llm.types import Usage
-from shared.config import LlmConfig
+from shared.config.settings import LlmConfig
 
 CFG = LlmConfig()
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"

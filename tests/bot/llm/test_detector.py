@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.sessions import CmeSessionClock
 from bot.llm.context import Snapshot, build_request
 from bot.llm.detector import EventDetector
 from bot.llm.types import TriggerKind
-from bot.sessions import CmeSessionClock
-from shared.config import EventsConfig
-from shared.models import Features
+from shared.config.settings import EventsConfig
+from shared.domain.models import Features
 
 BAR = timedelta(seconds=5)
 

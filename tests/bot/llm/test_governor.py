@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.llm_reply import reply_json_schema
 from bot.llm.cost import cost_usd, price_for, reserve_usd
-from bot.llm.reply import reply_json_schema
 from bot.llm.types import Usage
-from shared import llm_store
-from shared.config import LlmConfig
-from shared.db import connect, open_database
+from shared.config.settings import LlmConfig
+from shared.persistence import llm_store
+from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import request
 from tests.bot.llm.governor_proc import MODEL
 from tests.fakellm.server import FakeLlmServer, Step
@@ -52,6 +52,7 @@ def statuses(db: Path) -> dict[str, int]:
         conn.close()
 
 
+@pytest.mark.integration
 def test_two_processes_never_exceed_the_call_quota(tmp_path):
     with FakeLlmServer() as fake:
         db = run_callers(tmp_path, fake, quota=13, limit_usd=1000.0)
@@ -63,6 +64,7 @@ def test_two_processes_never_exceed_the_call_quota(tmp_path):
     assert llm_store.daily_usage(conn, day)["calls"] == 13
 
 
+@pytest.mark.integration
 def test_two_processes_never_exceed_the_dollar_limit(tmp_path):
     cfg = LlmConfig()
     price = price_for(MODEL, cfg, "bedrock")

@@ -8,7 +8,7 @@ import pytest
 
 from bot.llm.openai_compat import OpenAICompatibleProvider
 from bot.llm.types import CallStatus
-from shared import llm_store
+from shared.persistence import llm_store
 from tests.bot.llm.conftest import analyst, llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step, access_denied, server_error, throttled
 

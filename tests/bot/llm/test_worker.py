@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from bot.llm.bedrock import BedrockProvider
 from bot.llm.types import CallStatus
 from bot.llm.worker import QUEUE_SIZE, LlmWorker
-from shared import llm_store
-from shared.db import connect, open_database
+from shared.persistence import llm_store
+from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import wait_for

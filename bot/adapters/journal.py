@@ -1,0 +1,116 @@
+"""Where the engine's records go: SQLite (live and paper) or memory (backtests and tests).
+
+The engine hands a bar's records to a journal and then calls ``flush``; ``SqliteJournal`` writes
+them in one ``BEGIN IMMEDIATE`` transaction, so a crash loses at most the bar in flight and never
+half of one. ``MemoryJournal`` keeps the same records in lists.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from bot.ports import BrokerUpdates, OrderEvent, wall_clock_utc
+from shared.domain.models import Bar, DecisionRecord, Fill, Position, TradeRecord
+from shared.persistence import store
+from shared.persistence.db import write_transaction
+
+
+def label_trades(
+    trades: list[TradeRecord], labels: dict[str, dict[str, str]]
+) -> list[TradeRecord]:
+    """Attach the entry's regime labels (and bias) to each closed trade."""
+    return [replace(t, labels=labels.get(t.bracket_id, t.labels)) for t in trades]
+
+
+@dataclass(slots=True)
+class MemoryJournal:
+    """Keeps every record in lists, in order; ``flush`` does nothing."""
+
+    bars: list[Bar] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    orders: list[OrderEvent] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    trades: list[TradeRecord] = field(default_factory=list)
+    events: list[tuple[datetime, str, str, str, dict[str, Any]]] = field(default_factory=list)
+    position: Position | None = None
+
+    def record_bar(self, symbol: str, bar: Bar) -> None:
+        self.bars.append(bar)
+
+    def record_decision(self, record: DecisionRecord) -> None:
+        self.decisions.append(record)
+
+    def record_broker_updates(
+        self, updates: BrokerUpdates, symbol: str, position: Position | None,
+        labels: dict[str, dict[str, str]],
+    ) -> None:
+        self.orders.extend(updates.orders)
+        self.fills.extend(updates.fills)
+        self.trades.extend(label_trades(updates.trades, labels))
+        if updates.position_changed:
+            self.position = position
+
+    def record_event(
+        self, ts: datetime, kind: str, severity: str, message: str, detail: dict[str, Any]
+    ) -> None:
+        self.events.append((ts, kind, severity, message, detail))
+
+    def flush(self) -> None:
+        return None
+
+
+class SqliteJournal:
+    """Buffers a bar's records and writes them in one transaction on ``flush``."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, now: Callable[[], datetime] = wall_clock_utc
+    ) -> None:
+        self._conn = conn
+        self._now = now
+        self._pending: list[Callable[[datetime], None]] = []
+        self.writes = 0
+
+    def record_bar(self, symbol: str, bar: Bar) -> None:
+        self._pending.append(lambda _at: store.insert_bars(self._conn, symbol, [bar]))
+
+    def record_decision(self, record: DecisionRecord) -> None:
+        self._pending.append(lambda at: store.insert_decisions(self._conn, [record], at))
+
+    def record_broker_updates(
+        self, updates: BrokerUpdates, symbol: str, position: Position | None,
+        labels: dict[str, dict[str, str]],
+    ) -> None:
+        conn = self._conn
+        for event in updates.orders:
+            self._pending.append(
+                lambda at, e=event: store.upsert_order(conn, e.order, e.ts, e.detail, at)
+            )
+        for fill in updates.fills:
+            self._pending.append(lambda at, f=fill: store.insert_fill(conn, f, at))
+        for trade in label_trades(updates.trades, labels):
+            self._pending.append(lambda at, t=trade: store.insert_trade(conn, t, at))
+        if updates.position_changed:
+            self._pending.append(lambda at: store.save_position(conn, symbol, position, at))
+
+    def record_event(
+        self, ts: datetime, kind: str, severity: str, message: str, detail: dict[str, Any]
+    ) -> None:
+        self._pending.append(
+            lambda at: store.insert_event(self._conn, ts, kind, severity, message, detail, at)
+        )
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction (nothing if the buffer is empty)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        recorded_at = self._now()
+        with write_transaction(self._conn):
+            for write in pending:
+                write(recorded_at)
+        self.writes += len(pending)
+

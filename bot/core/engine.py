@@ -1,0 +1,305 @@
+"""The decision engine: one bar in, one journaled decision out — the same code live and in tests.
+
+Per bar: the broker executes working orders against the bar, then features -> regime ->
+strategies -> memory (neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
+Time comes only from the bars (a decision is made at the bar's close time), so replaying the
+same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core import risk
+from bot.core.ensemble import combine
+from bot.core.features import BarWindow, compute_features
+from bot.core.llm_attribution import ShadowBook
+from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
+from bot.core.regime import assess_regime
+from bot.core.risk import EntryRequest, InstructionKind, RiskState
+from bot.core.sessions import CmeSessionClock
+from bot.core.strategies import run_strategies
+from bot.ports import Broker, Journal
+from shared.config.settings import Settings
+from shared.domain.instruments import Instrument, get_instrument
+from shared.domain.models import (
+    Action,
+    Bar,
+    Bias,
+    DecisionRecord,
+    ExitReason,
+    Features,
+    OrderPlan,
+    Regime,
+    Rejection,
+    Signal,
+    Verdict,
+)
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+_FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
+
+
+def features_json(features: Features) -> str:
+    """Serialise features for the journal (NaN as null; the time is the decision's)."""
+    data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
+    return json.dumps(data, sort_keys=True)
+
+
+def regime_json(regime: Regime) -> str:
+    """Serialise the regime verdict for the journal."""
+    data = {
+        "tradable": regime.tradable,
+        "reasons": list(regime.reasons),
+        "trend": regime.trend.value,
+        "volatility": regime.volatility.value,
+        "time_bucket": regime.time_bucket.value,
+        "minutes_to_close": _finite_or_none(regime.minutes_to_close),
+    }
+    return json.dumps(data, sort_keys=True)
+
+
+def votes_json(signal: Signal) -> str:
+    """Serialise every strategy vote for the journal."""
+    votes = [
+        {"strategy": v.strategy, "action": v.action.value, "confidence": v.confidence,
+         "reasons": list(v.reasons)}
+        for v in signal.votes
+    ]
+    return json.dumps(votes, sort_keys=True)
+
+
+def bracket_id_for(symbol: str, decision_ts: datetime) -> str:
+    """Deterministic bracket id from the symbol and the decision time."""
+    return f"{symbol}-{decision_ts:%Y%m%dT%H%M%S}"
+
+
+class TradingEngine:
+    """Holds the rolling window, risk counters and entry labels; trades through a Broker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker,
+        journal: Journal,
+        session_clock: CmeSessionClock,
+        risk_state: RiskState | None = None,
+        entry_labels: dict[str, dict[str, str]] | None = None,
+        journal_inputs: bool = True,
+    ) -> None:
+        self.settings = settings
+        # Backtests keep decisions in memory only and never read their inputs back, so they may
+        # skip serialising features, regime and votes (a sixth of their run time).
+        self.journal_inputs = journal_inputs
+        self.instrument: Instrument = get_instrument(settings.instrument.symbol)
+        self.broker = broker
+        self.journal = journal
+        self.clock = session_clock
+        self.risk_state = risk_state or RiskState()
+        self.window = BarWindow(settings.features.window_bars)
+        self.bar_length = timedelta(seconds=settings.feed.bar_seconds)
+        self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
+        self.last_bar: Bar | None = None
+        self.last_features: Features | None = None
+        self.bias = Bias.NEUTRAL
+        self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
+        self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
+                                  settings.risk.max_hold_minutes)
+
+    # --- setup ------------------------------------------------------------------------------
+
+    def warm_up(self, bars: Iterable[Bar]) -> None:
+        """Fill the indicator window with already-journaled bars (no decisions, no orders)."""
+        for bar in bars:
+            self.window.append(bar)
+            self.last_bar = bar
+
+    def reconcile(self, now: datetime) -> list[str]:
+        """Make sure an open position has a working protective stop; journal any repair."""
+        position = self.broker.position()
+        if position is None:
+            return []
+        fallback = position.entry_price - position.side.sign * self.settings.risk.min_stop_points
+        messages = []
+        if self.broker.ensure_protective_stop(fallback, now):
+            message = f"position {position.side.value} {position.contracts} had no working stop"
+            self.journal.record_event(now, "stop_replaced", "incident", message, {})
+            messages.append(message)
+        self._journal_broker()
+        self.journal.flush()
+        return messages
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Switch to reloaded settings (only hot-reloadable fields may differ)."""
+        self.settings = settings
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @property
+    def llm_bias(self) -> LlmBiasState | None:
+        """The LLM bias last given to the engine (it may have expired)."""
+        return self._llm_bias
+
+    def set_llm_bias(self, state: LlmBiasState | None) -> None:
+        """Take a new LLM bias; it applies from the next decision until it expires."""
+        self._llm_bias = state
+
+    def halt(self, reason: str, now: datetime) -> None:
+        """Block new entries (the open position keeps its bracket)."""
+        self.risk_state = risk.halt(self.risk_state, reason)
+        self.journal.record_event(now, "halt", "warning", f"entries halted: {reason}", {})
+        self.journal.flush()
+
+    def resume(self, now: datetime) -> None:
+        """Allow entries again."""
+        self.risk_state = risk.resume(self.risk_state)
+        self.journal.record_event(now, "resume", "info", "entries resumed", {})
+        self.journal.flush()
+
+    def flatten(self, reason: ExitReason, now: datetime) -> str:
+        """Cancel a pending entry and exit any position at the next bar's open."""
+        position = self.broker.position()
+        self.broker.close_position(reason, now)
+        self._journal_broker()
+        if position is None:
+            message = "flat: working entry orders (if any) cancelled"
+        else:
+            message = f"market exit sent for {position.side.value} {position.contracts}"
+        self.journal.record_event(now, "flatten", "warning", message, {"reason": reason.value})
+        self.journal.flush()
+        return message
+
+    # --- the per-bar path -------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar, features: Features | None = None) -> DecisionRecord:
+        """Execute, evaluate and journal one bar; return the decision.
+
+        A backtest may pass the bar's ``features`` precomputed for the whole run (then the
+        rolling window is not kept); the live loop leaves it out.
+        """
+        now = bar.ts + self.bar_length
+        self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
+        self.broker.on_bar(bar)
+        self._journal_broker()
+        for shadow in self.shadows.on_bar(bar, self.bar_length) if self.shadows.open else ():
+            self.journal.record_event(now, "llm_shadow_exit", "info", f"skipped {shadow.side} "
+                                      f"would have made ${shadow.pnl_cents / 100:.2f}",
+                                      shadow.detail())
+        if features is None:
+            self.window.append(bar)
+            features = compute_features(self.window, self.settings.features)
+        self.last_bar = bar
+        self.last_features = features
+        regime = assess_regime(
+            features, self.settings.regime, self.clock,
+            self.settings.risk.no_entry_before_close_minutes,
+        )
+        signal = combine(
+            run_strategies(features, self.settings.strategies),
+            self.settings.strategies.weights,
+        )
+        memory_adjustment = 0.0
+        base_confidence = min(1.0, max(0.0, signal.confidence + memory_adjustment))
+        influence = llm_influence(self._llm_bias, signal.action, now, self.settings.llm)
+        llm_adjustment = influence.adjustment
+        confidence = min(1.0, max(0.0, base_confidence + llm_adjustment))
+        self.bias = influence.bias
+        labels = {
+            "trend": regime.trend.value,
+            "volatility": regime.volatility.value,
+            "time_bucket": regime.time_bucket.value,
+            "bias": self.bias.value,
+        }
+        verdict, rule, reasons, action, bracket_id = self._decide(
+            bar, now, features, regime, signal, (base_confidence, confidence), labels, influence
+        )
+        self._journal_broker()
+        record = DecisionRecord(
+            ts=now, symbol=self.instrument.symbol, close=bar.close,
+            features_json=features_json(features) if self.journal_inputs else "{}",
+            regime_json=regime_json(regime) if self.journal_inputs else "{}",
+            votes_json=votes_json(signal) if self.journal_inputs else "[]",
+            signal_action=signal.action,
+            signal_confidence=signal.confidence, memory_adjustment=memory_adjustment,
+            llm_adjustment=llm_adjustment, final_confidence=confidence, verdict=verdict,
+            risk_rule=rule, reasons=reasons, action_taken=action, bracket_id=bracket_id,
+            labels=labels,
+        )
+        self.journal.record_decision(record)
+        self.journal.record_bar(self.instrument.symbol, bar)
+        self.journal.flush()
+        return record
+
+    def _decide(
+        self, bar: Bar, now: datetime, features: Features, regime: Regime, signal: Signal,
+        confidences: tuple[float, float], labels: dict[str, str], influence: LlmInfluence,
+    ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None]:
+        base_confidence, confidence = confidences
+        position = self.broker.position()
+        if position is not None:
+            instruction = risk.manage_position(
+                position, bar.close, now, self.settings.risk, self.instrument
+            )
+            if instruction is not None and instruction.kind is InstructionKind.EXIT:
+                reason = instruction.exit_reason or ExitReason.FLATTEN
+                self.broker.close_position(reason, now)
+                return Verdict.EXIT, None, (instruction.reason,), f"exit:{reason.value}", None
+            if instruction is not None and instruction.new_stop_price is not None:
+                self.broker.move_stop(instruction.new_stop_price, now, ExitReason.TRAILING_STOP)
+                return Verdict.MANAGE, None, (instruction.reason,), "move_stop", None
+        if signal.action is Action.HOLD:
+            return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
+        request = EntryRequest(
+            action=signal.action, confidence=confidence, close=bar.close,
+            atr_points=features.atr_points, now=now, minutes_to_close=regime.minutes_to_close,
+            regime_tradable=regime.tradable, regime_reasons=regime.reasons, position=position,
+            entry_pending=self.broker.has_pending_entry(), sizing_confidence=base_confidence,
+        )
+        verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
+        llm_note = (influence.note,) if influence.note else ()
+        if influence.adjustment or influence.veto:
+            self._attribute(request, base_confidence, verdict, influence.veto, labels, now)
+        if not isinstance(verdict, OrderPlan):
+            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *llm_note,
+                    verdict.reason), "none", None)
+        if influence.veto:
+            return Verdict.REJECT, "llm_consensus", (*signal.reasons, *llm_note), "none", None
+        bracket_id = bracket_id_for(self.instrument.symbol, now)
+        self.broker.place_bracket(verdict, bracket_id, now)
+        self.risk_state = risk.record_entry(self.risk_state)
+        self.entry_labels[bracket_id] = labels
+        action = f"bracket:{verdict.side.value}:{verdict.contracts}"
+        return Verdict.ENTER, None, (*signal.reasons, *llm_note, verdict.reason), action, bracket_id
+
+    def _attribute(
+        self, request: EntryRequest, base_confidence: float, verdict: OrderPlan | Rejection,
+        veto: bool, labels: dict[str, str], now: datetime,
+    ) -> None:
+        """Journal the verdict without the LLM; follow a bracket it skipped as a shadow."""
+        baseline = risk.plan_entry(replace(request, confidence=base_confidence), self.risk_state,
+                                   self.settings.risk, self.instrument)
+        enters = isinstance(baseline, OrderPlan)
+        labels["verdict_without_llm"] = "enter" if enters else f"reject:{baseline.rule}"
+        if isinstance(baseline, OrderPlan) and (veto or not isinstance(verdict, OrderPlan)):
+            self.shadows.add(baseline, now)
+
+    def _journal_broker(self) -> None:
+        updates = self.broker.drain_updates()
+        for trade in updates.trades:
+            self.risk_state = risk.record_trade(self.risk_state, trade)
+        self.journal.record_broker_updates(
+            updates, self.instrument.symbol, self.broker.position(), self.entry_labels
+        )
+        for trade in updates.trades:
+            self.entry_labels.pop(trade.bracket_id, None)

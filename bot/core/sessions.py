@@ -1,0 +1,157 @@
+"""The CME Globex equity-futures (ES/MES) session clock: open or halted, trading day, time bucket.
+
+Trading days, holidays and early closes come from exchange_calendars ("CMES", sessions 17:00 CT
+the day before to 17:00 CT). On top of it sit two facts of CME's equity-index schedule that the
+calendar does not model: the daily halt 16:00-17:00 CT, and a 12:15 CT close (15 minutes after
+the NYSE's early close, taken from the "XNYS" calendar) on cash half-days.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from datetime import date, datetime, time, timedelta
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+from shared.domain.models import TimeBucket
+
+logger = logging.getLogger(__name__)
+
+CHICAGO = "America/Chicago"
+DAILY_HALT_CT = time(16, 0)
+# The halt to the next open is a maintenance break only if it is the ordinary one-hour pause.
+MAINTENANCE_BREAK_S = 3600.0
+HALF_DAY_CLOSE_AFTER_CASH = timedelta(minutes=15)
+# Time-of-day buckets, wall-clock Chicago time on the trading day; each edge starts its bucket:
+# overnight from the 17:00 open (day before), pre_open 07:00, open 08:30, midday 10:00,
+# close 14:00 until the halt (16:00, or earlier on an early close). Halted = closed.
+PRE_OPEN_CT = time(7, 0)
+RTH_OPEN_CT = time(8, 30)
+MIDDAY_CT = time(10, 0)
+CLOSE_BUCKET_CT = time(14, 0)
+RTH_CLOSE_CT = time(15, 0)
+
+_BUCKETS = (
+    TimeBucket.OVERNIGHT, TimeBucket.PRE_OPEN, TimeBucket.OPEN, TimeBucket.MIDDAY, TimeBucket.CLOSE
+)
+
+
+def _epoch_s(values: pd.DatetimeIndex) -> list[float]:
+    """Seconds since the epoch of tz-aware timestamps."""
+    return values.as_unit("s").asi8.astype(np.float64).tolist()
+
+
+def _local_epoch_s(labels: pd.DatetimeIndex, clock_time: time) -> list[float]:
+    """Seconds since the epoch of `clock_time` Chicago time on each session date."""
+    offset = pd.Timedelta(hours=clock_time.hour, minutes=clock_time.minute)
+    local = (labels + offset).tz_localize(CHICAGO).tz_convert("UTC")
+    return _epoch_s(local)
+
+
+class CmeSessionClock:
+    """Answer "can ES/MES trade now?" for tz-aware timestamps in about a microsecond.
+
+    Every session's edges are computed once, in the constructor, as epoch seconds; a call is a
+    bisect into them. The trading day of a timestamp is the session it falls in or, when the
+    market is shut, the next session (a Sunday 17:00 CT open belongs to Monday).
+    """
+
+    def __init__(
+        self, start: date | str | None = None, end: date | str | None = None
+    ) -> None:
+        cme = xcals.get_calendar("CMES", start=start, end=end)
+        nyse = xcals.get_calendar("XNYS", start=cme.first_session, end=cme.last_session)
+        schedule = cme.schedule
+        labels = pd.DatetimeIndex(schedule.index)
+        self._labels: list[date] = [label.date() for label in labels]
+        self._opens = _epoch_s(pd.DatetimeIndex(schedule["open"].array))
+        calendar_closes = _epoch_s(pd.DatetimeIndex(schedule["close"].array))
+        daily_halts = _local_epoch_s(labels, DAILY_HALT_CT)
+
+        nyse_half_days = nyse.early_closes
+        half_day_closes = {
+            label.date(): close.timestamp() + HALF_DAY_CLOSE_AFTER_CASH.total_seconds()
+            for label, close in nyse.schedule.loc[nyse_half_days, "close"].items()
+        }
+        self._halts: list[float] = []
+        for label, calendar_close, daily_halt in zip(
+            self._labels, calendar_closes, daily_halts, strict=True
+        ):
+            if label in half_day_closes:
+                self._halts.append(half_day_closes[label])
+            else:
+                self._halts.append(min(calendar_close, daily_halt))
+        self._ends = [
+            max(close, halt) for close, halt in zip(calendar_closes, self._halts, strict=True)
+        ]
+        next_opens = self._opens[1:] + [self._ends[-1]]
+        self._break_ends = [
+            next_open if 0.0 < next_open - halt <= MAINTENANCE_BREAK_S else halt
+            for halt, next_open in zip(self._halts, next_opens, strict=True)
+        ]
+        edges = [
+            _local_epoch_s(labels, edge)
+            for edge in (PRE_OPEN_CT, RTH_OPEN_CT, MIDDAY_CT, CLOSE_BUCKET_CT)
+        ]
+        self._bucket_edges: list[tuple[float, ...]] = list(zip(*edges, strict=True))
+        self._rth_opens = edges[1]
+        self._rth_ends = _local_epoch_s(labels, RTH_CLOSE_CT)
+        nyse_sessions = set(nyse.sessions.date)
+        self._cash_session = [label in nyse_sessions for label in self._labels]
+        logger.info(
+            "CME session clock ready: %d sessions from %s to %s",
+            len(self._labels), self._labels[0], self._labels[-1],
+        )
+
+    def _locate(self, ts: datetime) -> tuple[float, int]:
+        """Return (epoch seconds, index of the session ts falls in or precedes)."""
+        if ts.tzinfo is None:
+            raise ValueError(f"timestamp {ts} must be tz-aware")
+        epoch = ts.timestamp()
+        index = bisect_right(self._ends, epoch)
+        if index >= len(self._ends) or epoch < self._opens[0]:
+            raise ValueError(
+                f"{ts} is outside the session calendar ({self._labels[0]} to "
+                f"{self._labels[-1]}); build CmeSessionClock with a wider start/end"
+            )
+        return epoch, index
+
+    def is_open(self, ts: datetime) -> bool:
+        """Return True if ES/MES trade at ts."""
+        epoch, index = self._locate(ts)
+        return self._opens[index] <= epoch < self._halts[index]
+
+    def in_maintenance_break(self, ts: datetime) -> bool:
+        """Return True during the daily 16:00-17:00 CT halt between two sessions."""
+        epoch, index = self._locate(ts)
+        return self._halts[index] <= epoch < self._break_ends[index]
+
+    def minutes_to_close(self, ts: datetime) -> float:
+        """Return minutes until the next halt (daily break, early or weekend close); 0 if shut."""
+        epoch, index = self._locate(ts)
+        if not self._opens[index] <= epoch < self._halts[index]:
+            return 0.0
+        return (self._halts[index] - epoch) / 60.0
+
+    def trading_day(self, ts: datetime) -> date:
+        """Return the CME trading date of ts: its session's, or the next one's when shut."""
+        return self._labels[self._locate(ts)[1]]
+
+    def is_rth(self, ts: datetime) -> bool:
+        """Return True in regular trading hours: 08:30-15:00 CT, market open, NYSE trading."""
+        epoch, index = self._locate(ts)
+        return (
+            self._cash_session[index]
+            and self._rth_opens[index] <= epoch < self._rth_ends[index]
+            and self._opens[index] <= epoch < self._halts[index]
+        )
+
+    def time_bucket(self, ts: datetime) -> TimeBucket:
+        """Return the time-of-day bucket of ts (CLOSED whenever the market is halted)."""
+        epoch, index = self._locate(ts)
+        if not self._opens[index] <= epoch < self._halts[index]:
+            return TimeBucket.CLOSED
+        return _BUCKETS[bisect_right(self._bucket_edges[index], epoch)]

@@ -1,0 +1,78 @@
+"""The strategy registry: every local strategy by name, its vote function and where its params live.
+
+``run_strategies`` runs each strategy with a positive weight, sorted by name, so the votes come
+out in the same order every time. The names must equal ``shared.config.settings.STRATEGY_NAMES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from shared.config.settings import StrategiesConfig
+from shared.domain.models import Features, Vote
+
+from . import breakout, momentum_reversal, rsi_macd, rsi_macd_bracket, sma_cross
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """One strategy: its name, its pure vote function and how to find its params in the config."""
+
+    name: str
+    vote: Callable[[Features, Any, float | None], Vote]
+    params_of: Callable[[StrategiesConfig], Any]
+
+    def run(
+        self, features: Features, cfg: StrategiesConfig, sentiment: float | None = None
+    ) -> Vote:
+        """Vote on these features with this strategy's params from ``cfg``."""
+        return self.vote(features, self.params_of(cfg), sentiment)
+
+
+STRATEGIES: Mapping[str, StrategySpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            StrategySpec(breakout.NAME, breakout.vote, lambda cfg: cfg.breakout),
+            StrategySpec(
+                momentum_reversal.NAME, momentum_reversal.vote, lambda cfg: cfg.momentum_reversal
+            ),
+            StrategySpec(rsi_macd.NAME, rsi_macd.vote, lambda cfg: cfg.rsi_macd),
+        )
+    }
+)
+
+
+# Reference strategies check the backtester's fills against independent code. They trade by
+# their own rules (fixed size, own brackets, sma_cross reverses), so they are backtest-only:
+# not voters, not in StrategiesConfig, never run by the live loop.
+REFERENCE_STRATEGIES: Mapping[str, type[Any]] = MappingProxyType(
+    {
+        sma_cross.NAME: sma_cross.SmaCrossParams,
+        rsi_macd_bracket.NAME: rsi_macd_bracket.RsiMacdBracketParams,
+    }
+)
+
+
+def get_strategy(name: str) -> StrategySpec:
+    """Return the registered strategy called ``name``; ValueError names the known ones."""
+    spec = STRATEGIES.get(name)
+    if spec is None:
+        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}")
+    return spec
+
+
+def unknown_strategy_names(names: Iterable[str]) -> list[str]:
+    """Return the given names that are not registered strategies, sorted, without repeats."""
+    return sorted(set(names) - set(STRATEGIES))
+
+
+def run_strategies(
+    features: Features, cfg: StrategiesConfig, sentiment: float | None = None
+) -> tuple[Vote, ...]:
+    """Run every strategy whose weight in ``cfg.weights`` is above zero, in name order."""
+    names = sorted(name for name, weight in cfg.weights.items() if weight > 0)
+    return tuple(get_strategy(name).run(features, cfg, sentiment) for name in names)

@@ -1,0 +1,361 @@
+"""The live loop: restore from the journal, then bar -> engine, commands and heartbeat.
+
+Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
+window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
+A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
+heartbeat and returns 0. ``broker.mode`` picks the broker and the bars: paper plays the built-in
+feed; ib_paper/ib_live trade through IB and take its real-time bars (``bot/ib``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.adapters.feeds.validation import bar_problem
+from bot.adapters.journal import SqliteJournal
+from bot.core.engine import TradingEngine
+from bot.core.risk import RiskState, rebuild_state
+from bot.core.sessions import CmeSessionClock
+from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
+from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
+from bot.runtime.commands import process_pending_commands
+from bot.runtime.config_watch import ConfigWatcher
+from bot.runtime.llm_service import LlmService
+from bot.runtime.stream_player import play_stream
+from shared.config.settings import Settings, settings_to_yaml
+from shared.domain.errors import BadBarError
+from shared.domain.instruments import get_instrument, usd_to_cents
+from shared.domain.models import Bar, Order, Position
+from shared.persistence import store
+from shared.persistence.db import open_database, write_transaction
+
+logger = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+LATENCY_SAMPLES = 100_000
+
+
+def commission_cents(settings: Settings) -> int:
+    """Commission per contract per side, in cents (config value or the instrument default)."""
+    instrument = get_instrument(settings.instrument.symbol)
+    usd = settings.instrument.commission_per_side_usd
+    return usd_to_cents(instrument.default_commission_per_side_usd if usd is None else usd)
+
+
+def record_config_version(conn: sqlite3.Connection, settings: Settings, source: str) -> int:
+    """Store the running config as a version unless it equals the active one; return its id."""
+    text = settings_to_yaml(settings)
+    active = store.active_config_version(conn)
+    if active is not None and active["yaml"] == text:
+        return int(active["id"])
+    with write_transaction(conn):
+        return store.insert_config_version(
+            conn, text, "bot", f"loaded at start from {source}", wall_clock_utc()
+        )
+
+
+def restore_risk_state(
+    conn: sqlite3.Connection, clock: CmeSessionClock, symbol: str, last_bar: Bar | None
+) -> RiskState:
+    """Rebuild today's risk counters and the halt flag from the journal."""
+    heartbeat = store.read_bot_state(conn) or {}
+    halted = bool(heartbeat.get("halted", 0))
+    halt_reason = str(heartbeat.get("halt_reason") or "")
+    if last_bar is None:
+        return RiskState(halted=halted, halt_reason=halt_reason)
+    day = clock.trading_day(last_bar.ts)
+    since = last_bar.ts - timedelta(days=4)
+    trades = [t for t in store.trades_since(conn, since) if clock.trading_day(t.exit_ts) == day]
+    entries = [
+        o for o in store.entry_orders_since(conn, symbol, since)
+        if clock.trading_day(o.created_ts) == day
+    ]
+    return rebuild_state(day, trades, len(entries), halted, halt_reason)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerContext:
+    """What a broker adapter is restored from: the journal's orders, position and clocks."""
+
+    settings: Settings
+    conn: sqlite3.Connection
+    working_orders: list[Order]
+    saved_position: Position | None
+    commission_cents: int
+    engine_now: Callable[[], datetime]
+    last_bar_ts: Callable[[], datetime | None]
+
+
+BrokerFactory = Callable[[BrokerContext], tuple[Broker, BarStream | None]]
+"""Builds the broker, and the bar stream when the broker brings its own bars (IB)."""
+
+
+class LiveBot:
+    """One running bot: engine, broker and journal over one SQLite connection.
+
+    The broker (and, for IB, the bar stream) comes from ``make_broker``, chosen by the
+    composition root (``bot/__main__.py``); the loop itself knows no adapter.
+    """
+
+    def __init__(
+        self, settings: Settings, db_path: Path, config_source: str,
+        make_broker: BrokerFactory, config_path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config_watcher = ConfigWatcher(config_path, settings)
+        self.conn = open_database(db_path)
+        self.symbol = get_instrument(settings.instrument.symbol).symbol
+        self.config_version = record_config_version(self.conn, settings, config_source)
+        self.clock = CmeSessionClock()
+        self.broker, self.stream = make_broker(BrokerContext(
+            settings, self.conn, store.working_orders(self.conn, self.symbol),
+            store.load_position(self.conn, self.symbol), commission_cents(settings),
+            lambda: self.engine_now(),
+            lambda: self.engine.last_bar.ts if self.engine.last_bar else None,
+        ))
+        recent = store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
+        last_bar = recent[-1] if recent else None
+        position = self.broker.position()
+        labels = {}
+        if position is not None:
+            labels[position.bracket_id] = store.entry_labels(self.conn, position.bracket_id)
+        self.engine = TradingEngine(
+            settings, self.broker, SqliteJournal(self.conn), self.clock,
+            restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
+        )
+        self.engine.warm_up(recent)
+        self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
+        self.stop_requested = asyncio.Event()
+        self.bars_processed = 0
+        self.bad_bars = 0
+        self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._last_heartbeat_s = float("-inf")
+        self._last_prune_s = float("-inf")
+        self._started_with_bar = last_bar
+
+    def engine_now(self) -> datetime:
+        """The engine's time: the close of its last bar, or the wall clock before any bar."""
+        last = self.engine.last_bar
+        if last is None:
+            return wall_clock_utc()
+        return last.ts + timedelta(seconds=self.settings.feed.bar_seconds)
+
+    def stopping(self) -> bool:
+        """Whether a stop was requested (SIGTERM, ``feed.max_bars``)."""
+        return self.stop_requested.is_set()
+
+    def poll_seconds(self) -> float:
+        """How long the loop may wait for a bar before it services commands again."""
+        return self.settings.engine.commands_poll_seconds
+
+    def reconcile(self) -> list[str]:
+        """Check the broker's orders against the position; return what was found and fixed."""
+        return self.engine.reconcile(self.engine_now())
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish the current bar and return (SIGTERM handler)."""
+        self.stop_requested.set()
+
+    async def run(self) -> int:
+        """Restore, reconcile, then process bars until stopped; return the exit code (0)."""
+        for message in self.reconcile():
+            logger.warning("reconcile: %s", message)
+        self.service(force_heartbeat=True, status="running")
+        if self.stream is not None:
+            await play_stream(self, self.stream)
+            return self._finish(2 if self.stream.fatal else 0)
+        try:
+            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
+        except (BadBarError, OSError) as exc:
+            logger.error("cannot open the bar source: %s", exc)
+            self._record_incident("feed_error", str(exc))
+            source = BarSource(iter(()))
+        if source.rows_skipped:
+            self.bad_bars += source.rows_skipped
+            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
+            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
+            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+        finished = await self._play(source.bars)
+        if finished:
+            logger.info("bar source finished; idle until stopped")
+            while not self.stop_requested.is_set():
+                await self._sleep(self.settings.engine.commands_poll_seconds)
+                self.service()
+        return self._finish(0)
+
+    def _finish(self, code: int) -> int:
+        self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
+        self.llm.stop()
+        self.conn.close()
+        logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
+                    self.bad_bars)
+        return code
+
+    async def _play(self, bars: Iterator[Bar]) -> bool:
+        feed = self.settings.feed
+        pacer = Pacer(feed.bar_seconds, feed.speed, follows_wall_clock(feed))
+        for bar in bars:
+            due_s = pacer.due(bar, time.monotonic(), wall_clock_utc())
+            while not self.stop_requested.is_set() and time.monotonic() < due_s:
+                poll_s = self.settings.engine.commands_poll_seconds
+                await self._sleep(min(poll_s, due_s - time.monotonic()))
+                self.service()
+            if self.stop_requested.is_set():
+                return False
+            self.process_bar(bar)
+            self.service()
+            if self.max_bars_reached():
+                self.stop_requested.set()
+                return False
+        return True
+
+    def max_bars_reached(self) -> bool:
+        """Whether ``feed.max_bars`` decisions have been made (tests stop there)."""
+        max_bars = self.settings.feed.max_bars
+        return max_bars is not None and self.bars_processed >= max_bars
+
+    def process_bar(self, bar: Bar, decide: bool = True) -> None:
+        """Validate one bar, then decide on it, or (``decide`` False) only warm up with it."""
+        last = self.engine.last_bar
+        if not decide and last is not None and bar.ts <= last.ts:
+            return  # history overlapping what the window already holds
+        problem = bar_problem(bar, get_instrument(self.symbol).tick_size)
+        if problem is None and last is not None and bar.ts <= last.ts:
+            problem = f"bar at {bar.ts.isoformat()} is not after the last bar {last.ts.isoformat()}"
+        if problem is not None:
+            self.bad_bars += 1
+            logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
+            self._record_incident("bad_bar", problem, ts=bar.ts)
+            return
+        if not decide:
+            self.engine.warm_up([bar])
+            self.engine.journal.record_bar(self.symbol, bar)
+            self.engine.journal.flush()
+            return
+        started_s = time.perf_counter()
+        record = self.engine.on_bar(bar)
+        self.llm.after_bar(record)
+        self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
+        self.bars_processed += 1
+
+    def record_notice(self, notice: StreamNotice) -> None:
+        """Journal a broker or feed notice as an event at the engine's time."""
+        self.engine.journal.record_event(
+            self.engine_now(), notice.kind, notice.severity, notice.message, notice.detail
+        )
+        self.engine.journal.flush()
+
+    def _record_incident(
+        self, kind: str, message: str, detail: dict | None = None, ts: datetime | None = None
+    ) -> None:
+        self.engine.journal.record_event(
+            ts or self.engine_now(), kind, "warning", message, detail or {}
+        )
+        self.engine.journal.flush()
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop_requested.wait(), timeout=seconds)
+
+    def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
+        """Run pending commands and write the heartbeat when it is due (or forced)."""
+        handled = process_pending_commands(
+            self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
+        )
+        handled += self._reload_config()
+        handled += self.llm.service()
+        now_s = time.monotonic()
+        due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
+        if force_heartbeat or handled or due:
+            self._write_heartbeat(status)
+            self._last_heartbeat_s = now_s
+
+    def _reload_config(self) -> int:
+        change = self.config_watcher.poll(self.conn, wall_clock_utc())
+        if change is None:
+            return 0
+        if change.error is not None:
+            self._record_incident("config_rejected", change.error)
+            return 1
+        self.settings = change.settings
+        self.engine.apply_settings(change.settings)
+        self.llm.apply_settings(change.settings)
+        self.config_version = change.version_id or self.config_version
+        detail = {"applied": list(change.applied), "needs_restart": list(change.needs_restart)}
+        message = f"config version {self.config_version} loaded; applied: " + (
+            ", ".join(change.applied) or "nothing"
+        )
+        if change.needs_restart:
+            message += "; applies on restart: " + ", ".join(change.needs_restart)
+        self.engine.journal.record_event(self.engine_now(), "config_reloaded", "info", message,
+                                         detail)
+        self.engine.journal.flush()
+        return 1
+
+    def _write_heartbeat(self, status: str) -> None:
+        last = self.engine.last_bar
+        position = self.broker.position()
+        unrealized = self.broker.open_pnl_cents(last.close) if last else 0
+        realized_total = store.total_realized_cents(self.conn)
+        equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
+        risk_state = self.engine.risk_state
+        row = {
+            "heartbeat_at": store.to_text(wall_clock_utc()),
+            "last_bar_ts": store.to_text(last.ts) if last else None,
+            "pid": os.getpid(),
+            "mode": self.settings.broker.mode.value,
+            "broker_connected": int(self.broker.connected),
+            "symbol": self.symbol,
+            "position_side": position.side.value if position else None,
+            "position_contracts": position.contracts if position else 0,
+            "position_entry_price": position.entry_price if position else None,
+            "equity_cents": equity + unrealized,
+            "realized_today_cents": risk_state.realized_today_cents,
+            "unrealized_cents": unrealized,
+            "bias": self.engine.bias.value,
+            "halted": int(risk_state.halted),
+            "halt_reason": risk_state.halt_reason,
+            "config_version": self.config_version,
+            "bars_processed": self.bars_processed,
+            "bad_bars_skipped": self.bad_bars,
+            "status": status,
+        }
+        prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S
+        with write_transaction(self.conn):
+            store.upsert_bot_state(self.conn, row)
+            if prune and last is not None:
+                keep = timedelta(days=self.settings.engine.bars_retention_days)
+                store.prune_bars(self.conn, self.symbol, last.ts - keep)
+                self._last_prune_s = time.monotonic()
+
+
+async def run_live(
+    settings: Settings, db_path: Path, config_source: str, make_broker: BrokerFactory,
+    config_path: Path | None = None,
+) -> int:
+    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
+    bot = LiveBot(settings, db_path, config_source, make_broker, config_path)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, bot.request_stop)
+    logger.info(
+        "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
+        settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,
+        db_path,
+    )
+    return await bot.run()
+

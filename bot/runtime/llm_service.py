@@ -1,0 +1,169 @@
+"""The live bot's LLM glue: detector after each bar, results and headlines between bars.
+
+Everything here runs on the loop and only touches queues, the detector and the engine's bias
+state, so a bar never waits for a model. With ``llm.enabled: false`` nothing runs at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.core.engine import TradingEngine
+from bot.core.llm_bias import state_from_reply
+from bot.llm.analyst import AnalysisOutcome, outcome_summary
+from bot.llm.context import build_request
+from bot.llm.detector import EventDetector
+from bot.llm.snapshot import record_as_row, snapshot_from_decision
+from bot.llm.types import CallStatus, Trigger
+from bot.llm.worker import LlmWorker
+from shared.config.settings import Settings
+from shared.domain.models import DecisionRecord
+from shared.persistence import llm_state, store
+
+logger = logging.getLogger(__name__)
+
+
+class LlmService:
+    """Owns the detector and the worker for one live bot."""
+
+    def __init__(
+        self, settings: Settings, conn: sqlite3.Connection, db_path: Path,
+        engine: TradingEngine, wall_clock: Callable[[], datetime],
+        worker: LlmWorker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.conn = conn
+        self.engine = engine
+        self.wall_clock = wall_clock
+        self.enabled = settings.llm.enabled
+        self.detector = EventDetector(settings.events, engine.clock, engine.bar_length)
+        self.worker = worker
+        if self.enabled and self.worker is None:
+            self.worker = LlmWorker(db_path, settings.llm, wall_clock)
+        if self.enabled and self.worker is not None:
+            self.worker.start()
+        self.last_record: DecisionRecord | None = None
+        self._news_id = llm_state.last_news_id(conn) if self.enabled else 0
+        self._next_news_s = 0.0
+        self._state_written: tuple[Any, ...] = ()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Hot-reloaded event and LLM settings (mode, bounds, limits, triggers)."""
+        self.settings = settings
+        self.detector.apply_settings(settings.events)
+        if self.worker is not None:
+            self.worker.apply_settings(settings.llm)
+
+    def after_bar(self, record: DecisionRecord) -> None:
+        """Run the detector on the bar just decided and queue any triggers."""
+        if not self.enabled:
+            return
+        self.last_record = record
+        for trigger in self.detector.on_bar(record.ts, self.engine.last_features):
+            self._submit(trigger)
+
+    def manual(self, payload: dict[str, Any], command_id: int, now: datetime) -> str:
+        """Queue a manual analysis for a ``trigger_llm`` command; return the command's message."""
+        if not self.enabled or self.worker is None:
+            raise RuntimeError("the LLM is off in this bot (llm.enabled: false)")
+        clean = {k: str(payload.get(k) or "")[:2000] for k in ("notes", "context")}
+        trigger = self.detector.manual(now, clean, command_id)
+        if not self._submit(trigger):
+            raise RuntimeError("the LLM queue is full; try again shortly")
+        return "analysis queued; the result follows in this row and on the LLM page"
+
+    def service(self) -> int:
+        """Collect finished analyses and new headlines; return how many things happened."""
+        if not self.enabled or self.worker is None:
+            return 0
+        handled = 0
+        for outcome in self.worker.results():
+            self._apply(outcome)
+            handled += 1
+        now_s = time.monotonic()
+        if now_s >= self._next_news_s:
+            self._next_news_s = now_s + self.settings.events.news_poll_seconds
+            news = llm_state.news_after(self.conn, self._news_id)
+            if news:
+                self._news_id = int(news[-1]["id"])
+                headlines = [str(n["headline"]) for n in news]
+                for trigger in self.detector.on_headlines(headlines, self._now()):
+                    self._submit(trigger)
+                    handled += 1
+        self._write_state()
+        return handled
+
+    def stop(self) -> None:
+        """Stop the worker thread (an in-flight call is abandoned)."""
+        if self.worker is not None:
+            self.worker.stop()
+
+    def _now(self) -> datetime:
+        last = self.engine.last_bar
+        return last.ts + self.engine.bar_length if last is not None else self.wall_clock()
+
+    def _submit(self, trigger: Trigger) -> bool:
+        decision = record_as_row(self.last_record) if self.last_record else None
+        if decision is None:
+            rows = store.recent_decisions(self.conn, 1)
+            decision = rows[0] if rows else None
+        journal = self.engine.journal
+        detail = {"trigger": trigger.kind.value, **trigger.payload}
+        if trigger.command_id is not None:
+            detail["command_id"] = trigger.command_id
+        journal.record_event(trigger.ts, "llm_trigger", "info",
+                             f"LLM trigger {trigger.kind.value}", detail)
+        journal.flush()
+        if decision is None:
+            logger.warning("no decision yet: %s trigger skipped", trigger.kind.value)
+            return False
+        snapshot = snapshot_from_decision(
+            decision, self.engine.broker.position(), self.engine.risk_state.realized_today_cents,
+            self.conn, self.settings.llm.recent_trades_in_prompt,
+        )
+        if self.worker is None:
+            return False
+        return self.worker.submit(build_request(trigger, snapshot))
+
+    def _apply(self, outcome: AnalysisOutcome) -> None:
+        now = self._now()
+        journal = self.engine.journal
+        if outcome.reply is not None and outcome.status in (CallStatus.OK, CallStatus.CACHED):
+            self.engine.set_llm_bias(state_from_reply(
+                outcome.reply, now, self.settings.llm.bias_ttl_minutes, outcome.call_id))
+        severity = "info" if outcome.reply is not None else "warning"
+        summary = outcome_summary(outcome)
+        journal.record_event(now, "llm_result", severity, summary, {
+            "trigger": outcome.trigger.kind.value, "call_id": outcome.call_id,
+            "status": outcome.status.value, "cost_usd": outcome.cost_usd})
+        for warning in outcome.warnings:
+            journal.record_event(now, "llm_quota", "warning", warning, {})
+        journal.flush()
+        if outcome.trigger.command_id is not None:
+            llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
+
+    def _write_state(self) -> None:
+        worker = self.worker
+        if worker is None:
+            return
+        bias = self.engine.llm_bias
+        live = bias is not None and self._now() < bias.expires_at
+        row = {
+            "provider": self.settings.llm.provider, "model": worker.model,
+            "available": int(worker.availability[0]), "reason": worker.availability[1],
+            "mode": self.settings.llm.mode,
+            "bias": bias.bias.value if live and bias else "neutral",
+            "bias_confidence": bias.confidence if live and bias else None,
+            "bias_expires_at": store.to_text(bias.expires_at) if live and bias else None,
+        }
+        key = tuple(row.values())
+        if key == self._state_written:
+            return
+        llm_state.write_state(self.conn, {"updated_at": store.to_text(self.wall_clock()), **row})
+        self._state_written = key

@@ -1,0 +1,87 @@
+"""Plotly figures and tables of a finished backtest run for the dashboard's Backtest page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from shared.domain.models import TradeRecord
+
+HEADLINE_METRICS = (
+    ("net_pnl_cents", "Net P&L", "usd"), ("trades", "Trades", "int"),
+    ("win_rate", "Win rate", "pct"), ("profit_factor", "Profit factor", "ratio"),
+    ("expectancy_cents", "Expectancy", "usd"), ("sharpe", "Sharpe (daily)", "ratio"),
+    ("sortino", "Sortino (daily)", "ratio"), ("max_drawdown_cents", "Max drawdown", "usd"),
+    ("exposure", "Exposure", "pct"), ("trades_per_day", "Trades per day", "ratio"),
+    ("buy_and_hold_cents", "Buy & hold", "usd"), ("bars_per_second", "Bars / s", "int"),
+)
+
+
+def format_metric(value: Any, kind: str) -> str:
+    """Render one metric for a card or a comparison table (None = not defined)."""
+    if value is None:
+        return "n/a"
+    if kind == "usd":
+        return f"${value / 100:,.2f}"
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "int":
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+def comparison_table(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Headline metrics side by side: one row per metric, one column per run."""
+    rows = {label: [format_metric(m.get(key), kind) for m in runs.values()]
+            for key, label, kind in HEADLINE_METRICS}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(runs))
+
+
+def equity_drawdown_figure(points: list[tuple[Any, int, int]]) -> go.Figure:
+    """Realized equity (top) and drawdown below the running peak (bottom), in dollars."""
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                           vertical_spacing=0.04)
+    times = [p[0] for p in points]
+    figure.add_trace(go.Scatter(x=times, y=[p[1] / 100 for p in points], name="Equity",
+                                line_shape="hv"), row=1, col=1)
+    figure.add_trace(go.Scatter(x=times, y=[p[2] / 100 for p in points], name="Drawdown",
+                                fill="tozeroy", line_shape="hv"), row=2, col=1)
+    figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         title="Equity and drawdown ($)")
+    return figure
+
+
+def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord]) -> go.Figure:
+    """Price candles with each trade's entry (triangle) and exit (x) marked."""
+    figure = go.Figure(go.Candlestick(
+        x=pd.to_datetime(candles.get("ts", []), utc=True), open=candles.get("open", []),
+        high=candles.get("high", []), low=candles.get("low", []),
+        close=candles.get("close", []), name="Price",
+    ))
+    for side, symbol, color in (("long", "triangle-up", "green"),
+                                ("short", "triangle-down", "red")):
+        chosen = [t for t in trades if t.side.value == side]
+        figure.add_trace(go.Scattergl(
+            x=[t.entry_ts for t in chosen], y=[t.entry_price for t in chosen], mode="markers",
+            marker={"symbol": symbol, "color": color, "size": 9}, name=f"{side} entry",
+        ))
+    figure.add_trace(go.Scattergl(
+        x=[t.exit_ts for t in trades], y=[t.exit_price for t in trades], mode="markers",
+        marker={"symbol": "x", "color": "black", "size": 7}, name="exit",
+    ))
+    figure.update_layout(height=460, xaxis_rangeslider_visible=False,
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Trades on price")
+    return figure
+
+
+def breakdown_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A breakdown (from the run's JSON) as a table in dollars."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["net_pnl_usd"] = frame.pop("net_pnl_cents") / 100
+    frame["average_trade_usd"] = frame.pop("average_trade_cents") / 100
+    return frame

@@ -1,0 +1,108 @@
+"""Streamlit helpers the pages share: where the database and config live, connections, status.
+
+Each page run opens short-lived connections (read-only for views); nothing is cached across
+sessions but derived data. Writes are the dashboard's three kinds only: commands, config
+versions, backtest requests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from shared.config.settings import Settings, load_settings
+from shared.domain.errors import ConfigError
+from shared.persistence import store
+from shared.persistence.db import connect, db_path_from_env, open_database
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def db_path() -> Path:
+    """The journal database (env TRADER_DB, default data/trader.db)."""
+    return db_path_from_env()
+
+
+def config_path() -> Path:
+    """The config file the bot watches (env TRADER_CONFIG, default data/config.yaml)."""
+    return Path(os.environ.get("TRADER_CONFIG") or "data/config.yaml")
+
+
+def current_settings() -> tuple[Settings, str | None]:
+    """The config file's settings, or defaults with the reason the file could not be used."""
+    path = config_path()
+    if not path.exists():
+        return Settings(), None
+    try:
+        return load_settings(path, env={}), None
+    except ConfigError as exc:
+        return Settings(), str(exc)
+
+
+@contextmanager
+def reader() -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection for this run, or None when the bot has not created the db yet."""
+    path = db_path()
+    if not path.exists():
+        yield None
+        return
+    conn = connect(path, readonly=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def writer() -> Iterator[sqlite3.Connection]:
+    """A read-write connection (schema brought up to date) for commands and config versions."""
+    conn = open_database(db_path())
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def no_database_notice() -> None:
+    """Tell the user why a page is empty."""
+    st.info(f"No journal at {db_path()} yet: start the bot with `make run`.")
+
+
+def utc_now() -> datetime:
+    """Wall-clock time for command and config rows."""
+    return datetime.now(UTC)
+
+
+def heartbeat_age_s(state: dict | None) -> float | None:
+    """Seconds since the bot's last heartbeat."""
+    if not state:
+        return None
+    return (utc_now() - store.from_text(state["heartbeat_at"])).total_seconds()
+
+
+def password_ok() -> bool:
+    """Gate: DASHBOARD_PASSWORD (constant-time compare), mandatory off loopback."""
+    expected = os.environ.get("DASHBOARD_PASSWORD", "")
+    address = str(st.get_option("server.address") or "")
+    if not expected:
+        if address and address not in LOOPBACK:
+            st.error(f"The dashboard is bound to {address}: set DASHBOARD_PASSWORD to use it.")
+            return False
+        return True
+    if st.session_state.get("authenticated"):
+        return True
+    with st.form("login"):
+        password = st.text_input("Password", type="password")
+        if st.form_submit_button("Log in"):
+            if hmac.compare_digest(password.encode(), expected.encode()):
+                st.session_state["authenticated"] = True
+                st.rerun()
+            st.error("Wrong password")
+    return False

@@ -1,0 +1,124 @@
+"""Read-side helpers for the LLM page: frames, the cost chart, and the one-off job command.
+
+No streamlit and no boto3 here: the page reads these and writes only commands and headlines.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from shared.persistence import llm_state, llm_store, store
+
+HEARTBEAT_FRESH_S = 15.0
+CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
+                "output_tokens", "cost_usd", "latency_ms", "bias", "confidence", "action",
+                "error"]
+
+
+def analyze_command(python: str, command_id: int, db_path: Path, config_path: Path | None
+                    ) -> list[str]:
+    """The ``python -m bot analyze`` job answering an already claimed command."""
+    argv = [python, "-m", "bot", "analyze", "--command-id", str(command_id), "--claimed",
+            "--db", str(db_path)]
+    if config_path is not None and config_path.exists():
+        argv += ["--config", str(config_path)]
+    return argv
+
+
+def bot_is_running(state: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether a bot is beating and running (so it will take queued commands)."""
+    if not state or state.get("status") != "running":
+        return False
+    age_s = (now - store.from_text(state["heartbeat_at"])).total_seconds()
+    return age_s <= HEARTBEAT_FRESH_S
+
+
+def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:
+    """The call log, newest first, the columns the table shows."""
+    rows = llm_store.recent_calls(conn, limit)
+    return pd.DataFrame(rows, columns=CALL_COLUMNS) if rows else pd.DataFrame(
+        columns=CALL_COLUMNS)
+
+
+def cost_history_frame(conn: sqlite3.Connection, today: date, days: int = 30) -> pd.DataFrame:
+    """Calls and dollars per UTC day for the last ``days`` days (missing days as zero)."""
+    first = today - timedelta(days=days - 1)
+    rows = {r["day"]: r for r in llm_store.daily_history(conn, first.isoformat())}
+    frame = pd.DataFrame([
+        {"day": (first + timedelta(days=i)).isoformat(),
+         "calls": rows.get((first + timedelta(days=i)).isoformat(), {}).get("calls", 0),
+         "cost_usd": rows.get((first + timedelta(days=i)).isoformat(), {}).get("cost_usd", 0.0)}
+        for i in range(days)
+    ])
+    return frame
+
+
+def cost_chart(history: pd.DataFrame) -> go.Figure:
+    """Daily LLM cost (bars) and calls (line) for the history frame."""
+    figure = go.Figure()
+    figure.add_bar(x=history["day"], y=history["cost_usd"], name="Cost (USD)")
+    figure.add_scatter(x=history["day"], y=history["calls"], name="Calls", yaxis="y2",
+                       mode="lines+markers")
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         yaxis={"title": "USD"},
+                         yaxis2={"title": "calls", "overlaying": "y", "side": "right"},
+                         title="LLM cost, last 30 days", legend={"orientation": "h"})
+    return figure
+
+
+def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minutes: float
+                   ) -> pd.DataFrame:
+    """Last trigger of each kind and the cooldown left at ``now`` (the bot's bar time)."""
+    rows = []
+    for row in llm_state.last_triggers(conn):
+        last = store.from_text(row["ts"])
+        left_min = 0.0
+        if now is not None and row["trigger"] != "manual":
+            left_min = max(0.0, cooldown_minutes - (now - last).total_seconds() / 60)
+        rows.append({"trigger": row["trigger"], "last": last, "cooldown_left_min":
+                     round(left_min, 1)})
+    return pd.DataFrame(rows, columns=["trigger", "last", "cooldown_left_min"])
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """What the LLM was worth: trades it enabled, vetoes followed as shadows, win rates."""
+
+    enabled_trades: int
+    enabled_pnl_usd: float
+    vetoed: int
+    avoided_loss_usd: float
+    missed_gain_usd: float
+    agreed_trades: int
+    agreed_win_rate: float | None
+    disagreed_trades: int
+    disagreed_win_rate: float | None
+
+
+def _win_rate(pnls: list[int]) -> float | None:
+    return sum(1 for p in pnls if p > 0) / len(pnls) if pnls else None
+
+
+def attribution(conn: sqlite3.Connection) -> Attribution:
+    """Attribution figures from the journal (decisions, trades and shadow-exit events)."""
+    rows = llm_state.llm_entry_outcomes(conn)
+    enabled = [r["pnl_net_cents"] for r in rows
+               if json.loads(r["labels_json"]).get("verdict_without_llm", "enter") != "enter"]
+    agreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] > 0]
+    disagreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] < 0]
+    shadows = [int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)]
+    return Attribution(
+        enabled_trades=len(enabled), enabled_pnl_usd=sum(enabled) / 100, vetoed=len(shadows),
+        avoided_loss_usd=-sum(p for p in shadows if p < 0) / 100,
+        missed_gain_usd=sum(p for p in shadows if p > 0) / 100,
+        agreed_trades=len(agreed), agreed_win_rate=_win_rate(agreed),
+        disagreed_trades=len(disagreed), disagreed_win_rate=_win_rate(disagreed),
+    )

@@ -1,0 +1,71 @@
+"""What a backtest asks for (JSON in ``backtest_runs``) and the states a run goes through.
+
+The dashboard writes a ``BacktestRequest`` row; ``python -m bot backtest --run-id N`` reads it,
+so both sides validate requests with this one model.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.config.settings import describe_validation_error
+from shared.domain.errors import ConfigError
+
+BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
+# Backtest-only reference strategies (bot.core.strategies.REFERENCE_STRATEGIES; a test keeps
+# them equal).
+REFERENCE_STRATEGY_NAMES: tuple[str, ...] = ("rsi_macd_bracket", "sma_cross")
+
+
+def launch_command(python: str, run_id: int, db_path: str) -> list[str]:
+    """The command line that runs a queued backtest row (the dashboard starts it)."""
+    return [python, "-m", "bot", "backtest", "--run-id", str(run_id), "--db", db_path]
+
+
+class RunStatus(StrEnum):
+    """Life of a backtest run row."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BacktestRequest(BaseModel):
+    """One backtest: data, dates, strategy and parameters, costs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: str = Field(
+        "synthetic", description="'synthetic', 'ib' (history cache), or a file/folder path"
+    )
+    bars: int = Field(100_000, ge=1, le=20_000_000, description="Synthetic length in bars")
+    seed: int = Field(7, description="Seed of the synthetic market")
+    bar_size: Literal["5s", "1min", "5min"] | None = Field(
+        None, description="Bar length; empty = the file's own (synthetic: 1min)"
+    )
+    tz: str = Field("UTC", description="Timezone of naive timestamps in a file")
+    start: str | None = Field(None, description="First day or time (in tz)")
+    end: str | None = Field(None, description="Last day (inclusive) or end time (in tz)")
+    strategy: str | None = Field(None, description="Registry name; empty = default ensemble")
+    params: dict[str, str] = Field(default_factory=dict, description="KEY -> VALUE overrides")
+    commission_usd: float | None = Field(None, ge=0, le=50, description="Per contract per side")
+    slippage_ticks: int | None = Field(None, ge=0, le=20)
+    contracts: int | None = Field(None, ge=1, le=100)
+    config: str | None = Field(None, description="Base config YAML (default: built-in)")
+
+    def to_json(self) -> str:
+        """Serialise for the ``backtest_runs.request_json`` column."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> BacktestRequest:
+        """Parse a stored request; ConfigError names the field that is wrong."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc)) from None

@@ -1,0 +1,505 @@
+"""The one configuration model: every section, its defaults, validation and env overrides.
+
+The model is frozen and rejects unknown keys, so a typo in ``config.yaml`` is an error, never a
+silently ignored setting. A file holds only the keys it changes. Fields whose schema carries
+``hot_reload`` are applied by a running bot within one loop iteration; the rest apply on restart.
+Secrets (AWS keys, passwords) are never fields here: they come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.domain.errors import ConfigError
+from shared.domain.models import Mode
+
+HOT = {"hot_reload": True}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstrumentConfig(Section):
+    """What is traded and what it costs per contract per side."""
+
+    symbol: Literal["MES", "ES"] = Field("MES", description="MES ($5/point) or ES ($50/point)")
+    commission_per_side_usd: float | None = Field(
+        None, ge=0, le=50, description="Per contract per side; empty = $0.62 MES, $2.25 ES"
+    )
+
+
+class BrokerConfig(Section):
+    """Which broker the bot trades through. Live trading also needs TRADER_ALLOW_LIVE=yes."""
+
+    mode: Mode = Field(Mode.PAPER, description="paper (built-in), ib_paper or ib_live")
+    allow_live: bool = Field(False, description="Must be true, with the env flag, for ib_live")
+    paper_slippage_ticks: int = Field(1, ge=0, le=20, description="Ticks against us per fill")
+    paper_starting_equity_usd: float = Field(25_000.0, gt=0, description="Paper account size")
+
+
+class IbConfig(Section):
+    """IB Gateway / TWS connection (used in ib_paper / ib_live)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(4002, ge=1, le=65535, description="4002 = IB Gateway paper")
+    client_id: int = Field(17, ge=0)
+    account: str = Field("", description="Account code; empty = the only one")
+    exchange: str = "CME"
+    connect_timeout_s: float = Field(10.0, gt=0)
+    roll_days_before_expiry: int = Field(
+        8, ge=0, le=60, description="Trade the next quarterly this many days before expiry"
+    )
+    reconnect_initial_s: float = Field(2.0, gt=0, description="First reconnect backoff")
+    reconnect_max_s: float = Field(60.0, gt=0, description="Backoff doubles up to this")
+    bar_timeout_s: float = Field(
+        30.0, gt=0, description="No real-time bar for this long: cancel and re-request"
+    )
+    reject_pause_s: float = Field(
+        300.0, ge=0, description="After IB rejects an entry, send no new entry for this long"
+    )
+    commission_wait_s: float = Field(
+        2.0, gt=0, description="Wait this long for IB's commission report before estimating"
+    )
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> IbConfig:
+        if self.reconnect_initial_s > self.reconnect_max_s:
+            raise ValueError("reconnect_initial_s must not exceed reconnect_max_s")
+        return self
+
+
+class FeedConfig(Section):
+    """Where bars come from: the built-in synthetic market, or a replay of a CSV/Parquet file."""
+
+    source: Literal["synthetic", "replay"] = "synthetic"
+    seed: int = Field(7, description="Seed of the synthetic market; same seed, same bars")
+    speed: float = Field(1.0, gt=0, description="1 = real time; 100 = a hundred times faster")
+    start: datetime | None = Field(None, description="First bar time (UTC); empty = now")
+    start_price: float = Field(5000.0, gt=0)
+    replay_path: str = Field("", description="CSV or Parquet file of bars for source=replay")
+    replay_timezone: str = Field("UTC", description="Timezone of naive timestamps in the file")
+    bar_seconds: int = Field(5, ge=1, le=3600)
+    max_bars: int | None = Field(None, ge=1, description="Stop after this many bars (tests)")
+
+
+class FeatureConfig(Section):
+    """Indicator periods, in bars."""
+
+    window_bars: int = Field(500, ge=60, le=5000)
+    rsi_period: int = Field(14, ge=2)
+    macd_fast: int = Field(12, ge=2)
+    macd_slow: int = Field(26, ge=3)
+    macd_signal: int = Field(9, ge=2)
+    atr_period: int = Field(14, ge=2)
+    atr_baseline_bars: int = Field(100, ge=10)
+    ema_fast: int = Field(9, ge=2)
+    ema_slow: int = Field(21, ge=3)
+    sma_slow: int = Field(50, ge=3)
+    bollinger_period: int = Field(20, ge=2)
+    bollinger_std: float = Field(2.0, gt=0)
+    rate_of_change_period: int = Field(12, ge=1)
+    volume_z_period: int = Field(20, ge=3)
+    realized_vol_bars: int = Field(60, ge=5)
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> FeatureConfig:
+        if self.macd_fast >= self.macd_slow:
+            raise ValueError("macd_fast must be below macd_slow")
+        if self.ema_fast >= self.ema_slow:
+            raise ValueError("ema_fast must be below ema_slow")
+        return self
+
+
+class RegimeConfig(Section):
+    """When the market may be traded."""
+
+    min_atr_ratio: float = Field(0.3, ge=0, json_schema_extra=HOT)
+    max_atr_ratio: float = Field(3.0, gt=0, json_schema_extra=HOT)
+    min_atr_points: float = Field(0.25, ge=0, json_schema_extra=HOT)
+    max_atr_points: float = Field(15.0, gt=0, json_schema_extra=HOT)
+    sessions: list[Literal["overnight", "pre_open", "open", "midday", "close"]] = Field(
+        default_factory=lambda: ["overnight", "pre_open", "open", "midday", "close"],
+        json_schema_extra=HOT,
+        description="Time-of-day buckets in which new entries are allowed",
+    )
+    trend_threshold: float = Field(0.0005, ge=0, description="EMA spread / price for a trend")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RegimeConfig:
+        if self.min_atr_ratio >= self.max_atr_ratio:
+            raise ValueError("min_atr_ratio must be below max_atr_ratio")
+        if self.min_atr_points >= self.max_atr_points:
+            raise ValueError("min_atr_points must be below max_atr_points")
+        return self
+
+
+class RsiMacdParams(Section):
+    oversold: float = Field(30.0, ge=0, le=100)
+    overbought: float = Field(70.0, ge=0, le=100)
+    sentiment_weight: float = Field(0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _oversold_below_overbought(self) -> RsiMacdParams:
+        if self.oversold >= self.overbought:
+            raise ValueError("oversold must be below overbought")
+        return self
+
+
+class MomentumReversalParams(Section):
+    rsi_extreme_low: float = Field(25.0, ge=0, le=100)
+    rsi_extreme_high: float = Field(75.0, ge=0, le=100)
+    min_bollinger_excess: float = Field(0.0, ge=0, description="How far past a band, in %B")
+    histogram_turn_tolerance: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="MACD histogram counts as turning when its move away from zero is under "
+        "this fraction of its depth (0 = it must actually turn)",
+    )
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> MomentumReversalParams:
+        if self.rsi_extreme_low >= self.rsi_extreme_high:
+            raise ValueError("rsi_extreme_low must be below rsi_extreme_high")
+        return self
+
+
+class BreakoutParams(Section):
+    min_body_over_atr: float = Field(1.2, gt=0)
+    min_volume_zscore: float = Field(1.5)
+
+
+# The strategy registry in bot/strategies is checked against this list by a test.
+STRATEGY_NAMES: tuple[str, ...] = ("breakout", "momentum_reversal", "rsi_macd")
+
+
+class StrategiesConfig(Section):
+    """Which strategies vote, with what weight, and their parameters."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"rsi_macd": 1.0, "momentum_reversal": 1.0, "breakout": 1.0},
+        json_schema_extra=HOT,
+    )
+    rsi_macd: RsiMacdParams = Field(default_factory=RsiMacdParams, json_schema_extra=HOT)
+    momentum_reversal: MomentumReversalParams = Field(
+        default_factory=MomentumReversalParams, json_schema_extra=HOT
+    )
+    breakout: BreakoutParams = Field(default_factory=BreakoutParams, json_schema_extra=HOT)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not weights:
+            raise ValueError("at least one strategy must have a weight")
+        unknown = sorted(set(weights) - set(STRATEGY_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown strategy {', '.join(unknown)}; known: {', '.join(STRATEGY_NAMES)}"
+            )
+        for name, weight in weights.items():
+            if weight < 0:
+                raise ValueError(f"weight of {name!r} must not be negative")
+        if sum(weights.values()) <= 0:
+            raise ValueError("the weights must not all be zero")
+        return weights
+
+
+class RiskConfig(Section):
+    """The risk manager's rules. It has the final say over every entry."""
+
+    risk_per_trade_usd: float = Field(100.0, gt=0, json_schema_extra=HOT)
+    max_contracts: int = Field(2, ge=1, le=100, json_schema_extra=HOT)
+    atr_stop_multiplier: float = Field(2.0, gt=0, json_schema_extra=HOT)
+    min_stop_points: float = Field(10.0, gt=0, json_schema_extra=HOT)
+    reward_risk_ratio: float = Field(1.5, gt=0, json_schema_extra=HOT)
+    confidence_threshold: float = Field(
+        0.7, ge=0, le=1, json_schema_extra=HOT, description="Below this, size is halved"
+    )
+    min_weighted_confidence: float = Field(
+        0.5, ge=0, le=1, json_schema_extra=HOT, description="Entries need more than this"
+    )
+    daily_loss_limit_usd: float = Field(300.0, gt=0, json_schema_extra=HOT)
+    max_trades_per_day: int = Field(10, ge=1, json_schema_extra=HOT)
+    cooldown_after_loss_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
+    max_consecutive_losses: int = Field(3, ge=1, json_schema_extra=HOT)
+    no_entry_before_close_minutes: float = Field(15.0, ge=0, json_schema_extra=HOT)
+    trailing_stop_enabled: bool = Field(True, json_schema_extra=HOT)
+    trailing_activation_points: float = Field(6.0, gt=0, json_schema_extra=HOT)
+    trailing_distance_points: float = Field(8.0, gt=0, json_schema_extra=HOT)
+    max_hold_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
+    disaster_stop_usd: float = Field(500.0, gt=0, json_schema_extra=HOT)
+    entry_order_type: Literal["market", "limit"] = Field("market", json_schema_extra=HOT)
+    limit_offset_ticks: int = Field(0, ge=0, le=40, json_schema_extra=HOT)
+
+
+class ModelPrice(Section):
+    """On-demand price of one model, USD per 1,000 tokens, with prompt-cache multipliers."""
+
+    input_per_1k_usd: float = Field(ge=0)
+    output_per_1k_usd: float = Field(ge=0)
+    cache_write_multiplier: float = Field(1.25, ge=0, description="Cache writes x input price")
+    cache_read_multiplier: float = Field(0.1, ge=0, description="Cache reads x input price")
+    regional_markup: float = Field(
+        0.0, ge=0, le=1, description="Extra over global. for geo profiles (us., eu., ...)"
+    )
+
+
+def _price(p_in: float, p_out: float, regional: float = 0.0) -> ModelPrice:
+    return ModelPrice(input_per_1k_usd=p_in, output_per_1k_usd=p_out, regional_markup=regional)
+
+
+def default_model_prices() -> dict[str, ModelPrice]:
+    """Bedrock on-demand prices keyed by base model id (geo prefixes are stripped on lookup)."""
+    return {
+        "anthropic.claude-haiku-4-5-20251001-v1:0": _price(0.001, 0.005, 0.10),
+        "anthropic.claude-sonnet-4-5-20250929-v1:0": _price(0.003, 0.015, 0.10),
+        "anthropic.claude-sonnet-4-6": _price(0.003, 0.015, 0.10),
+        "anthropic.claude-opus-4-5-20251101-v1:0": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-6-v1": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-7": _price(0.005, 0.025, 0.10),
+        "anthropic.claude-opus-4-1-20250805-v1:0": _price(0.015, 0.075),
+        "anthropic.claude-opus-4-20250514-v1:0": _price(0.015, 0.075),
+        "anthropic.claude-sonnet-4-20250514-v1:0": _price(0.003, 0.015),
+        "anthropic.claude-3-5-haiku-20241022-v1:0": _price(0.0008, 0.004),
+        "anthropic.claude-3-haiku-20240307-v1:0": _price(0.00025, 0.00125),
+        "anthropic.claude-3-sonnet-20240229-v1:0": _price(0.003, 0.015),
+        "anthropic.claude-3-5-sonnet-20240620-v1:0": _price(0.003, 0.015),
+    }
+
+
+class LlmConfig(Section):
+    """The event-driven LLM: provider, how its bias is applied, and the daily governor.
+
+    Keys come from the environment only (AWS_ACCESS_KEY_ID/AWS_PROFILE, OPENAI_API_KEY).
+    """
+
+    enabled: bool = Field(False, description="Start the LLM worker in the live bot")
+    provider: Literal["none", "bedrock", "openai_compatible"] = "bedrock"
+    mode: Literal["bias", "consensus", "advisory", "disabled"] = Field(
+        "bias", json_schema_extra=HOT,
+        description="bias: nudge confidence; consensus: trade only when it agrees; "
+        "advisory: log only",
+    )
+    aws_region: str = "us-east-1"
+    bedrock_model: str = Field(
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0", description="Model id or inference profile"
+    )
+    bedrock_endpoint_url: str = Field("", description="Empty = AWS; set for a VPC/test endpoint")
+    openai_base_url: str = "http://127.0.0.1:11434/v1"
+    openai_model: str = "llama3.1"
+    max_boost: float = Field(0.10, ge=0, le=0.5, json_schema_extra=HOT)
+    max_penalty: float = Field(0.15, ge=0, le=0.5, json_schema_extra=HOT)
+    agree_scale: float = Field(0.15, ge=0, le=1, json_schema_extra=HOT,
+                               description="Boost = min(max_boost, confidence x this)")
+    disagree_scale: float = Field(0.20, ge=0, le=1, json_schema_extra=HOT,
+                                  description="Penalty = min(max_penalty, confidence x this)")
+    consensus_min_confidence: float = Field(0.6, ge=0, le=1, json_schema_extra=HOT)
+    daily_call_quota: int = Field(1000, ge=0, json_schema_extra=HOT)
+    daily_cost_limit_usd: float = Field(50.0, ge=0, json_schema_extra=HOT)
+    warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn at this share of a limit")
+    timeout_s: float = Field(30.0, gt=0, description="Wall-clock deadline per call")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(25.0, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10, description="Total attempts, retries included")
+    max_output_tokens: int = Field(600, ge=50, le=8000)
+    temperature: float | None = Field(0.0, ge=0, le=1, description="Empty for models without")
+    bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
+    reply_cache_minutes: float = Field(10.0, ge=0, description="Identical prompt reuses a reply")
+    recent_trades_in_prompt: int = Field(5, ge=0, le=50)
+    prices: dict[str, ModelPrice] = Field(default_factory=default_model_prices)
+    unknown_model_price: ModelPrice = Field(
+        default_factory=lambda: _price(0.015, 0.075),
+        description="Used for a Bedrock model missing from prices (errs on the dear side)",
+    )
+
+
+class EventsConfig(Section):
+    """What makes the LLM worth asking: each trigger has its own cooldown."""
+
+    triggers: list[Literal["market_open", "market_close", "volatility_spike", "news"]] = Field(
+        default_factory=lambda: ["market_open", "market_close", "volatility_spike", "news"],
+        json_schema_extra=HOT,
+    )
+    market_open_offset_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
+    market_close_offset_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
+    volatility_spike_atr_ratio: float = Field(2.0, gt=1, json_schema_extra=HOT)
+    cooldown_minutes: float = Field(30.0, ge=0, json_schema_extra=HOT)
+    news_keywords: list[str] = Field(
+        default_factory=lambda: ["CPI", "FOMC", "Fed", "NFP", "payrolls", "Powell", "rate"],
+        json_schema_extra=HOT,
+    )
+    news_poll_seconds: float = Field(5.0, gt=0)
+
+
+class MemoryConfig(Section):
+    """Memory of past setups (used by the memory issue)."""
+
+    enabled: bool = False
+    min_similar_trades: int = Field(3, ge=0, json_schema_extra=HOT)
+    min_weighted_win_rate: float = Field(0.5, ge=0, le=1, json_schema_extra=HOT)
+    max_adjustment: float = Field(0.10, ge=0, le=0.5)
+
+
+class DashboardConfig(Section):
+    """Read by the dashboard on every page run, so changes apply at once."""
+
+    refresh_seconds: float = Field(5.0, ge=1, le=3600, json_schema_extra=HOT)
+    chart_max_points: int = Field(2000, ge=100, json_schema_extra=HOT)
+
+
+class AlertsConfig(Section):
+    """Where alerts go; credentials only from the environment."""
+
+    telegram_enabled: bool = False
+    slack_enabled: bool = False
+    email_enabled: bool = False
+
+
+class BacktestConfig(Section):
+    starting_equity_usd: float = Field(25_000.0, gt=0)
+    slippage_ticks: int = Field(1, ge=0, le=20)
+
+
+class EngineConfig(Section):
+    """The live loop's own timing and bookkeeping."""
+
+    heartbeat_seconds: float = Field(5.0, gt=0, description="Wall-clock seconds between beats")
+    commands_poll_seconds: float = Field(1.0, gt=0)
+    bars_retention_days: int = Field(7, ge=1)
+    shutdown_timeout_s: float = Field(10.0, gt=0)
+
+
+class Settings(Section):
+    """Everything the bot and dashboard are configured with."""
+
+    instrument: InstrumentConfig = Field(default_factory=InstrumentConfig)
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    ib: IbConfig = Field(default_factory=IbConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    regime: RegimeConfig = Field(default_factory=RegimeConfig)
+    strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+
+# env var -> (section, field)
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "MIN_SIMILAR_TRADES": ("memory", "min_similar_trades"),
+    "MIN_WEIGHTED_WIN_RATE": ("memory", "min_weighted_win_rate"),
+    "CONFIDENCE_THRESHOLD": ("risk", "confidence_threshold"),
+    "AWS_REGION": ("llm", "aws_region"),
+    "AWS_BEDROCK_MODEL": ("llm", "bedrock_model"),
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Render pydantic errors as 'section.field: reason' lines a user can act on."""
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{location}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any] | None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Validate a (partial) config mapping, apply env overrides, and return Settings."""
+    merged: dict[str, Any] = {key: value for key, value in (data or {}).items()}
+    for var, (section, name) in ENV_OVERRIDES.items():
+        value = (env or {}).get(var)
+        if value is None or value == "":
+            continue
+        section_data = merged.get(section) or {}
+        if not isinstance(section_data, Mapping):
+            raise ConfigError(f"{section}: must be a mapping")
+        merged[section] = {**section_data, name: value}
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def parse_config_text(text: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Parse YAML text into Settings; raises ConfigError naming the field and the reason."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError("the config file must be a mapping of sections")
+    return settings_from_mapping(data, env)
+
+
+def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load Settings from a YAML file (missing path = defaults), with env overrides."""
+    env = os.environ if env is None else env
+    if path is None:
+        return settings_from_mapping({}, env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    return parse_config_text(text, env)
+
+
+def settings_to_yaml(settings: Settings) -> str:
+    """Serialise Settings as YAML (every field, for the default data/config.yaml)."""
+    return yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False)
+
+
+def hot_reloadable_fields() -> set[str]:
+    """Return 'section.field' names a running bot applies without a restart."""
+    names: set[str] = set()
+    for section_name, section_field in Settings.model_fields.items():
+        section_model = section_field.annotation
+        for name, field in getattr(section_model, "model_fields", {}).items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and extra.get("hot_reload"):
+                names.add(f"{section_name}.{name}")
+    return names
+
+
+def changed_fields(old: Settings, new: Settings) -> list[str]:
+    """Return the 'section.field' names whose values differ between two configs."""
+    changed = []
+    for section_name in Settings.model_fields:
+        old_section, new_section = getattr(old, section_name), getattr(new, section_name)
+        if old_section == new_section:
+            continue
+        for name in type(old_section).model_fields:
+            if getattr(old_section, name) != getattr(new_section, name):
+                changed.append(f"{section_name}.{name}")
+    return changed
+
+
+def merge_hot_fields(running: Settings, wanted: Settings) -> Settings:
+    """Return ``running`` with every hot-reloadable field taken from ``wanted``."""
+    hot = hot_reloadable_fields()
+    sections: dict[str, Any] = {}
+    for section_name in Settings.model_fields:
+        running_section = getattr(running, section_name)
+        updates = {
+            name: getattr(getattr(wanted, section_name), name)
+            for name in type(running_section).model_fields
+            if f"{section_name}.{name}" in hot
+        }
+        sections[section_name] = running_section.model_copy(update=updates)
+    return Settings.model_validate(running.model_copy(update=sections).model_dump())

@@ -1,0 +1,238 @@
+"""Every SQL statement of the LLM: governor reservations, the call log, provider state, news.
+
+``reserve_call`` and ``settle_call`` own their ``BEGIN IMMEDIATE`` transactions: the check of
+the day's calls and dollars and the reservation are one atomic step, shared by every process
+that calls, so two callers can never both take the last unit of the quota.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.persistence.db import write_transaction
+from shared.persistence.store import to_text
+
+STATUS_PENDING = "pending"
+STATUS_REFUSED = "refused"
+STATUS_CACHED = "cached"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """What is about to be sent, as the call log records it."""
+
+    created_at: datetime
+    day: str
+    trigger: str
+    trigger_json: str
+    command_id: int | None
+    provider: str
+    model: str
+    template_version: str
+    prompt_hash: str
+    system_prompt: str
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The day's governor limits."""
+
+    call_quota: int
+    cost_limit_usd: float
+    warn_fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The outcome of a reservation: a call id, or the reason it was refused; 80% warnings."""
+
+    call_id: int
+    granted: bool
+    reason: str
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What came back from a call, as logged."""
+
+    status: str
+    response: str
+    error: str
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    latency_ms: float | None
+    retry_attempts: int
+    bias: str | None
+    confidence: float | None
+    action: str | None
+    settled_at: datetime
+
+
+_INSERT_CALL = (
+    "INSERT INTO llm_calls (created_at, day, trigger, trigger_json, command_id, provider, "
+    "model, template_version, prompt_hash, system_prompt, prompt, status, error, reserved_usd) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_call(
+    conn: sqlite3.Connection, req: CallRequest, status: str, error: str, reserved_usd: float
+) -> int:
+    cursor = conn.execute(_INSERT_CALL, (
+        to_text(req.created_at), req.day, req.trigger, req.trigger_json, req.command_id,
+        req.provider, req.model, req.template_version, req.prompt_hash, req.system_prompt,
+        req.prompt, status, error, reserved_usd,
+    ))
+    return int(cursor.lastrowid or 0)
+
+
+def _warnings(row: sqlite3.Row, limits: Limits, calls: int, cost_usd: float) -> list[str]:
+    found = []
+    if not row["calls_warned"] and calls >= limits.warn_fraction * limits.call_quota:
+        found.append(f"LLM calls today {calls} of {limits.call_quota} "
+                     f"({limits.warn_fraction:.0%} warning)")
+    if not row["cost_warned"] and cost_usd >= limits.warn_fraction * limits.cost_limit_usd:
+        found.append(f"LLM cost today ${cost_usd:.4f} of ${limits.cost_limit_usd:.2f} "
+                     f"({limits.warn_fraction:.0%} warning)")
+    return found
+
+
+def reserve_call(
+    conn: sqlite3.Connection, req: CallRequest, reserve_usd: float, limits: Limits
+) -> Reservation:
+    """Atomically check today's calls and dollars and reserve one call of ``reserve_usd``."""
+    with write_transaction(conn):
+        conn.execute("INSERT OR IGNORE INTO llm_daily (day) VALUES (?)", (req.day,))
+        row = conn.execute("SELECT * FROM llm_daily WHERE day = ?", (req.day,)).fetchone()
+        reason = ""
+        if row["calls"] + 1 > limits.call_quota:
+            reason = f"daily call quota reached ({row['calls']} of {limits.call_quota})"
+        elif row["cost_usd"] + reserve_usd > limits.cost_limit_usd + 1e-12:
+            reason = (f"daily cost limit: ${row['cost_usd']:.4f} spent or reserved + "
+                      f"${reserve_usd:.4f} > ${limits.cost_limit_usd:.2f}")
+        if reason:
+            conn.execute("UPDATE llm_daily SET refused = refused + 1 WHERE day = ?", (req.day,))
+            call_id = _insert_call(conn, req, STATUS_REFUSED, reason, 0.0)
+            conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
+            return Reservation(call_id, False, reason, ())
+        calls, cost_usd = row["calls"] + 1, row["cost_usd"] + reserve_usd
+        warnings = _warnings(row, limits, calls, cost_usd)
+        conn.execute(
+            "UPDATE llm_daily SET calls = ?, cost_usd = ?, "
+            "calls_warned = calls_warned OR ?, cost_warned = cost_warned OR ? WHERE day = ?",
+            (calls, cost_usd, int(calls >= limits.warn_fraction * limits.call_quota),
+             int(cost_usd >= limits.warn_fraction * limits.cost_limit_usd), req.day),
+        )
+        call_id = _insert_call(conn, req, STATUS_PENDING, "", reserve_usd)
+        return Reservation(call_id, True, "", tuple(warnings))
+
+
+def settle_call(conn: sqlite3.Connection, call_id: int, result: Settlement) -> None:
+    """Record a call's outcome and replace its reserved dollars by the actual cost."""
+    with write_transaction(conn):
+        row = conn.execute("SELECT day, reserved_usd FROM llm_calls WHERE id = ?",
+                           (call_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no LLM call {call_id}")
+        conn.execute(
+            "UPDATE llm_daily SET cost_usd = MAX(0, cost_usd + ? - ?) WHERE day = ?",
+            (result.cost_usd, row["reserved_usd"], row["day"]),
+        )
+        conn.execute(
+            "UPDATE llm_calls SET status = ?, response = ?, error = ?, stop_reason = ?, "
+            "input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, "
+            "cost_usd = ?, latency_ms = ?, retry_attempts = ?, bias = ?, confidence = ?, "
+            "action = ?, settled_at = ? WHERE id = ?",
+            (result.status, result.response, result.error, result.stop_reason,
+             result.input_tokens, result.output_tokens, result.cache_read_tokens,
+             result.cache_write_tokens, result.cost_usd, result.latency_ms,
+             result.retry_attempts, result.bias, result.confidence, result.action,
+             to_text(result.settled_at), call_id),
+        )
+
+
+def cached_reply(
+    conn: sqlite3.Connection, prompt_hash: str, since: datetime
+) -> dict[str, Any] | None:
+    """The newest successful call with this prompt hash made at or after ``since``."""
+    row = conn.execute(
+        "SELECT * FROM llm_calls WHERE prompt_hash = ? AND status = 'ok' AND created_at >= ? "
+        "ORDER BY id DESC LIMIT 1",
+        (prompt_hash, to_text(since)),
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def log_cached_call(
+    conn: sqlite3.Connection, req: CallRequest, source: dict[str, Any], settled_at: datetime
+) -> int:
+    """Log a reply reused from an identical earlier prompt (no cost, no quota)."""
+    with write_transaction(conn):
+        call_id = _insert_call(conn, req, STATUS_CACHED, "", 0.0)
+        conn.execute(
+            "UPDATE llm_calls SET response = ?, bias = ?, confidence = ?, action = ?, "
+            "stop_reason = ?, error = ?, latency_ms = 0, settled_at = ? WHERE id = ?",
+            (source["response"], source["bias"], source["confidence"], source["action"],
+             source["stop_reason"], f"reused the reply of call {source['id']}",
+             to_text(settled_at), call_id),
+        )
+    return call_id
+
+
+def daily_usage(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
+    """Calls, dollars (spent + reserved) and refusals of one UTC day."""
+    row = conn.execute("SELECT * FROM llm_daily WHERE day = ?", (day,)).fetchone()
+    return dict(row) if row else {"day": day, "calls": 0, "cost_usd": 0.0, "refused": 0}
+
+
+def daily_history(conn: sqlite3.Connection, since_day: str) -> list[dict[str, Any]]:
+    """Per-day calls and cost from ``since_day`` on, oldest first."""
+    rows = conn.execute(
+        "SELECT day, calls, cost_usd, refused FROM llm_daily WHERE day >= ? ORDER BY day",
+        (since_day,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def recent_calls(conn: sqlite3.Connection, limit: int = 200) -> list[dict[str, Any]]:
+    """The latest calls, newest first (every column)."""
+    rows = conn.execute("SELECT * FROM llm_calls ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def call_for_command(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
+    """The call made for a manual-trigger command, once it exists."""
+    row = conn.execute(
+        "SELECT * FROM llm_calls WHERE command_id = ? ORDER BY id DESC LIMIT 1", (command_id,)
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def trigger_detail(payload: dict[str, Any]) -> str:
+    """Serialise a trigger payload for the call log."""
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
+def abandon_pending(conn: sqlite3.Connection, before: datetime, at: datetime) -> int:
+    """Close calls still pending from before ``before`` (their process died mid-call).
+
+    They keep their reserved dollars as their cost: a call past its deadline may be billed.
+    """
+    with write_transaction(conn):
+        cursor = conn.execute(
+            "UPDATE llm_calls SET status = 'timeout', cost_usd = reserved_usd, settled_at = ?, "
+            "error = 'abandoned: the calling process stopped before the reply' "
+            "WHERE status = ? AND created_at < ?",
+            (to_text(at), STATUS_PENDING, to_text(before)),
+        )
+    return cursor.rowcount

@@ -1,0 +1,537 @@
+"""Every SQL statement of the trading journal, as named, parameterised functions.
+
+Timestamps are stored as ISO-8601 UTC text (sortable); money as integer cents. Callers own
+transactions: the bot's journal wraps a bar's writes in ``db.write_transaction``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.domain.models import (
+    Bar,
+    CommandKind,
+    CommandStatus,
+    DecisionRecord,
+    ExitReason,
+    Fill,
+    Order,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TradeRecord,
+)
+
+
+def to_text(ts: datetime) -> str:
+    """Render a tz-aware timestamp as ISO-8601 UTC text."""
+    if ts.tzinfo is None:
+        raise ValueError(f"naive timestamp {ts!r}: every stored time must be tz-aware")
+    return ts.astimezone(UTC).isoformat()
+
+
+def from_text(text: str) -> datetime:
+    """Parse stored ISO-8601 text back to a tz-aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _optional_ts(text: str | None) -> datetime | None:
+    return from_text(text) if text else None
+
+
+# --- bars -------------------------------------------------------------------------------------
+
+
+def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
+    """Store bars for charts and warm restarts (a bar already stored is replaced)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(symbol, to_text(b.ts), b.open, b.high, b.low, b.close, b.volume) for b in bars],
+    )
+
+
+def recent_bars(conn: sqlite3.Connection, symbol: str, limit: int) -> list[Bar]:
+    """Return the last ``limit`` bars of ``symbol``, oldest first."""
+    rows = conn.execute(
+        "SELECT ts, open, high, low, close, volume FROM bars WHERE symbol = ? "
+        "ORDER BY ts DESC LIMIT ?",
+        (symbol, limit),
+    ).fetchall()
+    return [
+        Bar(from_text(r["ts"]), r["open"], r["high"], r["low"], r["close"], r["volume"])
+        for r in reversed(rows)
+    ]
+
+
+def prune_bars(conn: sqlite3.Connection, symbol: str, before: datetime) -> int:
+    """Delete bars older than ``before``; return how many went."""
+    cursor = conn.execute(
+        "DELETE FROM bars WHERE symbol = ? AND ts < ?", (symbol, to_text(before))
+    )
+    return cursor.rowcount
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def insert_decisions(
+    conn: sqlite3.Connection, records: Sequence[DecisionRecord], recorded_at: datetime
+) -> None:
+    """Journal evaluations (HOLDs included) with everything that led to the verdict."""
+    conn.executemany(
+        "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
+        "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
+        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
+                r.signal_action.value, r.signal_confidence, r.memory_adjustment,
+                r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
+                json.dumps(list(r.reasons)), r.action_taken, r.bracket_id,
+                json.dumps(r.labels, sort_keys=True), to_text(recorded_at),
+            )
+            for r in records
+        ],
+    )
+
+
+def recent_decisions(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Return the latest decisions, newest first, as plain dicts."""
+    rows = conn.execute("SELECT * FROM decisions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def entry_labels(conn: sqlite3.Connection, bracket_id: str) -> dict[str, str]:
+    """Return the regime labels recorded with the decision that opened ``bracket_id``."""
+    row = conn.execute(
+        "SELECT labels_json FROM decisions WHERE bracket_id = ? ORDER BY id LIMIT 1",
+        (bracket_id,),
+    ).fetchone()
+    return json.loads(row["labels_json"]) if row else {}
+
+
+# --- orders and fills -------------------------------------------------------------------------
+
+
+def upsert_order(
+    conn: sqlite3.Connection, order: Order, ts: datetime, detail: str, recorded_at: datetime
+) -> None:
+    """Insert or update an order and append its status change to ``order_events``."""
+    conn.execute(
+        "INSERT INTO orders (order_id, bracket_id, symbol, side, role, order_type, contracts, "
+        "price, status, exit_reason, created_ts, updated_ts, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (order_id) DO UPDATE SET price = excluded.price, "
+        "status = excluded.status, exit_reason = excluded.exit_reason, "
+        "updated_ts = excluded.updated_ts, recorded_at = excluded.recorded_at",
+        (
+            order.order_id, order.bracket_id, order.symbol, order.side.value, order.role.value,
+            order.order_type.value, order.contracts, order.price, order.status.value,
+            order.exit_reason.value if order.exit_reason else None, to_text(order.created_ts),
+            to_text(ts), to_text(recorded_at),
+        ),
+    )
+    conn.execute(
+        "INSERT INTO order_events (order_id, ts, status, price, detail, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (order.order_id, to_text(ts), order.status.value, order.price, detail,
+         to_text(recorded_at)),
+    )
+
+
+def _order_from_row(row: sqlite3.Row) -> Order:
+    return Order(
+        order_id=row["order_id"],
+        bracket_id=row["bracket_id"],
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        role=OrderRole(row["role"]),
+        order_type=OrderType(row["order_type"]),
+        contracts=row["contracts"],
+        price=row["price"],
+        status=OrderStatus(row["status"]),
+        created_ts=from_text(row["created_ts"]),
+        exit_reason=ExitReason(row["exit_reason"]) if row["exit_reason"] else None,
+    )
+
+
+def working_orders(conn: sqlite3.Connection, symbol: str) -> list[Order]:
+    """Return the working orders of ``symbol`` in creation order."""
+    rows = conn.execute(
+        "SELECT * FROM orders WHERE symbol = ? AND status = ? ORDER BY created_ts, order_id",
+        (symbol, OrderStatus.WORKING.value),
+    ).fetchall()
+    return [_order_from_row(r) for r in rows]
+
+
+def all_orders(conn: sqlite3.Connection) -> list[Order]:
+    """Return every order ever placed, in creation order."""
+    rows = conn.execute("SELECT * FROM orders ORDER BY created_ts, order_id").fetchall()
+    return [_order_from_row(r) for r in rows]
+
+
+def entry_orders_since(conn: sqlite3.Connection, symbol: str, since: datetime) -> list[Order]:
+    """Return entry orders created at or after ``since`` (for the trades-per-day count)."""
+    rows = conn.execute(
+        "SELECT * FROM orders WHERE symbol = ? AND role = ? AND created_ts >= ? "
+        "ORDER BY created_ts",
+        (symbol, OrderRole.ENTRY.value, to_text(since)),
+    ).fetchall()
+    return [_order_from_row(r) for r in rows]
+
+
+def insert_fill(conn: sqlite3.Connection, fill: Fill, recorded_at: datetime) -> None:
+    """Journal one execution."""
+    conn.execute(
+        "INSERT INTO fills (fill_id, order_id, bracket_id, symbol, side, role, contracts, price, "
+        "ts, commission_cents, exit_reason, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            fill.fill_id, fill.order_id, fill.bracket_id, fill.symbol, fill.side.value,
+            fill.role.value, fill.contracts, fill.price, to_text(fill.ts), fill.commission_cents,
+            fill.exit_reason.value if fill.exit_reason else None, to_text(recorded_at),
+        ),
+    )
+
+
+def all_fills(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Return every fill, oldest first, as plain dicts."""
+    return [dict(r) for r in conn.execute("SELECT * FROM fills ORDER BY ts, fill_id")]
+
+
+# --- trades and positions ---------------------------------------------------------------------
+
+
+def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: datetime) -> None:
+    """Journal a closed round trip with its P&L and the labels in force at entry."""
+    conn.execute(
+        "INSERT INTO trades (bracket_id, symbol, side, contracts, entry_ts, entry_price, exit_ts, "
+        "exit_price, exit_reason, pnl_gross_cents, commission_cents, pnl_net_cents, trend, "
+        "volatility, time_bucket, bias_at_entry, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            trade.bracket_id, trade.symbol, trade.side.value, trade.contracts,
+            to_text(trade.entry_ts), trade.entry_price, to_text(trade.exit_ts), trade.exit_price,
+            trade.exit_reason.value, trade.pnl_gross_cents, trade.commission_cents,
+            trade.pnl_net_cents, trade.labels.get("trend"), trade.labels.get("volatility"),
+            trade.labels.get("time_bucket"), trade.labels.get("bias", "neutral"),
+            to_text(recorded_at),
+        ),
+    )
+
+
+def _trade_from_row(row: sqlite3.Row) -> TradeRecord:
+    labels = {
+        key: row[key] for key in ("trend", "volatility", "time_bucket") if row[key] is not None
+    }
+    labels["bias"] = row["bias_at_entry"]
+    return TradeRecord(
+        bracket_id=row["bracket_id"],
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        contracts=row["contracts"],
+        entry_ts=from_text(row["entry_ts"]),
+        entry_price=row["entry_price"],
+        exit_ts=from_text(row["exit_ts"]),
+        exit_price=row["exit_price"],
+        exit_reason=ExitReason(row["exit_reason"]),
+        pnl_gross_cents=row["pnl_gross_cents"],
+        commission_cents=row["commission_cents"],
+        pnl_net_cents=row["pnl_net_cents"],
+        labels=labels,
+    )
+
+
+def trades_since(conn: sqlite3.Connection, since: datetime) -> list[TradeRecord]:
+    """Return trades that closed at or after ``since``, oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM trades WHERE exit_ts >= ? ORDER BY exit_ts, id", (to_text(since),)
+    ).fetchall()
+    return [_trade_from_row(r) for r in rows]
+
+
+def all_trades(conn: sqlite3.Connection) -> list[TradeRecord]:
+    """Return every closed trade, oldest first."""
+    return filtered_trades(conn)
+
+
+def filtered_trades(
+    conn: sqlite3.Connection,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sides: Sequence[str] = (),
+    exit_reasons: Sequence[str] = (),
+) -> list[TradeRecord]:
+    """Closed trades with exit time in [start, end), of the given sides and exit reasons."""
+    clauses, params = ["1 = 1"], []
+    if start is not None:
+        clauses.append("exit_ts >= ?")
+        params.append(to_text(start))
+    if end is not None:
+        clauses.append("exit_ts < ?")
+        params.append(to_text(end))
+    for column, values in (("side", sides), ("exit_reason", exit_reasons)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    rows = conn.execute(
+        f"SELECT * FROM trades WHERE {' AND '.join(clauses)} ORDER BY exit_ts, id", params
+    ).fetchall()
+    return [_trade_from_row(r) for r in rows]
+
+
+def total_realized_cents(conn: sqlite3.Connection) -> int:
+    """Sum of net P&L of every closed trade, in cents."""
+    return int(conn.execute("SELECT COALESCE(SUM(pnl_net_cents), 0) FROM trades").fetchone()[0])
+
+
+def save_position(
+    conn: sqlite3.Connection, symbol: str, position: Position | None, recorded_at: datetime
+) -> None:
+    """Persist the open position of ``symbol`` (None = flat)."""
+    conn.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
+    if position is None:
+        return
+    conn.execute(
+        "INSERT INTO positions (symbol, side, contracts, entry_price, entry_ts, bracket_id, "
+        "stop_price, target_price, entry_commission_cents, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            symbol, position.side.value, position.contracts, position.entry_price,
+            to_text(position.entry_ts), position.bracket_id, position.stop_price,
+            position.target_price, position.entry_commission_cents, to_text(recorded_at),
+        ),
+    )
+
+
+def load_position(conn: sqlite3.Connection, symbol: str) -> Position | None:
+    """Return the persisted open position of ``symbol``, or None when flat."""
+    row = conn.execute("SELECT * FROM positions WHERE symbol = ?", (symbol,)).fetchone()
+    if row is None:
+        return None
+    return Position(
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        contracts=row["contracts"],
+        entry_price=row["entry_price"],
+        entry_ts=from_text(row["entry_ts"]),
+        bracket_id=row["bracket_id"],
+        stop_price=row["stop_price"],
+        target_price=row["target_price"],
+        entry_commission_cents=row["entry_commission_cents"],
+    )
+
+
+# --- heartbeat, events, commands, config versions ---------------------------------------------
+
+
+def upsert_bot_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
+    """Write the single heartbeat row (columns as in the ``bot_state`` table)."""
+    columns = ["id", *state]
+    placeholders = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in state)
+    conn.execute(
+        f"INSERT INTO bot_state ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}",
+        [1, *state.values()],
+    )
+
+
+def read_bot_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Return the heartbeat row, or None before the bot's first beat."""
+    row = conn.execute("SELECT * FROM bot_state WHERE id = 1").fetchone()
+    return dict(row) if row else None
+
+
+def insert_event(
+    conn: sqlite3.Connection,
+    ts: datetime,
+    kind: str,
+    severity: str,
+    message: str,
+    detail: dict[str, Any] | None,
+    recorded_at: datetime,
+) -> None:
+    """Record an incident, alert or notable occurrence."""
+    conn.execute(
+        "INSERT INTO events (ts, kind, severity, message, detail_json, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (to_text(ts), kind, severity, message, json.dumps(detail or {}, sort_keys=True),
+         to_text(recorded_at)),
+    )
+
+
+def recent_events(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Return the latest events, newest first."""
+    rows = conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRow:
+    """A dashboard-to-bot command as queued."""
+
+    command_id: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def enqueue_command(
+    conn: sqlite3.Connection,
+    kind: CommandKind | str,
+    created_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
+    cursor = conn.execute(
+        "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
+        (to_text(created_at), str(kind), json.dumps(payload or {}),
+         CommandStatus.PENDING.value),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def pending_commands(conn: sqlite3.Connection) -> list[CommandRow]:
+    """Return queued commands, oldest first."""
+    rows = conn.execute(
+        "SELECT id, kind, payload_json, created_at FROM commands WHERE status = ? ORDER BY id",
+        (CommandStatus.PENDING.value,),
+    ).fetchall()
+    result = []
+    for r in rows:
+        try:
+            payload = json.loads(r["payload_json"] or "{}")
+        except json.JSONDecodeError:
+            payload = {"_unparsable": r["payload_json"]}
+        result.append(CommandRow(r["id"], r["kind"], payload, from_text(r["created_at"])))
+    return result
+
+
+def complete_command(
+    conn: sqlite3.Connection,
+    command_id: int,
+    status: CommandStatus,
+    result: str,
+    processed_at: datetime,
+) -> None:
+    """Record a command's outcome."""
+    conn.execute(
+        "UPDATE commands SET status = ?, result = ?, processed_at = ? WHERE id = ?",
+        (status.value, result, to_text(processed_at), command_id),
+    )
+
+
+def command_outcome(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
+    """Return one command row (status and result) as a dict."""
+    row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Return the active config version row, or None before the first one."""
+    row = conn.execute(
+        "SELECT * FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def insert_config_version(
+    conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
+) -> int:
+    """Store an accepted config and mark it the active one; return its version id."""
+    conn.execute("UPDATE config_versions SET active = 0 WHERE active = 1")
+    cursor = conn.execute(
+        "INSERT INTO config_versions (created_at, author, note, yaml, active) "
+        "VALUES (?, ?, ?, ?, 1)",
+        (to_text(created_at), author, note, yaml_text),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, int]:
+    """Row counts of known journal tables (for status views and tests)."""
+    known = {
+        "bars", "decisions", "orders", "order_events", "fills", "trades", "positions",
+        "events", "commands", "config_versions",
+    }
+    counts = {}
+    for table in tables:
+        if table not in known:
+            raise ValueError(f"unknown table {table!r}")
+        counts[table] = int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    return counts
+
+
+WALL_CLOCK_COLUMNS = frozenset({"recorded_at", "heartbeat_at", "processed_at", "pid"})
+JOURNAL_TABLES = ("bars", "decisions", "orders", "order_events", "fills", "trades", "positions")
+
+
+def journal_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every journal row minus wall-clock columns, in a stable order (determinism checks)."""
+    snapshot = {}
+    for table in JOURNAL_TABLES:
+        columns = [
+            row["name"] for row in conn.execute(f"PRAGMA table_info({table})")
+            if row["name"] not in WALL_CLOCK_COLUMNS
+        ]
+        names = ", ".join(columns)
+        rows = conn.execute(f"SELECT {names} FROM {table} ORDER BY {names}").fetchall()
+        snapshot[table] = [tuple(r) for r in rows]
+    return snapshot
+
+
+# --- IB order-id map (bot/ib) -----------------------------------------------------------------
+
+
+def record_ib_order(
+    conn: sqlite3.Connection, order_ref: str, client_id: int, ib_order_id: int, con_id: int,
+    at: datetime,
+) -> None:
+    """Remember which IB (clientId, orderId) carries our ``order_ref`` (before it is sent)."""
+    conn.execute(
+        "INSERT INTO ib_orders (order_ref, client_id, ib_order_id, perm_id, con_id, placed_at, "
+        "updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?) "
+        "ON CONFLICT (order_ref) DO UPDATE SET client_id = excluded.client_id, "
+        "ib_order_id = excluded.ib_order_id, perm_id = NULL, con_id = excluded.con_id, "
+        "updated_at = excluded.updated_at",
+        (order_ref, client_id, ib_order_id, con_id, to_text(at), to_text(at)),
+    )
+
+
+def set_ib_perm_id(conn: sqlite3.Connection, order_ref: str, perm_id: int, at: datetime) -> None:
+    """Store IB's permanent id for ``order_ref`` (in the map and on the journaled order)."""
+    conn.execute(
+        "UPDATE ib_orders SET perm_id = ?, updated_at = ? WHERE order_ref = ?",
+        (perm_id, to_text(at), order_ref),
+    )
+    conn.execute("UPDATE orders SET ib_perm_id = ? WHERE order_id = ?", (perm_id, order_ref))
+
+
+def ib_order_map(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Every known orderRef with its IB ids, keyed by orderRef."""
+    rows = conn.execute("SELECT * FROM ib_orders ORDER BY placed_at, order_ref").fetchall()
+    return {r["order_ref"]: dict(r) for r in rows}
+
+
+def max_ib_order_id(conn: sqlite3.Connection, client_id: int) -> int:
+    """The highest IB orderId this clientId ever used (0 when none)."""
+    row = conn.execute(
+        "SELECT COALESCE(MAX(ib_order_id), 0) FROM ib_orders WHERE client_id = ?", (client_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+def fill_ids_since(conn: sqlite3.Connection, since: datetime) -> set[str]:
+    """Ids of fills journaled at or after ``since`` (IB execIds in IB mode)."""
+    rows = conn.execute("SELECT fill_id FROM fills WHERE ts >= ?", (to_text(since),)).fetchall()
+    return {r["fill_id"] for r in rows}

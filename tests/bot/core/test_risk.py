@@ -1,0 +1,259 @@
+"""Risk rules, each on both sides of its threshold; sizing; exits management."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.core import risk
+from bot.core.risk import EntryRequest, InstructionKind, RiskRule, RiskState
+from shared.config.settings import RiskConfig
+from shared.domain.instruments import get_instrument
+from shared.domain.models import (
+    Action,
+    ExitReason,
+    OrderPlan,
+    OrderType,
+    Position,
+    Rejection,
+    Side,
+    TradeRecord,
+)
+
+NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
+MES = get_instrument("MES")
+ES = get_instrument("ES")
+CFG = RiskConfig()
+
+
+def request(**changes) -> EntryRequest:
+    base = EntryRequest(
+        action=Action.BUY, confidence=0.8, close=5000.0, atr_points=2.0, now=NOW,
+        minutes_to_close=120.0, regime_tradable=True, regime_reasons=(), position=None,
+        entry_pending=False,
+    )
+    return replace(base, **changes)
+
+
+def plan(req=None, state=None, cfg=CFG, instrument=MES):
+    return risk.plan_entry(req or request(), state or RiskState(), cfg, instrument)
+
+
+def rule_of(verdict) -> str | None:
+    return verdict.rule if isinstance(verdict, Rejection) else None
+
+
+def test_long_bracket_levels_and_size_with_defaults():
+    verdict = plan()
+    assert isinstance(verdict, OrderPlan)
+    assert verdict.side is Side.LONG and verdict.entry_type is OrderType.MARKET
+    assert verdict.stop_points == 10 and verdict.target_points == 15
+    assert (verdict.stop_price, verdict.entry_price, verdict.target_price) == (4990, 5000, 5015)
+    assert verdict.contracts == 2  # $100 / (10 pts x $5)
+
+
+def test_short_bracket_levels_mirror():
+    verdict = plan(request(action=Action.SELL, close=5000.25))
+    assert isinstance(verdict, OrderPlan)
+    assert (verdict.stop_price, verdict.target_price) == (5010.25, 4985.25)
+
+
+@pytest.mark.parametrize(
+    ("atr", "expected_stop"),
+    [(4.9, 10.0), (5.0, 10.0), (5.1, 10.25), (6.0, 12.0), (6.06, 12.25)],
+)
+def test_stop_is_max_of_atr_multiple_and_minimum_rounded_up(atr, expected_stop):
+    stop, target = risk.stop_and_target_points(atr, CFG, MES)
+    assert stop == expected_stop
+    assert target == MES.round_to_tick(expected_stop * 1.5)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "contracts"), [(0.69, 1), (0.7, 2), (0.95, 2)]
+)
+def test_size_halved_below_confidence_threshold(confidence, contracts):
+    verdict = plan(request(confidence=confidence))
+    assert isinstance(verdict, OrderPlan) and verdict.contracts == contracts
+
+
+def test_size_capped_by_max_contracts():
+    cfg = RiskConfig(risk_per_trade_usd=1000, max_contracts=3)
+    verdict = plan(cfg=cfg)
+    assert isinstance(verdict, OrderPlan) and verdict.contracts == 3
+
+
+def test_es_with_small_risk_budget_is_rejected_not_rounded_up():
+    verdict = plan(instrument=ES)
+    assert rule_of(verdict) == RiskRule.SIZE
+    assert "$500.00" in verdict.reason
+
+
+def test_es_sized_from_its_point_value():
+    verdict = plan(cfg=RiskConfig(risk_per_trade_usd=1000, daily_loss_limit_usd=2000),
+                   instrument=ES)
+    assert isinstance(verdict, OrderPlan) and verdict.contracts == 2
+
+
+@pytest.mark.parametrize(("confidence", "allowed"), [(0.5, False), (0.5001, True)])
+def test_entry_only_above_min_weighted_confidence(confidence, allowed):
+    verdict = plan(request(confidence=confidence))
+    assert isinstance(verdict, OrderPlan) is allowed
+    if not allowed:
+        assert rule_of(verdict) == RiskRule.CONFIDENCE
+
+
+def test_halted_blocks_entries_with_reason():
+    verdict = plan(state=risk.halt(RiskState(), "kill switch"))
+    assert rule_of(verdict) == RiskRule.HALTED and "kill switch" in verdict.reason
+    assert isinstance(plan(state=risk.resume(risk.halt(RiskState(), "x"))), OrderPlan)
+
+
+def test_regime_not_tradable_blocks_with_its_reasons():
+    verdict = plan(request(regime_tradable=False, regime_reasons=("maintenance break",)))
+    assert rule_of(verdict) == RiskRule.REGIME and verdict.reason == "maintenance break"
+
+
+def _position(side=Side.LONG, **changes):
+    base = Position("MES", side, 1, 5000.0, NOW - timedelta(minutes=5), "B1", 4990.0, 5015.0, 62)
+    return replace(base, **changes)
+
+
+def test_no_pyramiding_in_the_same_direction():
+    assert rule_of(plan(request(position=_position(Side.LONG)))) == RiskRule.PYRAMIDING
+
+
+def test_no_reversal_while_a_position_is_open():
+    verdict = plan(request(action=Action.SELL, position=_position(Side.LONG)))
+    assert rule_of(verdict) == RiskRule.POSITION_OPEN
+
+
+def test_no_second_entry_while_one_is_working():
+    assert rule_of(plan(request(entry_pending=True))) == RiskRule.ENTRY_PENDING
+
+
+@pytest.mark.parametrize(("realized_cents", "blocked"), [(-30000, True), (-29999, False)])
+def test_daily_loss_cap(realized_cents, blocked):
+    state = RiskState(realized_today_cents=realized_cents)
+    verdict = plan(request(), state)
+    assert (rule_of(verdict) == RiskRule.DAILY_LOSS) is blocked
+
+
+def test_size_shrinks_so_a_stop_out_cannot_breach_the_daily_cap():
+    # $300 cap, $260 lost: $40 left, one MES contract at a 10-point stop risks $50.
+    verdict = plan(state=RiskState(realized_today_cents=-26000))
+    assert rule_of(verdict) == RiskRule.SIZE
+    verdict = plan(state=RiskState(realized_today_cents=-24000))  # $60 left: one contract
+    assert isinstance(verdict, OrderPlan) and verdict.contracts == 1
+
+
+@pytest.mark.parametrize(("entries", "blocked"), [(9, False), (10, True)])
+def test_max_trades_per_day(entries, blocked):
+    verdict = plan(state=RiskState(entries_today=entries))
+    assert (rule_of(verdict) == RiskRule.MAX_TRADES) is blocked
+
+
+@pytest.mark.parametrize(("losses", "blocked"), [(2, False), (3, True)])
+def test_max_consecutive_losses(losses, blocked):
+    verdict = plan(state=RiskState(consecutive_losses=losses))
+    assert (rule_of(verdict) == RiskRule.CONSECUTIVE_LOSSES) is blocked
+
+
+@pytest.mark.parametrize(("minutes_ago", "blocked"), [(4.9, True), (5.0, False)])
+def test_cooldown_after_a_loss(minutes_ago, blocked):
+    state = RiskState(last_loss_ts=NOW - timedelta(minutes=minutes_ago))
+    verdict = plan(state=state)
+    assert (rule_of(verdict) == RiskRule.COOLDOWN) is blocked
+
+
+@pytest.mark.parametrize(("minutes", "blocked"), [(14.9, True), (15.0, False)])
+def test_no_entries_near_the_close_or_break(minutes, blocked):
+    verdict = plan(request(minutes_to_close=minutes))
+    assert (rule_of(verdict) == RiskRule.NEAR_CLOSE) is blocked
+
+
+def test_unknown_atr_cannot_place_a_stop():
+    assert rule_of(plan(request(atr_points=float("nan")))) == RiskRule.SIZE
+
+
+def test_hold_is_not_planned():
+    with pytest.raises(ValueError, match="BUY or SELL"):
+        plan(request(action=Action.HOLD))
+
+
+def test_limit_entry_offsets_in_our_favour():
+    cfg = RiskConfig(entry_order_type="limit", limit_offset_ticks=2)
+    long_plan = plan(cfg=cfg)
+    short_plan = plan(request(action=Action.SELL), cfg=cfg)
+    assert long_plan.entry_type is OrderType.LIMIT and long_plan.entry_price == 4999.5
+    assert short_plan.entry_price == 5000.5
+
+
+def _trade(net_cents: int, exit_ts=NOW) -> TradeRecord:
+    return TradeRecord("B", "MES", Side.LONG, 1, exit_ts - timedelta(minutes=1), 5000.0, exit_ts,
+                       5001.0, ExitReason.STOP, net_cents + 124, 124, net_cents)
+
+
+def test_state_counts_losses_and_resets_streak_on_a_win():
+    state = risk.record_trade(RiskState(), _trade(-5000))
+    state = risk.record_trade(state, _trade(-100))
+    assert state.consecutive_losses == 2 and state.realized_today_cents == -5100
+    assert state.last_loss_ts == NOW
+    state = risk.record_trade(state, _trade(700))
+    assert state.consecutive_losses == 0 and state.realized_today_cents == -4400
+
+
+def test_new_trading_day_resets_daily_counters_but_not_a_halt():
+    state = RiskState(date(2025, 3, 4), -20000, 7, 2, NOW, True, "kill")
+    same = risk.start_day(state, date(2025, 3, 4))
+    assert same is state
+    new = risk.start_day(state, date(2025, 3, 5))
+    assert (new.realized_today_cents, new.entries_today, new.consecutive_losses) == (0, 0, 0)
+    assert new.halted and new.halt_reason == "kill"
+
+
+def test_rebuild_state_from_journal():
+    trades = [_trade(-100, NOW), _trade(-200, NOW + timedelta(minutes=2))]
+    state = risk.rebuild_state(date(2025, 3, 4), trades, 3, True, "x")
+    assert state.entries_today == 3 and state.consecutive_losses == 2
+    assert state.realized_today_cents == -300 and state.halted
+
+
+# --- exits management -----------------------------------------------------------------------
+
+
+def test_disaster_stop_at_threshold():
+    cfg = RiskConfig(disaster_stop_usd=50)
+    position = _position(stop_price=None)
+    assert risk.manage_position(position, 4990.25, NOW, cfg, MES) is None  # $48.75 < $50
+    instruction = risk.manage_position(position, 4990.0, NOW, cfg, MES)
+    assert instruction.kind is InstructionKind.EXIT
+    assert instruction.exit_reason is ExitReason.DISASTER_STOP
+
+
+@pytest.mark.parametrize(("held_minutes", "exits"), [(59.9, False), (60.0, True)])
+def test_time_exit(held_minutes, exits):
+    position = _position(entry_ts=NOW - timedelta(minutes=held_minutes))
+    instruction = risk.manage_position(position, 5000.0, NOW, CFG, MES)
+    assert (instruction is not None and instruction.exit_reason is ExitReason.TIME_EXIT) is exits
+
+
+def test_trailing_stop_activates_and_only_tightens():
+    below = risk.manage_position(_position(), 5005.75, NOW, CFG, MES)
+    assert below is None
+    moved = risk.manage_position(_position(), 5006.0, NOW, CFG, MES)
+    assert moved.kind is InstructionKind.MOVE_STOP and moved.new_stop_price == 4998.0
+    tighter_already = _position(stop_price=4999.0)
+    assert risk.manage_position(tighter_already, 5006.0, NOW, CFG, MES) is None
+
+
+def test_trailing_stop_for_a_short_rounds_away_from_price():
+    position = _position(Side.SHORT, stop_price=5010.0, target_price=4985.0)
+    moved = risk.manage_position(position, 4993.9, NOW, CFG, MES)
+    assert moved.new_stop_price == 5002.0  # 4993.9 + 8 = 5001.9, rounded up to the tick
+
+
+def test_trailing_disabled():
+    cfg = RiskConfig(trailing_stop_enabled=False)
+    assert risk.manage_position(_position(), 5020.0, NOW, cfg, MES) is None

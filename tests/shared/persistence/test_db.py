@@ -1,0 +1,140 @@
+"""SQLite connection settings, migrations and the journal's named queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.domain.models import (
+    Bar,
+    CommandKind,
+    CommandStatus,
+    ExitReason,
+    Order,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TradeRecord,
+)
+from shared.persistence import store
+from shared.persistence.db import connect, migrate, open_database, schema_version, write_transaction
+
+T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = open_database(tmp_path / "t.db")
+    yield connection
+    connection.close()
+
+
+def test_connection_uses_wal_busy_timeout_and_foreign_keys(conn):
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_migrate_is_idempotent_and_versioned(tmp_path):
+    connection = connect(tmp_path / "m.db")
+    assert schema_version(connection) == 0
+    version = migrate(connection)
+    assert version >= 1
+    assert migrate(connection) == version
+
+
+def test_newer_schema_is_refused(tmp_path):
+    connection = open_database(tmp_path / "n.db")
+    connection.execute("PRAGMA user_version = 99")
+    with pytest.raises(RuntimeError, match="newer than this code"):
+        migrate(connection)
+
+
+def test_failed_write_transaction_rolls_back(conn):
+    with pytest.raises(RuntimeError), write_transaction(conn):
+        store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
+        raise RuntimeError("boom")
+    assert store.recent_bars(conn, "MES", 10) == []
+
+
+def test_readonly_connection_cannot_write(tmp_path, conn):
+    reader = connect(tmp_path / "t.db", readonly=True)
+    with pytest.raises(Exception, match="readonly"):
+        reader.execute("DELETE FROM bars")
+
+
+def test_bars_round_trip_oldest_first_and_prune(conn):
+    bars = [Bar(T0 + timedelta(seconds=5 * i), 5000, 5001, 4999, 5000.25, 10 + i) for i in range(5)]
+    store.insert_bars(conn, "MES", bars)
+    assert store.recent_bars(conn, "MES", 3) == bars[-3:]
+    assert store.prune_bars(conn, "MES", bars[2].ts) == 2
+    assert store.recent_bars(conn, "MES", 10) == bars[2:]
+
+
+def _order(status=OrderStatus.WORKING, role=OrderRole.STOP, price=4990.0):
+    return Order("B1-stop", "B1", "MES", Side.SHORT, role, OrderType.STOP, 1, price, status, T0,
+                 exit_reason=ExitReason.STOP)
+
+
+def test_order_upsert_keeps_history_and_working_list(conn):
+    store.upsert_order(conn, _order(), T0, "submitted", T0)
+    assert store.working_orders(conn, "MES") == [_order()]
+    moved = _order(price=4995.0)
+    store.upsert_order(conn, moved, T0 + timedelta(seconds=5), "moved", T0)
+    assert store.working_orders(conn, "MES")[0].price == 4995.0
+    store.upsert_order(conn, _order(OrderStatus.CANCELLED), T0, "cancelled", T0)
+    assert store.working_orders(conn, "MES") == []
+    events = conn.execute("SELECT status FROM order_events ORDER BY id").fetchall()
+    assert [e[0] for e in events] == ["working", "working", "cancelled"]
+
+
+def test_position_round_trip_and_flat(conn):
+    position = Position("MES", Side.LONG, 2, 5000.0, T0, "B1", 4990.0, 5015.0, 124)
+    store.save_position(conn, "MES", position, T0)
+    assert store.load_position(conn, "MES") == position
+    store.save_position(conn, "MES", None, T0)
+    assert store.load_position(conn, "MES") is None
+
+
+def test_trade_round_trip_with_labels(conn):
+    trade = TradeRecord("B1", "MES", Side.SHORT, 1, T0, 5000.0, T0 + timedelta(minutes=3),
+                        4990.0, ExitReason.TARGET, 5000, 124, 4876,
+                        {"trend": "range", "volatility": "normal", "time_bucket": "open",
+                         "bias": "neutral"})
+    store.insert_trade(conn, trade, T0)
+    assert store.all_trades(conn) == [trade]
+    assert store.trades_since(conn, T0 + timedelta(minutes=4)) == []
+    assert store.total_realized_cents(conn) == 4876
+
+
+def test_commands_queue_and_outcome(conn):
+    command_id = store.enqueue_command(conn, CommandKind.HALT, T0, {"reason": "lunch"})
+    pending = store.pending_commands(conn)
+    assert [(c.command_id, c.kind, c.payload) for c in pending] == [
+        (command_id, "halt", {"reason": "lunch"})
+    ]
+    store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
+    assert store.pending_commands(conn) == []
+    assert store.command_outcome(conn, command_id)["result"] == "halted"
+
+
+def test_config_versions_keep_one_active(conn):
+    first = store.insert_config_version(conn, "a: 1\n", "bot", "first", T0)
+    second = store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
+    active = store.active_config_version(conn)
+    assert active["id"] == second and first != second
+    assert conn.execute("SELECT COUNT(*) FROM config_versions WHERE active = 1").fetchone()[0] == 1
+
+
+def test_naive_timestamps_are_refused():
+    with pytest.raises(ValueError, match="naive"):
+        store.to_text(datetime(2025, 1, 1))
+
+
+def test_table_counts_only_for_known_tables(conn):
+    assert store.table_counts(conn, ["bars"]) == {"bars": 0}
+    with pytest.raises(ValueError, match="unknown table"):
+        store.table_counts(conn, ["sqlite_master"])
