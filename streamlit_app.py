@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import frame
-from shared.persistence import store
+from shared.persistence import ops_store
 from shared.supervisor import process_info
 
 st.set_page_config(page_title="MyTrader", page_icon=":material/candlestick_chart:", layout="wide")
@@ -27,7 +27,7 @@ def status_sidebar() -> None:
     process = process_info("bot")
     st.metric("Bot process", process.state, help=process.description)
     with frame.reader() as conn:
-        state = store.read_bot_state(conn) if conn is not None else None
+        state = ops_store.read_bot_state(conn) if conn is not None else None
     age_s = frame.heartbeat_age_s(state)
     if state is None or age_s is None:
         st.warning("No heartbeat yet")

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import frame
 from shared.domain.models import CommandKind
 from shared.persistence import report_queries
-from shared.persistence.store import enqueue_command
+from shared.persistence.ops_store import enqueue_command
 from shared.supervisor import process_info, start_process, stop_process
 
 st.title("Bot control")

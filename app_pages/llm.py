@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import frame, llm_reports
 from shared.domain.models import CommandKind
-from shared.persistence import llm_state, llm_store, store
+from shared.persistence import codec, llm_state, llm_store, ops_store
 from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +36,8 @@ def status_panel() -> None:
         state = llm_state.read_state(conn)
         usage = llm_store.daily_usage(conn, now.date().isoformat())
         history = llm_reports.cost_history_frame(conn, now.date())
-        bot = store.read_bot_state(conn)
-        bar_now = store.from_text(bot["last_bar_ts"]) if bot and bot["last_bar_ts"] else None
+        bot = ops_store.read_bot_state(conn)
+        bar_now = codec.from_text(bot["last_bar_ts"]) if bot and bot["last_bar_ts"] else None
         detector = llm_reports.detector_frame(conn, bar_now, settings.events.cooldown_minutes)
     columns = st.columns(5)
     if state is None:
@@ -72,9 +72,9 @@ def status_panel() -> None:
 def ask(notes: str, context: str) -> None:
     payload = {"notes": notes, "context": context}
     with frame.writer() as conn:
-        running = llm_reports.bot_is_running(store.read_bot_state(conn), frame.utc_now())
+        running = llm_reports.bot_is_running(ops_store.read_bot_state(conn), frame.utc_now())
         with write_transaction(conn):
-            command_id = store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
+            command_id = ops_store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
                                                frame.utc_now(), payload)
         if not running:
             llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
@@ -104,7 +104,7 @@ def result_panel() -> None:
     if command_id is None:
         return
     with frame.reader() as conn:
-        command = store.command_outcome(conn, command_id) if conn else None
+        command = ops_store.command_outcome(conn, command_id) if conn else None
         call = llm_store.call_for_command(conn, command_id) if conn else None
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
                f"{command['status'] if command else 'unknown'}")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import charts, frame, reports
-from shared.persistence import report_queries, store
+from shared.persistence import ops_store, report_queries
 
 st.title("Overview")
 settings, config_problem = frame.current_settings()
@@ -21,7 +21,7 @@ def live_panel() -> None:
         if conn is None:
             frame.no_database_notice()
             return
-        state = store.read_bot_state(conn)
+        state = ops_store.read_bot_state(conn)
         symbol = state["symbol"] if state else settings.instrument.symbol
         last_ts = report_queries.last_bar_time(conn, symbol)
         since = (last_ts or frame.utc_now()) - timedelta(hours=window_hours)

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import charts, frame, reports
 from shared.domain import metrics
 from shared.domain.instruments import usd_to_cents
-from shared.persistence import report_queries, store
+from shared.persistence import journal_store, report_queries
 
 st.title("Trades & performance")
 settings, _ = frame.current_settings()
@@ -38,7 +38,7 @@ start = datetime.combine(date_range[0], time(0), tzinfo=frame.utc_now().tzinfo)
 end = datetime.combine(date_range[1], time(0), tzinfo=start.tzinfo) + timedelta(days=1)
 
 with frame.reader() as conn:
-    trades = store.filtered_trades(conn, start, end, chosen_sides, chosen_reasons)
+    trades = journal_store.filtered_trades(conn, start, end, chosen_sides, chosen_reasons)
 if not trades:
     st.info("No closed trades match these filters.")
     st.stop()

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.composition import paper_broker  # noqa: E402
 from bot.runtime.live import LiveBot  # noqa: E402
-from shared import llm_store, store  # noqa: E402
 from shared.config.settings import settings_from_mapping  # noqa: E402
+from shared.persistence import llm_store, ops_store  # noqa: E402
 from shared.persistence.db import connect  # noqa: E402
 from tests.fakellm.server import FakeLlmServer, Step  # noqa: E402
 
@@ -46,7 +46,7 @@ def run(bars: int, folder: Path, llm: dict | None) -> tuple[np.ndarray, float, d
     asyncio.run(bot.run())
     elapsed_s = time.perf_counter() - started
     conn = connect(db, readonly=True)
-    events = [e["kind"] for e in store.recent_events(conn, 1_000_000)]
+    events = [e["kind"] for e in ops_store.recent_events(conn, 1_000_000)]
     counts = {"triggers": events.count("llm_trigger"),
               "calls_logged": len(llm_store.recent_calls(conn, 100_000))}
     conn.close()

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.adapters.feeds.synthetic import SyntheticMarket  # noqa: E402
-from shared import store  # noqa: E402
 from shared.domain.models import ExitReason, Side, TradeRecord  # noqa: E402
+from shared.persistence import codec, journal_store, ops_store  # noqa: E402
 from shared.persistence.db import open_database, write_transaction  # noqa: E402
 
 WEEK_START = datetime(2025, 3, 2, 23, 0, tzinfo=UTC)  # Sunday 17:00 CT
@@ -50,11 +50,11 @@ def fill_database(path: Path) -> tuple[int, int]:
         ))
     now = datetime.now(UTC)
     with write_transaction(conn):
-        store.insert_bars(conn, "MES", bars)
+        journal_store.insert_bars(conn, "MES", bars)
         for trade in trades:
-            store.insert_trade(conn, trade, now)
-        store.upsert_bot_state(conn, {
-            "heartbeat_at": store.to_text(now), "last_bar_ts": store.to_text(bars[-1].ts),
+            journal_store.insert_trade(conn, trade, now)
+        ops_store.upsert_bot_state(conn, {
+            "heartbeat_at": codec.to_text(now), "last_bar_ts": codec.to_text(bars[-1].ts),
             "pid": 1, "mode": "paper", "broker_connected": 1, "symbol": "MES",
             "position_side": None, "position_contracts": 0, "position_entry_price": None,
             "equity_cents": 2_500_000, "realized_today_cents": 0, "unrealized_cents": 0,

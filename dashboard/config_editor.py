@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.config.settings import Settings, hot_reloadable_fields, settings_to_yaml
-from shared.persistence import store
+from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
 
 
@@ -182,7 +182,7 @@ def save_config(
 ) -> int:
     """Store ``settings`` as the active version, then write the file the bot watches."""
     with write_transaction(conn):
-        version_id = store.insert_config_version(
+        version_id = ops_store.insert_config_version(
             conn, settings_to_yaml(settings), author, note or "(no note)", now
         )
     write_config_file(path, settings)
@@ -191,7 +191,7 @@ def save_config(
 
 def active_yaml(conn: sqlite3.Connection, fallback: Settings) -> tuple[int | None, str]:
     """The active version's id and YAML (or the fallback's YAML before any version exists)."""
-    active = store.active_config_version(conn)
+    active = ops_store.active_config_version(conn)
     if active is None:
         return None, settings_to_yaml(fallback)
     return int(active["id"]), str(active["yaml"])

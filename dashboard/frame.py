@@ -19,7 +19,7 @@ import streamlit as st
 
 from shared.config.settings import Settings, load_settings
 from shared.domain.errors import ConfigError
-from shared.persistence import store
+from shared.persistence import codec
 from shared.persistence.db import connect, db_path_from_env, open_database
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -84,7 +84,7 @@ def heartbeat_age_s(state: dict | None) -> float | None:
     """Seconds since the bot's last heartbeat."""
     if not state:
         return None
-    return (utc_now() - store.from_text(state["heartbeat_at"])).total_seconds()
+    return (utc_now() - codec.from_text(state["heartbeat_at"])).total_seconds()
 
 
 def password_ok() -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from shared.persistence import llm_state, llm_store, store
+from shared.persistence import codec, llm_state, llm_store
 
 HEARTBEAT_FRESH_S = 15.0
 CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
@@ -37,7 +37,7 @@ def bot_is_running(state: dict[str, Any] | None, now: datetime) -> bool:
     """Whether a bot is beating and running (so it will take queued commands)."""
     if not state or state.get("status") != "running":
         return False
-    age_s = (now - store.from_text(state["heartbeat_at"])).total_seconds()
+    age_s = (now - codec.from_text(state["heartbeat_at"])).total_seconds()
     return age_s <= HEARTBEAT_FRESH_S
 
 
@@ -79,7 +79,7 @@ def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minu
     """Last trigger of each kind and the cooldown left at ``now`` (the bot's bar time)."""
     rows = []
     for row in llm_state.last_triggers(conn):
-        last = store.from_text(row["ts"])
+        last = codec.from_text(row["ts"])
         left_min = 0.0
         if now is not None and row["trigger"] != "manual":
             left_min = max(0.0, cooldown_minutes - (now - last).total_seconds() / 60)

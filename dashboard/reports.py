@@ -15,7 +15,7 @@ import pandas as pd
 
 from shared.domain.metrics import GroupStats
 from shared.domain.models import TradeRecord
-from shared.persistence import store
+from shared.persistence import journal_store
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -32,7 +32,8 @@ def trades_frame(
     exit_reasons: list[str] | None = None,
 ) -> pd.DataFrame:
     """Closed trades as a table (filters optional: exit time in [start, end), side, reason)."""
-    return trades_table(store.filtered_trades(conn, start, end, sides or (), exit_reasons or ()))
+    trades = journal_store.filtered_trades(conn, start, end, sides or (), exit_reasons or ())
+    return trades_table(trades)
 
 
 def trades_table(trades: Sequence[TradeRecord]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.ports import BrokerUpdates, OrderEvent, wall_clock_utc
 from shared.domain.models import Bar, DecisionRecord, Fill, Position, TradeRecord
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import write_transaction
 
 
@@ -75,10 +75,10 @@ class SqliteJournal:
         self.writes = 0
 
     def record_bar(self, symbol: str, bar: Bar) -> None:
-        self._pending.append(lambda _at: store.insert_bars(self._conn, symbol, [bar]))
+        self._pending.append(lambda _at: journal_store.insert_bars(self._conn, symbol, [bar]))
 
     def record_decision(self, record: DecisionRecord) -> None:
-        self._pending.append(lambda at: store.insert_decisions(self._conn, [record], at))
+        self._pending.append(lambda at: journal_store.insert_decisions(self._conn, [record], at))
 
     def record_broker_updates(
         self, updates: BrokerUpdates, symbol: str, position: Position | None,
@@ -87,20 +87,20 @@ class SqliteJournal:
         conn = self._conn
         for event in updates.orders:
             self._pending.append(
-                lambda at, e=event: store.upsert_order(conn, e.order, e.ts, e.detail, at)
+                lambda at, e=event: journal_store.upsert_order(conn, e.order, e.ts, e.detail, at)
             )
         for fill in updates.fills:
-            self._pending.append(lambda at, f=fill: store.insert_fill(conn, f, at))
+            self._pending.append(lambda at, f=fill: journal_store.insert_fill(conn, f, at))
         for trade in label_trades(updates.trades, labels):
-            self._pending.append(lambda at, t=trade: store.insert_trade(conn, t, at))
+            self._pending.append(lambda at, t=trade: journal_store.insert_trade(conn, t, at))
         if updates.position_changed:
-            self._pending.append(lambda at: store.save_position(conn, symbol, position, at))
+            self._pending.append(lambda at: journal_store.save_position(conn, symbol, position, at))
 
     def record_event(
         self, ts: datetime, kind: str, severity: str, message: str, detail: dict[str, Any]
     ) -> None:
         self._pending.append(
-            lambda at: store.insert_event(self._conn, ts, kind, severity, message, detail, at)
+            lambda at: ops_store.insert_event(self._conn, ts, kind, severity, message, detail, at)
         )
 
     def flush(self) -> None:

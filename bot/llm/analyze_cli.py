@@ -18,7 +18,7 @@ from bot.llm.snapshot import snapshot_from_journal
 from bot.llm.types import Trigger, TriggerKind
 from bot.ports import wall_clock_utc
 from shared.config.settings import load_settings
-from shared.persistence import llm_state, store
+from shared.persistence import codec, llm_state, ops_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
     payload = {"notes": args.notes, "context": args.context}
     command_id = args.command_id
     if command_id is not None:
-        row = store.command_outcome(conn, command_id)
+        row = ops_store.command_outcome(conn, command_id)
         if row is None or row["kind"] != "trigger_llm":
             logger.error("no trigger_llm command %s", command_id)
             return 2
@@ -72,9 +72,9 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
     snapshot = snapshot_from_journal(conn, settings.llm.recent_trades_in_prompt)
     if snapshot is None:
         return _finish(conn, command_id, "no journaled decision yet: run the bot first", 1)
-    trigger = Trigger(TriggerKind.MANUAL, store.from_text(snapshot.ts), clean, command_id)
+    trigger = Trigger(TriggerKind.MANUAL, codec.from_text(snapshot.ts), clean, command_id)
     with write_transaction(conn):
-        store.insert_event(conn, trigger.ts, "llm_trigger", "info", "LLM trigger manual (job)",
+        ops_store.insert_event(conn, trigger.ts, "llm_trigger", "info", "LLM trigger manual (job)",
                            {"trigger": "manual", "command_id": command_id, **clean},
                            wall_clock_utc())
     provider = make_provider(settings.llm)

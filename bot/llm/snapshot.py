@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
 from shared.domain.models import DecisionRecord, Position
-from shared.persistence import llm_state, store
+from shared.persistence import codec, journal_store, llm_state, ops_store
 
 
 def _position(position: Position | None) -> dict[str, Any] | None:
@@ -46,7 +46,7 @@ def snapshot_from_decision(
 
 def record_as_row(record: DecisionRecord) -> dict[str, Any]:
     """The fields of a live decision the snapshot needs, shaped like a journal row."""
-    return {"symbol": record.symbol, "ts": store.to_text(record.ts), "close": record.close,
+    return {"symbol": record.symbol, "ts": codec.to_text(record.ts), "close": record.close,
             "features_json": record.features_json, "regime_json": record.regime_json,
             "signal_action": record.signal_action.value,
             "signal_confidence": record.signal_confidence}
@@ -54,12 +54,12 @@ def record_as_row(record: DecisionRecord) -> dict[str, Any]:
 
 def snapshot_from_journal(conn: sqlite3.Connection, trades_limit: int) -> Snapshot | None:
     """A snapshot from the latest journaled decision (one-off jobs); None before any."""
-    decisions = store.recent_decisions(conn, 1)
+    decisions = journal_store.recent_decisions(conn, 1)
     if not decisions:
         return None
     decision = decisions[0]
-    heartbeat = store.read_bot_state(conn) or {}
+    heartbeat = ops_store.read_bot_state(conn) or {}
     return snapshot_from_decision(
-        decision, store.load_position(conn, decision["symbol"]),
+        decision, journal_store.load_position(conn, decision["symbol"]),
         int(heartbeat.get("realized_today_cents") or 0), conn, trades_limit,
     )

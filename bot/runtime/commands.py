@@ -15,7 +15,7 @@ from typing import Any, Protocol, assert_never
 
 from bot.core.engine import TradingEngine
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
-from shared.persistence import store
+from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class LlmTriggerHook(Protocol):
 
 
 def execute_command(
-    engine: TradingEngine, command: store.CommandRow, now: datetime,
+    engine: TradingEngine, command: ops_store.CommandRow, now: datetime,
     llm: LlmTriggerHook | None = None,
 ) -> tuple[CommandStatus, str]:
     """Apply one command to the engine; return its status and a message for the dashboard."""
@@ -70,7 +70,7 @@ def process_pending_commands(
     llm: LlmTriggerHook | None = None,
 ) -> int:
     """Execute every pending command in order; return how many were handled."""
-    commands = store.pending_commands(conn)
+    commands = ops_store.pending_commands(conn)
     for command in commands:
         try:
             status, message = execute_command(engine, command, now, llm)
@@ -79,5 +79,5 @@ def process_pending_commands(
             status, message = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"
         logger.info("command %s %s: %s", command.command_id, command.kind, message)
         with write_transaction(conn):
-            store.complete_command(conn, command.command_id, status, message, wall_now)
+            ops_store.complete_command(conn, command.command_id, status, message, wall_now)
     return len(commands)

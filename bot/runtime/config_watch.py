@@ -22,7 +22,7 @@ from shared.config.settings import (
     settings_to_yaml,
 )
 from shared.domain.errors import ConfigError
-from shared.persistence import store
+from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -83,10 +83,10 @@ class ConfigWatcher:
     @staticmethod
     def _record_version(conn: sqlite3.Connection, wanted: Settings, wall_now) -> int:
         text = settings_to_yaml(wanted)
-        active = store.active_config_version(conn)
+        active = ops_store.active_config_version(conn)
         if active is not None and active["yaml"] == text:
             return int(active["id"])
         with write_transaction(conn):
-            return store.insert_config_version(
+            return ops_store.insert_config_version(
                 conn, text, "file", "config file edited while running", wall_now
             )

@@ -37,7 +37,7 @@ from shared.config.settings import Settings, settings_to_yaml
 from shared.domain.errors import BadBarError
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.models import Bar, Order, Position
-from shared.persistence import store
+from shared.persistence import codec, journal_store, ops_store
 from shared.persistence.db import open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -56,11 +56,11 @@ def commission_cents(settings: Settings) -> int:
 def record_config_version(conn: sqlite3.Connection, settings: Settings, source: str) -> int:
     """Store the running config as a version unless it equals the active one; return its id."""
     text = settings_to_yaml(settings)
-    active = store.active_config_version(conn)
+    active = ops_store.active_config_version(conn)
     if active is not None and active["yaml"] == text:
         return int(active["id"])
     with write_transaction(conn):
-        return store.insert_config_version(
+        return ops_store.insert_config_version(
             conn, text, "bot", f"loaded at start from {source}", wall_clock_utc()
         )
 
@@ -69,16 +69,19 @@ def restore_risk_state(
     conn: sqlite3.Connection, clock: CmeSessionClock, symbol: str, last_bar: Bar | None
 ) -> RiskState:
     """Rebuild today's risk counters and the halt flag from the journal."""
-    heartbeat = store.read_bot_state(conn) or {}
+    heartbeat = ops_store.read_bot_state(conn) or {}
     halted = bool(heartbeat.get("halted", 0))
     halt_reason = str(heartbeat.get("halt_reason") or "")
     if last_bar is None:
         return RiskState(halted=halted, halt_reason=halt_reason)
     day = clock.trading_day(last_bar.ts)
     since = last_bar.ts - timedelta(days=4)
-    trades = [t for t in store.trades_since(conn, since) if clock.trading_day(t.exit_ts) == day]
+    trades = [
+        t for t in journal_store.trades_since(conn, since)
+        if clock.trading_day(t.exit_ts) == day
+    ]
     entries = [
-        o for o in store.entry_orders_since(conn, symbol, since)
+        o for o in journal_store.entry_orders_since(conn, symbol, since)
         if clock.trading_day(o.created_ts) == day
     ]
     return rebuild_state(day, trades, len(entries), halted, halt_reason)
@@ -119,17 +122,17 @@ class LiveBot:
         self.config_version = record_config_version(self.conn, settings, config_source)
         self.clock = CmeSessionClock()
         self.broker, self.stream = make_broker(BrokerContext(
-            settings, self.conn, store.working_orders(self.conn, self.symbol),
-            store.load_position(self.conn, self.symbol), commission_cents(settings),
+            settings, self.conn, journal_store.working_orders(self.conn, self.symbol),
+            journal_store.load_position(self.conn, self.symbol), commission_cents(settings),
             lambda: self.engine_now(),
             lambda: self.engine.last_bar.ts if self.engine.last_bar else None,
         ))
-        recent = store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
+        recent = journal_store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
         last_bar = recent[-1] if recent else None
         position = self.broker.position()
         labels = {}
         if position is not None:
-            labels[position.bracket_id] = store.entry_labels(self.conn, position.bracket_id)
+            labels[position.bracket_id] = journal_store.entry_labels(self.conn, position.bracket_id)
         self.engine = TradingEngine(
             settings, self.broker, SqliteJournal(self.conn), self.clock,
             restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
@@ -310,12 +313,12 @@ class LiveBot:
         last = self.engine.last_bar
         position = self.broker.position()
         unrealized = self.broker.open_pnl_cents(last.close) if last else 0
-        realized_total = store.total_realized_cents(self.conn)
+        realized_total = journal_store.total_realized_cents(self.conn)
         equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
         risk_state = self.engine.risk_state
         row = {
-            "heartbeat_at": store.to_text(wall_clock_utc()),
-            "last_bar_ts": store.to_text(last.ts) if last else None,
+            "heartbeat_at": codec.to_text(wall_clock_utc()),
+            "last_bar_ts": codec.to_text(last.ts) if last else None,
             "pid": os.getpid(),
             "mode": self.settings.broker.mode.value,
             "broker_connected": int(self.broker.connected),
@@ -336,10 +339,10 @@ class LiveBot:
         }
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S
         with write_transaction(self.conn):
-            store.upsert_bot_state(self.conn, row)
+            ops_store.upsert_bot_state(self.conn, row)
             if prune and last is not None:
                 keep = timedelta(days=self.settings.engine.bars_retention_days)
-                store.prune_bars(self.conn, self.symbol, last.ts - keep)
+                journal_store.prune_bars(self.conn, self.symbol, last.ts - keep)
                 self._last_prune_s = time.monotonic()
 
 

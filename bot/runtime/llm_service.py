@@ -24,7 +24,7 @@ from bot.llm.types import CallStatus, Trigger
 from bot.llm.worker import LlmWorker
 from shared.config.settings import Settings
 from shared.domain.models import DecisionRecord
-from shared.persistence import llm_state, store
+from shared.persistence import codec, journal_store, llm_state
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class LlmService:
     def _submit(self, trigger: Trigger) -> bool:
         decision = record_as_row(self.last_record) if self.last_record else None
         if decision is None:
-            rows = store.recent_decisions(self.conn, 1)
+            rows = journal_store.recent_decisions(self.conn, 1)
             decision = rows[0] if rows else None
         journal = self.engine.journal
         detail = {"trigger": trigger.kind.value, **trigger.payload}
@@ -160,10 +160,10 @@ class LlmService:
             "mode": self.settings.llm.mode,
             "bias": bias.bias.value if live and bias else "neutral",
             "bias_confidence": bias.confidence if live and bias else None,
-            "bias_expires_at": store.to_text(bias.expires_at) if live and bias else None,
+            "bias_expires_at": codec.to_text(bias.expires_at) if live and bias else None,
         }
         key = tuple(row.values())
         if key == self._state_written:
             return
-        llm_state.write_state(self.conn, {"updated_at": store.to_text(self.wall_clock()), **row})
+        llm_state.write_state(self.conn, {"updated_at": codec.to_text(self.wall_clock()), **row})
         self._state_written = key

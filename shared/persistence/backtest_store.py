@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.config.backtest_request import RunStatus
 from shared.domain.models import ExitReason, Side, TradeRecord
-from shared.persistence.store import from_text, to_text
+from shared.persistence.codec import from_text, to_text
 
 
 def insert_backtest_run(

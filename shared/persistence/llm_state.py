@@ -10,8 +10,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from shared.persistence.codec import to_text
 from shared.persistence.db import write_transaction
-from shared.persistence.store import to_text
 
 JOB_CLAIM = "analysis running in a one-off job (no bot is running)"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.persistence.codec import to_text
 from shared.persistence.db import write_transaction
-from shared.persistence.store import to_text
 
 STATUS_PENDING = "pending"
 STATUS_REFUSED = "refused"

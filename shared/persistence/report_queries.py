@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from shared.persistence import store
-from shared.persistence.store import to_text
+from shared.persistence import codec
+from shared.persistence.codec import to_text
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def trade_date_bounds(conn: sqlite3.Connection) -> tuple[datetime, datetime] | N
     row = conn.execute("SELECT MIN(exit_ts), MAX(exit_ts) FROM trades").fetchone()
     if not row or row[0] is None:
         return None
-    return store.from_text(row[0]), store.from_text(row[1])
+    return codec.from_text(row[0]), codec.from_text(row[1])
 
 
 def decisions_frame(conn: sqlite3.Connection, limit: int = 50) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shared.persistence import store
+from shared.persistence import ops_store
 from tests.e2e.conftest import screenshot, wait_idle
 from tests.integration.botproc import heartbeat, query, wait_for
 
@@ -53,14 +53,14 @@ def _set_max_contracts(page, value: str) -> None:
 
 def test_bad_config_value_is_refused_and_nothing_saved(page, running_product):
     before_file = running_product["config"].read_text()
-    before = query(running_product["db"], store.active_config_version)
+    before = query(running_product["db"], ops_store.active_config_version)
     _open_risk_form(page, running_product["url"])
     _set_max_contracts(page, "0")
     expect(page.get_by_text(re.compile(r"risk\.max_contracts: .*greater than or equal to 1"))
            ).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.get_by_text("Nothing was saved.")).to_be_visible()
     assert running_product["config"].read_text() == before_file
-    assert query(running_product["db"], store.active_config_version) == before
+    assert query(running_product["db"], ops_store.active_config_version) == before
 
 
 def test_good_config_value_is_saved_and_applied_by_the_running_bot(page, running_product):
@@ -72,11 +72,11 @@ def test_good_config_value_is_saved_and_applied_by_the_running_bot(page, running
     saved = page.get_by_text(re.compile(r"Saved version \d+"))
     expect(saved).to_be_visible(timeout=TIMEOUT_MS)
     version_id = int(re.search(r"\d+", saved.inner_text()).group())
-    active = query(db, store.active_config_version)
+    active = query(db, ops_store.active_config_version)
     assert active["id"] == version_id and "max_contracts: 3" in active["yaml"]
     state = wait_for(lambda: (h := heartbeat(db)) and h["config_version"] == version_id and h,
                      30, "the bot to run the new version")
     assert state["status"] == "running"
-    reloads = [e for e in query(db, store.recent_events, 100) if e["kind"] == "config_reloaded"]
+    reloads = [e for e in query(db, ops_store.recent_events, 100) if e["kind"] == "config_reloaded"]
     assert "risk.max_contracts" in reloads[0]["message"]
     screenshot(page, "config-saved")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from shared.persistence import store
+from shared.persistence import ops_store
 from shared.persistence.db import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:
 
 
 def heartbeat(db: Path) -> dict[str, Any] | None:
-    return query(db, store.read_bot_state)
+    return query(db, ops_store.read_bot_state)
 
 
 def stop_bot(process: subprocess.Popen[bytes], timeout_s: float = 15) -> tuple[int, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from tests.fakeib.control import FakeGatewayThread
 from tests.integration.botproc import heartbeat, query, wait_for, write_config
 
@@ -31,7 +31,7 @@ def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -
 
 def events(db: Path, kind: str) -> list[dict[str, Any]]:
     """Events of one kind, oldest first."""
-    rows = query(db, store.recent_events, 10_000) or []
+    rows = query(db, ops_store.recent_events, 10_000) or []
     return [e for e in reversed(rows) if e["kind"] == kind]
 
 
@@ -75,7 +75,7 @@ def bracket_orders(fake: FakeGatewayThread, bracket_id: str) -> dict[str, Any]:
 def journal_fills(db: Path) -> list[tuple]:
     """(fill_id, order_id, contracts, price, commission_cents) of every journaled fill."""
     return sorted((f["fill_id"], f["order_id"], f["contracts"], f["price"],
-                   f["commission_cents"]) for f in query(db, store.all_fills) or [])
+                   f["commission_cents"]) for f in query(db, journal_store.all_fills) or [])
 
 
 def fake_fills(fake: FakeGatewayThread) -> list[tuple]:

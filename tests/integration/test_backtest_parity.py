@@ -16,7 +16,7 @@ import pytest
 from bot.backtest.engine_run import run_engine
 from bot.backtest.runner import build_settings, load_data, run_backtest
 from shared.config.backtest_request import BacktestRequest
-from shared.persistence import store
+from shared.persistence import codec, journal_store
 from tests.integration.botproc import query, start_bot, write_config
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def _key(trade) -> tuple:
 
 
 def _check_parity(config: Path, db: Path, request: BacktestRequest) -> int:
-    live_trades = query(db, store.all_trades)
+    live_trades = query(db, journal_store.all_trades)
     result = run_backtest(request)
     assert [_key(t) for t in result.trades] == [_key(t) for t in live_trades]
 
@@ -51,7 +51,7 @@ def _check_parity(config: Path, db: Path, request: BacktestRequest) -> int:
     settings = settings.model_copy(update={"feed": settings.feed.model_copy(
         update={"bar_seconds": data.bar_seconds})})
     outcome = run_engine(settings, data, keep_decisions=True)
-    live = {store.from_text(row["ts"]): row for row in query(db, store.recent_decisions,
+    live = {codec.from_text(row["ts"]): row for row in query(db, journal_store.recent_decisions,
                                                               1_000_000)}
     assert len(live) == len(data)
     for mine in outcome.decisions:  # every bar the backtester evaluated decided the same

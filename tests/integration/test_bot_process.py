@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.domain.models import CommandKind, OrderRole
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import open_database
+from shared.persistence.journal_store import all_trades, load_position
 from tests.integration.botproc import (
     REPO_ROOT,
     heartbeat,
@@ -38,7 +39,7 @@ def test_accelerated_run_journals_heartbeats_decisions_and_a_round_trip(tmp_path
     process = start_bot(config, db, log)
     try:
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
-        trades = wait_for(lambda: query(db, store.all_trades), 90, "a closed trade", process, log)
+        trades = wait_for(lambda: query(db, all_trades), 90, "a closed trade", process, log)
         later = wait_for(
             lambda: (h := heartbeat(db)) and h["heartbeat_at"] > first["heartbeat_at"] and h,
             30, "a later heartbeat", process, log,
@@ -49,19 +50,19 @@ def test_accelerated_run_journals_heartbeats_decisions_and_a_round_trip(tmp_path
     assert later["mode"] == "paper" and later["bars_processed"] > 0 and later["pid"] == process.pid
     trade = trades[0]
     assert trade.pnl_net_cents == trade.pnl_gross_cents - trade.commission_cents
-    fills = [f for f in query(db, store.all_fills) if f["bracket_id"] == trade.bracket_id]
+    fills = [f for f in query(db, journal_store.all_fills) if f["bracket_id"] == trade.bracket_id]
     assert len(fills) == 2 and fills[0]["role"] == "entry"
-    decisions = query(db, store.recent_decisions, 100_000)
+    decisions = query(db, journal_store.recent_decisions, 100_000)
     assert len(decisions) >= later["bars_processed"] - 1
     assert {"hold", "enter"} <= {d["verdict"] for d in decisions}
     assert heartbeat(db)["status"] == "stopped"
 
 
 def _open_position(db):
-    position = query(db, store.load_position, "MES")
+    position = query(db, load_position, "MES")
     if position is None:
         return None
-    orders = query(db, store.working_orders, "MES")
+    orders = query(db, journal_store.working_orders, "MES")
     return position, orders
 
 
@@ -80,7 +81,7 @@ def test_kill_9_in_a_position_then_restart_resumes_it_with_its_stop(tmp_path):
     assert before is not None, "the position closed in the instant before kill -9"
     position, orders = before
     assert {o.role for o in orders} == {OrderRole.STOP, OrderRole.TARGET}
-    orders_before = query(db, store.all_orders)
+    orders_before = query(db, journal_store.all_orders)
 
     slow = write_config(tmp_path, "slow.yaml", {
         "feed": {**FAST_FEED, "speed": 0.2}, "risk": LONG_HOLD_RISK,
@@ -92,8 +93,8 @@ def test_kill_9_in_a_position_then_restart_resumes_it_with_its_stop(tmp_path):
         after_position, after_orders = _open_position(db)
         assert after_position == position
         assert after_orders == orders  # the same stop and target, not new ones
-        assert query(db, store.all_orders) == orders_before  # no duplicates
-        bracket_orders = [o for o in query(db, store.all_orders)
+        assert query(db, journal_store.all_orders) == orders_before  # no duplicates
+        bracket_orders = [o for o in query(db, journal_store.all_orders)
                           if o.bracket_id == position.bracket_id]
         assert sorted(o.role for o in bracket_orders) == sorted(
             [OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET])
@@ -140,7 +141,7 @@ def test_live_account_is_refused_without_flag_and_env(tmp_path):
 
 
 def _command_done(db, command_id):
-    row = query(db, store.command_outcome, command_id)
+    row = query(db, ops_store.command_outcome, command_id)
     return row if row and row["status"] != "pending" else None
 
 
@@ -153,19 +154,19 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
     try:
         wait_for(lambda: _open_position(db), 60, "an open position", process, log)
         conn = open_database(db)
-        flatten_id = store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
-        bogus_id = store.enqueue_command(conn, "explode", datetime.now(UTC))
+        flatten_id = ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
         done = wait_for(lambda: _command_done(db, flatten_id), 30, "flatten", process, log)
         assert done["status"] == "done" and "entries halted" in done["result"]
         failed = wait_for(lambda: _command_done(db, bogus_id), 30, "bogus", process, log)
         assert failed["status"] == "failed" and "unknown command 'explode'" in failed["result"]
         trade = wait_for(
-            lambda: [t for t in query(db, store.all_trades) if t.exit_reason == "kill_switch"],
+            lambda: [t for t in query(db, all_trades) if t.exit_reason == "kill_switch"],
             30, "the kill-switch exit", process, log,
         )[0]
-        assert query(db, store.load_position, "MES") is None
+        assert query(db, load_position, "MES") is None
         assert heartbeat(db)["halted"] == 1
-        resume_id = store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
+        resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
         wait_for(lambda: _command_done(db, resume_id), 30, "resume", process, log)
         wait_for(lambda: heartbeat(db)["halted"] == 0, 30, "halted cleared", process, log)
         conn.close()
@@ -199,7 +200,7 @@ def test_malformed_replay_rows_are_skipped_and_counted(tmp_path):
         code, _ = stop_bot(process)
     assert code == 0
     assert state["bad_bars_skipped"] == 2
-    events = [e for e in query(db, store.recent_events, 50) if e["kind"] == "bad_bar"]
+    events = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "bad_bar"]
     assert events and "2 malformed" in events[0]["message"]
 
 
@@ -213,7 +214,7 @@ def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
         process = start_bot(config, db, log)
         assert process.wait(timeout=180) == 0, log.read_text()[-3000:]
         assert heartbeat(db)["bars_processed"] == 1500
-        snapshots.append(query(db, store.journal_snapshot))
+        snapshots.append(query(db, journal_store.journal_snapshot))
     first, second = snapshots
     assert len(first["decisions"]) == 1500 and first["trades"]
     assert first == second
@@ -226,7 +227,7 @@ def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path)
     process = start_bot(config, db, log)
 
     def events(kind):
-        return [e for e in query(db, store.recent_events, 200) or [] if e["kind"] == kind]
+        return [e for e in query(db, ops_store.recent_events, 200) or [] if e["kind"] == kind]
 
     try:
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)

@@ -11,7 +11,8 @@ import signal
 import pytest
 
 from shared.domain.models import OrderRole, OrderStatus
-from shared.persistence import store
+from shared.persistence import codec, ib_store, journal_store
+from shared.persistence.journal_store import all_trades, load_position
 from tests.fakeib.client import hold_client_id
 from tests.fakeib.control import FakeGatewayThread, free_port
 from tests.fakeib.server import GatewayConfig
@@ -47,7 +48,7 @@ def test_round_trip_journal_matches_the_fakes_executions(tmp_path, fake):
         assert orders["target"].parent_id == orders["stop"].parent_id == entry.order_id
         assert orders["stop"].outside_rth and orders["target"].outside_rth
         fake.move_to(orders["target"].lmt + 1, bars=4)
-        trade = wait_for(lambda: query(db, store.all_trades), 30, "the closed trade",
+        trade = wait_for(lambda: query(db, all_trades), 30, "the closed trade",
                          process, log)[0]
         wait_for(lambda: journal_fills(db) == fake_fills(fake), 10,
                  "journal fills equal to the fake's executions", process, log)
@@ -61,7 +62,7 @@ def test_round_trip_journal_matches_the_fakes_executions(tmp_path, fake):
     assert (trade.entry_price, trade.exit_price) == (executions[0].price, executions[1].price)
     assert trade.commission_cents == round(100 * sum(e.commission for e in executions))
     perm_ids = {row["order_ref"]: row["perm_id"] for row in
-                (query(db, store.ib_order_map) or {}).values()}
+                (query(db, ib_store.ib_order_map) or {}).values()}
     assert perm_ids == {o.order_ref: o.perm_id for o in fake.placed_orders()}
 
 
@@ -72,7 +73,7 @@ def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path
     try:
         wait_trading(db, process, log)
         entry = enter_long(fake, db, process, log)[0]
-        wait_for(lambda: query(db, store.load_position, "MES"), 20, "the journaled position",
+        wait_for(lambda: query(db, load_position, "MES"), 20, "the journaled position",
                  process, log)
         fake.stop_listening()
         wait_for(lambda: heartbeat(db)["broker_connected"] == 0, 20, "broker_connected = 0",
@@ -84,10 +85,10 @@ def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path
         orders = bracket_orders(fake, _bracket_id(entry.order_ref))
         assert len(fake.placed_orders()) == 3, "the reconnect must not place any order"
         assert orders["stop"].status == "Submitted"
-        working = {o.role for o in query(db, store.working_orders, "MES")}
+        working = {o.role for o in query(db, journal_store.working_orders, "MES")}
         assert working == {OrderRole.STOP, OrderRole.TARGET}
         fake.move_to(orders["stop"].aux - 2, bars=3)
-        trade = wait_for(lambda: query(db, store.all_trades), 30, "the stop-out", process, log)[0]
+        trade = wait_for(lambda: query(db, all_trades), 30, "the stop-out", process, log)[0]
         wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
                  process, log)
     finally:
@@ -113,22 +114,22 @@ def test_kill_9_while_the_bracket_works_restart_adopts_without_duplicates(tmp_pa
     try:
         wait_for(lambda: (h := heartbeat(db)) and h["pid"] == second.pid
                  and h["broker_connected"] == 1, 30, "the restarted bot connected", second, log)
-        position = wait_for(lambda: query(db, store.load_position, "MES"), 20,
+        position = wait_for(lambda: query(db, load_position, "MES"), 20,
                             "the position after restart", second, log)
         assert position.contracts == int(fake.position()) and position.side == "long"
-        working = {o.order_id: o for o in query(db, store.working_orders, "MES")}
+        working = {o.order_id: o for o in query(db, journal_store.working_orders, "MES")}
         assert set(working) == {orders["stop"].order_ref, orders["target"].order_ref}
         assert working[orders["stop"].order_ref].price == orders["stop"].aux
         assert len(fake.placed_orders()) == 3, "the restart must not place any order"
         fake.move_to(orders["target"].lmt + 1, bars=3)
-        trade = wait_for(lambda: query(db, store.all_trades), 30, "the target fill", second, log)
+        trade = wait_for(lambda: query(db, all_trades), 30, "the target fill", second, log)
         wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
                  second, log)
     finally:
         code, _ = stop_bot(second)
     assert code == 0 and trade[0].exit_reason == "target"
     assert len(fake.placed_orders()) == 3
-    statuses = {o.order_id: o.status for o in query(db, store.all_orders)}
+    statuses = {o.order_id: o.status for o in query(db, journal_store.all_orders)}
     assert statuses[orders["stop"].order_ref] == OrderStatus.CANCELLED
 
 
@@ -140,7 +141,7 @@ def test_next_valid_id_rolled_back_causes_no_id_collision(tmp_path, fake):
         entry = enter_long(fake, db, process, log)[0]
         first = bracket_orders(fake, _bracket_id(entry.order_ref))
         fake.move_to(first["target"].lmt + 1, bars=3)
-        wait_for(lambda: query(db, store.all_trades), 30, "the first round trip", process, log)
+        wait_for(lambda: query(db, all_trades), 30, "the first round trip", process, log)
         fake.restart(next_valid_id=1)
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
         wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
@@ -171,7 +172,7 @@ def test_rejected_order_is_a_clear_event_and_no_retry_storm(tmp_path, fake):
     assert code == 0
     assert len(fake.placed_orders()) == 3, "only the rejected bracket reached IB"
     assert fake.errors_sent(201) == 1 and not fake.executions()
-    statuses = {o.order_id: o.status for o in query(db, store.all_orders)}
+    statuses = {o.order_id: o.status for o in query(db, journal_store.all_orders)}
     entry_ref = next(r for r in statuses if r.endswith("-entry"))
     assert statuses[entry_ref] == OrderStatus.REJECTED
     assert OrderStatus.WORKING not in statuses.values()
@@ -188,7 +189,7 @@ def test_duplicate_client_id_is_reported_and_retried_with_backoff(tmp_path, fake
         assert heartbeat(db)["broker_connected"] == 0 and not fake.placed_orders()
         waits = [float(e["detail_json"].split('"retry_s": ')[1].rstrip("}")) for e in failures]
         assert waits == sorted(waits) and waits[1] > waits[0]
-        stamps = [store.from_text(e["recorded_at"]) for e in failures]
+        stamps = [codec.from_text(e["recorded_at"]) for e in failures]
         gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
         assert all(gap >= wait * 0.9 for gap, wait in zip(gaps, waits, strict=False))
         squatter.close()

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.domain.models import CommandKind
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import open_database
+from shared.persistence.journal_store import all_trades, load_position
 from tests.fakeib.control import FakeGatewayThread
 from tests.fakeib.server import GatewayConfig
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
@@ -62,11 +63,11 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
     try:
         wait_trading(db, process, log)
         enter_long(fake, db, process, log)
-        wait_for(lambda: query(db, store.load_position, "MES"), 20, "the position", process, log)
+        wait_for(lambda: query(db, load_position, "MES"), 20, "the position", process, log)
         conn = open_database(db)
-        store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
         conn.close()
-        trade = wait_for(lambda: query(db, store.all_trades), 30, "the flatten exit",
+        trade = wait_for(lambda: query(db, all_trades), 30, "the flatten exit",
                          process, log)[0]
         wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
                  process, log)
@@ -124,7 +125,7 @@ def test_a_limit_entry_unfilled_after_its_bar_is_cancelled_with_its_bracket(tmp_
         entry = wait_for(cancelled_entries, 20, "the limit entry cancelled", process, log)[0]
         wait_for(lambda: not fake.working_orders(), 10, "the bracket cancelled", process, log)
         statuses = wait_for(
-            lambda: (rows := {o.order_id: o.status for o in query(db, store.all_orders)})
+            lambda: (rows := {o.order_id: o.status for o in query(db, journal_store.all_orders)})
             and "working" not in rows.values() and rows, 20, "journal caught up", process, log)
     finally:
         code, _ = stop_bot(process)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.persistence import store
+from shared.persistence import codec, ops_store
 from shared.supervisor import process_info, start_process
 from tests.integration.botproc import REPO_ROOT, query, wait_for
 
@@ -55,10 +55,10 @@ def healthy(url: str) -> bool:
 
 
 def fresh_heartbeat(db: Path, pid: int) -> dict | None:
-    state = query(db, store.read_bot_state)
+    state = query(db, ops_store.read_bot_state)
     if not state or state["pid"] != pid or state["status"] != "running":
         return None
-    age_s = (datetime.now(UTC) - store.from_text(state["heartbeat_at"])).total_seconds()
+    age_s = (datetime.now(UTC) - codec.from_text(state["heartbeat_at"])).total_seconds()
     return state if age_s < 10 else None
 
 
@@ -90,7 +90,7 @@ def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_
                                  timeout=60)
         assert "bot: stopped" in stopped.stdout
         assert process_info("bot", url).state == "STOPPED"
-        assert query(db, store.read_bot_state)["status"] == "stopped"
+        assert query(db, ops_store.read_bot_state)["status"] == "stopped"
         assert not alive(bot.pid)
 
         assert start_process("bot", wait=True, url=url) == "bot starting"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import llm_state, llm_store, store
+from shared.persistence import llm_state, llm_store, ops_store
 from shared.persistence.db import connect
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
@@ -79,7 +79,7 @@ def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake)
         call = wait_for(lambda: (c := query(app_env["db"], llm_store.call_for_command,
                                             command_id)) and c["status"] == "ok" and c,
                         30, "the call log row", process, log)
-        wait_for(lambda: "BEARISH" in (query(app_env["db"], store.command_outcome, command_id)
+        wait_for(lambda: "BEARISH" in (query(app_env["db"], ops_store.command_outcome, command_id)
                                        or {}).get("result", ""), 30, "the command result",
                  process, log)
         app.run()
@@ -99,7 +99,7 @@ def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
                     and c["status"] == "ok" and c, 60, "the job's call")
     app.run()
     assert f"Call {call['id']} ok: BEARISH" in result_text(app)
-    outcome = query(app_env["db"], store.command_outcome, command_id)
+    outcome = query(app_env["db"], ops_store.command_outcome, command_id)
     assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
     assert fake.count("/converse") == 1
     metrics = {m.label: m.value for m in app.metric}
@@ -116,7 +116,7 @@ def test_one_off_job_reports_an_unavailable_provider(app_env, monkeypatch):
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     app = ask(open_llm_page(), "anything")
     command_id = app.session_state["llm_command"]
-    outcome = wait_for(lambda: (o := query(app_env["db"], store.command_outcome, command_id))
+    outcome = wait_for(lambda: (o := query(app_env["db"], ops_store.command_outcome, command_id))
                        and "unavailable" in o["result"] and o, 60, "the job's answer")
     assert "no AWS credentials" in outcome["result"]
     app.run()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_halt_button_queues_a_command(app_env):
     next(b for b in app.button if b.label == "Halt entries").click().run()
     assert not app.exception
     conn = connect(app_env["db"])
-    pending = store.pending_commands(conn)
+    pending = ops_store.pending_commands(conn)
     assert [(c.kind, c.payload) for c in pending] == [("halt", {"reason": "halted from the "
                                                                           "dashboard"})]
 
@@ -65,7 +65,7 @@ def test_flatten_needs_confirmation(app_env):
     app.checkbox[0].check().run()
     next(b for b in app.button if b.label == "Flatten all").click().run()
     conn = connect(app_env["db"])
-    assert [c.kind for c in store.pending_commands(conn)] == ["flatten"]
+    assert [c.kind for c in ops_store.pending_commands(conn)] == ["flatten"]
 
 
 def _field(app: AppTest, key: str):
@@ -92,7 +92,7 @@ def test_config_form_saves_a_new_active_version_and_file(app_env):
     next(b for b in app.button if b.label == "Save as new version").click().run()
     assert not app.exception
     conn = connect(app_env["db"])
-    active = store.active_config_version(conn)
+    active = ops_store.active_config_version(conn)
     assert active["author"] == "dashboard" and "max_contracts: 3" in active["yaml"]
     assert "max_contracts: 3" in app_env["config"].read_text()
 
@@ -109,7 +109,7 @@ def test_trades_page_metrics_match_the_journal(app_env):
     app = open_page("app_pages/trades.py")  # the default range covers the journal's trades
     assert not app.exception
     conn = connect(app_env["db"])
-    trades = store.all_trades(conn)
+    trades = journal_store.all_trades(conn)
     cards = {m.label: m.value for m in app.metric}
     net = sum(t.pnl_net_cents for t in trades) / 100
     assert cards["Trades"] == str(len(trades)) and cards["Net P&L"] == f"${net:,.2f}"
@@ -123,7 +123,7 @@ def test_trades_page_filters_by_side(app_env):
     app.date_input[0].set_value((date(2025, 3, 1), date(2025, 3, 10))).run()
     app.multiselect[0].set_value(["long"]).run()
     conn = connect(app_env["db"])
-    longs = [t for t in store.all_trades(conn) if t.side.value == "long"]
+    longs = [t for t in journal_store.all_trades(conn) if t.side.value == "long"]
     assert {m.label: m.value for m in app.metric}["Trades"] == str(len(longs))
 
 

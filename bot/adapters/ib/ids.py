@@ -10,7 +10,7 @@ import sqlite3
 from datetime import datetime
 
 from shared.domain.models import OrderRole
-from shared.persistence import store
+from shared.persistence import ib_store
 from shared.persistence.db import write_transaction
 
 
@@ -20,9 +20,9 @@ class OrderIdMap:
     def __init__(self, conn: sqlite3.Connection, client_id: int) -> None:
         self._conn = conn
         self.client_id = client_id
-        rows = store.ib_order_map(conn)
+        rows = ib_store.ib_order_map(conn)
         self._perm_ids: dict[str, int | None] = {ref: r["perm_id"] for ref, r in rows.items()}
-        self.max_order_id = store.max_ib_order_id(conn, client_id)
+        self.max_order_id = ib_store.max_ib_order_id(conn, client_id)
 
     def known(self, order_ref: str) -> bool:
         return order_ref in self._perm_ids
@@ -34,7 +34,7 @@ class OrderIdMap:
         """Persist (orderRef, orderId) pairs before the orders go out."""
         with write_transaction(self._conn):
             for ref, order_id in refs:
-                store.record_ib_order(self._conn, ref, self.client_id, order_id, con_id, at)
+                ib_store.record_ib_order(self._conn, ref, self.client_id, order_id, con_id, at)
         for ref, order_id in refs:
             self._perm_ids[ref] = None
             self.max_order_id = max(self.max_order_id, order_id)
@@ -44,7 +44,7 @@ class OrderIdMap:
         if order_ref not in self._perm_ids or self._perm_ids[order_ref] == perm_id:
             return
         with write_transaction(self._conn):
-            store.set_ib_perm_id(self._conn, order_ref, perm_id, at)
+            ib_store.set_ib_perm_id(self._conn, order_ref, perm_id, at)
         self._perm_ids[order_ref] = perm_id
 
     def fresh_ref(self, bracket_id: str, role: OrderRole) -> str:

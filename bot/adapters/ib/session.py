@@ -30,7 +30,7 @@ from shared.config.settings import Settings
 from shared.domain.errors import TemporaryError
 from shared.domain.instruments import get_instrument
 from shared.domain.models import Bar, Order, Position
-from shared.persistence import store
+from shared.persistence import ib_store
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def open_ib(
 ) -> tuple[IbBroker, IbSession]:
     """The IB broker and its session, restored from the journal (IB corrects it on connect)."""
     instrument = get_instrument(settings.instrument.symbol)
-    seen = store.fill_ids_since(conn, EPOCH)
+    seen = ib_store.fill_ids_since(conn, EPOCH)
     book = OrderBook(instrument, working, position, seen)
     ids = OrderIdMap(conn, settings.ib.client_id)
     broker = IbBroker(instrument, settings.ib, book, ids, commission_estimate_cents, now)

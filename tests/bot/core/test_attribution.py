@@ -17,7 +17,7 @@ from dashboard import llm_reports
 from shared.config.settings import settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.models import Action, Bar, Bias, OrderPlan, OrderType, Side
-from shared.persistence import store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import open_database
 from tests.conftest import synthetic_bars
 
@@ -92,13 +92,13 @@ def test_decisions_journal_the_verdict_without_the_llm(biased_run):
 def test_attribution_figures_match_the_journal(biased_run):
     conn, records = biased_run
     by_bracket = {r.bracket_id: r for r in records if r.bracket_id}
-    trades = store.all_trades(conn)
+    trades = journal_store.all_trades(conn)
     enabled = [t for t in trades
                if by_bracket[t.bracket_id].labels.get("verdict_without_llm", "enter") != "enter"]
     agreed = [t for t in trades if by_bracket[t.bracket_id].llm_adjustment > 0]
     skipped = [r for r in records if r.labels.get("verdict_without_llm") == "enter"
                and r.verdict.value == "reject"]
-    shadows = [json.loads(e["detail_json"]) for e in store.recent_events(conn, 100_000)
+    shadows = [json.loads(e["detail_json"]) for e in ops_store.recent_events(conn, 100_000)
                if e["kind"] == "llm_shadow_exit"]
     figures = llm_reports.attribution(conn)
     assert figures.enabled_trades == len(enabled) > 0

@@ -14,7 +14,7 @@ from bot.core.sessions import CmeSessionClock
 from shared.config.settings import Settings, settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.models import Action, ExitReason, OrderRole, Side, Verdict
-from shared.persistence import store
+from shared.persistence import journal_store
 from shared.persistence.db import open_database
 from tests.conftest import synthetic_bars
 
@@ -139,12 +139,12 @@ def test_sqlite_journal_records_the_same_run(tmp_path, clock, active_run):
     settings, memory = active_run
     conn = open_database(tmp_path / "j.db")
     run(settings, clock, synthetic_bars(6000), SqliteJournal(conn))
-    assert store.all_trades(conn) == memory.trades
-    assert store.table_counts(conn, ["decisions", "bars", "fills"]) == {
+    assert journal_store.all_trades(conn) == memory.trades
+    assert journal_store.table_counts(conn, ["decisions", "bars", "fills"]) == {
         "decisions": 6000, "bars": 6000, "fills": len(memory.fills)
     }
-    working = store.working_orders(conn, "MES")
-    position = store.load_position(conn, "MES")
+    working = journal_store.working_orders(conn, "MES")
+    position = journal_store.load_position(conn, "MES")
     roles = {o.role for o in working}
     if position is None:  # flat: nothing working, or a whole bracket waiting for its entry
         assert roles in (set(), {OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET})

@@ -19,7 +19,7 @@ from shared.domain.models import (
     Side,
     TradeRecord,
 )
-from shared.persistence import store
+from shared.persistence import codec, journal_store, ops_store
 from shared.persistence.db import connect, migrate, open_database, schema_version, write_transaction
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
@@ -55,9 +55,9 @@ def test_newer_schema_is_refused(tmp_path):
 
 def test_failed_write_transaction_rolls_back(conn):
     with pytest.raises(RuntimeError), write_transaction(conn):
-        store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
+        journal_store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
         raise RuntimeError("boom")
-    assert store.recent_bars(conn, "MES", 10) == []
+    assert journal_store.recent_bars(conn, "MES", 10) == []
 
 
 def test_readonly_connection_cannot_write(tmp_path, conn):
@@ -68,10 +68,10 @@ def test_readonly_connection_cannot_write(tmp_path, conn):
 
 def test_bars_round_trip_oldest_first_and_prune(conn):
     bars = [Bar(T0 + timedelta(seconds=5 * i), 5000, 5001, 4999, 5000.25, 10 + i) for i in range(5)]
-    store.insert_bars(conn, "MES", bars)
-    assert store.recent_bars(conn, "MES", 3) == bars[-3:]
-    assert store.prune_bars(conn, "MES", bars[2].ts) == 2
-    assert store.recent_bars(conn, "MES", 10) == bars[2:]
+    journal_store.insert_bars(conn, "MES", bars)
+    assert journal_store.recent_bars(conn, "MES", 3) == bars[-3:]
+    assert journal_store.prune_bars(conn, "MES", bars[2].ts) == 2
+    assert journal_store.recent_bars(conn, "MES", 10) == bars[2:]
 
 
 def _order(status=OrderStatus.WORKING, role=OrderRole.STOP, price=4990.0):
@@ -80,23 +80,23 @@ def _order(status=OrderStatus.WORKING, role=OrderRole.STOP, price=4990.0):
 
 
 def test_order_upsert_keeps_history_and_working_list(conn):
-    store.upsert_order(conn, _order(), T0, "submitted", T0)
-    assert store.working_orders(conn, "MES") == [_order()]
+    journal_store.upsert_order(conn, _order(), T0, "submitted", T0)
+    assert journal_store.working_orders(conn, "MES") == [_order()]
     moved = _order(price=4995.0)
-    store.upsert_order(conn, moved, T0 + timedelta(seconds=5), "moved", T0)
-    assert store.working_orders(conn, "MES")[0].price == 4995.0
-    store.upsert_order(conn, _order(OrderStatus.CANCELLED), T0, "cancelled", T0)
-    assert store.working_orders(conn, "MES") == []
+    journal_store.upsert_order(conn, moved, T0 + timedelta(seconds=5), "moved", T0)
+    assert journal_store.working_orders(conn, "MES")[0].price == 4995.0
+    journal_store.upsert_order(conn, _order(OrderStatus.CANCELLED), T0, "cancelled", T0)
+    assert journal_store.working_orders(conn, "MES") == []
     events = conn.execute("SELECT status FROM order_events ORDER BY id").fetchall()
     assert [e[0] for e in events] == ["working", "working", "cancelled"]
 
 
 def test_position_round_trip_and_flat(conn):
     position = Position("MES", Side.LONG, 2, 5000.0, T0, "B1", 4990.0, 5015.0, 124)
-    store.save_position(conn, "MES", position, T0)
-    assert store.load_position(conn, "MES") == position
-    store.save_position(conn, "MES", None, T0)
-    assert store.load_position(conn, "MES") is None
+    journal_store.save_position(conn, "MES", position, T0)
+    assert journal_store.load_position(conn, "MES") == position
+    journal_store.save_position(conn, "MES", None, T0)
+    assert journal_store.load_position(conn, "MES") is None
 
 
 def test_trade_round_trip_with_labels(conn):
@@ -104,37 +104,37 @@ def test_trade_round_trip_with_labels(conn):
                         4990.0, ExitReason.TARGET, 5000, 124, 4876,
                         {"trend": "range", "volatility": "normal", "time_bucket": "open",
                          "bias": "neutral"})
-    store.insert_trade(conn, trade, T0)
-    assert store.all_trades(conn) == [trade]
-    assert store.trades_since(conn, T0 + timedelta(minutes=4)) == []
-    assert store.total_realized_cents(conn) == 4876
+    journal_store.insert_trade(conn, trade, T0)
+    assert journal_store.all_trades(conn) == [trade]
+    assert journal_store.trades_since(conn, T0 + timedelta(minutes=4)) == []
+    assert journal_store.total_realized_cents(conn) == 4876
 
 
 def test_commands_queue_and_outcome(conn):
-    command_id = store.enqueue_command(conn, CommandKind.HALT, T0, {"reason": "lunch"})
-    pending = store.pending_commands(conn)
+    command_id = ops_store.enqueue_command(conn, CommandKind.HALT, T0, {"reason": "lunch"})
+    pending = ops_store.pending_commands(conn)
     assert [(c.command_id, c.kind, c.payload) for c in pending] == [
         (command_id, "halt", {"reason": "lunch"})
     ]
-    store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
-    assert store.pending_commands(conn) == []
-    assert store.command_outcome(conn, command_id)["result"] == "halted"
+    ops_store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
+    assert ops_store.pending_commands(conn) == []
+    assert ops_store.command_outcome(conn, command_id)["result"] == "halted"
 
 
 def test_config_versions_keep_one_active(conn):
-    first = store.insert_config_version(conn, "a: 1\n", "bot", "first", T0)
-    second = store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
-    active = store.active_config_version(conn)
+    first = ops_store.insert_config_version(conn, "a: 1\n", "bot", "first", T0)
+    second = ops_store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
+    active = ops_store.active_config_version(conn)
     assert active["id"] == second and first != second
     assert conn.execute("SELECT COUNT(*) FROM config_versions WHERE active = 1").fetchone()[0] == 1
 
 
 def test_naive_timestamps_are_refused():
     with pytest.raises(ValueError, match="naive"):
-        store.to_text(datetime(2025, 1, 1))
+        codec.to_text(datetime(2025, 1, 1))
 
 
 def test_table_counts_only_for_known_tables(conn):
-    assert store.table_counts(conn, ["bars"]) == {"bars": 0}
+    assert journal_store.table_counts(conn, ["bars"]) == {"bars": 0}
     with pytest.raises(ValueError, match="unknown table"):
-        store.table_counts(conn, ["sqlite_master"])
+        journal_store.table_counts(conn, ["sqlite_master"])

@@ -1,7 +1,7 @@
-"""Every SQL statement of the trading journal, as named, parameterised functions.
+"""The trading journal's SQL: bars, decisions, orders, fills, trades and the position.
 
-Timestamps are stored as ISO-8601 UTC text (sortable); money as integer cents. Callers own
-transactions: the bot's journal wraps a bar's writes in ``db.write_transaction``.
+Money is integer cents; callers own transactions (``db.write_transaction``): the bot's
+journal wraps one bar's writes in one ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.domain.models import (
     Bar,
-    CommandKind,
-    CommandStatus,
     DecisionRecord,
     ExitReason,
     Fill,
@@ -28,25 +25,7 @@ from shared.domain.models import (
     Side,
     TradeRecord,
 )
-
-
-def to_text(ts: datetime) -> str:
-    """Render a tz-aware timestamp as ISO-8601 UTC text."""
-    if ts.tzinfo is None:
-        raise ValueError(f"naive timestamp {ts!r}: every stored time must be tz-aware")
-    return ts.astimezone(UTC).isoformat()
-
-
-def from_text(text: str) -> datetime:
-    """Parse stored ISO-8601 text back to a tz-aware UTC datetime."""
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def _optional_ts(text: str | None) -> datetime | None:
-    return from_text(text) if text else None
-
-
-# --- bars -------------------------------------------------------------------------------------
+from shared.persistence.codec import from_text, to_text
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
@@ -77,9 +56,6 @@ def prune_bars(conn: sqlite3.Connection, symbol: str, before: datetime) -> int:
         "DELETE FROM bars WHERE symbol = ? AND ts < ?", (symbol, to_text(before))
     )
     return cursor.rowcount
-
-
-# --- decisions --------------------------------------------------------------------------------
 
 
 def insert_decisions(
@@ -117,9 +93,6 @@ def entry_labels(conn: sqlite3.Connection, bracket_id: str) -> dict[str, str]:
         (bracket_id,),
     ).fetchone()
     return json.loads(row["labels_json"]) if row else {}
-
-
-# --- orders and fills -------------------------------------------------------------------------
 
 
 def upsert_order(
@@ -206,9 +179,6 @@ def insert_fill(conn: sqlite3.Connection, fill: Fill, recorded_at: datetime) -> 
 def all_fills(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Return every fill, oldest first, as plain dicts."""
     return [dict(r) for r in conn.execute("SELECT * FROM fills ORDER BY ts, fill_id")]
-
-
-# --- trades and positions ---------------------------------------------------------------------
 
 
 def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: datetime) -> None:
@@ -331,133 +301,6 @@ def load_position(conn: sqlite3.Connection, symbol: str) -> Position | None:
     )
 
 
-# --- heartbeat, events, commands, config versions ---------------------------------------------
-
-
-def upsert_bot_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
-    """Write the single heartbeat row (columns as in the ``bot_state`` table)."""
-    columns = ["id", *state]
-    placeholders = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in state)
-    conn.execute(
-        f"INSERT INTO bot_state ({', '.join(columns)}) VALUES ({placeholders}) "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}",
-        [1, *state.values()],
-    )
-
-
-def read_bot_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    """Return the heartbeat row, or None before the bot's first beat."""
-    row = conn.execute("SELECT * FROM bot_state WHERE id = 1").fetchone()
-    return dict(row) if row else None
-
-
-def insert_event(
-    conn: sqlite3.Connection,
-    ts: datetime,
-    kind: str,
-    severity: str,
-    message: str,
-    detail: dict[str, Any] | None,
-    recorded_at: datetime,
-) -> None:
-    """Record an incident, alert or notable occurrence."""
-    conn.execute(
-        "INSERT INTO events (ts, kind, severity, message, detail_json, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (to_text(ts), kind, severity, message, json.dumps(detail or {}, sort_keys=True),
-         to_text(recorded_at)),
-    )
-
-
-def recent_events(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
-    """Return the latest events, newest first."""
-    rows = conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-    return [dict(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRow:
-    """A dashboard-to-bot command as queued."""
-
-    command_id: int
-    kind: str
-    payload: dict[str, Any]
-    created_at: datetime
-
-
-def enqueue_command(
-    conn: sqlite3.Connection,
-    kind: CommandKind | str,
-    created_at: datetime,
-    payload: dict[str, Any] | None = None,
-) -> int:
-    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
-    cursor = conn.execute(
-        "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
-        (to_text(created_at), str(kind), json.dumps(payload or {}),
-         CommandStatus.PENDING.value),
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def pending_commands(conn: sqlite3.Connection) -> list[CommandRow]:
-    """Return queued commands, oldest first."""
-    rows = conn.execute(
-        "SELECT id, kind, payload_json, created_at FROM commands WHERE status = ? ORDER BY id",
-        (CommandStatus.PENDING.value,),
-    ).fetchall()
-    result = []
-    for r in rows:
-        try:
-            payload = json.loads(r["payload_json"] or "{}")
-        except json.JSONDecodeError:
-            payload = {"_unparsable": r["payload_json"]}
-        result.append(CommandRow(r["id"], r["kind"], payload, from_text(r["created_at"])))
-    return result
-
-
-def complete_command(
-    conn: sqlite3.Connection,
-    command_id: int,
-    status: CommandStatus,
-    result: str,
-    processed_at: datetime,
-) -> None:
-    """Record a command's outcome."""
-    conn.execute(
-        "UPDATE commands SET status = ?, result = ?, processed_at = ? WHERE id = ?",
-        (status.value, result, to_text(processed_at), command_id),
-    )
-
-
-def command_outcome(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
-    """Return one command row (status and result) as a dict."""
-    row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
-    return dict(row) if row else None
-
-
-def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    """Return the active config version row, or None before the first one."""
-    row = conn.execute(
-        "SELECT * FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    return dict(row) if row else None
-
-
-def insert_config_version(
-    conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
-) -> int:
-    """Store an accepted config and mark it the active one; return its version id."""
-    conn.execute("UPDATE config_versions SET active = 0 WHERE active = 1")
-    cursor = conn.execute(
-        "INSERT INTO config_versions (created_at, author, note, yaml, active) "
-        "VALUES (?, ?, ?, ?, 1)",
-        (to_text(created_at), author, note, yaml_text),
-    )
-    return int(cursor.lastrowid or 0)
-
-
 def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, int]:
     """Row counts of known journal tables (for status views and tests)."""
     known = {
@@ -473,6 +316,8 @@ def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, i
 
 
 WALL_CLOCK_COLUMNS = frozenset({"recorded_at", "heartbeat_at", "processed_at", "pid"})
+
+
 JOURNAL_TABLES = ("bars", "decisions", "orders", "order_events", "fills", "trades", "positions")
 
 
@@ -488,50 +333,3 @@ def journal_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]
         rows = conn.execute(f"SELECT {names} FROM {table} ORDER BY {names}").fetchall()
         snapshot[table] = [tuple(r) for r in rows]
     return snapshot
-
-
-# --- IB order-id map (bot/ib) -----------------------------------------------------------------
-
-
-def record_ib_order(
-    conn: sqlite3.Connection, order_ref: str, client_id: int, ib_order_id: int, con_id: int,
-    at: datetime,
-) -> None:
-    """Remember which IB (clientId, orderId) carries our ``order_ref`` (before it is sent)."""
-    conn.execute(
-        "INSERT INTO ib_orders (order_ref, client_id, ib_order_id, perm_id, con_id, placed_at, "
-        "updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?) "
-        "ON CONFLICT (order_ref) DO UPDATE SET client_id = excluded.client_id, "
-        "ib_order_id = excluded.ib_order_id, perm_id = NULL, con_id = excluded.con_id, "
-        "updated_at = excluded.updated_at",
-        (order_ref, client_id, ib_order_id, con_id, to_text(at), to_text(at)),
-    )
-
-
-def set_ib_perm_id(conn: sqlite3.Connection, order_ref: str, perm_id: int, at: datetime) -> None:
-    """Store IB's permanent id for ``order_ref`` (in the map and on the journaled order)."""
-    conn.execute(
-        "UPDATE ib_orders SET perm_id = ?, updated_at = ? WHERE order_ref = ?",
-        (perm_id, to_text(at), order_ref),
-    )
-    conn.execute("UPDATE orders SET ib_perm_id = ? WHERE order_id = ?", (perm_id, order_ref))
-
-
-def ib_order_map(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-    """Every known orderRef with its IB ids, keyed by orderRef."""
-    rows = conn.execute("SELECT * FROM ib_orders ORDER BY placed_at, order_ref").fetchall()
-    return {r["order_ref"]: dict(r) for r in rows}
-
-
-def max_ib_order_id(conn: sqlite3.Connection, client_id: int) -> int:
-    """The highest IB orderId this clientId ever used (0 when none)."""
-    row = conn.execute(
-        "SELECT COALESCE(MAX(ib_order_id), 0) FROM ib_orders WHERE client_id = ?", (client_id,)
-    ).fetchone()
-    return int(row[0])
-
-
-def fill_ids_since(conn: sqlite3.Connection, since: datetime) -> set[str]:
-    """Ids of fills journaled at or after ``since`` (IB execIds in IB mode)."""
-    rows = conn.execute("SELECT fill_id FROM fills WHERE ts >= ?", (to_text(since),)).fetchall()
-    return {r["fill_id"] for r in rows}

@@ -1,0 +1,142 @@
+"""The operations tables' SQL: the heartbeat, events, dashboard commands, config versions.
+
+Callers own transactions (``db.write_transaction``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain.models import (
+    CommandKind,
+    CommandStatus,
+)
+from shared.persistence.codec import from_text, to_text
+
+
+def upsert_bot_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
+    """Write the single heartbeat row (columns as in the ``bot_state`` table)."""
+    columns = ["id", *state]
+    placeholders = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in state)
+    conn.execute(
+        f"INSERT INTO bot_state ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}",
+        [1, *state.values()],
+    )
+
+
+def read_bot_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Return the heartbeat row, or None before the bot's first beat."""
+    row = conn.execute("SELECT * FROM bot_state WHERE id = 1").fetchone()
+    return dict(row) if row else None
+
+
+def insert_event(
+    conn: sqlite3.Connection,
+    ts: datetime,
+    kind: str,
+    severity: str,
+    message: str,
+    detail: dict[str, Any] | None,
+    recorded_at: datetime,
+) -> None:
+    """Record an incident, alert or notable occurrence."""
+    conn.execute(
+        "INSERT INTO events (ts, kind, severity, message, detail_json, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (to_text(ts), kind, severity, message, json.dumps(detail or {}, sort_keys=True),
+         to_text(recorded_at)),
+    )
+
+
+def recent_events(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Return the latest events, newest first."""
+    rows = conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRow:
+    """A dashboard-to-bot command as queued."""
+
+    command_id: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def enqueue_command(
+    conn: sqlite3.Connection,
+    kind: CommandKind | str,
+    created_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
+    cursor = conn.execute(
+        "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
+        (to_text(created_at), str(kind), json.dumps(payload or {}),
+         CommandStatus.PENDING.value),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def pending_commands(conn: sqlite3.Connection) -> list[CommandRow]:
+    """Return queued commands, oldest first."""
+    rows = conn.execute(
+        "SELECT id, kind, payload_json, created_at FROM commands WHERE status = ? ORDER BY id",
+        (CommandStatus.PENDING.value,),
+    ).fetchall()
+    result = []
+    for r in rows:
+        try:
+            payload = json.loads(r["payload_json"] or "{}")
+        except json.JSONDecodeError:
+            payload = {"_unparsable": r["payload_json"]}
+        result.append(CommandRow(r["id"], r["kind"], payload, from_text(r["created_at"])))
+    return result
+
+
+def complete_command(
+    conn: sqlite3.Connection,
+    command_id: int,
+    status: CommandStatus,
+    result: str,
+    processed_at: datetime,
+) -> None:
+    """Record a command's outcome."""
+    conn.execute(
+        "UPDATE commands SET status = ?, result = ?, processed_at = ? WHERE id = ?",
+        (status.value, result, to_text(processed_at), command_id),
+    )
+
+
+def command_outcome(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
+    """Return one command row (status and result) as a dict."""
+    row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """Return the active config version row, or None before the first one."""
+    row = conn.execute(
+        "SELECT * FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def insert_config_version(
+    conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
+) -> int:
+    """Store an accepted config and mark it the active one; return its version id."""
+    conn.execute("UPDATE config_versions SET active = 0 WHERE active = 1")
+    cursor = conn.execute(
+        "INSERT INTO config_versions (created_at, author, note, yaml, active) "
+        "VALUES (?, ?, ?, ?, 1)",
+        (to_text(created_at), author, note, yaml_text),
+    )
+    return int(cursor.lastrowid or 0)
