@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shared.domain.memory import MemoryOutcome, MemoryRow, ScalerSnapshot
 from shared.domain.models import (
     Bar,
     DecisionRecord,
@@ -136,5 +137,14 @@ class Journal(Protocol):
     def record_event(
         self, ts: datetime, kind: str, severity: str, message: str, detail: dict[str, Any]
     ) -> None: ...
+
+    def record_memory_setup(self, symbol: str, row: MemoryRow) -> None:
+        """A submitted bracket's setup (its outcome still unknown); after its decision."""
+
+    def record_memory_outcome(self, bracket_id: str, outcome: MemoryOutcome) -> None:
+        """The outcome of a bracket whose setup was recorded: the row becomes retrievable."""
+
+    def record_memory_scaler(self, scaler: ScalerSnapshot, at: datetime) -> None:
+        """The memory's scaler, refitted at engine time ``at``."""
 
     def flush(self) -> None: ...

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import BrokerUpdates, OrderEvent, wall_clock_utc
+from shared.domain.memory import MemoryOutcome, MemoryRow, ScalerSnapshot
 from shared.domain.models import Bar, DecisionRecord, Fill, Position, TradeRecord
-from shared.persistence import journal_store, ops_store
+from shared.persistence import journal_store, memory_store, ops_store
 from shared.persistence.db import write_transaction
 
 
@@ -37,6 +38,8 @@ class MemoryJournal:
     trades: list[TradeRecord] = field(default_factory=list)
     events: list[tuple[datetime, str, str, str, dict[str, Any]]] = field(default_factory=list)
     position: Position | None = None
+    memory: dict[str, MemoryRow] = field(default_factory=dict)  # by bracket id, entry order
+    scalers: list[ScalerSnapshot] = field(default_factory=list)
 
     def record_bar(self, symbol: str, bar: Bar) -> None:
         self.bars.append(bar)
@@ -58,6 +61,17 @@ class MemoryJournal:
         self, ts: datetime, kind: str, severity: str, message: str, detail: dict[str, Any]
     ) -> None:
         self.events.append((ts, kind, severity, message, detail))
+
+    def record_memory_setup(self, symbol: str, row: MemoryRow) -> None:
+        self.memory[row.bracket_id] = row
+
+    def record_memory_outcome(self, bracket_id: str, outcome: MemoryOutcome) -> None:
+        row = self.memory.get(bracket_id)
+        if row is not None:
+            self.memory[bracket_id] = replace(row, outcome=outcome)
+
+    def record_memory_scaler(self, scaler: ScalerSnapshot, at: datetime) -> None:
+        self.scalers.append(scaler)
 
     def flush(self) -> None:
         return None
@@ -101,6 +115,21 @@ class SqliteJournal:
     ) -> None:
         self._pending.append(
             lambda at: ops_store.insert_event(self._conn, ts, kind, severity, message, detail, at)
+        )
+
+    def record_memory_setup(self, symbol: str, row: MemoryRow) -> None:
+        self._pending.append(
+            lambda at: memory_store.insert_memory_setup(self._conn, symbol, row, at)
+        )
+
+    def record_memory_outcome(self, bracket_id: str, outcome: MemoryOutcome) -> None:
+        self._pending.append(
+            lambda at: memory_store.close_memory_setup(self._conn, bracket_id, outcome, at)
+        )
+
+    def record_memory_scaler(self, scaler: ScalerSnapshot, at: datetime) -> None:
+        self._pending.append(
+            lambda recorded: memory_store.insert_memory_scaler(self._conn, scaler, at, recorded)
         )
 
     def flush(self) -> None:

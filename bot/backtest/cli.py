@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
     parser.add_argument("--config", help="base config YAML (default: built-in defaults)")
     parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+    parser.add_argument("--memory", metavar="off|on|FILE",
+                        help="memory of past setups: off, on (starts empty), or a SQLite "
+                        "journal whose setups closed before the first bar seed it; default: "
+                        "the config's memory.enabled")
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:
@@ -69,7 +73,7 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
         "data": args.data, "bars": args.bars, "seed": args.seed, "bar_size": args.bar_size,
         "tz": args.tz, "start": args.start, "end": args.end, "strategy": args.strategy,
         "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
-        "contracts": args.contracts, "config": args.config,
+        "contracts": args.contracts, "config": args.config, "memory": args.memory,
     }
     try:
         return BacktestRequest.model_validate(values)
@@ -196,6 +200,13 @@ def _report(result: BacktestResult, json_path: str | None) -> None:
         m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
         result.seconds, m["bars_per_second"],
     )
+    if m.get("memory_enabled"):
+        logger.info(
+            "memory: %d setups (%d seeded); refused %d entries; the %d followed to their exit "
+            "(one at a time) would have made $%.2f net", m["memory_setups"],
+            m["memory_seeded_setups"], m["memory_refused"], m["memory_refused_closed"],
+            m["memory_refused_net_pnl_cents"] / 100,
+        )
     if json_path:
         Path(json_path).write_text(json.dumps(result_json(result), indent=1), encoding="utf-8")
         logger.info("wrote %s", json_path)

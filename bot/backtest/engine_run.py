@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -31,10 +33,12 @@ from bot.backtest.vector_features import (
     window_seed_weight,
 )
 from bot.core.engine import TradingEngine
+from bot.core.memory import MemoryIndex
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker, BrokerUpdates
 from shared.config.settings import Settings
 from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
+from shared.domain.memory import MemoryOutcome, MemoryRow, ScalerSnapshot
 from shared.domain.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
 
 logger = logging.getLogger(__name__)
@@ -77,6 +81,41 @@ class BacktestJournal(MemoryJournal):
         if updates.position_changed:
             self.position = position
 
+    def record_memory_setup(self, symbol: str, row: MemoryRow) -> None:
+        """Kept with the decisions only (the engine's own index is what the run uses)."""
+        if self.keep_decisions:
+            MemoryJournal.record_memory_setup(self, symbol, row)
+
+    def record_memory_outcome(self, bracket_id: str, outcome: MemoryOutcome) -> None:
+        if self.keep_decisions:
+            MemoryJournal.record_memory_outcome(self, bracket_id, outcome)
+
+    def record_memory_scaler(self, scaler: ScalerSnapshot, at: datetime) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySummary:
+    """What memory did in a run: entries it refused, and what they would have made (net).
+
+    ``refused_closed`` shadows (one at a time, like positions) reached their exit; their P&L is
+    net of a round trip's commission.
+    """
+
+    enabled: bool
+    seeded_setups: int
+    stored_setups: int
+    refused: int
+    refused_closed: int
+    refused_net_pnl_cents: int
+
+    def metrics(self) -> dict[str, Any]:
+        """The run's memory metrics (``memory_*`` keys)."""
+        return {"memory_enabled": self.enabled, "memory_seeded_setups": self.seeded_setups,
+                "memory_setups": self.stored_setups, "memory_refused": self.refused,
+                "memory_refused_closed": self.refused_closed,
+                "memory_refused_net_pnl_cents": self.refused_net_pnl_cents}
+
 
 @dataclass(frozen=True, eq=False)
 class RunOutcome:
@@ -87,6 +126,7 @@ class RunOutcome:
     bars: int
     bars_evaluated: int
     decisions: tuple[DecisionRecord, ...] = ()
+    memory: MemorySummary | None = None
 
 
 def commission_cents(settings: Settings, instrument: Instrument) -> int:
@@ -144,14 +184,20 @@ def run_engine(
     progress: Progress | None = None,
     skip_idle_bars: bool = True,
     keep_decisions: bool = False,
+    memory: MemoryIndex | None = None,
 ) -> RunOutcome:
-    """Replay ``data`` from ``data.first`` through the engine; return its trades."""
+    """Replay ``data`` from ``data.first`` through the engine; return its trades.
+
+    ``memory`` seeds the memory of past setups (else it starts empty); it grows as the run's
+    brackets close and is consulted when ``settings.memory.enabled``.
+    """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
                          settings.backtest.slippage_ticks)
     journal = BacktestJournal(keep_decisions=keep_decisions)
+    seeded = len(memory) if memory is not None else 0
     engine = TradingEngine(settings, broker, journal, session_clock(),
-                           journal_inputs=keep_decisions)
+                           journal_inputs=keep_decisions, memory=memory)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     firing = np.flatnonzero(may_fire(matrix, settings.strategies)
@@ -173,6 +219,7 @@ def run_engine(
     while index < len(data):
         if skip_idle_bars:
             target = _next_active(data, index, engine, firing, instrument)
+            _follow_shadows(engine, data, index, len(data) if target is None else target)
             if target is None:
                 break
             index = target
@@ -190,7 +237,26 @@ def run_engine(
     logger.info("engine evaluated %d of %d bars (%d trades)", evaluated, len(data) - data.first,
                 len(journal.trades))
     return RunOutcome(tuple(journal.trades), broker.position(), len(data) - data.first,
-                      evaluated, tuple(journal.kept))
+                      evaluated, tuple(journal.kept),
+                      memory_summary(engine, journal, settings, seeded))
+
+
+def memory_summary(engine: TradingEngine, journal: MemoryJournal, settings: Settings,
+                   seeded: int) -> MemorySummary:
+    """Refusals and their shadow exits (net of a round trip's commission) from a finished run."""
+    per_side = commission_cents(settings, engine.instrument)
+    exits = [detail for _, kind, _, _, detail in journal.events if kind == "memory_shadow_exit"]
+    net = sum(int(d["pnl_cents"]) - 2 * per_side * int(d["contracts"]) for d in exits)
+    return MemorySummary(settings.memory.enabled, seeded, len(engine.memory.index),
+                         engine.memory.refused, len(exits), net)
+
+
+def _follow_shadows(engine: TradingEngine, data: BarData, start: int, stop: int) -> None:
+    """Advance shadow brackets (refused entries) over the skipped bars ``start``..``stop``-1."""
+    index = start
+    while engine.shadows_open and index < stop:
+        engine.follow_shadows(data.bar(index))
+        index += 1
 
 
 def _next_active(

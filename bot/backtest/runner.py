@@ -27,6 +27,7 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.memory_seed import seed_memory
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest
 from shared.config.settings import (
@@ -112,6 +113,8 @@ def build_settings(request: BacktestRequest) -> Settings:
         overrides["backtest.slippage_ticks"] = request.slippage_ticks
     if request.contracts is not None:
         overrides["risk.max_contracts"] = request.contracts
+    if request.memory_enabled is not None:
+        overrides["memory.enabled"] = request.memory_enabled
     data = base.model_dump(mode="json")
     for dotted, value in overrides.items():
         section, name = dotted.split(".")
@@ -160,7 +163,9 @@ def execute(
                   else reference.run_rsi_macd_bracket)
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
                       settings.backtest.slippage_ticks, request.contracts or 1, progress)
-    return run_engine(settings, data, progress)
+    seed = request.memory_seed
+    memory = seed_memory(seed, data.ts(data.first)) if seed and settings.memory.enabled else None
+    return run_engine(settings, data, progress, memory=memory)
 
 
 def trading_days(data: BarData) -> list[Any]:
@@ -207,6 +212,8 @@ def summarize_outcome(
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
+    if outcome.memory is not None:
+        summary.update(outcome.memory.metrics())
     curve = metrics.equity_curve(trades, starting)
     drawdowns = metrics.drawdown_curve(curve, starting)
     equity = [(ts, eq, dd) for (ts, eq), (_, dd) in zip(curve, drawdowns, strict=True)]

@@ -1,9 +1,11 @@
 """The decision engine: one bar in, one journaled decision out — the same code live and in tests.
 
 Per bar: the broker executes working orders against the bar, then features -> regime ->
-strategies -> memory (neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
-Time comes only from the bars (a decision is made at the bar's close time), so replaying the
-same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
+strategies -> memory of past setups (``bot.core.memory_book``, when ``memory.enabled``) -> LLM
+bias (``bot.core.llm_bias``) -> risk -> broker. Time comes only from the bars (a decision is made
+at the bar's close time), so replaying the same bars gives the same journal. The LLM bias is an
+input set between bars, never awaited. Memory and the LLM only move confidence (memory may also
+refuse an entry risk approved); stop, target and size come from the risk rules alone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from bot.core.ensemble import combine
 from bot.core.features import BarWindow, compute_features
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
+from bot.core.memory import MemoryIndex
+from bot.core.memory_book import MemoryBook
+from bot.core.memory_guard import NOT_CONSULTED, MemoryVerdict
 from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
 from bot.core.sessions import CmeSessionClock
@@ -27,6 +32,7 @@ from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
 from shared.config.settings import Settings
 from shared.domain.instruments import Instrument, get_instrument
+from shared.domain.memory import MemoryRow, MemorySetup
 from shared.domain.models import (
     Action,
     Bar,
@@ -80,13 +86,22 @@ def votes_json(signal: Signal) -> str:
     return json.dumps(votes, sort_keys=True)
 
 
+MEMORY_RULE = "memory"  # the rule recorded when memory refuses an entry risk approved
+
+
 def bracket_id_for(symbol: str, decision_ts: datetime) -> str:
     """Deterministic bracket id from the symbol and the decision time."""
     return f"{symbol}-{decision_ts:%Y%m%dT%H%M%S}"
 
 
 class TradingEngine:
-    """Holds the rolling window, risk counters and entry labels; trades through a Broker."""
+    """Holds the rolling window, risk counters, entry labels and memory; trades via a Broker.
+
+    ``memory`` is the index of closed setups to start from (empty when absent; the live bot
+    rebuilds it from the journal) and ``memory_open`` the setups of brackets still open. Setups
+    are recorded whatever the config, so memory has a history when it is switched on; it is
+    consulted only when ``memory.enabled``.
+    """
 
     def __init__(
         self,
@@ -97,6 +112,8 @@ class TradingEngine:
         risk_state: RiskState | None = None,
         entry_labels: dict[str, dict[str, str]] | None = None,
         journal_inputs: bool = True,
+        memory: MemoryIndex | None = None,
+        memory_open: dict[str, MemoryRow] | None = None,
     ) -> None:
         self.settings = settings
         # Backtests keep decisions in memory only and never read their inputs back, so they may
@@ -116,6 +133,9 @@ class TradingEngine:
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
         self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
                                   settings.risk.max_hold_minutes)
+        self.memory = MemoryBook(memory if memory is not None else MemoryIndex(),
+                                 self.instrument, settings.broker.paper_slippage_ticks,
+                                 settings.risk.max_hold_minutes, memory_open)
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -182,6 +202,27 @@ class TradingEngine:
 
     # --- the per-bar path -------------------------------------------------------------------
 
+    @property
+    def shadows_open(self) -> bool:
+        """Whether an entry the LLM or memory skipped is still being followed."""
+        return bool(self.shadows.open or self.memory.shadows.open)
+
+    def follow_shadows(self, bar: Bar) -> None:
+        """Advance the skipped entries' shadow brackets over ``bar``; journal their exits.
+
+        ``on_bar`` does it first thing; a backtest skipping idle bars calls it for them.
+        """
+        now = bar.ts + self.bar_length
+        for shadow in self.shadows.on_bar(bar, self.bar_length) if self.shadows.open else ():
+            self.journal.record_event(now, "llm_shadow_exit", "info", f"skipped {shadow.side} "
+                                      f"would have made ${shadow.pnl_cents / 100:.2f}",
+                                      shadow.detail())
+        book = self.memory.shadows
+        for shadow in book.on_bar(bar, self.bar_length) if book.open else ():
+            self.journal.record_event(now, "memory_shadow_exit", "info", f"refused by memory: "
+                                      f"{shadow.side} would have made "
+                                      f"${shadow.pnl_cents / 100:.2f}", shadow.detail())
+
     def on_bar(self, bar: Bar, features: Features | None = None) -> DecisionRecord:
         """Execute, evaluate and journal one bar; return the decision.
 
@@ -192,10 +233,7 @@ class TradingEngine:
         self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
         self.broker.on_bar(bar)
         self._journal_broker()
-        for shadow in self.shadows.on_bar(bar, self.bar_length) if self.shadows.open else ():
-            self.journal.record_event(now, "llm_shadow_exit", "info", f"skipped {shadow.side} "
-                                      f"would have made ${shadow.pnl_cents / 100:.2f}",
-                                      shadow.detail())
+        self.follow_shadows(bar)
         if features is None:
             self.window.append(bar)
             features = compute_features(self.window, self.settings.features)
@@ -209,7 +247,8 @@ class TradingEngine:
             run_strategies(features, self.settings.strategies),
             self.settings.strategies.weights,
         )
-        memory_adjustment = 0.0
+        setup, memory = self._consult_memory(features, regime, signal, now)
+        memory_adjustment = memory.adjustment
         base_confidence = min(1.0, max(0.0, signal.confidence + memory_adjustment))
         influence = llm_influence(self._llm_bias, signal.action, now, self.settings.llm)
         llm_adjustment = influence.adjustment
@@ -222,7 +261,8 @@ class TradingEngine:
             "bias": self.bias.value,
         }
         verdict, rule, reasons, action, bracket_id = self._decide(
-            bar, now, features, regime, signal, (base_confidence, confidence), labels, influence
+            bar, now, features, regime, signal, (base_confidence, confidence), labels, influence,
+            (setup, memory),
         )
         self._journal_broker()
         record = DecisionRecord(
@@ -234,18 +274,35 @@ class TradingEngine:
             signal_confidence=signal.confidence, memory_adjustment=memory_adjustment,
             llm_adjustment=llm_adjustment, final_confidence=confidence, verdict=verdict,
             risk_rule=rule, reasons=reasons, action_taken=action, bracket_id=bracket_id,
-            labels=labels,
+            labels=labels, memory_json=memory.to_json(),
         )
         self.journal.record_decision(record)
+        if bracket_id is not None and bracket_id in self.memory.open:
+            self.journal.record_memory_setup(self.instrument.symbol, self.memory.open[bracket_id])
         self.journal.record_bar(self.instrument.symbol, bar)
         self.journal.flush()
         return record
 
+    def _consult_memory(
+        self, features: Features, regime: Regime, signal: Signal, now: datetime
+    ) -> tuple[MemorySetup | None, MemoryVerdict]:
+        """The setup of a BUY/SELL that could become an entry (tradable, flat, no entry working)
+        and, when ``memory.enabled``, memory's verdict on it."""
+        if (signal.action is Action.HOLD or not regime.tradable
+                or self.broker.position() is not None or self.broker.has_pending_entry()):
+            return None, NOT_CONSULTED
+        setup = self.memory.setup(features, regime, signal.action, now, self._llm_bias)
+        if not self.settings.memory.enabled:
+            return setup, NOT_CONSULTED
+        return setup, self.memory.index.query(setup, now, self.settings.memory)
+
     def _decide(
         self, bar: Bar, now: datetime, features: Features, regime: Regime, signal: Signal,
         confidences: tuple[float, float], labels: dict[str, str], influence: LlmInfluence,
+        memory: tuple[MemorySetup | None, MemoryVerdict],
     ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None]:
         base_confidence, confidence = confidences
+        setup, memory_verdict = memory
         position = self.broker.position()
         if position is not None:
             instruction = risk.manage_position(
@@ -268,19 +325,25 @@ class TradingEngine:
         )
         verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
         llm_note = (influence.note,) if influence.note else ()
+        notes = (*((memory_verdict.reason,) if memory_verdict.consulted else ()), *llm_note)
         if influence.adjustment or influence.veto:
             self._attribute(request, base_confidence, verdict, influence.veto, labels, now)
         if not isinstance(verdict, OrderPlan):
-            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *llm_note,
+            return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *notes,
                     verdict.reason), "none", None)
+        if not memory_verdict.allowed:
+            self.memory.refuse(verdict, now)  # follow the bracket risk approved as a shadow
+            return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
-            return Verdict.REJECT, "llm_consensus", (*signal.reasons, *llm_note), "none", None
+            return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
         bracket_id = bracket_id_for(self.instrument.symbol, now)
         self.broker.place_bracket(verdict, bracket_id, now)
         self.risk_state = risk.record_entry(self.risk_state)
         self.entry_labels[bracket_id] = labels
+        if setup is not None:
+            self.memory.entered(bracket_id, setup, verdict)
         action = f"bracket:{verdict.side.value}:{verdict.contracts}"
-        return Verdict.ENTER, None, (*signal.reasons, *llm_note, verdict.reason), action, bracket_id
+        return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
 
     def _attribute(
         self, request: EntryRequest, base_confidence: float, verdict: OrderPlan | Rejection,
@@ -303,3 +366,9 @@ class TradingEngine:
         )
         for trade in updates.trades:
             self.entry_labels.pop(trade.bracket_id, None)
+            learned = self.memory.learn(trade)
+            if learned is not None:
+                outcome, scaler = learned
+                self.journal.record_memory_outcome(trade.bracket_id, outcome)
+                if scaler is not None:
+                    self.journal.record_memory_scaler(scaler, trade.exit_ts)

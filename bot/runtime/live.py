@@ -32,6 +32,7 @@ from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_ba
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.llm_service import LlmService
+from bot.runtime.memory_restore import open_setups, restore_memory
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings, settings_to_yaml
 from shared.domain.errors import BadBarError
@@ -133,9 +134,12 @@ class LiveBot:
         labels = {}
         if position is not None:
             labels[position.bracket_id] = journal_store.entry_labels(self.conn, position.bracket_id)
+        brackets = {o.bracket_id for o in self.broker.working_orders()}
+        brackets |= {position.bracket_id} if position is not None else set()
         self.engine = TradingEngine(
             settings, self.broker, SqliteJournal(self.conn), self.clock,
             restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
+            memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)

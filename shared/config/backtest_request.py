@@ -10,12 +10,13 @@ import json
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.config.settings import describe_validation_error
 from shared.domain.errors import ConfigError
 
 BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
+MEMORY_OFF, MEMORY_ON = "off", "on"
 # Backtest-only reference strategies (bot.core.strategies.REFERENCE_STRATEGIES; a test keeps
 # them equal).
 REFERENCE_STRATEGY_NAMES: tuple[str, ...] = ("rsi_macd_bracket", "sma_cross")
@@ -57,6 +58,29 @@ class BacktestRequest(BaseModel):
     slippage_ticks: int | None = Field(None, ge=0, le=20)
     contracts: int | None = Field(None, ge=1, le=100)
     config: str | None = Field(None, description="Base config YAML (default: built-in)")
+    memory: str | None = Field(
+        None, description="Memory of past setups: off, on, or a SQLite journal whose closed "
+        "setups (closed before the first bar) seed it; empty = the config's memory.enabled",
+    )
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    @property
+    def memory_enabled(self) -> bool | None:
+        """True (on or a seed file), False (off), or None (as the config says)."""
+        if self.memory is None:
+            return None
+        return self.memory != MEMORY_OFF
+
+    @property
+    def memory_seed(self) -> str | None:
+        """The journal whose closed setups seed memory, if one was given."""
+        return self.memory if self.memory not in (None, MEMORY_OFF, MEMORY_ON) else None
 
     def to_json(self) -> str:
         """Serialise for the ``backtest_runs.request_json`` column."""

@@ -340,12 +340,42 @@ class EventsConfig(Section):
 
 
 class MemoryConfig(Section):
-    """Memory of past setups (used by the memory issue)."""
+    """Memory of past setups: refuse or scale an entry by how similar past setups ended.
 
-    enabled: bool = False
-    min_similar_trades: int = Field(3, ge=0, json_schema_extra=HOT)
-    min_weighted_win_rate: float = Field(0.5, ge=0, le=1, json_schema_extra=HOT)
-    max_adjustment: float = Field(0.10, ge=0, le=0.5)
+    Env overrides: MIN_SIMILAR_TRADES, MIN_WEIGHTED_WIN_RATE. Distances are in units of the
+    typical distance between stored setups (robust-scaled features).
+    """
+
+    enabled: bool = Field(False, description="Consult and build the memory at entry decisions")
+    min_similar_trades: int = Field(
+        3, ge=0, le=10_000, json_schema_extra=HOT,
+        description="Effective count of similar closed setups an entry needs (also the "
+        "cold-start size)",
+    )
+    min_weighted_win_rate: float = Field(
+        0.5, ge=0, le=1, json_schema_extra=HOT,
+        description="Entries need at least this weighted win rate among similar setups",
+    )
+    max_adjustment: float = Field(
+        0.10, ge=0, le=0.5, json_schema_extra=HOT,
+        description="Largest confidence change memory may make, up or down",
+    )
+    cold_start: Literal["allow", "refuse"] = Field(
+        "allow", json_schema_extra=HOT,
+        description="While fewer than min_similar_trades setups are stored: allow or refuse",
+    )
+    radius: float = Field(
+        0.5, gt=0, le=10, json_schema_extra=HOT,
+        description="Similar = within this many typical distances (DI-style)",
+    )
+    bandwidth: float = Field(
+        0.25, gt=0, le=10, json_schema_extra=HOT,
+        description="Kernel width h, in typical distances: weight exp(-d^2 / 2h^2)",
+    )
+    half_life_days: float = Field(
+        30.0, gt=0, le=36_500, json_schema_extra=HOT,
+        description="Recency: a setup's weight halves every this many days before the decision",
+    )
 
 
 class DashboardConfig(Section):

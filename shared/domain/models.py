@@ -336,3 +336,4 @@ class DecisionRecord:
     action_taken: str
     bracket_id: str | None
     labels: dict[str, str]
+    memory_json: str = "{}"  # the memory verdict: counts, win rate, nearest setups ({} = not asked)

@@ -1,0 +1,69 @@
+"""The engine's memory: the index of closed setups, the setups of open brackets, refusals.
+
+Kept per bracket from the decision that opened it (like the entry labels), a setup joins the
+index only when the engine learns its bracket closed, so a decision sees only trades closed
+before it — the same order live and in backtests. An entry memory refused is followed as a
+shadow bracket (``ShadowBook``) to where it would have exited, so its value can be judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.core.llm_attribution import ShadowBook
+from bot.core.llm_bias import LlmBiasState
+from bot.core.memory import MemoryIndex, make_setup
+from shared.domain.instruments import Instrument
+from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
+from shared.domain.models import Action, Features, OrderPlan, Regime, Side, TradeRecord
+
+
+class MemoryBook:
+    """Consults the index at entry decisions and feeds it each bracket once it closed."""
+
+    def __init__(
+        self, index: MemoryIndex, instrument: Instrument, slippage_ticks: int,
+        max_hold_minutes: float, open_rows: dict[str, MemoryRow] | None = None,
+    ) -> None:
+        self.index = index
+        self.instrument = instrument
+        self.open: dict[str, MemoryRow] = dict(open_rows or {})
+        self.shadows = ShadowBook(instrument, slippage_ticks, max_hold_minutes)
+        self.refused = 0
+
+    def setup(
+        self, features: Features, regime: Regime, action: Action, now: datetime,
+        llm_state: LlmBiasState | None,
+    ) -> MemorySetup:
+        """The setup of a BUY/SELL decided at ``now``."""
+        return make_setup(features, regime, Side.from_action(action), now, llm_state)
+
+    def entered(self, bracket_id: str, setup: MemorySetup, plan: OrderPlan) -> MemoryRow:
+        """Keep the setup of a submitted bracket until it closes; return its row."""
+        instrument = self.instrument
+        risk_cents = (instrument.points_to_ticks(plan.stop_points) * instrument.tick_value_cents
+                      * plan.contracts)
+        row = MemoryRow(bracket_id, setup, risk_cents)
+        self.open[bracket_id] = row
+        return row
+
+    def refuse(self, plan: OrderPlan, now: datetime) -> None:
+        """Count an entry memory refused; follow its bracket as a shadow unless one is open.
+
+        Like a real position, an open shadow blocks the next one (no pyramiding), so the shadows
+        approximate the trades memory actually prevented rather than every refused signal.
+        """
+        self.refused += 1
+        if not self.shadows.open:
+            self.shadows.add(plan, now)
+
+    def learn(self, trade: TradeRecord) -> tuple[MemoryOutcome, ScalerSnapshot | None] | None:
+        """Add a closed bracket's setup and outcome to the index (None: no setup was kept)."""
+        row = self.open.pop(trade.bracket_id, None)
+        if row is None:
+            return None
+        r_multiple = trade.pnl_net_cents / row.risk_cents if row.risk_cents > 0 else 0.0
+        outcome = MemoryOutcome(trade.pnl_net_cents, r_multiple, trade.exit_reason.value,
+                                trade.exit_ts)
+        return outcome, self.index.add(replace(row, outcome=outcome))
