@@ -4,7 +4,8 @@ Pure functions of the evidence (``bot.core.memory`` finds it) and the ``memory``
 guard refuses an entry unless the Kish effective count of similar closed setups reaches
 ``min_similar_trades`` and their weighted win rate reaches ``min_weighted_win_rate``; when it
 allows, it moves confidence by at most ``max_adjustment``. While the memory holds fewer than
-``min_similar_trades`` closed setups the ``cold_start`` policy decides. Memory never touches
+``min_similar_trades`` (or ``cold_start_setups``, if more) closed setups the ``cold_start``
+policy decides. Memory never touches
 stop, target or size: the engine feeds the adjusted confidence to the same risk rules as ever.
 """
 
@@ -89,14 +90,19 @@ class MemoryVerdict:
 NOT_CONSULTED = MemoryVerdict(consulted=False, allowed=True, adjustment=0.0, reason="")
 
 
+def cold_start_size(cfg: MemoryConfig) -> int:
+    """How many closed setups end the cold start (``min_similar_trades`` unless set higher)."""
+    return max(cfg.min_similar_trades, cfg.cold_start_setups)
+
+
 def cold_start(stored: int, cfg: MemoryConfig) -> MemoryVerdict:
-    """The verdict while fewer than ``min_similar_trades`` closed setups are stored."""
+    """The verdict while fewer than ``cold_start_size`` closed setups are stored."""
     if cfg.cold_start == "allow":
         return MemoryVerdict(True, True, 0.0,
                              f"memory cold start: {stored} setups, entry allowed",
                              stored_setups=stored, cold_start=True)
     return MemoryVerdict(True, False, 0.0,
-                         f"memory cold start: {stored} setups (< {cfg.min_similar_trades}), "
+                         f"memory cold start: {stored} setups (< {cold_start_size(cfg)}), "
                          "entry refused", stored_setups=stored, cold_start=True)
 
 
@@ -122,14 +128,14 @@ def judge(evidence: Evidence, stored: int, fallback: bool, cfg: MemoryConfig) ->
     where = " (all same-side setups: bucket too thin)" if fallback else ""
     count, need = evidence.effective_count, cfg.min_similar_trades
     if count + COUNT_TOLERANCE < need:
-        return replace(base, reason=f"memory: {count:.1f} similar setups < {need} needed{where}")
+        return replace(base, reason=f"memory: {count:.2f} similar setups < {need} needed{where}")
     rate = evidence.weighted_win_rate
     if rate is None:  # min_similar_trades 0 and nothing similar: no evidence either way
         return replace(base, allowed=True, reason="memory: no similar setup, no adjustment")
     if rate < cfg.min_weighted_win_rate:
         return replace(base, reason=f"memory: weighted win rate {rate:.0%} < "
-                       f"{cfg.min_weighted_win_rate:.0%} over {count:.1f} similar setups{where}")
+                       f"{cfg.min_weighted_win_rate:.0%} over {count:.2f} similar setups{where}")
     adjustment = adjustment_for(rate, count, cfg)
     return replace(base, allowed=True, adjustment=adjustment,
-                   reason=f"memory: {count:.1f} similar setups, weighted win rate {rate:.0%}: "
+                   reason=f"memory: {count:.2f} similar setups, weighted win rate {rate:.0%}: "
                    f"{adjustment:+.3f}{where}")

@@ -364,6 +364,11 @@ class MemoryConfig(Section):
         "allow", json_schema_extra=HOT,
         description="While fewer than min_similar_trades setups are stored: allow or refuse",
     )
+    cold_start_setups: int = Field(
+        0, ge=0, le=1_000_000, json_schema_extra=HOT,
+        description="Cold start lasts while fewer closed setups than this (or than "
+        "min_similar_trades, if more) are stored; 0 = min_similar_trades",
+    )
     radius: float = Field(
         0.5, gt=0, le=10, json_schema_extra=HOT,
         description="Similar = within this many typical distances (DI-style)",

@@ -9,6 +9,8 @@ be among them (the bars the backtester skips changed nothing live).
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,22 +18,31 @@ import pytest
 from bot.backtest.engine_run import run_engine
 from bot.backtest.runner import build_settings, load_data, run_backtest
 from shared.config.backtest_request import BacktestRequest
-from shared.persistence import codec, journal_store
+from shared.persistence import codec, journal_store, memory_store
+from tests.bot.backtest.conftest import minute_bars
 from tests.integration.botproc import query, start_bot, write_config
 
 pytestmark = pytest.mark.integration
 
 ACTIVE_RISK = {"max_trades_per_day": 40, "cooldown_after_loss_minutes": 1,
                "max_hold_minutes": 30}
+# Memory that trades: it allows its first 10 entries, then guards with 4 similar setups
+# (MIN_SIMILAR_TRADES from the environment, in the bot and the backtester alike).
+MEMORY = {"enabled": True, "min_weighted_win_rate": 0.3, "cold_start_setups": 10,
+          "radius": 1.5, "bandwidth": 0.75}
+MEMORY_ENV = {"MIN_SIMILAR_TRADES": "4"}
 
 
-def _live_run(tmp_path: Path, feed: dict, risk: dict) -> tuple[Path, Path]:
+def _live_run(tmp_path: Path, feed: dict, risk: dict, memory: dict | None = None,
+              env: dict | None = None, runs: int = 1) -> tuple[Path, Path]:
     config = write_config(tmp_path, "c.yaml", {"feed": feed, "risk": risk,
+                                               "memory": memory or {},
                                                "engine": {"heartbeat_seconds": 0.5}})
     db, log = tmp_path / "live.db", tmp_path / "bot.log"
-    process = start_bot(config, db, log)
-    code = process.wait(timeout=240)  # max_bars makes the bot stop by itself
-    assert code == 0, log.read_text()[-3000:]
+    for _ in range(runs):  # each run plays max_bars more bars, restoring from the journal
+        process = start_bot(config, db, log, env)
+        code = process.wait(timeout=240)  # max_bars makes the bot stop by itself
+        assert code == 0, log.read_text()[-3000:]
     return config, db
 
 
@@ -41,7 +52,8 @@ def _key(trade) -> tuple:
             trade.commission_cents, trade.pnl_net_cents, trade.labels)
 
 
-def _check_parity(config: Path, db: Path, request: BacktestRequest) -> int:
+def _check_parity(config: Path, db: Path, request: BacktestRequest,
+                  actions_per_trade: int = 2) -> int:
     live_trades = query(db, journal_store.all_trades)
     result = run_backtest(request)
     assert [_key(t) for t in result.trades] == [_key(t) for t in live_trades]
@@ -59,9 +71,10 @@ def _check_parity(config: Path, db: Path, request: BacktestRequest) -> int:
         assert (mine.verdict.value, mine.action_taken, mine.risk_rule, mine.bracket_id) == (
             row["verdict"], row["action_taken"], row["risk_rule"], row["bracket_id"])
         assert mine.final_confidence == pytest.approx(row["final_confidence"], abs=1e-12)
+        assert json.loads(mine.memory_json) == json.loads(row["memory_json"])
     evaluated = {d.ts for d in outcome.decisions}
     acted = [ts for ts, row in live.items() if row["verdict"] in ("enter", "exit", "manage")]
-    assert len(acted) >= 2 * len(live_trades)
+    assert len(acted) >= actions_per_trade * len(live_trades)
     assert set(acted) <= evaluated  # no bar that changed anything was skipped
     return len(live_trades)
 
@@ -90,3 +103,52 @@ def test_real_es_minutes_replayed_give_identical_trades_live_and_backtest(tmp_pa
     config, db = _live_run(tmp_path, feed, ACTIVE_RISK)
     request = BacktestRequest(data=str(sample), tz="America/New_York", config=str(config))
     assert _check_parity(config, db, request) >= 5
+
+
+def _memory_verdicts(db: Path) -> list[dict]:
+    rows = query(db, journal_store.recent_decisions, 1_000_000)
+    return [json.loads(r["memory_json"]) for r in rows if r["memory_json"] != "{}"]
+
+
+def _assert_memory_guarded(db: Path) -> None:
+    verdicts = _memory_verdicts(db)
+    assert {v["cold_start"] for v in verdicts} == {True, False}
+    assert any(not v["allowed"] and not v["cold_start"] for v in verdicts)
+    assert any(v["allowed"] and v["adjustment"] != 0 for v in verdicts)
+    assert all("< 4 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
+    closed = query(db, memory_store.closed_memory_rows, 1)
+    assert len(closed) == len(query(db, journal_store.all_trades))
+
+
+def test_memory_on_gives_identical_trades_and_memory_verdicts_live_and_backtest(
+        tmp_path, monkeypatch):
+    bars = 3000
+    feed = {"source": "synthetic", "seed": 5, "start": "2021-01-04T00:00:00Z",
+            "bar_seconds": 60, "speed": 100_000, "max_bars": bars}
+    config, db = _live_run(tmp_path, feed, ACTIVE_RISK, MEMORY, MEMORY_ENV)
+    monkeypatch.setenv("MIN_SIMILAR_TRADES", MEMORY_ENV["MIN_SIMILAR_TRADES"])
+    request = BacktestRequest(data="synthetic", bars=bars, seed=5, bar_size="1min",
+                              config=str(config))
+    assert _check_parity(config, db, request) >= 10
+    _assert_memory_guarded(db)
+
+
+def test_a_restarted_bot_rebuilds_its_memory_and_still_matches_the_backtest(
+        tmp_path, monkeypatch):
+    sample = tmp_path / "bars.csv"  # synthetic minutes replayed from a file, in two runs
+    with sample.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
+        for bar in minute_bars(3000, seed=3):
+            writer.writerow([bar.ts.isoformat(), bar.open, bar.high, bar.low, bar.close,
+                             bar.volume])
+    feed = {"source": "replay", "replay_path": str(sample), "bar_seconds": 60,
+            "speed": 100_000, "max_bars": 1500}
+    config, db = _live_run(tmp_path, feed, ACTIVE_RISK, MEMORY, MEMORY_ENV, runs=2)
+    log = (tmp_path / "bot.log").read_text()
+    restored = re.findall(r"memory: (\d+) closed setups restored", log)
+    assert len(restored) == 2 and int(restored[1]) >= 5  # the second run rebuilt its memory
+    monkeypatch.setenv("MIN_SIMILAR_TRADES", MEMORY_ENV["MIN_SIMILAR_TRADES"])
+    request = BacktestRequest(data=str(sample), config=str(config))
+    assert _check_parity(config, db, request, actions_per_trade=1) >= 10
+    _assert_memory_guarded(db)

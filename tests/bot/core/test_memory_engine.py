@@ -1,0 +1,143 @@
+"""Memory in the engine: recorded at entry, learned at close, consulted only when enabled,
+never looking ahead, refusing with the ``memory`` rule, and MIN_SIMILAR_TRADES honoured."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.adapters.journal import MemoryJournal
+from bot.adapters.paper_broker import PaperBroker
+from bot.core.engine import MEMORY_RULE, TradingEngine
+from bot.core.sessions import CmeSessionClock
+from shared.config.settings import Settings, settings_from_mapping
+from shared.domain.instruments import get_instrument
+from shared.domain.models import Verdict
+from tests.bot.backtest.conftest import minute_bars
+
+ACTIVE = {"risk": {"max_hold_minutes": 15, "max_trades_per_day": 40,
+                   "cooldown_after_loss_minutes": 1},
+          "feed": {"bar_seconds": 60}}
+TRADING_MEMORY = {"enabled": True, "min_similar_trades": 3, "min_weighted_win_rate": 0.4,
+                  "cold_start_setups": 25, "radius": 0.8, "bandwidth": 0.4}
+
+
+def settings_with(memory: dict, env: dict | None = None) -> Settings:
+    return settings_from_mapping({**ACTIVE, "memory": memory}, env=env or {})
+
+
+@pytest.fixture(scope="module")
+def clock() -> CmeSessionClock:
+    return CmeSessionClock()
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return minute_bars(5000, seed=3)
+
+
+def run(settings: Settings, clock: CmeSessionClock, bars) -> TradingEngine:
+    broker = PaperBroker(get_instrument("MES"), 62, 1)
+    engine = TradingEngine(settings, broker, MemoryJournal(), clock)
+    for bar in bars:
+        engine.on_bar(bar)
+    return engine
+
+
+def consulted(engine: TradingEngine) -> list[tuple]:
+    return [(d, json.loads(d.memory_json)) for d in engine.journal.decisions
+            if d.memory_json != "{}"]
+
+
+@pytest.fixture(scope="module")
+def memory_run(clock, bars) -> TradingEngine:
+    return run(settings_with(TRADING_MEMORY), clock, bars)
+
+
+def test_memory_off_records_every_setup_but_is_never_consulted(clock, bars):
+    engine = run(settings_with({"enabled": False}), clock, bars)
+    journal = engine.journal
+    assert consulted(engine) == []
+    assert all(d.memory_adjustment == 0.0 for d in journal.decisions)
+    entries = [d for d in journal.decisions if d.verdict is Verdict.ENTER]
+    assert len(journal.trades) >= 10 and set(journal.memory) == {d.bracket_id for d in entries}
+    for trade in journal.trades:
+        stored = journal.memory[trade.bracket_id]
+        assert stored.outcome.pnl_net_cents == trade.pnl_net_cents
+        assert stored.outcome.close_ts == trade.exit_ts
+        assert stored.outcome.r_multiple == pytest.approx(trade.pnl_net_cents / stored.risk_cents)
+        assert stored.setup.side is trade.side
+        assert stored.setup.bucket_labels == {k: trade.labels[k] for k in
+                                              ("time_bucket", "volatility", "trend")}
+    assert len(engine.memory.index) == len(journal.trades)
+
+
+def test_memory_on_refuses_some_entries_and_scales_others(memory_run):
+    verdicts = consulted(memory_run)
+    allowed = [v for _, v in verdicts if v["allowed"] and not v["cold_start"]]
+    refused = [d for d in memory_run.journal.decisions if d.risk_rule == MEMORY_RULE]
+    assert len(allowed) >= 3 and len(refused) >= 3
+    assert any(v["adjustment"] != 0 for v in allowed)
+    for decision, verdict in verdicts:
+        assert decision.memory_adjustment == pytest.approx(verdict["adjustment"], abs=1e-6)
+        assert abs(decision.memory_adjustment) <= 0.10 + 1e-12
+        assert verdict["reason"] in decision.reasons
+    assert memory_run.memory.refused == len(refused)
+    assert all(not v["allowed"] for d, v in verdicts if d.risk_rule == MEMORY_RULE)
+
+
+def test_no_decision_sees_a_trade_that_closed_after_it(memory_run):
+    trades = memory_run.journal.trades
+    verdicts = consulted(memory_run)
+    assert sum(v["stored_setups"] > 0 for _, v in verdicts) >= 10
+    for decision, verdict in verdicts:
+        closed_before = sum(t.exit_ts < decision.ts for t in trades)
+        assert verdict["stored_setups"] == closed_before
+        for neighbour in verdict["neighbours"]:
+            assert neighbour["close_ts"] < decision.ts.isoformat()
+
+
+def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
+        clock, bars, memory_run):
+    fork = 3000
+    shifted = [replace(b, open=b.open + 40, high=b.high + 40, low=b.low + 40,
+                       close=b.close + 40) for b in bars[fork:]]
+    other = run(settings_with(TRADING_MEMORY), clock, bars[:fork] + shifted)
+    cut = bars[fork].ts
+    before = [d for d in memory_run.journal.decisions if d.ts <= cut]
+    assert before == [d for d in other.journal.decisions if d.ts <= cut]
+    assert sum(d.memory_json != "{}" for d in before) >= 10
+    after = [(a.memory_json, b.memory_json) for a, b in zip(
+        memory_run.journal.decisions, other.journal.decisions, strict=True) if a.ts > cut]
+    assert any(a != b for a, b in after)  # the futures really differ
+
+
+def test_a_refusal_is_a_memory_reject_followed_as_a_shadow(clock, bars):
+    engine = run(settings_with({"enabled": True, "min_similar_trades": 1,
+                                "cold_start": "refuse"}), clock, bars[:2500])
+    decisions = engine.journal.decisions
+    assert not [d for d in decisions if d.verdict is Verdict.ENTER]
+    refused = [d for d in decisions if d.risk_rule == MEMORY_RULE]
+    assert refused and all(d.verdict is Verdict.REJECT and d.action_taken == "none"
+                           for d in refused)
+    assert all("memory cold start: 0 setups (< 1), entry refused" in d.reasons for d in refused)
+    shadows = [e for e in engine.journal.events if e[1] == "memory_shadow_exit"]
+    assert shadows and engine.memory.refused == len(refused)
+    assert all(e[4]["decision_ts"] in {d.ts.isoformat() for d in refused} for e in shadows)
+
+
+@pytest.mark.parametrize(("env", "cold_until"), [({}, 3), ({"MIN_SIMILAR_TRADES": "6"}, 6)])
+def test_min_similar_trades_from_the_environment_sets_the_cold_start(clock, bars, env,
+                                                                      cold_until):
+    settings = settings_with({"enabled": True, "min_weighted_win_rate": 0.0, "radius": 2.0},
+                             env)
+    assert settings.memory.min_similar_trades == cold_until
+    verdicts = [v for _, v in consulted(run(settings, clock, bars[:4000]))]
+    assert {v["cold_start"] for v in verdicts if v["stored_setups"] < cold_until} == {True}
+    assert {v["cold_start"] for v in verdicts if v["stored_setups"] >= cold_until} == {False}
+    assert any(v["stored_setups"] >= cold_until for v in verdicts)
+    cold = [v for v in verdicts if v["cold_start"]]
+    assert cold and all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, "
+                        "entry allowed" for v in cold)
