@@ -80,6 +80,7 @@ def test_reference_strategy_params_are_applied(tmp_path):
         (["--start", "2025-03-05", "--end", "2025-03-04", "--data", "synthetic"],
          "empty date range"),
         (["--data", "/no/such/file.csv"], "does not exist"),
+        (["--memory", "/no/such/journal.db"], "--memory /no/such/journal.db: no such file"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(flags, message):
@@ -184,3 +185,24 @@ def test_a_folder_of_parquet_days_like_the_ib_cache_runs(tmp_path):
     done = backtest("--data", str(folder), "--json", str(out))
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["metrics"]["bars"] == 3000
+
+
+def test_memory_on_and_off_report_refusals_and_a_journal_seeds_it(tmp_path):
+    documents = {}
+    for mode in ("off", "on"):
+        out = tmp_path / f"{mode}.json"
+        done = backtest("--bars", "4000", "--bar-size", "1min", "--memory", mode,
+                        "--param", "memory.cold_start_setups=5", "--json", str(out))
+        assert done.returncode == 0, done.stderr
+        documents[mode] = json.loads(out.read_text())["metrics"]
+    assert documents["off"]["memory_enabled"] is False and documents["off"]["memory_refused"] == 0
+    on = documents["on"]
+    assert on["memory_enabled"] is True and on["memory_refused"] > 0
+    assert on["trades"] < documents["off"]["trades"]
+    assert on["memory_setups"] == on["trades"]
+    assert "memory:" in done.stdout and "would have made" in done.stdout
+    empty = tmp_path / "empty.db"
+    open_database(empty).close()
+    seeded = backtest("--bars", "2000", "--memory", str(empty))
+    assert seeded.returncode == 0, seeded.stderr
+    assert "memory seeded with 0 setups" in seeded.stdout

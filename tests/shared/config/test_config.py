@@ -103,3 +103,21 @@ def test_changed_fields_and_hot_merge():
     merged = merge_hot_fields(running, wanted)
     assert merged.risk.max_contracts == 5  # hot: applied
     assert merged.features.window_bars == 500  # applies on restart
+
+
+def test_memory_section_validates_its_knobs_and_reloads_them_hot():
+    settings = parse_config_text("memory:\n  enabled: true\n  cold_start: refuse\n", env={
+        "MIN_SIMILAR_TRADES": "9", "MIN_WEIGHTED_WIN_RATE": "0.55"})
+    memory = settings.memory
+    assert (memory.enabled, memory.cold_start, memory.min_similar_trades,
+            memory.min_weighted_win_rate) == (True, "refuse", 9, 0.55)
+    with pytest.raises(ConfigError, match=r"memory\.cold_start"):
+        parse_config_text("memory:\n  cold_start: maybe\n", env={})
+    with pytest.raises(ConfigError, match=r"memory\.radius"):
+        parse_config_text("memory:\n  radius: 0\n", env={})
+    with pytest.raises(ConfigError, match=r"memory\.min_similar_trades"):
+        parse_config_text("", env={"MIN_SIMILAR_TRADES": "many"})
+    hot = hot_reloadable_fields()
+    assert {"memory.min_similar_trades", "memory.min_weighted_win_rate", "memory.cold_start",
+            "memory.radius", "memory.half_life_days"} <= hot
+    assert "memory.enabled" not in hot
