@@ -1,7 +1,8 @@
 """Backtest: request a run (data, dates, strategy, params, costs), watch it, compare results.
 
 The page writes a request row and starts ``python -m bot backtest --run-id N``; progress and
-results live in SQLite, so a reload mid-run picks the run up again.
+results live in SQLite, so a reload mid-run picks the run up again. Memory "compare" starts two
+runs on the same data, memory off and on, and selects both for the side-by-side view.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENSEMBLE = "ensemble (default pipeline)"
+MEMORY_CHOICES = {"as configured": None, "off": "off", "on": "on", "compare off / on": None}
+COMPARE = "compare off / on"
 
 st.title("Backtest")
 
@@ -58,7 +61,7 @@ def _params(text: str) -> dict[str, str] | None:
     return params
 
 
-def _launch(request: BacktestRequest, name: str) -> None:
+def _launch(request: BacktestRequest, name: str) -> int:
     with frame.writer() as conn, write_transaction(conn):
         run_id = backtest_store.insert_backtest_run(conn, request.to_json(), frame.utc_now(),
                                                     name)
@@ -68,8 +71,22 @@ def _launch(request: BacktestRequest, name: str) -> None:
         subprocess.Popen(launch_command(sys.executable, run_id, str(frame.db_path())),
                          cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
-    st.session_state["backtest_selected"] = run_id
+    st.session_state["backtest_selected"] = [run_id]
     st.success(f"Run {run_id} started")
+    return run_id
+
+
+def _launch_memory_choice(request: BacktestRequest, name: str, choice: str, seeded: bool
+                          ) -> None:
+    """Start the run(s) of a memory choice; compare starts memory off and on, both selected."""
+    on = str(frame.db_path()) if seeded else "on"
+    if choice != COMPARE:
+        memory = on if choice == "on" else MEMORY_CHOICES[choice]
+        _launch(request.model_copy(update={"memory": memory}), name)
+        return
+    runs = [_launch(request.model_copy(update={"memory": mode}), f"{name} memory {label}".strip())
+            for mode, label in (("off", "off"), (on, "on"))]
+    st.session_state["backtest_selected"] = runs
 
 
 with st.expander("New run", expanded=True), st.form("backtest_request"):
@@ -95,6 +112,11 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     commission = left.text_input("Commission $ per contract per side (blank = default)")
     slippage = middle.text_input("Slippage ticks (blank = default)")
     contracts = right.text_input("Contracts (blank = default)")
+    left, right = st.columns([3, 2])
+    memory_choice = left.radio("Memory of past setups", list(MEMORY_CHOICES), horizontal=True,
+                               key="bt_memory")
+    seeded = right.checkbox("Start memory from the bot's journal (setups closed before the "
+                            "first bar)", key="bt_memory_seeded")
     name = st.text_input("Run name (optional)", key="bt_name")
     submitted = st.form_submit_button("Run backtest", type="primary")
 
@@ -124,7 +146,7 @@ if submitted:
         except ValidationError as exc:
             st.error(f"Invalid request: {describe_validation_error(exc)}")
         else:
-            _launch(request, name.strip())
+            _launch_memory_choice(request, name.strip(), memory_choice, seeded)
 
 
 @st.fragment(run_every=1)
@@ -159,8 +181,9 @@ with frame.reader() as conn:
 if not finished:
     st.stop()
 labels = {f"#{r['id']} {r['name']}".strip(): r["id"] for r in finished}
-chosen = st.multiselect("Results of (several to compare)", list(labels),
-                        default=list(labels)[:1])
+selected = st.session_state.get("backtest_selected") or []
+default = [label for label, run_id in labels.items() if run_id in selected] or list(labels)[:1]
+chosen = st.multiselect("Results of (several to compare)", list(labels), default=default)
 if not chosen:
     st.stop()
 with frame.reader() as conn:
@@ -171,6 +194,10 @@ with frame.reader() as conn:
 all_metrics = {label: json.loads(row.get("metrics_json") or "{}") for label, row in rows.items()}
 if len(chosen) > 1:
     st.dataframe(backtest_charts.comparison_table(all_metrics))
+if any(m.get("memory_enabled") for m in all_metrics.values()):
+    st.caption("Memory of past setups (refused entries are followed one at a time to where "
+               "their bracket would have exited)")
+    st.dataframe(backtest_charts.memory_comparison_table(all_metrics), key="bt_memory_table")
 first = rows[chosen[0]]
 metrics_of_first = all_metrics[chosen[0]]
 cards = st.columns(6)

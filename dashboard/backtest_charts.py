@@ -33,6 +33,31 @@ def format_metric(value: Any, kind: str) -> str:
     return f"{value:.2f}"
 
 
+MEMORY_METRICS = (
+    ("trades", "Trades", "int"), ("net_pnl_cents", "Net P&L", "usd"),
+    ("max_drawdown_cents", "Max drawdown", "usd"),
+    ("memory_refused", "Entries refused by memory", "int"),
+    ("memory_refused_closed", "Refused entries followed to their exit", "int"),
+    ("memory_refused_net_pnl_cents", "What they would have made (net)", "usd"),
+    ("memory_setups", "Setups in memory at the end", "int"),
+    ("memory_seeded_setups", "Setups seeded from a journal", "int"),
+)
+
+
+def memory_label(metrics: dict[str, Any]) -> str:
+    """Whether a run had memory on (None: a run from before memory was recorded)."""
+    enabled = metrics.get("memory_enabled")
+    return "n/a" if enabled is None else ("on" if enabled else "off")
+
+
+def memory_comparison_table(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Memory off and on side by side: trades, P&L, drawdown, refusals and their shadow P&L."""
+    rows = {"Memory": [memory_label(m) for m in runs.values()]}
+    for key, label, kind in MEMORY_METRICS:
+        rows[label] = [format_metric(m.get(key), kind) for m in runs.values()]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(runs))
+
+
 def comparison_table(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Headline metrics side by side: one row per metric, one column per run."""
     rows = {label: [format_metric(m.get(key), kind) for m in runs.values()]

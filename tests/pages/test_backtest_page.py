@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -119,3 +120,37 @@ def test_runs_are_compared_side_by_side_and_deleted(app_env, count):
     delete = next(b for b in app.button if b.label.startswith("Delete run"))
     delete.click().run()
     assert len(runs(app_env["db"])) == count - 1
+
+
+def test_memory_compare_runs_off_and_on_and_shows_them_side_by_side(app_env):
+    app = open_page()
+    app.radio(key="bt_memory").set_value("compare off / on")
+    app = submit(app, bt_bars=3000, bt_name="mem",
+                 bt_params="memory.cold_start_setups=3\nrisk.max_hold_minutes=15")
+    assert not app.exception, app.exception
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        found = runs(app_env["db"])
+        if len(found) == 2 and {r["status"] for r in found} == {"done"}:
+            break
+        assert "failed" not in {r["status"] for r in found}, found
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"the two memory runs did not finish: {runs(app_env['db'])}")
+    assert sorted(r["name"] for r in found) == ["mem memory off", "mem memory on"]
+    conn = connect(app_env["db"], readonly=True)
+    try:
+        requests = [json.loads(backtest_store.backtest_run(conn, r["id"])["request_json"])
+                    for r in found]
+    finally:
+        conn.close()
+    assert sorted(r["memory"] for r in requests) == ["off", "on"]
+    assert len({json.dumps({k: v for k, v in r.items() if k != "memory"}, sort_keys=True)
+                for r in requests}) == 1  # the same data, strategy and parameters
+    app = app.run()  # the same session: both runs are selected for comparison
+    assert len(app.multiselect[0].value) == 2
+    table = next(d.value for d in app.dataframe if "Entries refused by memory" in d.value.index)
+    assert list(table.loc["Memory"]) in (["on", "off"], ["off", "on"])
+    refused = dict(zip(table.loc["Memory"], table.loc["Entries refused by memory"], strict=True))
+    assert refused["off"] == "0" and int(refused["on"].replace(",", "")) > 0
+    assert "What they would have made (net)" in table.index
