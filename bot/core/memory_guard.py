@@ -12,7 +12,7 @@ stop, target or size: the engine feeds the adjusted confidence to the same risk 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from shared.config.settings import MemoryConfig
@@ -120,22 +120,19 @@ def adjustment_for(win_rate: float, effective_count: float, cfg: MemoryConfig) -
 
 def judge(evidence: Evidence, stored: int, fallback: bool, cfg: MemoryConfig) -> MemoryVerdict:
     """Refuse or allow (with an adjustment) an entry given the similar setups found."""
-    base = MemoryVerdict(
-        True, False, 0.0, "", stored_setups=stored, neighbours_count=evidence.neighbours_count,
-        effective_count=evidence.effective_count, weighted_win_rate=evidence.weighted_win_rate,
-        fallback=fallback, neighbours=evidence.neighbours,
-    )
+    allowed, adjustment = False, 0.0
     where = " (all same-side setups: bucket too thin)" if fallback else ""
-    count, need = evidence.effective_count, cfg.min_similar_trades
+    count, need, rate = evidence.effective_count, cfg.min_similar_trades, evidence.weighted_win_rate
     if count + COUNT_TOLERANCE < need:
-        return replace(base, reason=f"memory: {count:.2f} similar setups < {need} needed{where}")
-    rate = evidence.weighted_win_rate
-    if rate is None:  # min_similar_trades 0 and nothing similar: no evidence either way
-        return replace(base, allowed=True, reason="memory: no similar setup, no adjustment")
-    if rate < cfg.min_weighted_win_rate:
-        return replace(base, reason=f"memory: weighted win rate {rate:.0%} < "
-                       f"{cfg.min_weighted_win_rate:.0%} over {count:.2f} similar setups{where}")
-    adjustment = adjustment_for(rate, count, cfg)
-    return replace(base, allowed=True, adjustment=adjustment,
-                   reason=f"memory: {count:.2f} similar setups, weighted win rate {rate:.0%}: "
-                   f"{adjustment:+.3f}{where}")
+        reason = f"memory: {count:.2f} similar setups < {need} needed{where}"
+    elif rate is None:  # min_similar_trades 0 and nothing similar: no evidence either way
+        allowed, reason = True, "memory: no similar setup, no adjustment"
+    elif rate < cfg.min_weighted_win_rate:
+        reason = (f"memory: weighted win rate {rate:.0%} < {cfg.min_weighted_win_rate:.0%} "
+                  f"over {count:.2f} similar setups{where}")
+    else:
+        allowed, adjustment = True, adjustment_for(rate, count, cfg)
+        reason = (f"memory: {count:.2f} similar setups, weighted win rate {rate:.0%}: "
+                  f"{adjustment:+.3f}{where}")
+    return MemoryVerdict(True, allowed, adjustment, reason, stored, evidence.neighbours_count,
+                         count, rate, False, fallback, evidence.neighbours)

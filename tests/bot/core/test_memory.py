@@ -329,3 +329,31 @@ def test_only_closed_setups_of_the_current_schema_are_added():
         index.add(MemoryRow(old.bracket_id, MemorySetup(T0, Side.LONG, 0, old.setup.vector,
                                                         BUCKETS), 1000, old.outcome))
     assert len(index) == 0
+
+
+def test_the_columns_grow_past_their_first_capacity_without_losing_a_row():
+    rng = np.random.default_rng(8)
+    vectors = np.float32(rng.normal(0, 1, (1200, DIMS)) * PRIOR_SCALE)
+    closes = [T0 - timedelta(minutes=1200 - i) for i in range(1200)]
+    wins = rng.random(1200) < 0.5
+    index = MemoryIndex.from_rows([row(v, 100 if w else -100, c, name=f"g{i}")
+                                   for i, (v, w, c) in enumerate(zip(vectors, wins, closes,
+                                                                     strict=True))])
+    assert len(index) == 1200 and index.scaler.fitted_rows == 1024
+    cfg = config(radius=1.0, bandwidth=0.5, min_similar_trades=0, min_weighted_win_rate=0)
+    for probe in vectors[[0, 300, 777, 1199]]:
+        verdict = index.query(setup_at(probe), T0, cfg)
+        expected = reference(index, vectors, wins, closes, probe, T0, cfg)
+        assert verdict.neighbours_count == expected["count"] >= 1
+        assert verdict.effective_count == pytest.approx(expected["effective"], rel=1e-4)
+        assert verdict.weighted_win_rate == pytest.approx(expected["win_rate"], rel=1e-4)
+
+
+def test_rows_added_out_of_close_order_still_never_look_ahead():
+    rows = [row(np.zeros(DIMS), -100, T0 + timedelta(hours=2), name="future"),
+            *[row(np.zeros(DIMS), 100, T0 - timedelta(hours=i + 1), name=f"p{i}")
+              for i in range(3)]]
+    index = MemoryIndex.from_rows(rows)
+    verdict = index.query(setup_at(np.zeros(DIMS)), T0, config())
+    assert verdict.neighbours_count == 3 and verdict.weighted_win_rate == 1.0
+    assert {n.bracket_id for n in verdict.neighbours} == {"p0", "p1", "p2"}
