@@ -23,6 +23,7 @@ from bot.backtest.events import (
     entries_blocked_until,
     may_fire,
     next_position_event,
+    next_shadow_event,
     regime_may_allow,
 )
 from bot.backtest.vector_features import (
@@ -252,9 +253,14 @@ def memory_summary(engine: TradingEngine, journal: MemoryJournal, settings: Sett
 
 
 def _follow_shadows(engine: TradingEngine, data: BarData, start: int, stop: int) -> None:
-    """Advance shadow brackets (refused entries) over the skipped bars ``start``..``stop``-1."""
+    """Advance shadow brackets (refused entries) over the skipped bars ``start``..``stop``-1,
+    feeding them only the bars on which one may enter or exit."""
     index = start
     while engine.shadows_open and index < stop:
+        books = [b for b in (engine.shadows, engine.memory.shadows) if b.open]
+        index = min(next_shadow_event(data, index, stop, b.open, b.max_hold) for b in books)
+        if index >= stop:
+            return
         engine.follow_shadows(data.bar(index))
         index += 1
 

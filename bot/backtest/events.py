@@ -8,18 +8,21 @@ A bar is skipped only when the live engine would do nothing on it but journal a 
   per day, losses in a row, halt) or until a cooldown ends;
 - or in a position with only its stop and target working, when the bar's range stays strictly
   between them and no position rule (disaster stop, time exit, a trailing move) can trigger.
+Shadow brackets (entries memory refused) are advanced over skipped bars too, but only on the
+bars where one may fill or exit (``next_shadow_event``); on the others they provably stay put.
 An unknown strategy never lets a bar be skipped. Parity tests compare skipping with not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from bot.backtest.data import BarData
 from bot.backtest.vector_features import FEATURE_COLUMNS, column
+from bot.core.llm_attribution import ShadowBracket
 from bot.core.risk import RiskState
 from shared.config.settings import RegimeConfig, RiskConfig, StrategiesConfig
 from shared.domain.instruments import Instrument
@@ -187,3 +190,31 @@ def entries_blocked_until(
         found = int(np.searchsorted(data.ts_ns, first_due, side="left"))
         return max(start, found) if found < len(data) else None
     return start
+
+
+def next_shadow_event(
+    data: BarData, start: int, stop: int, shadows: Sequence[ShadowBracket], max_hold: timedelta,
+) -> int:
+    """First bar in [start, stop) on which a shadow bracket may enter or exit (else ``stop``).
+
+    Mirrors ``ShadowBook``: an entry on the first bar it sees, then the stop or target touched,
+    or the time exit (looked for 1 ms early, never late); no bar later than that is scanned.
+    """
+    if start >= stop or any(s.entry_ts is None for s in shadows):
+        return min(start, stop)
+    bar_ns = data.bar_seconds * 1_000_000_000
+    hold_ns = max_hold // timedelta(microseconds=1) * 1000 - 1_000_000
+    first = stop
+    for shadow in shadows:
+        entry_ns = (shadow.entry_ts - EPOCH) // timedelta(microseconds=1) * 1000  # type: ignore[operator]
+        timed_out = int(np.searchsorted(data.ts_ns, entry_ns + hold_ns - bar_ns, side="left"))
+        end = min(first, max(start, timed_out) + 1, stop)
+        low, high = data.low[start:end], data.high[start:end]
+        if shadow.side.sign > 0:
+            touched = (low <= shadow.stop_price) | (high >= shadow.target_price)
+        else:
+            touched = (high >= shadow.stop_price) | (low <= shadow.target_price)
+        hits = np.flatnonzero(touched)
+        found = start + int(hits[0]) if len(hits) else max(start, timed_out)
+        first = min(first, found)
+    return first

@@ -117,7 +117,8 @@ class TradingEngine:
     ) -> None:
         self.settings = settings
         # Backtests keep decisions in memory only and never read their inputs back, so they may
-        # skip serialising features, regime and votes (a sixth of their run time).
+        # skip serialising features, regime, votes and memory's nearest setups (a sixth of their
+        # run time).
         self.journal_inputs = journal_inputs
         self.instrument: Instrument = get_instrument(settings.instrument.symbol)
         self.broker = broker
@@ -274,7 +275,7 @@ class TradingEngine:
             signal_confidence=signal.confidence, memory_adjustment=memory_adjustment,
             llm_adjustment=llm_adjustment, final_confidence=confidence, verdict=verdict,
             risk_rule=rule, reasons=reasons, action_taken=action, bracket_id=bracket_id,
-            labels=labels, memory_json=memory.to_json(),
+            labels=labels, memory_json=memory.to_json() if self.journal_inputs else "{}",
         )
         self.journal.record_decision(record)
         if bracket_id is not None and bracket_id in self.memory.open:
@@ -294,7 +295,8 @@ class TradingEngine:
         setup = self.memory.setup(features, regime, signal.action, now, self._llm_bias)
         if not self.settings.memory.enabled:
             return setup, NOT_CONSULTED
-        return setup, self.memory.index.query(setup, now, self.settings.memory)
+        return setup, self.memory.index.query(setup, now, self.settings.memory,
+                                              neighbours=self.journal_inputs)
 
     def _decide(
         self, bar: Bar, now: datetime, features: Features, regime: Regime, signal: Signal,

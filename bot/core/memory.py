@@ -160,8 +160,12 @@ class MemoryIndex:
             side.scaled[:, : side.n] = scaled(self._raw[side.row[: side.n]], self._center,
                                               self._scale).T
 
-    def query(self, setup: MemorySetup, at: datetime, cfg: MemoryConfig) -> MemoryVerdict:
-        """The memory verdict for an entry decided at ``at`` (the decision time)."""
+    def query(self, setup: MemorySetup, at: datetime, cfg: MemoryConfig,
+              neighbours: bool = True) -> MemoryVerdict:
+        """The memory verdict for an entry decided at ``at`` (the decision time).
+
+        ``neighbours`` False leaves out the nearest setups (they only go to the journal).
+        """
         stored = len(self._rows)
         if stored < cold_start_size(cfg):
             return cold_start(stored, cfg)
@@ -190,9 +194,8 @@ class MemoryIndex:
                 effective, win_rate, weight = weigh(wide)
         if len(chosen) == 0:
             return judge(NO_EVIDENCE, stored, fallback, cfg)
-        neighbours = self._nearest(side, chosen, squared, weight, typical)
-        return judge(Evidence(len(chosen), effective, win_rate, neighbours), stored, fallback,
-                     cfg)
+        nearest = self._nearest(side, chosen, squared, weight, typical) if neighbours else ()
+        return judge(Evidence(len(chosen), effective, win_rate, nearest), stored, fallback, cfg)
 
     def _nearest(self, side: _SideRows, chosen: np.ndarray, squared: np.ndarray,
                  weight: np.ndarray, typical: float) -> tuple[Neighbour, ...]:
