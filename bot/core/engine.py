@@ -10,14 +10,12 @@ refuse an entry risk approved); stop, target and size come from the risk rules a
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.core import risk
+from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
 from bot.core.features import BarWindow, compute_features
 from bot.core.llm_attribution import ShadowBook
@@ -46,45 +44,6 @@ from shared.domain.models import (
     Signal,
     Verdict,
 )
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-_FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
-
-
-def features_json(features: Features) -> str:
-    """Serialise features for the journal (NaN as null; the time is the decision's)."""
-    data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
-    return json.dumps(data, sort_keys=True)
-
-
-def regime_json(regime: Regime) -> str:
-    """Serialise the regime verdict for the journal."""
-    data = {
-        "tradable": regime.tradable,
-        "reasons": list(regime.reasons),
-        "trend": regime.trend.value,
-        "volatility": regime.volatility.value,
-        "time_bucket": regime.time_bucket.value,
-        "minutes_to_close": _finite_or_none(regime.minutes_to_close),
-    }
-    return json.dumps(data, sort_keys=True)
-
-
-def votes_json(signal: Signal) -> str:
-    """Serialise every strategy vote for the journal."""
-    votes = [
-        {"strategy": v.strategy, "action": v.action.value, "confidence": v.confidence,
-         "reasons": list(v.reasons)}
-        for v in signal.votes
-    ]
-    return json.dumps(votes, sort_keys=True)
-
 
 MEMORY_RULE = "memory"  # the rule recorded when memory refuses an entry risk approved
 
