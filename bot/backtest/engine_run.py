@@ -197,6 +197,9 @@ def run_engine(
                          settings.backtest.slippage_ticks)
     journal = BacktestJournal(keep_decisions=keep_decisions)
     seeded = len(memory) if memory is not None else 0
+    # the engine's shadow brackets (refused entries) slip like this run's broker
+    settings = settings.model_copy(update={"broker": settings.broker.model_copy(
+        update={"paper_slippage_ticks": settings.backtest.slippage_ticks})})
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions, memory=memory)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
