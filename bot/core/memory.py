@@ -62,8 +62,7 @@ class _SideRows:
         self.close_ns = np.empty(capacity, dtype=np.int64)
         self.win = np.empty(capacity, dtype=np.float64)
         self.row = np.empty(capacity, dtype=np.int64)  # position in MemoryIndex.rows
-        self._sum = np.empty(capacity, dtype=np.float32)
-        self._term = np.empty(capacity, dtype=np.float32)
+        self._work = np.empty((dims, capacity), dtype=np.float32)
 
     def append(self, values: np.ndarray, bucket: int, close_ns: int, win: bool, row: int) -> None:
         """Add one scaled setup (amortised: the columns double when full)."""
@@ -75,8 +74,7 @@ class _SideRows:
             for name in ("bucket", "close_ns", "win", "row"):
                 old = getattr(self, name)
                 setattr(self, name, np.concatenate([old, np.empty_like(old)]))
-            self._sum, self._term = np.empty_like(self._sum, shape=2 * capacity), np.empty_like(
-                self._term, shape=2 * capacity)
+            self._work = np.empty_like(grown)
         i = self.n
         if i and close_ns < self.close_ns[i - 1]:
             self.in_close_order = False
@@ -85,18 +83,15 @@ class _SideRows:
         self.n += 1
 
     def squared_distances(self, point: np.ndarray, count: int) -> np.ndarray:
-        """Squared distances of the first ``count`` setups to ``point`` (a reused buffer).
+        """Squared distances of the first ``count`` setups to ``point``.
 
-        Summed feature by feature in a fixed order, so the same rows give the same bits.
+        The squares are summed over the feature axis, one feature after the other, so the same
+        rows give the same bits wherever their arrays sit in memory.
         """
-        total, term = self._sum[:count], self._term[:count]
-        np.subtract(self.scaled[0, :count], point[0], out=total)
-        np.multiply(total, total, out=total)
-        for feature in range(1, len(point)):
-            np.subtract(self.scaled[feature, :count], point[feature], out=term)
-            np.multiply(term, term, out=term)
-            np.add(total, term, out=total)
-        return total
+        work = self._work[:, :count]
+        np.subtract(self.scaled[:, :count], point[:, None], out=work)
+        np.multiply(work, work, out=work)
+        return np.add.reduce(work, axis=0)
 
 
 class MemoryIndex:
