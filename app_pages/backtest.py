@@ -115,8 +115,8 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     left, right = st.columns([3, 2])
     memory_choice = left.radio("Memory of past setups", list(MEMORY_CHOICES), horizontal=True,
                                key="bt_memory")
-    seeded = right.checkbox("Start memory from the bot's journal (setups closed before the "
-                            "first bar)", key="bt_memory_seeded")
+    seeded = right.checkbox("With memory on: start it from the bot's journal (setups closed "
+                            "before the first bar)", key="bt_memory_seeded")
     name = st.text_input("Run name (optional)", key="bt_name")
     submitted = st.form_submit_button("Run backtest", type="primary")
 

@@ -20,8 +20,8 @@ from tests.bot.backtest.conftest import minute_bars
 ACTIVE = {"risk": {"max_hold_minutes": 15, "max_trades_per_day": 40,
                    "cooldown_after_loss_minutes": 1},
           "feed": {"bar_seconds": 60}}
-TRADING_MEMORY = {"enabled": True, "min_similar_trades": 3, "min_weighted_win_rate": 0.4,
-                  "cold_start_setups": 25, "radius": 0.8, "bandwidth": 0.4}
+TRADING_MEMORY = {"enabled": True, "min_similar_trades": 4, "min_weighted_win_rate": 0.3,
+                  "cold_start_setups": 10, "radius": 1.5, "bandwidth": 0.75}
 
 
 def settings_with(memory: dict, env: dict | None = None) -> Settings:
@@ -35,7 +35,7 @@ def clock() -> CmeSessionClock:
 
 @pytest.fixture(scope="module")
 def bars():
-    return minute_bars(5000, seed=3)
+    return minute_bars(4000, seed=3)
 
 
 def run(settings: Settings, clock: CmeSessionClock, bars) -> TradingEngine:
@@ -101,7 +101,7 @@ def test_no_decision_sees_a_trade_that_closed_after_it(memory_run):
 
 def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
         clock, bars, memory_run):
-    fork = 3000
+    fork = 2500
     shifted = [replace(b, open=b.open + 40, high=b.high + 40, low=b.low + 40,
                        close=b.close + 40) for b in bars[fork:]]
     other = run(settings_with(TRADING_MEMORY), clock, bars[:fork] + shifted)
@@ -128,16 +128,15 @@ def test_a_refusal_is_a_memory_reject_followed_as_a_shadow(clock, bars):
     assert all(e[4]["decision_ts"] in {d.ts.isoformat() for d in refused} for e in shadows)
 
 
-@pytest.mark.parametrize(("env", "cold_until"), [({}, 3), ({"MIN_SIMILAR_TRADES": "6"}, 6)])
-def test_min_similar_trades_from_the_environment_sets_the_cold_start(clock, bars, env,
-                                                                      cold_until):
+def test_min_similar_trades_from_the_environment_sets_the_cold_start(clock, bars):
     settings = settings_with({"enabled": True, "min_weighted_win_rate": 0.0, "radius": 2.0},
-                             env)
-    assert settings.memory.min_similar_trades == cold_until
-    verdicts = [v for _, v in consulted(run(settings, clock, bars[:4000]))]
-    assert {v["cold_start"] for v in verdicts if v["stored_setups"] < cold_until} == {True}
-    assert {v["cold_start"] for v in verdicts if v["stored_setups"] >= cold_until} == {False}
-    assert any(v["stored_setups"] >= cold_until for v in verdicts)
+                             {"MIN_SIMILAR_TRADES": "6"})
+    assert settings.memory.min_similar_trades == 6
+    verdicts = [v for _, v in consulted(run(settings, clock, bars[:3000]))]
+    assert {v["cold_start"] for v in verdicts if v["stored_setups"] < 6} == {True}
+    assert {v["cold_start"] for v in verdicts if v["stored_setups"] >= 6} == {False}
+    assert any(v["stored_setups"] >= 6 for v in verdicts)
     cold = [v for v in verdicts if v["cold_start"]]
     assert cold and all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, "
                         "entry allowed" for v in cold)
+    assert all("< 6 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
