@@ -13,14 +13,16 @@ from datetime import datetime
 
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState
-from bot.core.memory import MemoryIndex, make_setup
+from bot.core.memory import MemoryIndex
+from bot.core.memory_features import make_setup
 from shared.domain.instruments import Instrument
 from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import Action, Features, OrderPlan, Regime, Side, TradeRecord
 
 
 class MemoryBook:
-    """Consults the index at entry decisions and feeds it each bracket once it closed."""
+    """Keeps the setups of submitted brackets, feeds the index each one once it closed, and
+    follows the entries memory refused as shadows (the engine asks ``index`` for verdicts)."""
 
     def __init__(
         self, index: MemoryIndex, instrument: Instrument, slippage_ticks: int,
