@@ -4,7 +4,8 @@
    setups are drawn around the typical feature spreads, in a handful of buckets), as wall time
    and as this thread's CPU time (which other processes on a shared machine do not inflate).
 2. The live loop (``LiveBot``, paper broker, SQLite journal) with memory on and 10k closed
-   setups in the journal: per-bar p50/p99, and on the bars where memory was consulted.
+   setups in the journal: per-bar p50/p99, and on the bars where memory was consulted; then
+   the same loop with memory off, for comparison on the same machine.
 3. Backtest bars/s over synthetic 1-minute bars: memory off, on from empty, on seeded with the
    setups a memory-off run recorded over the bars before.
 Prints figures; asserts nothing. Usage: ``python benchmarks/bench_memory.py [live_bars] [bt_bars]``.
@@ -77,19 +78,19 @@ def bench_lookup(count: int, queries: int = 3000) -> None:
           "neighbours within the radius)")
 
 
-def bench_live(bars: int, folder: Path, stored: int = 10_000) -> None:
-    """The live loop with memory on and ``stored`` closed setups in its journal."""
-    db = folder / "live.db"
+def bench_live(bars: int, folder: Path, stored: int = 10_000, enabled: bool = True) -> None:
+    """The live loop with memory on (``stored`` closed setups in its journal) or off."""
+    db = folder / f"live-{enabled}.db"
     conn = open_database(db)
     with write_transaction(conn):
-        for row in random_rows(stored, seed=3):
+        for row in random_rows(stored if enabled else 0, seed=3):
             memory_store.insert_memory_setup(conn, "MES", row, T0)
             memory_store.close_memory_setup(conn, row.bracket_id, row.outcome, T0)
     conn.close()
     settings = settings_from_mapping({
         "feed": {"start": "2025-03-03T14:30:00Z", "speed": 1_000_000, "max_bars": bars},
         "engine": {"heartbeat_seconds": 1.0},
-        "memory": {"enabled": True, "min_weighted_win_rate": 0.0},
+        "memory": {"enabled": enabled, "min_weighted_win_rate": 0.0},
     }, env={})
     started = time.perf_counter()
     bot = LiveBot(settings, db, "benchmark", paper_broker)
@@ -102,9 +103,11 @@ def bench_live(bars: int, folder: Path, stored: int = 10_000) -> None:
     consulted = np.array([d["memory_json"] != "{}" for d in decisions])
     warm = slice(settings.features.window_bars, None)
     full, asked = latencies[warm], latencies[warm][consulted[warm]]
-    print(f"live loop, memory on, {stored:,} setups restored in {restore_s:.2f} s: "
-          f"{len(latencies)} bars, per bar p50 {np.percentile(full, 50):.3f} ms  "
-          f"p99 {np.percentile(full, 99):.3f} ms  max {full.max():.3f} ms")
+    label = (f"memory on, {stored:,} setups restored in {restore_s:.2f} s" if enabled
+             else "memory off")
+    print(f"live loop, {label}: {len(latencies)} bars, per bar p50 "
+          f"{np.percentile(full, 50):.3f} ms  p99 {np.percentile(full, 99):.3f} ms  "
+          f"max {full.max():.3f} ms")
     if len(asked):
         print(f"  bars where memory was consulted (n={len(asked)}): "
               f"p50 {np.percentile(asked, 50):.3f} ms  p99 {np.percentile(asked, 99):.3f} ms")
@@ -142,6 +145,7 @@ def main() -> None:
         bench_lookup(count)
     with tempfile.TemporaryDirectory() as tmp:
         bench_live(live_bars, Path(tmp))
+        bench_live(live_bars, Path(tmp), enabled=False)
     bench_backtest(backtest_bars)
 
 
