@@ -30,6 +30,7 @@ from bot.backtest.engine_run import run_engine, session_clock  # noqa: E402
 from bot.composition import paper_broker  # noqa: E402
 from bot.core.memory import FEATURE_SCHEMA_VERSION, PRIOR_SCALE, MemoryIndex  # noqa: E402
 from bot.runtime.live import LiveBot  # noqa: E402
+from bot.runtime.memory_restore import restore_memory  # noqa: E402
 from shared.config.settings import MemoryConfig, settings_from_mapping  # noqa: E402
 from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup  # noqa: E402
 from shared.domain.models import Side  # noqa: E402
@@ -92,9 +93,12 @@ def bench_live(bars: int, folder: Path, stored: int = 10_000, enabled: bool = Tr
         "engine": {"heartbeat_seconds": 1.0},
         "memory": {"enabled": enabled, "min_weighted_win_rate": 0.0},
     }, env={})
+    conn = open_database(db)
     started = time.perf_counter()
-    bot = LiveBot(settings, db, "benchmark", paper_broker)
+    restore_memory(conn)  # what LiveBot does at start
     restore_s = time.perf_counter() - started
+    conn.close()
+    bot = LiveBot(settings, db, "benchmark", paper_broker)
     asyncio.run(bot.run())
     latencies = np.array(bot.bar_latencies_ms)
     conn = open_database(db)
@@ -103,7 +107,7 @@ def bench_live(bars: int, folder: Path, stored: int = 10_000, enabled: bool = Tr
     consulted = np.array([d["memory_json"] != "{}" for d in decisions])
     warm = slice(settings.features.window_bars, None)
     full, asked = latencies[warm], latencies[warm][consulted[warm]]
-    label = (f"memory on, {stored:,} setups restored in {restore_s:.2f} s" if enabled
+    label = (f"memory on, {stored:,} setups (rebuilt from SQLite in {restore_s:.2f} s)" if enabled
              else "memory off")
     print(f"live loop, {label}: {len(latencies)} bars, per bar p50 "
           f"{np.percentile(full, 50):.3f} ms  p99 {np.percentile(full, 99):.3f} ms  "
