@@ -1,4 +1,4 @@
-"""Journals: SQLite buffers a bar's records and writes them in one transaction; memory keeps lists."""
+"""Journals: SQLite writes a bar's buffered records in one transaction; memory keeps lists."""
 
 from __future__ import annotations
 
