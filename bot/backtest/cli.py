@@ -23,7 +23,6 @@ from bot.backtest.runner import BacktestResult, run_backtest
 from bot.journal import wall_clock_utc
 from shared import backtest_store
 from shared.backtest import BacktestRequest
-from shared.config import describe_validation_error
 from shared.db import db_path_from_env, open_database, write_transaction
 from shared.errors import BadBarError, ConfigError
 from shared.models import TradeRecord
@@ -74,8 +73,23 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
     try:
         return BacktestRequest.model_validate(values)
     except ValidationError as exc:
-        text = describe_validation_error(exc).replace("_", "-")
-        raise ConfigError(f"bad flag: {text}") from None
+        raise ConfigError(f"bad flag: {flag_errors(exc)}") from None
+
+
+FLAG_OF_FIELD = {"params": "param", "commission_usd": "commission",
+                 "slippage_ticks": "slippage"}
+
+
+def flag_errors(error: ValidationError) -> str:
+    """Request errors named by flag (``--bar-size``); messages (setting names) kept as they are."""
+    lines = []
+    for item in error.errors():
+        field, *rest = [str(part) for part in item["loc"]] or ["request"]
+        flag = FLAG_OF_FIELD.get(field, field).replace("_", "-")
+        message = item["msg"].removeprefix("Value error, ")
+        where = ".".join([f"--{flag}", *rest])
+        lines.append(message if message.startswith("--") else f"{where}: {message}")
+    return "; ".join(lines)
 
 
 def _finite(value: Any) -> Any:

@@ -29,7 +29,7 @@ from bot.backtest.data import (
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
 from bot.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared import metrics
-from shared.backtest import BAR_SIZES, BacktestRequest
+from shared.backtest import BAR_SIZES, BacktestRequest, split_params
 from shared.config import (
     Settings,
     describe_validation_error,
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 ENSEMBLE = "ensemble"
 CHART_CANDLES = 2000
+# The settings a reference strategy reads (it bypasses the ensemble, regime and risk manager).
+REFERENCE_READS = ("instrument.", "backtest.", "features.window_bars", "risk.max_contracts")
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,9 +119,18 @@ def build_settings(request: BacktestRequest) -> Settings:
         section, name = dotted.split(".")
         data[section][name] = value
     settings = settings_from_mapping(data, env={})
-    if strategy in REFERENCE_STRATEGIES:
-        return settings
-    return apply_params(settings, request.params, strategy)
+    if strategy not in REFERENCE_STRATEGIES:
+        return apply_params(settings, request.params, strategy)
+    dotted, own = split_params(request.params)
+    reference_params(strategy, own)  # refuse a bad strategy parameter before reading any data
+    return apply_params(settings, dotted, strategy)
+
+
+def reference_contracts(request: BacktestRequest, settings: Settings) -> int:
+    """What a reference strategy trades: --contracts or --param risk.max_contracts, else 1."""
+    if request.contracts is None and "risk.max_contracts" not in request.params:
+        return 1
+    return settings.risk.max_contracts
 
 
 def load_data(request: BacktestRequest, settings: Settings) -> BarData:
@@ -155,11 +166,17 @@ def execute(
     """Run the selected strategy (ensemble by default) over ``data``."""
     instrument = get_instrument(settings.instrument.symbol)
     if request.strategy in REFERENCE_STRATEGIES:
-        params = reference_params(request.strategy, request.params)
+        dotted, own = split_params(request.params)
+        params = reference_params(request.strategy, own)
+        for key in dotted:
+            if not key.startswith(REFERENCE_READS):
+                logger.warning("--param %s has no effect on %s: reference strategies read only "
+                               "%s", key, request.strategy, ", ".join(REFERENCE_READS))
         runner = (reference.run_sma_cross if request.strategy == "sma_cross"
                   else reference.run_rsi_macd_bracket)
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
-                      settings.backtest.slippage_ticks, request.contracts or 1, progress)
+                      settings.backtest.slippage_ticks, reference_contracts(request, settings),
+                      progress)
     return run_engine(settings, data, progress)
 
 
@@ -199,8 +216,10 @@ def summarize_outcome(
     instrument = get_instrument(settings.instrument.symbol)
     starting = usd_to_cents(settings.backtest.starting_equity_usd)
     trades = list(outcome.trades)
+    size = (reference_contracts(request, settings) if request.strategy in REFERENCE_STRATEGIES
+            else request.contracts or 1)
     hold = metrics.buy_and_hold_cents(float(data.open[data.first]), float(data.close[-1]),
-                                      instrument, request.contracts or 1)
+                                      instrument, size)
     summary = metrics.summarize(trades, starting, trading_days(data),
                                 np.asarray(data.ts_ns[data.first :]), hold)
     summary.update(bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,

@@ -65,6 +65,17 @@ def test_reference_strategy_params_are_applied(tmp_path):
     assert len(runs["4"]) < len(runs["2"])  # wider brackets, longer trades, fewer of them
 
 
+def test_dotted_settings_apply_to_a_reference_strategy(tmp_path):
+    out = tmp_path / "out.json"
+    done = backtest("--bars", "3000", "--strategy", "sma_cross", "--param",
+                    "risk.max_contracts=2", "--param", "instrument.symbol=ES", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    trades = json.loads(out.read_text())["trades"]
+    assert trades and {t["contracts"] for t in trades} == {2}
+    assert all(t["bracket_id"].startswith("ES-") and t["commission_cents"] == 2 * 2 * 225
+               for t in trades)
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -73,6 +84,9 @@ def test_reference_strategy_params_are_applied(tmp_path):
         (["--param", "risk.max_contracts=lots"], "risk.max_contracts"),
         (["--param", "novalue"], "expected KEY=VALUE"),
         (["--strategy", "sma_cross", "--param", "fast=50"], "fast must be below slow"),
+        (["--strategy", "sma_cross", "--param", "risk.nope=1"],
+         "--param risk.nope: no setting 'risk.nope'"),
+        (["--strategy", "rsi_macd_bracket", "--param", "nope=1"], "nope: Extra inputs"),
         (["--bars", "0"], "bars"),
         (["--start", "2025-13-40"], "is not a date"),
         (["--start", "2025-03-05", "--end", "2025-03-04", "--data", "synthetic"],
