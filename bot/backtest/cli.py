@@ -112,18 +112,18 @@ def trade_json(trade: TradeRecord) -> dict[str, Any]:
 
 
 def result_json(result: BacktestResult) -> dict[str, Any]:
-    """The ``--json`` document: trades, metrics and breakdowns (NaN and inf become null)."""
-    position = result.open_position
+    """The ``--json`` document: trades, metrics and breakdowns (NaN and inf become null).
+
+    Every position is closed (``end_of_data`` or ``ruin_stop``); ``metrics.undefined`` says why
+    each null metric has no number, ``stopped_reason`` why the run stopped early (or null).
+    """
     return {
         "strategy": result.strategy,
+        "stopped_reason": result.stopped_reason,
         "trades": [trade_json(t) for t in result.trades],
         "metrics": {k: _finite(v) for k, v in result.metrics.items()},
         "breakdowns": {name: [{k: _finite(v) for k, v in row.items()} for row in rows]
                        for name, rows in result.breakdowns.items()},
-        "open_position": None if position is None else {
-            "side": position.side.value, "contracts": position.contracts,
-            "entry_time": position.entry_ts.isoformat(), "entry_price": position.entry_price,
-        },
     }
 
 
@@ -210,6 +210,10 @@ def _report(result: BacktestResult, json_path: str | None) -> None:
         m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
         result.seconds, m["bars_per_second"],
     )
+    if result.stopped_reason:
+        logger.warning("backtest stopped early: %s", result.stopped_reason)
+    for name, reason in m.get("undefined", {}).items():
+        logger.info("metric %s has no value: %s", name, reason)
     if json_path:
         Path(json_path).write_text(json.dumps(result_json(result), indent=1), encoding="utf-8")
         logger.info("wrote %s", json_path)

@@ -27,6 +27,7 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.settle import Costs, settle
 from bot.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared import metrics
 from shared.backtest import BAR_SIZES, BacktestRequest, split_params
@@ -38,7 +39,7 @@ from shared.config import (
 )
 from shared.errors import ConfigError
 from shared.instruments import get_instrument, usd_to_cents
-from shared.models import Position, TradeRecord
+from shared.models import TradeRecord
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +59,10 @@ class BacktestResult:
     breakdowns: dict[str, list[dict[str, Any]]]
     equity: list[tuple[Any, int, int]]
     candles: dict[str, list[Any]]
-    open_position: Position | None
     bars: int
     bars_evaluated: int
     seconds: float
+    stopped_reason: str | None = None  # set when the ruin stop ended the run early
 
 
 def _parse_value(key: str, text: str) -> Any:
@@ -180,9 +181,9 @@ def execute(
     return run_engine(settings, data, progress)
 
 
-def trading_days(data: BarData) -> list[Any]:
-    """CME trading days spanned by the decision bars."""
-    stamps = pd.DatetimeIndex(data.ts_ns[data.first :], tz="UTC")
+def trading_days(data: BarData, stop: int | None = None) -> list[Any]:
+    """CME trading days spanned by the decision bars (those before ``stop`` if given)."""
+    stamps = pd.DatetimeIndex(data.ts_ns[data.first : stop], tz="UTC")
     shifted = stamps.tz_convert(metrics.CHICAGO) + pd.Timedelta(hours=7)
     return sorted(set(shifted.date))
 
@@ -212,17 +213,28 @@ def summarize_outcome(
     request: BacktestRequest, settings: Settings, data: BarData, outcome: RunOutcome,
     seconds: float,
 ) -> BacktestResult:
-    """Metrics, breakdowns and the equity/drawdown curve of a finished run."""
+    """Metrics, breakdowns and the equity/drawdown curve of a finished run.
+
+    Every position is closed first (end of data, or the ruin stop: ``settle``); after a ruin
+    stop the metrics cover the bars up to the stop, where the account was still trading.
+    """
     instrument = get_instrument(settings.instrument.symbol)
     starting = usd_to_cents(settings.backtest.starting_equity_usd)
-    trades = list(outcome.trades)
+    costs = Costs(instrument, commission_cents(settings, instrument),
+                  settings.backtest.slippage_ticks)
+    settled = settle(outcome, data, costs, starting,
+                     usd_to_cents(settings.backtest.ruin_equity_usd))
+    trades = list(settled.trades)
+    stop = settled.last_index + 1
     size = (reference_contracts(request, settings) if request.strategy in REFERENCE_STRATEGIES
             else request.contracts or 1)
-    hold = metrics.buy_and_hold_cents(float(data.open[data.first]), float(data.close[-1]),
-                                      instrument, size)
-    summary = metrics.summarize(trades, starting, trading_days(data),
-                                np.asarray(data.ts_ns[data.first :]), hold)
-    summary.update(bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
+    hold = metrics.buy_and_hold_cents(float(data.open[data.first]),
+                                      float(data.close[stop - 1]), instrument, size)
+    summary = metrics.summarize(trades, starting, trading_days(data, stop),
+                                np.asarray(data.ts_ns[data.first : stop]), hold)
+    summary.update(stopped_reason=settled.stopped_reason,
+                   stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
+                   bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
@@ -232,8 +244,8 @@ def summarize_outcome(
     tables = {name: [vars_of(row) for row in rows]
               for name, rows in metrics.breakdowns(trades).items()}
     return BacktestResult(request.strategy or ENSEMBLE, tuple(trades), summary, tables, equity,
-                          chart_candles(data), outcome.open_position, outcome.bars,
-                          outcome.bars_evaluated, seconds)
+                          chart_candles(data), outcome.bars, outcome.bars_evaluated, seconds,
+                          settled.stopped_reason)
 
 
 def chart_candles(data: BarData, max_candles: int = CHART_CANDLES) -> dict[str, list[Any]]:

@@ -74,6 +74,19 @@ def test_dotted_settings_apply_to_a_reference_strategy(tmp_path):
     assert trades and {t["contracts"] for t in trades} == {2}
     assert all(t["bracket_id"].startswith("ES-") and t["commission_cents"] == 2 * 2 * 225
                for t in trades)
+    assert trades[-1]["exit_reason"] == "end_of_data"  # sma_cross is always in the market
+
+
+def test_a_ruined_run_says_so_in_its_output_and_stored_metrics(tmp_path):
+    db = tmp_path / "t.db"
+    run_id = _queue(db, BacktestRequest(bars=20_000, strategy="sma_cross",
+                                        params={"backtest.starting_equity_usd": "300"}))
+    done = backtest("--run-id", str(run_id), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "backtest stopped early: ruined at 2021-01-0" in done.stdout + done.stderr
+    metrics = json.loads(_row(db, run_id)["metrics_json"])
+    assert metrics["stopped_reason"].startswith("ruined at ")
+    assert metrics["sharpe"] is not None and metrics["undefined"] == {}
 
 
 @pytest.mark.parametrize(
