@@ -16,7 +16,11 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import backtest_charts, frame
-from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES, BacktestRequest, launch_command
+from shared.config.backtest_request import (
+    REFERENCE_STRATEGY_NAMES,
+    BacktestRequest,
+    launch_command,
+)
 from shared.config.settings import STRATEGY_NAMES, describe_validation_error
 from shared.persistence import backtest_store
 from shared.persistence.db import write_transaction
@@ -176,6 +180,11 @@ metrics_of_first = all_metrics[chosen[0]]
 cards = st.columns(6)
 for index, (key, label, kind) in enumerate(backtest_charts.HEADLINE_METRICS):
     cards[index % 6].metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
+if metrics_of_first.get("stopped_reason"):
+    st.warning(f"Stopped early: {metrics_of_first['stopped_reason']}")
+if metrics_of_first.get("undefined"):
+    st.caption("n/a: " + "; ".join(f"{name.replace('_', ' ')} ({reason})"
+                                   for name, reason in metrics_of_first["undefined"].items()))
 if equity:
     st.plotly_chart(backtest_charts.equity_drawdown_figure(equity), key="bt_equity")
 candles = json.loads(first.get("chart_json") or "{}")

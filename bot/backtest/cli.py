@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
 from shared.config.backtest_request import BacktestRequest
-from shared.config.settings import describe_validation_error
 from shared.domain.errors import BadBarError, ConfigError
 from shared.domain.models import TradeRecord
 from shared.persistence import backtest_store
@@ -74,8 +73,23 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
     try:
         return BacktestRequest.model_validate(values)
     except ValidationError as exc:
-        text = describe_validation_error(exc).replace("_", "-")
-        raise ConfigError(f"bad flag: {text}") from None
+        raise ConfigError(f"bad flag: {flag_errors(exc)}") from None
+
+
+FLAG_OF_FIELD = {"params": "param", "commission_usd": "commission",
+                 "slippage_ticks": "slippage"}
+
+
+def flag_errors(error: ValidationError) -> str:
+    """Request errors named by flag (``--bar-size``); messages (setting names) kept as they are."""
+    lines = []
+    for item in error.errors():
+        field, *rest = [str(part) for part in item["loc"]] or ["request"]
+        flag = FLAG_OF_FIELD.get(field, field).replace("_", "-")
+        message = item["msg"].removeprefix("Value error, ")
+        where = ".".join([f"--{flag}", *rest])
+        lines.append(message if message.startswith("--") else f"{where}: {message}")
+    return "; ".join(lines)
 
 
 def _finite(value: Any) -> Any:
@@ -98,18 +112,18 @@ def trade_json(trade: TradeRecord) -> dict[str, Any]:
 
 
 def result_json(result: BacktestResult) -> dict[str, Any]:
-    """The ``--json`` document: trades, metrics and breakdowns (NaN and inf become null)."""
-    position = result.open_position
+    """The ``--json`` document: trades, metrics and breakdowns (NaN and inf become null).
+
+    Every position is closed (``end_of_data`` or ``ruin_stop``); ``metrics.undefined`` says why
+    each null metric has no number, ``stopped_reason`` why the run stopped early (or null).
+    """
     return {
         "strategy": result.strategy,
+        "stopped_reason": result.stopped_reason,
         "trades": [trade_json(t) for t in result.trades],
         "metrics": {k: _finite(v) for k, v in result.metrics.items()},
         "breakdowns": {name: [{k: _finite(v) for k, v in row.items()} for row in rows]
                        for name, rows in result.breakdowns.items()},
-        "open_position": None if position is None else {
-            "side": position.side.value, "contracts": position.contracts,
-            "entry_time": position.entry_ts.isoformat(), "entry_price": position.entry_price,
-        },
     }
 
 
@@ -196,6 +210,10 @@ def _report(result: BacktestResult, json_path: str | None) -> None:
         m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
         result.seconds, m["bars_per_second"],
     )
+    if result.stopped_reason:
+        logger.warning("backtest stopped early: %s", result.stopped_reason)
+    for name, reason in m.get("undefined", {}).items():
+        logger.info("metric %s has no value: %s", name, reason)
     if json_path:
         Path(json_path).write_text(json.dumps(result_json(result), indent=1), encoding="utf-8")
         logger.info("wrote %s", json_path)

@@ -80,13 +80,14 @@ class BacktestJournal(MemoryJournal):
 
 @dataclass(frozen=True, eq=False)
 class RunOutcome:
-    """Closed trades, the position still open at the end, and how many bars were evaluated."""
+    """Closed trades, the position still open at the end (with its entry labels), bar counts."""
 
     trades: tuple[TradeRecord, ...]
     open_position: Position | None
     bars: int
     bars_evaluated: int
     decisions: tuple[DecisionRecord, ...] = ()
+    open_labels: dict[str, str] = field(default_factory=dict)
 
 
 def commission_cents(settings: Settings, instrument: Instrument) -> int:
@@ -189,8 +190,10 @@ def run_engine(
     ticker.finish()
     logger.info("engine evaluated %d of %d bars (%d trades)", evaluated, len(data) - data.first,
                 len(journal.trades))
-    return RunOutcome(tuple(journal.trades), broker.position(), len(data) - data.first,
-                      evaluated, tuple(journal.kept))
+    position = broker.position()
+    labels = engine.entry_labels.get(position.bracket_id, {}) if position is not None else {}
+    return RunOutcome(tuple(journal.trades), position, len(data) - data.first, evaluated,
+                      tuple(journal.kept), dict(labels))
 
 
 def _next_active(

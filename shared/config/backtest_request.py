@@ -7,18 +7,62 @@ so both sides validate requests with this one model.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from shared.config.settings import describe_validation_error
+from shared.config.settings import (
+    STRATEGY_NAMES,
+    Settings,
+    StrategiesConfig,
+    describe_validation_error,
+)
 from shared.domain.errors import ConfigError
 
 BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
-# Backtest-only reference strategies (bot.core.strategies.REFERENCE_STRATEGIES; a test keeps
-# them equal).
+# Backtest-only reference strategies (bot.strategies.REFERENCE_STRATEGIES; a test keeps them equal).
 REFERENCE_STRATEGY_NAMES: tuple[str, ...] = ("rsi_macd_bracket", "sma_cross")
+
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Dotted keys (settings, ``risk.max_contracts``) apart from bare ones (the strategy's)."""
+    dotted = {k: v for k, v in params.items() if "." in k}
+    return dotted, {k: v for k, v in params.items() if "." not in k}
+
+
+def setting_problem(key: str, model: type[BaseModel] = Settings) -> str | None:
+    """Why a dotted key names no setting of ``model`` (None when it names one)."""
+    parts = key.split(".")
+    current: Any = model
+    for depth, part in enumerate(parts):
+        if get_origin(current) is dict:  # e.g. strategies.weights.breakout
+            return None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return f"{'.'.join(parts[:depth])!r} is a setting, not a section"
+        field = current.model_fields.get(part)
+        if field is None:
+            return f"no setting {'.'.join(parts[: depth + 1])!r}"
+        current = field.annotation
+    return None
+
+
+def param_problem(key: str, strategy: str | None) -> str | None:
+    """Why ``--param key=...`` cannot apply (None when it can; reference params: checked later)."""
+    if not _KEY.fullmatch(key):
+        return "expected a name or a dotted section.field"
+    if "." in key:
+        return setting_problem(key)
+    if strategy is None:
+        return "a bare name is a strategy parameter and needs --strategy; use section.field"
+    if strategy in STRATEGY_NAMES:
+        problem = setting_problem(f"{strategy}.{key}", StrategiesConfig)
+        return None if problem is None else f"{strategy} has no parameter {key!r}"
+    return None
 
 
 def launch_command(python: str, run_id: int, db_path: str) -> list[str]:
@@ -57,6 +101,16 @@ class BacktestRequest(BaseModel):
     slippage_ticks: int | None = Field(None, ge=0, le=20)
     contracts: int | None = Field(None, ge=1, le=100)
     config: str | None = Field(None, description="Base config YAML (default: built-in)")
+
+    @field_validator("params")
+    @classmethod
+    def _known_keys(cls, params: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        strategy = info.data.get("strategy")
+        problems = [f"--param {key}: {problem}" for key in params
+                    if (problem := param_problem(key, strategy)) is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return params
 
     def to_json(self) -> str:
         """Serialise for the ``backtest_runs.request_json`` column."""

@@ -364,8 +364,21 @@ class AlertsConfig(Section):
 
 
 class BacktestConfig(Section):
+    """Account size, costs and the ruin stop of backtests."""
+
     starting_equity_usd: float = Field(25_000.0, gt=0)
     slippage_ticks: int = Field(1, ge=0, le=20)
+    ruin_equity_usd: float = Field(
+        0.0, ge=0, description="Equity (open P&L included) at or below this stops a backtest: "
+        "flatten, no more entries. 0 = the account is wiped out; set your broker's initial "
+        "margin (it changes) to stop when one more contract could not be held",
+    )
+
+    @model_validator(mode="after")
+    def _ruin_below_start(self) -> BacktestConfig:
+        if self.ruin_equity_usd >= self.starting_equity_usd:
+            raise ValueError("ruin_equity_usd must be below starting_equity_usd")
+        return self
 
 
 class EngineConfig(Section):

@@ -83,6 +83,8 @@ class ExitReason(StrEnum):
     DISASTER_STOP = "disaster_stop"
     FLATTEN = "flatten"
     KILL_SWITCH = "kill_switch"
+    END_OF_DATA = "end_of_data"  # backtest only: still open at the last bar, closed there
+    RUIN_STOP = "ruin_stop"  # backtest only: equity fell to the ruin level, flattened
 
 
 class Mode(StrEnum):
