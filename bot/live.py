@@ -3,8 +3,10 @@
 Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
 window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
 A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
-heartbeat and returns 0. ``broker.mode`` picks the broker and the bars: paper plays the built-in
-feed; ib_paper/ib_live trade through IB and take its real-time bars (``bot/ib``).
+heartbeat and returns 0, at any feed speed: the loop yields to the event loop on every bar, so
+the signal handler runs even when bars are behind schedule. ``broker.mode`` picks the broker and
+the bars: paper plays the built-in feed; ib_paper/ib_live trade through IB and take its
+real-time bars (``bot/ib``).
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class LiveBot:
 
     def __init__(
         self, settings: Settings, db_path: Path, config_source: str,
-        config_path: Path | None = None,
+        config_path: Path | None = None, stop_requested: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
         self.config_watcher = ConfigWatcher(config_path, settings)
@@ -124,7 +126,7 @@ class LiveBot:
         )
         self.engine.warm_up(recent)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
-        self.stop_requested = asyncio.Event()
+        self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
         self.bars_processed = 0
         self.bad_bars = 0
         self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
@@ -182,11 +184,7 @@ class LiveBot:
         feed = self.settings.feed
         pacer = Pacer(feed.bar_seconds, feed.speed, follows_wall_clock(feed))
         for bar in bars:
-            due_s = pacer.due(bar, time.monotonic(), wall_clock_utc())
-            while not self.stop_requested.is_set() and time.monotonic() < due_s:
-                poll_s = self.settings.engine.commands_poll_seconds
-                await self._sleep(min(poll_s, due_s - time.monotonic()))
-                self.service()
+            await self._wait_until(pacer.due(bar, time.monotonic(), wall_clock_utc()))
             if self.stop_requested.is_set():
                 return False
             self.process_bar(bar)
@@ -195,6 +193,18 @@ class LiveBot:
                 self.stop_requested.set()
                 return False
         return True
+
+    async def _wait_until(self, due_s: float) -> None:
+        """Serve commands until ``due_s`` (monotonic) or a stop; always yield once.
+
+        A loop behind schedule (a fast feed, a replay) would otherwise never await, and the
+        SIGTERM handler, which runs on the event loop, would never get its turn.
+        """
+        await asyncio.sleep(0)
+        while not self.stop_requested.is_set() and time.monotonic() < due_s:
+            poll_s = self.settings.engine.commands_poll_seconds
+            await self._sleep(min(poll_s, due_s - time.monotonic()))
+            self.service()
 
     def max_bars_reached(self) -> bool:
         """Whether ``feed.max_bars`` decisions have been made (tests stop there)."""
@@ -322,11 +332,15 @@ class LiveBot:
 async def run_live(
     settings: Settings, db_path: Path, config_source: str, config_path: Path | None = None
 ) -> int:
-    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
-    bot = LiveBot(settings, db_path, config_source, config_path)
+    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code.
+
+    The signal handlers go in before start-up, so a SIGTERM while restoring is honoured too.
+    """
+    stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, bot.request_stop)
+        loop.add_signal_handler(signum, stop_requested.set)
+    bot = LiveBot(settings, db_path, config_source, config_path, stop_requested)
     logger.info(
         "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
         settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,
