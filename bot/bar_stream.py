@@ -2,11 +2,14 @@
 
 A ``BarStream`` hands the live loop history (indicator warm-up only) and live bars, plus notices
 to journal (connection transitions, rejections, reconciliation findings). ``play_stream`` is the
-live loop's consumer: no decision is made while the stream says trading is not ready.
+live loop's consumer: no decision is made while the stream says trading is not ready. It yields
+to the event loop after every bar, so a backlog (history, a burst after a reconnect) never keeps
+the SIGTERM handler from running, and it stops between two bars once a stop is requested.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,15 +67,23 @@ async def play_stream(bot: LiveBot, stream: BarStream) -> None:
                 for message in bot.engine.reconcile(bot.engine_now()):
                     bot.record_notice(StreamNotice("reconcile", "warning", message))
             if item is not None:
-                for bar in item.bars:
-                    bot.process_bar(bar, decide=item.live and stream.trading_ready)
-                    if bot.max_bars_reached():
-                        bot.request_stop()
-                        break
+                await play_item(bot, stream, item)
             bot.service()
         journal_notices(bot, stream.drain_notices())
     finally:
         await stream.close()
+
+
+async def play_item(bot: LiveBot, stream: BarStream, item: StreamItem) -> None:
+    """Process one item's bars, yielding after each; stop between bars when asked."""
+    for bar in item.bars:
+        if bot.stop_requested.is_set():
+            return
+        bot.process_bar(bar, decide=item.live and stream.trading_ready)
+        if bot.max_bars_reached():
+            bot.request_stop()
+            return
+        await asyncio.sleep(0)
 
 
 def journal_notices(bot: LiveBot, notices: list[StreamNotice]) -> None:
