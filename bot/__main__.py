@@ -1,9 +1,11 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
 ``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
-analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
-0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
-both the config flag and the environment variable).
+analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes
+(``bot/faults.py``): 0 clean stop, 2 bad config or a refused start (a live account, live port or
+``ib_live`` without both the config flag and the environment variable), 3 a journal fault (the
+database cannot be written: disk full, I/O error, locked past its busy timeout), reported in one
+stderr line naming the database.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
 from bot.llm import analyze_cli
+from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import ConfigError
@@ -28,7 +31,6 @@ from shared.persistence.db import db_path_from_env, open_database
 logger = logging.getLogger("bot")
 
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
-EXIT_BAD_CONFIG = 2
 LIVE_ENV_FLAG = "TRADER_ALLOW_LIVE"
 LIVE_PORTS = frozenset({4001, 7496})  # IB Gateway and TWS live-account ports
 
@@ -90,9 +92,14 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     db_path = Path(args.db) if args.db else db_path_from_env()
     source = str(config_path) if config_path else "built-in defaults"
-    return asyncio.run(
-        run_live(settings, db_path, source, broker_factory(settings), config_path)
-    )
+    try:
+        return asyncio.run(
+            run_live(settings, db_path, source, broker_factory(settings), config_path)
+        )
+    except JournalFault as fault:
+        logger.error("%s", fault.line())
+        sys.stderr.write(fault.line() + "\n")
+        return EXIT_JOURNAL_FAULT
 
 
 def command_fetch_history(args: argparse.Namespace) -> int:

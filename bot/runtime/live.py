@@ -3,8 +3,12 @@
 Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
 window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
 A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
-heartbeat and returns 0. ``broker.mode`` picks the broker and the bars: paper plays the built-in
-feed; ib_paper/ib_live trade through IB and take its real-time bars (``bot/ib``).
+heartbeat and returns 0, at any feed speed: the loop yields to the event loop on every bar, so
+the signal handler runs even when bars are behind schedule. A database failure (disk full, I/O
+error, a lock past ``busy_timeout``) halts entries, records what it still can and raises
+``JournalFault`` (``bot/faults.py``): the process exits 3. ``broker.mode`` picks the broker and
+the bars: paper plays the built-in feed; ib_paper/ib_live trade through IB and take its
+real-time bars (``bot/ib``).
 """
 
 from __future__ import annotations
@@ -31,18 +35,20 @@ from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
 from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
+from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings, settings_to_yaml
 from shared.domain.errors import BadBarError
 from shared.domain.instruments import get_instrument, usd_to_cents
-from shared.domain.models import Bar, Order, Position
+from shared.domain.models import Bar, Mode, Order, Position
 from shared.persistence import codec, journal_store, ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import open_database, set_busy_timeout, write_transaction
 
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+STAND_DOWN_BUSY_MS = 500  # after a journal fault, each last best-effort write waits this long
 LATENCY_SAMPLES = 100_000
 
 
@@ -114,10 +120,13 @@ class LiveBot:
     def __init__(
         self, settings: Settings, db_path: Path, config_source: str,
         make_broker: BrokerFactory, config_path: Path | None = None,
+        stop_requested: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
+        self.db_path = Path(db_path)
         self.config_watcher = ConfigWatcher(config_path, settings)
-        self.conn = open_database(db_path)
+        with journal_guard(self.db_path, os_errors=True):  # opening creates the folder
+            self.conn = open_database(db_path)
         self.symbol = get_instrument(settings.instrument.symbol).symbol
         self.config_version = record_config_version(self.conn, settings, config_source)
         self.clock = CmeSessionClock()
@@ -139,7 +148,7 @@ class LiveBot:
         )
         self.engine.warm_up(recent)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
-        self.stop_requested = asyncio.Event()
+        self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
         self.bars_processed = 0
         self.bad_bars = 0
         self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
@@ -171,7 +180,21 @@ class LiveBot:
         self.stop_requested.set()
 
     async def run(self) -> int:
-        """Restore, reconcile, then process bars until stopped; return the exit code (0)."""
+        """Restore, reconcile, then process bars until stopped; return the exit code.
+
+        Every database error that is not a bug is a journal fault: the bot stands down
+        (``_stand_down``) and raises ``JournalFault`` for the composition root to report.
+        """
+        try:
+            return await self._run()
+        except Exception as exc:
+            if not is_journal_error(exc):
+                raise
+            fault = JournalFault(self.db_path, cause_text(exc), self._protection())
+            self._stand_down(fault, exc)
+            raise fault from exc
+
+    async def _run(self) -> int:
         for message in self.reconcile():
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
@@ -205,15 +228,45 @@ class LiveBot:
                     self.bad_bars)
         return code
 
+    def _protection(self) -> str:
+        """What protects the open position once the process is gone (for the fault line)."""
+        position = self.broker.position()
+        if position is None:
+            return "no open position"
+        if self.settings.broker.mode is Mode.PAPER:
+            return "the open position keeps its journaled stop (restored on restart)"
+        return "the open position keeps its stop at the broker"
+
+    def _stand_down(self, fault: JournalFault, exc: BaseException) -> None:
+        """Halt entries and record the fault and a ``fault`` heartbeat, each at best effort.
+
+        Orders are left alone: the paper bracket is journaled up to the last good bar, an IB
+        bracket lives at the exchange, and flattening blind would be worse than a working stop.
+        """
+        logger.error("journal fault: %s", fault)
+        logger.debug("journal fault traceback", exc_info=exc)
+        now = self.engine_now()
+        self._best_effort("shorten the busy timeout",
+                          lambda: set_busy_timeout(self.conn, STAND_DOWN_BUSY_MS))
+        detail = {"path": str(fault.path), "cause": fault.cause, "protection": fault.protection}
+        self.engine.journal.record_event(now, "journal_fault", "incident", str(fault), detail)
+        self._best_effort("record the halt", lambda: self.engine.halt(str(fault), now))
+        self._best_effort("write the fault heartbeat", lambda: self._write_heartbeat("fault"))
+        self._best_effort("stop the LLM worker", self.llm.stop)
+        self._best_effort("close the database", self.conn.close)
+
+    @staticmethod
+    def _best_effort(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as exc:  # the journal is already failing: note it, never raise
+            logger.warning("after the journal fault, could not %s: %s", what, exc)
+
     async def _play(self, bars: Iterator[Bar]) -> bool:
         feed = self.settings.feed
         pacer = Pacer(feed.bar_seconds, feed.speed, follows_wall_clock(feed))
         for bar in bars:
-            due_s = pacer.due(bar, time.monotonic(), wall_clock_utc())
-            while not self.stop_requested.is_set() and time.monotonic() < due_s:
-                poll_s = self.settings.engine.commands_poll_seconds
-                await self._sleep(min(poll_s, due_s - time.monotonic()))
-                self.service()
+            await self._wait_until(pacer.due(bar, time.monotonic(), wall_clock_utc()))
             if self.stop_requested.is_set():
                 return False
             self.process_bar(bar)
@@ -222,6 +275,18 @@ class LiveBot:
                 self.stop_requested.set()
                 return False
         return True
+
+    async def _wait_until(self, due_s: float) -> None:
+        """Serve commands until ``due_s`` (monotonic) or a stop; always yield once.
+
+        A loop behind schedule (a fast feed, a replay) would otherwise never await, and the
+        SIGTERM handler, which runs on the event loop, would never get its turn.
+        """
+        await asyncio.sleep(0)
+        while not self.stop_requested.is_set() and time.monotonic() < due_s:
+            poll_s = self.settings.engine.commands_poll_seconds
+            await self._sleep(min(poll_s, due_s - time.monotonic()))
+            self.service()
 
     def max_bars_reached(self) -> bool:
         """Whether ``feed.max_bars`` decisions have been made (tests stop there)."""
@@ -350,11 +415,17 @@ async def run_live(
     settings: Settings, db_path: Path, config_source: str, make_broker: BrokerFactory,
     config_path: Path | None = None,
 ) -> int:
-    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
-    bot = LiveBot(settings, db_path, config_source, make_broker, config_path)
+    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code.
+
+    The signal handlers go in before start-up, so a SIGTERM while restoring is honoured too.
+    Raises ``JournalFault`` when the database fails, at start-up or later.
+    """
+    stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, bot.request_stop)
+        loop.add_signal_handler(signum, stop_requested.set)
+    with journal_guard(Path(db_path)):  # start-up reads and writes the journal too
+        bot = LiveBot(settings, db_path, config_source, make_broker, config_path, stop_requested)
     logger.info(
         "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
         settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,

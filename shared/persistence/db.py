@@ -50,9 +50,32 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is still open, never hiding the error that got us here.
+
+    After SQLITE_FULL or an I/O error SQLite may already have rolled the transaction back, and a
+    second ROLLBACK would replace "database or disk is full" with "no transaction is active".
+    """
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        logger.warning("rollback failed: %s", exc)
+
+
+def set_busy_timeout(conn: sqlite3.Connection, milliseconds: int) -> None:
+    """Change how long this connection waits for another writer's lock (default 5 s)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:

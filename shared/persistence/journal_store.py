@@ -315,6 +315,50 @@ def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, i
     return counts
 
 
+def journal_integrity(conn: sqlite3.Connection) -> dict[str, int]:
+    """Counts of journal rows that break an invariant; all but ``decisions`` are 0 when healthy.
+
+    ``duplicate_decisions``: bars decided twice; ``fills_without_order``: fills whose order row
+    is missing; ``trades_without_fills``: trades lacking their entry or exit fill;
+    ``duplicate_entries``: brackets with more than one entry order; ``overfilled_orders``:
+    orders filled for more contracts than they have; ``extra_working_exits``: working stops or
+    targets beyond one of each per symbol; ``naked_positions``: positions with no working stop.
+    Fault tests and benchmarks check these after a crash or a fault.
+    """
+    entry, stop, target = OrderRole.ENTRY.value, OrderRole.STOP.value, OrderRole.TARGET.value
+    working = OrderStatus.WORKING.value
+    queries: dict[str, tuple[str, tuple[Any, ...]]] = {
+        "decisions": ("SELECT COUNT(*) FROM decisions", ()),
+        "duplicate_decisions": (
+            "SELECT COUNT(*) - (SELECT COUNT(*) FROM (SELECT DISTINCT symbol, ts FROM decisions)) "
+            "FROM decisions", ()),
+        "fills_without_order": (
+            "SELECT COUNT(*) FROM fills f "
+            "WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = f.order_id)", ()),
+        "trades_without_fills": (
+            "SELECT COUNT(*) FROM trades t "
+            "WHERE NOT EXISTS (SELECT 1 FROM fills f WHERE f.bracket_id = t.bracket_id "
+            "AND f.role = ?) OR NOT EXISTS (SELECT 1 FROM fills f "
+            "WHERE f.bracket_id = t.bracket_id AND f.role != ?)", (entry, entry)),
+        "duplicate_entries": (
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM orders "
+            "WHERE role = ? GROUP BY bracket_id)", (entry,)),
+        "overfilled_orders": (
+            "SELECT COUNT(*) FROM orders o WHERE o.contracts < "
+            "(SELECT COALESCE(SUM(f.contracts), 0) FROM fills f WHERE f.order_id = o.order_id)",
+            ()),
+        "extra_working_exits": (
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM orders "
+            "WHERE status = ? AND role IN (?, ?) GROUP BY symbol, role)", (working, stop, target)),
+        "naked_positions": (
+            "SELECT COUNT(*) FROM positions p WHERE NOT EXISTS (SELECT 1 FROM orders o "
+            "WHERE o.bracket_id = p.bracket_id AND o.role = ? AND o.status = ?)",
+            (stop, working)),
+    }
+    return {name: int(conn.execute(sql, params).fetchone()[0])
+            for name, (sql, params) in queries.items()}
+
+
 WALL_CLOCK_COLUMNS = frozenset({"recorded_at", "heartbeat_at", "processed_at", "pid"})
 
 

@@ -28,19 +28,23 @@ def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
 
 
 def start_bot(
-    config: Path, db: Path, log: Path, extra_env: dict[str, str] | None = None
+    config: Path, db: Path, log: Path, extra_env: dict[str, str] | None = None,
+    stderr_log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m bot run`` with its output going to ``log``."""
+    """Start ``python -m bot run`` with its output going to ``log`` (stderr too, unless
+    ``stderr_log`` names a file of its own)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for knob in ("MIN_SIMILAR_TRADES", "MIN_WEIGHTED_WIN_RATE", "CONFIDENCE_THRESHOLD",
                  "TRADER_ALLOW_LIVE"):
         env.pop(knob, None)
     env.update(extra_env or {})
+    command = [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)]
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        if stderr_log is None:
+            return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        with stderr_log.open("ab") as err:
+            return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
 
 
 def wait_for(

@@ -1,15 +1,17 @@
-"""``python -m bot run`` as a real process: journal, round trip, crash recovery, clean stop."""
+"""``python -m bot run`` as a real process: journal, round trip, commands, clean stop.
+
+Crash recovery (kill -9 in a position) and the other fault tests live in tests/faults.
+"""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import pytest
 
-from shared.domain.models import CommandKind, OrderRole
+from shared.domain.models import CommandKind
 from shared.persistence import journal_store, ops_store
 from shared.persistence.db import open_database
 from shared.persistence.journal_store import all_trades, load_position
@@ -64,46 +66,6 @@ def _open_position(db):
         return None
     orders = query(db, journal_store.working_orders, "MES")
     return position, orders
-
-
-def test_kill_9_in_a_position_then_restart_resumes_it_with_its_stop(tmp_path):
-    fast = write_config(tmp_path, "fast.yaml", {
-        "feed": {**FAST_FEED, "speed": 400}, "risk": LONG_HOLD_RISK,
-    })
-    db, log = tmp_path / "t.db", tmp_path / "bot.log"
-    process = start_bot(fast, db, log)
-    try:
-        wait_for(lambda: _open_position(db), 60, "an open position", process, log)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    before = _open_position(db)
-    assert before is not None, "the position closed in the instant before kill -9"
-    position, orders = before
-    assert {o.role for o in orders} == {OrderRole.STOP, OrderRole.TARGET}
-    orders_before = query(db, journal_store.all_orders)
-
-    slow = write_config(tmp_path, "slow.yaml", {
-        "feed": {**FAST_FEED, "speed": 0.2}, "risk": LONG_HOLD_RISK,
-    })
-    restarted = start_bot(slow, db, log)
-    try:
-        wait_for(lambda: (h := heartbeat(db)) and h["pid"] == restarted.pid, 30,
-                 "the restarted bot's heartbeat", restarted, log)
-        after_position, after_orders = _open_position(db)
-        assert after_position == position
-        assert after_orders == orders  # the same stop and target, not new ones
-        assert query(db, journal_store.all_orders) == orders_before  # no duplicates
-        bracket_orders = [o for o in query(db, journal_store.all_orders)
-                          if o.bracket_id == position.bracket_id]
-        assert sorted(o.role for o in bracket_orders) == sorted(
-            [OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET])
-        state = heartbeat(db)
-        assert state["position_side"] == position.side.value
-        assert state["position_contracts"] == position.contracts
-    finally:
-        code, _ = stop_bot(restarted)
-    assert code == 0
 
 
 def test_sigterm_exits_zero_within_the_configured_time(tmp_path):

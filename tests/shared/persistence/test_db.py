@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,14 @@ from shared.domain.models import (
     TradeRecord,
 )
 from shared.persistence import codec, journal_store, ops_store
-from shared.persistence.db import connect, migrate, open_database, schema_version, write_transaction
+from shared.persistence.db import (
+    connect,
+    migrate,
+    open_database,
+    schema_version,
+    set_busy_timeout,
+    write_transaction,
+)
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -58,6 +66,32 @@ def test_failed_write_transaction_rolls_back(conn):
         journal_store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
         raise RuntimeError("boom")
     assert journal_store.recent_bars(conn, "MES", 10) == []
+
+
+def test_an_error_after_sqlite_ended_the_transaction_is_not_masked_by_rollback(conn):
+    # After SQLITE_FULL SQLite may roll back on its own; a second ROLLBACK must not replace
+    # "database or disk is full" with "cannot rollback - no transaction is active".
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"), \
+            write_transaction(conn):
+        journal_store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
+        conn.rollback()
+        raise sqlite3.OperationalError("database or disk is full")
+    assert not conn.in_transaction
+    assert journal_store.recent_bars(conn, "MES", 10) == []
+
+
+def test_busy_timeout_can_be_shortened(conn):
+    set_busy_timeout(conn, 250)
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 250
+
+
+def test_journal_integrity_counts_a_position_without_a_working_stop(conn):
+    healthy = journal_store.journal_integrity(conn)
+    assert healthy == dict.fromkeys(healthy, 0)
+    position = Position("MES", Side.LONG, 1, 5000.0, T0, "MES-1", 4990.0, 5015.0)
+    with write_transaction(conn):
+        journal_store.save_position(conn, "MES", position, T0)
+    assert journal_store.journal_integrity(conn)["naked_positions"] == 1
 
 
 def test_readonly_connection_cannot_write(tmp_path, conn):
