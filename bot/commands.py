@@ -4,6 +4,7 @@
 open and halts new entries, unless its payload says ``{"halt": false}``. An unknown command is
 marked failed with a message naming the kinds the bot knows; it never stops the loop.
 ``trigger_llm`` queues a manual analysis on the LLM worker; its result is written to the row later.
+A hook may raise ``CommandRejected`` (e.g. no decision yet): the row fails with that message.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from bot.engine import TradingEngine
 from shared import store
 from shared.db import write_transaction
+from shared.errors import CommandRejected
 from shared.models import CommandKind, CommandStatus, ExitReason
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ def process_pending_commands(
     for command in commands:
         try:
             status, message = execute_command(engine, command, now, llm)
+        except CommandRejected as exc:  # an expected refusal: its message is the whole story
+            status, message = CommandStatus.FAILED, str(exc)
         except Exception as exc:  # a bad command must never stop trading
             logger.exception("command %s failed", command.command_id)
             status, message = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"
