@@ -1,8 +1,9 @@
 """The LLM worker thread: a request queue in, a result queue out; the live loop never waits.
 
 The thread owns its SQLite connection and provider. ``submit`` never blocks (a full queue drops
-the request and says so); ``results`` only drains what is ready. Each call has a wall-clock
-deadline inside the analyst, so a hung provider holds the worker at most ``timeout_s``.
+the request and says so); ``results`` only drains what is ready. Each analysis has a
+wall-clock deadline inside the analyst, so a hung provider holds the worker at most
+``timeout_s``; stopping the worker cuts a retry backoff short.
 """
 
 from __future__ import annotations
@@ -104,11 +105,12 @@ class LlmWorker:
 
     def _analyze(self, conn, provider: Provider, request: AnalysisRequest) -> AnalysisOutcome:
         try:
+            analyst = Analyst(conn, self.cfg, provider, self.wall_clock, self._stop.wait)
             self.availability = provider.availability()
             if not self.availability[0]:
                 return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,
                                        f"provider unavailable: {self.availability[1]}")
-            return Analyst(conn, self.cfg, provider, self.wall_clock).analyze(request)
+            return analyst.analyze(request)
         except Exception as exc:  # the worker must survive anything a call throws
             logger.exception("LLM analysis failed")
             return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,

@@ -35,3 +35,4 @@ def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
     assert first[0].status is CallStatus.OK and first[0].reply.bias.value == "BULLISH"
     conn = connect(db, readonly=True)
     assert llm_store.recent_calls(conn)[-1]["status"] == "ok"
+
