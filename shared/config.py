@@ -314,6 +314,9 @@ class LlmConfig(Section):
         description="HTTP attempts per analysis, retries included; each one is governed")
     retry_backoff_s: float = Field(
         1.0, ge=0, le=20, description="Wait before the first retry; doubles on each retry")
+    max_queue_age_seconds: float = Field(
+        60.0, gt=0, json_schema_extra=HOT,
+        description="A queued request older than this when the worker takes it is discarded")
     max_output_tokens: int = Field(600, ge=50, le=8000)
     temperature: float | None = Field(0.0, ge=0, le=1, description="Empty for models without")
     bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)

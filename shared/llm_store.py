@@ -190,6 +190,16 @@ def log_cached_call(
     return call_id
 
 
+def log_discarded_call(
+    conn: sqlite3.Connection, req: CallRequest, status: str, reason: str
+) -> int:
+    """Log a request dropped before any HTTP attempt (e.g. too old): no cost, no quota."""
+    with write_transaction(conn):
+        call_id = _insert_call(conn, req, status, reason, 0.0)
+        conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
+    return call_id
+
+
 def governed_attempts(conn: sqlite3.Connection) -> dict[str, int]:
     """HTTP attempts the governor let through, counted two ways (they must agree).
 

@@ -3,7 +3,7 @@
 Runs on the worker thread (live bot) or in a one-off ``python -m bot analyze`` job, with its
 own SQLite connection. Every HTTP attempt is reserved against the day's call quota and dollar
 limit before it is made and is its own row in ``llm_calls`` (``retry_attempts`` = its place
-among the analysis' attempts); refusals are rows too. Retries happen
+among the analysis' attempts); refusals and discarded requests are rows too. Retries happen
 here, never inside an HTTP library, and only after transient failures, with backoff, within
 ``max_attempts`` and the analysis' wall-clock deadline ``timeout_s``.
 """
@@ -44,6 +44,7 @@ class AnalysisRequest:
     system: str
     user: str
     template_version: str
+    queued_at: datetime | None = None  # wall clock when the worker accepted it
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,13 @@ class Analyst:
                                   0, f"deadline of {self.cfg.timeout_s:g} s passed",
                                   usage_known=False)
         return result
+
+    def discard(self, request: AnalysisRequest, reason: str) -> AnalysisOutcome:
+        """Log a request that will not be sent (too old); it costs nothing and takes no quota."""
+        call = self._call_request(request, self.wall_clock())
+        call_id = llm_store.log_discarded_call(self.conn, call, CallStatus.EXPIRED.value, reason)
+        logger.warning("LLM %s request discarded: %s", request.trigger.kind.value, reason)
+        return AnalysisOutcome(call_id, request.trigger, CallStatus.EXPIRED, None, 0.0, reason)
 
     def _from_cache(
         self, call: llm_store.CallRequest, trigger: Trigger, now: datetime

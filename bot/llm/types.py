@@ -18,6 +18,7 @@ class CallStatus(StrEnum):
     REFUSED = "refused"
     ERROR = "error"
     CACHED = "cached"
+    EXPIRED = "expired"  # waited in the queue past ``max_queue_age_seconds``: never sent
 
 
 class TriggerKind(StrEnum):
