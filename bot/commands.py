@@ -5,6 +5,7 @@ open and halts new entries, unless its payload says ``{"halt": false}``. An unkn
 marked failed with a message naming the kinds the bot knows; it never stops the loop. A journal
 write that fails while carrying a command out is a journal fault, not a failed command.
 ``trigger_llm`` queues a manual analysis on the LLM worker; its result is written to the row later.
+A hook may raise ``CommandRejected`` (e.g. no decision yet): the row fails with that message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.engine import TradingEngine
 from bot.faults import is_journal_error
 from shared import store
 from shared.db import write_transaction
+from shared.errors import CommandRejected
 from shared.models import CommandKind, CommandStatus, ExitReason
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ def process_pending_commands(
     for command in commands:
         try:
             status, message = execute_command(engine, command, now, llm)
+        except CommandRejected as exc:  # an expected refusal: its message is the whole story
+            status, message = CommandStatus.FAILED, str(exc)
         except Exception as exc:  # a bad command must never stop trading
             if is_journal_error(exc):
                 raise  # but a journal that cannot be written does (bot/faults.py)
