@@ -5,6 +5,7 @@ open and halts new entries, unless its payload says ``{"halt": false}``. An unkn
 marked failed with a message naming the kinds the bot knows; it never stops the loop. A journal
 write that fails while carrying a command out is a journal fault, not a failed command.
 ``trigger_llm`` queues a manual analysis on the LLM worker; its result is written to the row later.
+A hook may raise ``CommandRejected`` (e.g. no decision yet): the row fails with that message.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol, assert_never
 
 from bot.core.engine import TradingEngine
 from bot.runtime.faults import is_journal_error
+from shared.domain.errors import CommandRejected
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
 from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
@@ -76,6 +78,8 @@ def process_pending_commands(
     for command in commands:
         try:
             status, message = execute_command(engine, command, now, llm)
+        except CommandRejected as exc:  # an expected refusal: its message is the whole story
+            status, message = CommandStatus.FAILED, str(exc)
         except Exception as exc:  # a bad command must never stop trading
             if is_journal_error(exc):
                 raise  # but a journal that cannot be written does (bot/faults.py)

@@ -305,10 +305,18 @@ class LlmConfig(Section):
     daily_call_quota: int = Field(1000, ge=0, json_schema_extra=HOT)
     daily_cost_limit_usd: float = Field(50.0, ge=0, json_schema_extra=HOT)
     warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn at this share of a limit")
-    timeout_s: float = Field(30.0, gt=0, description="Wall-clock deadline per call")
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(25.0, gt=0)
-    max_attempts: int = Field(3, ge=1, le=10, description="Total attempts, retries included")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Wall-clock deadline per analysis, retries and backoff included")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Per HTTP attempt")
+    read_timeout_s: float = Field(25.0, gt=0, description="Per HTTP attempt")
+    max_attempts: int = Field(
+        3, ge=1, le=10,
+        description="HTTP attempts per analysis, retries included; each one is governed")
+    retry_backoff_s: float = Field(
+        1.0, ge=0, le=20, description="Wait before the first retry; doubles on each retry")
+    max_queue_age_seconds: float = Field(
+        60.0, gt=0, json_schema_extra=HOT,
+        description="A queued request older than this when the worker takes it is discarded")
     max_output_tokens: int = Field(600, ge=50, le=8000)
     temperature: float | None = Field(0.0, ge=0, le=1, description="Empty for models without")
     bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)

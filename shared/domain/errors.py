@@ -7,6 +7,11 @@ class ConfigError(Exception):
     """A config is invalid. At start the bot exits with code 2; a running bot keeps the old one."""
 
 
+class CommandRejected(Exception):
+    """A dashboard command cannot run now: it is marked failed with this message alone (the
+    user's answer, e.g. "no decision yet"), logged without a traceback; the loop goes on."""
+
+
 class TemporaryError(Exception):
     """A dependency is briefly unavailable: retry with backoff, keep trading state as it is."""
 

@@ -19,6 +19,7 @@ from shared.persistence.db import write_transaction
 STATUS_PENDING = "pending"
 STATUS_REFUSED = "refused"
 STATUS_CACHED = "cached"
+STATUS_EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,36 @@ def log_cached_call(
              to_text(settled_at), call_id),
         )
     return call_id
+
+
+def log_discarded_call(
+    conn: sqlite3.Connection, req: CallRequest, status: str, reason: str
+) -> int:
+    """Log a request dropped before any HTTP attempt (e.g. too old): no cost, no quota."""
+    with write_transaction(conn):
+        call_id = _insert_call(conn, req, status, reason, 0.0)
+        conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
+    return call_id
+
+
+def governed_attempts(conn: sqlite3.Connection) -> dict[str, int]:
+    """HTTP attempts the governor let through, counted two ways (they must agree).
+
+    ``rows``: call-log rows that took a reservation (every status but refused, cached and
+    expired); ``daily_calls``: the sum of ``llm_daily.calls`` over all days.
+    """
+    rows = conn.execute(
+        "SELECT COUNT(*) FROM llm_calls WHERE status NOT IN (?, ?, ?)",
+        (STATUS_REFUSED, STATUS_CACHED, STATUS_EXPIRED),
+    ).fetchone()[0]
+    daily = conn.execute("SELECT COALESCE(SUM(calls), 0) FROM llm_daily").fetchone()[0]
+    return {"rows": int(rows), "daily_calls": int(daily)}
+
+
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many call-log rows have each status."""
+    rows = conn.execute("SELECT status, COUNT(*) AS n FROM llm_calls GROUP BY status").fetchall()
+    return {str(r["status"]): int(r["n"]) for r in rows}
 
 
 def daily_usage(conn: sqlite3.Connection, day: str) -> dict[str, Any]:

@@ -152,3 +152,27 @@ def test_a_headline_with_a_keyword_triggers_a_news_call(tmp_path):
     assert payload["keywords"] == ["FOMC", "POWELL"]
     assert payload["headlines"] == ["FOMC holds rates; Powell sounds hawkish"]
     assert "Powell sounds hawkish" in call["prompt"].split("<data>")[1]
+
+
+def test_a_manual_trigger_before_the_first_decision_answers_no_decision_yet(tmp_path):
+    db, log = tmp_path / "t.db", tmp_path / "bot.log"
+    conn = open_database(db)
+    command_id = ops_store.enqueue_command(conn, CommandKind.TRIGGER_LLM, datetime.now(UTC),
+                                       {"notes": "too early"})
+    conn.close()  # queued before the bot starts: it is taken before any bar is evaluated
+    with FakeLlmServer() as fake:
+        config = llm_bot_config(tmp_path, fake.url, {"start": "2025-03-03T16:00:00Z",
+                                                     "speed": 50})
+        process = start_bot(config, db, log, DUMMY_AWS)
+        try:
+            outcome = wait_for(lambda: (o := query(db, ops_store.command_outcome, command_id))
+                               and o["status"] != "pending" and o, 60, "the command", process,
+                               log)
+        finally:
+            code, _ = stop_bot(process)
+        sent = fake.count("/converse")
+    assert code == 0 and sent == 0 and calls(db) == []
+    assert outcome["status"] == "failed"
+    assert outcome["result"] == ("no decision yet: the bot has not evaluated a bar; "
+                                 "try again in a few seconds")
+    assert "Traceback" not in log.read_text() and "queue is full" not in log.read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.llm.bedrock import BedrockProvider
 from bot.llm.types import CallStatus
@@ -35,3 +35,40 @@ def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
     assert first[0].status is CallStatus.OK and first[0].reply.bias.value == "BULLISH"
     conn = connect(db, readonly=True)
     assert llm_store.recent_calls(conn)[-1]["status"] == "ok"
+
+
+class SteppedClock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_a_request_older_than_the_queue_age_limit_is_discarded_unsent(tmp_path):
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    clock = SteppedClock(datetime(2025, 3, 3, 15, tzinfo=UTC))
+    with FakeLlmServer() as fake:
+        cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
+                         max_queue_age_seconds=60)
+        worker = LlmWorker(db, cfg, clock, BedrockProvider)
+        assert worker.submit(request("stale"))
+        clock.at += timedelta(seconds=61)
+        assert worker.submit(request("fresh"))
+        worker.start()  # takes both only now: the first has waited 61 s
+        done: list = []
+        try:
+            wait_for(lambda: done.extend(worker.results()) or len(done) == 2, 10, "two results")
+        finally:
+            worker.stop(timeout_s=0.1)
+        sent = fake.count("/converse")
+    assert [o.status for o in done] == [CallStatus.EXPIRED, CallStatus.OK]
+    assert "max_queue_age_seconds" in done[0].error and done[0].cost_usd == 0
+    conn = connect(db, readonly=True)
+    expired, ok = reversed(llm_store.recent_calls(conn))
+    assert (expired["status"], expired["reserved_usd"], expired["cost_usd"]) == ("expired", 0, 0)
+    assert "Notes: stale" in expired["prompt"] and "Notes: fresh" in ok["prompt"]
+    assert sent == 1 == llm_store.governed_attempts(conn)["daily_calls"]
