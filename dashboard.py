@@ -18,7 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from shared import store
-from shared.config import Settings, load_settings
+from shared.config import Settings, load_settings, parse_config_text
 from shared.db import connect, db_path_from_env, open_database
 from shared.errors import ConfigError
 
@@ -36,14 +36,30 @@ def config_path() -> Path:
 
 
 def current_settings() -> tuple[Settings, str | None]:
-    """The config file's settings, or defaults with the reason the file could not be used."""
+    """The config file's settings, or, with the reason the file could not be used, the active
+    stored version (defaults only when there is none).
+
+    Falling back to the active version, not to defaults, keeps an edit made while the file is
+    broken (say, empty) from quietly putting the default limits back.
+    """
     path = config_path()
     if not path.exists():
         return Settings(), None
     try:
         return load_settings(path, env={}), None
     except ConfigError as exc:
-        return Settings(), str(exc)
+        return _active_version_settings() or Settings(), str(exc)
+
+
+def _active_version_settings() -> Settings | None:
+    with reader() as conn:
+        active = store.active_config_version(conn) if conn is not None else None
+    if active is None:
+        return None
+    try:
+        return parse_config_text(str(active["yaml"]), env={})
+    except ConfigError:
+        return None
 
 
 @contextmanager

@@ -7,6 +7,10 @@ class ConfigError(Exception):
     """A config is invalid. At start the bot exits with code 2; a running bot keeps the old one."""
 
 
+class ConfigFileError(ConfigError):
+    """The config file itself is unusable (missing, unreadable, not text, empty); names the file."""
+
+
 class TemporaryError(Exception):
     """A dependency is briefly unavailable: retry with backoff, keep trading state as it is."""
 
