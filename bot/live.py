@@ -180,8 +180,7 @@ class LiveBot:
             logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
             self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
         if source.out_of_order:
-            message = (f"replay file has {source.out_of_order} rows out of time order "
-                       "(played sorted)")
+            message = f"replay rows out of time order (played sorted): {source.out_of_order}"
             logger.warning("%s: %s", message, "; ".join(source.order_problems))
             self._record_incident("bars_out_of_order", message, {
                 "count": source.out_of_order, "examples": list(source.order_problems)})

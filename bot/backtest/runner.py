@@ -145,7 +145,7 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
     if data.rows_skipped:
         logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
     if data.out_of_order:
-        logger.warning("%d rows out of time order (sorted): %s", data.out_of_order,
+        logger.warning("rows out of time order (sorted): %d; %s", data.out_of_order,
                        "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
