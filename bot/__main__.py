@@ -2,10 +2,12 @@
 
 ``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
 analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes
-(``bot/faults.py``): 0 clean stop, 2 bad config or a refused start (a live account, live port or
-``ib_live`` without both the config flag and the environment variable), 3 a journal fault (the
-database cannot be written: disk full, I/O error, locked past its busy timeout), reported in one
-stderr line naming the database.
+(``bot/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an unusable
+replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
+backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without
+both the config flag and the environment variable); 3 a journal fault (the database cannot be
+written: disk full, I/O error, locked past its busy timeout), reported in one stderr line naming
+the database.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bot.llm import analyze_cli
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Mode
 from shared.persistence.db import db_path_from_env, open_database
 
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         logger.error("invalid config: %s", exc)
         sys.stderr.write(f"error: invalid config: {exc}\n")
+        return EXIT_BAD_CONFIG
+    except DataFileError as exc:  # the same line as `python -m bot backtest` gives for the file
+        logger.error("unusable bar file: %s", exc)
+        sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_CONFIG
 
 

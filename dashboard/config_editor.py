@@ -151,13 +151,20 @@ def validate_config(data: Any) -> tuple[Settings | None, list[FieldError]]:
         return None, errors
 
 
+EMPTY_TEXT = "the config text is empty: nothing to save, the running config stays in force"
+
+
 def validate_yaml_text(text: str) -> tuple[Settings | None, list[FieldError]]:
-    """Validate raw YAML text from the editor."""
+    """Validate raw YAML text from the editor; empty text is refused, never "all defaults"."""
+    if not text.strip():
+        return None, [FieldError("(YAML)", EMPTY_TEXT)]
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return None, [FieldError("(YAML)", f"not valid YAML: {exc}")]
-    return validate_config(data if data is not None else {})
+    if data is None:
+        return None, [FieldError("(YAML)", EMPTY_TEXT + " (write {} for all defaults)")]
+    return validate_config(data)
 
 
 def yaml_diff(old_text: str, new_text: str, old_label: str, new_label: str) -> str:

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from shared.config.settings import Settings, load_settings
+from dashboard_guard import PASSWORD_ENV, describe_address, is_loopback
+from shared.config.settings import Settings, load_settings, parse_config_text
 from shared.domain.errors import ConfigError
-from shared.persistence import codec
+from shared.persistence import codec, ops_store
 from shared.persistence.db import connect, db_path_from_env, open_database
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def db_path() -> Path:
@@ -36,14 +35,30 @@ def config_path() -> Path:
 
 
 def current_settings() -> tuple[Settings, str | None]:
-    """The config file's settings, or defaults with the reason the file could not be used."""
+    """The config file's settings, or, with the reason the file could not be used, the active
+    stored version (defaults only when there is none).
+
+    Falling back to the active version, not to defaults, keeps an edit made while the file is
+    broken (say, empty) from quietly putting the default limits back.
+    """
     path = config_path()
     if not path.exists():
         return Settings(), None
     try:
         return load_settings(path, env={}), None
     except ConfigError as exc:
-        return Settings(), str(exc)
+        return _active_version_settings() or Settings(), str(exc)
+
+
+def _active_version_settings() -> Settings | None:
+    with reader() as conn:
+        active = ops_store.active_config_version(conn) if conn is not None else None
+    if active is None:
+        return None
+    try:
+        return parse_config_text(str(active["yaml"]), env={})
+    except ConfigError:
+        return None
 
 
 @contextmanager
@@ -88,12 +103,17 @@ def heartbeat_age_s(state: dict | None) -> float | None:
 
 
 def password_ok() -> bool:
-    """Gate: DASHBOARD_PASSWORD (constant-time compare), mandatory off loopback."""
-    expected = os.environ.get("DASHBOARD_PASSWORD", "")
-    address = str(st.get_option("server.address") or "")
+    """Gate: DASHBOARD_PASSWORD (constant-time compare), mandatory off loopback.
+
+    The launcher (``dashboard_guard``) already refuses to start off loopback without a
+    password; this covers a server started some other way. An empty address is all interfaces.
+    """
+    expected = os.environ.get(PASSWORD_ENV, "")
+    address = st.get_option("server.address")
     if not expected:
-        if address and address not in LOOPBACK:
-            st.error(f"The dashboard is bound to {address}: set DASHBOARD_PASSWORD to use it.")
+        if not is_loopback(address):
+            st.error(f"The dashboard is bound to {describe_address(address)}: set "
+                     f"{PASSWORD_ENV} to use it.")
             return False
         return True
     if st.session_state.get("authenticated"):

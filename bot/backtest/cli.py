@@ -206,9 +206,11 @@ def _run_stored(args: argparse.Namespace) -> int:
 def _report(result: BacktestResult, json_path: str | None) -> None:
     m = result.metrics
     logger.info(
-        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s)",
+        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s); "
+        "file rows skipped %s, out of order (sorted) %s",
         m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
-        result.seconds, m["bars_per_second"],
+        result.seconds, m["bars_per_second"], m.get("rows_skipped", 0),
+        m.get("rows_out_of_order", 0),
     )
     if result.stopped_reason:
         logger.warning("backtest stopped early: %s", result.stopped_reason)

@@ -156,6 +156,9 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
         data = file_data(Path(request.data), request.tz, bar_seconds, tick)
     if data.rows_skipped:
         logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
+    if data.out_of_order:
+        logger.warning("rows out of time order (sorted): %d; %s", data.out_of_order,
+                       "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
     return select_range(data, start, end, settings.features.window_bars)
@@ -236,6 +239,7 @@ def summarize_outcome(
                    stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
                    bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
+                   rows_out_of_order=data.out_of_order,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
     curve = metrics.equity_curve(trades, starting)

@@ -4,7 +4,9 @@ A restarted bot continues after the last journaled bar: the synthetic market res
 bar's time and close; a replay skips what was already played. Pacing maps bar time to wall
 time: real time follows the wall clock when the synthetic market starts "now"; otherwise bars
 are spaced by ``bar_seconds / speed`` and session gaps collapse to one bar. A replay file's
-malformed and duplicate rows are skipped by the loader and counted here.
+malformed and duplicate rows are skipped by the loader and counted here, and rows out of time
+order are counted (they are played sorted). A replay file that cannot be used at all raises
+``DataFileError``; the bot exits 2 with its one line.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from pathlib import Path
 from bot.adapters.feeds.replay import iter_bar_objects, load_bars
 from bot.adapters.feeds.synthetic import SyntheticMarket, resume_point
 from shared.config.settings import FeedConfig
+from shared.domain.errors import ConfigError
 from shared.domain.models import Bar
 
 
 @dataclass(frozen=True, slots=True)
 class BarSource:
-    """The bars to play, and the rows a replay file had to skip (with example reasons)."""
+    """The bars to play, the rows a replay file had to skip and the rows it had out of order
+    (each with example reasons)."""
 
     bars: Iterator[Bar]
     rows_skipped: int = 0
     problems: tuple[str, ...] = ()
+    out_of_order: int = 0
+    order_problems: tuple[str, ...] = ()
 
 
 def open_bar_source(
@@ -35,12 +41,15 @@ def open_bar_source(
 ) -> BarSource:
     """Return the bars for ``cfg``, continuing after ``last_bar`` when given."""
     if cfg.source == "replay":
+        if not cfg.replay_path.strip():
+            raise ConfigError("feed.replay_path: empty; name the bar file for source replay")
         loaded = load_bars(Path(cfg.replay_path), timezone=cfg.replay_timezone)
         bars = iter_bar_objects(loaded.bars)
         if last_bar is not None:
             bars = dropwhile(lambda b: b.ts <= last_bar.ts, bars)
         skipped = loaded.malformed_skipped + loaded.duplicates_dropped
-        return BarSource(bars, skipped, loaded.problems)
+        return BarSource(bars, skipped, loaded.problems, loaded.out_of_order,
+                         loaded.order_problems)
     if last_bar is not None:
         start, price, seed = resume_point(last_bar, cfg.seed, cfg.bar_seconds)
         if follows_wall_clock(cfg):  # no burst of bars for the time the bot was down

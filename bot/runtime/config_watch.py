@@ -1,7 +1,8 @@
 """Hot reload: notice a changed config file, validate it, apply what may change while running.
 
 Checked once per loop iteration (a ``stat`` call). A file that fails validation is an incident:
-the bot keeps the last good config and records the reason once per edit. A valid file becomes a
+the bot keeps the last good config and records the reason once per edit. An empty (or
+whitespace-only) file is such a failure too, never "all defaults". A valid file becomes a
 config version (unless it is the active one already); its hot-reloadable fields apply at once,
 the others are reported as "applies on restart".
 """
@@ -19,9 +20,10 @@ from shared.config.settings import (
     hot_reloadable_fields,
     merge_hot_fields,
     parse_config_text,
+    read_config_text,
     settings_to_yaml,
 )
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, ConfigFileError
 from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
 
@@ -64,12 +66,15 @@ class ConfigWatcher:
             return None
         self._signature = signature
         try:
-            text = self._path.read_text(encoding="utf-8") if self._path else ""
-            wanted = parse_config_text(text)
-        except (ConfigError, OSError, UnicodeDecodeError) as exc:
-            message = f"config file {self._path} rejected, keeping the running config: {exc}"
-            logger.error(message)
-            return ConfigChange(self.running, None, (), (), error=message)
+            wanted = parse_config_text(
+                read_config_text(self._path), source=f"config file {self._path}"
+            )
+        except ConfigFileError as exc:  # missing, unreadable, not UTF-8 or empty: names the file
+            return self._rejected(f"{exc}: keeping the running config")
+        except ConfigError as exc:
+            return self._rejected(
+                f"config file {self._path} rejected, keeping the running config: {exc}"
+            )
         changed = changed_fields(self.wanted, wanted)
         hot = hot_reloadable_fields()
         self.wanted = wanted
@@ -79,6 +84,10 @@ class ConfigWatcher:
         applied = tuple(name for name in changed if name in hot)
         logger.info("config reloaded: applied %s; on restart %s", applied, restart)
         return ConfigChange(self.running, version_id, applied, restart)
+
+    def _rejected(self, message: str) -> ConfigChange:
+        logger.error(message)
+        return ConfigChange(self.running, None, (), (), error=message)
 
     @staticmethod
     def _record_version(conn: sqlite3.Connection, wanted: Settings, wall_now) -> int:

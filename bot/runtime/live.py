@@ -39,7 +39,7 @@ from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journ
 from bot.runtime.llm_service import LlmService
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings, settings_to_yaml
-from shared.domain.errors import BadBarError
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.models import Bar, Mode, Order, Position
 from shared.persistence import codec, journal_store, ops_store
@@ -183,7 +183,10 @@ class LiveBot:
         """Restore, reconcile, then process bars until stopped; return the exit code.
 
         Every database error that is not a bug is a journal fault: the bot stands down
-        (``_stand_down``) and raises ``JournalFault`` for the composition root to report.
+        (``_stand_down``) and raises ``JournalFault`` for the composition root to report. An
+        unusable replay file (DataFileError) or replay setting (ConfigError) is journaled as a
+        ``feed_error`` event, the heartbeat says "refused", and the error propagates so
+        ``python -m bot run`` exits 2 with its one line instead of idling.
         """
         try:
             return await self._run()
@@ -203,15 +206,12 @@ class LiveBot:
             return self._finish(2 if self.stream.fatal else 0)
         try:
             source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
-        except (BadBarError, OSError) as exc:
+        except (DataFileError, ConfigError) as exc:  # an unusable replay file: refuse, exit 2
             logger.error("cannot open the bar source: %s", exc)
             self._record_incident("feed_error", str(exc))
-            source = BarSource(iter(()))
-        if source.rows_skipped:
-            self.bad_bars += source.rows_skipped
-            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
-            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
-            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+            self._finish(2)
+            raise
+        self._report_source(source)
         finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")
@@ -219,6 +219,19 @@ class LiveBot:
                 await self._sleep(self.settings.engine.commands_poll_seconds)
                 self.service()
         return self._finish(0)
+
+    def _report_source(self, source: BarSource) -> None:
+        """Log and journal what the replay loader skipped, and rows it had to sort."""
+        if source.rows_skipped:
+            self.bad_bars += source.rows_skipped
+            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
+            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
+            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+        if source.out_of_order:
+            message = f"replay rows out of time order (played sorted): {source.out_of_order}"
+            logger.warning("%s: %s", message, "; ".join(source.order_problems))
+            self._record_incident("bars_out_of_order", message, {
+                "count": source.out_of_order, "examples": list(source.order_problems)})
 
     def _finish(self, code: int) -> int:
         self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")

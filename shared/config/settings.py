@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
 
 HOT = {"hot_reload": True}
@@ -456,29 +456,52 @@ def settings_from_mapping(
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-def parse_config_text(text: str, env: Mapping[str, str] | None = None) -> Settings:
-    """Parse YAML text into Settings; raises ConfigError naming the field and the reason."""
+def parse_config_text(
+    text: str, env: Mapping[str, str] | None = None, source: str = "the config text"
+) -> Settings:
+    """Parse YAML text into Settings; raises ConfigError naming the field and the reason.
+
+    Empty, whitespace-only or comment-only text is an error, not "all defaults": a truncated
+    save must not silently put the default limits (contracts, LLM quota) back in force. An
+    explicit ``{}`` still means all defaults.
+    """
+    if not text.strip():
+        raise ConfigFileError(f"{source} is empty")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}") from None
-    if data is not None and not isinstance(data, Mapping):
+    if data is None:
+        raise ConfigFileError(f"{source} is empty (no settings; write {{}} for all defaults)")
+    if not isinstance(data, Mapping):
         raise ConfigError("the config file must be a mapping of sections")
     return settings_from_mapping(data, env)
 
 
+def read_config_text(path: Path) -> str:
+    """The config file's text; ConfigFileError when it is missing, unreadable or not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(f"config file {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read config file {path}: {exc}") from None
+
+
 def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
-    """Load Settings from a YAML file (missing path = defaults), with env overrides."""
+    """Load Settings from a YAML file (no path = defaults), with env overrides.
+
+    A missing path means defaults; a file that exists but is empty is an error.
+    """
     env = os.environ if env is None else env
     if path is None:
         return settings_from_mapping({}, env)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    return parse_config_text(text, env)
+    return parse_config_text(read_config_text(path), env, source=f"config file {path}")
 
 
 def settings_to_yaml(settings: Settings) -> str:

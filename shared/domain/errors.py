@@ -10,6 +10,8 @@ class ConfigError(Exception):
 class CommandRejected(Exception):
     """A dashboard command cannot run now: it is marked failed with this message alone (the
     user's answer, e.g. "no decision yet"), logged without a traceback; the loop goes on."""
+class ConfigFileError(ConfigError):
+    """The config file itself is unusable (missing, unreadable, not text, empty); names the file."""
 
 
 class TemporaryError(Exception):
@@ -27,6 +29,25 @@ class BrokerError(Exception):
 
 class BadBarError(ValueError):
     """A bar row is malformed: it is skipped and counted, never fed to the engine."""
+
+
+class DataFileError(BadBarError):
+    """A bar file cannot be used at all (missing, not text, empty, wrong columns, no good row).
+
+    The live bot and the backtester both refuse to start with exit code 2 and this one line.
+    """
+
+    MAX_REASON = 300
+
+    def __init__(self, path: object, reason: str, line: int | None = None) -> None:
+        where = f"{path} line {line}" if line is not None else f"{path}"
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in reason)
+        if len(shown) > self.MAX_REASON:
+            shown = shown[: self.MAX_REASON] + "..."
+        super().__init__(f"{where}: {shown}")  # one line, whatever bytes the file held
+        self.path = str(path)
+        self.reason = shown
+        self.line = line
 
 
 class FatalError(Exception):

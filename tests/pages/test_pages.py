@@ -135,6 +135,25 @@ def test_config_page_says_what_is_wrong_with_a_garbage_file(app_env):
                for e in app.error)
 
 
+def test_an_empty_config_file_is_reported_and_the_form_edits_the_active_version(app_env):
+    app_env["config"].write_text("  \n")
+    app = open_page("app_pages/config.py")
+    assert not app.exception
+    assert any(f"config file {app_env['config']} is empty" in e.value for e in app.error)
+    app.selectbox[0].select("risk").run()
+    # the paper run's active version has max_hold_minutes 10; the default is 60
+    assert _field(app, "field.risk.max_hold_minutes").value == 10
+
+
+def test_config_yaml_mode_refuses_empty_text(app_env):
+    app = open_page("app_pages/config.py")
+    next(t for t in app.text_area if t.label == "config.yaml").input("   ")
+    next(b for b in app.button if b.label == "Review YAML").click().run()
+    assert any("the config text is empty" in e.value for e in app.error)
+    assert not any(b.label == "Save as new version" for b in app.button)
+    assert app_env["config"].read_text().strip()
+
+
 def test_password_gate_when_a_password_is_set(app_env, monkeypatch):
     monkeypatch.setenv("DASHBOARD_PASSWORD", "s3cret")
     app = AppTest.from_file(APP, default_timeout=60).run()

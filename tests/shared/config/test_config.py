@@ -11,7 +11,7 @@ from shared.config.settings import (
     parse_config_text,
     settings_to_yaml,
 )
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
 
 
@@ -72,7 +72,7 @@ def test_env_overrides_documented_knobs():
 
 def test_env_override_is_validated_too():
     with pytest.raises(ConfigError, match=r"risk\.confidence_threshold"):
-        parse_config_text("", env={"CONFIDENCE_THRESHOLD": "high"})
+        parse_config_text("{}\n", env={"CONFIDENCE_THRESHOLD": "high"})
 
 
 def test_settings_are_frozen():
@@ -103,3 +103,29 @@ def test_changed_fields_and_hot_merge():
     merged = merge_hot_fields(running, wanted)
     assert merged.risk.max_contracts == 5  # hot: applied
     assert merged.features.window_bars == 500  # applies on restart
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", " \t\n  \n", "# only a comment\n", "~\n"])
+def test_empty_text_is_rejected_not_read_as_all_defaults(text):
+    with pytest.raises(ConfigFileError, match=r"^config file c\.yaml is empty"):
+        parse_config_text(text, env={}, source="config file c.yaml")
+
+
+def test_an_explicit_empty_mapping_still_means_all_defaults():
+    assert parse_config_text("{}\n", env={}) == Settings()
+
+
+def test_an_empty_existing_file_is_an_error_but_a_missing_path_is_defaults(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("  \n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_settings(path, env={})
+    assert str(caught.value) == f"config file {path} is empty"
+    assert load_settings(None, env={}) == Settings()
+
+
+def test_a_binary_config_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    with pytest.raises(ConfigFileError, match=r"is not UTF-8 text \(byte 0x89 at offset 0\)"):
+        load_settings(path, env={})
