@@ -13,7 +13,8 @@ from shared.supervisor import start_process, stop_process
 st.title("Config")
 running, file_problem = frame.current_settings()
 if file_problem:
-    st.error(f"The config file is invalid; the bot keeps its last good config. {file_problem}")
+    st.error("The active config version cannot be read; the bot keeps its last good config. "
+             f"{file_problem}")
 active_id, active_text, versions = None, settings_to_yaml(running), None
 with frame.reader() as conn:
     if conn is not None:

@@ -23,11 +23,14 @@ from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
 from bot.llm import analyze_cli
-from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault
+from bot.ports import wall_clock_utc
+from bot.runtime.config_watch import import_config_file, settings_for_start
+from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Mode
+from shared.persistence import config_source, ops_store
 from shared.persistence.db import db_path_from_env, open_database
 
 logger = logging.getLogger("bot")
@@ -70,38 +73,73 @@ def _config_path(arg: str | None) -> Path | None:
 
 
 def command_init(args: argparse.Namespace) -> int:
-    """Create data/, the default config file (if missing) and the migrated database."""
+    """Create data/, the default config file (if missing), the database and its first version."""
     config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     config_path.parent.mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
         config_path.write_text(settings_to_yaml(Settings()), encoding="utf-8")
         logger.info("wrote default config to %s", config_path)
-    load_settings(config_path)
     db_path = Path(args.db) if args.db else db_path_from_env()
-    open_database(db_path).close()
-    logger.info("database ready at %s", db_path)
+    conn = open_database(db_path)
+    try:
+        version_id, _ = settings_for_start(conn, config_path, bool(args.config), {},
+                                           wall_clock_utc())
+    finally:
+        conn.close()
+    logger.info("database ready at %s (config version %s in force)", db_path, version_id)
     return 0
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Load and check the config, then run the live loop until stopped."""
+    """Choose the config version, check it, then run the live loop until stopped."""
     config_path = _config_path(args.config)
-    settings = load_settings(config_path)
-    refusal = refuse_start_reason(settings, dict(os.environ))
-    if refusal is not None:
-        logger.error(refusal)
-        sys.stderr.write(f"error: {refusal}\n")
-        return EXIT_BAD_CONFIG
+    if args.config:  # a bad file is refused before the database is touched
+        load_settings(config_path, env={})
     db_path = Path(args.db) if args.db else db_path_from_env()
-    source = str(config_path) if config_path else "built-in defaults"
     try:
+        with journal_guard(db_path, os_errors=True):
+            conn = open_database(db_path)
+            try:
+                version_id, settings = settings_for_start(
+                    conn, config_path, bool(args.config), os.environ, wall_clock_utc())
+            finally:
+                conn.close()
+        refusal = refuse_start_reason(settings, dict(os.environ))
+        if refusal is not None:
+            logger.error(refusal)
+            sys.stderr.write(f"error: {refusal}\n")
+            return EXIT_BAD_CONFIG
+        source = f"config version {version_id}"
         return asyncio.run(
-            run_live(settings, db_path, source, broker_factory(settings), config_path)
+            run_live(settings, db_path, source, broker_factory(settings), version_id)
         )
     except JournalFault as fault:
         logger.error("%s", fault.line())
         sys.stderr.write(fault.line() + "\n")
         return EXIT_JOURNAL_FAULT
+
+
+def command_config(args: argparse.Namespace) -> int:
+    """Import a YAML file as the active config version, export it, or show it."""
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    conn = open_database(db_path)
+    try:
+        if args.action == "import":
+            version_id, stored = import_config_file(
+                conn, Path(args.file), "cli", args.note or f"imported from {args.file}",
+                wall_clock_utc())
+            what = "stored as" if stored else "already the active"
+            sys.stdout.write(f"{args.file}: {what} config version {version_id}\n")
+        elif args.action == "export":
+            if not config_source.export_active(conn, Path(args.file)):
+                raise ConfigError("no config version stored yet: run `python -m bot init`")
+            sys.stdout.write(f"active config version written to {args.file}\n")
+        else:
+            active = ops_store.active_config_version(conn)
+            sys.stdout.write(str(active["yaml"]) if active else "no config version yet\n")
+    finally:
+        conn.close()
+    return 0
 
 
 def command_fetch_history(args: argparse.Namespace) -> int:
@@ -128,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
         sub.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
         sub.set_defaults(handler=handler)
+    config = commands.add_parser(
+        "config", help="import/export/show the active config version (the one source of truth)")
+    config.add_argument("action", choices=("import", "export", "show"))
+    config.add_argument("file", nargs="?", default=str(DEFAULT_CONFIG_PATH),
+                        help=f"YAML file to import or export (default {DEFAULT_CONFIG_PATH})")
+    config.add_argument("--note", help="why (stored with the version)")
+    config.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+    config.set_defaults(handler=command_config)
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)

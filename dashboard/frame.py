@@ -18,9 +18,9 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard_guard import PASSWORD_ENV, describe_address, is_loopback
-from shared.config.settings import Settings, load_settings, parse_config_text
+from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
-from shared.persistence import codec, ops_store
+from shared.persistence import codec, config_source
 from shared.persistence.db import connect, db_path_from_env, open_database
 
 
@@ -30,35 +30,22 @@ def db_path() -> Path:
 
 
 def config_path() -> Path:
-    """The config file the bot watches (env TRADER_CONFIG, default data/config.yaml)."""
+    """Where the active config is exported for hand editing (env TRADER_CONFIG, default
+    data/config.yaml); the config itself lives in the database's active version."""
     return Path(os.environ.get("TRADER_CONFIG") or "data/config.yaml")
 
 
 def current_settings() -> tuple[Settings, str | None]:
-    """The config file's settings, or, with the reason the file could not be used, the active
-    stored version (defaults only when there is none).
-
-    Falling back to the active version, not to defaults, keeps an edit made while the file is
-    broken (say, empty) from quietly putting the default limits back.
-    """
-    path = config_path()
-    if not path.exists():
-        return Settings(), None
-    try:
-        return load_settings(path, env={}), None
-    except ConfigError as exc:
-        return _active_version_settings() or Settings(), str(exc)
-
-
-def _active_version_settings() -> Settings | None:
+    """The active config version's settings (defaults before the bot stored one), and why the
+    active version could not be read, if it could not."""
     with reader() as conn:
-        active = ops_store.active_config_version(conn) if conn is not None else None
-    if active is None:
-        return None
-    try:
-        return parse_config_text(str(active["yaml"]), env={})
-    except ConfigError:
-        return None
+        if conn is None:
+            return Settings(), None
+        try:
+            active = config_source.active_settings(conn, env={})
+        except ConfigError as exc:
+            return Settings(), str(exc)
+    return (active[1] if active else Settings()), None
 
 
 @contextmanager

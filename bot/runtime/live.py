@@ -38,11 +38,12 @@ from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.stream_player import play_stream
-from shared.config.settings import Settings, settings_to_yaml
+from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.models import Bar, Mode, Order, Position
 from shared.persistence import codec, journal_store, ops_store
+from shared.persistence.config_source import store_version
 from shared.persistence.db import open_database, set_busy_timeout, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -59,16 +60,13 @@ def commission_cents(settings: Settings) -> int:
     return usd_to_cents(instrument.default_commission_per_side_usd if usd is None else usd)
 
 
-def record_config_version(conn: sqlite3.Connection, settings: Settings, source: str) -> int:
-    """Store the running config as a version unless it equals the active one; return its id."""
-    text = settings_to_yaml(settings)
-    active = ops_store.active_config_version(conn)
-    if active is not None and active["yaml"] == text:
-        return int(active["id"])
-    with write_transaction(conn):
-        return ops_store.insert_config_version(
-            conn, text, "bot", f"loaded at start from {source}", wall_clock_utc()
-        )
+def record_config_version(
+    conn: sqlite3.Connection, settings: Settings, config_source: str
+) -> int:
+    """Store settings given in code (tests, benchmarks) as the active version; return its id."""
+    version_id, _ = store_version(conn, settings, "bot", f"given at start ({config_source})",
+                                  wall_clock_utc())
+    return version_id
 
 
 def restore_risk_state(
@@ -119,16 +117,20 @@ class LiveBot:
 
     def __init__(
         self, settings: Settings, db_path: Path, config_source: str,
-        make_broker: BrokerFactory, config_path: Path | None = None,
+        make_broker: BrokerFactory, version_id: int | None = None,
         stop_requested: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
         self.db_path = Path(db_path)
-        self.config_watcher = ConfigWatcher(config_path, settings)
         with journal_guard(self.db_path, os_errors=True):  # opening creates the folder
             self.conn = open_database(db_path)
         self.symbol = get_instrument(settings.instrument.symbol).symbol
-        self.config_version = record_config_version(self.conn, settings, config_source)
+        # The version in force: chosen by ``python -m bot run`` (env overrides applied), or the
+        # settings given in code stored as a version (then no env overrides on reload either).
+        self.config_version = version_id if version_id is not None else record_config_version(
+            self.conn, settings, config_source)
+        self.config_watcher = ConfigWatcher(
+            settings, self.config_version, os.environ if version_id is not None else {})
         self.clock = CmeSessionClock()
         self.broker, self.stream = make_broker(BrokerContext(
             settings, self.conn, journal_store.working_orders(self.conn, self.symbol),
@@ -366,7 +368,7 @@ class LiveBot:
             self._last_heartbeat_s = now_s
 
     def _reload_config(self) -> int:
-        change = self.config_watcher.poll(self.conn, wall_clock_utc())
+        change = self.config_watcher.poll(self.conn)
         if change is None:
             return 0
         if change.error is not None:
@@ -426,7 +428,7 @@ class LiveBot:
 
 async def run_live(
     settings: Settings, db_path: Path, config_source: str, make_broker: BrokerFactory,
-    config_path: Path | None = None,
+    version_id: int | None = None,
 ) -> int:
     """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code.
 
@@ -438,7 +440,7 @@ async def run_live(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop_requested.set)
     with journal_guard(Path(db_path)):  # start-up reads and writes the journal too
-        bot = LiveBot(settings, db_path, config_source, make_broker, config_path, stop_requested)
+        bot = LiveBot(settings, db_path, config_source, make_broker, version_id, stop_requested)
     logger.info(
         "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
         settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,

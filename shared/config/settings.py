@@ -470,7 +470,8 @@ def parse_config_text(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}") from None
+        where = " ".join(str(exc).split())  # PyYAML's message spans lines; ours is one
+        raise ConfigError(f"not valid YAML: {where}") from None
     if data is None:
         raise ConfigFileError(f"{source} is empty (no settings; write {{}} for all defaults)")
     if not isinstance(data, Mapping):

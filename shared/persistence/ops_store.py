@@ -129,6 +129,14 @@ def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def active_config_version_id(conn: sqlite3.Connection) -> int | None:
+    """The active config version's id (cheap: the bot polls it every loop iteration)."""
+    row = conn.execute(
+        "SELECT id FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def insert_config_version(
     conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
 ) -> int:

@@ -4,8 +4,8 @@ Each scenario starts the real thing (``python -m bot run``, ``python -m bot back
 dashboard command from ``supervisord.conf``) in a scratch folder, injects one kind of bad input
 and says whether the product survived it the documented way (DESIGN §4 rule 7):
 
-- a bad config edit while the bot runs: the bot keeps running on the old config, journals one
-  ``config_rejected`` event, and the active config version is unchanged;
+- a bad config edit while the bot runs (``python -m bot config import``): refused with one line
+  and exit 2, nothing stored, the bot keeps running on the active version;
 - an unusable replay file: ``bot run`` and ``bot backtest`` both exit 2 with the same single
   stderr line; a file with rows out of time order is played sorted and reported by both;
 - a dashboard off loopback without ``DASHBOARD_PASSWORD``: it refuses to start, never listens.
@@ -192,10 +192,12 @@ def _active_max_contracts(db: Path) -> tuple[int, int] | None:
 
 
 def bad_config_edits(folder: Path, edits: dict[str, bytes] | None = None) -> list[FaultResult]:
-    """Start a bot with ``risk.max_contracts: 1``, then make each bad edit in turn.
+    """Start a bot with ``risk.max_contracts: 1``, then try each bad edit while it runs.
 
-    An edit survives when, after its ``config_rejected`` event, the bot still runs, the active
-    config version (id and max_contracts) and the heartbeat's version are what they were.
+    The config's one source is the active version in the database; an edit reaches it through
+    ``python -m bot config import FILE`` (the dashboard's save validates the same way). An edit
+    survives when the import exits 2 with one line and stores nothing, a hand edit of the
+    exported file changes nothing by itself, and the bot still runs with the same version.
     """
     edits = BAD_CONFIG_EDITS if edits is None else edits
     feed = {"source": "synthetic", "seed": 7, "start": "2025-03-03T14:30:00Z", "speed": 50}
@@ -210,24 +212,20 @@ def bad_config_edits(folder: Path, edits: dict[str, bytes] | None = None) -> lis
         first = wait_for(lambda: heartbeat(db), 60, "the first heartbeat", process, log)
         before = _active_max_contracts(db)
         for name, content in edits.items():
-            seen = len(_events(db, "config_rejected"))
-            config.write_bytes(content)
-            try:
-                rejected = wait_for(lambda seen=seen: len(_events(db, "config_rejected")) > seen
-                                    and _events(db, "config_rejected"), 30,
-                                    f"the rejection of the {name} edit", process, log)
-            except AssertionError as exc:  # accepted as a new config, or the bot died
-                results.append(FaultResult(f"config_{name}", False, str(exc)[:2000]))
-                continue
-            state = heartbeat(db) or {}
+            config.write_bytes(content)  # a hand edit of the exported file: not a source
+            done = _bot("config", "import", str(config), "--db", str(db))
+            beat = wait_for(lambda: (h := heartbeat(db)) and h["heartbeat_at"]
+                            > first["heartbeat_at"] and h, 30, "a later heartbeat", process, log)
+            err = done.stderr.strip()
             survived = (
-                process.poll() is None and len(rejected) == seen + 1
-                and _active_max_contracts(db) == before
+                done.returncode == 2 and "\n" not in err and err.startswith("error: ")
+                and "Traceback" not in done.stderr
+                and process.poll() is None and _active_max_contracts(db) == before
                 and before is not None and before[1] == START_MAX_CONTRACTS
-                and state.get("config_version") == first["config_version"]
-                and state.get("status") == "running"
+                and beat["config_version"] == first["config_version"]
+                and beat["status"] == "running"
             )
-            results.append(FaultResult(f"config_{name}", survived, rejected[0]["message"]))
+            results.append(FaultResult(f"config_{name}", survived, err))
     finally:
         if process.poll() is None:
             stop_bot(process)

@@ -18,18 +18,17 @@ from tests.integration.botproc import heartbeat, query
 pytestmark = pytest.mark.integration
 
 
-def test_bad_config_edits_are_rejected_and_the_bot_keeps_its_config(tmp_path):
+def test_bad_config_edits_are_refused_and_the_bot_keeps_its_config(tmp_path):
     results = bad_config_edits(tmp_path)
     assert [r.fault for r in results] == [f"config_{name}" for name in BAD_CONFIG_EDITS]
     assert [r.fault for r in results if not r.survived] == [], results
     messages = {r.fault: r.detail for r in results}
     path = tmp_path / "config.yaml"
-    assert "rejected, keeping the running config: not valid YAML" in messages[
-        "config_garbage_yaml"]
-    assert messages["config_empty"] == f"config file {path} is empty: keeping the running config"
+    assert messages["config_garbage_yaml"].startswith("error: invalid config: not valid YAML")
+    assert messages["config_empty"] == f"error: invalid config: config file {path} is empty"
     assert messages["config_whitespace_only"] == messages["config_empty"]
-    assert messages["config_binary"].startswith(f"config file {path} is not UTF-8 text")
-    assert messages["config_binary"].endswith(": keeping the running config")
+    assert messages["config_binary"].startswith(
+        f"error: invalid config: config file {path} is not UTF-8 text")
 
 
 @pytest.mark.parametrize(("kind", "reason"), [

@@ -182,7 +182,7 @@ def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
     assert first == second
 
 
-def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path):
+def test_imported_config_versions_hot_reload_and_garbage_is_refused_while_running(tmp_path):
     base = {"feed": {**FAST_FEED, "speed": 50}}
     config = write_config(tmp_path, "c.yaml", base)
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
@@ -191,21 +191,28 @@ def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path)
     def events(kind):
         return [e for e in query(db, ops_store.recent_events, 200) or [] if e["kind"] == kind]
 
+    def import_config(path):
+        return subprocess.run([sys.executable, "-m", "bot", "config", "import", str(path),
+                               "--db", str(db)], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=60)
+
     try:
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
-        write_config(tmp_path, "c.yaml", {**base, "risk": {"max_contracts": 1},
-                                          "features": {"window_bars": 300}})
+        edit = write_config(tmp_path, "edit.yaml", {**base, "risk": {"max_contracts": 1},
+                                                    "features": {"window_bars": 300}})
+        assert import_config(edit).returncode == 0
         reloaded = wait_for(lambda: events("config_reloaded"), 30, "a reload", process, log)
         assert "risk.max_contracts" in reloaded[0]["message"]
         assert "applies on restart: features.window_bars" in reloaded[0]["message"]
-        config.write_text("risk: [this is : not yaml\n")
-        rejected = wait_for(lambda: events("config_rejected"), 30, "a rejection", process, log)
-        assert "not valid YAML" in rejected[0]["message"]
+        edit.write_text("risk: [this is : not yaml\n")
+        refused = import_config(edit)
+        assert refused.returncode == 2 and "not valid YAML" in refused.stderr
         later = wait_for(
             lambda: (h := heartbeat(db)) and h["config_version"] != first["config_version"] and h,
             30, "the new config version in the heartbeat", process, log,
         )
         assert process.poll() is None and later["status"] == "running"
+        assert later["config_version"] == query(db, ops_store.active_config_version_id)
     finally:
         code, _ = stop_bot(process)
     assert code == 0
