@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import frame
 from shared.domain.models import CommandKind
 from shared.persistence import report_queries
+from shared.persistence.db import write_transaction
 from shared.persistence.ops_store import enqueue_command
 from shared.supervisor import process_info, start_process, stop_process
 
@@ -14,7 +15,7 @@ st.title("Bot control")
 
 
 def queue(kind: CommandKind, payload: dict | None = None) -> None:
-    with frame.writer() as conn:
+    with frame.writer() as conn, write_transaction(conn):
         command_id = enqueue_command(conn, kind, frame.utc_now(), payload)
     st.session_state["last_command"] = f"{kind.value} queued as command #{command_id}"
 

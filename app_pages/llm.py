@@ -75,9 +75,9 @@ def ask(notes: str, context: str) -> None:
         running = llm_reports.bot_is_running(ops_store.read_bot_state(conn), frame.utc_now())
         with write_transaction(conn):
             command_id = ops_store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
-                                               frame.utc_now(), payload)
-        if not running:
-            llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
+                                                   frame.utc_now(), payload)
+            if not running:  # no bot to take it: a one-off job will, claimed in the same step
+                llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
     if not running:
         argv = llm_reports.analyze_command(sys.executable, command_id, frame.db_path(),
                                            frame.config_path())
@@ -126,7 +126,7 @@ with st.form("llm_news", clear_on_submit=True):
     headline = st.text_input("Headline", max_chars=500,
                              help=f"Keywords: {', '.join(settings.events.news_keywords)}")
     if st.form_submit_button("Add headline") and headline.strip():
-        with frame.writer() as conn:
+        with frame.writer() as conn, write_transaction(conn):
             llm_state.insert_news(conn, headline.strip(), "dashboard", frame.utc_now())
         st.success("Headline stored; the bot checks it for keywords")
 

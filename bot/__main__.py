@@ -31,7 +31,7 @@ from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Mode
 from shared.persistence import config_source, ops_store
-from shared.persistence.db import db_path_from_env, open_database
+from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger("bot")
 
@@ -125,9 +125,10 @@ def command_config(args: argparse.Namespace) -> int:
     conn = open_database(db_path)
     try:
         if args.action == "import":
-            version_id, stored = import_config_file(
-                conn, Path(args.file), "cli", args.note or f"imported from {args.file}",
-                wall_clock_utc())
+            with write_transaction(conn):
+                version_id, stored = import_config_file(
+                    conn, Path(args.file), "cli", args.note or f"imported from {args.file}",
+                    wall_clock_utc())
             what = "stored as" if stored else "already the active"
             sys.stdout.write(f"{args.file}: {what} config version {version_id}\n")
         elif args.action == "export":

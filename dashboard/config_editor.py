@@ -23,6 +23,7 @@ from pydantic_core import to_jsonable_python
 
 from shared.config.settings import Settings, hot_reloadable_fields, settings_to_yaml
 from shared.persistence import config_source, ops_store
+from shared.persistence.db import write_transaction
 
 
 class FieldKind:
@@ -185,7 +186,8 @@ def save_config(
 
     The copy is a convenience: if it cannot be written the version is still in force.
     """
-    version_id, _ = config_source.store_version(conn, settings, author, note, now)
+    with write_transaction(conn):
+        version_id, _ = config_source.store_version(conn, settings, author, note, now)
     try:
         config_source.export_active(conn, path)
     except OSError as exc:

@@ -26,6 +26,7 @@ from bot.llm.retry import RetryPolicy
 from bot.llm.types import CallStatus, Provider, ProviderResult, Trigger, Usage
 from shared.config.settings import LlmConfig, ModelPrice
 from shared.persistence import llm_store
+from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ class Analyst:
         call = replace(call, created_at=now, day=now.date().isoformat())
         limits = llm_store.Limits(self.cfg.daily_call_quota, self.cfg.daily_cost_limit_usd,
                                   self.cfg.warn_fraction)
-        reservation = llm_store.reserve_call(self.conn, call, priced.reserve_usd, limits)
+        with write_transaction(self.conn):
+            reservation = llm_store.reserve_call(self.conn, call, priced.reserve_usd, limits)
         if not reservation.granted:
             logger.warning("LLM attempt %d refused: %s", attempt, reservation.reason)
             return AnalysisOutcome(reservation.call_id, trigger, CallStatus.REFUSED, None, 0.0,
@@ -166,17 +168,18 @@ class Analyst:
             if reply is None:
                 status = CallStatus.PARSE_ERROR
                 logger.warning("LLM reply rejected: %s", problem)
-        llm_store.settle_call(self.conn, reservation.call_id, llm_store.Settlement(
-            status=status.value, response=result.raw_text[:20000], error=problem,
-            stop_reason=result.stop_reason, input_tokens=result.usage.input_tokens,
-            output_tokens=result.usage.output_tokens,
-            cache_read_tokens=result.usage.cache_read_tokens,
-            cache_write_tokens=result.usage.cache_write_tokens, cost_usd=spent,
-            latency_ms=result.latency_ms, retry_attempts=attempt - 1,
-            bias=reply.bias.value if reply else None,
-            confidence=reply.confidence if reply else None,
-            action=reply.action.value if reply else None, settled_at=self.wall_clock(),
-        ))
+        with write_transaction(self.conn):
+            llm_store.settle_call(self.conn, reservation.call_id, llm_store.Settlement(
+                status=status.value, response=result.raw_text[:20000], error=problem,
+                stop_reason=result.stop_reason, input_tokens=result.usage.input_tokens,
+                output_tokens=result.usage.output_tokens,
+                cache_read_tokens=result.usage.cache_read_tokens,
+                cache_write_tokens=result.usage.cache_write_tokens, cost_usd=spent,
+                latency_ms=result.latency_ms, retry_attempts=attempt - 1,
+                bias=reply.bias.value if reply else None,
+                confidence=reply.confidence if reply else None,
+                action=reply.action.value if reply else None, settled_at=self.wall_clock(),
+            ))
         outcome = AnalysisOutcome(reservation.call_id, trigger, status, reply, spent, problem,
                                   reservation.warnings)
         return outcome, result.retryable
@@ -202,7 +205,9 @@ class Analyst:
     def discard(self, request: AnalysisRequest, reason: str) -> AnalysisOutcome:
         """Log a request that will not be sent (too old); it costs nothing and takes no quota."""
         call = self._call_request(request, self.wall_clock())
-        call_id = llm_store.log_discarded_call(self.conn, call, CallStatus.EXPIRED.value, reason)
+        with write_transaction(self.conn):
+            call_id = llm_store.log_discarded_call(self.conn, call, CallStatus.EXPIRED.value,
+                                                   reason)
         logger.warning("LLM %s request discarded: %s", request.trigger.kind.value, reason)
         return AnalysisOutcome(call_id, request.trigger, CallStatus.EXPIRED, None, 0.0, reason)
 
@@ -221,5 +226,6 @@ class Analyst:
             return None
         if reply is None:
             return None
-        call_id = llm_store.log_cached_call(self.conn, call, source, self.wall_clock())
+        with write_transaction(self.conn):
+            call_id = llm_store.log_cached_call(self.conn, call, source, self.wall_clock())
         return AnalysisOutcome(call_id, trigger, CallStatus.CACHED, reply, 0.0, "")

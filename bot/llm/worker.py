@@ -23,7 +23,7 @@ from bot.llm.providers import make_provider
 from bot.llm.types import CallStatus, Provider
 from shared.config.settings import LlmConfig
 from shared.persistence import llm_store
-from shared.persistence.db import connect
+from shared.persistence.db import connect, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ class LlmWorker:
         try:
             now = self.wall_clock()
             stale = now - timedelta(seconds=self.cfg.timeout_s) - ABANDON_MARGIN
-            if abandoned := llm_store.abandon_pending(conn, stale, now):
+            with write_transaction(conn):
+                abandoned = llm_store.abandon_pending(conn, stale, now)
+            if abandoned:
                 logger.warning("%d LLM call(s) left pending by a stopped process closed",
                                abandoned)
             provider = self.provider_factory(self.cfg)

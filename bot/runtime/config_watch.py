@@ -28,6 +28,7 @@ from shared.config.settings import (
 )
 from shared.domain.errors import ConfigError
 from shared.persistence import config_source, ops_store
+from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ class ConfigChange:
 def import_config_file(
     conn: sqlite3.Connection, path: Path, author: str, note: str, now: datetime
 ) -> tuple[int, bool]:
-    """Validate a YAML file and make it the active version; ConfigError names what is wrong."""
+    """Validate a YAML file and make it the active version; ConfigError names what is wrong.
+
+    Run it inside ``db.write_transaction`` (callers own transactions).
+    """
     settings = parse_config_text(read_config_text(path), env={}, source=f"config file {path}")
     return config_source.store_version(conn, settings, author, note, now)
 
@@ -57,11 +61,13 @@ def settings_for_start(
 ) -> tuple[int, Settings]:
     """The version to run: ``--config FILE`` imported first; on a first start the default file
     (or the defaults); otherwise the active version as stored."""
-    if path is not None and (explicit or ops_store.active_config_version(conn) is None):
-        why = "given with --config" if explicit else "the first start"
-        import_config_file(conn, path, "bot", f"imported from {path} at {why}", now)
-    if ops_store.active_config_version(conn) is None:
-        config_source.store_version(conn, Settings(), "bot", "defaults at the first start", now)
+    with write_transaction(conn):
+        if path is not None and (explicit or ops_store.active_config_version(conn) is None):
+            why = "given with --config" if explicit else "the first start"
+            import_config_file(conn, path, "bot", f"imported from {path} at {why}", now)
+        if ops_store.active_config_version(conn) is None:
+            config_source.store_version(conn, Settings(), "bot", "defaults at the first start",
+                                        now)
     active = config_source.active_settings(conn, env)
     if active is None:  # a version was stored just above
         raise ConfigError("no active config version")

@@ -64,8 +64,9 @@ def record_config_version(
     conn: sqlite3.Connection, settings: Settings, config_source: str
 ) -> int:
     """Store settings given in code (tests, benchmarks) as the active version; return its id."""
-    version_id, _ = store_version(conn, settings, "bot", f"given at start ({config_source})",
-                                  wall_clock_utc())
+    with write_transaction(conn):
+        version_id, _ = store_version(conn, settings, "bot", f"given at start ({config_source})",
+                                      wall_clock_utc())
     return version_id
 
 

@@ -30,6 +30,7 @@ from shared.config.settings import Settings
 from shared.domain.errors import CommandRejected
 from shared.domain.models import DecisionRecord
 from shared.persistence import codec, llm_state
+from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ class LlmService:
             journal.record_event(now, "llm_quota", "warning", warning, {})
         journal.flush()
         if outcome.trigger.command_id is not None:
-            llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
+            with write_transaction(self.conn):
+                llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
 
     def _write_state(self) -> None:
         worker = self.worker
@@ -189,5 +191,7 @@ class LlmService:
         key = tuple(row.values())
         if key == self._state_written:
             return
-        llm_state.write_state(self.conn, {"updated_at": codec.to_text(self.wall_clock()), **row})
+        updated_at = codec.to_text(self.wall_clock())
+        with write_transaction(self.conn):
+            llm_state.write_state(self.conn, {"updated_at": updated_at, **row})
         self._state_written = key

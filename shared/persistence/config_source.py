@@ -19,19 +19,22 @@ from pathlib import Path
 from shared.config.settings import Settings, parse_config_text, settings_to_yaml
 from shared.domain.errors import ConfigError
 from shared.persistence import ops_store
-from shared.persistence.db import write_transaction
+from shared.persistence.db import require_transaction
 
 
 def store_version(
     conn: sqlite3.Connection, settings: Settings, author: str, note: str, now: datetime
 ) -> tuple[int, bool]:
-    """Make ``settings`` the active version unless it already is; return (id, stored anew)."""
+    """Make ``settings`` the active version unless it already is; return (id, stored anew).
+
+    Run it inside ``db.write_transaction``: the comparison and the insert are then one step.
+    """
+    require_transaction(conn, "store_version")
+    active = ops_store.active_config_version(conn)
+    if active is not None and _same(active["yaml"], settings):
+        return int(active["id"]), False
     text = settings_to_yaml(settings)
-    with write_transaction(conn):
-        active = ops_store.active_config_version(conn)
-        if active is not None and _same(active["yaml"], settings):
-            return int(active["id"]), False
-        return ops_store.insert_config_version(conn, text, author, note or "(no note)", now), True
+    return ops_store.insert_config_version(conn, text, author, note or "(no note)", now), True
 
 
 def _same(stored_yaml: str, settings: Settings) -> bool:

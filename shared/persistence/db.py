@@ -59,6 +59,17 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def require_transaction(conn: sqlite3.Connection, what: str) -> None:
+    """Refuse a write outside a transaction: callers own transactions (``write_transaction``).
+
+    Every write function of ``shared/persistence`` starts with this check, so a caller that
+    forgets the transaction fails at once instead of writing half of something.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError(f"{what} must run inside db.write_transaction (callers own "
+                           "transactions)")
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     """Roll back what is still open, never hiding the error that got us here.
 

@@ -26,10 +26,12 @@ from shared.domain.models import (
     TradeRecord,
 )
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
     """Store bars for charts and warm restarts (a bar already stored is replaced)."""
+    require_transaction(conn, "insert_bars")
     conn.executemany(
         "INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -52,6 +54,7 @@ def recent_bars(conn: sqlite3.Connection, symbol: str, limit: int) -> list[Bar]:
 
 def prune_bars(conn: sqlite3.Connection, symbol: str, before: datetime) -> int:
     """Delete bars older than ``before``; return how many went."""
+    require_transaction(conn, "prune_bars")
     cursor = conn.execute(
         "DELETE FROM bars WHERE symbol = ? AND ts < ?", (symbol, to_text(before))
     )
@@ -62,6 +65,7 @@ def insert_decisions(
     conn: sqlite3.Connection, records: Sequence[DecisionRecord], recorded_at: datetime
 ) -> None:
     """Journal evaluations (HOLDs included) with everything that led to the verdict."""
+    require_transaction(conn, "insert_decisions")
     conn.executemany(
         "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
         "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
@@ -99,6 +103,7 @@ def upsert_order(
     conn: sqlite3.Connection, order: Order, ts: datetime, detail: str, recorded_at: datetime
 ) -> None:
     """Insert or update an order and append its status change to ``order_events``."""
+    require_transaction(conn, "upsert_order")
     conn.execute(
         "INSERT INTO orders (order_id, bracket_id, symbol, side, role, order_type, contracts, "
         "price, status, exit_reason, created_ts, updated_ts, recorded_at) "
@@ -164,6 +169,7 @@ def entry_orders_since(conn: sqlite3.Connection, symbol: str, since: datetime) -
 
 def insert_fill(conn: sqlite3.Connection, fill: Fill, recorded_at: datetime) -> None:
     """Journal one execution."""
+    require_transaction(conn, "insert_fill")
     conn.execute(
         "INSERT INTO fills (fill_id, order_id, bracket_id, symbol, side, role, contracts, price, "
         "ts, commission_cents, exit_reason, recorded_at) "
@@ -183,6 +189,7 @@ def all_fills(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: datetime) -> None:
     """Journal a closed round trip with its P&L and the labels in force at entry."""
+    require_transaction(conn, "insert_trade")
     conn.execute(
         "INSERT INTO trades (bracket_id, symbol, side, contracts, entry_ts, entry_price, exit_ts, "
         "exit_price, exit_reason, pnl_gross_cents, commission_cents, pnl_net_cents, trend, "
@@ -268,6 +275,7 @@ def save_position(
     conn: sqlite3.Connection, symbol: str, position: Position | None, recorded_at: datetime
 ) -> None:
     """Persist the open position of ``symbol`` (None = flat)."""
+    require_transaction(conn, "save_position")
     conn.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
     if position is None:
         return

@@ -16,10 +16,12 @@ from shared.domain.models import (
     CommandStatus,
 )
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 
 def upsert_bot_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
     """Write the single heartbeat row (columns as in the ``bot_state`` table)."""
+    require_transaction(conn, "upsert_bot_state")
     columns = ["id", *state]
     placeholders = ", ".join("?" for _ in columns)
     updates = ", ".join(f"{name} = excluded.{name}" for name in state)
@@ -46,6 +48,7 @@ def insert_event(
     recorded_at: datetime,
 ) -> None:
     """Record an incident, alert or notable occurrence."""
+    require_transaction(conn, "insert_event")
     conn.execute(
         "INSERT INTO events (ts, kind, severity, message, detail_json, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -77,6 +80,7 @@ def enqueue_command(
     payload: dict[str, Any] | None = None,
 ) -> int:
     """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
+    require_transaction(conn, "enqueue_command")
     cursor = conn.execute(
         "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
         (to_text(created_at), str(kind), json.dumps(payload or {}),
@@ -109,6 +113,7 @@ def complete_command(
     processed_at: datetime,
 ) -> None:
     """Record a command's outcome."""
+    require_transaction(conn, "complete_command")
     conn.execute(
         "UPDATE commands SET status = ?, result = ?, processed_at = ? WHERE id = ?",
         (status.value, result, to_text(processed_at), command_id),
@@ -141,6 +146,7 @@ def insert_config_version(
     conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
 ) -> int:
     """Store an accepted config and mark it the active one; return its version id."""
+    require_transaction(conn, "insert_config_version")
     conn.execute("UPDATE config_versions SET active = 0 WHERE active = 1")
     cursor = conn.execute(
         "INSERT INTO config_versions (created_at, author, note, yaml, active) "

@@ -36,7 +36,7 @@ from shared.config.settings import Settings, load_settings
 from shared.domain.instruments import get_instrument
 from shared.domain.models import CommandKind, OrderRole, Side
 from shared.persistence import codec, journal_store, llm_store, ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step, garbage, throttled
 from tests.integration.botproc import (
     heartbeat,
@@ -161,8 +161,10 @@ def drive(db: Path, log: Path, process: subprocess.Popen[bytes], usable_reply: b
     wait_for(lambda: results() >= 1, WAIT_S, "the open's analysis", process, log)
     conn = open_database(db)
     try:
-        command_id = ops_store.enqueue_command(conn, CommandKind.TRIGGER_LLM, datetime.now(UTC),
-                                           {"notes": HOSTILE_NOTES, "context": "fault test"})
+        with write_transaction(conn):
+            command_id = ops_store.enqueue_command(
+                conn, CommandKind.TRIGGER_LLM, datetime.now(UTC),
+                {"notes": HOSTILE_NOTES, "context": "fault test"})
     finally:
         conn.close()
     wait_for(lambda: (o := query(db, ops_store.command_outcome, command_id))

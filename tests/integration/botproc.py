@@ -15,8 +15,8 @@ import yaml
 
 from shared.persistence import ops_store
 from shared.persistence.db import connect
+from tests.support import REPO_ROOT, wait_for  # noqa: F401  (re-exported)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
@@ -45,24 +45,6 @@ def start_bot(
                                     stderr=subprocess.STDOUT)
         with stderr_log.open("ab") as err:
             return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
-
-
-def wait_for(
-    probe: Callable[[], T | None], timeout_s: float, what: str,
-    process: subprocess.Popen[bytes] | None = None, log: Path | None = None,
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with the bot's log on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"bot exited ({process.returncode}) while waiting for {what}:\n"
-                                 f"{log.read_text() if log else ''}")
-        time.sleep(0.05)
-    tail = log.read_text()[-3000:] if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{tail}")
 
 
 def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:

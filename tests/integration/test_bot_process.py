@@ -13,7 +13,7 @@ import pytest
 
 from shared.domain.models import CommandKind
 from shared.persistence import journal_store, ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 from shared.persistence.journal_store import all_trades, load_position
 from tests.integration.botproc import (
     REPO_ROOT,
@@ -116,8 +116,10 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
     try:
         wait_for(lambda: _open_position(db), 60, "an open position", process, log)
         conn = open_database(db)
-        flatten_id = ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
-        bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
+        with write_transaction(conn):
+            flatten_id = ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        with write_transaction(conn):
+            bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
         done = wait_for(lambda: _command_done(db, flatten_id), 30, "flatten", process, log)
         assert done["status"] == "done" and "entries halted" in done["result"]
         failed = wait_for(lambda: _command_done(db, bogus_id), 30, "bogus", process, log)
@@ -128,7 +130,8 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
         )[0]
         assert query(db, load_position, "MES") is None
         assert heartbeat(db)["halted"] == 1
-        resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
+        with write_transaction(conn):
+            resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
         wait_for(lambda: _command_done(db, resume_id), 30, "resume", process, log)
         wait_for(lambda: heartbeat(db)["halted"] == 0, 30, "halted cleared", process, log)
         conn.close()

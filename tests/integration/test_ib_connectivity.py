@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.models import CommandKind
 from shared.persistence import journal_store, ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 from shared.persistence.journal_store import all_trades, load_position
 from tests.fakeib.control import FakeGatewayThread
 from tests.fakeib.server import GatewayConfig
@@ -65,7 +65,8 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
         enter_long(fake, db, process, log)
         wait_for(lambda: query(db, load_position, "MES"), 20, "the position", process, log)
         conn = open_database(db)
-        ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        with write_transaction(conn):
+            ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
         conn.close()
         trade = wait_for(lambda: query(db, all_trades), 30, "the flatten exit",
                          process, log)[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from bot.llm.bedrock import BedrockProvider
@@ -12,7 +11,7 @@ from shared.persistence import llm_store
 from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.integration.botproc import wait_for
+from tests.support import wait_for
 
 
 def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
@@ -24,11 +23,11 @@ def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
         worker.start()
         try:
             wait_for(lambda: worker.availability[0], 10, "the worker to start")
-            started = time.perf_counter()
             accepted = [worker.submit(request(f"n{i}")) for i in range(QUEUE_SIZE + 3)]
-            submit_ms = (time.perf_counter() - started) * 1000
+            # every submit returned while the provider still holds the first call (how fast
+            # they return is measured by benchmarks/bench_llm_loop.py, not asserted here)
             assert worker.results() == []
-            assert submit_ms < 50 and accepted.count(False) >= 2
+            assert accepted.count(False) >= 2
             first = wait_for(worker.results, 10, "the first result")
         finally:
             worker.stop(timeout_s=0.1)

@@ -10,7 +10,7 @@ import pytest
 from bot.runtime.commands import process_pending_commands
 from shared.domain.models import CommandKind
 from shared.persistence import ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -33,14 +33,16 @@ def conn(tmp_path):
 
 
 def test_a_command_that_raises_is_marked_failed_and_the_loop_goes_on(conn):
-    command_id = ops_store.enqueue_command(conn, CommandKind.HALT, NOW)
+    with write_transaction(conn):
+        command_id = ops_store.enqueue_command(conn, CommandKind.HALT, NOW)
     assert process_pending_commands(conn, FailingEngine(ValueError("odd")), NOW, NOW) == 1
     outcome = ops_store.command_outcome(conn, command_id)
     assert outcome["status"] == "failed" and "ValueError: odd" in outcome["result"]
 
 
 def test_a_journal_write_failing_under_a_command_is_raised_not_swallowed(conn):
-    command_id = ops_store.enqueue_command(conn, CommandKind.HALT, NOW)
+    with write_transaction(conn):
+        command_id = ops_store.enqueue_command(conn, CommandKind.HALT, NOW)
     full = sqlite3.OperationalError("database or disk is full")
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         process_pending_commands(conn, FailingEngine(full), NOW, NOW)

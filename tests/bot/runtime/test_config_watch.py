@@ -57,22 +57,25 @@ def test_no_file_and_no_version_means_the_defaults_stored_as_version_one(conn):
 @pytest.mark.parametrize("content", [b"", b"  \n\t\n", b"\xff\xfe\x00", b"risk: [not : yaml\n",
                                      b"risk:\n  max_contracts: -3\n"])
 def test_a_bad_import_is_refused_and_stores_nothing(conn, tmp_path, content):
-    config_source.store_version(conn, contracts(1), "test", "start", NOW)
+    with write_transaction(conn):
+        config_source.store_version(conn, contracts(1), "test", "start", NOW)
     before = ops_store.active_config_version(conn)
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError), write_transaction(conn):
         import_config_file(conn, path, "cli", "bad", NOW)
     assert ops_store.active_config_version(conn) == before
 
 
 def test_the_watcher_applies_a_new_version_once_and_reports_what_needs_a_restart(conn):
-    version_id, _ = config_source.store_version(conn, contracts(1), "test", "start", NOW)
+    with write_transaction(conn):
+        version_id, _ = config_source.store_version(conn, contracts(1), "test", "start", NOW)
     watcher = ConfigWatcher(contracts(1), version_id, env={})
     assert watcher.poll(conn) is None
     wanted = settings_from_mapping({"risk": {"max_contracts": 3},
                                     "features": {"window_bars": 300}}, env={})
-    new_id, stored = config_source.store_version(conn, wanted, "dashboard", "more", NOW)
+    with write_transaction(conn):
+        new_id, stored = config_source.store_version(conn, wanted, "dashboard", "more", NOW)
     change = watcher.poll(conn)
     assert stored and change.version_id == new_id and change.error is None
     assert change.settings.risk.max_contracts == 3 and "risk.max_contracts" in change.applied
@@ -81,7 +84,8 @@ def test_the_watcher_applies_a_new_version_once_and_reports_what_needs_a_restart
 
 
 def test_a_stored_version_that_no_longer_parses_is_rejected_once_and_the_config_stays(conn):
-    version_id, _ = config_source.store_version(conn, contracts(1), "test", "start", NOW)
+    with write_transaction(conn):
+        version_id, _ = config_source.store_version(conn, contracts(1), "test", "start", NOW)
     watcher = ConfigWatcher(contracts(1), version_id, env={})
     with write_transaction(conn):
         ops_store.insert_config_version(conn, "risk: {max_contracts: -1}\n", "x", "bad", NOW)
@@ -91,15 +95,18 @@ def test_a_stored_version_that_no_longer_parses_is_rejected_once_and_the_config_
 
 
 def test_export_writes_the_active_version_for_hand_editing(conn, tmp_path):
-    config_source.store_version(conn, contracts(2), "test", "start", NOW)
+    with write_transaction(conn):
+        config_source.store_version(conn, contracts(2), "test", "start", NOW)
     path = tmp_path / "out" / "config.yaml"
     assert config_source.export_active(conn, path)
     assert path.read_text(encoding="utf-8") == ops_store.active_config_version(conn)["yaml"]
 
 
 def test_storing_the_active_settings_again_adds_no_version(conn):
-    first, stored = config_source.store_version(conn, contracts(2), "a", "x", NOW)
-    second, again = config_source.store_version(conn, contracts(2), "b", "y", NOW)
+    with write_transaction(conn):
+        first, stored = config_source.store_version(conn, contracts(2), "a", "x", NOW)
+    with write_transaction(conn):
+        second, again = config_source.store_version(conn, contracts(2), "b", "y", NOW)
     assert stored and not again and first == second
 
 
