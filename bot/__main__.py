@@ -90,11 +90,19 @@ def command_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse(reason: str) -> int:
+    logger.error(reason)
+    sys.stderr.write(f"error: {reason}\n")
+    return EXIT_BAD_CONFIG
+
+
 def command_run(args: argparse.Namespace) -> int:
     """Choose the config version, check it, then run the live loop until stopped."""
     config_path = _config_path(args.config)
-    if args.config:  # a bad file is refused before the database is touched
-        load_settings(config_path, env={})
+    if args.config:  # a bad file or a refused start is refused before the database is touched
+        refusal = refuse_start_reason(load_settings(config_path), dict(os.environ))
+        if refusal is not None:
+            return _refuse(refusal)
     db_path = Path(args.db) if args.db else db_path_from_env()
     try:
         with journal_guard(db_path, os_errors=True):
@@ -106,9 +114,7 @@ def command_run(args: argparse.Namespace) -> int:
                 conn.close()
         refusal = refuse_start_reason(settings, dict(os.environ))
         if refusal is not None:
-            logger.error(refusal)
-            sys.stderr.write(f"error: {refusal}\n")
-            return EXIT_BAD_CONFIG
+            return _refuse(refusal)
         source = f"config version {version_id}"
         return asyncio.run(
             run_live(settings, db_path, source, broker_factory(settings), version_id)

@@ -127,19 +127,14 @@ def test_trades_page_filters_by_side(app_env):
     assert {m.label: m.value for m in app.metric}["Trades"] == str(len(longs))
 
 
-def test_config_page_says_what_is_wrong_with_a_garbage_file(app_env):
-    app_env["config"].write_text("risk: [this is : not yaml\n")
+@pytest.mark.parametrize("hand_edit", ["risk: [this is : not yaml\n", "  \n", ""])
+def test_a_broken_hand_edit_of_the_exported_file_changes_nothing_on_the_config_page(
+    app_env, hand_edit
+):
+    # the config's one source is the active version in the database, not data/config.yaml
+    app_env["config"].write_text(hand_edit)
     app = open_page("app_pages/config.py")
-    assert not app.exception
-    assert any("config file is invalid" in e.value and "not valid YAML" in e.value
-               for e in app.error)
-
-
-def test_an_empty_config_file_is_reported_and_the_form_edits_the_active_version(app_env):
-    app_env["config"].write_text("  \n")
-    app = open_page("app_pages/config.py")
-    assert not app.exception
-    assert any(f"config file {app_env['config']} is empty" in e.value for e in app.error)
+    assert not app.exception and not app.error
     app.selectbox[0].select("risk").run()
     # the paper run's active version has max_hold_minutes 10; the default is 60
     assert _field(app, "field.risk.max_hold_minutes").value == 10
