@@ -27,6 +27,7 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.news import load_headline_scores
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest
 from shared.config.settings import (
@@ -160,7 +161,8 @@ def execute(
                   else reference.run_rsi_macd_bracket)
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
                       settings.backtest.slippage_ticks, request.contracts or 1, progress)
-    return run_engine(settings, data, progress)
+    headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
+    return run_engine(settings, data, progress, headlines=headlines)
 
 
 def trading_days(data: BarData) -> list[Any]:
