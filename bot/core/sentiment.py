@@ -17,6 +17,7 @@ sorted by time, then score), never on when or in which order they were added, so
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,9 +59,8 @@ class SentimentBook:
             if item.key in self._keys:
                 continue
             self._keys.add(item.key)
-            score = min(1.0, max(-1.0, float(item.score)))
-            if score != score:  # NaN: a scorer failure, treated as no opinion
-                score = 0.0
+            score = float(item.score)
+            score = 0.0 if math.isnan(score) else min(1.0, max(-1.0, score))  # NaN: no opinion
             bisect.insort(self._items, (epoch_us(item.received_at), score))
             added += 1
         return added

@@ -91,7 +91,7 @@ class IbNewsSource:
                 continue
             delay_s = self.cfg.reconnect_initial_s
             self.connections += 1
-            self._subscribe(ib, emit)
+            self._subscribe(ib, emit, report)
             logger.info("IB news connected at %s: bulletins %s, providers %s", where,
                         "on" if self.bulletins else "off", ", ".join(self.providers) or "none")
             stopped = asyncio.ensure_future(stop.wait())
@@ -105,7 +105,13 @@ class IbNewsSource:
                                   f"{delay_s:g} s")
                 await self._wait(stop, delay_s)
 
-    def _subscribe(self, ib: IB, emit: HeadlineSink) -> None:
+    def _subscribe(self, ib: IB, emit: HeadlineSink, report: ProblemSink) -> None:
+        requests: dict[int, str] = {}
+
+        def on_error(req_id: int, code: int, message: str, contract: object) -> None:
+            if req_id in requests:  # e.g. 10276: the account is not entitled to this feed
+                report(f"ib:{requests[req_id]}", f"IB {code}: {message}")
+
         def on_bulletin(bulletin: NewsBulletin) -> None:
             headline = bulletin_headline(bulletin, self.clock())
             if headline is not None:
@@ -121,8 +127,14 @@ class IbNewsSource:
             ib.reqNewsBulletins(True)
         if self.providers:
             ib.tickNewsEvent += on_tick
+            ib.errorEvent += on_error
             for provider in self.providers:
-                ib.reqMktData(news_contract(provider), NEWS_TICK)
+                # The low-level request: ib_async's reqMktData needs a conId to key its
+                # Ticker, which a NEWS contract lacks; tickNews does not use a Ticker.
+                req_id = ib.client.getReqId()
+                requests[req_id] = provider
+                ib.client.reqMktData(req_id, news_contract(provider), NEWS_TICK, False, False,
+                                     [])
 
     @staticmethod
     async def _wait(stop: asyncio.Event, seconds: float) -> None:
