@@ -75,7 +75,7 @@ def add_sentiment_panel(figure: go.Figure, sentiment: pd.Series, step: str) -> N
     if step != "raw" and len(series) > 1:
         series = series.resample(step).last().dropna()
     figure.add_trace(go.Scatter(
-        x=series.index, y=series.to_numpy(), name="Sentiment", yaxis="y2", mode="lines",
+        x=series.index, y=series.tolist(), name="Sentiment", yaxis="y2", mode="lines",
         line={"width": 1, "color": "purple"}, fill="tozeroy",
         hovertemplate="sentiment %{y:+.2f}<extra></extra>",
     ))

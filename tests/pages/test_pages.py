@@ -40,6 +40,29 @@ def test_overview_shows_the_journal(app_env):
     assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
 
 
+def test_overview_draws_the_journaled_sentiment_under_the_price(app_env):
+    conn = connect(app_env["db"])
+    latest = [row["id"] for row in journal_store.recent_decisions(conn, 40)]
+    with conn:  # as a bot with news on journals it: the sentiment beside the features
+        conn.executemany("UPDATE decisions SET features_json = json_set(features_json, "
+                         "'$.sentiment', ?) WHERE id = ?",
+                         [(round(0.02 * i - 0.4, 2), i_d) for i, i_d in enumerate(latest)])
+    conn.close()
+    app = open_page("app_pages/overview.py")
+    price = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                 if any(t.get("name") == "Price" for t in json.loads(c.proto.spec)["data"]))
+    (panel,) = [t for t in price["data"] if t.get("name") == "Sentiment"]
+    assert panel["yaxis"] == "y2" and len(panel["y"]) >= 1
+    assert all(-1 <= v <= 1 for v in panel["y"])
+
+
+def test_overview_has_no_sentiment_panel_without_news(app_env):
+    app = open_page("app_pages/overview.py")
+    names = {t.get("name") for c in app.get("plotly_chart") for t in json.loads(c.proto.spec)[
+        "data"]}
+    assert "Price" in names and "Sentiment" not in names
+
+
 def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
     app = AppTest.from_file(APP, default_timeout=60).run()
     sidebar_metrics = {m.label: m.value for m in app.sidebar.metric}
