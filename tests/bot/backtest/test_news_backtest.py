@@ -1,4 +1,4 @@
-"""Backtests fed by a headline CSV: the same rolling sentiment as live, no look-ahead, CLI errors."""
+"""Backtests fed by a headline CSV: the same rolling sentiment as live, no look-ahead, errors."""
 
 from __future__ import annotations
 
