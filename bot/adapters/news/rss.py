@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import contextlib
+import http.client
 import logging
 import re
 import urllib.error
@@ -130,12 +131,21 @@ class RssPoller:
         """Fetch and parse one feed; a failure becomes a problem line, never an exception."""
         try:
             body = self.fetch(url)
-        except (OSError, ValueError) as exc:
-            return [], f"{url}: {exc}"
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            return [], f"{url}: {exc or type(exc).__name__}"
         if body is None:
             return [], ""
         headlines, problem = parse_feed(url, body, self.clock(), self.max_age)
         return headlines, f"{url}: {problem}" if problem else ""
+
+    def _note(self, url: str, problem: str) -> bool:
+        """Remember a feed's problem; True when it is new (worth a warning and an event)."""
+        state = self.states[url]
+        new = bool(problem) and problem != state.last_problem
+        if new:
+            logger.warning("feed problem: %s", problem)
+        state.last_problem = problem
+        return new
 
     def poll_once(self) -> PollResult:
         """Poll every feed once."""
@@ -144,23 +154,26 @@ class RssPoller:
         for url in self.urls:
             headlines, problem = self.poll_feed(url)
             found.extend(headlines)
-            state = self.states[url]
+            self._note(url, problem)
             if problem:
                 problems.append(problem)
-                if problem != state.last_problem:
-                    logger.warning("feed problem: %s", problem)
-            state.last_problem = problem
         return PollResult(found, problems)
 
     async def run(self, emit: HeadlineSink, report: ProblemSink, stop: asyncio.Event) -> None:
-        """Poll every ``poll_s`` seconds until ``stop`` is set (fetching in a thread)."""
+        """Poll every ``poll_s`` seconds until ``stop`` is set, one feed at a time in a thread
+        (so a stop waits for at most one request)."""
         while not stop.is_set():
-            before = {url: state.last_problem for url, state in self.states.items()}
-            result = await asyncio.to_thread(self.poll_once)
-            if result.headlines:
-                emit(result.headlines)
-            for url, state in self.states.items():
-                if state.last_problem and state.last_problem != before[url]:
-                    report(source_name(url), state.last_problem)
+            for url in self.urls:
+                if stop.is_set():
+                    return
+                try:
+                    headlines, problem = await asyncio.to_thread(self.poll_feed, url)
+                except Exception as exc:  # a bad feed must not end the source
+                    logger.exception("feed %s failed", url)
+                    headlines, problem = [], f"{url}: {type(exc).__name__}: {exc}"
+                if headlines:
+                    emit(headlines)
+                if self._note(url, problem):
+                    report(source_name(url), problem)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.poll_s)
