@@ -1,7 +1,8 @@
 """The decision engine: one bar in, one journaled decision out — the same code live and in tests.
 
 Per bar: the broker executes working orders against the bar, then features -> regime ->
-strategies -> memory (neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
+strategies (given the rolling news sentiment when a sentiment book is in use) -> memory
+(neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
 Time comes only from the bars (a decision is made at the bar's close time), so replaying the
 same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
 """

@@ -3,7 +3,10 @@
 One ``ClientSession`` per socket does the handshake and answers requests; the ``FakeGateway``
 owns the venue, the price path and the bar clock, and offers the scripted faults: drop every
 connection, restart with nextValidId rolled back, reject orders, delay replies, broadcast error
-codes, and refuse a clientId already in use (error 326, then close).
+codes, and refuse a clientId already in use (error 326, then close). News: bulletins (14) to
+clients that asked with reqNewsBulletins (12), the day's earlier ones first when they asked for
+all; news ticks (84) to NEWS-contract subscriptions with generic tick 292 of an entitled
+provider (others get error 10276).
 """
 
 from __future__ import annotations
