@@ -99,6 +99,8 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     commission = left.text_input("Commission $ per contract per side (blank = default)")
     slippage = middle.text_input("Slippage ticks (blank = default)")
     contracts = right.text_input("Contracts (blank = default)")
+    news = st.text_input("Headlines CSV on the server (optional: time,headline[,source][,score])",
+                         key="bt_news", help="Feeds the rolling sentiment, as live with news on")
     name = st.text_input("Run name (optional)", key="bt_name")
     submitted = st.form_submit_button("Run backtest", type="primary")
 
@@ -122,6 +124,7 @@ if submitted:
             "strategy": None if strategy == ENSEMBLE else strategy, "params": params,
             "commission_usd": commission.strip() or None,
             "slippage_ticks": slippage.strip() or None, "contracts": contracts.strip() or None,
+            "news": news.strip() or None,
         }
         try:
             request = BacktestRequest.model_validate(values)

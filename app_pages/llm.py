@@ -128,7 +128,8 @@ with st.form("llm_news", clear_on_submit=True):
     if st.form_submit_button("Add headline") and headline.strip():
         with frame.writer() as conn, write_transaction(conn):
             llm_state.insert_news(conn, headline.strip(), "dashboard", frame.utc_now())
-        st.success("Headline stored; the bot checks it for keywords")
+        st.success("Headline stored; the bot checks it for keywords (the news program scores "
+                   "it when news.enabled)")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
@@ -136,12 +137,13 @@ def log_panel() -> None:
     with frame.reader() as conn:
         if conn is None:
             return
-        news = llm_state.recent_news(conn, 10)
+        news = llm_reports.headlines_frame(conn, 20)
         calls = llm_reports.calls_frame(conn)
         details = {int(r["id"]): r for r in llm_store.recent_calls(conn, 200)}
-    if news:
-        st.dataframe([{k: n[k] for k in ("created_at", "source", "headline")} for n in news],
-                     hide_index=True)
+    if not news.empty:
+        st.dataframe(news, hide_index=True, column_config={
+            "score": st.column_config.NumberColumn(
+                "score", format="%+.2f", help="Sentiment in [-1, 1]; empty until scored")})
     st.subheader("Calls")
     st.dataframe(calls, hide_index=True)
     if details:

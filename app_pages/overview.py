@@ -1,4 +1,4 @@
-"""Overview: position, P&L, bias, price chart with trades, equity, latest decisions and trades."""
+"""Overview: position, P&L, bias, price chart with trades and sentiment, equity, decisions."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def live_panel() -> None:
         last_ts = report_queries.last_bar_time(conn, symbol)
         since = (last_ts or frame.utc_now()) - timedelta(hours=window_hours)
         bars = report_queries.bars_frame(conn, symbol, since)
+        sentiment = report_queries.sentiment_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
     state = state or {}
@@ -44,7 +45,8 @@ def live_panel() -> None:
         st.info("No bars journaled in this window yet.")
     else:
         st.plotly_chart(charts.price_chart(bars, trades, settings.dashboard.chart_max_points,
-                                           f"{symbol} last {window_hours} h"), key="price")
+                                           f"{symbol} last {window_hours} h", sentiment),
+                        key="price")
     if not trades.empty:
         st.subheader("Equity")
         st.plotly_chart(charts.equity_chart(trades, settings.broker.paper_starting_equity_usd),

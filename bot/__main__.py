@@ -1,7 +1,8 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
 ``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
-analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes
+analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). ``python
+-m bot news`` collects and scores headlines (its own supervisord program). Exit codes
 (``bot/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an unusable
 replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
 backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without
@@ -28,7 +29,7 @@ from bot.runtime.config_watch import import_config_file, settings_for_start
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
-from shared.domain.errors import ConfigError, DataFileError
+from shared.domain.errors import BadNewsFileError, ConfigError, DataFileError
 from shared.domain.models import Mode
 from shared.persistence import config_source, ops_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
@@ -161,6 +162,41 @@ def command_fetch_history(args: argparse.Namespace) -> int:
         settings.ib, args.symbol, args.days, args.bar, Path(args.out), client_id))
 
 
+def command_news(args: argparse.Namespace) -> int:
+    """The news program: sources -> news table -> scores; or a one-off CSV import."""
+    from bot.composition import news_scorers, news_sources
+    from bot.ports import wall_clock_utc
+    from bot.runtime.news_worker import NewsWorker, run_news_program
+
+    settings = load_settings(_config_path(args.config))
+    conn = open_database(Path(args.db) if args.db else db_path_from_env())
+    scorer, fallback = news_scorers(settings, conn)
+    if args.import_csv:
+        from bot.adapters.news.headline_csv import read_headlines
+
+        try:
+            rows = read_headlines(Path(args.import_csv), args.tz)
+        except BadNewsFileError as exc:
+            logger.error("import refused: %s", exc)
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_BAD_CONFIG
+        worker = NewsWorker(settings.news, conn, [], scorer, fallback, wall_clock_utc)
+        new, duplicates = worker.import_headlines([(r.headline, r.score) for r in rows])
+        scored = worker.score_pending()
+        logger.info("imported %d headline(s) from %s (%d duplicate(s)); %d scored", new,
+                    args.import_csv, duplicates, scored)
+        return 0
+    if not settings.news.enabled:
+        logger.info("news.enabled is false: the news program has nothing to do")
+        return 0
+    worker = NewsWorker(settings.news, conn, news_sources(settings), scorer, fallback,
+                        wall_clock_utc)
+    try:
+        return asyncio.run(run_news_program(worker))
+    finally:
+        conn.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m bot`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -187,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)
+    news = commands.add_parser("news", help="collect and score headlines (feeds, IB news)")
+    news.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
+    news.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+    news.add_argument("--import", dest="import_csv", metavar="FILE.csv",
+                      help="store the headlines of a time,headline[,source][,score] CSV, exit")
+    news.add_argument("--tz", default="UTC", help="zone of naive times in --import")
+    news.set_defaults(handler=command_news)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

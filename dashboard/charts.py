@@ -27,9 +27,10 @@ def downsample_ohlc(bars: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, 
 
 
 def price_chart(
-    bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = ""
+    bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = "",
+    sentiment: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """Candles with EMA and Bollinger overlays and trade entry/exit markers."""
+    """Candles with EMA and Bollinger overlays and trade markers; sentiment in a panel below."""
     candles, step = downsample_ohlc(bars, max_points)
     close = candles["close"]
     figure = go.Figure()
@@ -63,7 +64,27 @@ def price_chart(
         title=f"{title}{label}", height=480, xaxis_rangeslider_visible=False,
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"},
     )
+    if sentiment is not None and not sentiment.empty:
+        add_sentiment_panel(figure, sentiment["sentiment"], step)
     return figure
+
+
+def add_sentiment_panel(figure: go.Figure, sentiment: pd.Series, step: str) -> None:
+    """The rolling sentiment in [-1, 1] on a second y axis below the candles (same time axis)."""
+    series = sentiment.astype(float)
+    if step != "raw" and len(series) > 1:
+        series = series.resample(step).last().dropna()
+    figure.add_trace(go.Scatter(
+        x=series.index, y=series.tolist(), name="Sentiment", yaxis="y2", mode="lines",
+        line={"width": 1, "color": "purple"}, fill="tozeroy",
+        hovertemplate="sentiment %{y:+.2f}<extra></extra>",
+    ))
+    # Two stacked y axes on one x axis (make_subplots costs ~0.1 s per figure).
+    figure.update_layout(
+        height=600, yaxis={"domain": [0.3, 1.0]},
+        yaxis2={"domain": [0.0, 0.22], "range": [-1.05, 1.05], "title": "sentiment",
+                "zeroline": True},
+    )
 
 
 def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from shared.persistence import codec, llm_state, llm_store
+from shared.persistence import codec, llm_state, llm_store, news_store
 
 HEARTBEAT_FRESH_S = 15.0
 CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
@@ -46,6 +46,17 @@ def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:
     rows = llm_store.recent_calls(conn, limit)
     return pd.DataFrame(rows, columns=CALL_COLUMNS) if rows else pd.DataFrame(
         columns=CALL_COLUMNS)
+
+
+HEADLINE_COLUMNS = ["received_at", "source", "headline", "score", "scorer"]
+
+
+def headlines_frame(conn: sqlite3.Connection, limit: int = 20) -> pd.DataFrame:
+    """The latest headlines, newest first, with their sentiment score and scorer."""
+    rows = news_store.recent_headlines(conn, limit)
+    return pd.DataFrame([{"received_at": r.received_at, "source": r.source,
+                          "headline": r.headline, "score": r.score, "scorer": r.scorer}
+                         for r in rows], columns=HEADLINE_COLUMNS)
 
 
 def cost_history_frame(conn: sqlite3.Connection, today: date, days: int = 30) -> pd.DataFrame:

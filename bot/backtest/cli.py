@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
 from shared.config.backtest_request import BacktestRequest
-from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.errors import BadBarError, BadNewsFileError, ConfigError
 from shared.domain.models import TradeRecord
 from shared.persistence import backtest_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
@@ -54,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
     parser.add_argument("--config", help="base config YAML (default: built-in defaults)")
     parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+    parser.add_argument("--news", metavar="FILE.csv",
+                        help="headlines (time,headline[,source][,score]) feeding the rolling "
+                        "sentiment; unscored rows are scored with VADER")
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:
@@ -68,7 +71,7 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
         "data": args.data, "bars": args.bars, "seed": args.seed, "bar_size": args.bar_size,
         "tz": args.tz, "start": args.start, "end": args.end, "strategy": args.strategy,
         "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
-        "contracts": args.contracts, "config": args.config,
+        "contracts": args.contracts, "config": args.config, "news": args.news,
     }
     try:
         return BacktestRequest.model_validate(values)
@@ -165,7 +168,7 @@ def command_backtest(args: argparse.Namespace) -> int:
     if args.run_id is None:
         try:
             result = run_backtest(request_from_args(args), LogProgress())
-        except (ConfigError, BadBarError, OSError) as exc:
+        except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
             return _refuse(str(exc))
         _report(result, args.json)
         return 0
@@ -182,7 +185,7 @@ def _run_stored(args: argparse.Namespace) -> int:
     run_row = RunRow(conn, args.run_id)
     try:
         result = run_backtest(BacktestRequest.from_json(row["request_json"]), run_row.progress)
-    except (ConfigError, BadBarError, OSError) as exc:
+    except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
         with write_transaction(conn):
             backtest_store.fail_backtest_run(conn, args.run_id, str(exc), wall_clock_utc())
         return _refuse(str(exc))

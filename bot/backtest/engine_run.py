@@ -8,7 +8,7 @@ trades are kept: DESIGN §3, "in-memory, written once at the end, in backtests".
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,6 +31,7 @@ from bot.backtest.vector_features import (
     window_seed_weight,
 )
 from bot.core.engine import TradingEngine
+from bot.core.sentiment import HeadlineScore
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker, BrokerUpdates
 from shared.config.settings import Settings
@@ -145,14 +146,20 @@ def run_engine(
     progress: Progress | None = None,
     skip_idle_bars: bool = True,
     keep_decisions: bool = False,
+    headlines: Iterable[HeadlineScore] | None = None,
 ) -> RunOutcome:
-    """Replay ``data`` from ``data.first`` through the engine; return its trades."""
+    """Replay ``data`` from ``data.first`` through the engine; return its trades.
+
+    With ``headlines`` (even none) the engine passes the rolling sentiment to the strategies.
+    """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
                          settings.backtest.slippage_ticks)
     journal = BacktestJournal(keep_decisions=keep_decisions)
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions)
+    if headlines is not None:
+        engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     firing = np.flatnonzero(may_fire(matrix, settings.strategies)

@@ -27,6 +27,7 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.news import load_headline_scores
 from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
@@ -181,7 +182,8 @@ def execute(
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
                       settings.backtest.slippage_ticks, reference_contracts(request, settings),
                       progress)
-    return run_engine(settings, data, progress)
+    headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
+    return run_engine(settings, data, progress, headlines=headlines)
 
 
 def trading_days(data: BarData, stop: int | None = None) -> list[Any]:

@@ -1,7 +1,8 @@
 """The decision engine: one bar in, one journaled decision out — the same code live and in tests.
 
 Per bar: the broker executes working orders against the bar, then features -> regime ->
-strategies -> memory (neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
+strategies (given the rolling news sentiment when a sentiment book is in use) -> memory
+(neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
 Time comes only from the bars (a decision is made at the bar's close time), so replaying the
 same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
 """
@@ -22,6 +23,7 @@ from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
+from bot.core.sentiment import HeadlineScore, SentimentBook
 from bot.core.sessions import CmeSessionClock
 from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
@@ -51,9 +53,10 @@ def _finite_or_none(value: Any) -> Any:
 _FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
 
 
-def features_json(features: Features) -> str:
-    """Serialise features for the journal (NaN as null; the time is the decision's)."""
+def features_json(features: Features, sentiment: float | None = None) -> str:
+    """Serialise features and the sentiment for the journal (NaN and no news as null)."""
     data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
+    data["sentiment"] = sentiment
     return json.dumps(data, sort_keys=True)
 
 
@@ -114,6 +117,8 @@ class TradingEngine:
         self.last_features: Features | None = None
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
+        self.sentiment_book: SentimentBook | None = None  # given by the runtime or backtester
+        self.last_sentiment: float | None = None
         self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
                                   settings.risk.max_hold_minutes)
 
@@ -154,6 +159,25 @@ class TradingEngine:
     def set_llm_bias(self, state: LlmBiasState | None) -> None:
         """Take a new LLM bias; it applies from the next decision until it expires."""
         self._llm_bias = state
+
+    def use_sentiment(self, headlines: Iterable[HeadlineScore] = ()) -> SentimentBook:
+        """Pass the rolling sentiment to the strategies from now on, starting with these."""
+        if self.sentiment_book is None:
+            self.sentiment_book = SentimentBook()
+        self.sentiment_book.add(headlines)
+        return self.sentiment_book
+
+    def add_headlines(self, headlines: Iterable[HeadlineScore]) -> int:
+        """Add scored headlines (between bars); only those received by a bar's time count."""
+        if self.sentiment_book is None:
+            return 0
+        return self.sentiment_book.add(headlines)
+
+    def sentiment_at(self, ts: datetime) -> float | None:
+        """The rolling sentiment at ``ts`` (None when sentiment is not in use)."""
+        if self.sentiment_book is None:
+            return None
+        return self.sentiment_book.at(ts, self.settings.news.half_life_minutes)
 
     def halt(self, reason: str, now: datetime) -> None:
         """Block new entries (the open position keeps its bracket)."""
@@ -205,8 +229,10 @@ class TradingEngine:
             features, self.settings.regime, self.clock,
             self.settings.risk.no_entry_before_close_minutes,
         )
+        sentiment = self.sentiment_at(now)
+        self.last_sentiment = sentiment
         signal = combine(
-            run_strategies(features, self.settings.strategies),
+            run_strategies(features, self.settings.strategies, sentiment),
             self.settings.strategies.weights,
         )
         memory_adjustment = 0.0
@@ -227,7 +253,7 @@ class TradingEngine:
         self._journal_broker()
         record = DecisionRecord(
             ts=now, symbol=self.instrument.symbol, close=bar.close,
-            features_json=features_json(features) if self.journal_inputs else "{}",
+            features_json=features_json(features, sentiment) if self.journal_inputs else "{}",
             regime_json=regime_json(regime) if self.journal_inputs else "{}",
             votes_json=votes_json(signal) if self.journal_inputs else "[]",
             signal_action=signal.action,

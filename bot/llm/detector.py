@@ -2,9 +2,10 @@
 
 Pure state over engine (bar) time: ``market_open`` N minutes after the RTH open,
 ``market_close`` N minutes before the RTH close, ``volatility_spike`` when ATR is k times its
-baseline, ``news`` when a headline names a keyword; ``manual`` comes from a command.
-A cooldown starts only when the caller confirms the trigger went out (``mark_fired``): a
-trigger dropped because the worker's queue was full leaves its kind ready to fire again.
+baseline, ``news`` when a headline names a keyword or the rolling sentiment moves sharply;
+``manual`` comes from a command. A cooldown starts only when the caller confirms the trigger
+went out (``mark_fired``): a trigger dropped because the worker's queue was full leaves its kind
+ready to fire again.
 """
 
 from __future__ import annotations
@@ -89,6 +90,16 @@ class EventDetector:
         keywords = sorted({m.group(0).upper() for h in matched for m in pattern.finditer(h)})
         trigger = self._fire(TriggerKind.NEWS, now, {
             "headlines": matched[-MAX_HEADLINES:], "keywords": keywords})
+        return [trigger] if trigger is not None else []
+
+    def on_sentiment(self, now: datetime, sentiment: float, earlier: float) -> list[Trigger]:
+        """A news trigger when the rolling sentiment moved by the configured step (0 = off)."""
+        step, move = self.cfg.sentiment_move_threshold, sentiment - earlier
+        if "news" not in self.cfg.triggers or step <= 0 or abs(move) < step:
+            return []
+        trigger = self._fire(TriggerKind.NEWS, now, {
+            "sentiment": round(sentiment, 3), "sentiment_move": round(move, 3),
+            "over_minutes": self.cfg.sentiment_move_minutes})
         return [trigger] if trigger is not None else []
 
     def manual(self, now: datetime, payload: dict[str, Any], command_id: int | None) -> Trigger:

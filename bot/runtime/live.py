@@ -37,6 +37,7 @@ from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
+from bot.runtime.news_intake import NewsIntake
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
@@ -150,6 +151,7 @@ class LiveBot:
             restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
         )
         self.engine.warm_up(recent)
+        self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
         self.bars_processed = 0
@@ -328,6 +330,7 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
+        self.news.poll()
         record = self.engine.on_bar(bar)
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)

@@ -1,4 +1,4 @@
-"""The live bot's LLM glue: detector after each bar, results and headlines between bars.
+"""The live bot's LLM glue: detector after each bar (sentiment moves too), results and headlines.
 
 Everything here runs on the loop and only touches queues, the detector and the engine's bias
 state, so a bar never waits for a model. With ``llm.enabled: false`` nothing runs at all.
@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,12 @@ class LlmService:
         self.last_record = record
         for trigger in self.detector.on_bar(record.ts, self.engine.last_features):
             self._submit(trigger)
+        sentiment = self.engine.last_sentiment
+        if sentiment is not None:
+            lookback = timedelta(minutes=self.settings.events.sentiment_move_minutes)
+            earlier = self.engine.sentiment_at(record.ts - lookback) or 0.0
+            for trigger in self.detector.on_sentiment(record.ts, sentiment, earlier):
+                self._submit(trigger)
 
     def manual(self, payload: dict[str, Any], command_id: int, now: datetime) -> str:
         """Queue a manual analysis for a ``trigger_llm`` command; return the command's message.

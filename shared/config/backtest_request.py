@@ -101,6 +101,9 @@ class BacktestRequest(BaseModel):
     slippage_ticks: int | None = Field(None, ge=0, le=20)
     contracts: int | None = Field(None, ge=1, le=100)
     config: str | None = Field(None, description="Base config YAML (default: built-in)")
+    news: str | None = Field(
+        None, description="Headline CSV (time,headline[,source][,score]) for the sentiment"
+    )
 
     @field_validator("params")
     @classmethod

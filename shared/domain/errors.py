@@ -52,3 +52,7 @@ class DataFileError(BadBarError):
 
 class FatalError(Exception):
     """Trading must stop: leave the brackets working and exit non-zero so supervisord restarts."""
+
+
+class BadNewsFileError(ValueError):
+    """A headline CSV is malformed: the run refuses it, naming the file and the line."""

@@ -31,6 +31,20 @@ def bars_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> pd.Dat
     return _utc(frame, "ts").set_index("ts")
 
 
+def sentiment_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> pd.DataFrame:
+    """The rolling sentiment the strategies saw at each decision from ``since`` on (by time).
+
+    Empty when the bot ran without news (the journal then holds no sentiment).
+    """
+    frame = pd.read_sql_query(
+        "SELECT ts, json_extract(features_json, '$.sentiment') AS sentiment FROM decisions "
+        "WHERE symbol = ? AND ts >= ? AND json_extract(features_json, '$.sentiment') IS NOT NULL "
+        "ORDER BY ts",
+        conn, params=(symbol, to_text(since)),
+    )
+    return _utc(frame, "ts").set_index("ts")
+
+
 def last_bar_time(conn: sqlite3.Connection, symbol: str) -> datetime | None:
     """Start time of the newest stored bar of ``symbol``."""
     row = conn.execute("SELECT MAX(ts) FROM bars WHERE symbol = ?", (symbol,)).fetchone()

@@ -66,6 +66,18 @@ def test_a_synthetic_run_launches_and_shows_results(app_env):
     assert len(app.dataframe) >= 4  # the runs table and breakdowns
 
 
+def test_a_bad_headline_file_fails_the_run_naming_its_line(app_env, tmp_path):
+    news = tmp_path / "news.csv"
+    news.write_text("time,headline\nsoon,Stocks post strong gains\n", encoding="utf-8")
+    submit(open_page(), bt_bars=2000, bt_news=str(news))
+    deadline, failed = time.monotonic() + 120, None
+    while failed is None and time.monotonic() < deadline:
+        failed = next((r for r in runs(app_env["db"]) if r["status"] == "failed"), None)
+        time.sleep(0.1)
+    assert failed is not None, runs(app_env["db"])
+    assert f"{news} line 2: time 'soon' is not an ISO 8601 time" in failed["message"]
+
+
 def test_progress_is_shown_while_running_and_survives_a_reload(app_env):
     submit(open_page(), bt_bars=400_000, bt_strategy="rsi_macd_bracket")
     deadline, seen = time.monotonic() + 120, None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import llm_state, llm_store, ops_store
-from shared.persistence.db import connect
+from shared.domain.news import Headline
+from shared.persistence import llm_state, llm_store, news_store, ops_store
+from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 
@@ -129,6 +132,24 @@ def test_headline_form_stores_news(app_env):
     next(b for b in app.button if b.label == "Add headline").click().run()
     conn = connect(app_env["db"])
     assert [n["headline"] for n in llm_state.recent_news(conn)] == ["CPI rises 0.4%"]
+
+
+def test_headlines_show_with_their_sentiment_scores(app_env):
+    conn = connect(app_env["db"])
+    received = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+    with write_transaction(conn):
+        good = news_store.store_if_new(conn, Headline("rss:wire", "Stocks post strong gains",
+                                                      received), timedelta(hours=1))
+        news_store.store_if_new(conn, Headline("ib:BRFG", "Markets crash", received),
+                                timedelta(hours=1))
+        news_store.set_scores(conn, [news_store.Score(good, 0.77, "vader")], received)
+    conn.close()
+    app = open_llm_page()
+    table = next(d.value for d in app.dataframe if "headline" in d.value.columns)
+    rows = {r["headline"]: r for r in table.to_dict("records")}
+    assert rows["Stocks post strong gains"]["score"] == 0.77
+    assert rows["Stocks post strong gains"]["scorer"] == "vader"
+    assert pd.isna(rows["Markets crash"]["score"]), "not scored yet: empty"
 
 
 def test_config_page_edits_the_llm_section(app_env):

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import journal_store, ops_store
+from shared.config.settings import Settings
+from shared.persistence import config_source, journal_store, ops_store
 from shared.persistence.db import connect
+from tests.integration.botproc import query
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -38,6 +40,29 @@ def test_overview_shows_the_journal(app_env):
     assert {"Price", "EMA 9", "Entry", "Exit", "Equity"} <= names
     decisions = app.dataframe[0].value
     assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
+
+
+def test_overview_draws_the_journaled_sentiment_under_the_price(app_env):
+    conn = connect(app_env["db"])
+    latest = [row["id"] for row in journal_store.recent_decisions(conn, 40)]
+    with conn:  # as a bot with news on journals it: the sentiment beside the features
+        conn.executemany("UPDATE decisions SET features_json = json_set(features_json, "
+                         "'$.sentiment', ?) WHERE id = ?",
+                         [(round(0.02 * i - 0.4, 2), i_d) for i, i_d in enumerate(latest)])
+    conn.close()
+    app = open_page("app_pages/overview.py")
+    price = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                 if any(t.get("name") == "Price" for t in json.loads(c.proto.spec)["data"]))
+    (panel,) = [t for t in price["data"] if t.get("name") == "Sentiment"]
+    assert panel["yaxis"] == "y2" and len(panel["y"]) >= 1
+    assert all(-1 <= v <= 1 for v in panel["y"])
+
+
+def test_overview_has_no_sentiment_panel_without_news(app_env):
+    app = open_page("app_pages/overview.py")
+    names = {t.get("name") for c in app.get("plotly_chart") for t in json.loads(c.proto.spec)[
+        "data"]}
+    assert "Price" in names and "Sentiment" not in names
 
 
 def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
@@ -134,10 +159,11 @@ def test_a_broken_hand_edit_of_the_exported_file_changes_nothing_on_the_config_p
     # the config's one source is the active version in the database, not data/config.yaml
     app_env["config"].write_text(hand_edit)
     app = open_page("app_pages/config.py")
-    assert not app.exception and not app.error
+    assert not app.exception and not [e for e in app.error if "config" in e.value.lower()]
     app.selectbox[0].select("risk").run()
-    # the paper run's active version has max_hold_minutes 10; the default is 60
-    assert _field(app, "field.risk.max_hold_minutes").value == 10
+    active = query(app_env["db"], config_source.active_settings)[1]
+    assert active.risk.max_hold_minutes != Settings().risk.max_hold_minutes  # not the defaults
+    assert _field(app, "field.risk.max_hold_minutes").value == active.risk.max_hold_minutes
 
 
 def test_config_yaml_mode_refuses_empty_text(app_env):

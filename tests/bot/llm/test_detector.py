@@ -90,6 +90,26 @@ def test_news_keywords_match_whole_words_case_insensitively(clock):
     assert det.on_headlines(["CPI again"], t0 + timedelta(minutes=1)) == []
 
 
+def test_a_sharp_move_in_sentiment_fires_the_news_trigger_within_its_cooldown(clock):
+    det = detector(clock, sentiment_move_threshold=0.5, cooldown_minutes=30)
+    t0 = datetime(2025, 3, 3, 16, tzinfo=UTC)
+    assert det.on_sentiment(t0, 0.45, 0.0) == []
+    found = det.on_sentiment(t0, -0.3, 0.3)
+    det.mark_fired(found[0])  # the service confirms the trigger went out
+    assert kinds(found) == ["news"]
+    assert found[0].payload["sentiment"] == -0.3 and found[0].payload["sentiment_move"] == -0.6
+    assert det.on_sentiment(t0 + timedelta(minutes=10), 0.9, 0.0) == []  # same cooldown
+    assert det.on_headlines(["CPI surprise"], t0 + timedelta(minutes=10)) == []
+    assert kinds(det.on_sentiment(t0 + timedelta(minutes=31), 0.9, 0.0)) == ["news"]
+
+
+def test_the_sentiment_trigger_is_off_at_zero_or_without_news(clock):
+    t0 = datetime(2025, 3, 3, 16, tzinfo=UTC)
+    assert detector(clock, sentiment_move_threshold=0).on_sentiment(t0, 1.0, -1.0) == []
+    det = detector(clock, triggers=["market_open"])
+    assert det.on_sentiment(t0, 1.0, -1.0) == []
+
+
 def test_disabled_triggers_never_fire(clock):
     det = detector(clock, triggers=[])
     t0 = datetime(2025, 3, 3, 16, tzinfo=UTC)
