@@ -1,6 +1,7 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
+``python -m bot alerts`` runs the alerter (its own supervisord program). ``python -m bot
+fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
 analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
 0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
 both the config flag and the environment variable).
@@ -95,6 +96,16 @@ def command_run(args: argparse.Namespace) -> int:
     )
 
 
+def command_alerts(args: argparse.Namespace) -> int:
+    """Run the alerter: follow the journal and send alerts; answer Telegram commands."""
+    from bot.alerts.service import run_alerter  # loads Apprise only for this command
+
+    config_path = _config_path(args.config)
+    settings = load_settings(config_path)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    return run_alerter(settings, db_path, dict(os.environ), config_path)
+
+
 def command_fetch_history(args: argparse.Namespace) -> int:
     """Download bars from IB within its pacing limits, cached as Parquet per day."""
     from bot.adapters.ib.history import (
@@ -114,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, text in (
         ("run", command_run, "trade (paper broker and built-in feed by default)"),
         ("init", command_init, "create data/, default config and database"),
+        ("alerts", command_alerts, "send alerts (Telegram, Slack, email) from the journal"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")

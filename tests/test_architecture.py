@@ -159,7 +159,7 @@ def test_pages_never_import_the_bot_a_broker_or_an_llm_client(path):
     assert not roots(path) & {"bot", "boto3", "botocore", "ib_async"}
 
 
-def test_only_the_ib_adapter_imports_ib_async_and_only_bot_llm_imports_boto3():
+def test_only_the_ib_adapter_imports_ib_async_bot_llm_boto3_and_bot_alerts_apprise():
     for path in python_files("bot", "shared", "app_pages", "dashboard"):
         found = roots(path)
         relative = path.relative_to(ROOT).as_posix()
@@ -167,6 +167,8 @@ def test_only_the_ib_adapter_imports_ib_async_and_only_bot_llm_imports_boto3():
             assert relative.startswith("bot/adapters/ib/"), relative
         if found & {"boto3", "botocore"}:
             assert relative.startswith("bot/llm/"), relative
+        if "apprise" in found:
+            assert relative.startswith("bot/alerts/"), relative
 
 
 def test_only_the_composition_root_and_the_backtester_pick_adapters_for_the_loop():

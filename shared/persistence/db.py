@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.persistence.schema_alerts import migrate_alerts
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB_PATH = Path("data/trader.db")
@@ -375,7 +377,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
+    _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables, migrate_alerts,
 ]
 
 

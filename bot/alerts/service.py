@@ -1,0 +1,219 @@
+"""The alerter process (``python -m bot alerts``): follow the journal, queue, send, report.
+
+Why a process of its own: the trading loop stays exactly as it is (it only journals what it
+already journals), and no channel, however slow or dead, can add a microsecond to a bar. The
+alerter reads the same config file as the bot (levels and limits apply on its next poll) and
+the channel URLs from its environment. Every poll, in one transaction: the new alerts become
+``alerts`` rows (one per channel whose level is not ``off``) together with the journal
+watermarks they came from; then each row goes to its channel's sender thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from bot.alerts.channels import ChannelSetup, command_chats, load_channels
+from bot.alerts.follower import JournalFollower
+from bot.alerts.messages import Alert
+from bot.alerts.sender import ChannelSender
+from bot.alerts.summary import poll_summary
+from bot.alerts.telegram_poll import TelegramPoller
+from bot.ports import wall_clock_utc
+from shared.config.settings import Settings, load_settings
+from shared.domain.alerts import AlertLevel, Channel, DeliveryStatus
+from shared.domain.errors import ConfigError
+from shared.persistence import alerts_store
+from shared.persistence.alerts_store import Delivery, DeliveryRow
+from shared.persistence.db import open_database, write_transaction
+
+logger = logging.getLogger(__name__)
+
+STATUS_EVERY_S = 2.0
+CHANNELS = {channel.value: channel for channel in Channel}
+STOP_WAIT_S = 3.0
+
+
+class Alerter:
+    """Owns the follower, the senders and the optional Telegram command bot."""
+
+    def __init__(
+        self, settings: Settings, db_path: Path, env: Mapping[str, str],
+        config_path: Path | None = None, wall_clock: Callable[[], datetime] = wall_clock_utc,
+    ) -> None:
+        self.settings = settings
+        self.db_path = db_path
+        self.config_path = config_path
+        self.wall_clock = wall_clock
+        self.conn = open_database(db_path)
+        self.channels: dict[Channel, ChannelSetup] = load_channels(env, settings.alerts)
+        self.senders = {
+            channel: ChannelSender(channel, setup.transport, db_path, lambda: self.cfg,
+                                   wall_clock)
+            for channel, setup in self.channels.items() if setup.transport is not None
+        }
+        self.follower = JournalFollower(self.conn, wall_clock)
+        self.commands: TelegramPoller | None = None
+        self.commands_problem = ""
+        self._setup_commands(env)
+        self._config_stamp = self._stat()
+        self._last_status_s = float("-inf")
+        self.stop_requested = threading.Event()
+        self._closed = False
+
+    @property
+    def cfg(self):
+        return self.settings.alerts
+
+    def _setup_commands(self, env: Mapping[str, str]) -> None:
+        telegram = self.channels[Channel.TELEGRAM]
+        if not self.cfg.telegram_commands:
+            return
+        allowed, problem = command_chats(env)
+        if telegram.transport is None or not telegram.bot_token:
+            self.commands_problem = f"commands need a Telegram channel: {telegram.problem}"
+        elif problem:
+            self.commands_problem = problem
+        if self.commands_problem:
+            logger.warning("telegram commands off: %s", self.commands_problem)
+            return
+        self.commands = TelegramPoller(self.cfg.telegram_api_url, telegram.bot_token,
+                                       telegram.redact, allowed, self.db_path, self.wall_clock)
+
+    def start(self) -> None:
+        """Set first-start watermarks, re-queue unfinished deliveries, start the threads."""
+        with write_transaction(self.conn):
+            for name, value in self.follower.initial_watermarks().items():
+                alerts_store.set_state(self.conn, name, value, self.wall_clock())
+        unfinished = alerts_store.deliveries_with_status(self.conn, DeliveryStatus.QUEUED)
+        for sender in self.senders.values():
+            sender.start()
+        self._dispatch(unfinished)
+        if self.commands is not None:
+            self.commands.start()
+        self._write_status(force=True)
+        configured = [c.value for c in self.senders] or ["none"]
+        logger.info("alerter running: channels %s; commands %s", ", ".join(configured),
+                    "on" if self.commands else "off")
+
+    def poll_once(self) -> int:
+        """One pass: reload config, read the journal, raise and dispatch; return alerts raised."""
+        self._reload_config()
+        alerts, marks = self.follower.poll(self.cfg)
+        summary, summary_marks = poll_summary(self.conn, self.settings.feed.bar_seconds,
+                                              self.wall_clock())
+        stored = self._store(alerts + summary, {**marks, **summary_marks})
+        with write_transaction(self.conn):
+            requested = alerts_store.claim_requested(self.conn)
+        self._dispatch(stored + requested)
+        self._write_status()
+        return len(alerts) + len(summary)
+
+    def _store(self, alerts: list[Alert], marks: dict[str, str]) -> list[DeliveryRow]:
+        now = self.wall_clock()
+        rows = []
+        with write_transaction(self.conn):
+            for alert in alerts:
+                for channel in self.senders:
+                    level = getattr(self.cfg, channel.value).get(alert.kind, AlertLevel.OFF)
+                    if level is AlertLevel.OFF:
+                        continue
+                    delivery = Delivery(str(alert.kind), alert.key, channel.value, level.value,
+                                        alert.text, alert.event_ts, now)
+                    alert_id = alerts_store.insert_delivery(self.conn, delivery)
+                    if alert_id is not None:  # None: raised before (a restart re-reading)
+                        rows.append(delivery.as_row(alert_id))
+            for name, value in marks.items():
+                alerts_store.set_state(self.conn, name, value, now)
+        return rows
+
+    def _dispatch(self, deliveries: list[DeliveryRow]) -> None:
+        for delivery in deliveries:
+            channel = CHANNELS.get(delivery.channel)
+            sender = self.senders.get(channel) if channel else None
+            if sender is not None and sender.offer(delivery):
+                continue
+            reason = ("queue full" if sender is not None else self.channels[channel].problem
+                      if channel else f"unknown channel {delivery.channel!r}")
+            logger.warning("alert %s on %s dropped: %s", delivery.alert_id, delivery.channel,
+                           reason)
+            with write_transaction(self.conn):
+                alerts_store.finish_delivery(self.conn, delivery.alert_id,
+                                             DeliveryStatus.DROPPED, 0, 0, reason,
+                                             self.wall_clock())
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            status = self.config_path.stat() if self.config_path else None
+        except OSError:
+            return None
+        return (status.st_mtime_ns, status.st_size) if status else None
+
+    def _reload_config(self) -> None:
+        stamp = self._stat()
+        if stamp is None or stamp == self._config_stamp:
+            return
+        self._config_stamp = stamp
+        try:
+            self.settings = load_settings(self.config_path)
+        except ConfigError as exc:
+            logger.error("config rejected, keeping the alert settings in force: %s", exc)
+            return
+        logger.info("config reloaded: alert levels and limits updated")
+
+    def _write_status(self, force: bool = False) -> None:
+        now_s = time.monotonic()
+        if not force and now_s - self._last_status_s < STATUS_EVERY_S:
+            return
+        self._last_status_s = now_s
+        now = self.wall_clock()
+        with write_transaction(self.conn):
+            for channel, setup in self.channels.items():
+                sender = self.senders.get(channel)
+                sent_at, error, error_at = sender.snapshot() if sender else (None, "", None)
+                problem = setup.problem
+                if channel is Channel.TELEGRAM and self.commands_problem:
+                    problem = (problem + "; " if problem else "") + self.commands_problem
+                alerts_store.upsert_channel_status(self.conn, alerts_store.ChannelStatus(
+                    channel.value, sender is not None, setup.masked_url, problem,
+                    sender.queue.qsize() if sender else 0, sent_at, error, error_at, now))
+
+    def run(self) -> int:
+        """Poll until ``stop_requested``; return 0."""
+        self.start()
+        try:
+            while not self.stop_requested.is_set():
+                try:
+                    self.poll_once()
+                except Exception:  # a locked database or a bad row: log, keep following
+                    logger.exception("alerter poll failed; retrying")
+                self.stop_requested.wait(self.cfg.poll_seconds)
+        finally:
+            self.close()
+        return 0
+
+    def close(self) -> None:
+        """Stop the threads (unfinished deliveries stay queued for the next start); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for sender in self.senders.values():
+            sender.stop(STOP_WAIT_S)
+        if self.commands is not None:
+            self.commands.stop(STOP_WAIT_S)
+        self.conn.close()
+        logger.info("alerter stopped")
+
+
+def run_alerter(settings: Settings, db_path: Path, env: Mapping[str, str],
+                config_path: Path | None) -> int:
+    """The ``python -m bot alerts`` entry: run until SIGTERM/SIGINT."""
+    alerter = Alerter(settings, db_path, env, config_path)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: alerter.stop_requested.set())
+    return alerter.run()
