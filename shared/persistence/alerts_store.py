@@ -201,3 +201,10 @@ def channel_statuses(conn: sqlite3.Connection) -> list[ChannelStatus]:
                       _opt_time(r["last_error_at"]), from_text(r["updated_at"]))
         for r in rows
     ]
+
+
+def request_test(conn: sqlite3.Connection, channel: str, text: str, at: datetime) -> int | None:
+    """A test message the alerter sends on its next poll (written by the dashboard)."""
+    key = f"test:{channel}:{to_text(at)}"
+    return insert_delivery(conn, Delivery("test", key, channel, "on", text, None, at,
+                                          "dashboard", DeliveryStatus.REQUESTED))
