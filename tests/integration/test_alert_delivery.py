@@ -5,6 +5,7 @@ the rate limit, a dead channel, restarts, and no secret anywhere it should not b
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from bot.alerts.channels import load_channel
 from bot.alerts.sender import ChannelSender
 from bot.alerts.service import Alerter
+from bot.alerts.telegram_poll import TelegramPoller
 from shared.config.settings import Settings
 from shared.domain.alerts import Channel
 from shared.persistence import alerts_store
@@ -254,3 +256,51 @@ def test_no_token_reaches_the_database_or_the_log(tmp_path, telegram, slack, ale
     assert "tgram://12***" in dump  # the masked URL is there for the page
     for secret in (TOKEN, "ABCdefGHIjklMNOpqr", "XXXXSLACKSECRET"):
         assert secret not in dump and secret not in caplog.text
+
+
+def test_a_test_message_requested_by_the_page_is_sent_by_the_alerter(
+        tmp_path, telegram, alerter_factory):
+    alerter = alerter_factory(settings(telegram), env())
+    with write_transaction(alerter.conn):
+        alerts_store.request_test(alerter.conn, "telegram", "Test message", now())
+        alerts_store.request_test(alerter.conn, "slack", "Test message", now())  # not configured
+    alerter.poll_once()
+    wait_for(settled(tmp_path / "t.db", 2), 20, "both requests")
+    assert [s.text for s in telegram.sends()] == ["Test message"]
+    outcome = {d.channel: (d.status, d.error) for d in deliveries(tmp_path / "t.db")}
+    assert outcome == {"telegram": ("sent", ""),
+                       "slack": ("dropped", "ALERT_SLACK_URL is not set")}
+
+
+def test_the_command_bot_ignores_stale_messages_and_never_reruns_one_after_a_restart(
+        tmp_path, telegram):
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    setup = load_channel(Channel.TELEGRAM, env(), settings(telegram).alerts)
+
+    def poller():
+        return TelegramPoller(telegram.url, setup.bot_token, setup.redact, frozenset({42}), db,
+                              now, long_poll_s=0.2)
+
+    def kinds():
+        conn = connect(db, readonly=True)
+        try:
+            return [(r["kind"], r["status"]) for r in conn.execute(
+                "SELECT kind, status FROM commands ORDER BY id")]
+        finally:
+            conn.close()
+
+    first = poller()
+    first.start()
+    telegram.send_update(42, "/halt", sent_at=time.time() - 600)  # sent while we were down
+    telegram.send_update(42, "/resume")
+    wait_for(lambda: len(kinds()) == 2, 20, "both messages handled")
+    first.stop(5)
+    assert kinds() == [("stale_message", "failed"), ("resume", "pending")]
+    second = poller()
+    second.start()
+    telegram.send_update(42, "/status")
+    wait_for(lambda: len(kinds()) == 3, 20, "the next message")
+    second.stop(5)
+    assert kinds()[2] == ("status", "done")  # the earlier updates were not handled again
+    assert [r.body["chat_id"] for r in telegram.sends()] == [42, 42]  # resume and status
