@@ -63,6 +63,7 @@ class JournalFollower:
             if alert is not None:
                 alerts.append(alert)
         alerts += self._risk_alerts(lows["decisions"], upto["decisions"])
+        alerts.sort(key=lambda alert: alert.event_ts)  # the bot's time order across tables
         llm_alerts, upto["llm_calls"] = self._llm_alerts(lows["llm_calls"], upto["llm_calls"],
                                                          cfg)
         alerts += llm_alerts

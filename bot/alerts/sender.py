@@ -65,6 +65,10 @@ class ChannelSender:
             return False
         return True
 
+    def request_stop(self) -> None:
+        """Ask the thread to stop after what it is doing (see ``stop``)."""
+        self._stop.set()
+
     def stop(self, timeout_s: float) -> None:
         """Ask the thread to stop after the attempt in flight; wait up to ``timeout_s``."""
         self._stop.set()

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class Alerter:
         self._setup_commands(env)
         self._config_stamp = self._stat()
         self._last_status_s = float("-inf")
+        self._status_written: tuple = ()
         self.stop_requested = threading.Event()
         self._closed = False
 
@@ -108,15 +110,19 @@ class Alerter:
         summary, summary_marks = poll_summary(self.conn, self.settings.feed.bar_seconds,
                                               self.wall_clock())
         stored = self._store(alerts + summary, {**marks, **summary_marks})
-        with write_transaction(self.conn):
-            requested = alerts_store.claim_requested(self.conn)
+        requested = []
+        if alerts_store.deliveries_with_status(self.conn, DeliveryStatus.REQUESTED, 1):
+            with write_transaction(self.conn):
+                requested = alerts_store.claim_requested(self.conn)
         self._dispatch(stored + requested)
         self._write_status()
         return len(alerts) + len(summary)
 
     def _store(self, alerts: list[Alert], marks: dict[str, str]) -> list[DeliveryRow]:
         now = self.wall_clock()
-        rows = []
+        rows: list[DeliveryRow] = []
+        if not alerts and not marks:
+            return rows  # nothing new: no write transaction at all
         with write_transaction(self.conn):
             for alert in alerts:
                 for channel in self.senders:
@@ -167,21 +173,29 @@ class Alerter:
         logger.info("config reloaded: alert levels and limits updated")
 
     def _write_status(self, force: bool = False) -> None:
+        """Channel rows for the page: written when they change (checked every 2 s)."""
         now_s = time.monotonic()
         if not force and now_s - self._last_status_s < STATUS_EVERY_S:
             return
         self._last_status_s = now_s
         now = self.wall_clock()
+        statuses = []
+        for channel, setup in self.channels.items():
+            sender = self.senders.get(channel)
+            sent_at, error, error_at = sender.snapshot() if sender else (None, "", None)
+            problem = setup.problem
+            if channel is Channel.TELEGRAM and self.commands_problem:
+                problem = (problem + "; " if problem else "") + self.commands_problem
+            statuses.append(alerts_store.ChannelStatus(
+                channel.value, sender is not None, setup.masked_url, problem,
+                sender.queue.qsize() if sender else 0, sent_at, error, error_at, now))
+        key = tuple(replace(status, updated_at=None) for status in statuses)
+        if key == self._status_written and not force:
+            return
         with write_transaction(self.conn):
-            for channel, setup in self.channels.items():
-                sender = self.senders.get(channel)
-                sent_at, error, error_at = sender.snapshot() if sender else (None, "", None)
-                problem = setup.problem
-                if channel is Channel.TELEGRAM and self.commands_problem:
-                    problem = (problem + "; " if problem else "") + self.commands_problem
-                alerts_store.upsert_channel_status(self.conn, alerts_store.ChannelStatus(
-                    channel.value, sender is not None, setup.masked_url, problem,
-                    sender.queue.qsize() if sender else 0, sent_at, error, error_at, now))
+            for status in statuses:
+                alerts_store.upsert_channel_status(self.conn, status)
+        self._status_written = key
 
     def run(self) -> int:
         """Poll until ``stop_requested``; return 0."""
@@ -203,9 +217,14 @@ class Alerter:
             return
         self._closed = True
         for sender in self.senders.values():
-            sender.stop(STOP_WAIT_S)
+            sender.request_stop()
         if self.commands is not None:
-            self.commands.stop(STOP_WAIT_S)
+            self.commands.request_stop()
+        deadline = time.monotonic() + STOP_WAIT_S
+        for sender in self.senders.values():
+            sender.stop(max(0.0, deadline - time.monotonic()))
+        if self.commands is not None:
+            self.commands.stop(max(0.0, deadline - time.monotonic()))
         self.conn.close()
         logger.info("alerter stopped")
 

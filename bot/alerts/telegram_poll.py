@@ -54,6 +54,10 @@ class TelegramPoller:
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to stop after what it is doing (see ``stop``)."""
+        self._stop.set()
+
     def stop(self, timeout_s: float) -> None:
         self._stop.set()
         self._thread.join(timeout_s)

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 TOKEN = "987654321:ZYXwvuTSRqpoNMLkji"
 CHAT = 5555
 FAST_FEED = {"source": "synthetic", "seed": 7, "start": "2025-03-03T14:30:00Z", "speed": 2000}
-SESSION_BARS = 5400  # 14:30Z to the 16:00 CT (22:00Z) close in 5-second bars
+LATE_FEED = {**FAST_FEED, "start": "2025-03-03T19:30:00Z"}  # 13:30 CT
+SESSION_BARS = 1800  # from there to the 16:00 CT (22:00Z) close in 5-second bars
 ACTIVE_RISK = {"max_hold_minutes": 10, "max_trades_per_day": 40, "cooldown_after_loss_minutes": 1}
 
 
@@ -66,7 +67,7 @@ def test_the_bot_s_round_trips_and_daily_summary_reach_telegram_with_the_journal
     db, log = tmp_path / "t.db", tmp_path / "processes.log"
     with FakeChatServer() as fake:
         config = write_config(tmp_path, "c.yaml", {  # past the 16:00 CT close, then stop
-            "feed": {**FAST_FEED, "max_bars": SESSION_BARS + 60}, "risk": ACTIVE_RISK,
+            "feed": {**LATE_FEED, "max_bars": SESSION_BARS + 60}, "risk": ACTIVE_RISK,
             "engine": {"heartbeat_seconds": 0.2}, "alerts": alerts_config(fake)})
         alerter = start_alerter(config, db, log, {})
         try:
@@ -146,7 +147,7 @@ def test_a_hanging_channel_while_the_bot_trades_stops_neither_process(tmp_path):
     with FakeChatServer() as fake:
         fake.hang = True
         config = write_config(tmp_path, "c.yaml", {
-            "feed": {**FAST_FEED, "max_bars": 2000}, "risk": ACTIVE_RISK,
+            "feed": {**FAST_FEED, "max_bars": 1200}, "risk": ACTIVE_RISK,
             "engine": {"heartbeat_seconds": 0.2},
             "alerts": alerts_config(fake, send_timeout_s=120)})
         alerter = start_alerter(config, db, log, {})

@@ -53,7 +53,8 @@ def test_each_new_row_becomes_one_alert_and_a_second_poll_finds_nothing(conn):
     rows.entry(conn, "MES-1", BAR, 5000.25, 4990.25, 5015.25, WALL)
     rows.move_stop(conn, "MES-1", BAR + timedelta(minutes=2), 4995.0, WALL)
     rows.trade(conn, "MES-1", BAR, 5000.25, 5015.25, WALL)
-    rows.event(conn, "flatten", "warning", "market exit sent for long 1", BAR, WALL)
+    rows.event(conn, "flatten", "warning", "market exit sent for long 1",
+               BAR + timedelta(minutes=6), WALL)
     rows.event(conn, "llm_trigger", "info", "LLM trigger manual", BAR, WALL)
     for minute in (10, 11):
         rows.refusal(conn, "daily_loss_cap", BAR + timedelta(minutes=minute), WALL)
