@@ -40,6 +40,9 @@ def deliveries_panel() -> None:
             return
         rows = alerts_store.recent_deliveries(conn, 100)
     st.subheader("Last deliveries")
+    if not rows:
+        st.caption("No alert raised yet.")
+        return
     st.dataframe(alert_views.deliveries_frame(rows), hide_index=True)
     st.subheader("Failures")
     failed = alert_views.failures(rows)
