@@ -2,8 +2,10 @@
 
 Each followed table has a watermark in ``alert_state``; ``poll`` reads rows above it (up to the
 table's highest id, taken first) and returns the alerts with the new watermarks, which the
-caller stores in the same transaction as the deliveries. A restart therefore resumes exactly
-where the last committed poll ended: nothing lost, nothing sent twice. On the very first start
+caller stores in the same transaction as the deliveries (and, when a poll raised nothing, at
+most every few seconds: rows that raised nothing raise nothing when read again, and every
+alert's key is unique per channel). A restart resumes where the last stored poll ended:
+nothing lost, nothing sent twice. On the very first start
 the watermarks begin ``BACKFILL`` before now, so an old journal is not replayed as alerts.
 """
 
@@ -30,6 +32,11 @@ class JournalFollower:
     def __init__(self, conn: sqlite3.Connection, wall_clock: Callable[[], datetime]) -> None:
         self.conn = conn
         self.wall_clock = wall_clock
+        self.marks: dict[str, str] = {}  # ahead of the stored ones between two saves
+
+    def advance(self, marks: dict[str, str]) -> None:
+        """Take the watermarks a poll returned (stored by the caller now or a little later)."""
+        self.marks.update(marks)
 
     def initial_watermarks(self) -> dict[str, str]:
         """Watermarks for tables never followed before (empty once all are known)."""
@@ -43,7 +50,7 @@ class JournalFollower:
         return marks
 
     def _mark(self, table: str) -> int:
-        return int(alerts_store.get_state(self.conn, table) or 0)
+        return int(self.marks.get(table) or alerts_store.get_state(self.conn, table) or 0)
 
     def poll(self, cfg: AlertsConfig) -> tuple[list[Alert], dict[str, str]]:
         """New alerts, in journal order per source, and the watermarks after them."""
@@ -74,7 +81,7 @@ class JournalFollower:
         alerts += warnings
         marks.update(warned)
         backtests = feed.runs_finished_after(
-            conn, alerts_store.get_state(conn, BACKTESTS) or "")
+            conn, self.marks.get(BACKTESTS) or alerts_store.get_state(conn, BACKTESTS) or "")
         alerts += [messages.backtest_alert(run) for run in backtests]
         if backtests:
             marks[BACKTESTS] = max(run.finished_at for run in backtests).isoformat()
@@ -113,7 +120,8 @@ class JournalFollower:
             for what, flagged, used in (("calls", day.calls_warned, f"{day.calls} calls"),
                                         ("cost", day.cost_warned, f"${day.cost_usd:.4f}")):
                 name = f"llm_warned:{what}:{day.day}"
-                if flagged and alerts_store.get_state(self.conn, name) is None:
+                seen = name in self.marks or alerts_store.get_state(self.conn, name) is not None
+                if flagged and not seen:
                     alerts.append(messages.llm_warning_alert(day.day, what, used, now))
                     marks[name] = "1"
         return alerts, marks

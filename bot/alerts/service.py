@@ -26,7 +26,7 @@ from bot.alerts.sender import ChannelSender
 from bot.alerts.summary import poll_summary
 from bot.alerts.telegram_poll import TelegramPoller
 from bot.ports import wall_clock_utc
-from shared.config.settings import Settings, load_settings
+from shared.config.settings import AlertsConfig, Settings, load_settings
 from shared.domain.alerts import AlertLevel, Channel, DeliveryStatus
 from shared.domain.errors import ConfigError
 from shared.persistence import alerts_store
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 STATUS_EVERY_S = 2.0
 CHANNELS = {channel.value: channel for channel in Channel}
 STOP_WAIT_S = 3.0
+MARKS_EVERY_S = 5.0  # watermarks of polls that raised nothing are stored this often
 
 
 class Alerter:
@@ -65,11 +66,14 @@ class Alerter:
         self._config_stamp = self._stat()
         self._last_status_s = float("-inf")
         self._status_written: tuple = ()
+        self._unsaved_marks: dict[str, str] = {}
+        self._marks_saved_s = time.monotonic()
         self.stop_requested = threading.Event()
         self._closed = False
 
     @property
-    def cfg(self):
+    def cfg(self) -> AlertsConfig:
+        """The alerts section in force (reloaded with the config file)."""
         return self.settings.alerts
 
     def _setup_commands(self, env: Mapping[str, str]) -> None:
@@ -121,8 +125,13 @@ class Alerter:
     def _store(self, alerts: list[Alert], marks: dict[str, str]) -> list[DeliveryRow]:
         now = self.wall_clock()
         rows: list[DeliveryRow] = []
-        if not alerts and not marks:
-            return rows  # nothing new: no write transaction at all
+        self.follower.advance(marks)
+        self._unsaved_marks.update(marks)
+        due = time.monotonic() - self._marks_saved_s >= MARKS_EVERY_S
+        if not alerts and not (due and self._unsaved_marks):
+            return rows  # nothing to record now: no write transaction (the bot writes freely)
+        marks, self._unsaved_marks = self._unsaved_marks, {}
+        self._marks_saved_s = time.monotonic()
         with write_transaction(self.conn):
             for alert in alerts:
                 for channel in self.senders:
@@ -216,6 +225,10 @@ class Alerter:
         if self._closed:
             return
         self._closed = True
+        if self._unsaved_marks:
+            with write_transaction(self.conn):
+                for name, value in self._unsaved_marks.items():
+                    alerts_store.set_state(self.conn, name, value, self.wall_clock())
         for sender in self.senders.values():
             sender.request_stop()
         if self.commands is not None:
