@@ -57,6 +57,7 @@ navigation = st.navigation({
         st.Page("app_pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
         st.Page("app_pages/config.py", title="Config", icon=":material/tune:"),
         st.Page("app_pages/llm.py", title="LLM", icon=":material/psychology:"),
+        st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:"),
     ],
     "Research": [
         st.Page("app_pages/backtest.py", title="Backtest", icon=":material/query_stats:"),

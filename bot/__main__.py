@@ -1,14 +1,14 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
-analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). ``python
--m bot news`` collects and scores headlines (its own supervisord program). Exit codes
-(``bot/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an unusable
-replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
-backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without
-both the config flag and the environment variable); 3 a journal fault (the database cannot be
-written: disk full, I/O error, locked past its busy timeout), reported in one stderr line naming
-the database.
+Other commands: ``config`` imports/exports the active config version; ``backtest``; ``analyze``
+(one manual LLM analysis, the dashboard's trigger when no bot is running); ``fetch-history``
+(IB bars for backtests into data/history/); ``news`` and ``alerts`` (their own supervisord
+programs: headlines and sentiment, and the alerter). Exit codes (``bot/runtime/faults.py``): 0
+clean stop; 2 bad config (an empty config file included), an unusable replay file (binary, not
+UTF-8, empty, wrong columns: the same one line as ``python -m bot backtest`` prints for it) or a
+refused start (a live account, live port or ``ib_live`` without both the config flag and the
+environment variable); 3 a journal fault (the database cannot be written: disk full, I/O error,
+locked past its busy timeout), reported in one stderr line naming the database.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
 from bot.llm import analyze_cli
 from bot.ports import wall_clock_utc
-from bot.runtime.config_watch import import_config_file, settings_for_start
+from bot.runtime.config_watch import (
+    import_config_file,
+    settings_for_process,
+    settings_for_start,
+)
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
@@ -150,6 +154,16 @@ def command_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_alerts(args: argparse.Namespace) -> int:
+    """Run the alerter: follow the journal and send alerts; answer Telegram commands."""
+    from bot.alerts.service import run_alerter  # loads Apprise only for this command
+
+    config_path = _config_path(args.config)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    settings = settings_for_process(db_path, config_path, os.environ)
+    return run_alerter(settings, db_path, dict(os.environ), config_path)
+
+
 def command_fetch_history(args: argparse.Namespace) -> int:
     """Download bars from IB within its pacing limits, cached as Parquet per day."""
     from bot.adapters.ib.history import (
@@ -168,8 +182,9 @@ def command_news(args: argparse.Namespace) -> int:
     from bot.ports import wall_clock_utc
     from bot.runtime.news_worker import NewsWorker, run_news_program
 
-    settings = load_settings(_config_path(args.config))
-    conn = open_database(Path(args.db) if args.db else db_path_from_env())
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    settings = settings_for_process(db_path, _config_path(args.config), os.environ)
+    conn = open_database(db_path)
     scorer, fallback = news_scorers(settings, conn)
     if args.import_csv:
         from bot.adapters.news.headline_csv import read_headlines
@@ -204,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, text in (
         ("run", command_run, "trade (paper broker and built-in feed by default)"),
         ("init", command_init, "create data/, default config and database"),
+        ("alerts", command_alerts, "send alerts (Telegram, Slack, email) from the journal"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")

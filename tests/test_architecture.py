@@ -169,6 +169,7 @@ LIBRARY_HOMES = {
     "botocore": ("bot/llm/bedrock.py", "bot/llm/comprehend.py"),
     "feedparser": ("bot/adapters/news/rss.py",),
     "vaderSentiment": ("bot/adapters/news/vader.py",),
+    "apprise": ("bot/alerts/",),
 }
 
 

@@ -22,13 +22,14 @@ from shared.config.settings import (
     Settings,
     changed_fields,
     hot_reloadable_fields,
+    load_settings,
     merge_hot_fields,
     parse_config_text,
     read_config_text,
 )
 from shared.domain.errors import ConfigError
 from shared.persistence import config_source, ops_store
-from shared.persistence.db import write_transaction
+from shared.persistence.db import open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,19 @@ def settings_for_start(
     if active is None:  # a version was stored just above
         raise ConfigError("no active config version")
     return active
+
+
+def settings_for_process(
+    db_path: Path, config_path: Path | None, env: Mapping[str, str]
+) -> Settings:
+    """Settings for a program beside the bot (alerter, news, review): the active version, or
+    before the first one the config file (or the defaults)."""
+    conn = open_database(db_path)
+    try:
+        active = config_source.active_settings(conn, env)
+    finally:
+        conn.close()
+    return active[1] if active is not None else load_settings(config_path, env)
 
 
 class ConfigWatcher:

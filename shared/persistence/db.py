@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shared.persistence import schema_news
+from shared.persistence.schema_alerts import migrate_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -412,7 +413,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
-    schema_news.news_sentiment,
+    schema_news.news_sentiment, migrate_alerts,
 ]
 
 

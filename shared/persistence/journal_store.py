@@ -206,7 +206,8 @@ def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: date
     )
 
 
-def _trade_from_row(row: sqlite3.Row) -> TradeRecord:
+def trade_from_row(row: sqlite3.Row) -> TradeRecord:
+    """A ``trades`` row as a TradeRecord (labels from its bucket columns)."""
     labels = {
         key: row[key] for key in ("trend", "volatility", "time_bucket") if row[key] is not None
     }
@@ -233,7 +234,7 @@ def trades_since(conn: sqlite3.Connection, since: datetime) -> list[TradeRecord]
     rows = conn.execute(
         "SELECT * FROM trades WHERE exit_ts >= ? ORDER BY exit_ts, id", (to_text(since),)
     ).fetchall()
-    return [_trade_from_row(r) for r in rows]
+    return [trade_from_row(r) for r in rows]
 
 
 def all_trades(conn: sqlite3.Connection) -> list[TradeRecord]:
@@ -263,7 +264,7 @@ def filtered_trades(
     rows = conn.execute(
         f"SELECT * FROM trades WHERE {' AND '.join(clauses)} ORDER BY exit_ts, id", params
     ).fetchall()
-    return [_trade_from_row(r) for r in rows]
+    return [trade_from_row(r) for r in rows]
 
 
 def total_realized_cents(conn: sqlite3.Connection) -> int:

@@ -78,13 +78,33 @@ def enqueue_command(
     kind: CommandKind | str,
     created_at: datetime,
     payload: dict[str, Any] | None = None,
+    author: str = "dashboard",
 ) -> int:
-    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
+    """Queue a command for the bot (kinds it does not know are failed, not dropped).
+
+    ``author`` says who asked: ``dashboard`` or ``telegram:<chat id>``.
+    """
     require_transaction(conn, "enqueue_command")
     cursor = conn.execute(
-        "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
+        "INSERT INTO commands (created_at, kind, payload_json, status, author) "
+        "VALUES (?, ?, ?, ?, ?)",
         (to_text(created_at), str(kind), json.dumps(payload or {}),
-         CommandStatus.PENDING.value),
+         CommandStatus.PENDING.value, author),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def record_answered_command(
+    conn: sqlite3.Connection, kind: str, created_at: datetime, status: CommandStatus,
+    result: str, author: str, payload: dict[str, Any] | None = None,
+) -> int:
+    """Journal a command that was answered without the bot (a read-only query, a refusal)."""
+    require_transaction(conn, "record_answered_command")
+    cursor = conn.execute(
+        "INSERT INTO commands (created_at, kind, payload_json, status, result, processed_at, "
+        "author) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (to_text(created_at), kind, json.dumps(payload or {}), status.value, result,
+         to_text(created_at), author),
     )
     return int(cursor.lastrowid or 0)
 

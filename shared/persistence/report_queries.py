@@ -80,9 +80,9 @@ def decisions_frame(conn: sqlite3.Connection, limit: int = 50) -> pd.DataFrame:
 
 
 def commands_frame(conn: sqlite3.Connection, limit: int = 20) -> pd.DataFrame:
-    """The latest dashboard commands and their outcomes, newest first."""
+    """The latest commands (dashboard, Telegram) and their outcomes, newest first."""
     frame = pd.read_sql_query(
-        "SELECT id, created_at, kind, status, result, processed_at FROM commands "
+        "SELECT id, created_at, author, kind, status, result, processed_at FROM commands "
         "ORDER BY id DESC LIMIT ?",
         conn, params=(limit,),
     )

@@ -21,6 +21,8 @@ PAGES = [
     ("/controls", "Bot control", "controls",
      lambda page: page.get_by_role("button", name="Halt entries")),
     ("/config", "Config", "config", lambda page: page.get_by_role("tab", name="History")),
+    ("/alerts", "Alerts", "alerts",
+     lambda page: page.get_by_role("button", name="Send test message")),
 ]
 
 

@@ -62,12 +62,13 @@ def fresh_heartbeat(db: Path, pid: int) -> dict | None:
     return state if age_s < 10 else None
 
 
-def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_path):
+def test_make_run_supervises_bot_alerter_and_dashboard_and_make_stop_leaves_nothing(tmp_path):
     project = tmp_path / "p"
     copy_project(project)
     port = free_port()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("TRADER_DB", "TRADER_CONFIG", "SUPERVISOR_URL")}
+           if k not in ("TRADER_DB", "TRADER_CONFIG", "SUPERVISOR_URL")
+           and not k.startswith("ALERT_")}
     env["STREAMLIT_SERVER_PORT"] = str(port)
     ctl = [str(project / ".venv/bin/supervisorctl"), "-c", str(project / "supervisord.conf")]
     url = f"unix://{project / 'var/run/supervisor.sock'}"
@@ -83,7 +84,9 @@ def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_
         bot = wait_for(lambda: (i := process_info("bot", url)).state == "RUNNING" and i, 60,
                        "the bot RUNNING")
         dashboard = process_info("dashboard", url)
-        pids |= {bot.pid, dashboard.pid}
+        alerts = wait_for(lambda: (i := process_info("alerts", url)).state == "RUNNING" and i,
+                          60, "the alerter RUNNING")
+        pids |= {bot.pid, dashboard.pid, alerts.pid}
         wait_for(lambda: fresh_heartbeat(db, bot.pid), 60, "a fresh heartbeat")
 
         stopped = subprocess.run([*ctl, "stop", "bot"], capture_output=True, text=True,
