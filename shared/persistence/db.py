@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.persistence.schema_rules import learning_tables
+from shared.persistence.schema_trade_log import trade_log_tables
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB_PATH = Path("data/trader.db")
@@ -399,6 +402,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
+    learning_tables, trade_log_tables,
 ]
 
 
