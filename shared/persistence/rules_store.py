@@ -271,3 +271,18 @@ def review_runs(conn: sqlite3.Connection, limit: int = 20) -> list[ReviewRun]:
     return [ReviewRun(r["id"], from_text(r["created_at"]), r["day"], r["status"], r["message"],
                       json.loads(r["summary_json"]), optional_ts(r["finished_at"]))
             for r in rows]
+
+
+def entry_rule_hold(conn: sqlite3.Connection, bracket_id: str) -> float | None:
+    """The time exit a rule gave ``bracket_id`` at entry (decisions.rules_json), if any."""
+    row = conn.execute(
+        "SELECT rules_json FROM decisions WHERE bracket_id = ? ORDER BY id LIMIT 1",
+        (bracket_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        value = json.loads(row["rules_json"] or "{}").get("max_hold_minutes")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
