@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
+from bot.learning import export_cli, review_cli
 from bot.llm import analyze_cli
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault
 from bot.runtime.live import run_live
@@ -132,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)
+    review = commands.add_parser("review", help="nightly review: rule proposals and a lesson")
+    review_cli.add_arguments(review)
+    review.set_defaults(handler=review_cli.command_review)
+    export = commands.add_parser("export-training",
+                                 help="trade log: audit JSONL and Bedrock fine-tuning JSONL")
+    export_cli.add_arguments(export)
+    export.set_defaults(handler=export_cli.command_export)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
