@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,3 +48,68 @@ def seed_journal(db: Path, settings: Settings, bars: list[Bar]) -> int:
             journal_store.insert_trade(conn, trade, now)
     conn.close()
     return len(outcome.trades)
+
+
+class ScriptedProvider:
+    """A provider answering every prompt with one fixed bias (no network)."""
+
+    name = "fake"
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.reply = reply
+        self.calls = 0
+
+    def availability(self) -> tuple[bool, str]:
+        return True, "scripted"
+
+    def complete_json(self, system: str, user: str, schema: dict[str, Any]):
+        from bot.llm.types import CallStatus, ProviderResult, Usage
+
+        self.calls += 1
+        return ProviderResult(CallStatus.OK, dict(self.reply), json.dumps(self.reply),
+                              Usage(1000, 100), 5.0, "tool_use")
+
+
+BULLISH = {"bias": "BULLISH", "confidence": 0.8, "action": "BUY", "rationale": "momentum",
+           "key_factors": ["trend up"], "risk_notes": "none"}
+
+
+def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: int = 2) -> dict:
+    """Seed a journal whose every ``every``-th entry had a (governed, logged) LLM call in force.
+
+    The calls are real analyst calls against a scripted provider; the entry decisions carry
+    their ids as the live engine records them (``DecisionRecord.llm_call_id``).
+    """
+    from dataclasses import replace
+
+    from bot.llm.analyst import Analyst
+    from bot.llm.context import Snapshot, build_request
+    from bot.llm.types import Trigger, TriggerKind
+    from shared.domain.models import Verdict
+
+    outcome = run_engine(settings, engine_data(bars), keep_decisions=True)
+    conn = open_database(db)
+    now = datetime.now(UTC)
+    analyst = Analyst(conn, settings.llm, ScriptedProvider(BULLISH), lambda: now)
+    decisions, calls = [], {}
+    entries = 0
+    for decision in outcome.decisions:
+        if decision.verdict is Verdict.ENTER:
+            entries += 1
+            if entries % every == 0:
+                snapshot = Snapshot(decision.symbol, decision.ts.isoformat(), decision.close,
+                                    {}, {}, {"action": decision.signal_action.value}, None, 0.0)
+                request = build_request(Trigger(TriggerKind.VOLATILITY_SPIKE, decision.ts,
+                                                {"n": entries}), snapshot)
+                result = analyst.analyze(request)
+                decision = replace(decision, llm_call_id=result.call_id)
+                calls[decision.bracket_id] = result.call_id
+        decisions.append(decision)
+    with write_transaction(conn):
+        journal_store.insert_bars(conn, settings.instrument.symbol, bars)
+        journal_store.insert_decisions(conn, decisions, now)
+        for trade in outcome.trades:
+            journal_store.insert_trade(conn, trade, now)
+    conn.close()
+    return calls
