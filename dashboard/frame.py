@@ -1,8 +1,8 @@
 """Streamlit helpers the pages share: where the database and config live, connections, status.
 
 Each page run opens short-lived connections (read-only for views); nothing is cached across
-sessions but derived data. Writes are the dashboard's three kinds only: commands, config
-versions, backtest requests.
+sessions but derived data. Writes are the dashboard's kinds only: commands, config versions,
+backtest requests, and decisions on learned rules (author ``dashboard``).
 """
 
 from __future__ import annotations
