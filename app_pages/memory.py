@@ -138,7 +138,9 @@ if decided:
         st.dataframe([{"id": r.id, "status": r.status.value, "by": r.decided_by,
                        "kind": r.kind, "summary": r.summary} for r in decided], hide_index=True)
 if not acted.empty:
-    st.caption("Latest decisions taken with learned rules in force")
+    latest = acted.iloc[0]
+    st.markdown(f"Latest decision with rules in force, {latest['time']} UTC: "
+                f"**{latest['verdict']}** {latest['rule']} — {latest['reasons']}")
     st.dataframe(acted, hide_index=True)
 
 st.subheader("Lessons")

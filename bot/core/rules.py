@@ -71,7 +71,7 @@ def evaluate_entry(
             continue
         applied.append(rule.rule_id)
         if rule.kind is RuleKind.LOCK_BUCKET:
-            return RulesVerdict(False, rule.rule_id, (f"{rule.describe()} (locked)",),
+            return RulesVerdict(False, rule.rule_id, (rule.describe(),),
                                 tuple(applied), None, ids)
         if rule.kind is RuleKind.RAISE_THRESHOLD and rule.min_confidence is not None:
             if confidence < rule.min_confidence:

@@ -112,7 +112,7 @@ class LearnedRule:
         """One line for decision reasons and the dashboard."""
         where = self.bucket.describe()
         if self.kind is RuleKind.LOCK_BUCKET:
-            return f"rule #{self.rule_id}: no {where} entries"
+            return f"rule #{self.rule_id}: entries locked for {where}"
         if self.kind is RuleKind.RAISE_THRESHOLD:
             return f"rule #{self.rule_id}: {where} entries need confidence >= " \
                    f"{self.min_confidence:.2f}"
