@@ -25,9 +25,8 @@ class RuleBook:
     version: str = ""
 
     def in_force(self, now: datetime) -> tuple[LearnedRule, ...]:
-        """Rules not yet expired at ``now``, by id."""
-        return tuple(sorted((r for r in self.rules if now < r.expires_at),
-                            key=lambda r: r.rule_id))
+        """Rules not yet expired at ``now``, in the book's order (by id when loaded)."""
+        return tuple(r for r in self.rules if now < r.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +57,40 @@ NOT_ASKED = RulesVerdict()
 def evaluate_entry(
     book: RuleBook, side: Side, labels: dict[str, str], confidence: float, now: datetime,
 ) -> RulesVerdict:
-    """Apply every rule in force to an entry on ``side`` with these regime labels."""
+    """Apply every rule in force to an entry on ``side`` with these regime labels.
+
+    The first lock or unmet threshold (by rule id) refuses; passed thresholds and the shortest
+    matching time exit are noted.
+    """
     rules = book.in_force(now)
     if not rules:
         return NOT_ASKED
     ids = tuple(r.rule_id for r in rules)
-    reasons: list[str] = []
     applied: list[int] = []
-    hold: float | None = None
+    passed: list[int] = []
+    shortest: LearnedRule | None = None
     for rule in rules:
         if not rule.bucket.matches(side, labels):
             continue
         applied.append(rule.rule_id)
-        if rule.kind is RuleKind.LOCK_BUCKET:
-            return RulesVerdict(False, rule.rule_id, (rule.describe(),),
-                                tuple(applied), None, ids)
-        if rule.kind is RuleKind.RAISE_THRESHOLD and rule.min_confidence is not None:
+        kind = rule.kind
+        if kind is RuleKind.LOCK_BUCKET:
+            return RulesVerdict(False, rule.rule_id, (rule.describe(),), tuple(applied), None,
+                                ids)
+        if kind is RuleKind.RAISE_THRESHOLD and rule.min_confidence is not None:
             if confidence < rule.min_confidence:
                 text = f"{rule.describe()}: confidence {confidence:.3f} is below"
                 return RulesVerdict(False, rule.rule_id, (text,), tuple(applied), None, ids)
-            reasons.append(f"{rule.describe()}: {confidence:.3f} passes")
-        if rule.kind is RuleKind.SHORTEN_TIME_EXIT and rule.max_hold_minutes is not None:
-            hold = rule.max_hold_minutes if hold is None else min(hold, rule.max_hold_minutes)
-            reasons.append(rule.describe())
+            passed.append(rule.rule_id)
+        elif kind is RuleKind.SHORTEN_TIME_EXIT and rule.max_hold_minutes is not None and (
+                shortest is None or rule.max_hold_minutes < (shortest.max_hold_minutes or 0)):
+            shortest = rule
+    reasons = []
+    if passed:
+        listed = ", ".join(f"#{i}" for i in passed)
+        reasons.append(f"rule {listed}: confidence {confidence:.3f} passes the raised threshold")
+    hold = None
+    if shortest is not None:
+        reasons.append(shortest.describe())
+        hold = shortest.max_hold_minutes
     return RulesVerdict(True, None, tuple(reasons), tuple(applied), hold, ids)

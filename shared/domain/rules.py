@@ -58,13 +58,10 @@ class Bucket:
 
     def matches(self, side: Side, labels: Mapping[str, str]) -> bool:
         """Whether an entry on ``side`` with these regime ``labels`` falls in the bucket."""
-        if self.side is not None and self.side is not side:
-            return False
-        return all(
-            wanted is None or labels.get(name) == wanted
-            for name, wanted in (("trend", self.trend), ("volatility", self.volatility),
-                                 ("time_bucket", self.time_bucket))
-        )
+        return ((self.side is None or self.side is side)
+                and (self.trend is None or labels.get("trend") == self.trend)
+                and (self.volatility is None or labels.get("volatility") == self.volatility)
+                and (self.time_bucket is None or labels.get("time_bucket") == self.time_bucket))
 
     def describe(self) -> str:
         """E.g. ``long in trend_down/high`` or ``any side in any regime``."""
