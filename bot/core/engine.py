@@ -332,8 +332,8 @@ class TradingEngine:
     def position_risk(self, position: Position) -> RiskConfig:
         """The risk settings managing ``position``: a rule may have shortened its time exit."""
         hold = self._rule_hold_minutes.get(position.bracket_id)
-        if hold is None:
-            return self.settings.risk
+        if hold is None or hold >= self.settings.risk.max_hold_minutes:
+            return self.settings.risk  # a rule only ever shortens the configured hold
         return self.settings.risk.model_copy(update={"max_hold_minutes": hold})
 
     def _take_rules_json(self) -> str:

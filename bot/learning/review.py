@@ -127,8 +127,11 @@ def _review(
         _store(conn, settings, proposal, data, bt_days, approved, wall_clock, report)
     activity = learning_queries.day_activity(conn, day_open, day_end)
     journal = _journal_summary(day.isoformat(), day_trades, activity, proposals)
-    text, call_id, status = ask_lesson(conn, settings, day.isoformat(), journal, wall_clock,
-                                       provider)
+    if day_trades:
+        text, call_id, status = ask_lesson(conn, settings, day.isoformat(), journal,
+                                           wall_clock, provider)
+    else:
+        text, call_id, status = None, None, "no trades that day: no lesson asked"
     if text:
         with write_transaction(conn):
             rules_store.insert_lesson(conn, day.isoformat(), text, call_id, wall_clock())

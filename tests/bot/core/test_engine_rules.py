@@ -52,3 +52,18 @@ def test_decisions_record_the_llm_call_in_force_until_it_expires():
     ids = [engine.on_bar(bar).llm_call_id for bar in bars[20:80]]
     assert ids[0] == 42 and ids[-1] is None
     assert set(ids) == {42, None}
+
+
+def test_a_restored_rule_hold_only_ever_shortens_the_configured_one():
+    from shared.domain.models import Position, Side
+
+    settings = journal_settings()
+    engine = TradingEngine(settings, PaperBroker(get_instrument("MES"), 62, 1), MemoryJournal(),
+                           session_clock())
+    position = Position("MES", Side.LONG, 1, 5000.0, FAR, "MES-X", 4990.0, 5015.0)
+    assert engine.position_risk(position) is settings.risk
+    engine.restore_rule_hold("MES-X", 4.0)
+    assert engine.position_risk(position).max_hold_minutes == 4.0
+    assert engine.position_risk(position).min_stop_points == settings.risk.min_stop_points
+    engine.restore_rule_hold("MES-X", settings.risk.max_hold_minutes + 30)
+    assert engine.position_risk(position) is settings.risk
