@@ -23,6 +23,7 @@ from pathlib import Path
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
+from bot.learning import export_cli, review_cli
 from bot.llm import analyze_cli
 from bot.ports import wall_clock_utc
 from bot.runtime.config_watch import (
@@ -246,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store the headlines of a time,headline[,source][,score] CSV, exit")
     news.add_argument("--tz", default="UTC", help="zone of naive times in --import")
     news.set_defaults(handler=command_news)
+    review = commands.add_parser("review", help="nightly review: rule proposals and a lesson")
+    review_cli.add_arguments(review)
+    review.set_defaults(handler=review_cli.command_review)
+    export = commands.add_parser("export-training",
+                                 help="trade log: audit JSONL and Bedrock fine-tuning JSONL")
+    export_cli.add_arguments(export)
+    export.set_defaults(handler=export_cli.command_export)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

@@ -2,7 +2,7 @@
 
 Each page run opens short-lived connections (read-only for views); nothing is cached across
 sessions but derived data. Writes are intents only: commands, config versions, backtest
-requests, alert test requests.
+requests, alert test requests, and decisions on learned rules (author ``dashboard``).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from bot.backtest.vector_features import (
     window_seed_weight,
 )
 from bot.core.engine import TradingEngine
+from bot.core.rules import RuleBook
 from bot.core.sentiment import HeadlineScore
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker, BrokerUpdates
@@ -144,6 +145,7 @@ def run_engine(
     settings: Settings,
     data: BarData,
     progress: Progress | None = None,
+    rules: RuleBook | None = None,
     skip_idle_bars: bool = True,
     keep_decisions: bool = False,
     headlines: Iterable[HeadlineScore] | None = None,
@@ -162,6 +164,7 @@ def run_engine(
         engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
+    engine.set_rules(rules or RuleBook())  # learned rules, as the live bot would apply them
     firing = np.flatnonzero(may_fire(matrix, settings.strategies)
                             & regime_may_allow(matrix, settings.regime))
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
@@ -220,4 +223,5 @@ def _next_active(
         return int(firing[found]) if found < len(firing) else None
     if not _only_bracket_working(broker):
         return index
-    return next_position_event(data, index, position, settings.risk, instrument)
+    return next_position_event(data, index, position, engine.position_risk(position),
+                               instrument)

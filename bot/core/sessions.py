@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import exchange_calendars as xcals
 import numpy as np
@@ -155,3 +155,28 @@ class CmeSessionClock:
         if not self._opens[index] <= epoch < self._halts[index]:
             return TimeBucket.CLOSED
         return _BUCKETS[bisect_right(self._bucket_edges[index], epoch)]
+
+    def session_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """Open and end (UTC) of trading day ``day``'s session; ValueError if it has none."""
+        index = bisect_right(self._labels, day) - 1
+        if index < 0 or self._labels[index] != day:
+            raise ValueError(f"{day} is not a CME trading day")
+        return (datetime.fromtimestamp(self._opens[index], UTC),
+                datetime.fromtimestamp(self._ends[index], UTC))
+
+    def trading_days_through(self, day: date, count: int) -> list[date]:
+        """The ``count`` trading days ending with ``day`` (or the last one before it), oldest
+        first."""
+        stop = bisect_right(self._labels, day)
+        return self._labels[max(0, stop - count):stop]
+
+    def next_session_close(self, ts: datetime) -> tuple[date, datetime]:
+        """The next time trading stops for the day (the halt or early close) after ``ts``,
+        with its trading day."""
+        _, index = self._locate(ts)
+        epoch = ts.timestamp()
+        while index < len(self._halts) and self._halts[index] <= epoch:
+            index += 1
+        if index >= len(self._halts):
+            raise ValueError(f"no session close after {ts} in the calendar")
+        return self._labels[index], datetime.fromtimestamp(self._halts[index], UTC)

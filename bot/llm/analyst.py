@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.llm_reply import LlmReply, parse_reply, reply_json_schema
 from bot.llm.cost import cost_usd, price_for, reserve_usd
@@ -38,6 +39,14 @@ def _sleep(seconds: float) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyType:
+    """A reply other than the market bias: the JSON schema sent and its validator."""
+
+    schema: dict[str, Any]
+    parse: Callable[[Any], tuple[Any, str]]
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisRequest:
     """A built prompt for one trigger."""
 
@@ -55,7 +64,7 @@ class AnalysisOutcome:
     call_id: int
     trigger: Trigger
     status: CallStatus
-    reply: LlmReply | None
+    reply: LlmReply | Any | None  # an LlmReply unless the analyst was given another reply type
     cost_usd: float
     error: str
     warnings: tuple[str, ...] = ()
@@ -93,13 +102,18 @@ class Analyst:
     def __init__(
         self, conn: sqlite3.Connection, cfg: LlmConfig, provider: Provider,
         wall_clock: Callable[[], datetime], pause: Callable[[float], bool] = _sleep,
+        reply_type: ReplyType | None = None,
     ) -> None:
         self.conn = conn
         self.cfg = cfg
         self.provider = provider
         self.wall_clock = wall_clock
         self.pause = pause
-        self.schema = reply_json_schema()
+        # The market-bias reply by default; another governed task (a review's lesson) brings
+        # its own schema and validator, and every attempt is governed and logged the same way.
+        self.schema = reply_type.schema if reply_type else reply_json_schema()
+        self.parse: Callable[[Any], tuple[Any, str]] = (
+            reply_type.parse if reply_type else parse_reply)
 
     def _call_request(self, request: AnalysisRequest, now: datetime) -> llm_store.CallRequest:
         trigger = request.trigger
@@ -164,7 +178,7 @@ class Analyst:
         reply, problem = (None, result.error)
         status = result.status
         if status is CallStatus.OK:
-            reply, problem = parse_reply(result.parsed)
+            reply, problem = self.parse(result.parsed)
             if reply is None:
                 status = CallStatus.PARSE_ERROR
                 logger.warning("LLM reply rejected: %s", problem)
@@ -176,9 +190,10 @@ class Analyst:
                 cache_read_tokens=result.usage.cache_read_tokens,
                 cache_write_tokens=result.usage.cache_write_tokens, cost_usd=spent,
                 latency_ms=result.latency_ms, retry_attempts=attempt - 1,
-                bias=reply.bias.value if reply else None,
-                confidence=reply.confidence if reply else None,
-                action=reply.action.value if reply else None, settled_at=self.wall_clock(),
+                bias=reply.bias.value if isinstance(reply, LlmReply) else None,
+                confidence=reply.confidence if isinstance(reply, LlmReply) else None,
+                action=reply.action.value if isinstance(reply, LlmReply) else None,
+                settled_at=self.wall_clock(),
             ))
         outcome = AnalysisOutcome(reservation.call_id, trigger, status, reply, spent, problem,
                                   reservation.warnings)
@@ -221,7 +236,7 @@ class Analyst:
         if source is None:
             return None
         try:
-            reply, _ = parse_reply(json.loads(source["response"]))
+            reply, _ = self.parse(json.loads(source["response"]))
         except json.JSONDecodeError:
             return None
         if reply is None:

@@ -29,6 +29,7 @@ class TriggerKind(StrEnum):
     VOLATILITY_SPIKE = "volatility_spike"
     NEWS = "news"
     MANUAL = "manual"
+    REVIEW = "review"  # the nightly review's lesson (bot/learning), not a market event
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.news_intake import NewsIntake
+from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
@@ -153,6 +154,7 @@ class LiveBot:
         self.engine.warm_up(recent)
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
+        self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
         self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
         self.bars_processed = 0
         self.bad_bars = 0
@@ -364,6 +366,7 @@ class LiveBot:
             self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
         )
         handled += self._reload_config()
+        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc())
         handled += self.llm.service()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds

@@ -29,7 +29,7 @@ from bot.llm.worker import LlmWorker
 from shared.config.settings import Settings
 from shared.domain.errors import CommandRejected
 from shared.domain.models import DecisionRecord
-from shared.persistence import codec, llm_state
+from shared.persistence import codec, llm_state, rules_store
 from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -139,12 +139,19 @@ class LlmService:
             self.engine.risk_state.realized_today_cents, self.conn,
             self.settings.llm.recent_trades_in_prompt,
         )
-        if not worker.submit(build_request(trigger, snapshot)):
+        if not worker.submit(build_request(trigger, snapshot, self._lessons())):
             return self._dropped_because(trigger, QUEUE_FULL)
         self.detector.mark_fired(trigger)
         self._dropped.discard(trigger.kind)
         self._journal_trigger(trigger, "llm_trigger", "info", f"LLM trigger {trigger.kind.value}")
         return None
+
+    def _lessons(self) -> tuple[str, ...]:
+        """The latest review lessons for the prompt (``learning.lessons_in_prompt``)."""
+        count = self.settings.learning.lessons_in_prompt
+        if count <= 0:
+            return ()
+        return tuple(lesson.text for lesson in rules_store.lessons(self.conn, count))
 
     def _dropped_because(self, trigger: Trigger, reason: str) -> str:
         """Log and journal a dropped trigger (once per kind until one goes out); no cooldown."""

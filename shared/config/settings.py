@@ -553,6 +553,37 @@ class EngineConfig(Section):
     shutdown_timeout_s: float = Field(10.0, gt=0)
 
 
+class LearningConfig(Section):
+    """The nightly review: which learned rules it may propose, and how they are gated.
+
+    Rules act only once a person approves them on the Memory page, or, with ``auto_apply``,
+    when the review's backtest of the last days improved with the rule.
+    """
+
+    lookback_days: int = Field(5, ge=1, le=60, description="Trading days of trades mined")
+    min_sample: int = Field(3, ge=1, le=1000, description="Trades a bucket needs for any rule")
+    min_losses: int = Field(
+        3, ge=1, le=1000, description="Losses within the lookback that lock a bucket/side")
+    rule_ttl_days: float = Field(
+        5.0, gt=0, le=90, description="A proposed rule expires this long after its review day")
+    backtest_days: int = Field(
+        5, ge=1, le=60, description="Trading days of journaled bars for the with/without test")
+    min_improvement_usd: float = Field(
+        0.0, ge=0, description="The backtest must improve net P&L by more than this")
+    auto_apply: bool = Field(
+        False, description="Approve a proposal (author 'auto') when its backtest improved")
+    lesson: bool = Field(True, description="Ask the LLM (governed) for a short written lesson")
+    lessons_in_prompt: int = Field(
+        0, ge=0, le=5, json_schema_extra=HOT,
+        description="Latest lessons added to LLM prompts as untrusted data (0 = none)")
+    review_delay_minutes: float = Field(
+        10.0, ge=0, le=600, description="The nightly review starts this long after the close")
+    s3_endpoint_url: str = Field("", description="Training export S3 endpoint; empty = AWS")
+    s3_region: str = Field("", description="Training export S3 region; empty = llm.aws_region")
+    s3_daily_attempts: int = Field(
+        200, ge=0, le=100_000, description="Governor: S3 upload attempts per day (all exports)")
+
+
 class Settings(Section):
     """Everything the bot and dashboard are configured with."""
 
@@ -572,6 +603,7 @@ class Settings(Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 # env var -> (section, field)

@@ -338,3 +338,5 @@ class DecisionRecord:
     action_taken: str
     bracket_id: str | None
     labels: dict[str, str]
+    llm_call_id: int | None = None  # the llm_calls row whose bias was in force (trade log)
+    rules_json: str = "{}"  # learned rules in force and what they did ({} = none in force)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from shared.persistence import schema_news
 from shared.persistence.schema_alerts import migrate_alerts
+from shared.persistence.schema_rules import learning_tables
+from shared.persistence.schema_trade_log import trade_log_tables
 
 logger = logging.getLogger(__name__)
 
@@ -414,6 +416,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
     schema_news.news_sentiment, migrate_alerts,
+    learning_tables, trade_log_tables,
 ]
 
 

@@ -69,8 +69,9 @@ def insert_decisions(
     conn.executemany(
         "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
         "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
-        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at, "
+        "llm_call_id, rules_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
@@ -78,6 +79,7 @@ def insert_decisions(
                 r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
                 json.dumps(list(r.reasons)), r.action_taken, r.bracket_id,
                 json.dumps(r.labels, sort_keys=True), to_text(recorded_at),
+                r.llm_call_id, r.rules_json,
             )
             for r in records
         ],

@@ -62,7 +62,7 @@ def fresh_heartbeat(db: Path, pid: int) -> dict | None:
     return state if age_s < 10 else None
 
 
-def test_make_run_supervises_bot_alerter_and_dashboard_and_make_stop_leaves_nothing(tmp_path):
+def test_make_run_supervises_bot_dashboard_alerter_review_and_make_stop_leaves_nothing(tmp_path):
     project = tmp_path / "p"
     copy_project(project)
     port = free_port()
@@ -86,7 +86,9 @@ def test_make_run_supervises_bot_alerter_and_dashboard_and_make_stop_leaves_noth
         dashboard = process_info("dashboard", url)
         alerts = wait_for(lambda: (i := process_info("alerts", url)).state == "RUNNING" and i,
                           60, "the alerter RUNNING")
-        pids |= {bot.pid, dashboard.pid, alerts.pid}
+        review = wait_for(lambda: (i := process_info("review", url)).state == "RUNNING" and i,
+                          60, "the nightly review RUNNING")
+        pids |= {bot.pid, dashboard.pid, alerts.pid, review.pid}
         wait_for(lambda: fresh_heartbeat(db, bot.pid), 60, "a fresh heartbeat")
 
         stopped = subprocess.run([*ctl, "stop", "bot"], capture_output=True, text=True,
