@@ -73,6 +73,7 @@ def _launch(request: BacktestRequest, name: str) -> None:
                          cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
     st.session_state["backtest_selected"] = run_id
+    st.session_state.setdefault("bt_launched", []).append(run_id)
     st.success(f"Run {run_id} started")
 
 
@@ -101,6 +102,16 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     contracts = right.text_input("Contracts (blank = default)")
     news = st.text_input("Headlines CSV on the server (optional: time,headline[,source][,score])",
                          key="bt_news", help="Feeds the rolling sentiment, as live with news on")
+    left, middle, right = st.columns(3)  # the LLM in the backtest (--llm, --llm-mode)
+    llm_source = left.selectbox("LLM", list(backtest_charts.LLM_SOURCES), key="bt_llm",
+                                help="replay: the replies the bot had, at the bars it had them; "
+                                "record: paid calls at detector triggers, cached for replay")
+    llm_modes = middle.selectbox("LLM mode", list(backtest_charts.LLM_MODE_CHOICES),
+                                 key="bt_llm_mode", help="compare all four: one run per mode "
+                                 "on the same data, side by side below")
+    llm_calls = right.number_input("Record: max LLM calls", 0, 10_000, 20, key="bt_llm_calls")
+    llm_spend = st.checkbox("Record: I accept the cost estimate of the paid LLM calls",
+                            key="bt_llm_spend")
     name = st.text_input("Run name (optional)", key="bt_name")
     submitted = st.form_submit_button("Run backtest", type="primary")
 
@@ -125,13 +136,20 @@ if submitted:
             "commission_usd": commission.strip() or None,
             "slippage_ticks": slippage.strip() or None, "contracts": contracts.strip() or None,
             "news": news.strip() or None,
+            "llm": backtest_charts.LLM_SOURCES[llm_source], "llm_max_calls": int(llm_calls),
+            "llm_yes_spend": bool(llm_spend),
         }
+        modes = backtest_charts.LLM_MODE_CHOICES[llm_modes]
         try:
-            request = BacktestRequest.model_validate(values)
+            requests = [BacktestRequest.model_validate({**values, "llm_mode": mode})
+                        for mode in modes]
         except ValidationError as exc:
             st.error(f"Invalid request: {describe_validation_error(exc)}")
         else:
-            _launch(request, name.strip())
+            st.session_state["bt_launched"] = []  # shown together once they are done
+            for request, mode in zip(requests, modes, strict=True):
+                suffix = f" · llm {mode}" if len(modes) > 1 else ""
+                _launch(request, (name.strip() + suffix).strip())
 
 
 @st.fragment(run_every=1)
@@ -166,8 +184,10 @@ with frame.reader() as conn:
 if not finished:
     st.stop()
 labels = {f"#{r['id']} {r['name']}".strip(): r["id"] for r in finished}
+launched = [label for label, run_id in labels.items()
+            if run_id in st.session_state.get("bt_launched", [])]
 chosen = st.multiselect("Results of (several to compare)", list(labels),
-                        default=list(labels)[:1])
+                        default=launched if len(launched) > 1 else list(labels)[:1])
 if not chosen:
     st.stop()
 with frame.reader() as conn:
@@ -178,6 +198,10 @@ with frame.reader() as conn:
 all_metrics = {label: json.loads(row.get("metrics_json") or "{}") for label, row in rows.items()}
 if len(chosen) > 1:
     st.dataframe(backtest_charts.comparison_table(all_metrics))
+if any(backtest_charts.has_llm(m) for m in all_metrics.values()):
+    st.caption("The LLM in these runs: results, new calls and dollars, what it enabled and "
+               "skipped")
+    st.dataframe(backtest_charts.llm_comparison_frame(all_metrics), hide_index=True)
 first = rows[chosen[0]]
 metrics_of_first = all_metrics[chosen[0]]
 cards = st.columns(6)

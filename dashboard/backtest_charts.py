@@ -85,3 +85,58 @@ def breakdown_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["net_pnl_usd"] = frame.pop("net_pnl_cents") / 100
     frame["average_trade_usd"] = frame.pop("average_trade_cents") / 100
     return frame
+
+
+# --- The LLM in backtests: sources, modes to compare, and the side-by-side table -----------
+
+LLM_SOURCES = {"off": "off", "replay the bot's journal ($0)": "replay",
+               "replay the record cache ($0)": "replay-cache",
+               "record (paid, governed calls)": "record"}
+LLM_MODES = ("disabled", "advisory", "bias", "consensus")
+LLM_MODE_CHOICES = {"as configured": (None,), **{mode: (mode,) for mode in LLM_MODES},
+                    "compare all four": LLM_MODES}
+LLM_COLUMNS = (
+    ("llm_source", "LLM", "text"), ("llm_mode", "Mode", "text"), ("trades", "Trades", "int"),
+    ("net_pnl_cents", "Net P&L", "usd"), ("max_drawdown_cents", "Max drawdown", "usd"),
+    ("llm_calls", "New calls", "int"), ("llm_cost_usd", "New $", "cost"),
+    ("llm_source_cost_usd", "Replayed replies cost (when bought)", "cost"),
+    ("llm_replies_applied", "Replies used", "int"),
+    ("llm_nudged_decisions", "Decisions moved", "int"),
+    ("llm_vetoed_decisions", "Entries vetoed", "int"),
+    ("llm_enabled_trades", "Trades it enabled", "int"),
+    ("llm_enabled_pnl_usd", "Their P&L", "dollars"),
+    ("llm_vetoed_shadows", "Skipped entries followed", "int"),
+    ("llm_avoided_loss_usd", "Loss avoided", "dollars"),
+    ("llm_missed_gain_usd", "Gain missed", "dollars"),
+    ("llm_agreed_win_rate", "Win rate when it agreed", "pct"),
+    ("llm_disagreed_win_rate", "Win rate when it disagreed", "pct"),
+)
+
+
+def has_llm(metrics: dict[str, Any]) -> bool:
+    """Whether a run had the LLM take part (``--llm`` other than off)."""
+    return "llm_source" in metrics
+
+
+def llm_comparison_frame(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """LLM runs side by side, one row each: results, calls and dollars, attribution.
+
+    Attribution as on the LLM page: trades the LLM enabled (net P&L), entries it skipped
+    followed to their exits (gross P&L: loss avoided, gain missed), win rates by its view.
+    """
+    rows = []
+    for label, metrics in runs.items():
+        if not has_llm(metrics):
+            continue
+        row: dict[str, Any] = {"Run": label}
+        for key, title, kind in LLM_COLUMNS:
+            value = metrics.get(key)
+            if kind == "text":
+                row[title] = value or "as configured"
+            elif kind in ("dollars", "cost"):
+                digits = 4 if kind == "cost" else 2
+                row[title] = "n/a" if value is None else f"${value:,.{digits}f}"
+            else:
+                row[title] = format_metric(value, kind)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Run", *(title for _, title, _ in LLM_COLUMNS)])

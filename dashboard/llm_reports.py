@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from shared.domain.attribution import Attribution, EntryOutcome, attribute
 from shared.persistence import codec, llm_state, llm_store, news_store
 
 HEARTBEAT_FRESH_S = 15.0
@@ -99,37 +99,12 @@ def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minu
     return pd.DataFrame(rows, columns=["trigger", "last", "cooldown_left_min"])
 
 
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    """What the LLM was worth: trades it enabled, vetoes followed as shadows, win rates."""
-
-    enabled_trades: int
-    enabled_pnl_usd: float
-    vetoed: int
-    avoided_loss_usd: float
-    missed_gain_usd: float
-    agreed_trades: int
-    agreed_win_rate: float | None
-    disagreed_trades: int
-    disagreed_win_rate: float | None
-
-
-def _win_rate(pnls: list[int]) -> float | None:
-    return sum(1 for p in pnls if p > 0) / len(pnls) if pnls else None
-
-
 def attribution(conn: sqlite3.Connection) -> Attribution:
     """Attribution figures from the journal (decisions, trades and shadow-exit events)."""
-    rows = llm_state.llm_entry_outcomes(conn)
-    enabled = [r["pnl_net_cents"] for r in rows
-               if json.loads(r["labels_json"]).get("verdict_without_llm", "enter") != "enter"]
-    agreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] > 0]
-    disagreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] < 0]
-    shadows = [int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)]
-    return Attribution(
-        enabled_trades=len(enabled), enabled_pnl_usd=sum(enabled) / 100, vetoed=len(shadows),
-        avoided_loss_usd=-sum(p for p in shadows if p < 0) / 100,
-        missed_gain_usd=sum(p for p in shadows if p > 0) / 100,
-        agreed_trades=len(agreed), agreed_win_rate=_win_rate(agreed),
-        disagreed_trades=len(disagreed), disagreed_win_rate=_win_rate(disagreed),
-    )
+    entries = [
+        EntryOutcome(float(r["llm_adjustment"]),
+                     json.loads(r["labels_json"]).get("verdict_without_llm", "enter"),
+                     int(r["pnl_net_cents"]))
+        for r in llm_state.llm_entry_outcomes(conn)
+    ]
+    return attribute(entries, (int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)))

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.backtest import llm_cli
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
 from shared.config.backtest_request import BacktestRequest
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--news", metavar="FILE.csv",
                         help="headlines (time,headline[,source][,score]) feeding the rolling "
                         "sentiment; unscored rows are scored with VADER")
+    llm_cli.add_arguments(parser)
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:
@@ -72,6 +74,7 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
         "tz": args.tz, "start": args.start, "end": args.end, "strategy": args.strategy,
         "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
         "contracts": args.contracts, "config": args.config, "news": args.news,
+        **llm_cli.request_values(args),
     }
     try:
         return BacktestRequest.model_validate(values)
@@ -80,7 +83,7 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
 
 
 FLAG_OF_FIELD = {"params": "param", "commission_usd": "commission",
-                 "slippage_ticks": "slippage"}
+                 "slippage_ticks": "slippage", "llm_yes_spend": "yes_spend"}
 
 
 def flag_errors(error: ValidationError) -> str:
@@ -176,7 +179,8 @@ def command_backtest(args: argparse.Namespace) -> int:
 
 
 def _run_stored(args: argparse.Namespace) -> int:
-    conn = open_database(Path(args.db) if args.db else db_path_from_env())
+    db = Path(args.db) if args.db else db_path_from_env()
+    conn = open_database(db)
     row = backtest_store.backtest_run(conn, args.run_id)
     if row is None:
         return _refuse(f"--run-id {args.run_id}: no such backtest run")
@@ -184,7 +188,10 @@ def _run_stored(args: argparse.Namespace) -> int:
         backtest_store.mark_backtest_running(conn, args.run_id, os.getpid(), wall_clock_utc())
     run_row = RunRow(conn, args.run_id)
     try:
-        result = run_backtest(BacktestRequest.from_json(row["request_json"]), run_row.progress)
+        request = BacktestRequest.from_json(row["request_json"])
+        if request.llm_journal is None:  # the run's database holds the LLM call log too
+            request = request.model_copy(update={"llm_journal": str(db)})
+        result = run_backtest(request, run_row.progress)
     except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
         with write_transaction(conn):
             backtest_store.fail_backtest_run(conn, args.run_id, str(exc), wall_clock_utc())
@@ -217,6 +224,8 @@ def _report(result: BacktestResult, json_path: str | None) -> None:
     )
     if result.stopped_reason:
         logger.warning("backtest stopped early: %s", result.stopped_reason)
+    if (llm_line := llm_cli.report_line(m)) is not None:
+        logger.info("%s", llm_line)
     for name, reason in m.get("undefined", {}).items():
         logger.info("metric %s has no value: %s", name, reason)
     if json_path:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from bot.ports import Broker, BrokerUpdates
 from shared.config.settings import Settings
 from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
 from shared.domain.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
+
+if TYPE_CHECKING:
+    from bot.backtest.llm_run import BacktestLlm, LlmRunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +94,7 @@ class RunOutcome:
     bars_evaluated: int
     decisions: tuple[DecisionRecord, ...] = ()
     open_labels: dict[str, str] = field(default_factory=dict)
+    llm: LlmRunSummary | None = None  # what the LLM did (None when --llm off)
 
 
 def commission_cents(settings: Settings, instrument: Instrument) -> int:
@@ -149,10 +154,13 @@ def run_engine(
     skip_idle_bars: bool = True,
     keep_decisions: bool = False,
     headlines: Iterable[HeadlineScore] | None = None,
+    llm: BacktestLlm | None = None,
 ) -> RunOutcome:
     """Replay ``data`` from ``data.first`` through the engine; return its trades.
 
     With ``headlines`` (even none) the engine passes the rolling sentiment to the strategies.
+    ``llm`` (``bot.backtest.llm_run``) gives the engine its LLM bias bar by bar; without it the
+    run is exactly as it always was.
     """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
@@ -184,16 +192,24 @@ def run_engine(
     while index < len(data):
         if skip_idle_bars:
             target = _next_active(data, index, engine, firing, instrument)
+            if llm is not None:
+                target = llm.next_bar(index, target, engine)
             if target is None:
                 break
             index = target
         bar = data.bar(index)
+        if llm is not None:
+            llm.before_bar(engine, index)
         if vectorised:
-            needed = keep_decisions or _may_end_flat(broker, bar)
-            engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
-                                           data.close, settings.features, needed, exact))
+            needed = keep_decisions or _may_end_flat(broker, bar) or (
+                llm is not None and llm.needs_features(index))
+            record = engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
+                                                    data.close, settings.features, needed,
+                                                    exact))
         else:
-            engine.on_bar(bar)
+            record = engine.on_bar(bar)
+        if llm is not None:
+            llm.after_bar(engine, index, record)
         evaluated += 1
         ticker.at(index)
         index += 1
@@ -203,7 +219,8 @@ def run_engine(
     position = broker.position()
     labels = engine.entry_labels.get(position.bracket_id, {}) if position is not None else {}
     return RunOutcome(tuple(journal.trades), position, len(data) - data.first, evaluated,
-                      tuple(journal.kept), dict(labels))
+                      tuple(journal.kept), dict(labels),
+                      llm.finish(journal) if llm is not None else None)
 
 
 def _next_active(

@@ -27,6 +27,8 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.llm_run import llm_metrics
+from bot.backtest.llm_setup import make_backtest_llm
 from bot.backtest.news import load_headline_scores
 from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
@@ -116,6 +118,8 @@ def build_settings(request: BacktestRequest) -> Settings:
         overrides["backtest.slippage_ticks"] = request.slippage_ticks
     if request.contracts is not None:
         overrides["risk.max_contracts"] = request.contracts
+    if request.llm_mode is not None:
+        overrides["llm.mode"] = request.llm_mode
     data = base.model_dump(mode="json")
     for dotted, value in overrides.items():
         section, name = dotted.split(".")
@@ -183,7 +187,12 @@ def execute(
                       settings.backtest.slippage_ticks, reference_contracts(request, settings),
                       progress)
     headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
-    return run_engine(settings, data, progress, headlines=headlines)
+    llm = make_backtest_llm(request, settings, data)
+    try:
+        return run_engine(settings, data, progress, headlines=headlines, llm=llm)
+    finally:
+        if llm is not None:
+            llm.close()
 
 
 def trading_days(data: BarData, stop: int | None = None) -> list[Any]:
@@ -244,6 +253,8 @@ def summarize_outcome(
                    rows_out_of_order=data.out_of_order,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
+    if outcome.llm is not None:
+        summary.update(llm_metrics(outcome.llm, trades))
     curve = metrics.equity_curve(trades, starting)
     drawdowns = metrics.drawdown_curve(curve, starting)
     equity = [(ts, eq, dd) for (ts, eq), (_, dd) in zip(curve, drawdowns, strict=True)]

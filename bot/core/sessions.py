@@ -149,6 +149,19 @@ class CmeSessionClock:
             and self._opens[index] <= epoch < self._halts[index]
         )
 
+    def rth_flags(self, epoch_s: np.ndarray) -> np.ndarray:
+        """``is_rth`` of many epoch seconds at once (False outside the calendar)."""
+        epochs = np.asarray(epoch_s, dtype=float)
+        ends = np.asarray(self._ends)
+        index = np.searchsorted(ends, epochs, side="right")
+        inside = (index < len(ends)) & (epochs >= self._opens[0])
+        at = np.minimum(index, len(ends) - 1)
+        opens, halts = np.asarray(self._opens)[at], np.asarray(self._halts)[at]
+        rth_opens, rth_ends = np.asarray(self._rth_opens)[at], np.asarray(self._rth_ends)[at]
+        return (inside & np.asarray(self._cash_session, dtype=bool)[at]
+                & (rth_opens <= epochs) & (epochs < rth_ends) & (opens <= epochs)
+                & (epochs < halts))
+
     def time_bucket(self, ts: datetime) -> TimeBucket:
         """Return the time-of-day bucket of ts (CLOSED whenever the market is halted)."""
         epoch, index = self._locate(ts)

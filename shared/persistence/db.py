@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.persistence import schema_news
+from shared.persistence import schema_llm_cache, schema_news
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
@@ -417,6 +417,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
     schema_news.news_sentiment, migrate_alerts,
     learning_tables, trade_log_tables,
+    schema_llm_cache.llm_backtest_cache,
 ]
 
 

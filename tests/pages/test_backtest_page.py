@@ -47,7 +47,8 @@ def submit(app: AppTest, **fields) -> AppTest:
         widget = app.radio(key=key) if key == "bt_source" else None
         if widget is None:
             kind = {"bt_bars": app.number_input, "bt_strategy": app.selectbox,
-                    "bt_params": app.text_area}.get(key, app.text_input)
+                    "bt_params": app.text_area, "bt_llm": app.selectbox,
+                    "bt_llm_mode": app.selectbox}.get(key, app.text_input)
             widget = kind(key=key)
         widget.set_value(value)
     return app.button[0].click().run()
@@ -131,3 +132,27 @@ def test_runs_are_compared_side_by_side_and_deleted(app_env, count):
     delete = next(b for b in app.button if b.label.startswith("Delete run"))
     delete.click().run()
     assert len(runs(app_env["db"])) == count - 1
+
+
+def test_llm_modes_are_compared_side_by_side_on_the_same_data(app_env):
+    app = submit(open_page(), bt_bars=2000, bt_name="llm modes",
+                 bt_llm="replay the bot's journal ($0)", bt_llm_mode="compare all four")
+    assert not app.exception, app.exception
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (
+            len(found := runs(app_env["db"])) == 4 and all(r["status"] == "done"
+                                                           for r in found)):
+        assert not [r for r in runs(app_env["db"]) if r["status"] == "failed"], runs(
+            app_env["db"])
+        time.sleep(0.2)
+    names = sorted(r["name"] for r in runs(app_env["db"]))
+    assert names == sorted(f"llm modes · llm {m}" for m in
+                           ("disabled", "advisory", "bias", "consensus"))
+    app = open_page()
+    app.multiselect[0].set_value(app.multiselect[0].options[:4])
+    app = app.run()
+    table = next(d.value for d in app.dataframe if "Mode" in d.value.columns)
+    assert sorted(table["Mode"]) == ["advisory", "bias", "consensus", "disabled"]
+    assert set(table["LLM"]) == {"replay"} and set(table["New calls"]) == {"0"}
+    assert {"Trades", "Net P&L", "Max drawdown", "New $", "Trades it enabled",
+            "Skipped entries followed"} <= set(table.columns)
