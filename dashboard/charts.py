@@ -48,22 +48,40 @@ def price_chart(
                                     line={"width": 1, "dash": "dot", "color": "grey"}))
     if not trades.empty:
         shown = trades[trades["entry_ts"] >= candles.index.min()] if len(candles) else trades
-        figure.add_trace(go.Scatter(
-            x=shown["entry_ts"], y=shown["entry_price"], mode="markers", name="Entry",
-            marker={"symbol": "triangle-up", "size": 11, "color": "green"},
-            text=shown["side"], hovertemplate="entry %{text} @ %{y}<extra></extra>",
-        ))
-        figure.add_trace(go.Scatter(
-            x=shown["exit_ts"], y=shown["exit_price"], mode="markers", name="Exit",
-            marker={"symbol": "triangle-down", "size": 11, "color": "red"},
-            text=shown["exit_reason"], hovertemplate="exit (%{text}) @ %{y}<extra></extra>",
-        ))
+        add_trade_markers(figure, shown)
     label = f" ({step} candles)" if step != "raw" else ""
     figure.update_layout(
         title=f"{title}{label}", height=480, xaxis_rangeslider_visible=False,
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"},
     )
     return figure
+
+
+ENTRY_MARKERS = {
+    "long": ("triangle-up", "#1a9641", "Long entry ▲"),
+    "short": ("triangle-down", "#d7191c", "Short entry ▼"),
+}
+EXIT_MARKER = ("x", "#333333", "Exit ×")
+
+
+def add_trade_markers(figure: go.Figure, trades: pd.DataFrame) -> None:
+    """Entries as ▲ (long, green) / ▼ (short, red) and exits as ×, with price and P&L on hover."""
+    for side, (symbol, color, name) in ENTRY_MARKERS.items():
+        chosen = trades[trades["side"] == side]
+        figure.add_trace(go.Scatter(
+            x=chosen["entry_ts"], y=chosen["entry_price"], mode="markers", name=name,
+            marker={"symbol": symbol, "size": 12, "color": color,
+                    "line": {"width": 1, "color": "white"}},
+            hovertemplate=f"{side} entry @ %{{y:.2f}}<extra></extra>",
+        ))
+    symbol, color, name = EXIT_MARKER
+    figure.add_trace(go.Scatter(
+        x=trades["exit_ts"], y=trades["exit_price"], mode="markers", name=name,
+        marker={"symbol": symbol, "size": 9, "color": color},
+        customdata=trades[["exit_reason", "pnl_net_usd"]].to_numpy(),
+        hovertemplate="exit (%{customdata[0]}) @ %{y:.2f}, net $%{customdata[1]:,.2f}"
+                      "<extra></extra>",
+    ))
 
 
 def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
@@ -79,18 +97,25 @@ def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
                    line={"color": "crimson"}),
     ])
     figure.update_layout(
-        height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"},
-        yaxis={"domain": [0.35, 1.0], "title": "equity ($)"},
-        yaxis2={"domain": [0.0, 0.28], "title": "drawdown ($)"},
+        height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.08},
+        # The time axis sits under the drawdown panel (anchored to y2), not between the two.
+        xaxis={"anchor": "y2"},
+        yaxis={"domain": [0.36, 1.0], "title": "equity ($)", "tickformat": "$,.0f"},
+        yaxis2={"domain": [0.0, 0.28], "title": "drawdown ($)", "tickformat": "$,.0f"},
     )
     return figure
 
 
 def pnl_bar_chart(pnl_by_group: pd.Series, title: str) -> go.Figure:
-    """Net P&L per group (hour of day, regime bucket, ...) as bars, green up and red down."""
+    """Net P&L per group (hour of day, regime bucket, ...) as bars, green up and red down,
+    in the series' own order (hours in Globex session order)."""
     colors = ["green" if value >= 0 else "crimson" for value in pnl_by_group.to_numpy()]
-    figure = go.Figure(go.Bar(x=[str(k) for k in pnl_by_group.index], y=pnl_by_group.to_numpy(),
-                              marker_color=colors))
+    labels = [str(k) for k in pnl_by_group.index]
+    figure = go.Figure(go.Bar(x=labels, y=pnl_by_group.to_numpy(), marker_color=colors,
+                              hovertemplate="%{x}: $%{y:,.2f}<extra></extra>"))
     figure.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         yaxis_title="net P&L ($)", xaxis_type="category")
+                         yaxis_title="net P&L ($)", yaxis_tickformat="$,.0f",
+                         xaxis={"type": "category", "categoryorder": "array",
+                                "categoryarray": labels})
     return figure

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB_PATH = Path("data/trader.db")
@@ -399,6 +402,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
+    heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
 ]
 
 

@@ -57,7 +57,7 @@ def running_product(chromium_path, tmp_path_factory, fake_llm) -> Iterator[dict]
     )
     db, bot_log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, bot_log, DUMMY_AWS)
-    wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 300, 120,
+    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 300, 120,
              "the bot to journal some bars", bot, bot_log)
     server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
     try:

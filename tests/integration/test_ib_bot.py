@@ -76,12 +76,12 @@ def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path
         wait_for(lambda: query(db, load_position, "MES"), 20, "the journaled position",
                  process, log)
         fake.stop_listening()
-        wait_for(lambda: heartbeat(db)["broker_connected"] == 0, 20, "broker_connected = 0",
+        wait_for(lambda: heartbeat(db).broker_connected == 0, 20, "broker_connected = 0",
                  process, log)
         wait_for(lambda: events(db, "ib_connect_failed"), 20, "a failed reconnect", process, log)
         fake.start()
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
+        wait_trading(db, process, log, after_bars=heartbeat(db).bars_processed + 2)
         orders = bracket_orders(fake, _bracket_id(entry.order_ref))
         assert len(fake.placed_orders()) == 3, "the reconnect must not place any order"
         assert orders["stop"].status == "Submitted"
@@ -112,8 +112,8 @@ def test_kill_9_while_the_bracket_works_restart_adopts_without_duplicates(tmp_pa
     assert orders["stop"].status == orders["target"].status == "Submitted"
     second = start_bot(config, db, log)
     try:
-        wait_for(lambda: (h := heartbeat(db)) and h["pid"] == second.pid
-                 and h["broker_connected"] == 1, 30, "the restarted bot connected", second, log)
+        wait_for(lambda: (h := heartbeat(db)) and h.pid == second.pid
+                 and h.broker_connected == 1, 30, "the restarted bot connected", second, log)
         position = wait_for(lambda: query(db, load_position, "MES"), 20,
                             "the position after restart", second, log)
         assert position.contracts == int(fake.position()) and position.side == "long"
@@ -144,7 +144,7 @@ def test_next_valid_id_rolled_back_causes_no_id_collision(tmp_path, fake):
         wait_for(lambda: query(db, all_trades), 30, "the first round trip", process, log)
         fake.restart(next_valid_id=1)
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
+        wait_trading(db, process, log, after_bars=heartbeat(db).bars_processed + 2)
         second_entry = enter_long(fake, db, process, log, brackets=2)[1]
     finally:
         code, _ = stop_bot(process)
@@ -186,7 +186,7 @@ def test_duplicate_client_id_is_reported_and_retried_with_backoff(tmp_path, fake
         failures = wait_for(lambda: len(found := events(db, "ib_connect_failed")) >= 3 and found,
                             30, "three refused attempts", process, log)
         assert all("client id 17 is already in use" in e["message"] for e in failures)
-        assert heartbeat(db)["broker_connected"] == 0 and not fake.placed_orders()
+        assert heartbeat(db).broker_connected == 0 and not fake.placed_orders()
         waits = [float(e["detail_json"].split('"retry_s": ')[1].rstrip("}")) for e in failures]
         assert waits == sorted(waits) and waits[1] > waits[0]
         stamps = [codec.from_text(e["recorded_at"]) for e in failures]
@@ -209,7 +209,7 @@ def test_gateway_absent_at_start_bot_waits_reports_and_trades_when_it_appears(tm
         wait_for(lambda: len(events(db, "ib_connect_failed")) >= 2, 30, "failed attempts",
                  process, log)
         state = heartbeat(db)
-        assert state["broker_connected"] == 0 and state["status"] == "running"
+        assert state.broker_connected == 0 and state.status == "running"
         gateway = FakeGatewayThread(GatewayConfig(port=port)).start()
         wait_trading(db, process, log)
         enter_long(gateway, db, process, log)

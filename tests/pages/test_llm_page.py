@@ -70,9 +70,9 @@ def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake)
     log = app_env["db"].parent / "bot.log"
     process = start_bot(app_env["config"], app_env["db"], log, DUMMY_AWS)
     try:
-        before = heartbeat(app_env["db"])["heartbeat_at"]
-        wait_for(lambda: (h := heartbeat(app_env["db"])) and h["status"] == "running"
-                 and h["heartbeat_at"] > before, 60, "the bot running", process, log)
+        before = heartbeat(app_env["db"]).heartbeat_at
+        wait_for(lambda: (h := heartbeat(app_env["db"])) and h.status == "running"
+                 and h.heartbeat_at > before, 60, "the bot running", process, log)
         app = ask(open_llm_page(), "FOMC today, be careful")
         command_id = app.session_state["llm_command"]
         assert app.session_state["llm_via"] == "the running bot"

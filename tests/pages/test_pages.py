@@ -35,7 +35,11 @@ def test_overview_shows_the_journal(app_env):
     assert "Equity" in labels and labels["Equity"].startswith("$")
     charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     names = {trace.get("name") for chart in charts for trace in chart["data"]}
-    assert {"Price", "EMA 9", "Entry", "Exit", "Equity"} <= names
+    assert {"Price", "EMA 9", "Long entry ▲", "Short entry ▼", "Exit ×", "Equity"} <= names
+    symbols = {trace.get("name"): trace.get("marker", {}).get("symbol")
+               for chart in charts for trace in chart["data"]}
+    assert symbols["Long entry ▲"] == "triangle-up" and symbols["Short entry ▼"] == "triangle-down"
+    assert symbols["Exit ×"] == "x"
     decisions = app.dataframe[0].value
     assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
 
