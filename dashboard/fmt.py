@@ -7,6 +7,7 @@ Every page and view formats through these, so one amount reads the same everywhe
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 
 DASH = "–"
 # st.column_config.NumberColumn formats (printf style), matching the functions below.
@@ -46,7 +47,8 @@ def cost_usd(dollars: float | None) -> str:
     """An LLM or cloud cost: always four decimals (``$0.0028``), the same on every page."""
     if not _finite(dollars):
         return DASH
-    return f"${dollars:,.4f}"
+    rounded = Decimal(repr(dollars)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return f"${rounded:,.4f}"
 
 
 def points(value: float | None) -> str:

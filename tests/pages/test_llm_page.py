@@ -58,7 +58,7 @@ def test_status_shows_quota_and_limit_from_the_config(app_env):
     app = open_llm_page()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.000"
+    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.0000"
     bars = [b.proto.text for b in app.get("progress")]
     assert "quota 1,000/day" in bars and "limit $50.00/day" in bars
     assert metrics["Provider"] == "bedrock" and metrics["Bias in force"] == "neutral"
@@ -103,7 +103,7 @@ def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
     assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
     assert fake.count("/converse") == 1
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.000"
+    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.0000"
     assert any("quiet tape" in c.value for c in app.code), "prompt drill-down"
 
 

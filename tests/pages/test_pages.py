@@ -47,9 +47,11 @@ def test_overview_shows_the_journal(app_env):
 def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
     app = AppTest.from_file(APP, default_timeout=60).run()
     sidebar_metrics = {m.label: m.value for m in app.sidebar.metric}
-    assert sidebar_metrics["Bot process"] == "UNKNOWN"
+    # supervisord unreachable and the paper run's last heartbeat says it stopped
+    assert sidebar_metrics["Bot"] == "stopped"
     captions = " ".join(c.value for c in app.sidebar.caption)
-    assert "Mode: **paper**" in captions
+    assert "Mode: **paper**" in captions and "Entries: none (bot stopped)" in captions
+    assert "Broker: connected" not in captions and "Entries: allowed" not in captions
 
 
 def test_halt_button_queues_a_command(app_env):
