@@ -14,6 +14,7 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,13 @@ from shared.config.backtest_request import BacktestRequest, RunStatus
 from shared.domain.errors import BadBarError, ConfigError
 from shared.domain.models import TradeRecord
 from shared.persistence import backtest_store
-from shared.persistence.db import db_path_from_env, open_database, write_transaction
+from shared.persistence.db import connect, db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
+CANCEL_SIGNAL = signal.SIGUSR1  # the cancel watcher's nudge to the main thread
+CANCEL_POLL_S = 0.5
 EXIT_CANCELLED = 4  # a stored run was cancelled (flag, deleted row, SIGTERM/SIGINT)
 PROGRESS_EVERY_S = 0.5
 
@@ -189,8 +192,36 @@ def command_backtest(args: argparse.Namespace) -> int:
 
 
 def _raise_cancelled(signum: int, _frame: object) -> None:
+    if signum == CANCEL_SIGNAL:
+        raise BacktestCancelled("cancelled from the dashboard")
     raise BacktestCancelled(f"stopped by {signal.Signals(signum).name} (the dashboard or "
                             "make stop ended it)")
+
+
+class CancelWatcher(threading.Thread):
+    """Polls the run's cancel flag every ``CANCEL_POLL_S`` on its own connection and
+    interrupts the main thread with ``CANCEL_SIGNAL`` when it is set or the run is deleted,
+    so a cancel is honoured while the data loads too, not only at progress ticks."""
+
+    def __init__(self, db_path: Path, run_id: int) -> None:
+        super().__init__(name=f"cancel-watch-{run_id}", daemon=True)
+        self.db_path, self.run_id = db_path, run_id
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        conn = connect(self.db_path, readonly=True)
+        try:
+            while not self.done.wait(CANCEL_POLL_S):
+                try:
+                    state = backtest_store.backtest_cancel_state(conn, self.run_id)
+                except sqlite3.Error as exc:
+                    logger.warning("cancel watch: %s", exc)
+                    continue
+                if state is None or state:
+                    os.kill(os.getpid(), CANCEL_SIGNAL)
+                    return
+        finally:
+            conn.close()
 
 
 def _run_stored(args: argparse.Namespace) -> int:
@@ -199,8 +230,18 @@ def _run_stored(args: argparse.Namespace) -> int:
     row = backtest_store.backtest_run(conn, args.run_id)
     if row is None:
         return _refuse(f"--run-id {args.run_id}: no such backtest run")
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    try:
+        return _run_row(args, conn, row)
+    finally:
+        _ignore_signals()
+
+
+def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    for signum in (signal.SIGTERM, signal.SIGINT, CANCEL_SIGNAL):
         signal.signal(signum, _raise_cancelled)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    watcher = CancelWatcher(db_path, args.run_id)
+    watcher.start()
     run_row = RunRow(conn, args.run_id)
     request: BacktestRequest | None = None
     try:
@@ -217,7 +258,7 @@ def _run_stored(args: argparse.Namespace) -> int:
                 result.equity, wall_clock_utc(), result.candles,
             )
     except BacktestCancelled as exc:
-        _ignore_signals()
+        _settle(watcher)
         with write_transaction(conn):
             backtest_store.end_backtest_run(conn, args.run_id, RunStatus.CANCELLED, str(exc),
                                             wall_clock_utc())
@@ -225,27 +266,33 @@ def _run_stored(args: argparse.Namespace) -> int:
         conn.close()
         return EXIT_CANCELLED
     except (ConfigError, BadBarError, OSError) as exc:
-        _ignore_signals()
+        _settle(watcher)
         message = request.user_message(str(exc)) if request else str(exc)
         with write_transaction(conn):
             backtest_store.fail_backtest_run(conn, args.run_id, message, wall_clock_utc())
         return _refuse(message)
     except Exception as exc:
-        _ignore_signals()
+        _settle(watcher)
         with write_transaction(conn):
             backtest_store.fail_backtest_run(
                 conn, args.run_id, f"internal error: {exc}", wall_clock_utc()
             )
         raise
-    _ignore_signals()
+    _settle(watcher)
     _report(result, args.json)
     conn.close()
     return 0
 
 
+def _settle(watcher: CancelWatcher) -> None:
+    """The outcome is being written: no signal or cancel may interrupt it any more."""
+    _ignore_signals()
+    watcher.done.set()
+
+
 def _ignore_signals() -> None:
     """Once the outcome is being written, a late SIGTERM must not interrupt that write."""
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, CANCEL_SIGNAL):
         signal.signal(signum, signal.SIG_IGN)
 
 

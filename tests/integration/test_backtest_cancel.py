@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 LONG_RUN = BacktestRequest(bars=3_000_000, strategy="sma_cross")
 
 
-def _start(db: Path, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
+def _start(db: Path, tmp_path: Path, progressed: bool = True
+           ) -> tuple[int, subprocess.Popen[bytes]]:
     conn = open_database(db)
     with write_transaction(conn):
         run_id = backtest_store.insert_backtest_run(conn, LONG_RUN.to_json(), datetime.now(UTC))
@@ -31,14 +32,16 @@ def _start(db: Path, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
     process = subprocess.Popen(launch_command(sys.executable, run_id, str(db)), cwd=REPO_ROOT,
                                stdout=log, stderr=subprocess.STDOUT)
     wait_for(lambda: (r := query(db, backtest_store.backtest_run, run_id))
-             and r["status"] == "running" and r["progress"] > 0, 120,
+             and r["status"] == "running" and (r["progress"] > 0 or not progressed), 120,
              "the run to make progress", process, tmp_path / f"run-{run_id}.log")
     return run_id, process
 
 
-def test_the_cancel_flag_stops_the_run_and_marks_it_cancelled(tmp_path):
+@pytest.mark.parametrize("progressed", [True, False], ids=["computing", "loading"])
+def test_the_cancel_flag_stops_the_run_and_marks_it_cancelled(tmp_path, progressed):
+    """Honoured between progress ticks and, through the watcher, while the data loads."""
     db = tmp_path / "t.db"
-    run_id, process = _start(db, tmp_path)
+    run_id, process = _start(db, tmp_path, progressed)
     conn = open_database(db)
     with write_transaction(conn):
         assert backtest_store.request_backtest_cancel(conn, run_id, datetime.now(UTC))
