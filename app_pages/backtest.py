@@ -248,7 +248,7 @@ breakdowns = json.loads(first.get("breakdowns_json") or "{}")
 if trades:
     st.plotly_chart(charts.pnl_bar_chart(
         reports.pnl_by_hour(reports.trades_table(trades), zone),
-        f"Net P&L by entry hour ({zones.short_name(zone)}, session order)"), key="bt_hour")
+        f"P&L by entry hour ({zones.short_name(zone)})"), key="bt_hour")
 for group in ("trend", "volatility", "time_bucket", "weekday", "exit_reason"):
     if breakdowns.get(group):
         st.caption(f"By {group.replace('_', ' ')}")

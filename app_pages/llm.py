@@ -68,7 +68,10 @@ def status_panel() -> None:
     st.subheader("Detector")
     st.caption(f"Triggers: {', '.join(settings.events.triggers) or 'none'}; cooldown "
                f"{settings.events.cooldown_minutes:g} min (bar time)")
-    st.dataframe(zones.in_zone(detector, zone), hide_index=True)
+    st.dataframe(zones.in_zone(detector, zone), hide_index=True, column_config={
+        "last": st.column_config.DatetimeColumn("last", format=tables.TIME),
+        "cooldown_left_min": st.column_config.NumberColumn("cooldown left (min)",
+                                                           format="%.1f")})
 
 
 def ask(notes: str, context: str) -> None:
@@ -187,11 +190,13 @@ def attribution_panel() -> None:
     columns[1].caption(f"loss avoided {fmt.usd_amount(figures.avoided_loss_usd)} · gain "
                        f"missed {fmt.usd_amount(figures.missed_gain_usd)}")
     for column, label, count, rate in (
-        (columns[2], "Win rate when it agreed", figures.agreed_trades, figures.agreed_win_rate),
-        (columns[3], "Win rate when it disagreed", figures.disagreed_trades,
+        (columns[2], "Win rate, agreed", figures.agreed_trades, figures.agreed_win_rate),
+        (columns[3], "Win rate, disagreed", figures.disagreed_trades,
          figures.disagreed_win_rate),
     ):
-        column.metric(label, "-" if rate is None else f"{rate:.0%}")
+        column.metric(label, "-" if rate is None else f"{rate:.0%}",
+                      help=f"Win rate of the trades entered while the LLM's bias "
+                           f"{label.split(', ')[1]} with the signal")
         column.caption(f"{count} trade(s)")
 
 

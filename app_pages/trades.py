@@ -28,7 +28,7 @@ if bounds is None:
 zone = frame.display_zone()
 first_day = bounds[0].astimezone(ZoneInfo(zone)).date()
 last_day = bounds[1].astimezone(ZoneInfo(zone)).date()
-filters = st.columns(3)
+filters = st.columns([4, 3, 3])
 date_range = filters[0].date_input(
     f"Exit date ({zones.short_name(zone, bounds[1])})",
     (max(first_day, last_day - timedelta(days=30)), last_day),
@@ -76,7 +76,7 @@ groups = metrics.breakdowns(trades)
 left, right = st.columns(2)
 left.plotly_chart(charts.pnl_bar_chart(
     reports.pnl_by_hour(table, zone),
-    f"Net P&L by entry hour ({zones.short_name(zone, bounds[1])}, session order)"), key="hour")
+    f"P&L by entry hour ({zones.short_name(zone, bounds[1])})"), key="hour")
 bucket_pnl = pd.Series({g.key: g.net_pnl_cents / 100 for g in groups["time_bucket"]})
 right.plotly_chart(charts.pnl_bar_chart(bucket_pnl, "Net P&L by time-of-day bucket"),
                    key="time_bucket")

@@ -116,6 +116,7 @@ def pnl_bar_chart(pnl_by_group: pd.Series, title: str) -> go.Figure:
                               hovertemplate="%{x}: $%{y:,.2f}<extra></extra>"))
     figure.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          yaxis_title="net P&L ($)", yaxis_tickformat="$,.0f",
+                         xaxis_title="session order" if len(labels) == 24 else None,
                          xaxis={"type": "category", "categoryorder": "array",
                                 "categoryarray": labels})
     return figure

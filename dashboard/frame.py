@@ -99,7 +99,7 @@ def zone_selector() -> str:
     if st.session_state.get(zones.ZONE_KEY) not in zones.ZONES:
         st.session_state[zones.ZONE_KEY] = zones.EXCHANGE_ZONE
     return st.selectbox("Times shown in", zones.ZONES, key=zones.ZONE_KEY,
-                        format_func=zones.zone_label)
+                        format_func=zones.selector_label)
 
 
 def password_ok() -> bool:

@@ -108,23 +108,23 @@ def drilldown(story: TradeStory, zone: str) -> None:
                 "confidence": st.column_config.NumberColumn(format="%.2f"),
                 "reasons": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
-    orders = pd.DataFrame([{"role": o.role, "side": o.side, "type": o.order_type,
-                            "qty": o.contracts, "price": o.price, "status": o.status,
-                            "exit reason": o.exit_reason, "placed": o.created_ts}
+    orders = pd.DataFrame([{"role": o.role, "placed": o.created_ts, "side": o.side,
+                            "type": o.order_type, "qty": o.contracts, "price": o.price,
+                            "status": o.status, "exit reason": o.exit_reason}
                            for o in story.orders])
-    fills = pd.DataFrame([{"role": f.role, "side": f.side, "qty": f.contracts,
-                           "price": f.price, "time": f.ts,
+    fills = pd.DataFrame([{"role": f.role, "time": f.ts, "side": f.side, "qty": f.contracts,
+                           "price": f.price,
                            "commission_usd": f.commission_cents / 100} for f in story.fills])
     left.markdown("**Orders**")
     if not orders.empty:
         left.dataframe(zones.in_zone(orders, zone), hide_index=True, column_config={
             "price": st.column_config.NumberColumn(format=fmt.PRICE_COLUMN),
-            "placed": st.column_config.DatetimeColumn(format=tables.TIME)})
+            "placed": st.column_config.DatetimeColumn(format=tables.SHORT_TIME)})
     right.markdown("**Fills**")
     if not fills.empty:
         right.dataframe(zones.in_zone(fills, zone), hide_index=True, column_config={
             "price": st.column_config.NumberColumn(format=fmt.PRICE_COLUMN),
-            "time": st.column_config.DatetimeColumn(format=tables.TIME),
+            "time": st.column_config.DatetimeColumn(format=tables.SHORT_TIME),
             "commission_usd": st.column_config.NumberColumn("commission",
                                                             format=fmt.USD_COLUMN)})
     call = story.llm_call

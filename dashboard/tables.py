@@ -13,6 +13,7 @@ from dashboard import fmt
 
 _money = st.column_config.NumberColumn
 TIME = "YYYY-MM-DD HH:mm:ss"
+SHORT_TIME = "MM-DD HH:mm:ss"
 
 
 def _time(label: str) -> st.column_config.DatetimeColumn:

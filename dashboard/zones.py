@@ -20,6 +20,16 @@ SESSION_OPEN_CT = time(17, 0)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+SELECTOR_LABELS = {EXCHANGE_ZONE: "Chicago (CT) · exchange", "UTC": "UTC",
+                   "America/New_York": "New York (ET)", "Europe/London": "London",
+                   "Europe/Berlin": "Berlin / Frankfurt", "Asia/Tokyo": "Tokyo"}
+
+
+def selector_label(zone: str) -> str:
+    """A short name for the sidebar's selector (fits its width)."""
+    return SELECTOR_LABELS.get(zone, zone)
+
+
 def zone_label(zone: str) -> str:
     """How the zone is named on the page: ``America/Chicago (CT, exchange)``."""
     if zone == EXCHANGE_ZONE:

@@ -166,6 +166,8 @@ def screenshot(page, name: str, folder: Path = SCREENSHOTS) -> Path:
     page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), 12_000)})
     try:
         wait_idle(page)
+        # no element greyed out by a fragment rerun still in flight
+        page.locator("[data-stale='true']").first.wait_for(state="detached", timeout=30_000)
         page.screenshot(path=str(path), animations="disabled", full_page=True)
     finally:
         page.set_viewport_size(size)
