@@ -29,7 +29,7 @@ from shared.persistence.db import write_transaction
 ENSEMBLE = "ensemble (default pipeline)"
 SYNTHETIC, UPLOAD, SERVER_FILE = "Synthetic", "Upload CSV", "File on the server"
 ENDED = ("failed", "cancelled", "lost")
-INSTRUMENTS = {"MES": "MES (Micro E-mini, $5/point)", "ES": "ES (E-mini, $50/point)"}
+INSTRUMENTS = {"MES": "MES ($5/pt)", "ES": "ES ($50/pt)"}
 
 st.title("Backtest")
 zone = frame.display_zone()
@@ -97,7 +97,8 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
         bar_size = middle.selectbox("Bar size", ["file's own", "5s", "1min", "5min"])
     instrument = right.selectbox("Instrument traded", list(INSTRUMENTS),
                                  format_func=INSTRUMENTS.get, key="bt_instrument",
-                                 help="ES prices trade as either; P&L uses this contract's "
+                                 help="MES: Micro E-mini, $5 a point; ES: E-mini, $50 a point. "
+                                      "ES prices trade as either; P&L uses this contract's "
                                       "point value and commission")
     left, right = st.columns(2)
     start = left.text_input("Start (YYYY-MM-DD, optional)", key="bt_start")

@@ -190,13 +190,13 @@ def attribution_panel() -> None:
     columns[1].caption(f"loss avoided {fmt.usd_amount(figures.avoided_loss_usd)} · gain "
                        f"missed {fmt.usd_amount(figures.missed_gain_usd)}")
     for column, label, count, rate in (
-        (columns[2], "Win rate, agreed", figures.agreed_trades, figures.agreed_win_rate),
-        (columns[3], "Win rate, disagreed", figures.disagreed_trades,
+        (columns[2], "Win % agreed", figures.agreed_trades, figures.agreed_win_rate),
+        (columns[3], "Win % disagreed", figures.disagreed_trades,
          figures.disagreed_win_rate),
     ):
         column.metric(label, "-" if rate is None else f"{rate:.0%}",
                       help=f"Win rate of the trades entered while the LLM's bias "
-                           f"{label.split(', ')[1]} with the signal")
+                           f"{label.split()[-1]} with the signal")
         column.caption(f"{count} trade(s)")
 
 

@@ -21,6 +21,11 @@ HEADLINE_METRICS = (
 )
 
 
+# A horizontal legend in the top margin, below the title (never on top of it).
+LEGEND_UNDER_TITLE = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left",
+                      "x": 0.0}
+
+
 def format_metric(value: Any, kind: str) -> str:
     """Render one metric for a card or a comparison table (None = not defined)."""
     if value is None:
@@ -52,9 +57,9 @@ def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.
     figure.add_trace(go.Scatter(x=times, y=[p[2] / 100 for p in points], name="Drawdown",
                                 fill="tozeroy", line_shape="hv", line={"color": "crimson"}),
                      row=2, col=1)
-    figure.update_layout(height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 70, "b": 10},
                          title=f"Equity and drawdown ($), times in {zone}",
-                         legend={"orientation": "h", "y": 1.1})
+                         legend=LEGEND_UNDER_TITLE)
     figure.update_xaxes(showticklabels=False, row=1, col=1)
     figure.update_yaxes(tickformat="$,.0f")
     return figure
@@ -69,10 +74,9 @@ def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone
         low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
     charts.add_trade_markers(figure, zones.in_zone(reports.trades_table(trades), zone))
-    figure.update_layout(height=460, xaxis_rangeslider_visible=False,
-                         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         title=f"Trades on price (times in {zone})",
-                         legend={"orientation": "h", "y": 1.1})
+    figure.update_layout(height=480, xaxis_rangeslider_visible=False,
+                         margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         title=f"Trades on price (times in {zone})", legend=LEGEND_UNDER_TITLE)
     return figure
 
 

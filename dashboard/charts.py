@@ -51,8 +51,9 @@ def price_chart(
         add_trade_markers(figure, shown)
     label = f" ({step} candles)" if step != "raw" else ""
     figure.update_layout(
-        title=f"{title}{label}", height=480, xaxis_rangeslider_visible=False,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"},
+        title=f"{title}{label}", height=500, xaxis_rangeslider_visible=False,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0},
     )
     return figure
 

@@ -38,7 +38,7 @@ def _open_risk_form(page, url: str) -> None:
     page.goto(url + "/config", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Config")).to_be_visible(timeout=TIMEOUT_MS)
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("combobox", name="Section").click()
     page.get_by_role("option", name="risk", exact=True).click()
     field = page.get_by_role("spinbutton", name="max_contracts (live)")
     expect(field).to_be_visible(timeout=TIMEOUT_MS)

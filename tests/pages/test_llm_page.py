@@ -62,7 +62,7 @@ def test_status_shows_quota_and_limit_from_the_config(app_env):
     bars = [b.proto.text for b in app.get("progress")]
     assert "quota 1,000/day" in bars and "limit $50.00/day" in bars
     assert metrics["Provider"] == "bedrock" and metrics["Bias in force"] == "neutral"
-    assert metrics["Trades it enabled"] == "0" and metrics["Win rate, agreed"] == "-"
+    assert metrics["Trades it enabled"] == "0" and metrics["Win % agreed"] == "-"
 
 
 def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake):

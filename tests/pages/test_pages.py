@@ -164,3 +164,28 @@ def test_password_is_mandatory_off_loopback(app_env):
         streamlit_config.set_option("server.address", previous)
     assert not app.title
     assert "set DASHBOARD_PASSWORD" in app.error[0].value
+
+
+def test_overview_shows_the_trader_panels_and_a_trade_drilldown(app_env):
+    app = open_page("app_pages/overview.py")
+    text = " ".join(m.value for m in app.markdown)
+    assert "**Position**" in text and "**Risk today**" in text
+    assert "Market session (CME Globex)" in text and "Trades left" in text
+    trade = next(s for s in app.selectbox if s.label == "Trade")
+    assert trade.options and ("▲" in trade.options[0] or "▼" in trade.options[0])
+    trade.select_index(len(trade.options) - 1).run()
+    text = " ".join(m.value for m in app.markdown)
+    assert "**Decision** at" in text and "**Orders**" in text and "**Fills**" in text
+    tables = [d.value for d in app.dataframe]
+    assert any({"strategy", "vote"} <= set(t.columns) for t in tables)
+    assert any("role" in t.columns and "placed" in t.columns for t in tables)
+
+
+def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page("app_pages/overview.py").run()
+    chicago = app.dataframe[0].value["ts"].iloc[0]
+    app.sidebar.selectbox[0].select("UTC").run()
+    utc = app.dataframe[0].value["ts"].iloc[0]
+    assert str(chicago.tz) == "America/Chicago" and str(utc.tz) == "UTC"
+    assert chicago == utc  # the same instant, shown in another zone
