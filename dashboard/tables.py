@@ -48,6 +48,8 @@ DECISIONS = {
     "final_confidence": _money("confidence", format="%.3f"),
     "reasons": st.column_config.TextColumn("reasons", width="large"),
 }
+DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
+                  "signal_action", "risk_rule")
 LLM_CALLS = {
     "created_at": _time("time"),
     "cost_usd": _money("cost", format=fmt.COST_COLUMN),
