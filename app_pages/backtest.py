@@ -156,7 +156,6 @@ def _short(message: str) -> str:
     return message if len(message) <= 160 else message[:157] + "…"
 
 
-@st.fragment(run_every=1)
 def runs_panel() -> None:
     """Every run: live ones with progress and Cancel, ended ones with why and Delete."""
     now = frame.utc_now()
@@ -203,7 +202,11 @@ def runs_panel() -> None:
 
 st.subheader("Runs")
 st.caption(f"Times in {zones.zone_label(zone)}")
-runs_panel()
+with frame.reader() as conn:
+    any_active = conn is not None and any(
+        r["status"] in ACTIVE_STATUSES for r in backtest_store.backtest_runs(conn))
+# Poll every second only while a run is queued or running (a run ending reruns the page).
+st.fragment(runs_panel, run_every=1 if any_active else None)()
 
 with frame.reader() as conn:
     finished = [r for r in (backtest_store.backtest_runs(conn) if conn is not None else [])

@@ -26,6 +26,7 @@ from bot.runtime.faults import EXIT_JOURNAL_FAULT, EXIT_OK
 from shared.domain.models import OrderRole, Position
 from shared.persistence import journal_store
 from shared.persistence.db import connect, write_transaction
+from shared.persistence.ops_store import Heartbeat
 from tests.integration.botproc import heartbeat, query, start_bot, wait_for, write_config
 
 logger = logging.getLogger(__name__)
@@ -218,13 +219,13 @@ def _restored_beat(db: Path, pid: int) -> dict[str, Any] | None:
     return state if state and state.pid == pid else None
 
 
-def _check_restore(killed: _Killed, beat: dict[str, Any], db: Path) -> list[str]:
+def _check_restore(killed: _Killed, beat: Heartbeat, db: Path) -> list[str]:
     """The restarted bot holds the killed position, and the bracket's fate is journaled."""
     problems = []
     position = killed.position
-    if beat["bars_processed"] != 0:
+    if beat.bars_processed != 0:
         return ["missed the restarted bot's first heartbeat (it had processed bars)"]
-    held = (beat["position_side"], beat["position_contracts"], beat["position_entry_price"])
+    held = (beat.position_side, beat.position_contracts, beat.position_entry_price)
     expected = ((position.side.value, position.contracts, position.entry_price)
                 if position else (None, 0, None))
     if held != expected:

@@ -49,13 +49,13 @@ def test_accelerated_run_journals_heartbeats_decisions_and_a_round_trip(tmp_path
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    assert later["mode"] == "paper" and later["bars_processed"] > 0 and later["pid"] == process.pid
+    assert later.mode == "paper" and later.bars_processed > 0 and later.pid == process.pid
     trade = trades[0]
     assert trade.pnl_net_cents == trade.pnl_gross_cents - trade.commission_cents
     fills = [f for f in query(db, journal_store.all_fills) if f["bracket_id"] == trade.bracket_id]
     assert len(fills) == 2 and fills[0]["role"] == "entry"
     decisions = query(db, journal_store.recent_decisions, 100_000)
-    assert len(decisions) >= later["bars_processed"] - 1
+    assert len(decisions) >= later.bars_processed - 1
     assert {"hold", "enter"} <= {d["verdict"] for d in decisions}
     assert heartbeat(db).status == "stopped"
 
@@ -205,7 +205,7 @@ def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path)
             lambda: (h := heartbeat(db)) and h.config_version != first.config_version and h,
             30, "the new config version in the heartbeat", process, log,
         )
-        assert process.poll() is None and later["status"] == "running"
+        assert process.poll() is None and later.status == "running"
     finally:
         code, _ = stop_bot(process)
     assert code == 0

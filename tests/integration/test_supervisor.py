@@ -90,7 +90,7 @@ def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_
                                  timeout=60)
         assert "bot: stopped" in stopped.stdout
         assert process_info("bot", url).state == "STOPPED"
-        assert query(db, ops_store.read_bot_state)["status"] == "stopped"
+        assert query(db, ops_store.read_bot_state).status == "stopped"
         assert not alive(bot.pid)
 
         assert start_process("bot", wait=True, url=url) == "bot starting"
