@@ -96,14 +96,19 @@ def upsert_bot_state(conn: sqlite3.Connection, heartbeat: Heartbeat) -> None:
 
 
 def read_bot_state(conn: sqlite3.Connection) -> Heartbeat | None:
-    """Return the heartbeat, or None before the bot's first beat."""
-    row = conn.execute(
-        f"SELECT {', '.join(HEARTBEAT_COLUMNS)} FROM bot_state WHERE id = 1"
-    ).fetchone()
+    """Return the heartbeat, or None before the bot's first beat.
+
+    Columns a not yet migrated database lacks (a dashboard reading it before the upgraded bot
+    has started) take the dataclass defaults.
+    """
+    row = conn.execute("SELECT * FROM bot_state WHERE id = 1").fetchone()
     if row is None:
         return None
+    present = set(row.keys())
     values: dict[str, Any] = {}
     for name in HEARTBEAT_COLUMNS:
+        if name not in present:
+            continue
         value = row[name]
         if name in _TIME_FIELDS:
             value = from_text(value) if value else None

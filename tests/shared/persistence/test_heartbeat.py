@@ -39,3 +39,23 @@ def test_a_heartbeat_round_trips_with_its_types(tmp_path):
     read = ops_store.read_bot_state(conn)
     assert read == later and read.halted is False and read.position_side is None
     conn.close()
+
+
+def test_a_heartbeat_from_before_the_new_columns_reads_with_defaults(tmp_path):
+    from shared.persistence import db
+    from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
+
+    conn = db.connect(tmp_path / "old.db")
+    for number, migration in enumerate(db.MIGRATIONS[:db.MIGRATIONS.index(
+            heartbeat_risk_and_session)]):
+        with write_transaction(conn):
+            migration(conn)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+    conn.execute(
+        "INSERT INTO bot_state (id, heartbeat_at, mode, broker_connected, symbol, equity_cents, "
+        "realized_today_cents, unrealized_cents, bias, halted) "
+        "VALUES (1, '2025-03-03T15:00:00+00:00', 'paper', 1, 'MES', 1, 2, 3, 'neutral', 0)")
+    beat = ops_store.read_bot_state(conn)
+    assert beat.heartbeat_at == T0 and beat.broker_connected is True
+    assert beat.session_phase is SessionPhase.UNKNOWN and beat.entries_blocked_reason == ""
+    conn.close()
