@@ -9,7 +9,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import charts, fmt, frame, overview_panels, reports, tables, zones
-from shared.persistence import ops_store, report_queries, trade_story_store
+from shared.persistence import journal_store, ops_store, report_queries, trade_story_store
 
 st.title("Overview")
 settings, config_problem = frame.current_settings()
@@ -50,8 +50,8 @@ def live_panel() -> None:
         st.info("No bars journaled in this window yet.")
     else:
         st.plotly_chart(charts.price_chart(
-            zones.in_zone(bars, zone), shown_trades, settings.dashboard.chart_max_points,
-            f"{symbol} last {window_hours} h ({zones.zone_label(zone)})"), key="price")
+            bars, shown_trades, settings.dashboard.chart_max_points,
+            f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", zone), key="price")
     if not trades.empty:
         st.subheader("Equity")
         st.plotly_chart(charts.equity_chart(shown_trades,
@@ -70,7 +70,8 @@ live_panel()
 
 st.subheader("Trade drill-down")
 with frame.reader() as conn:
-    recent = reports.trades_frame(conn).tail(200).iloc[::-1] if conn is not None else None
+    recent = (reports.trades_table(journal_store.latest_trades(conn, 200))
+              if conn is not None else None)
 if recent is None or recent.empty:
     st.info("No closed trades yet.")
 else:

@@ -51,7 +51,7 @@ def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.
     the time axis (in ``zone``) under the drawdown panel only."""
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
                            vertical_spacing=0.06)
-    times = pd.to_datetime([p[0] for p in points], utc=True).tz_convert(zone)
+    times = charts.wall_clock(pd.to_datetime([p[0] for p in points], utc=True).tz_convert(zone))
     figure.add_trace(go.Scatter(x=times, y=[p[1] / 100 for p in points], name="Equity",
                                 line_shape="hv"), row=1, col=1)
     figure.add_trace(go.Scatter(x=times, y=[p[2] / 100 for p in points], name="Drawdown",
@@ -69,7 +69,7 @@ def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone
                   ) -> go.Figure:
     """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked."""
     figure = go.Figure(go.Candlestick(
-        x=pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone),
+        x=charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone)),
         open=candles.get("open", []), high=candles.get("high", []),
         low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
