@@ -157,7 +157,7 @@ def log_panel() -> None:
     st.subheader("Calls")
     st.caption(f"Times in {zones.zone_label(zone)}")
     st.dataframe(zones.in_zone(calls, zone, ("created_at",)), hide_index=True,
-                 column_config=tables.LLM_CALLS)
+                 column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER)
     if details:
         chosen = st.selectbox("Call", list(details), format_func=lambda i: (
             f"#{i} {details[i]['trigger']} {details[i]['status']} "

@@ -57,6 +57,8 @@ LLM_CALLS = {
     "confidence": _money("confidence", format="%.2f"),
     "error": st.column_config.TextColumn("error", width="medium"),
 }
+LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
+                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "model")
 RUNS = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
     "created_at": _time("created"),
