@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import config_editor as editor
-from dashboard import frame
+from dashboard import frame, tables, zones
 from shared.config.settings import Settings, changed_fields, hot_reloadable_fields, settings_to_yaml
 from shared.persistence import report_queries
 from shared.supervisor import start_process, stop_process
@@ -74,7 +74,9 @@ with history_tab:
     if versions is None or versions.empty:
         st.info("No versions stored yet: the bot stores one when it starts.")
     else:
-        st.dataframe(versions, hide_index=True)
+        st.dataframe(zones.in_zone(versions, frame.display_zone(), ("created_at",)),
+                     hide_index=True, column_config={
+                         "created_at": st.column_config.DatetimeColumn(format=tables.TIME)})
         chosen = st.selectbox("Version", versions["id"].tolist())
         with frame.reader() as conn:
             chosen_text = report_queries.config_version_yaml(conn, int(chosen)) if conn else None

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard import charts, fmt, reports, zones
 from shared.domain.models import TradeRecord
 
 HEADLINE_METRICS = (
@@ -20,12 +21,17 @@ HEADLINE_METRICS = (
 )
 
 
+# A horizontal legend in the top margin, below the title (never on top of it).
+LEGEND_UNDER_TITLE = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left",
+                      "x": 0.0}
+
+
 def format_metric(value: Any, kind: str) -> str:
     """Render one metric for a card or a comparison table (None = not defined)."""
     if value is None:
         return "n/a"
     if kind == "usd":
-        return f"${value / 100:,.2f}"
+        return fmt.usd(value)
     if kind == "pct":
         return f"{value:.1%}"
     if kind == "int":
@@ -40,40 +46,37 @@ def comparison_table(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(runs))
 
 
-def equity_drawdown_figure(points: list[tuple[Any, int, int]]) -> go.Figure:
-    """Realized equity (top) and drawdown below the running peak (bottom), in dollars."""
+def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.Figure:
+    """Realized equity (top) and drawdown below the running peak (bottom), in dollars, with
+    the time axis (in ``zone``) under the drawdown panel only."""
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                           vertical_spacing=0.04)
-    times = [p[0] for p in points]
+                           vertical_spacing=0.06)
+    times = charts.wall_clock(pd.to_datetime([p[0] for p in points], utc=True).tz_convert(zone))
     figure.add_trace(go.Scatter(x=times, y=[p[1] / 100 for p in points], name="Equity",
                                 line_shape="hv"), row=1, col=1)
     figure.add_trace(go.Scatter(x=times, y=[p[2] / 100 for p in points], name="Drawdown",
-                                fill="tozeroy", line_shape="hv"), row=2, col=1)
-    figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         title="Equity and drawdown ($)")
+                                fill="tozeroy", line_shape="hv", line={"color": "crimson"}),
+                     row=2, col=1)
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         title=f"Equity and drawdown ($), times in {zone}",
+                         legend=LEGEND_UNDER_TITLE)
+    figure.update_xaxes(showticklabels=False, row=1, col=1)
+    figure.update_yaxes(tickformat="$,.0f")
     return figure
 
 
-def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord]) -> go.Figure:
-    """Price candles with each trade's entry (triangle) and exit (x) marked."""
+def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone: str
+                  ) -> go.Figure:
+    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked."""
     figure = go.Figure(go.Candlestick(
-        x=pd.to_datetime(candles.get("ts", []), utc=True), open=candles.get("open", []),
-        high=candles.get("high", []), low=candles.get("low", []),
-        close=candles.get("close", []), name="Price",
+        x=charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone)),
+        open=candles.get("open", []), high=candles.get("high", []),
+        low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
-    for side, symbol, color in (("long", "triangle-up", "green"),
-                                ("short", "triangle-down", "red")):
-        chosen = [t for t in trades if t.side.value == side]
-        figure.add_trace(go.Scattergl(
-            x=[t.entry_ts for t in chosen], y=[t.entry_price for t in chosen], mode="markers",
-            marker={"symbol": symbol, "color": color, "size": 9}, name=f"{side} entry",
-        ))
-    figure.add_trace(go.Scattergl(
-        x=[t.exit_ts for t in trades], y=[t.exit_price for t in trades], mode="markers",
-        marker={"symbol": "x", "color": "black", "size": 7}, name="exit",
-    ))
-    figure.update_layout(height=460, xaxis_rangeslider_visible=False,
-                         margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Trades on price")
+    charts.add_trade_markers(figure, zones.in_zone(reports.trades_table(trades), zone))
+    figure.update_layout(height=480, xaxis_rangeslider_visible=False,
+                         margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         title=f"Trades on price (times in {zone})", legend=LEGEND_UNDER_TITLE)
     return figure
 
 

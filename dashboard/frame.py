@@ -17,11 +17,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import zones
 from dashboard_guard import PASSWORD_ENV, describe_address, is_loopback
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
-from shared.persistence import codec, config_source
+from shared.persistence import config_source
 from shared.persistence.db import connect, db_path_from_env, open_database
+from shared.persistence.ops_store import Heartbeat
 
 
 def db_path() -> Path:
@@ -82,11 +84,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def heartbeat_age_s(state: dict | None) -> float | None:
+def heartbeat_age_s(state: Heartbeat | None) -> float | None:
     """Seconds since the bot's last heartbeat."""
-    if not state:
+    if state is None:
         return None
-    return (utc_now() - codec.from_text(state["heartbeat_at"])).total_seconds()
+    return (utc_now() - state.heartbeat_at).total_seconds()
+
+
+def display_zone() -> str:
+    """The time zone every page shows times in (the sidebar's choice; exchange time first)."""
+    zone = st.session_state.get(zones.ZONE_KEY)
+    return zone if zone in zones.ZONES else zones.EXCHANGE_ZONE
+
+
+def zone_selector() -> str:
+    """The sidebar's time-zone choice, kept in the session across pages."""
+    if st.session_state.get(zones.ZONE_KEY) not in zones.ZONES:
+        st.session_state[zones.ZONE_KEY] = zones.EXCHANGE_ZONE
+    return st.selectbox("Times shown in", zones.ZONES, key=zones.ZONE_KEY,
+                        format_func=zones.selector_label)
 
 
 def password_ok() -> bool:
@@ -113,3 +129,13 @@ def password_ok() -> bool:
                 st.rerun()
             st.error("Wrong password")
     return False
+
+
+LAYOUT_CSS = """<style>
+[data-testid="stMetricValue"] { font-size: 1.6rem; }
+</style>"""
+
+
+def apply_layout() -> None:
+    """Metric values a size that fits four to a row at 1,024 px (no "$-1,25..." cut-offs)."""
+    st.markdown(LAYOUT_CSS, unsafe_allow_html=True)

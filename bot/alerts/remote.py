@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from bot.alerts.messages import usd, when
 from shared.domain.metrics import trade_stats, trading_day
 from shared.domain.models import CommandKind, CommandStatus
-from shared.persistence import codec, journal_store, ops_store
+from shared.persistence import journal_store, ops_store
 from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -113,21 +113,21 @@ class RemoteCommands:
         state = ops_store.read_bot_state(self.conn)
         if state is None:
             return "No heartbeat yet: the bot has not run on this journal."
-        age_s = (self.wall_clock() - codec.from_text(state["heartbeat_at"])).total_seconds()
+        age_s = (self.wall_clock() - state.heartbeat_at).total_seconds()
         stale = " (stale)" if age_s > STALE_HEARTBEAT_S else ""
-        lines = [f"Bot {state['status'] or 'running'} · {state['mode']} {state['symbol']} · "
+        lines = [f"Bot {state.status or 'running'} · {state.mode} {state.symbol} · "
                  f"heartbeat {age_s:.0f} s ago{stale}"]
-        if state["position_side"]:
-            lines.append(f"Position {state['position_side'].upper()} "
-                         f"{state['position_contracts']} @ {state['position_entry_price']:.2f} "
-                         f"· open P&L {usd(state['unrealized_cents'])}")
+        if state.position_side:
+            lines.append(f"Position {state.position_side.upper()} "
+                         f"{state.position_contracts} @ {state.position_entry_price:.2f} "
+                         f"· open P&L {usd(state.unrealized_cents)}")
         else:
             lines.append("Position: flat")
-        lines.append(f"Today {usd(state['realized_today_cents'])} realized · equity "
-                     f"{usd(state['equity_cents'], False)}")
-        lines.append(f"Entries HALTED: {state['halt_reason']}" if state["halted"]
+        lines.append(f"Today {usd(state.realized_today_cents)} realized · equity "
+                     f"{usd(state.equity_cents, False)}")
+        lines.append(f"Entries HALTED: {state.halt_reason}" if state.halted
                      else "Entries allowed")
-        lines.append(f"Broker {'connected' if state['broker_connected'] else 'DISCONNECTED'}")
+        lines.append(f"Broker {'connected' if state.broker_connected else 'DISCONNECTED'}")
         return "\n".join(lines)
 
     def profit(self) -> str:

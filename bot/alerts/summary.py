@@ -97,6 +97,6 @@ def poll_summary(
         return [], marks
     trades = journal_store.filtered_trades(conn, start, end)
     calls, cost = feed.llm_usage_between(conn, start, end)
-    text = summary_text(day, str(state["symbol"]), trades, calls, cost,
+    text = summary_text(day, str(state.symbol), trades, calls, cost,
                         state.get("equity_cents"))
     return [Alert(AlertKind.DAILY_SUMMARY, f"summary:{day.isoformat()}", text, end)], marks

@@ -188,6 +188,32 @@ def _gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> Rejection
 
 
 def _account_gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> Rejection | None:
+    return account_block(state, cfg, request.now, request.minutes_to_close)
+
+
+def cooldown_until(state: RiskState, cfg: RiskConfig) -> datetime | None:
+    """When the cooldown after the last loss ends (None when no loss was recorded)."""
+    if state.last_loss_ts is None:
+        return None
+    return state.last_loss_ts + timedelta(minutes=cfg.cooldown_after_loss_minutes)
+
+
+def entry_block(
+    state: RiskState, cfg: RiskConfig, now: datetime, minutes_to_close: float
+) -> Rejection | None:
+    """Why no new entry would be taken at ``now`` whatever the signal (None: entries allowed).
+
+    The same halt and account rules ``plan_entry`` applies, for the heartbeat and dashboard.
+    """
+    if state.halted:
+        return Rejection(RiskRule.HALTED, f"trading halted: {state.halt_reason or 'by command'}")
+    return account_block(state, cfg, now, minutes_to_close)
+
+
+def account_block(
+    state: RiskState, cfg: RiskConfig, now: datetime, minutes_to_close: float
+) -> Rejection | None:
+    """The account rules: daily loss cap, trades per day, loss streak, cooldown, near close."""
     limit_cents = round(cfg.daily_loss_limit_usd * 100)
     if state.realized_today_cents <= -limit_cents:
         return Rejection(
@@ -205,15 +231,14 @@ def _account_gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> R
             RiskRule.CONSECUTIVE_LOSSES,
             f"{state.consecutive_losses} losses in a row (max {cfg.max_consecutive_losses})",
         )
-    if state.last_loss_ts is not None:
-        cooldown_ends = state.last_loss_ts + timedelta(minutes=cfg.cooldown_after_loss_minutes)
-        if request.now < cooldown_ends:
-            left_min = (cooldown_ends - request.now).total_seconds() / 60
-            return Rejection(RiskRule.COOLDOWN, f"cooldown after a loss: {left_min:.1f} min left")
-    if request.minutes_to_close < cfg.no_entry_before_close_minutes:
+    cooldown_ends = cooldown_until(state, cfg)
+    if cooldown_ends is not None and now < cooldown_ends:
+        left_min = (cooldown_ends - now).total_seconds() / 60
+        return Rejection(RiskRule.COOLDOWN, f"cooldown after a loss: {left_min:.1f} min left")
+    if minutes_to_close < cfg.no_entry_before_close_minutes:
         return Rejection(
             RiskRule.NEAR_CLOSE,
-            f"{request.minutes_to_close:.1f} min to the close/break "
+            f"{minutes_to_close:.1f} min to the close/break "
             f"(no entries within {cfg.no_entry_before_close_minutes:g})",
         )
     return None

@@ -16,7 +16,7 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from shared.domain.models import TimeBucket
+from shared.domain.models import SessionPhase, TimeBucket
 
 logger = logging.getLogger(__name__)
 
@@ -193,3 +193,17 @@ class CmeSessionClock:
         if index >= len(self._halts):
             raise ValueError(f"no session close after {ts} in the calendar")
         return self._labels[index], datetime.fromtimestamp(self._halts[index], UTC)
+
+    def phase(self, ts: datetime) -> tuple[SessionPhase, datetime | None]:
+        """Return the session phase at ts (open / daily break / closed) and when it changes."""
+        epoch, index = self._locate(ts)
+        if self._opens[index] <= epoch < self._halts[index]:
+            return SessionPhase.OPEN, datetime.fromtimestamp(self._halts[index], UTC)
+        if self._halts[index] <= epoch < self._break_ends[index]:
+            return SessionPhase.BREAK, datetime.fromtimestamp(self._break_ends[index], UTC)
+        if epoch < self._opens[index]:
+            return SessionPhase.CLOSED, datetime.fromtimestamp(self._opens[index], UTC)
+        following = index + 1
+        if following < len(self._opens):
+            return SessionPhase.CLOSED, datetime.fromtimestamp(self._opens[following], UTC)
+        return SessionPhase.CLOSED, None

@@ -77,8 +77,8 @@ def snapshot_from_journal(conn: sqlite3.Connection, trades_limit: int) -> Snapsh
     if not decisions:
         return None
     decision = decisions[0]
-    heartbeat = ops_store.read_bot_state(conn) or {}
+    heartbeat = ops_store.read_bot_state(conn)
     return snapshot_from_decision(
         decision, journal_store.load_position(conn, decision["symbol"]),
-        int(heartbeat.get("realized_today_cents") or 0), conn, trades_limit,
+        heartbeat.realized_today_cents if heartbeat else 0, conn, trades_limit,
     )

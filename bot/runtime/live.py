@@ -29,7 +29,7 @@ from pathlib import Path
 from bot.adapters.feeds.validation import bar_problem
 from bot.adapters.journal import SqliteJournal
 from bot.core.engine import TradingEngine
-from bot.core.risk import RiskState, rebuild_state
+from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
 from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
 from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
@@ -43,8 +43,8 @@ from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.instruments import get_instrument, usd_to_cents
-from shared.domain.models import Bar, Mode, Order, Position
-from shared.persistence import codec, journal_store, ops_store
+from shared.domain.models import Bar, Mode, Order, Position, SessionPhase
+from shared.persistence import journal_store, ops_store
 from shared.persistence.config_source import store_version
 from shared.persistence.db import open_database, set_busy_timeout, write_transaction
 
@@ -76,9 +76,9 @@ def restore_risk_state(
     conn: sqlite3.Connection, clock: CmeSessionClock, symbol: str, last_bar: Bar | None
 ) -> RiskState:
     """Rebuild today's risk counters and the halt flag from the journal."""
-    heartbeat = ops_store.read_bot_state(conn) or {}
-    halted = bool(heartbeat.get("halted", 0))
-    halt_reason = str(heartbeat.get("halt_reason") or "")
+    heartbeat = ops_store.read_bot_state(conn)
+    halted = heartbeat.halted if heartbeat else False
+    halt_reason = heartbeat.halt_reason if heartbeat else ""
     if last_bar is None:
         return RiskState(halted=halted, halt_reason=halt_reason)
     day = clock.trading_day(last_bar.ts)
@@ -396,6 +396,24 @@ class LiveBot:
         self.engine.journal.flush()
         return 1
 
+    def _session_and_block(
+        self, risk_state: RiskState
+    ) -> tuple[SessionPhase, datetime | None, str]:
+        """The session phase at the engine's time, when it changes, and why entries are blocked
+        (empty when the risk manager would take one now)."""
+        now = self.engine_now()
+        try:
+            phase, next_change = self.clock.phase(now)
+            minutes_to_close = self.clock.minutes_to_close(now)
+        except ValueError:  # outside the calendar the clock was built for
+            phase, next_change, minutes_to_close = SessionPhase.UNKNOWN, None, 0.0
+        block = entry_block(risk_state, self.settings.risk, now, minutes_to_close)
+        if block is not None and block.rule != RiskRule.NEAR_CLOSE:
+            return phase, next_change, block.reason
+        if phase is not SessionPhase.OPEN:
+            return phase, next_change, f"market {phase.value}"
+        return phase, next_change, block.reason if block is not None else ""
+
     def _write_heartbeat(self, status: str) -> None:
         last = self.engine.last_bar
         position = self.broker.position()
@@ -403,30 +421,45 @@ class LiveBot:
         realized_total = journal_store.total_realized_cents(self.conn)
         equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
         risk_state = self.engine.risk_state
-        row = {
-            "heartbeat_at": codec.to_text(wall_clock_utc()),
-            "last_bar_ts": codec.to_text(last.ts) if last else None,
-            "pid": os.getpid(),
-            "mode": self.settings.broker.mode.value,
-            "broker_connected": int(self.broker.connected),
-            "symbol": self.symbol,
-            "position_side": position.side.value if position else None,
-            "position_contracts": position.contracts if position else 0,
-            "position_entry_price": position.entry_price if position else None,
-            "equity_cents": equity + unrealized,
-            "realized_today_cents": risk_state.realized_today_cents,
-            "unrealized_cents": unrealized,
-            "bias": self.engine.bias.value,
-            "halted": int(risk_state.halted),
-            "halt_reason": risk_state.halt_reason,
-            "config_version": self.config_version,
-            "bars_processed": self.bars_processed,
-            "bad_bars_skipped": self.bad_bars,
-            "status": status,
-        }
+        cfg = self.settings.risk
+        phase, next_change, blocked = self._session_and_block(risk_state)
+        heartbeat = ops_store.Heartbeat(
+            heartbeat_at=wall_clock_utc(),
+            last_bar_ts=last.ts if last else None,
+            pid=os.getpid(),
+            mode=self.settings.broker.mode.value,
+            broker_connected=bool(self.broker.connected),
+            symbol=self.symbol,
+            position_side=position.side.value if position else None,
+            position_contracts=position.contracts if position else 0,
+            position_entry_price=position.entry_price if position else None,
+            position_entry_ts=position.entry_ts if position else None,
+            position_stop_price=position.stop_price if position else None,
+            position_target_price=position.target_price if position else None,
+            last_price=last.close if last else None,
+            equity_cents=equity + unrealized,
+            realized_today_cents=risk_state.realized_today_cents,
+            unrealized_cents=unrealized,
+            bias=self.engine.bias.value,
+            halted=risk_state.halted,
+            halt_reason=risk_state.halt_reason,
+            entries_blocked_reason=blocked,
+            entries_today=risk_state.entries_today,
+            max_trades_per_day=cfg.max_trades_per_day,
+            consecutive_losses=risk_state.consecutive_losses,
+            max_consecutive_losses=cfg.max_consecutive_losses,
+            daily_loss_limit_cents=usd_to_cents(cfg.daily_loss_limit_usd),
+            cooldown_until=cooldown_until(risk_state, cfg),
+            session_phase=phase,
+            session_next_change_at=next_change,
+            config_version=self.config_version,
+            bars_processed=self.bars_processed,
+            bad_bars_skipped=self.bad_bars,
+            status=status,
+        )
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S
         with write_transaction(self.conn):
-            ops_store.upsert_bot_state(self.conn, row)
+            ops_store.upsert_bot_state(self.conn, heartbeat)
             if prune and last is not None:
                 keep = timedelta(days=self.settings.engine.bars_retention_days)
                 journal_store.prune_bars(self.conn, self.symbol, last.ts - keep)

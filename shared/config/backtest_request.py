@@ -85,6 +85,11 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by the page's Cancel, or SIGTERM (the dashboard stopping)
+    LOST = "lost"  # its process is gone without a word (killed -9, machine restarted)
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
 class BacktestRequest(BaseModel):
@@ -130,6 +135,17 @@ class BacktestRequest(BaseModel):
         "bar's close plus this",
     )
     llm_yes_spend: bool = Field(False, description="record: accept the printed cost estimate")
+    data_label: str | None = Field(
+        None, max_length=300,
+        description="The data as the user knows it (an upload's own file name), used in errors "
+        "instead of the stored path",
+    )
+
+    def user_message(self, message: str) -> str:
+        """``message`` with the stored data path replaced by the user's name for it."""
+        if self.data_label and self.data not in ("synthetic", "ib"):
+            return message.replace(self.data, self.data_label)
+        return message
 
     @field_validator("params")
     @classmethod

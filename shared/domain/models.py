@@ -108,6 +108,15 @@ class CommandStatus(StrEnum):
     FAILED = "failed"
 
 
+class SessionPhase(StrEnum):
+    """Where the CME Globex session is at a moment: trading, in the daily break, or shut."""
+
+    OPEN = "open"
+    BREAK = "break"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One OHLCV bar labelled by its start time (tz-aware UTC)."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.config.backtest_request import RunStatus
+from shared.config.backtest_request import ACTIVE_STATUSES, RunStatus
 from shared.domain.models import ExitReason, Side, TradeRecord
 from shared.persistence.codec import from_text, to_text
 from shared.persistence.db import require_transaction
@@ -39,8 +39,8 @@ def backtest_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None
 def backtest_runs(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Return the latest runs, newest first, without their large JSON columns."""
     rows = conn.execute(
-        "SELECT id, created_at, name, status, progress, message, started_at, finished_at "
-        "FROM backtest_runs ORDER BY id DESC LIMIT ?",
+        "SELECT id, created_at, name, status, progress, message, started_at, finished_at, pid, "
+        "cancel_requested_at FROM backtest_runs ORDER BY id DESC LIMIT ?",
         (limit,),
     ).fetchall()
     return [dict(r) for r in rows]
@@ -161,4 +161,44 @@ def delete_backtest_run(conn: sqlite3.Connection, run_id: int) -> bool:
     conn.execute("DELETE FROM backtest_trades WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM backtest_equity WHERE run_id = ?", (run_id,))
     cursor = conn.execute("DELETE FROM backtest_runs WHERE id = ?", (run_id,))
+    return cursor.rowcount > 0
+
+
+def record_backtest_pid(conn: sqlite3.Connection, run_id: int, pid: int) -> None:
+    """Remember the process the dashboard started for a queued run (to tell a lost run)."""
+    require_transaction(conn, "record_backtest_pid")
+    conn.execute("UPDATE backtest_runs SET pid = ? WHERE id = ? AND pid IS NULL", (pid, run_id))
+
+
+def request_backtest_cancel(conn: sqlite3.Connection, run_id: int, at: datetime) -> bool:
+    """Set a queued or running run's cancel flag; return whether there was such a run."""
+    require_transaction(conn, "request_backtest_cancel")
+    cursor = conn.execute(
+        "UPDATE backtest_runs SET cancel_requested_at = ?, updated_at = ? "
+        "WHERE id = ? AND status IN (?, ?)",
+        (to_text(at), to_text(at), run_id, *ACTIVE_STATUSES),
+    )
+    return cursor.rowcount > 0
+
+
+def backtest_cancel_state(conn: sqlite3.Connection, run_id: int) -> bool | None:
+    """Whether the run's cancel flag is set; None when the run was deleted."""
+    row = conn.execute(
+        "SELECT cancel_requested_at FROM backtest_runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0] is not None
+
+
+def end_backtest_run(
+    conn: sqlite3.Connection, run_id: int, status: RunStatus, message: str, at: datetime
+) -> bool:
+    """Mark a queued or running run cancelled or lost with why; False if it had already ended."""
+    require_transaction(conn, "end_backtest_run")
+    cursor = conn.execute(
+        "UPDATE backtest_runs SET status = ?, message = ?, finished_at = ?, updated_at = ? "
+        "WHERE id = ? AND status IN (?, ?)",
+        (status.value, message, to_text(at), to_text(at), run_id, *ACTIVE_STATUSES),
+    )
     return cursor.rowcount > 0

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from shared.persistence import schema_llm_cache, schema_news
 from shared.persistence.schema_alerts import migrate_alerts
+from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
 
@@ -418,6 +420,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_news.news_sentiment, migrate_alerts,
     learning_tables, trade_log_tables,
     schema_llm_cache.llm_backtest_cache,
+    heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
 ]
 
 

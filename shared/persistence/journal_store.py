@@ -239,6 +239,14 @@ def trades_since(conn: sqlite3.Connection, since: datetime) -> list[TradeRecord]
     return [trade_from_row(r) for r in rows]
 
 
+def latest_trades(conn: sqlite3.Connection, limit: int) -> list[TradeRecord]:
+    """Return the ``limit`` most recently closed trades, newest first."""
+    rows = conn.execute(
+        "SELECT * FROM trades ORDER BY exit_ts DESC, id DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [trade_from_row(r) for r in rows]
+
+
 def all_trades(conn: sqlite3.Connection) -> list[TradeRecord]:
     """Return every closed trade, oldest first."""
     return filtered_trades(conn)

@@ -214,16 +214,16 @@ def bad_config_edits(folder: Path, edits: dict[str, bytes] | None = None) -> lis
         for name, content in edits.items():
             config.write_bytes(content)  # a hand edit of the exported file: not a source
             done = _bot("config", "import", str(config), "--db", str(db))
-            beat = wait_for(lambda: (h := heartbeat(db)) and h["heartbeat_at"]
-                            > first["heartbeat_at"] and h, 30, "a later heartbeat", process, log)
+            beat = wait_for(lambda: (h := heartbeat(db)) and h.heartbeat_at
+                            > first.heartbeat_at and h, 30, "a later heartbeat", process, log)
             err = done.stderr.strip()
             survived = (
                 done.returncode == 2 and "\n" not in err and err.startswith("error: ")
                 and "Traceback" not in done.stderr
                 and process.poll() is None and _active_max_contracts(db) == before
                 and before is not None and before[1] == START_MAX_CONTRACTS
-                and beat["config_version"] == first["config_version"]
-                and beat["status"] == "running"
+                and beat.config_version == first.config_version
+                and beat.status == "running"
             )
             results.append(FaultResult(f"config_{name}", survived, err))
     finally:

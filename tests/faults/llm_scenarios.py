@@ -274,7 +274,7 @@ def run_fault(fault: Fault, folder: Path) -> FaultResult:
     problems += governor_problems(fault, requests, counts, statuses)
     problems += bracket_problems(db, settings)
     problems += adjustment_problems(db, settings, fault.usable_reply)
-    if not (heartbeat(db) or {}).get("bars_processed"):
+    if not ((h := heartbeat(db)) and h.bars_processed):
         problems.append("no bars processed")
     result = FaultResult(fault.name, not problems, requests, counts["rows"], statuses,
                          tuple(problems))

@@ -26,6 +26,7 @@ from bot.runtime.faults import EXIT_JOURNAL_FAULT, EXIT_OK
 from shared.domain.models import OrderRole, Position
 from shared.persistence import journal_store
 from shared.persistence.db import connect, write_transaction
+from shared.persistence.ops_store import Heartbeat
 from tests.integration.botproc import heartbeat, query, start_bot, wait_for, write_config
 
 logger = logging.getLogger(__name__)
@@ -181,8 +182,8 @@ def sigterm_at_speed(
             codes.append(code)
             if code != EXIT_OK or seconds > limit_s:
                 problems.append(f"round {round_no}: exit {code} after {seconds:.2f} s")
-            state = heartbeat(db) or {}
-            if state.get("status") != "stopped" or state.get("pid") != process.pid:
+            state = heartbeat(db)
+            if state is None or state.status != "stopped" or state.pid != process.pid:
                 problems.append(f"round {round_no}: last heartbeat {state.get('status')!r} "
                                 f"from pid {state.get('pid')}, not 'stopped' from {process.pid}")
     finally:
@@ -215,16 +216,16 @@ def _bracket_orders(db: Path, bracket_id: str) -> frozenset[tuple[str, OrderRole
 def _restored_beat(db: Path, pid: int) -> dict[str, Any] | None:
     """The restarted bot's first heartbeat, written after restore and before any bar."""
     state = heartbeat(db)
-    return state if state and state["pid"] == pid else None
+    return state if state and state.pid == pid else None
 
 
-def _check_restore(killed: _Killed, beat: dict[str, Any], db: Path) -> list[str]:
+def _check_restore(killed: _Killed, beat: Heartbeat, db: Path) -> list[str]:
     """The restarted bot holds the killed position, and the bracket's fate is journaled."""
     problems = []
     position = killed.position
-    if beat["bars_processed"] != 0:
+    if beat.bars_processed != 0:
         return ["missed the restarted bot's first heartbeat (it had processed bars)"]
-    held = (beat["position_side"], beat["position_contracts"], beat["position_entry_price"])
+    held = (beat.position_side, beat.position_contracts, beat.position_entry_price)
     expected = ((position.side.value, position.contracts, position.entry_price)
                 if position else (None, 0, None))
     if held != expected:
@@ -395,11 +396,11 @@ def disk_full(work: Path, small_fs: Path, timeout_s: float = 60.0) -> FaultResul
     filler = fill_up(small_fs)  # whatever the rolled-back transaction left free
     again = _run_to_exit(config, db, work, "disk_full_restart", timeout_s)
     problems += _fault_exit_problems(again, db, "restart on the full disk", None)
-    state = heartbeat(db) or {}
+    state = heartbeat(db)
     codes = [c for c in (first.code, again.code) if c is not None]
     return _result("disk_full", check_journal(db), problems, codes, [],
-                   filler_bytes=filler, heartbeat_status=state.get("status"),
-                   halted=state.get("halted"), stderr=[first.stderr, again.stderr],
+                   filler_bytes=filler, heartbeat_status=state.status if state else None,
+                   halted=state.halted if state else None, stderr=[first.stderr, again.stderr],
                    seconds_to_exit=[round(first.seconds, 3), round(again.seconds, 3)])
 
 

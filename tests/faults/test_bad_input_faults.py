@@ -45,7 +45,7 @@ def test_an_unusable_replay_file_exits_2_with_the_backtests_line(tmp_path, kind,
     db = tmp_path / f"{kind}.db"
     feed_errors = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "feed_error"]
     assert len(feed_errors) == 1 and reason.lstrip(": ") in feed_errors[0]["message"]
-    assert heartbeat(db)["status"] == "refused"
+    assert heartbeat(db).status == "refused"
 
 
 def test_rows_out_of_order_are_played_sorted_and_reported_by_both_paths(tmp_path):

@@ -44,12 +44,12 @@ def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path
         wait_for(lambda: query(db, load_position, "MES"), 20, "the journaled position",
                  process, log)
         fake.stop_listening()
-        wait_for(lambda: heartbeat(db)["broker_connected"] == 0, 20, "broker_connected = 0",
+        wait_for(lambda: heartbeat(db).broker_connected == 0, 20, "broker_connected = 0",
                  process, log)
         wait_for(lambda: events(db, "ib_connect_failed"), 20, "a failed reconnect", process, log)
         fake.start()
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
+        wait_trading(db, process, log, after_bars=heartbeat(db).bars_processed + 2)
         orders = bracket_orders(fake, _bracket_id(entry.order_ref))
         assert len(fake.placed_orders()) == 3, "the reconnect must not place any order"
         assert orders["stop"].status == "Submitted"
@@ -82,8 +82,8 @@ def test_kill_9_while_the_bracket_works_restart_adopts_without_duplicates(tmp_pa
     assert orders["stop"].status == orders["target"].status == "Submitted"
     second = start_bot(config, db, log)
     try:
-        wait_for(lambda: (h := heartbeat(db)) and h["pid"] == second.pid
-                 and h["broker_connected"] == 1, 30, "the restarted bot connected", second, log)
+        wait_for(lambda: (h := heartbeat(db)) and h.pid == second.pid
+                 and h.broker_connected == 1, 30, "the restarted bot connected", second, log)
         position = wait_for(lambda: query(db, load_position, "MES"), 20,
                             "the position after restart", second, log)
         assert position.contracts == int(fake.position()) and position.side == "long"

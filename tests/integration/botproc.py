@@ -62,7 +62,8 @@ def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:
         conn.close()
 
 
-def heartbeat(db: Path) -> dict[str, Any] | None:
+def heartbeat(db: Path) -> ops_store.Heartbeat | None:
+    """The bot's heartbeat in ``db`` (None before the first beat)."""
     return query(db, ops_store.read_bot_state)
 
 

@@ -38,8 +38,8 @@ def events(db: Path, kind: str) -> list[dict[str, Any]]:
 def wait_trading(db: Path, process, log: Path, after_bars: int = 2) -> dict[str, Any]:
     """Wait until the bot is connected and has decided on a few live bars."""
     return wait_for(
-        lambda: (h := heartbeat(db)) and h["broker_connected"] == 1
-        and h["bars_processed"] >= after_bars and h, 60, "a connected, trading bot",
+        lambda: (h := heartbeat(db)) and h.broker_connected == 1
+        and h.bars_processed >= after_bars and h, 60, "a connected, trading bot",
         process, log)
 
 

@@ -118,7 +118,7 @@ def test_telegram_commands_reach_the_bot_only_from_allowed_chats(tmp_path):
             fake.send_update(4242, "/status")  # disarms the flatten
             fake.send_update(4242, "/confirm")
             fake.send_update(4242, "/halt")
-            wait_for(lambda: (h := heartbeat(db)) and h["halted"], 30, "the halt", bot, log)
+            wait_for(lambda: (h := heartbeat(db)) and h.halted, 30, "the halt", bot, log)
             replies = wait_for(
                 lambda: (found := [r.text for r in fake.sends() if r.body["chat_id"] == 4242])
                 and any(" halt done: " in text for text in found) and found,

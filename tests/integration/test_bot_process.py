@@ -43,21 +43,21 @@ def test_accelerated_run_journals_heartbeats_decisions_and_a_round_trip(tmp_path
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
         trades = wait_for(lambda: query(db, all_trades), 90, "a closed trade", process, log)
         later = wait_for(
-            lambda: (h := heartbeat(db)) and h["heartbeat_at"] > first["heartbeat_at"] and h,
+            lambda: (h := heartbeat(db)) and h.heartbeat_at > first.heartbeat_at and h,
             30, "a later heartbeat", process, log,
         )
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    assert later["mode"] == "paper" and later["bars_processed"] > 0 and later["pid"] == process.pid
+    assert later.mode == "paper" and later.bars_processed > 0 and later.pid == process.pid
     trade = trades[0]
     assert trade.pnl_net_cents == trade.pnl_gross_cents - trade.commission_cents
     fills = [f for f in query(db, journal_store.all_fills) if f["bracket_id"] == trade.bracket_id]
     assert len(fills) == 2 and fills[0]["role"] == "entry"
     decisions = query(db, journal_store.recent_decisions, 100_000)
-    assert len(decisions) >= later["bars_processed"] - 1
+    assert len(decisions) >= later.bars_processed - 1
     assert {"hold", "enter"} <= {d["verdict"] for d in decisions}
-    assert heartbeat(db)["status"] == "stopped"
+    assert heartbeat(db).status == "stopped"
 
 
 def _open_position(db):
@@ -77,7 +77,7 @@ def test_sigterm_exits_zero_within_the_configured_time(tmp_path):
     wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
     code, seconds = stop_bot(process)
     assert code == 0 and seconds <= 5
-    assert heartbeat(db)["status"] == "stopped"
+    assert heartbeat(db).status == "stopped"
 
 
 def test_malformed_config_exits_2_naming_the_field(tmp_path):
@@ -129,11 +129,11 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
             30, "the kill-switch exit", process, log,
         )[0]
         assert query(db, load_position, "MES") is None
-        assert heartbeat(db)["halted"] == 1
+        assert heartbeat(db).halted == 1
         with write_transaction(conn):
             resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
         wait_for(lambda: _command_done(db, resume_id), 30, "resume", process, log)
-        wait_for(lambda: heartbeat(db)["halted"] == 0, 30, "halted cleared", process, log)
+        wait_for(lambda: heartbeat(db).halted == 0, 30, "halted cleared", process, log)
         conn.close()
     finally:
         code, _ = stop_bot(process)
@@ -158,13 +158,13 @@ def test_malformed_replay_rows_are_skipped_and_counted(tmp_path):
     process = start_bot(config, db, log)
     try:
         state = wait_for(
-            lambda: (h := heartbeat(db)) and h["bars_processed"] == 40 and h, 60,
+            lambda: (h := heartbeat(db)) and h.bars_processed == 40 and h, 60,
             "all good rows played", process, log,
         )
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    assert state["bad_bars_skipped"] == 2
+    assert state.bad_bars_skipped == 2
     events = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "bad_bar"]
     assert events and "2 malformed" in events[0]["message"]
 
@@ -178,7 +178,7 @@ def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
         db, log = tmp_path / f"{run}.db", tmp_path / f"{run}.log"
         process = start_bot(config, db, log)
         assert process.wait(timeout=180) == 0, log.read_text()[-3000:]
-        assert heartbeat(db)["bars_processed"] == 1500
+        assert heartbeat(db).bars_processed == 1500
         snapshots.append(query(db, journal_store.journal_snapshot))
     first, second = snapshots
     assert len(first["decisions"]) == 1500 and first["trades"]
@@ -211,11 +211,11 @@ def test_imported_config_versions_hot_reload_and_garbage_is_refused_while_runnin
         refused = import_config(edit)
         assert refused.returncode == 2 and "not valid YAML" in refused.stderr
         later = wait_for(
-            lambda: (h := heartbeat(db)) and h["config_version"] != first["config_version"] and h,
+            lambda: (h := heartbeat(db)) and h.config_version != first.config_version and h,
             30, "the new config version in the heartbeat", process, log,
         )
-        assert process.poll() is None and later["status"] == "running"
-        assert later["config_version"] == query(db, ops_store.active_config_version_id)
+        assert process.poll() is None and later.status == "running"
+        assert later.config_version == query(db, ops_store.active_config_version_id)
     finally:
         code, _ = stop_bot(process)
     assert code == 0

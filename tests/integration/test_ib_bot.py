@@ -75,7 +75,7 @@ def test_next_valid_id_rolled_back_causes_no_id_collision(tmp_path, fake):
         wait_for(lambda: query(db, all_trades), 30, "the first round trip", process, log)
         fake.restart(next_valid_id=1)
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
+        wait_trading(db, process, log, after_bars=heartbeat(db).bars_processed + 2)
         second_entry = enter_long(fake, db, process, log, brackets=2)[1]
     finally:
         code, _ = stop_bot(process)
@@ -117,7 +117,7 @@ def test_duplicate_client_id_is_reported_and_retried_with_backoff(tmp_path, fake
         failures = wait_for(lambda: len(found := events(db, "ib_connect_failed")) >= 3 and found,
                             30, "three refused attempts", process, log)
         assert all("client id 17 is already in use" in e["message"] for e in failures)
-        assert heartbeat(db)["broker_connected"] == 0 and not fake.placed_orders()
+        assert heartbeat(db).broker_connected == 0 and not fake.placed_orders()
         waits = [float(e["detail_json"].split('"retry_s": ')[1].rstrip("}")) for e in failures]
         assert waits == sorted(waits) and waits[1] > waits[0]
         stamps = [codec.from_text(e["recorded_at"]) for e in failures]
@@ -140,7 +140,7 @@ def test_gateway_absent_at_start_bot_waits_reports_and_trades_when_it_appears(tm
         wait_for(lambda: len(events(db, "ib_connect_failed")) >= 2, 30, "failed attempts",
                  process, log)
         state = heartbeat(db)
-        assert state["broker_connected"] == 0 and state["status"] == "running"
+        assert state.broker_connected == 0 and state.status == "running"
         gateway = FakeGatewayThread(GatewayConfig(port=port)).start()
         wait_trading(db, process, log)
         enter_long(gateway, db, process, log)

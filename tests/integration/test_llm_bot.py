@@ -81,7 +81,7 @@ def test_manual_trigger_command_reaches_the_model_and_its_result_the_row(tmp_pat
                                                      "speed": 50})
         process = start_bot(config, db, log, DUMMY_AWS)
         try:
-            wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 2, 60,
+            wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 2, 60,
                      "some bars", process, log)
             conn = open_database(db)
             with write_transaction(conn):
@@ -110,7 +110,7 @@ def test_without_credentials_the_provider_is_unavailable_and_trading_goes_on(tmp
         process = start_bot(config, db, log, NO_AWS)
         assert process.wait(timeout=120) == 0, log.read_text()[-3000:]
         assert fake.count("/converse") == 0
-    assert heartbeat(db)["bars_processed"] == 300
+    assert heartbeat(db).bars_processed == 300
     state = query(db, llm_state.read_state)
     assert state["available"] == 0 and "credentials" in state["reason"]
     assert calls(db) == []
@@ -136,7 +136,7 @@ def test_a_headline_with_a_keyword_triggers_a_news_call(tmp_path):
                                                      "speed": 50})
         process = start_bot(config, db, log, DUMMY_AWS)
         try:
-            wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 2, 60,
+            wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 2, 60,
                      "some bars", process, log)
             conn = open_database(db)
             with write_transaction(conn):

@@ -45,7 +45,7 @@ def test_a_scored_headline_moves_the_sentiment_and_asks_the_llm(tmp_path):
         })
         process = start_bot(config, db, log, DUMMY_AWS)
         try:
-            wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 5, 60, "some bars",
+            wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 5, 60, "some bars",
                      process, log)
             assert all(s == 0.0 for _, s in sentiments(db)), "no news: neutral"
             received = datetime.now(UTC)

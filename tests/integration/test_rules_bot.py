@@ -45,7 +45,7 @@ def test_an_approved_rule_is_in_force_at_the_next_decision(tmp_path):
     db, log = tmp_path / "trader.db", tmp_path / "bot.log"
     bot = start_bot(config, db, log)
     try:
-        wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 20, 60,
+        wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 20, 60,
                  "the bot to decide", bot, log)
         conn = open_database(db)
         rejected = _rule(conn, RuleStatus.REJECTED)

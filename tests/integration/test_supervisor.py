@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.persistence import codec, ops_store
+from shared.persistence import ops_store
 from shared.supervisor import process_info, start_process
 from tests.integration.botproc import REPO_ROOT, query, wait_for
 
@@ -54,11 +54,11 @@ def healthy(url: str) -> bool:
         return False
 
 
-def fresh_heartbeat(db: Path, pid: int) -> dict | None:
+def fresh_heartbeat(db: Path, pid: int) -> ops_store.Heartbeat | None:
     state = query(db, ops_store.read_bot_state)
-    if not state or state["pid"] != pid or state["status"] != "running":
+    if not state or state.pid != pid or state.status != "running":
         return None
-    age_s = (datetime.now(UTC) - codec.from_text(state["heartbeat_at"])).total_seconds()
+    age_s = (datetime.now(UTC) - state.heartbeat_at).total_seconds()
     return state if age_s < 10 else None
 
 
@@ -95,7 +95,7 @@ def test_make_run_supervises_bot_dashboard_alerter_review_and_make_stop_leaves_n
                                  timeout=60)
         assert "bot: stopped" in stopped.stdout
         assert process_info("bot", url).state == "STOPPED"
-        assert query(db, ops_store.read_bot_state)["status"] == "stopped"
+        assert query(db, ops_store.read_bot_state).status == "stopped"
         assert not alive(bot.pid)
 
         assert start_process("bot", wait=True, url=url) == "bot starting"

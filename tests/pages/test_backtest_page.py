@@ -43,12 +43,15 @@ def wait_for_run(db: Path, status: str, timeout_s: float = 120) -> dict:
 
 
 def submit(app: AppTest, **fields) -> AppTest:
+    if "bt_source" in fields:  # outside the form: the form then shows that source's fields
+        app = app.radio(key="bt_source").set_value(fields.pop("bt_source")).run()
     for key, value in fields.items():
         widget = app.radio(key=key) if key == "bt_source" else None
         if widget is None:
             kind = {"bt_bars": app.number_input, "bt_strategy": app.selectbox,
                     "bt_params": app.text_area, "bt_llm": app.selectbox,
-                    "bt_llm_mode": app.selectbox}.get(key, app.text_input)
+                    "bt_llm_mode": app.selectbox, "bt_instrument": app.selectbox,
+                    }.get(key, app.text_input)
             widget = kind(key=key)
         widget.set_value(value)
     return app.button[0].click().run()
@@ -94,14 +97,33 @@ def test_progress_is_shown_while_running_and_survives_a_reload(app_env):
 
 
 def test_a_bad_csv_upload_is_rejected_with_the_reason(app_env):
-    app = open_page()
-    app.radio(key="bt_source").set_value("Upload CSV")
+    app = open_page().radio(key="bt_source").set_value("Upload CSV").run()
+    assert not any(w.label == "Synthetic bars" for w in app.number_input)
     app.get("file_uploader")[0].upload("bad.csv", b"when,price\n2025-01-01,abc\n", "text/csv")
     app = app.button[0].click().run()
     failed = wait_for_run(app_env["db"], "failed")
     assert "missing column(s)" in failed["message"]
-    errors = [e.value for e in open_page().error]
+    assert "bad.csv" in failed["message"] and "uploads" not in failed["message"]
+    page = open_page()
+    errors = [e.value for e in page.error]
     assert any("missing column(s)" in text for text in errors)
+    next(b for b in page.button if b.label == "Delete").click().run()
+    assert runs(app_env["db"]) == []
+
+
+def test_the_form_shows_only_the_chosen_sources_fields_and_the_instrument(app_env):
+    app = open_page()
+    assert any(w.label == "Synthetic bars" for w in app.number_input)
+    assert not any(w.label.startswith("Path of a CSV") for w in app.text_input)
+    app = app.radio(key="bt_source").set_value("File on the server").run()
+    assert any(w.label.startswith("Path of a CSV") for w in app.text_input)
+    assert not any(w.label == "Synthetic bars" for w in app.number_input)
+    app = submit(open_page(), bt_bars=2000, bt_instrument="ES")
+    done = wait_for_run(app_env["db"], "done")
+    conn = connect(app_env["db"], readonly=True)
+    request = backtest_store.backtest_run(conn, done["id"])["request_json"]
+    conn.close()
+    assert '"instrument.symbol": "ES"' in request
 
 
 def test_an_empty_date_range_is_reported(app_env, shared_data):

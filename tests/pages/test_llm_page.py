@@ -61,11 +61,11 @@ def test_status_shows_quota_and_limit_from_the_config(app_env):
     app = open_llm_page()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.000"
+    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.0000"
     bars = [b.proto.text for b in app.get("progress")]
     assert "quota 1,000/day" in bars and "limit $50.00/day" in bars
     assert metrics["Provider"] == "bedrock" and metrics["Bias in force"] == "neutral"
-    assert metrics["Trades it enabled"] == "0" and metrics["Win rate when it agreed"] == "-"
+    assert metrics["Trades it enabled"] == "0" and metrics["Win % agreed"] == "-"
 
 
 def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake):
@@ -73,9 +73,9 @@ def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake)
     log = app_env["db"].parent / "bot.log"
     process = start_bot(app_env["config"], app_env["db"], log, DUMMY_AWS)
     try:
-        before = heartbeat(app_env["db"])["heartbeat_at"]
-        wait_for(lambda: (h := heartbeat(app_env["db"])) and h["status"] == "running"
-                 and h["heartbeat_at"] > before, 60, "the bot running", process, log)
+        before = heartbeat(app_env["db"]).heartbeat_at
+        wait_for(lambda: (h := heartbeat(app_env["db"])) and h.status == "running"
+                 and h.heartbeat_at > before, 60, "the bot running", process, log)
         app = ask(open_llm_page(), "FOMC today, be careful")
         command_id = app.session_state["llm_command"]
         assert app.session_state["llm_via"] == "the running bot"
@@ -106,7 +106,7 @@ def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
     assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
     assert fake.count("/converse") == 1
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.000"
+    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.0000"
     assert any("quiet tape" in c.value for c in app.code), "prompt drill-down"
 
 

@@ -37,7 +37,11 @@ def test_overview_shows_the_journal(app_env):
     assert "Equity" in labels and labels["Equity"].startswith("$")
     charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     names = {trace.get("name") for chart in charts for trace in chart["data"]}
-    assert {"Price", "EMA 9", "Entry", "Exit", "Equity"} <= names
+    assert {"Price", "EMA 9", "Long entry ▲", "Short entry ▼", "Exit ×", "Equity"} <= names
+    symbols = {trace.get("name"): trace.get("marker", {}).get("symbol")
+               for chart in charts for trace in chart["data"]}
+    assert symbols["Long entry ▲"] == "triangle-up" and symbols["Short entry ▼"] == "triangle-down"
+    assert symbols["Exit ×"] == "x"
     decisions = app.dataframe[0].value
     assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
 
@@ -68,9 +72,11 @@ def test_overview_has_no_sentiment_panel_without_news(app_env):
 def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
     app = AppTest.from_file(APP, default_timeout=60).run()
     sidebar_metrics = {m.label: m.value for m in app.sidebar.metric}
-    assert sidebar_metrics["Bot process"] == "UNKNOWN"
+    # supervisord unreachable and the paper run's last heartbeat says it stopped
+    assert sidebar_metrics["Bot"] == "stopped"
     captions = " ".join(c.value for c in app.sidebar.caption)
-    assert "Mode: **paper**" in captions
+    assert "Mode: **paper**" in captions and "Entries: none (bot stopped)" in captions
+    assert "Broker: connected" not in captions and "Entries: allowed" not in captions
 
 
 def test_halt_button_queues_a_command(app_env):
@@ -198,3 +204,27 @@ def test_password_is_mandatory_off_loopback(app_env):
         streamlit_config.set_option("server.address", previous)
     assert not app.title
     assert "set DASHBOARD_PASSWORD" in app.error[0].value
+
+
+def test_overview_shows_the_trader_panels_and_a_trade_drilldown(app_env):
+    app = open_page("app_pages/overview.py")
+    text = " ".join(m.value for m in app.markdown)
+    assert "**Position**" in text and "**Risk today**" in text
+    assert "Market session (CME Globex)" in text and "Trades left" in text
+    trade = next(s for s in app.selectbox if s.label == "Trade")
+    assert trade.options and ("▲" in trade.options[0] or "▼" in trade.options[0])
+    text = " ".join(m.value for m in app.markdown)  # the latest trade is drilled into
+    assert "**Decision** at" in text and "**Orders**" in text and "**Fills**" in text
+    tables = [d.value for d in app.dataframe]
+    assert any({"strategy", "vote"} <= set(t.columns) for t in tables)
+    assert any("role" in t.columns and "placed" in t.columns for t in tables)
+
+
+def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page("app_pages/overview.py").run()
+    chicago = app.dataframe[0].value["ts"].iloc[0]
+    app.sidebar.selectbox[0].select("UTC").run()
+    utc = app.dataframe[0].value["ts"].iloc[0]
+    assert str(chicago.tz) == "America/Chicago" and str(utc.tz) == "UTC"
+    assert chicago == utc  # the same instant, shown in another zone

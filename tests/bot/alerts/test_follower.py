@@ -10,7 +10,7 @@ from bot.alerts.follower import JournalFollower
 from bot.alerts.summary import closed_day, poll_summary, session_bounds
 from shared.config.settings import AlertsConfig
 from shared.domain.alerts import AlertKind
-from shared.persistence import alerts_store, codec, ops_store
+from shared.persistence import alerts_store, ops_store
 from shared.persistence.db import open_database, write_transaction
 from tests.bot.alerts import journal_rows as rows
 
@@ -82,10 +82,9 @@ def test_a_pending_llm_call_is_read_once_it_is_settled(conn):
 
 def heartbeat(conn, last_bar: datetime) -> None:
     with write_transaction(conn):
-        ops_store.upsert_bot_state(conn, {
-            "heartbeat_at": codec.to_text(WALL), "last_bar_ts": codec.to_text(last_bar),
-            "mode": "paper", "broker_connected": 1, "symbol": "MES", "equity_cents": 2_500_000,
-            "realized_today_cents": 0, "unrealized_cents": 0, "bias": "neutral", "halted": 0})
+        ops_store.upsert_bot_state(conn, ops_store.Heartbeat(
+            heartbeat_at=WALL, last_bar_ts=last_bar, mode="paper", broker_connected=True,
+            symbol="MES", equity_cents=2_500_000))
 
 
 def test_the_trading_day_closes_at_16_central_and_spans_from_17_the_day_before():

@@ -257,3 +257,17 @@ def test_trailing_stop_for_a_short_rounds_away_from_price():
 def test_trailing_disabled():
     cfg = RiskConfig(trailing_stop_enabled=False)
     assert risk.manage_position(_position(), 5020.0, NOW, cfg, MES) is None
+
+
+def test_entry_block_reports_the_day_ended_by_the_loss_streak_and_the_halt():
+    now = request().now
+    streak = RiskState(consecutive_losses=CFG.max_consecutive_losses)
+    assert risk.entry_block(streak, CFG, now, 300).rule == RiskRule.CONSECUTIVE_LOSSES
+    halted = RiskState(halted=True, halt_reason="flatten")
+    assert "flatten" in risk.entry_block(halted, CFG, now, 300).reason
+    assert risk.entry_block(RiskState(), CFG, now, 300) is None
+    loss_at = now - timedelta(minutes=1)
+    cooling = RiskState(last_loss_ts=loss_at)
+    assert risk.entry_block(cooling, CFG, now, 300).rule == RiskRule.COOLDOWN
+    assert risk.cooldown_until(cooling, CFG) == loss_at + timedelta(
+        minutes=CFG.cooldown_after_loss_minutes)
