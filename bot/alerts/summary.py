@@ -17,7 +17,7 @@ from shared.domain.alerts import AlertKind
 from shared.domain.metrics import trade_stats
 from shared.domain.models import TradeRecord
 from shared.persistence import alert_feed_store as feed
-from shared.persistence import alerts_store, codec, journal_store, ops_store
+from shared.persistence import alerts_store, journal_store, ops_store
 
 CHICAGO = ZoneInfo("America/Chicago")
 SESSION_OPEN_CT = time(17, 0)  # of the day before
@@ -80,7 +80,7 @@ def poll_summary(
 ) -> tuple[list[Alert], dict[str, str]]:
     """The summary of a newly closed day (if any) and the new ``summary_day`` watermark."""
     state = ops_store.read_bot_state(conn)
-    last_bar = codec.optional_ts(state.get("last_bar_ts")) if state else None
+    last_bar = state.last_bar_ts if state else None
     last_bar_end = last_bar + timedelta(seconds=bar_seconds) if last_bar else None
     reference = reference_time(last_bar_end, wall_now)
     if reference is None or state is None:
@@ -98,5 +98,5 @@ def poll_summary(
     trades = journal_store.filtered_trades(conn, start, end)
     calls, cost = feed.llm_usage_between(conn, start, end)
     text = summary_text(day, str(state.symbol), trades, calls, cost,
-                        state.get("equity_cents"))
+                        state.equity_cents)
     return [Alert(AlertKind.DAILY_SUMMARY, f"summary:{day.isoformat()}", text, end)], marks
