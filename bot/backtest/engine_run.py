@@ -17,12 +17,7 @@ import numpy as np
 from bot.adapters.journal import MemoryJournal, label_trades
 from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
-from bot.backtest.events import (
-    entries_blocked_until,
-    may_fire,
-    next_position_event,
-    regime_may_allow,
-)
+from bot.backtest.events import entries_blocked_until, entry_candidates, next_position_event
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
     ExactWindows,
@@ -154,8 +149,7 @@ def run_engine(
                            journal_inputs=keep_decisions)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
-    firing = np.flatnonzero(may_fire(matrix, settings.strategies)
-                            & regime_may_allow(matrix, settings.regime))
+    firing = entry_candidates(matrix, settings)
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
     # Candidate entry bars and the bars after them (where a pending entry fills).
     candidates = np.union1d(firing, firing + 1)

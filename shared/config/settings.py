@@ -99,7 +99,9 @@ class FeatureConfig(Section):
     macd_slow: int = Field(26, ge=3)
     macd_signal: int = Field(9, ge=2)
     atr_period: int = Field(14, ge=2)
-    atr_baseline_bars: int = Field(100, ge=10)
+    atr_baseline_bars: int = Field(
+        240, ge=10, description="ATR baseline: mean ATR over this many bars (the regime's ratio)"
+    )
     ema_fast: int = Field(9, ge=2)
     ema_slow: int = Field(21, ge=3)
     sma_slow: int = Field(50, ge=3)
@@ -115,29 +117,52 @@ class FeatureConfig(Section):
             raise ValueError("macd_fast must be below macd_slow")
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
+        if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
+            raise ValueError(
+                f"atr_baseline_bars ({self.atr_baseline_bars}) + atr_period "
+                f"({self.atr_period}) - 1 must fit in window_bars ({self.window_bars})"
+            )
         return self
 
 
 class RegimeConfig(Section):
-    """When the market may be traded."""
+    """When the market may be traded. Volatility is ATR over its own baseline (the mean ATR of
+    the last ``features.atr_baseline_bars`` bars), so the limits hold for any bar size and
+    instrument; the volatility label comes from the same ratio, so it agrees with the refusal.
+    """
 
-    min_atr_ratio: float = Field(0.3, ge=0, json_schema_extra=HOT)
-    max_atr_ratio: float = Field(3.0, gt=0, json_schema_extra=HOT)
-    min_atr_points: float = Field(0.25, ge=0, json_schema_extra=HOT)
-    max_atr_points: float = Field(15.0, gt=0, json_schema_extra=HOT)
+    min_atr_ratio: float = Field(
+        0.5, ge=0, json_schema_extra=HOT,
+        description="Below this ATR / baseline: no entries (the market went quiet)",
+    )
+    max_atr_ratio: float = Field(
+        3.0, gt=0, json_schema_extra=HOT,
+        description="Above this ATR / baseline: no entries (a volatility spike)",
+    )
+    low_volatility_ratio: float = Field(
+        0.75, ge=0, json_schema_extra=HOT, description="Label volatility low below this ratio"
+    )
+    high_volatility_ratio: float = Field(
+        1.3, gt=0, json_schema_extra=HOT, description="Label volatility high above this ratio"
+    )
     sessions: list[Literal["overnight", "pre_open", "open", "midday", "close"]] = Field(
         default_factory=lambda: ["overnight", "pre_open", "open", "midday", "close"],
         json_schema_extra=HOT,
         description="Time-of-day buckets in which new entries are allowed",
     )
-    trend_threshold: float = Field(0.0005, ge=0, description="EMA spread / price for a trend")
+    trend_spread_atr: float = Field(
+        0.75, ge=0, json_schema_extra=HOT,
+        description="EMA fast - slow spread, in ATRs, beyond which the trend label is up/down",
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> RegimeConfig:
-        if self.min_atr_ratio >= self.max_atr_ratio:
-            raise ValueError("min_atr_ratio must be below max_atr_ratio")
-        if self.min_atr_points >= self.max_atr_points:
-            raise ValueError("min_atr_points must be below max_atr_points")
+        if not (self.min_atr_ratio <= self.low_volatility_ratio < self.high_volatility_ratio
+                <= self.max_atr_ratio):
+            raise ValueError(
+                "need min_atr_ratio <= low_volatility_ratio < high_volatility_ratio <= "
+                "max_atr_ratio (a refused ratio must carry the matching label)"
+            )
         return self
 
 

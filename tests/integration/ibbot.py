@@ -19,7 +19,7 @@ def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -
         "ib": {"port": port, "client_id": 17, "connect_timeout_s": 3,
                "reconnect_initial_s": 0.2, "reconnect_max_s": 1.0, "commission_wait_s": 1.0,
                "bar_timeout_s": 5},
-        "features": {"window_bars": 120},
+        "features": {"window_bars": 120, "atr_baseline_bars": 100},
         "strategies": {"weights": {"breakout": 1.0}},
         "risk": {"cooldown_after_loss_minutes": 0, "max_hold_minutes": 600},
         "engine": {"heartbeat_seconds": 0.2, "commands_poll_seconds": 0.05},
