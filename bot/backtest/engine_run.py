@@ -150,6 +150,8 @@ def run_engine(
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     firing = entry_candidates(matrix, settings)
+    may_enter = np.zeros(len(data), dtype=bool)
+    may_enter[firing] = True
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
     # Candidate entry bars and the bars after them (where a pending entry fills).
     candidates = np.union1d(firing, firing + 1)
@@ -172,7 +174,9 @@ def run_engine(
             index = target
         bar = data.bar(index)
         if vectorised:
-            needed = keep_decisions or _may_end_flat(broker, bar)
+            # Exact features only where an entry may be decided: elsewhere may_fire/may_allow
+            # (necessary conditions on these very columns) hold the vote or the regime shut.
+            needed = keep_decisions or (may_enter[index] and _may_end_flat(broker, bar))
             engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
                                            data.close, settings.features, needed, exact))
         else:

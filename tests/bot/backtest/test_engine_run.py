@@ -39,6 +39,8 @@ def test_skipping_idle_bars_gives_the_same_trades_and_decisions(name, data):
     every = run_engine(settings, data, skip_idle_bars=False, keep_decisions=True)
     assert every.bars_evaluated == len(data) > skipped.bars_evaluated
     assert skipped.trades == every.trades
+    # Without decisions kept, exact features are computed only where an entry may be decided.
+    assert run_engine(settings, data).trades == every.trades
     assert skipped.open_position == every.open_position
     by_ts = {d.ts: d for d in every.decisions}
     for decision in skipped.decisions:
