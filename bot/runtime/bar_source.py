@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain, dropwhile
 from pathlib import Path
 
+from bot.adapters.feeds.globex_clock import history_start
 from bot.adapters.feeds.replay import iter_bar_objects, load_bars
-from bot.adapters.feeds.synthetic import SyntheticMarket, history_start, resume_point
+from bot.adapters.feeds.synthetic import SyntheticMarket, resume_point
 from shared.config.settings import FeedConfig, Settings
 from shared.domain.models import Bar
 

@@ -2,16 +2,17 @@
 
 Same (seed, start, start_price, bar_seconds), same bars; the wall clock is never read. Prices
 sit on the 0.25 tick grid, high/low bracket open/close, a bar opens at the previous close inside
-a session, and no bar falls in the 16:00-17:00 CT break or the weekend. ``resume_point``
-continues a market after a restart; ``history_start`` says where a market must begin to have a
-given number of bars before an instant.
+a session, and no bar falls in the 16:00-17:00 CT break or the weekend (``globex_clock``).
+``resume_point`` continues a market after a restart.
 
 The model lives on a one-minute grid whatever the bar size, so five-second bars summed into
 minutes look like one-minute bars: each minute's variance is (midday sigma x time-of-day
 profile x a day factor x exp(fast + slow log-volatility))^2, the two log-volatilities
 mean-reverting over minutes and hours (volatility clustering); rare jumps add fat tails and
-kick the fast one. A bar's return is normal with the variance integrated over its span, plus
-its jumps; its high and low are the extremes of a Brownian bridge. Volume follows the
+kick the fast one. A third of each minute's variance comes from a mean-reverting component,
+so hour-long moves stay smaller than a random walk's (as in real ES). A bar's return is normal
+with the variance integrated over its span, plus its jumps; its high and low are the extremes
+of a (slightly narrowed) Brownian bridge. Volume follows the
 time-of-day profile, the current volatility and the bar's own move. The constants are fitted
 to real ES; ``benchmarks/bench_market_calibration.py`` prints synthetic against real.
 """
@@ -21,19 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bot.adapters.feeds.globex_clock import globex_session
 from bot.adapters.feeds.synthetic_profile import minute_profile
 from shared.domain.models import Bar
 
-CHICAGO = ZoneInfo("America/Chicago")
 TICK_SIZE_POINTS = 0.25
-SESSION_OPEN_CT = time(17, 0)
-SESSION_CLOSE_CT = time(16, 0)
 
 _MIDDAY_SIGMA_BP = 2.2  # one-minute return std at RTH midday with every factor at 1
 _FAST_HALF_LIFE_MINUTES = 8.0
@@ -60,52 +58,6 @@ class ResumePoint(NamedTuple):
     start: datetime
     start_price: float
     seed: int
-
-
-def globex_session(ts: datetime) -> tuple[datetime, datetime]:
-    """Return the UTC (open, close) of the Globex session holding ``ts``, or of the next one."""
-    if ts.tzinfo is None:
-        raise ValueError("ts must be timezone-aware")
-    local = ts.astimezone(CHICAGO)
-    trading_day = local.date()
-    if local.time() >= SESSION_OPEN_CT:
-        trading_day += timedelta(days=1)
-    while True:
-        if trading_day.weekday() >= 5:  # Saturday/Sunday belong to Monday's session
-            trading_day += timedelta(days=7 - trading_day.weekday())
-        previous_day = trading_day - timedelta(days=1)
-        open_utc = datetime.combine(previous_day, SESSION_OPEN_CT, CHICAGO).astimezone(UTC)
-        close_utc = datetime.combine(trading_day, SESSION_CLOSE_CT, CHICAGO).astimezone(UTC)
-        if ts < close_utc:
-            return open_utc, close_utc
-        trading_day += timedelta(days=1)
-
-
-def _previous_session(ts: datetime) -> tuple[datetime, datetime]:
-    """The latest Globex session that opens before ``ts``."""
-    for days_back in range(7):
-        open_utc, close_utc = globex_session(ts - timedelta(days=days_back))
-        if open_utc < ts:
-            return open_utc, close_utc
-    raise ValueError(f"no Globex session opens in the week before {ts}")  # not reachable
-
-
-def history_start(end: datetime, bars: int, bar_seconds: int) -> datetime:
-    """The start of the session bar that lies ``bars`` complete bars before ``end``.
-
-    A market started there yields exactly ``bars`` bars that close at or before ``end``
-    (walking back over breaks and weekends), then the bars after them.
-    """
-    if bars < 1:
-        raise ValueError(f"bars must be at least 1, not {bars}")
-    remaining, cursor = bars, end.astimezone(UTC)
-    while True:
-        open_utc, close_utc = _previous_session(cursor)
-        complete = int((min(close_utc, cursor) - open_utc).total_seconds() // bar_seconds)
-        if complete >= remaining:
-            return open_utc + timedelta(seconds=(complete - remaining) * bar_seconds)
-        remaining -= complete
-        cursor = open_utc
 
 
 def derive_seed(seed: int, ts: datetime) -> int:

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.adapters.feeds.synthetic import SyntheticMarket, history_start
+from bot.adapters.feeds.globex_clock import history_start
+from bot.adapters.feeds.synthetic import SyntheticMarket
 from bot.core.sessions import CmeSessionClock
 from bot.runtime import live
 from bot.runtime.bar_source import open_bar_source, warm_start_bars
