@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,14 +69,23 @@ class BarData:
 
 
 def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | None) -> BarData:
-    """The first ``bars`` bars of the seeded synthetic market."""
+    """The first ``bars`` bars of the seeded synthetic market (the live feed's very bars)."""
     market = SyntheticMarket(seed, start or SYNTHETIC_START, 5000.0, bar_seconds)
-    columns = np.empty((6, bars))
-    for index, bar in enumerate(islice(market.iter_bars(), bars)):
-        columns[:, index] = (bar.ts.timestamp(), bar.open, bar.high, bar.low, bar.close,
-                             bar.volume)
-    ts_ns = np.round(columns[0] * 1e9).astype(np.int64)
-    return BarData(ts_ns, *columns[1:], bar_seconds=bar_seconds)  # type: ignore[misc]
+    parts: list[tuple[np.ndarray, ...]] = []
+    produced = 0
+    for session in market.iter_sessions() if bars > 0 else ():
+        take = min(len(session.close), bars - produced)
+        open_ns = _ns(session.open_utc)
+        parts.append((open_ns + session.offsets_s[:take].astype(np.int64) * 1_000_000_000,
+                      *(column[:take] for column in session[2:])))
+        produced += take
+        if produced >= bars:
+            break
+    if not parts:
+        return BarData(np.empty(0, np.int64), *(np.empty(0) for _ in range(5)),
+                       bar_seconds=bar_seconds)  # type: ignore[misc]
+    ts_ns, *columns = (np.concatenate(values) for values in zip(*parts, strict=True))
+    return BarData(ts_ns, *columns, bar_seconds=bar_seconds)  # type: ignore[misc]
 
 
 def _native_seconds(index: pd.DatetimeIndex) -> int:

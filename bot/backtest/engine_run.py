@@ -18,12 +18,7 @@ import numpy as np
 from bot.adapters.journal import MemoryJournal, label_trades
 from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
-from bot.backtest.events import (
-    entries_blocked_until,
-    may_fire,
-    next_position_event,
-    regime_may_allow,
-)
+from bot.backtest.events import entries_blocked_until, entry_candidates, next_position_event
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
     ExactWindows,
@@ -173,8 +168,9 @@ def run_engine(
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
     engine.set_rules(rules or RuleBook())  # learned rules, as the live bot would apply them
-    firing = np.flatnonzero(may_fire(matrix, settings.strategies)
-                            & regime_may_allow(matrix, settings.regime))
+    firing = entry_candidates(matrix, settings)
+    may_enter = np.zeros(len(data), dtype=bool)
+    may_enter[firing] = True
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
     # Candidate entry bars and the bars after them (where a pending entry fills).
     candidates = np.union1d(firing, firing + 1)
@@ -201,7 +197,9 @@ def run_engine(
         if llm is not None:
             llm.before_bar(engine, index)
         if vectorised:
-            needed = keep_decisions or _may_end_flat(broker, bar) or (
+            # Exact features only where an entry may be decided: elsewhere may_fire/may_allow
+            # (necessary conditions on these very columns) hold the vote or the regime shut.
+            needed = keep_decisions or (may_enter[index] and _may_end_flat(broker, bar)) or (
                 llm is not None and llm.needs_features(index))
             record = engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
                                                     data.close, settings.features, needed,

@@ -305,6 +305,7 @@ class TradingEngine:
             atr_points=features.atr_points, now=now, minutes_to_close=regime.minutes_to_close,
             regime_tradable=regime.tradable, regime_reasons=regime.reasons, position=position,
             entry_pending=self.broker.has_pending_entry(), sizing_confidence=base_confidence,
+            bar_seconds=self.settings.feed.bar_seconds,
         )
         verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
         llm_note = (influence.note,) if influence.note else ()

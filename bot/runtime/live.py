@@ -21,7 +21,7 @@ import signal
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,13 @@ from bot.core.engine import TradingEngine
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
 from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
-from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
+from bot.runtime.bar_source import (
+    BarSource,
+    Pacer,
+    follows_wall_clock,
+    open_bar_source,
+    warm_start_bars,
+)
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
@@ -212,13 +218,16 @@ class LiveBot:
             await play_stream(self, self.stream)
             return self._finish(2 if self.stream.fatal else 0)
         try:
-            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
+            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc,
+                                     warm_start_bars(self.settings))
         except (DataFileError, ConfigError) as exc:  # an unusable replay file: refuse, exit 2
             logger.error("cannot open the bar source: %s", exc)
             self._record_incident("feed_error", str(exc))
             self._finish(2)
             raise
         self._report_source(source)
+        if source.history:
+            self.warm_start(source.history)
         finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")
@@ -337,6 +346,22 @@ class LiveBot:
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def warm_start(self, history: Sequence[Bar]) -> None:
+        """Journal a first start's history bars (charts) and warm the indicators with them.
+
+        No decision, no order: the engine only fills its window, as after a restart.
+        """
+        self.engine.warm_up(history)
+        with write_transaction(self.conn):
+            journal_store.insert_bars(self.conn, self.symbol, history)
+        first, last = history[0].ts, history[-1].ts
+        message = (f"warm start: {len(history)} bars of history, {first:%Y-%m-%d %H:%M} to "
+                   f"{last:%Y-%m-%d %H:%M:%S} UTC (indicators and charts only)")
+        self.engine.journal.record_event(self.engine_now(), "warm_start", "info", message,
+                                         {"bars": len(history)})
+        self.engine.journal.flush()
+        logger.info(message)
 
     def record_notice(self, notice: StreamNotice) -> None:
         """Journal a broker or feed notice as an event at the engine's time."""

@@ -97,6 +97,12 @@ class FeedConfig(Section):
     replay_timezone: str = Field("UTC", description="Timezone of naive timestamps in the file")
     bar_seconds: int = Field(5, ge=1, le=3600)
     max_bars: int | None = Field(None, ge=1, description="Stop after this many bars (tests)")
+    warm_start_minutes: float = Field(
+        360.0, ge=0, le=7 * 24 * 60,
+        description="First start of a synthetic market beginning now: play this much history "
+        "first (at least features.window_bars bars) so indicators are warm and charts full; "
+        "0 = off",
+    )
 
 
 class FeatureConfig(Section):
@@ -108,7 +114,9 @@ class FeatureConfig(Section):
     macd_slow: int = Field(26, ge=3)
     macd_signal: int = Field(9, ge=2)
     atr_period: int = Field(14, ge=2)
-    atr_baseline_bars: int = Field(100, ge=10)
+    atr_baseline_bars: int = Field(
+        240, ge=10, description="ATR baseline: mean ATR over this many bars (the regime's ratio)"
+    )
     ema_fast: int = Field(9, ge=2)
     ema_slow: int = Field(21, ge=3)
     sma_slow: int = Field(50, ge=3)
@@ -124,29 +132,52 @@ class FeatureConfig(Section):
             raise ValueError("macd_fast must be below macd_slow")
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
+        if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
+            raise ValueError(
+                f"atr_baseline_bars ({self.atr_baseline_bars}) + atr_period "
+                f"({self.atr_period}) - 1 must fit in window_bars ({self.window_bars})"
+            )
         return self
 
 
 class RegimeConfig(Section):
-    """When the market may be traded."""
+    """When the market may be traded. Volatility is ATR over its own baseline (the mean ATR of
+    the last ``features.atr_baseline_bars`` bars), so the limits hold for any bar size and
+    instrument; the volatility label comes from the same ratio, so it agrees with the refusal.
+    """
 
-    min_atr_ratio: float = Field(0.3, ge=0, json_schema_extra=HOT)
-    max_atr_ratio: float = Field(3.0, gt=0, json_schema_extra=HOT)
-    min_atr_points: float = Field(0.25, ge=0, json_schema_extra=HOT)
-    max_atr_points: float = Field(15.0, gt=0, json_schema_extra=HOT)
+    min_atr_ratio: float = Field(
+        0.5, ge=0, json_schema_extra=HOT,
+        description="Below this ATR / baseline: no entries (the market went quiet)",
+    )
+    max_atr_ratio: float = Field(
+        3.0, gt=0, json_schema_extra=HOT,
+        description="Above this ATR / baseline: no entries (a volatility spike)",
+    )
+    low_volatility_ratio: float = Field(
+        0.75, ge=0, json_schema_extra=HOT, description="Label volatility low below this ratio"
+    )
+    high_volatility_ratio: float = Field(
+        1.3, gt=0, json_schema_extra=HOT, description="Label volatility high above this ratio"
+    )
     sessions: list[Literal["overnight", "pre_open", "open", "midday", "close"]] = Field(
         default_factory=lambda: ["overnight", "pre_open", "open", "midday", "close"],
         json_schema_extra=HOT,
         description="Time-of-day buckets in which new entries are allowed",
     )
-    trend_threshold: float = Field(0.0005, ge=0, description="EMA spread / price for a trend")
+    trend_spread_atr: float = Field(
+        0.75, ge=0, json_schema_extra=HOT,
+        description="EMA fast - slow spread, in ATRs, beyond which the trend label is up/down",
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> RegimeConfig:
-        if self.min_atr_ratio >= self.max_atr_ratio:
-            raise ValueError("min_atr_ratio must be below max_atr_ratio")
-        if self.min_atr_points >= self.max_atr_points:
-            raise ValueError("min_atr_points must be below max_atr_points")
+        if not (self.min_atr_ratio <= self.low_volatility_ratio < self.high_volatility_ratio
+                <= self.max_atr_ratio):
+            raise ValueError(
+                "need min_atr_ratio <= low_volatility_ratio < high_volatility_ratio <= "
+                "max_atr_ratio (a refused ratio must carry the matching label)"
+            )
         return self
 
 
@@ -222,12 +253,24 @@ class StrategiesConfig(Section):
 
 
 class RiskConfig(Section):
-    """The risk manager's rules. It has the final say over every entry."""
+    """The risk manager's rules. It has the final say over every entry.
+
+    Defaults fit the built-in market's 5-second bars (and hold for other bar sizes): stops of
+    4.5 one-minute ATRs (~6 points at RTH midday, ~12 after the open, the 3-point floor
+    overnight), targets 1.5 x the stop; about 9 trades per RTH session and one an hour
+    overnight (benchmarks/bench_first_trade.py).
+    """
 
     risk_per_trade_usd: float = Field(100.0, gt=0, json_schema_extra=HOT)
     max_contracts: int = Field(2, ge=1, le=100, json_schema_extra=HOT)
-    atr_stop_multiplier: float = Field(2.0, gt=0, json_schema_extra=HOT)
-    min_stop_points: float = Field(10.0, gt=0, json_schema_extra=HOT)
+    atr_stop_multiplier: float = Field(
+        4.5, gt=0, json_schema_extra=HOT,
+        description="Stop in one-minute ATRs (a bar's ATR x sqrt(60 s / bar length))",
+    )
+    min_stop_points: float = Field(
+        3.0, gt=0, json_schema_extra=HOT,
+        description="Smallest stop, in points (well above a round trip's costs)",
+    )
     reward_risk_ratio: float = Field(1.5, gt=0, json_schema_extra=HOT)
     confidence_threshold: float = Field(
         0.7, ge=0, le=1, json_schema_extra=HOT, description="Below this, size is halved"
@@ -236,14 +279,16 @@ class RiskConfig(Section):
         0.5, ge=0, le=1, json_schema_extra=HOT, description="Entries need more than this"
     )
     daily_loss_limit_usd: float = Field(300.0, gt=0, json_schema_extra=HOT)
-    max_trades_per_day: int = Field(10, ge=1, json_schema_extra=HOT)
-    cooldown_after_loss_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
-    max_consecutive_losses: int = Field(3, ge=1, json_schema_extra=HOT)
+    max_trades_per_day: int = Field(30, ge=1, json_schema_extra=HOT)
+    cooldown_after_loss_minutes: float = Field(10.0, ge=0, json_schema_extra=HOT)
+    max_consecutive_losses: int = Field(
+        8, ge=1, json_schema_extra=HOT, description="This many losses in a row end the day"
+    )
     no_entry_before_close_minutes: float = Field(15.0, ge=0, json_schema_extra=HOT)
     trailing_stop_enabled: bool = Field(True, json_schema_extra=HOT)
     trailing_activation_points: float = Field(6.0, gt=0, json_schema_extra=HOT)
-    trailing_distance_points: float = Field(8.0, gt=0, json_schema_extra=HOT)
-    max_hold_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
+    trailing_distance_points: float = Field(4.0, gt=0, json_schema_extra=HOT)
+    max_hold_minutes: float = Field(90.0, gt=0, json_schema_extra=HOT)
     disaster_stop_usd: float = Field(500.0, gt=0, json_schema_extra=HOT)
     entry_order_type: Literal["market", "limit"] = Field("market", json_schema_extra=HOT)
     limit_offset_ticks: int = Field(0, ge=0, le=40, json_schema_extra=HOT)

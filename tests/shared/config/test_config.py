@@ -19,7 +19,10 @@ def test_defaults_are_paper_mes_with_documented_risk_values():
     settings = Settings()
     assert settings.broker.mode is Mode.PAPER
     assert settings.instrument.symbol == "MES"
-    assert settings.risk.min_stop_points == 10
+    assert settings.risk.min_stop_points == 3
+    assert settings.risk.atr_stop_multiplier == 4.5
+    assert settings.risk.max_trades_per_day == 30
+    assert settings.regime.min_atr_ratio == 0.5
     assert settings.risk.confidence_threshold == 0.7
     assert settings.risk.min_weighted_confidence == 0.5
     assert settings.features.window_bars == 500
@@ -31,7 +34,7 @@ def test_partial_file_keeps_other_defaults(tmp_path):
     path.write_text("risk:\n  max_contracts: 4\n")
     settings = load_settings(path, env={})
     assert settings.risk.max_contracts == 4
-    assert settings.risk.min_stop_points == 10
+    assert settings.risk.min_stop_points == 3
 
 
 def test_unknown_key_is_rejected_with_its_name():
