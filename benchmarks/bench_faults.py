@@ -38,17 +38,24 @@ class Row:
     note: str = ""
 
 
+def folder(work: Path, name: str) -> Path:
+    """A fresh scratch folder for one scenario (the drivers expect it to exist)."""
+    path = work / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def process_faults(work: Path) -> list[Row]:
     """SIGTERM at speed, kill -9 in a position, a locked journal and (as root) a full disk."""
     results = [
-        scenarios.sigterm_at_speed(work / "sigterm_1e6", 1_000_000),
-        scenarios.sigterm_at_speed(work / "sigterm_5000", 5000),
-        scenarios.kill9_in_position(work / "kill9", kills=5),
-        scenarios.db_locked(work / "locked"),
+        scenarios.sigterm_at_speed(folder(work, "sigterm_1e6"), 1_000_000),
+        scenarios.sigterm_at_speed(folder(work, "sigterm_5000"), 5000),
+        scenarios.kill9_in_position(folder(work, "kill9"), kills=5),
+        scenarios.db_locked(folder(work, "locked")),
     ]
     try:
         with scenarios.mounted_tmpfs(work / "small_fs", "3m") as small:
-            results.append(scenarios.disk_full(work / "disk_full", small))
+            results.append(scenarios.disk_full(folder(work, "disk_full"), small))
     except scenarios.TmpfsUnavailable as exc:
         logger.warning("disk full skipped: %s", exc)
     return [Row(r.fault, r.survived, r.rows_lost, r.duplicate_orders, r.naked_positions,
@@ -57,10 +64,10 @@ def process_faults(work: Path) -> list[Row]:
 
 def bad_input_faults(work: Path) -> list[Row]:
     """Garbage config edits while running, unusable replay files, an open dashboard."""
-    results = bad_input.bad_config_edits(work / "config_edits")
+    results = bad_input.bad_config_edits(folder(work, "config_edits"))
     for kind in ("binary", "non_utf8", "empty", "wrong_columns"):
-        results.append(bad_input.unusable_replay_file(work / f"replay_{kind}", kind))
-    results.append(bad_input.out_of_order_replay_file(work / "replay_out_of_order"))
+        results.append(bad_input.unusable_replay_file(folder(work, f"replay_{kind}"), kind))
+    results.append(bad_input.out_of_order_replay_file(folder(work, "replay_out_of_order")))
     results.append(bad_input.dashboard_without_password("0.0.0.0"))
     results.append(bad_input.dashboard_without_password(""))
     return [Row(r.fault, r.survived, note=r.detail[:60]) for r in results]
@@ -71,7 +78,7 @@ def llm_faults(work: Path) -> list[Row]:
     rows = []
     runners: dict[str, Callable[[Path], llm_scenarios.FaultResult]] = llm_scenarios.SCENARIOS
     for name, run in runners.items():
-        result = run(work / f"llm_{name}")
+        result = run(folder(work, f"llm_{name}"))
         rows.append(Row(f"llm_{name}", result.survived,
                         note=f"{result.http_requests} HTTP requests, "
                              f"{result.governed_attempts} governed"))

@@ -159,19 +159,20 @@ def out_of_order_replay_file(folder: Path) -> FaultResult:
     live, backtest = run_replay(folder, data, max_bars=BAR_ROWS), run_backtest(data)
     events = [e for e in query(db, ops_store.recent_events, 200) or []
               if e["kind"] == "bars_out_of_order"]
-    state = heartbeat(db) or {}
+    state = heartbeat(db)
+    processed = state.bars_processed if state is not None else None
     example = f"{data.name} line 13: timestamp 2025-03-03 14:40:00+00:00 is out of order"
     examples = [json.loads(e["detail_json"]).get("examples") or [""] for e in events]
     survived = (
         live.returncode == 0 and backtest.returncode == 0
-        and state.get("bars_processed") == BAR_ROWS and len(events) == 1
+        and processed == BAR_ROWS and len(events) == 1
         and events[0]["message"] == "replay rows out of time order (played sorted): 1"
         and examples[0][0].startswith(example)
         and example in live.stdout and "out of time order (played sorted): 1" in live.stdout
         and example in backtest.stdout and "rows out of time order (sorted): 1" in backtest.stdout
         and "out of order (sorted) 1" in backtest.stdout
     )
-    detail = (f"run exit {live.returncode}, bars {state.get('bars_processed')}, events "
+    detail = (f"run exit {live.returncode}, bars {processed}, events "
               f"{[e['message'] for e in events]}; backtest exit {backtest.returncode}")
     return FaultResult("replay_out_of_order", survived, detail)
 

@@ -184,8 +184,9 @@ def sigterm_at_speed(
                 problems.append(f"round {round_no}: exit {code} after {seconds:.2f} s")
             state = heartbeat(db)
             if state is None or state.status != "stopped" or state.pid != process.pid:
-                problems.append(f"round {round_no}: last heartbeat {state.get('status')!r} "
-                                f"from pid {state.get('pid')}, not 'stopped' from {process.pid}")
+                status, pid = (state.status, state.pid) if state else (None, None)
+                problems.append(f"round {round_no}: last heartbeat {status!r} from pid {pid}, "
+                                f"not 'stopped' from {process.pid}")
     finally:
         _reap(process)
     return _result(fault, check_journal(db), problems, codes, first_decision_s,
