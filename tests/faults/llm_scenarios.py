@@ -181,7 +181,8 @@ def expected_bracket(decision: dict[str, Any], settings: Settings, realized_cent
     """Stop, target and contracts the risk rules give for this decision, LLM left out."""
     instrument = get_instrument(settings.instrument.symbol)
     atr = float(json.loads(decision["features_json"])["atr_points"])
-    stop_pts, target_pts = risk.stop_and_target_points(atr, settings.risk, instrument)
+    stop_pts, target_pts = risk.stop_and_target_points(atr, settings.risk, instrument,
+                                                       settings.feed.bar_seconds)
     side = Side(decision["action_taken"].split(":")[1])
     reference = instrument.round_to_tick(float(decision["close"]))
     base = min(1.0, max(0.0, decision["signal_confidence"] + decision["memory_adjustment"]))
