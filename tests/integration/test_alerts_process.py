@@ -139,7 +139,7 @@ def test_telegram_commands_reach_the_bot_only_from_allowed_chats(tmp_path):
         assert replies[2].startswith("Nothing to confirm")
         assert replies[3].startswith("halt queued as command #")
         assert "halt done: entries halted: halted from Telegram (chat 4242)" in replies[4]
-        assert query(db, ops_store.read_bot_state)["position_contracts"] == 0
+        assert query(db, ops_store.read_bot_state).position_contracts == 0
 
 
 def test_a_hanging_channel_while_the_bot_trades_stops_neither_process(tmp_path):
