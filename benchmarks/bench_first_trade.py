@@ -132,11 +132,14 @@ def rates(days: int) -> None:
             live.append(bar)
         history = list(source.history)
         outcome = run_engine(settings, bars_data(history + live, len(history), 5))
-        per_day: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+        days_played = sorted({clock.trading_day(bar.ts) for bar in live[::720]})[:-1]  # whole
+        per_day: dict[object, list[int]] = {day: [0, 0] for day in days_played}
         for trade in outcome.trades:
             rth = trade.labels.get("time_bucket") in ("open", "midday", "close")
-            per_day[clock.trading_day(trade.entry_ts)][0 if rth else 1] += 1
-        for rth_count, overnight_count in list(per_day.values())[:-1]:
+            day = clock.trading_day(trade.entry_ts)
+            if day in per_day:
+                per_day[day][0 if rth else 1] += 1
+        for rth_count, overnight_count in per_day.values():
             rth_counts.append(rth_count)
             overnight_counts.append(overnight_count)
     print(f"  trades per RTH session (08:30-15:00 CT): median {np.median(rth_counts):.0f}, "
@@ -188,7 +191,7 @@ def real_run(limit_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--days", type=int, default=8)
     parser.add_argument("--real", action="store_true",
                         help="also run python -m bot run at speed 1 for up to 15 minutes")
     args = parser.parse_args()

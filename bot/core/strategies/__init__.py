@@ -1,7 +1,8 @@
-"""The strategy registry: every local strategy by name, its vote function and where its params live.
+"""The strategy registry: every local strategy by name, its vote, its firing condition and params.
 
 ``run_strategies`` runs each strategy with a positive weight, sorted by name, so the votes come
-out in the same order every time. The names must equal ``shared.config.settings.STRATEGY_NAMES``.
+out in the same order every time; ``may_any_fire`` ORs their vectorised firing conditions (the
+backtester's fast path). The names must equal ``shared.config.settings.STRATEGY_NAMES``.
 """
 
 from __future__ import annotations

@@ -19,11 +19,15 @@ import pytest
 
 from bot.adapters.feeds.globex_clock import history_start
 from bot.adapters.feeds.synthetic import SyntheticMarket
+from bot.backtest.engine_run import run_engine
 from bot.core.sessions import CmeSessionClock
 from bot.runtime import live
 from bot.runtime.bar_source import open_bar_source, warm_start_bars
 from shared.config.settings import Settings, settings_from_mapping
 from shared.domain.models import Bar
+from shared.persistence import codec, journal_store
+from shared.persistence.db import connect
+from tests.bot.backtest.conftest import bar_data
 from tests.bot.runtime.first_start import play_first_start
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -112,3 +116,26 @@ def test_first_decision_within_a_minute_and_an_order_within_15_minutes(
     assert run.first_order is not None, f"no order within 15 minutes ({run.decisions} decisions)"
     assert run.first_order - now <= timedelta(minutes=15)
     assert run.entries <= 3  # fifteen minutes, one position at a time: no over-trading
+
+
+def test_the_backtester_decides_a_warm_start_as_the_live_loop(tmp_path: Path) -> None:
+    # benchmarks/bench_first_trade.py sweeps first starts through the backtester; it must see
+    # what the live loop sees: the history as warm-up, then the same decisions bar by bar.
+    settings = settings_from_mapping({"feed": {"seed": 2}}, env={})
+    now = ct("2025-11-05 03:00:17")
+    run = play_first_start(settings, tmp_path / "trader.db", now, minutes=15)
+    history, following = source_bars(settings, now, run.decisions)
+    assert following[-1].ts < now + timedelta(minutes=15) <= following[-1].ts + timedelta(
+        seconds=5)
+    data = bar_data(history + following, bar_seconds=5, first=len(history))
+    outcome = run_engine(settings, data, skip_idle_bars=False, keep_decisions=True)
+    conn = connect(tmp_path / "trader.db", readonly=True)
+    try:
+        rows = list(reversed(journal_store.recent_decisions(conn, 1_000)))
+    finally:
+        conn.close()
+    assert run.entries >= 1 and len(rows) == len(outcome.decisions) == 181
+    for mine, row in zip(outcome.decisions, rows, strict=True):
+        assert (codec.to_text(mine.ts), mine.verdict.value, mine.action_taken, mine.risk_rule) == (
+            row["ts"], row["verdict"], row["action_taken"], row["risk_rule"])
+        assert mine.final_confidence == pytest.approx(row["final_confidence"], abs=1e-12)
