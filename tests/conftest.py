@@ -10,7 +10,7 @@ Lanes: ``e2e`` (a browser), ``integration`` (real processes or servers on loopba
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -19,6 +19,7 @@ import pytest
 
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from shared.domain.models import Bar
+from tests.fakeib.control import FakeGatewayThread
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -71,3 +72,11 @@ def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: py
         raise RuntimeError("a unit test started a process: mark it @pytest.mark.integration")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGatewayThread]:
+    """A fake TWS gateway on a loopback port, closed after the test."""
+    gateway = FakeGatewayThread().start()
+    yield gateway
+    gateway.close()

@@ -1,7 +1,9 @@
 """Bars for a backtest as numpy columns: synthetic, a CSV/Parquet file or the IB history cache.
 
 File rows the live loop would skip (malformed, duplicate, off the tick grid) are skipped here
-too and counted. A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
+too and counted; rows out of time order are counted and sorted, as the live feed does. A file
+that cannot be used at all raises the loader's ``DataFileError`` (the CLI exits 2 with it). A
+date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
 """
 
 from __future__ import annotations
@@ -9,16 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
-from bot.adapters.feeds.replay import BAR_COLUMNS, LoadedBars, load_bars
+from bot.adapters.feeds.replay import BAR_COLUMNS, NO_DATA_ROWS, LoadedBars, load_bars
 from bot.adapters.feeds.synthetic import SyntheticMarket
-from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class BarData:
     first: int = 0
     rows_skipped: int = 0
     problems: tuple[str, ...] = ()
+    out_of_order: int = 0
+    order_problems: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ts_ns)
@@ -60,19 +63,29 @@ class BarData:
         return BarData(
             self.ts_ns[start:stop], self.open[start:stop], self.high[start:stop],
             self.low[start:stop], self.close[start:stop], self.volume[start:stop],
-            self.bar_seconds, first, self.rows_skipped, self.problems,
+            self.bar_seconds, first, self.rows_skipped, self.problems, self.out_of_order,
+            self.order_problems,
         )
 
 
 def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | None) -> BarData:
-    """The first ``bars`` bars of the seeded synthetic market."""
+    """The first ``bars`` bars of the seeded synthetic market (the live feed's very bars)."""
     market = SyntheticMarket(seed, start or SYNTHETIC_START, 5000.0, bar_seconds)
-    columns = np.empty((6, bars))
-    for index, bar in enumerate(islice(market.iter_bars(), bars)):
-        columns[:, index] = (bar.ts.timestamp(), bar.open, bar.high, bar.low, bar.close,
-                             bar.volume)
-    ts_ns = np.round(columns[0] * 1e9).astype(np.int64)
-    return BarData(ts_ns, *columns[1:], bar_seconds=bar_seconds)  # type: ignore[misc]
+    parts: list[tuple[np.ndarray, ...]] = []
+    produced = 0
+    for session in market.iter_sessions() if bars > 0 else ():
+        take = min(len(session.close), bars - produced)
+        open_ns = _ns(session.open_utc)
+        parts.append((open_ns + session.offsets_s[:take].astype(np.int64) * 1_000_000_000,
+                      *(column[:take] for column in session[2:])))
+        produced += take
+        if produced >= bars:
+            break
+    if not parts:
+        return BarData(np.empty(0, np.int64), *(np.empty(0) for _ in range(5)),
+                       bar_seconds=bar_seconds)  # type: ignore[misc]
+    ts_ns, *columns = (np.concatenate(values) for values in zip(*parts, strict=True))
+    return BarData(ts_ns, *columns, bar_seconds=bar_seconds)  # type: ignore[misc]
 
 
 def _native_seconds(index: pd.DatetimeIndex) -> int:
@@ -96,26 +109,25 @@ def _load_folder(folder: Path, tz: str) -> LoadedBars:
     for file in files:
         try:
             parts.append(load_bars(file, timezone=tz))
-        except BadBarError:  # a closed day is cached as an empty file
-            continue
+        except DataFileError as exc:
+            if exc.reason != NO_DATA_ROWS:
+                raise
+            continue  # a closed day is cached as an empty file
     if not parts:
-        raise BadBarError(f"{folder}: no bars in {len(files)} Parquet file(s)")
+        raise DataFileError(folder, f"no bars in {len(files)} Parquet file(s)")
     bars = pd.concat([p.bars for p in parts]).sort_index(kind="mergesort")
     duplicated = bars.index.duplicated(keep="first")
     problems = tuple(problem for p in parts for problem in p.problems)
+    order_problems = tuple(problem for p in parts for problem in p.order_problems)
     return LoadedBars(bars[~duplicated], sum(p.rows_read for p in parts),
                       sum(p.malformed_skipped for p in parts),
-                      sum(p.duplicates_dropped for p in parts) + int(duplicated.sum()), problems)
+                      sum(p.duplicates_dropped for p in parts) + int(duplicated.sum()), problems,
+                      sum(p.out_of_order for p in parts), order_problems[:3])
 
 
 def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) -> BarData:
     """Load a bar file (or a folder of Parquet days) like the replay feed, resampled if asked."""
-    try:
-        loaded = _load_folder(path, tz) if path.is_dir() else load_bars(path, timezone=tz)
-    except FileNotFoundError:
-        raise ConfigError(f"data file {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise BadBarError(f"{path}: not a text CSV file") from None
+    loaded = _load_folder(path, tz) if path.is_dir() else load_bars(path, timezone=tz)
     frame = loaded.bars
     prices = frame[["open", "high", "low", "close"]].to_numpy() / tick_size
     off_grid = (np.abs(prices - np.round(prices)) > _TICK_TOLERANCE).any(axis=1)
@@ -126,7 +138,7 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
                         f"first at {first_bad}")
         frame = frame[~off_grid]
     if frame.empty:
-        raise BadBarError(f"{path}: no usable rows ({'; '.join(problems[:2])})")
+        raise DataFileError(path, f"no usable rows ({'; '.join(problems[:2])})")
     native = _native_seconds(frame.index)
     wanted = bar_seconds or native
     if wanted < native:
@@ -142,7 +154,8 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
     columns = [frame[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS]
     ts_ns = frame.index.as_unit("ns").asi8.astype(np.int64)
     return BarData(ts_ns, *columns, bar_seconds=wanted, rows_skipped=skipped,  # type: ignore
-                   problems=tuple(problems))
+                   problems=tuple(problems), out_of_order=loaded.out_of_order,
+                   order_problems=loaded.order_problems)
 
 
 def parse_when(text: str | None, tz: str, end: bool = False) -> datetime | None:

@@ -2,7 +2,8 @@
 
 Sweeps run one backtest per grid point in a process pool and report progress as points
 finish. Walk-forward picks the best point on each training window and scores it on the next,
-unseen window; the test windows' trades are stitched into one out-of-sample equity curve.
+unseen window; each test window is a backtest of its own (a position still open at its end is
+closed there) and their trades are stitched into one out-of-sample record with its metrics.
 Monte Carlo resamples a run's trade P&Ls into percentiles of final P&L and max drawdown.
 """
 
@@ -13,15 +14,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.runner import build_settings, load_data, run_on_data
+from bot.backtest.runner import build_settings, load_data, run_on_data, trading_days
 from shared.config.backtest_request import BacktestRequest
 from shared.domain import metrics
 from shared.domain.errors import ConfigError
+from shared.domain.instruments import usd_to_cents
 from shared.domain.models import TradeRecord
 
 logger = logging.getLogger(__name__)
@@ -94,17 +97,42 @@ def best_point(points: Sequence[SweepPoint], objective: str = "net_pnl_cents") -
 
 @dataclass(frozen=True)
 class WalkForwardWindow:
-    """One train/test split: bar ranges, the parameters chosen on train and the test result."""
+    """One train/test split: bar ranges, the parameters chosen on train and the test result.
+
+    The test result is a backtest of the test bars alone (from the starting equity), so a
+    position still open at its last bar is closed there (``end_of_data``).
+    """
 
     train: tuple[int, int]
     test: tuple[int, int]
+    test_span: tuple[datetime, datetime]  # start times of the first and the last test bar
     params: dict[str, str]
     train_metrics: dict[str, Any]
     test_metrics: dict[str, Any]
     test_trades: tuple[TradeRecord, ...]
 
+    @property
+    def test_net_pnl_cents(self) -> int:
+        """Out-of-sample net P&L of this window."""
+        return sum(t.pnl_net_cents for t in self.test_trades)
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    """Every window, and their test trades stitched into one out-of-sample record.
+
+    Each test window traded from the starting equity on its own (its ruin stop included);
+    the stitched metrics and equity chain their trades from one starting equity.
+    """
+
+    windows: tuple[WalkForwardWindow, ...]
+    trades: tuple[TradeRecord, ...]
+    metrics: dict[str, Any]  # shared.metrics.summarize of the stitched trades on the test bars
+    equity: list[tuple[datetime, int]]  # realized equity after each stitched trade
+
 
 def _window(data: BarData, start: int, stop: int, warmup: int) -> BarData:
+    """Bars [start, stop) with up to ``warmup`` earlier bars for the indicators only."""
     begin = max(0, start - warmup)
     return data.slice(begin, stop, first=start - begin)
 
@@ -112,12 +140,25 @@ def _window(data: BarData, start: int, stop: int, warmup: int) -> BarData:
 def walk_forward(
     base: BacktestRequest, grid: Mapping[str, Sequence[str]], train_bars: int, test_bars: int,
     objective: str = "net_pnl_cents", workers: int = 2, progress: SweepProgress | None = None,
-) -> tuple[list[WalkForwardWindow], list[tuple[Any, int]]]:
-    """Rolling windows: choose on train, score on test; return windows and stitched equity."""
+) -> WalkForwardResult:
+    """Load the request's bars and walk forward over them (``walk_forward_on_data``)."""
+    data = load_data(base, build_settings(base))
+    return walk_forward_on_data(base, grid, data, train_bars, test_bars, objective, workers,
+                                progress)
+
+
+def walk_forward_on_data(
+    base: BacktestRequest, grid: Mapping[str, Sequence[str]], data: BarData, train_bars: int,
+    test_bars: int, objective: str = "net_pnl_cents", workers: int = 2,
+    progress: SweepProgress | None = None,
+) -> WalkForwardResult:
+    """Rolling windows: choose on train, score on the next, unseen test bars; stitch the tests.
+
+    The choice for a window sees only its train bars (and their warm-up before them).
+    """
     if train_bars < 1 or test_bars < 1:
         raise ConfigError("walk-forward needs positive train and test lengths in bars")
     settings = build_settings(base)
-    data = load_data(base, settings)
     warmup = settings.features.window_bars
     starts = range(data.first, len(data) - train_bars - test_bars + 1, test_bars)
     if not starts:
@@ -130,14 +171,25 @@ def walk_forward(
         chosen = best_point(points, objective)
         request = base.model_copy(update={"params": {**base.params, **chosen.params}})
         tested = run_on_data(request, _window(data, train_end, test_end, warmup))
-        windows.append(WalkForwardWindow((start, train_end), (train_end, test_end),
-                                         chosen.params, chosen.metrics, tested.metrics,
-                                         tested.trades))
+        window = WalkForwardWindow((start, train_end), (train_end, test_end),
+                                   (data.ts(train_end), data.ts(test_end - 1)), chosen.params,
+                                   chosen.metrics, tested.metrics, tested.trades)
+        windows.append(window)
+        logger.info("walk-forward %d/%d: %s chosen; test %s to %s: %d trades, net $%.2f",
+                    number, len(starts), chosen.params, *window.test_span,
+                    len(window.test_trades), window.test_net_pnl_cents / 100)
+        if tested.stopped_reason:
+            logger.warning("walk-forward %d/%d test stopped: %s", number, len(starts),
+                           tested.stopped_reason)
         if progress is not None:
             progress(number, len(starts))
-    trades = [t for w in windows for t in w.test_trades]
-    starting = round(settings.backtest.starting_equity_usd * 100)
-    return windows, metrics.equity_curve(trades, starting)
+    trades = tuple(t for w in windows for t in w.test_trades)
+    starting = usd_to_cents(settings.backtest.starting_equity_usd)
+    tested_bars = data.slice(windows[0].test[0], windows[-1].test[1])
+    summary = metrics.summarize(trades, starting, trading_days(tested_bars),
+                                np.asarray(tested_bars.ts_ns))
+    return WalkForwardResult(tuple(windows), trades, summary,
+                             metrics.equity_curve(trades, starting))
 
 
 @dataclass(frozen=True)

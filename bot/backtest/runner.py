@@ -27,9 +27,13 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.llm_run import llm_metrics
+from bot.backtest.llm_setup import make_backtest_llm
 from bot.backtest.memory_seed import seed_memory
+from bot.backtest.news import load_headline_scores
+from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
-from shared.config.backtest_request import BAR_SIZES, BacktestRequest
+from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
 from shared.config.settings import (
     Settings,
     describe_validation_error,
@@ -39,12 +43,14 @@ from shared.config.settings import (
 from shared.domain import metrics
 from shared.domain.errors import ConfigError
 from shared.domain.instruments import get_instrument, usd_to_cents
-from shared.domain.models import Position, TradeRecord
+from shared.domain.models import TradeRecord
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE = "ensemble"
 CHART_CANDLES = 2000
+# The settings a reference strategy reads (it bypasses the ensemble, regime and risk manager).
+REFERENCE_READS = ("instrument.", "backtest.", "features.window_bars", "risk.max_contracts")
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,10 +63,10 @@ class BacktestResult:
     breakdowns: dict[str, list[dict[str, Any]]]
     equity: list[tuple[Any, int, int]]
     candles: dict[str, list[Any]]
-    open_position: Position | None
     bars: int
     bars_evaluated: int
     seconds: float
+    stopped_reason: str | None = None  # set when the ruin stop ended the run early
 
 
 def _parse_value(key: str, text: str) -> Any:
@@ -115,14 +121,25 @@ def build_settings(request: BacktestRequest) -> Settings:
         overrides["risk.max_contracts"] = request.contracts
     if request.memory_enabled is not None:
         overrides["memory.enabled"] = request.memory_enabled
+    if request.llm_mode is not None:
+        overrides["llm.mode"] = request.llm_mode
     data = base.model_dump(mode="json")
     for dotted, value in overrides.items():
         section, name = dotted.split(".")
         data[section][name] = value
     settings = settings_from_mapping(data, env={})
-    if strategy in REFERENCE_STRATEGIES:
-        return settings
-    return apply_params(settings, request.params, strategy)
+    if strategy not in REFERENCE_STRATEGIES:
+        return apply_params(settings, request.params, strategy)
+    dotted, own = split_params(request.params)
+    reference_params(strategy, own)  # refuse a bad strategy parameter before reading any data
+    return apply_params(settings, dotted, strategy)
+
+
+def reference_contracts(request: BacktestRequest, settings: Settings) -> int:
+    """What a reference strategy trades: --contracts or --param risk.max_contracts, else 1."""
+    if request.contracts is None and "risk.max_contracts" not in request.params:
+        return 1
+    return settings.risk.max_contracts
 
 
 def load_data(request: BacktestRequest, settings: Settings) -> BarData:
@@ -147,6 +164,9 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
         data = file_data(Path(request.data), request.tz, bar_seconds, tick)
     if data.rows_skipped:
         logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
+    if data.out_of_order:
+        logger.warning("rows out of time order (sorted): %d; %s", data.out_of_order,
+                       "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
     return select_range(data, start, end, settings.features.window_bars)
@@ -158,19 +178,31 @@ def execute(
     """Run the selected strategy (ensemble by default) over ``data``."""
     instrument = get_instrument(settings.instrument.symbol)
     if request.strategy in REFERENCE_STRATEGIES:
-        params = reference_params(request.strategy, request.params)
+        dotted, own = split_params(request.params)
+        params = reference_params(request.strategy, own)
+        for key in dotted:
+            if not key.startswith(REFERENCE_READS):
+                logger.warning("--param %s has no effect on %s: reference strategies read only "
+                               "%s", key, request.strategy, ", ".join(REFERENCE_READS))
         runner = (reference.run_sma_cross if request.strategy == "sma_cross"
                   else reference.run_rsi_macd_bracket)
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
-                      settings.backtest.slippage_ticks, request.contracts or 1, progress)
+                      settings.backtest.slippage_ticks, reference_contracts(request, settings),
+                      progress)
+    headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
     seed = request.memory_seed
     memory = seed_memory(seed, data.ts(data.first)) if seed and settings.memory.enabled else None
-    return run_engine(settings, data, progress, memory=memory)
+    llm = make_backtest_llm(request, settings, data)
+    try:
+        return run_engine(settings, data, progress, headlines=headlines, llm=llm, memory=memory)
+    finally:
+        if llm is not None:
+            llm.close()
 
 
-def trading_days(data: BarData) -> list[Any]:
-    """CME trading days spanned by the decision bars."""
-    stamps = pd.DatetimeIndex(data.ts_ns[data.first :], tz="UTC")
+def trading_days(data: BarData, stop: int | None = None) -> list[Any]:
+    """CME trading days spanned by the decision bars (those before ``stop`` if given)."""
+    stamps = pd.DatetimeIndex(data.ts_ns[data.first : stop], tz="UTC")
     shifted = stamps.tz_convert(metrics.CHICAGO) + pd.Timedelta(hours=7)
     return sorted(set(shifted.date))
 
@@ -200,28 +232,44 @@ def summarize_outcome(
     request: BacktestRequest, settings: Settings, data: BarData, outcome: RunOutcome,
     seconds: float,
 ) -> BacktestResult:
-    """Metrics, breakdowns and the equity/drawdown curve of a finished run."""
+    """Metrics, breakdowns and the equity/drawdown curve of a finished run.
+
+    Every position is closed first (end of data, or the ruin stop: ``settle``); after a ruin
+    stop the metrics cover the bars up to the stop, where the account was still trading.
+    """
     instrument = get_instrument(settings.instrument.symbol)
     starting = usd_to_cents(settings.backtest.starting_equity_usd)
-    trades = list(outcome.trades)
-    hold = metrics.buy_and_hold_cents(float(data.open[data.first]), float(data.close[-1]),
-                                      instrument, request.contracts or 1)
-    summary = metrics.summarize(trades, starting, trading_days(data),
-                                np.asarray(data.ts_ns[data.first :]), hold)
-    summary.update(bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
+    costs = Costs(instrument, commission_cents(settings, instrument),
+                  settings.backtest.slippage_ticks)
+    settled = settle(outcome, data, costs, starting,
+                     usd_to_cents(settings.backtest.ruin_equity_usd))
+    trades = list(settled.trades)
+    stop = settled.last_index + 1
+    size = (reference_contracts(request, settings) if request.strategy in REFERENCE_STRATEGIES
+            else request.contracts or 1)
+    hold = metrics.buy_and_hold_cents(float(data.open[data.first]),
+                                      float(data.close[stop - 1]), instrument, size)
+    summary = metrics.summarize(trades, starting, trading_days(data, stop),
+                                np.asarray(data.ts_ns[data.first : stop]), hold)
+    summary.update(stopped_reason=settled.stopped_reason,
+                   stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
+                   bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
+                   rows_out_of_order=data.out_of_order,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
     if outcome.memory is not None:
         summary.update(outcome.memory.metrics())
+    if outcome.llm is not None:
+        summary.update(llm_metrics(outcome.llm, trades))
     curve = metrics.equity_curve(trades, starting)
     drawdowns = metrics.drawdown_curve(curve, starting)
     equity = [(ts, eq, dd) for (ts, eq), (_, dd) in zip(curve, drawdowns, strict=True)]
     tables = {name: [vars_of(row) for row in rows]
               for name, rows in metrics.breakdowns(trades).items()}
     return BacktestResult(request.strategy or ENSEMBLE, tuple(trades), summary, tables, equity,
-                          chart_candles(data), outcome.open_position, outcome.bars,
-                          outcome.bars_evaluated, seconds)
+                          chart_candles(data), outcome.bars, outcome.bars_evaluated, seconds,
+                          settled.stopped_reason)
 
 
 def chart_candles(data: BarData, max_candles: int = CHART_CANDLES) -> dict[str, list[Any]]:

@@ -22,9 +22,11 @@ def _finite_or_none(value: Any) -> Any:
 _FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
 
 
-def features_json(features: Features) -> str:
-    """Serialise features for the journal (NaN as null; the time is the decision's)."""
+def features_json(features: Features, sentiment: float | None = None) -> str:
+    """Serialise features and the sentiment for the journal (NaN and no news as null; the time
+    is the decision's)."""
     data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
+    data["sentiment"] = sentiment
     return json.dumps(data, sort_keys=True)
 
 

@@ -7,12 +7,26 @@ so both sides validate requests with this one model.
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from shared.config.settings import describe_validation_error
+from shared.config.settings import (
+    STRATEGY_NAMES,
+    Settings,
+    StrategiesConfig,
+    describe_validation_error,
+)
 from shared.domain.errors import ConfigError
 
 BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
@@ -20,6 +34,45 @@ MEMORY_OFF, MEMORY_ON = "off", "on"
 # Backtest-only reference strategies (bot.core.strategies.REFERENCE_STRATEGIES; a test keeps
 # them equal).
 REFERENCE_STRATEGY_NAMES: tuple[str, ...] = ("rsi_macd_bracket", "sma_cross")
+
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Dotted keys (settings, ``risk.max_contracts``) apart from bare ones (the strategy's)."""
+    dotted = {k: v for k, v in params.items() if "." in k}
+    return dotted, {k: v for k, v in params.items() if "." not in k}
+
+
+def setting_problem(key: str, model: type[BaseModel] = Settings) -> str | None:
+    """Why a dotted key names no setting of ``model`` (None when it names one)."""
+    parts = key.split(".")
+    current: Any = model
+    for depth, part in enumerate(parts):
+        if get_origin(current) is dict:  # e.g. strategies.weights.breakout
+            return None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return f"{'.'.join(parts[:depth])!r} is a setting, not a section"
+        field = current.model_fields.get(part)
+        if field is None:
+            return f"no setting {'.'.join(parts[: depth + 1])!r}"
+        current = field.annotation
+    return None
+
+
+def param_problem(key: str, strategy: str | None) -> str | None:
+    """Why ``--param key=...`` cannot apply (None when it can; reference params: checked later)."""
+    if not _KEY.fullmatch(key):
+        return "expected a name or a dotted section.field"
+    if "." in key:
+        return setting_problem(key)
+    if strategy is None:
+        return "a bare name is a strategy parameter and needs --strategy; use section.field"
+    if strategy in STRATEGY_NAMES:
+        problem = setting_problem(f"{strategy}.{key}", StrategiesConfig)
+        return None if problem is None else f"{strategy} has no parameter {key!r}"
+    return None
 
 
 def launch_command(python: str, run_id: int, db_path: str) -> list[str]:
@@ -34,6 +87,11 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by the page's Cancel, or SIGTERM (the dashboard stopping)
+    LOST = "lost"  # its process is gone without a word (killed -9, machine restarted)
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
 class BacktestRequest(BaseModel):
@@ -58,10 +116,59 @@ class BacktestRequest(BaseModel):
     slippage_ticks: int | None = Field(None, ge=0, le=20)
     contracts: int | None = Field(None, ge=1, le=100)
     config: str | None = Field(None, description="Base config YAML (default: built-in)")
+    news: str | None = Field(
+        None, description="Headline CSV (time,headline[,source][,score]) for the sentiment"
+    )
+    # --- The LLM in backtests (bot/backtest/llm_*.py); "off" leaves a run as it always was ---
+    llm: Literal["off", "replay", "replay-cache", "record"] = Field(
+        "off", description="off; replay (the live journal's replies); replay-cache (replies "
+        "a record run bought, zero cost); record (governed paid calls at detector triggers)",
+    )
+    llm_mode: Literal["disabled", "advisory", "bias", "consensus"] | None = Field(
+        None, description="llm.mode for this run; empty = the config's"
+    )
+    llm_journal: str | None = Field(
+        None, description="SQLite file with the LLM call log and record cache (default "
+        "TRADER_DB)",
+    )
+    llm_max_calls: int = Field(20, ge=0, le=100_000, description="record: HTTP calls at most")
+    llm_latency_s: float = Field(
+        2.0, ge=0, le=3600, description="record/replay-cache: a reply counts from the trigger "
+        "bar's close plus this",
+    )
+    llm_yes_spend: bool = Field(False, description="record: accept the printed cost estimate")
+    data_label: str | None = Field(
+        None, max_length=300,
+        description="The data as the user knows it (an upload's own file name), used in errors "
+        "instead of the stored path",
+    )
     memory: str | None = Field(
         None, description="Memory of past setups: off, on, or a SQLite journal whose closed "
         "setups (closed before the first bar) seed it; empty = the config's memory.enabled",
     )
+
+    def user_message(self, message: str) -> str:
+        """``message`` with the stored data path replaced by the user's name for it."""
+        if self.data_label and self.data not in ("synthetic", "ib"):
+            return message.replace(self.data, self.data_label)
+        return message
+
+    @field_validator("params")
+    @classmethod
+    def _known_keys(cls, params: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        strategy = info.data.get("strategy")
+        problems = [f"--param {key}: {problem}" for key in params
+                    if (problem := param_problem(key, strategy)) is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return params
+
+    @model_validator(mode="after")
+    def _llm_needs_the_pipeline(self) -> BacktestRequest:
+        if self.llm != "off" and self.strategy in REFERENCE_STRATEGY_NAMES:
+            raise ValueError(f"--llm {self.llm}: the reference strategy {self.strategy} has no "
+                             "LLM step; use the ensemble or a registry strategy")
+        return self
 
     @field_validator("memory")
     @classmethod

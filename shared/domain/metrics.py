@@ -305,7 +305,42 @@ def summarize(
             else stats.net_pnl_cents - buy_and_hold_pnl_cents
         ),
     )
+    result["undefined"] = undefined_reasons(result, returns)
     return result
+
+
+def _ratio_reason(returns: Sequence[float], spread: float, flat: str) -> str | None:
+    if len(returns) < 2:
+        return f"needs two or more trading days, has {len(returns)}"
+    if not all(math.isfinite(r) for r in returns):
+        return "equity fell to zero or below, so daily returns are undefined"
+    return None if spread else flat
+
+
+def undefined_reasons(result: dict[str, Any], returns: Sequence[float]) -> dict[str, str]:
+    """Why each metric of a ``summarize`` result that is NaN or infinite has no number."""
+    trades, wins, losses = result["trades"], result["wins"], result["losses"]
+    finite = [r for r in returns if math.isfinite(r)]
+    candidates: dict[str, str | None] = {
+        "win_rate": "no trades", "average_trade_cents": "no trades",
+        "expectancy_cents": "no trades",
+        "average_win_cents": "no winning trades" if trades else "no trades",
+        "average_loss_cents": "no losing trades" if trades else "no trades",
+        "profit_factor": ("no losing trades (infinite)" if wins and not losses
+                          else "no winning or losing trades"),
+        "sharpe": _ratio_reason(returns, stdev(finite) if len(finite) > 1 else 0.0,
+                                "daily returns never vary"),
+        "sortino": _ratio_reason(returns, min([0.0, *finite]),
+                                 "no losing day (no downside deviation)"),
+        "max_drawdown_pct": "the peak equity was not above zero",
+        "trades_per_day": "no trading days", "exposure": "no bars",
+    }
+    reasons = {}
+    for name, reason in candidates.items():
+        value = result.get(name)
+        if isinstance(value, float) and not math.isfinite(value):
+            reasons[name] = reason or "not defined for these trades"
+    return reasons
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))

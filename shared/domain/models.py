@@ -83,6 +83,8 @@ class ExitReason(StrEnum):
     DISASTER_STOP = "disaster_stop"
     FLATTEN = "flatten"
     KILL_SWITCH = "kill_switch"
+    END_OF_DATA = "end_of_data"  # backtest only: still open at the last bar, closed there
+    RUIN_STOP = "ruin_stop"  # backtest only: equity fell to the ruin level, flattened
 
 
 class Mode(StrEnum):
@@ -104,6 +106,15 @@ class CommandStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+
+
+class SessionPhase(StrEnum):
+    """Where the CME Globex session is at a moment: trading, in the daily break, or shut."""
+
+    OPEN = "open"
+    BREAK = "break"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,4 +347,6 @@ class DecisionRecord:
     action_taken: str
     bracket_id: str | None
     labels: dict[str, str]
+    llm_call_id: int | None = None  # the llm_calls row whose bias was in force (trade log)
+    rules_json: str = "{}"  # learned rules in force and what they did ({} = none in force)
     memory_json: str = "{}"  # the memory verdict: counts, win rate, nearest setups ({} = not asked)

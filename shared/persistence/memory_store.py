@@ -17,6 +17,7 @@ import numpy as np
 from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import Side
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 _FLOAT32 = np.dtype("<f4")
 
@@ -33,6 +34,7 @@ def insert_memory_setup(
     conn: sqlite3.Connection, symbol: str, row: MemoryRow, recorded_at: datetime
 ) -> None:
     """Store a submitted bracket's setup; its decision (same bracket id) gives decision_id."""
+    require_transaction(conn, "insert_memory_setup")
     setup = row.setup
     time_bucket, volatility, trend = setup.buckets
     conn.execute(
@@ -52,6 +54,7 @@ def close_memory_setup(
     conn: sqlite3.Connection, bracket_id: str, outcome: MemoryOutcome, recorded_at: datetime
 ) -> bool:
     """Record a setup's outcome; return whether a still-open row was found."""
+    require_transaction(conn, "close_memory_setup")
     cursor = conn.execute(
         "UPDATE memory SET closed_ts = ?, pnl_net_cents = ?, r_multiple = ?, exit_reason = ?, "
         "closed_recorded_at = ? WHERE bracket_id = ? AND closed_ts IS NULL",
@@ -127,6 +130,7 @@ def insert_memory_scaler(
     conn: sqlite3.Connection, scaler: ScalerSnapshot, fitted_ts: datetime, recorded_at: datetime
 ) -> None:
     """Store a refitted scaler (engine time ``fitted_ts``)."""
+    require_transaction(conn, "insert_memory_scaler")
     conn.execute(
         "INSERT INTO memory_scaler (schema_version, feature_names_json, fitted_rows, center, "
         "scale, typical_distance, fitted_ts, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -16,7 +16,7 @@ from shared.config.backtest_request import BacktestRequest
 from shared.persistence import backtest_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
-from tests.integration.botproc import REPO_ROOT
+from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.integration  # runs `python -m bot backtest` processes
 
@@ -67,6 +67,30 @@ def test_reference_strategy_params_are_applied(tmp_path):
     assert len(runs["4"]) < len(runs["2"])  # wider brackets, longer trades, fewer of them
 
 
+def test_dotted_settings_apply_to_a_reference_strategy(tmp_path):
+    out = tmp_path / "out.json"
+    done = backtest("--bars", "3000", "--strategy", "sma_cross", "--param",
+                    "risk.max_contracts=2", "--param", "instrument.symbol=ES", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    trades = json.loads(out.read_text())["trades"]
+    assert trades and {t["contracts"] for t in trades} == {2}
+    assert all(t["bracket_id"].startswith("ES-") and t["commission_cents"] == 2 * 2 * 225
+               for t in trades)
+    assert trades[-1]["exit_reason"] == "end_of_data"  # sma_cross is always in the market
+
+
+def test_a_ruined_run_says_so_in_its_output_and_stored_metrics(tmp_path):
+    db = tmp_path / "t.db"
+    run_id = _queue(db, BacktestRequest(bars=20_000, strategy="sma_cross",
+                                        params={"backtest.starting_equity_usd": "300"}))
+    done = backtest("--run-id", str(run_id), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "backtest stopped early: ruined at 2021-01-0" in done.stdout + done.stderr
+    metrics = json.loads(_row(db, run_id)["metrics_json"])
+    assert metrics["stopped_reason"].startswith("ruined at ")
+    assert metrics["sharpe"] is not None and metrics["undefined"] == {}
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -75,6 +99,9 @@ def test_reference_strategy_params_are_applied(tmp_path):
         (["--param", "risk.max_contracts=lots"], "risk.max_contracts"),
         (["--param", "novalue"], "expected KEY=VALUE"),
         (["--strategy", "sma_cross", "--param", "fast=50"], "fast must be below slow"),
+        (["--strategy", "sma_cross", "--param", "risk.nope=1"],
+         "--param risk.nope: no setting 'risk.nope'"),
+        (["--strategy", "rsi_macd_bracket", "--param", "nope=1"], "nope: Extra inputs"),
         (["--bars", "0"], "bars"),
         (["--start", "2025-13-40"], "is not a date"),
         (["--start", "2025-03-05", "--end", "2025-03-04", "--data", "synthetic"],

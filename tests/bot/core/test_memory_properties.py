@@ -136,7 +136,7 @@ def expected_order(world: dict, index: int, record, sizing_confidence: float):
         action=record.signal_action, confidence=1.0, close=bar.close,
         atr_points=features.atr_points, now=bar.ts, minutes_to_close=1e9, regime_tradable=True,
         regime_reasons=(), position=None, entry_pending=False,
-        sizing_confidence=sizing_confidence,
+        sizing_confidence=sizing_confidence, bar_seconds=settings.feed.bar_seconds,
     )
     plan = risk.plan_entry(request, risk.RiskState(), settings.risk, get_instrument("MES"))
     assert isinstance(plan, OrderPlan)

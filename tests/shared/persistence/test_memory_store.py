@@ -32,7 +32,7 @@ def setup(ts=T0, version=1, side=Side.LONG) -> MemorySetup:
 def decision(bracket_id: str) -> DecisionRecord:
     return DecisionRecord(T0, "MES", 5000.0, "{}", "{}", "[]", Action.BUY, 0.8, 0.05, 0.0,
                           0.85, Verdict.ENTER, None, ("x",), "bracket:long:1", bracket_id, {},
-                          '{"allowed": true}')
+                          memory_json='{"allowed": true}')
 
 
 def store(conn, bracket_id, row_setup=None, close=None):
