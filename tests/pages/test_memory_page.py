@@ -95,14 +95,9 @@ VERDICT = {"allowed": False, "adjustment": -0.05, "reason": "memory: 2 similar s
 
 
 def test_the_latest_memory_verdict_shows_its_similar_setups(app_env):
-    # decisions.memory_json is the memory feature's column (its format, as it writes it);
-    # added here when this database predates that migration.
+    # decisions.memory_json is the memory feature's column (schema_memory), in its format.
     conn = open_database(app_env["db"])
-    columns = {r["name"] for r in conn.execute("PRAGMA table_info(decisions)")}
     with write_transaction(conn):
-        if "memory_json" not in columns:
-            conn.execute("ALTER TABLE decisions ADD COLUMN memory_json TEXT NOT NULL "
-                         "DEFAULT '{}'")
         last = conn.execute("SELECT MAX(id) FROM decisions").fetchone()[0]
         conn.execute("UPDATE decisions SET memory_json = ? WHERE id = ?",
                      (json.dumps(VERDICT), last))
