@@ -3,12 +3,15 @@
 Both runs use the backtester's engine (``run_engine``, the live decision code) on the same bars
 with the same settings; the only difference is the rule book. "Without" is the rules already
 approved, "with" adds the candidate, so the gate measures what approving it would change.
+With ``memory.enabled`` both runs start from the same memory the live bot had: the journal's
+setups closed before the first decision bar (``memory_rows``), never a later one.
 Positions still open at the end are closed at the last bar (``settle``), as in any backtest.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +20,11 @@ import numpy as np
 from bot.backtest.data import BarData
 from bot.backtest.engine_run import commission_cents, run_engine
 from bot.backtest.settle import Costs, settle
+from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument, usd_to_cents
+from shared.domain.memory import MemoryRow
 from shared.domain.models import Bar
 from shared.domain.rules import LearnedRule
 
@@ -39,11 +44,16 @@ def bar_data(bars: list[Bar], first: int) -> BarData:
                    first=first)
 
 
-def run_summary(settings: Settings, data: BarData, book: RuleBook) -> dict[str, Any]:
-    """One run: trades, wins, losses and net P&L (cents) with ``book``'s rules applied."""
+def run_summary(settings: Settings, data: BarData, book: RuleBook,
+                memory_rows: Sequence[MemoryRow] = ()) -> dict[str, Any]:
+    """One run: trades, wins, losses and net P&L (cents) with ``book``'s rules applied.
+
+    Memory (when enabled) starts from ``memory_rows``, a fresh index per run.
+    """
     settings = settings.model_copy(
         update={"feed": settings.feed.model_copy(update={"bar_seconds": data.bar_seconds})})
-    outcome = run_engine(settings, data, rules=book)
+    memory = MemoryIndex.from_rows(memory_rows) if settings.memory.enabled else None
+    outcome = run_engine(settings, data, rules=book, memory=memory)
     instrument = get_instrument(settings.instrument.symbol)
     costs = Costs(instrument, commission_cents(settings, instrument),
                   settings.backtest.slippage_ticks)
@@ -53,7 +63,8 @@ def run_summary(settings: Settings, data: BarData, book: RuleBook) -> dict[str, 
     return {"rule_ids": [r.rule_id for r in book.rules], "trades": len(trades),
             "wins": sum(1 for t in trades if t.pnl_net_cents > 0),
             "losses": sum(1 for t in trades if t.pnl_net_cents < 0),
-            "net_pnl_cents": sum(t.pnl_net_cents for t in trades)}
+            "net_pnl_cents": sum(t.pnl_net_cents for t in trades),
+            "memory_seeded_setups": len(memory_rows) if memory is not None else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +76,11 @@ class GateResult:
 
 
 def gate(settings: Settings, data: BarData, approved: RuleBook, candidate: LearnedRule,
-         min_improvement_cents: int, days: list[str]) -> GateResult:
+         min_improvement_cents: int, days: list[str],
+         memory_rows: Sequence[MemoryRow] = ()) -> GateResult:
     """Backtest ``data`` with the approved rules, then with the candidate added."""
-    without = run_summary(settings, data, approved)
-    with_rule = run_summary(settings, data, RuleBook((*approved.rules, candidate)))
+    without = run_summary(settings, data, approved, memory_rows)
+    with_rule = run_summary(settings, data, RuleBook((*approved.rules, candidate)), memory_rows)
     improvement = with_rule["net_pnl_cents"] - without["net_pnl_cents"]
     improved = improvement > min_improvement_cents
     document = {"days": days, "bars": len(data) - data.first, "bar_seconds": data.bar_seconds,

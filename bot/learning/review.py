@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.adapters.rule_book import approved_book
+from bot.core.memory import FEATURE_SCHEMA_VERSION
 from bot.core.sessions import CmeSessionClock
 from bot.learning.gate import bar_data, gate
 from bot.learning.lesson import ask_lesson
@@ -25,8 +26,9 @@ from bot.learning.proposals import MiningLimits, Proposal, propose
 from bot.llm.types import Provider
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument
+from shared.domain.memory import MemoryRow
 from shared.domain.rules import LearnedRule, RuleStatus
-from shared.persistence import learning_queries, rules_store
+from shared.persistence import learning_queries, memory_store, rules_store
 from shared.persistence.db import write_transaction
 from shared.persistence.learning_queries import ReviewTrade
 
@@ -123,8 +125,10 @@ def _review(
     report = ReviewReport(day.isoformat(), run_id, len(trades), len(day_trades), expired=expired)
     data, bt_days = _journaled_bars(conn, settings, clock, day, day_end)
     approved, _ = approved_book(conn, wall_clock())
+    memory_rows = _memory_before(conn, settings, data)
     for proposal in proposals:
-        _store(conn, settings, proposal, data, bt_days, approved, wall_clock, report)
+        _store(conn, settings, proposal, data, bt_days, approved, wall_clock, report,
+               memory_rows)
     activity = learning_queries.day_activity(conn, day_open, day_end)
     journal = _journal_summary(day.isoformat(), day_trades, activity, proposals)
     if day_trades:
@@ -151,9 +155,16 @@ def _journaled_bars(conn: sqlite3.Connection, settings: Settings, clock: CmeSess
     return bar_data(warm + bars, len(warm)), [d.isoformat() for d in days]
 
 
+def _memory_before(conn: sqlite3.Connection, settings: Settings, data: Any) -> list[MemoryRow]:
+    """With memory on: the journal's setups closed before the gate's first decision bar."""
+    if data is None or not settings.memory.enabled:
+        return []
+    return memory_store.closed_memory_rows(conn, FEATURE_SCHEMA_VERSION, data.ts(data.first))
+
+
 def _store(conn: sqlite3.Connection, settings: Settings, proposal: Proposal, data: Any,
            bt_days: list[str], approved: Any, wall_clock: Callable[[], datetime],
-           report: ReviewReport) -> None:
+           report: ReviewReport, memory_rows: list[MemoryRow]) -> None:
     """Backtest one proposal and store it (auto-approved when configured and it improved)."""
     learning = settings.learning
     fingerprint = proposal.fingerprint()
@@ -168,7 +179,7 @@ def _store(conn: sqlite3.Connection, settings: Settings, proposal: Proposal, dat
                               "days": bt_days}, None
     else:
         result = gate(settings, data, approved, _candidate(proposal, expires_at),
-                      round(learning.min_improvement_usd * 100), bt_days)
+                      round(learning.min_improvement_usd * 100), bt_days, memory_rows)
         backtest, improved = result.document, result.improved
     new = rules_store.NewRule(
         review_day=report.day, kind=proposal.kind.value,
