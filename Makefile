@@ -46,9 +46,10 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
+# The unit lane on both cores; a file's tests stay on one worker so module fixtures run once.
 test-fast: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m unit
+	$(PY) -m pytest -q -m unit -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -55,7 +55,7 @@ def test_a_short_window_falls_back_to_the_live_feature_path(data):
     settings = settings_from_mapping(
         {"features": {"window_bars": 120, "atr_baseline_bars": 100}, "risk": ACTIVE,
          "feed": {"bar_seconds": 60}}, env={})
-    short = data.slice(0, 2500)
+    short = data.slice(0, 1500)
     outcome = run_engine(settings, short, keep_decisions=True)
     assert outcome.bars_evaluated == len(short)
     engine = TradingEngine(settings, PaperBroker(get_instrument("MES"), 62, 1), MemoryJournal(),

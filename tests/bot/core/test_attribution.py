@@ -71,7 +71,7 @@ def biased_run(tmp_path_factory):
     conn = open_database(db)
     engine = TradingEngine(settings, PaperBroker(MES, 62, 1), SqliteJournal(conn),
                            CmeSessionClock())
-    bars = synthetic_bars(4000)
+    bars = synthetic_bars(2000)
     engine.set_llm_bias(LlmBiasState(Bias.BULLISH, 1.0, Action.BUY, bars[0].ts,
                                      bars[-1].ts + timedelta(days=1), 1))
     records = [engine.on_bar(b) for b in bars]

@@ -18,6 +18,8 @@ from shared.persistence import journal_store
 from shared.persistence.db import open_database
 from tests.conftest import synthetic_bars
 
+RUN_BARS = 1500  # about two hours of 5-s bars: 9 round trips with ACTIVE
+
 ACTIVE = {"risk": {"max_hold_minutes": 10, "max_trades_per_day": 40,
                    "cooldown_after_loss_minutes": 1}}
 
@@ -42,19 +44,19 @@ def run(settings: Settings, clock: CmeSessionClock, bars, journal=None) -> Memor
 @pytest.fixture(scope="module")
 def active_run(clock) -> tuple[Settings, MemoryJournal]:
     settings = settings_from_mapping(ACTIVE, env={})
-    return settings, run(settings, clock, synthetic_bars(6000))
+    return settings, run(settings, clock, synthetic_bars(RUN_BARS))
 
 
 def test_the_synthetic_market_produces_round_trips(active_run):
     _, journal = active_run
     verdicts = Counter(d.verdict for d in journal.decisions)
     assert verdicts[Verdict.ENTER] >= 3 and len(journal.trades) >= 3
-    assert len(journal.decisions) == 6000
+    assert len(journal.decisions) == RUN_BARS
 
 
 def test_same_bars_give_identical_journals(clock, active_run):
     settings, first = active_run
-    second = run(settings, clock, synthetic_bars(6000))
+    second = run(settings, clock, synthetic_bars(RUN_BARS))
     assert second.decisions == first.decisions
     assert second.orders == first.orders
     assert second.fills == first.fills
@@ -108,7 +110,7 @@ def test_one_position_at_a_time_and_trades_reconcile_with_fills(active_run):
 def test_halt_blocks_entries_and_flatten_exits_at_the_next_open(clock):
     settings = settings_from_mapping(ACTIVE, env={})
     engine = make_engine(settings, clock)
-    bars = synthetic_bars(6000)
+    bars = synthetic_bars(RUN_BARS)
     index = 0
     while engine.broker.position() is None:
         engine.on_bar(bars[index])
@@ -138,10 +140,10 @@ def test_signals_while_in_position_are_rejected_as_pyramiding_or_open(active_run
 def test_sqlite_journal_records_the_same_run(tmp_path, clock, active_run):
     settings, memory = active_run
     conn = open_database(tmp_path / "j.db")
-    run(settings, clock, synthetic_bars(6000), SqliteJournal(conn))
+    run(settings, clock, synthetic_bars(RUN_BARS), SqliteJournal(conn))
     assert journal_store.all_trades(conn) == memory.trades
     assert journal_store.table_counts(conn, ["decisions", "bars", "fills"]) == {
-        "decisions": 6000, "bars": 6000, "fills": len(memory.fills)
+        "decisions": RUN_BARS, "bars": RUN_BARS, "fills": len(memory.fills)
     }
     working = journal_store.working_orders(conn, "MES")
     position = journal_store.load_position(conn, "MES")
@@ -155,7 +157,7 @@ def test_sqlite_journal_records_the_same_run(tmp_path, clock, active_run):
 def test_reconcile_re_places_a_missing_stop_and_journals_it(clock):
     settings = settings_from_mapping(ACTIVE, env={})
     engine = make_engine(settings, clock)
-    for bar in synthetic_bars(6000):
+    for bar in synthetic_bars(RUN_BARS):
         engine.on_bar(bar)
         if engine.broker.position() is not None:
             break

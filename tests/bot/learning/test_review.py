@@ -30,14 +30,25 @@ def seeded(tmp_path_factory) -> tuple[Path, list]:
     return db, bars
 
 
-@pytest.fixture
-def reviewed(seeded, tmp_path):
+@pytest.fixture(scope="module")
+def reviewed_once(seeded, tmp_path_factory) -> tuple[Path, object, list]:
+    """The seeded day reviewed once; each test gets its own copy of the reviewed database."""
     source, bars = seeded
-    db = tmp_path / "trader.db"
+    db = tmp_path_factory.mktemp("reviewed") / "trader.db"
     db.write_bytes(source.read_bytes())
     conn = open_database(db)
     report = review_day(conn, journal_settings(), date.fromisoformat(DAY), session_clock(),
                         lambda: WALL)
+    conn.close()
+    return db, report, bars
+
+
+@pytest.fixture
+def reviewed(reviewed_once, tmp_path):
+    source, report, bars = reviewed_once
+    db = tmp_path / "trader.db"
+    db.write_bytes(source.read_bytes())
+    conn = open_database(db)
     yield conn, report, bars
     conn.close()
 
