@@ -502,9 +502,10 @@ class MemoryConfig(Section):
         description="While fewer than min_similar_trades setups are stored: allow or refuse",
     )
     cold_start_setups: int = Field(
-        0, ge=0, le=1_000_000, json_schema_extra=HOT,
+        100, ge=0, le=1_000_000, json_schema_extra=HOT,
         description="Cold start lasts while fewer closed setups than this (or than "
-        "min_similar_trades, if more) are stored; 0 = min_similar_trades",
+        "min_similar_trades, if more) are stored; 0 = min_similar_trades. A young memory "
+        "finds few similar setups and would refuse nearly every entry",
     )
     radius: float = Field(
         0.5, gt=0, le=10, json_schema_extra=HOT,

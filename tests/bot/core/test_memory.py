@@ -52,7 +52,7 @@ def row(vector, pnl_cents=100, closed=T0, side=Side.LONG, buckets=BUCKETS, name=
 
 
 def config(**values) -> MemoryConfig:
-    return MemoryConfig(**{"enabled": True, **values})
+    return MemoryConfig(**{"enabled": True, "cold_start_setups": 0, **values})
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,8 @@ def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
 
 def test_a_refusal_is_a_memory_reject_followed_as_a_shadow(clock, bars):
     engine = run(settings_with({"enabled": True, "min_similar_trades": 1,
-                                "cold_start": "refuse"}), clock, bars[:2500])
+                                "cold_start": "refuse", "cold_start_setups": 0}), clock,
+                 bars[:2500])
     decisions = engine.journal.decisions
     assert not [d for d in decisions if d.verdict is Verdict.ENTER]
     refused = [d for d in decisions if d.risk_rule == MEMORY_RULE]
@@ -129,8 +130,8 @@ def test_a_refusal_is_a_memory_reject_followed_as_a_shadow(clock, bars):
 
 
 def test_min_similar_trades_from_the_environment_sets_the_cold_start(clock, bars):
-    settings = settings_with({"enabled": True, "min_weighted_win_rate": 0.0, "radius": 2.0},
-                             {"MIN_SIMILAR_TRADES": "6"})
+    settings = settings_with({"enabled": True, "min_weighted_win_rate": 0.0, "radius": 2.0,
+                              "cold_start_setups": 0}, {"MIN_SIMILAR_TRADES": "6"})
     assert settings.memory.min_similar_trades == 6
     verdicts = [v for _, v in consulted(run(settings, clock, bars[:3000]))]
     assert {v["cold_start"] for v in verdicts if v["stored_setups"] < 6} == {True}

@@ -192,7 +192,8 @@ def test_a_winning_memory_lifts_a_signal_over_the_gate_at_the_rule_size(world):
             "pnl_cents": 2000, "side": Side.from_action(plain.signal_action)}
     stored = [{**same, "age_hours": 1.0 + i} for i in range(30)]
     memory = memory_from(world, stored, index, plain.labels)
-    cfg = base.memory.model_copy(update={"enabled": True, "max_adjustment": 0.1})
+    cfg = base.memory.model_copy(update={"enabled": True, "max_adjustment": 0.1,
+                                         "cold_start_setups": 0})
     mem, orders = decide(world, index, base.model_copy(update={"memory": cfg}), memory)
     assert mem.verdict is Verdict.ENTER and 0.05 < mem.memory_adjustment <= 0.1
     sizing = plain.signal_confidence + mem.memory_adjustment
