@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
 from shared.config.backtest_request import BacktestRequest
@@ -162,6 +163,7 @@ class LogProgress:
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
+    return_freed_arrays_to_os()
     if args.run_id is None:
         try:
             result = run_backtest(request_from_args(args), LogProgress())

@@ -1,7 +1,8 @@
 """Bars for a backtest as numpy columns: synthetic, a CSV/Parquet file or the IB history cache.
 
 File rows the live loop would skip (malformed, duplicate, off the tick grid) are skipped here
-too and counted. A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
+too and counted. A file is parsed once: later runs read it from the Parquet cache
+(``bar_cache``). A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from bot.adapters.feeds.replay import BAR_COLUMNS, LoadedBars, load_bars
+from bot.adapters.feeds.replay import BAR_COLUMNS, PRICE_COLUMNS, LoadedBars, load_bars
 from bot.adapters.feeds.synthetic import SyntheticMarket
+from bot.backtest.bar_cache import load_bars_cached
 from shared.domain.errors import BadBarError, ConfigError
 from shared.domain.models import Bar
 
@@ -111,14 +113,16 @@ def _load_folder(folder: Path, tz: str) -> LoadedBars:
 def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) -> BarData:
     """Load a bar file (or a folder of Parquet days) like the replay feed, resampled if asked."""
     try:
-        loaded = _load_folder(path, tz) if path.is_dir() else load_bars(path, timezone=tz)
+        loaded = _load_folder(path, tz) if path.is_dir() else load_bars_cached(path, tz)
     except FileNotFoundError:
         raise ConfigError(f"data file {path} does not exist") from None
     except UnicodeDecodeError:
         raise BadBarError(f"{path}: not a text CSV file") from None
     frame = loaded.bars
-    prices = frame[["open", "high", "low", "close"]].to_numpy() / tick_size
-    off_grid = (np.abs(prices - np.round(prices)) > _TICK_TOLERANCE).any(axis=1)
+    off_grid = np.zeros(len(frame), dtype=bool)
+    for name in PRICE_COLUMNS:  # a column at a time: memory stays near the bars' own size
+        ticks = frame[name].to_numpy() / tick_size
+        off_grid |= np.abs(ticks - np.round(ticks)) > _TICK_TOLERANCE
     problems = list(loaded.problems)
     if off_grid.any():
         first_bad = frame.index[off_grid][0]
@@ -140,7 +144,7 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
         frame = _resample(frame, wanted)
     skipped = loaded.malformed_skipped + loaded.duplicates_dropped + int(off_grid.sum())
     columns = [frame[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS]
-    ts_ns = frame.index.as_unit("ns").asi8.astype(np.int64)
+    ts_ns = frame.index.as_unit("ns").asi8
     return BarData(ts_ns, *columns, bar_seconds=wanted, rows_skipped=skipped,  # type: ignore
                    problems=tuple(problems))
 

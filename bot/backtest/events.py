@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.vector_features import FEATURE_COLUMNS, column
+from bot.backtest.vector_features import FEATURE_COLUMNS, FeatureTable, column
 from bot.core.risk import RiskState
 from shared.config.settings import RegimeConfig, RiskConfig, StrategiesConfig
 from shared.domain.instruments import Instrument
@@ -36,7 +36,7 @@ _INDICATOR_COLUMNS = [
 ]
 
 
-def _rsi_macd(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+def _rsi_macd(matrix: FeatureTable, cfg: StrategiesConfig) -> np.ndarray:
     params = cfg.rsi_macd
     hist, prev = matrix[:, column("macd_hist")], matrix[:, column("macd_hist_prev")]
     rsi, macd = matrix[:, column("rsi")], matrix[:, column("macd")]
@@ -60,7 +60,7 @@ def _turning(hist: np.ndarray, prev: np.ndarray, direction: int, tolerance: floa
     return (move > 0) | flattening
 
 
-def _momentum_reversal(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+def _momentum_reversal(matrix: FeatureTable, cfg: StrategiesConfig) -> np.ndarray:
     params = cfg.momentum_reversal
     excess = params.min_bollinger_excess
     percent_b = matrix[:, column("bollinger_percent")]
@@ -74,7 +74,7 @@ def _momentum_reversal(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
     return buy | sell
 
 
-def _breakout(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+def _breakout(matrix: FeatureTable, cfg: StrategiesConfig) -> np.ndarray:
     params = cfg.breakout
     body = np.abs(matrix[:, column("body_over_atr")])
     volume_z = matrix[:, column("volume_zscore")]
@@ -89,16 +89,18 @@ def _breakout(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
         volume_z >= params.min_volume_zscore)
 
 
-MAY_FIRE: dict[str, Callable[[np.ndarray, StrategiesConfig], np.ndarray]] = {
+MAY_FIRE: dict[str, Callable[[FeatureTable, StrategiesConfig], np.ndarray]] = {
     "rsi_macd": _rsi_macd,
     "momentum_reversal": _momentum_reversal,
     "breakout": _breakout,
 }
 
 
-def regime_may_allow(matrix: np.ndarray, cfg: RegimeConfig) -> np.ndarray:
+def regime_may_allow(matrix: FeatureTable, cfg: RegimeConfig) -> np.ndarray:
     """Bars whose indicators are warm and whose ATR passes the regime filter (session aside)."""
-    warm = ~np.isnan(matrix[:, _INDICATOR_COLUMNS]).any(axis=1)
+    warm = np.ones(len(matrix), dtype=bool)
+    for position in _INDICATOR_COLUMNS:  # a column at a time: no copy of the whole table
+        warm &= ~np.isnan(matrix[:, position])
     atr, baseline = matrix[:, column("atr_points")], matrix[:, column("atr_baseline_points")]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = atr / baseline
@@ -108,7 +110,7 @@ def regime_may_allow(matrix: np.ndarray, cfg: RegimeConfig) -> np.ndarray:
         atr <= cfg.max_atr_points * high)
 
 
-def may_fire(matrix: np.ndarray, cfg: StrategiesConfig) -> np.ndarray:
+def may_fire(matrix: FeatureTable, cfg: StrategiesConfig) -> np.ndarray:
     """Bars on which some strategy with a positive weight might vote BUY or SELL."""
     mask = np.zeros(len(matrix), dtype=bool)
     for name, weight in cfg.weights.items():

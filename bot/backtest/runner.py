@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.process_memory import trim_heap
 from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
@@ -44,6 +46,8 @@ from shared.domain.models import TradeRecord
 logger = logging.getLogger(__name__)
 
 ENSEMBLE = "ensemble"
+NS_PER_DAY = 86_400 * 10**9
+EPOCH_DAY = date(1970, 1, 1)
 CHART_CANDLES = 2000
 # The settings a reference strategy reads (it bypasses the ensemble, regime and risk manager).
 REFERENCE_READS = ("instrument.", "backtest.", "features.window_bars", "risk.max_contracts")
@@ -158,6 +162,7 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
         logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
     if request.data == "synthetic":
         start = None
+    trim_heap()  # the parse's many small freed blocks, before the engine's arrays
     return select_range(data, start, end, settings.features.window_bars)
 
 
@@ -185,7 +190,8 @@ def trading_days(data: BarData, stop: int | None = None) -> list[Any]:
     """CME trading days spanned by the decision bars (those before ``stop`` if given)."""
     stamps = pd.DatetimeIndex(data.ts_ns[data.first : stop], tz="UTC")
     shifted = stamps.tz_convert(metrics.CHICAGO) + pd.Timedelta(hours=7)
-    return sorted(set(shifted.date))
+    days = np.unique(shifted.tz_localize(None).asi8 // NS_PER_DAY)  # no object per bar
+    return [(EPOCH_DAY + timedelta(days=int(day))) for day in days]
 
 
 def run_backtest(request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from bot.adapters.feeds.fast_csv import read_clean_csv
 from shared.domain.errors import BadBarError, ConfigError
 from shared.domain.models import Bar
 
@@ -53,7 +54,7 @@ class LoadedBars:
     problems: tuple[str, ...]
 
 
-def load_bars(path: str | Path, timezone: str = "UTC") -> LoadedBars:
+def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> LoadedBars:
     """Load bars from a CSV or Parquet file, reading naive timestamps in ``timezone``.
 
     DST: a naive wall time that does not exist in ``timezone`` (inside the spring-forward
@@ -62,12 +63,20 @@ def load_bars(path: str | Path, timezone: str = "UTC") -> LoadedBars:
     where it repeats, the order a vendor writing wall-clock time produces. Timestamps that
     carry their own UTC offset ignore ``timezone``. Raises BadBarError when columns are
     missing or no row is usable, ConfigError for an unknown timezone, OSError if unreadable.
+    A clean CSV is read by the columnar fast path (``fast_csv``; ``fast=False`` skips it);
+    everything it declines is read here, row by row.
     """
     path = Path(path)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{path}: unknown timezone {timezone!r}") from None
+    clean = read_clean_csv(path, timezone) if fast and path.suffix.lower() not in (
+        ".parquet", ".pq") else None
+    if clean is not None:
+        loaded = LoadedBars(clean, len(clean), 0, 0, ())
+        _log_summary(path, loaded)
+        return loaded
     if path.suffix.lower() in (".parquet", ".pq"):
         raw, width_problems = _read_parquet(path), []
     else:
