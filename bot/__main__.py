@@ -1,7 +1,8 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-``python -m bot fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot
-analyze`` runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
+``python -m bot research`` runs sweeps, walk-forwards and Monte Carlo. ``python -m bot
+fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot analyze``
+runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
 0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
 both the config flag and the environment variable).
 """
@@ -19,6 +20,7 @@ from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.composition import broker_factory
 from bot.llm import analyze_cli
+from bot.research import cli as research_cli
 from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import ConfigError
@@ -122,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)
+    research = commands.add_parser(
+        "research", help="sweeps, walk-forward and Monte Carlo (local workers or Dask)")
+    research_cli.add_arguments(research)
+    research.set_defaults(handler=research_cli.command_research)
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)

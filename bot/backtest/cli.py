@@ -36,25 +36,33 @@ PROGRESS_EVERY_S = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The backtest subcommand's flags (outside tools rely on these names)."""
-    parser.add_argument("--data", default="synthetic",
-                        help="synthetic, a CSV/Parquet file, a folder of Parquet days, or ib "
-                        "(the fetch-history cache)")
-    parser.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
-    parser.add_argument("--seed", type=int, default=7, help="synthetic market seed")
-    parser.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)
-    parser.add_argument("--tz", default="UTC", help="zone of naive timestamps in a file")
-    parser.add_argument("--start", help="first day (YYYY-MM-DD) or ISO time, in --tz")
-    parser.add_argument("--end", help="last day (inclusive) or ISO end time, in --tz")
-    parser.add_argument("--strategy", help="registry name; default: the full ensemble")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="override, e.g. risk.max_hold_minutes=30 (repeatable)")
-    parser.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
-    parser.add_argument("--slippage", type=int, metavar="TICKS")
-    parser.add_argument("--contracts", type=int, metavar="N")
+    add_request_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write {trades, metrics} here")
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
-    parser.add_argument("--config", help="base config YAML (default: built-in defaults)")
     parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that make a ``BacktestRequest``: data, strategy, parameters, costs, config
+    (shared with ``python -m bot research``)."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default="synthetic",
+                      help="synthetic, a CSV/Parquet file, a folder of Parquet days, or ib "
+                      "(the fetch-history cache)")
+    data.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
+    data.add_argument("--seed", type=int, default=7, help="synthetic market seed")
+    data.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)
+    data.add_argument("--tz", default="UTC", help="zone of naive timestamps in a file")
+    data.add_argument("--start", help="first day (YYYY-MM-DD) or ISO time, in --tz")
+    data.add_argument("--end", help="last day (inclusive) or ISO end time, in --tz")
+    strategy = parser.add_argument_group("strategy and costs")
+    strategy.add_argument("--strategy", help="registry name; default: the full ensemble")
+    strategy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                          help="override, e.g. risk.max_hold_minutes=30 (repeatable)")
+    strategy.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
+    strategy.add_argument("--slippage", type=int, metavar="TICKS")
+    strategy.add_argument("--contracts", type=int, metavar="N")
+    strategy.add_argument("--config", help="base config YAML (default: built-in defaults)")
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:

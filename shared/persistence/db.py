@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.persistence import schema_research
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB_PATH = Path("data/trader.db")
@@ -376,6 +378,7 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
+    schema_research.research_tables,
 ]
 
 

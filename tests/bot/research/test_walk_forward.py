@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 
 from bot.backtest.data import BarData
-from bot.backtest.research import (
-    best_point,
-    monte_carlo,
-    parameter_grid,
-    sweep,
-    walk_forward,
-    walk_forward_on_data,
-)
 from bot.backtest.runner import run_backtest
+from bot.research.grid import parameter_grid
+from bot.research.montecarlo import monte_carlo
+from bot.research.sweep import best_point, sweep
+from bot.research.walkforward import walk_forward, walk_forward_on_data
 from shared.config.backtest_request import BacktestRequest
 from shared.domain.errors import ConfigError
 from shared.domain.models import Bar, ExitReason

@@ -1,0 +1,158 @@
+"""``run_many``: the same tasks on local worker processes or on a Dask cluster, same results.
+
+Every task carries its own name (a hash of what it runs and its seed), so results are keyed and
+ordered the same way whatever the backend, the number of workers or the order tasks finish in.
+The bars are shipped once per worker, not once per task: a local pool receives them in its
+initializer (inherited by fork), a Dask cluster gets them by ``scatter(broadcast=True)``.
+
+The local default is a ``multiprocessing`` pool, not a Dask ``LocalCluster``: it starts in
+milliseconds with no scheduler, nanny or dashboard processes (a LocalCluster takes seconds and
+~100 MB per worker more), the forked workers share the parent's bars copy-on-write, and its
+``terminate()`` ends running tasks at once when a run is cancelled. One worker runs in-process.
+Between tasks (and every half second while they run) ``should_stop`` is asked; when it says
+so, pending tasks are dropped and running ones ended, and ``Cancelled`` is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import queue
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.domain.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.5
+Progress = Callable[[int, int], None]
+StopCheck = Callable[[], bool]
+TaskFunction = Callable[[Any, Any], Any]  # (task, shared data) -> result
+_shared: dict[str, Any] = {}
+
+
+class Cancelled(Exception):  # noqa: N818 - a state, not an error
+    """The run was cancelled (cancel flag or SIGTERM) before every task finished."""
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    """Worker processes on this machine (``workers`` = 1: in this process)."""
+
+    workers: int = 2
+
+    def describe(self) -> str:
+        return f"{self.workers} local worker{'s' * (self.workers != 1)}"
+
+
+@dataclass(frozen=True)
+class DaskBackend:
+    """An existing Dask scheduler (``dask scheduler``) and its workers."""
+
+    address: str
+    connect_timeout_s: float = 10.0
+
+    def describe(self) -> str:
+        return f"Dask cluster {self.address}"
+
+
+Backend = LocalBackend | DaskBackend
+
+
+def code_fingerprint() -> str:
+    """A hash of the bot's Python sources: workers must run the same code to give the same
+    results."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def run_many(
+    tasks: Sequence[Any], function: TaskFunction, data: Any, backend: Backend,
+    progress: Progress | None = None, should_stop: StopCheck | None = None,
+    key: Callable[[Any], str] = lambda task: task.key,
+) -> dict[str, Any]:
+    """Run ``function(task, data)`` for every task; return ``{key(task): result}``.
+
+    A task's exception ends the run and is raised here (its message intact).
+    """
+    keys = [key(task) for task in tasks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("two tasks have the same key")
+    stop = should_stop or (lambda: False)
+    report = progress or (lambda done, total: None)
+    if not tasks:
+        return {}
+    if isinstance(backend, DaskBackend):
+        from bot.research.dask_backend import run_on_dask  # loads distributed only when asked
+
+        return run_on_dask(tasks, keys, function, data, backend, report, stop)
+    if backend.workers <= 1 or len(tasks) == 1:
+        return _run_here(tasks, keys, function, data, report, stop)
+    return _run_in_pool(tasks, keys, function, data, backend.workers, report, stop)
+
+
+def _run_here(tasks, keys, function, data, report: Progress, stop: StopCheck) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for task, name in zip(tasks, keys, strict=True):
+        if stop():
+            raise Cancelled(f"cancelled after {len(results)} of {len(tasks)} tasks")
+        results[name] = function(task, data)
+        report(len(results), len(tasks))
+    return results
+
+
+def _install(function: TaskFunction, data: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's stop handler is not ours
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _shared["function"], _shared["data"] = function, data
+
+
+def _call(name: str, task: Any) -> tuple[str, Any]:
+    return name, _shared["function"](task, _shared["data"])
+
+
+def _run_in_pool(tasks, keys, function, data, workers: int, report: Progress,
+                 stop: StopCheck) -> dict[str, Any]:
+    context = multiprocessing.get_context("fork")
+    finished: queue.Queue = queue.Queue()
+    results: dict[str, Any] = {}
+    pool = context.Pool(min(workers, len(tasks)), initializer=_install,
+                        initargs=(function, data))
+    try:
+        for task, name in zip(tasks, keys, strict=True):
+            pool.apply_async(_call, (name, task), callback=finished.put,
+                             error_callback=lambda exc: finished.put(exc))
+        pool.close()
+        while len(results) < len(tasks):
+            if stop():
+                raise Cancelled(f"cancelled after {len(results)} of {len(tasks)} tasks")
+            try:
+                item = finished.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            results[item[0]] = item[1]
+            report(len(results), len(tasks))
+    finally:
+        pool.terminate()  # ends running tasks at once on a cancel or an error
+        pool.join()
+    return results
+
+
+def require_same_code(worker_prints: dict[str, str]) -> None:
+    """Refuse workers whose code differs from ours (their results could differ)."""
+    mine = code_fingerprint()
+    other = sorted(address for address, found in worker_prints.items() if found != mine)
+    if other:
+        raise ConfigError(f"Dask worker(s) {', '.join(other)} run other code than this checkout "
+                          "(start them from the same version of MyTrader)")
