@@ -14,7 +14,7 @@ from typing import Any
 
 from distributed import Client, wait
 
-from bot.research.scaleout import (
+from bot.research.backends import (
     POLL_S,
     Cancelled,
     DaskBackend,
