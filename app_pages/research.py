@@ -177,7 +177,7 @@ if document["kind"] == "sweep":
         st.plotly_chart(research_views.heatmap_figure(document, x_key, y_key), key="rs_heat")
     st.dataframe(research_views.points_frame(document), hide_index=True)
     points = {", ".join(f"{k}={v}" for k, v in p["params"].items()): p["params"]
-              for p in sorted(document["points"], key=lambda p: -(p["objective"] or -1e300))}
+              for p in research_views.best_first(document["points"])}
     st.subheader("Apply a parameter set to the config")
     picked = st.selectbox("Parameter set (best first)", list(points), key="rs_point")
     running, _ = frame.current_settings()

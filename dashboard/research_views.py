@@ -40,6 +40,11 @@ def points_frame(document: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("objective", ascending=False, na_position="last")
 
 
+def best_first(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sweep points by objective, best first (undefined last; ties in grid order)."""
+    return sorted(points, key=lambda p: (p["objective"] is None, -(p["objective"] or 0.0)))
+
+
 def _dollars(cents: float | None) -> float | None:
     return None if cents is None else cents / 100
 

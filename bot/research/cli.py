@@ -4,7 +4,8 @@ The backtest's data and strategy flags say what is varied; ``--grid KEY=V1,V2`` 
 ``--grid-file`` the values. ``--workers N`` runs local processes, ``--cluster tcp://host:8786``
 an existing Dask scheduler. ``--run-id N`` runs the request the dashboard stored in
 ``research_runs`` (``--save`` stores a command-line run there too) and reports progress into
-the row. Exit codes: 0 done, 2 bad input, 3 cancelled (the row's cancel flag, or SIGTERM).
+the row; ``--cancel-all`` raises every active run's cancel flag (``make stop`` does). Exit codes:
+0 done, 2 bad input, 3 cancelled (the row's cancel flag, or SIGTERM).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``research`` and its three tools' flags."""
     parser.add_argument("--run-id", type=int, help="run the request stored in research_runs")
     parser.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+    parser.add_argument("--cancel-all", action="store_true",
+                        help="raise the cancel flag of every queued or running run (make stop)")
     tools = parser.add_subparsers(dest="tool")
     for name, text in (("sweep", "one backtest per grid point"),
                        ("walk-forward", "optimise in-sample, test out-of-sample, roll on"),
@@ -119,6 +122,8 @@ def command_research(args: argparse.Namespace) -> int:
     return_freed_arrays_to_os()
     conn: sqlite3.Connection | None = None
     run_id = args.run_id
+    if args.cancel_all:
+        return cancel_all(Path(args.db) if args.db else db_path_from_env())
     try:
         if run_id is not None:
             conn = open_database(Path(args.db) if args.db else db_path_from_env())
@@ -138,6 +143,20 @@ def command_research(args: argparse.Namespace) -> int:
     except (ConfigError, OSError) as exc:
         return _refuse(str(exc), conn, run_id)
     return _run(request, conn, run_id, getattr(args, "json", None), getattr(args, "csv", None))
+
+
+def cancel_all(db: Path) -> int:
+    """Ask every active run to stop (each honours its flag within about a second)."""
+    if not db.exists():
+        return 0
+    conn = open_database(db)
+    with write_transaction(conn):
+        runs = [run.id for run in research_store.research_runs(conn, limit=1000) if run.active]
+        for run_id in runs:
+            research_store.request_research_cancel(conn, run_id)
+    conn.close()
+    logger.info("cancel requested for %d research run(s)", len(runs))
+    return 0
 
 
 def _run(request: ResearchRequest, conn: sqlite3.Connection | None, run_id: int | None,

@@ -3,12 +3,14 @@
 Every task carries its own name (a hash of what it runs and its seed), so results are keyed and
 ordered the same way whatever the backend, the number of workers or the order tasks finish in.
 The bars are shipped once per worker, not once per task: a local pool receives them in its
-initializer (inherited by fork), a Dask cluster gets them by ``scatter(broadcast=True)``.
+initializer, a Dask cluster gets them by ``scatter(broadcast=True)``.
 
 The local default is a ``multiprocessing`` pool, not a Dask ``LocalCluster``: it starts in
 milliseconds with no scheduler, nanny or dashboard processes (a LocalCluster takes seconds and
-~100 MB per worker more), the forked workers share the parent's bars copy-on-write, and its
-``terminate()`` ends running tasks at once when a run is cancelled. One worker runs in-process.
+~100 MB per worker more), and its ``terminate()`` ends running tasks at once when a run is
+cancelled. Workers come from a fork server that has already imported the task's module: they
+start fast, and never inherit the parent's threads (pyarrow's pools) mid-lock as a plain fork
+could. One worker runs in-process.
 Between tasks (and every half second while they run) ``should_stop`` is asked; when it says
 so, pending tasks are dropped and running ones ended, and ``Cancelled`` is raised.
 """
@@ -87,7 +89,8 @@ def _call(name: str, task: Any) -> tuple[str, Any]:
 
 def _run_in_pool(tasks, keys, function, data, workers: int, report: Progress,
                  stop: StopCheck) -> dict[str, Any]:
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([function.__module__])  # workers start with it imported
     finished: queue.Queue = queue.Queue()
     results: dict[str, Any] = {}
     pool = context.Pool(min(workers, len(tasks)), initializer=_install,
