@@ -79,8 +79,12 @@ with st.expander("New run", expanded=True), st.form("research_request"):
     objective = left.selectbox("Objective", OBJECTIVES, key="rs_objective")
     drawdown_weight = middle.number_input("Drawdown weight", 0.0, 100.0, 1.0, key="rs_ddw")
     workers = right.number_input("Local workers", 1, 64, 2, key="rs_workers")
-    cluster = st.text_input("Dask scheduler (blank: this machine), e.g. tcp://10.0.0.5:8786",
-                            key="rs_cluster")
+    left, right = st.columns([1, 2])
+    search = left.selectbox("Sweep search", ["grid", "tpe"], key="rs_search",
+                            help="grid: every point; tpe: Optuna TPE trials (seeded)")
+    trials = left.number_input("TPE trials", 1, 100_000, 50, key="rs_trials")
+    cluster = right.text_input("Dask scheduler (blank: this machine), e.g. tcp://10.0.0.5:8786",
+                               key="rs_cluster")
     left, middle, right = st.columns(3)
     train_bars = left.number_input("Walk-forward: in-sample bars", 0, 10_000_000, 5000,
                                    key="rs_train")
@@ -92,7 +96,7 @@ with st.expander("New run", expanded=True), st.form("research_request"):
     block_length = middle.number_input("Block length (trades)", 1, 10_000, 5, key="rs_block")
     runs = right.number_input("Simulations", 1, 1_000_000, 1000, key="rs_runs")
     left, middle, right = st.columns(3)
-    seed = left.number_input("Monte Carlo seed", value=7, step=1, key="rs_seed")
+    seed = left.number_input("Seed (Monte Carlo, TPE)", value=7, step=1, key="rs_seed")
     starting = middle.text_input("Starting equity $ (blank: the config's)", key="rs_start_eq")
     ruin = right.number_input("Ruin at equity $", 0.0, 1e9, 0.0, key="rs_ruin")
     name = st.text_input("Run name (optional)", key="rs_name")
@@ -110,6 +114,7 @@ if submitted:
             "grid": {key: [v.strip() for v in value.split(",")] for key, value in grid.items()},
             "objective": objective, "drawdown_weight": float(drawdown_weight),
             "workers": int(workers), "cluster": cluster.strip() or None,
+            "search": search, "trials": int(trials),
             "train_bars": int(train_bars), "test_bars": int(test_bars), "anchored": anchored,
             "method": method, "block_length": int(block_length), "runs": int(runs),
             "seed": int(seed), "starting_equity_usd": starting.strip() or None,

@@ -72,6 +72,11 @@ def _add_research_arguments(tool: argparse.ArgumentParser, name: str) -> None:
         search.add_argument("--objective", choices=list(OBJECTIVE_HELP), default="net_pnl",
                             help="; ".join(f"{k}: {v}" for k, v in OBJECTIVE_HELP.items()))
         search.add_argument("--drawdown-weight", type=float, default=1.0)
+    if name == "sweep":
+        search.add_argument("--search", choices=("grid", "tpe"), default="grid",
+                            help="every grid point, or Optuna TPE trials (large grids)")
+        search.add_argument("--trials", type=int, default=50, help="TPE trials")
+        search.add_argument("--search-seed", type=int, default=7, help="TPE seed")
     if name == "walk-forward":
         search.add_argument("--train-bars", type=int, required=True)
         search.add_argument("--test-bars", type=int, required=True)
@@ -105,9 +110,11 @@ def request_from_research_args(args: argparse.Namespace) -> ResearchRequest:
         "workers": args.workers, "cluster": args.cluster,
     }
     for field in ("objective", "drawdown_weight", "train_bars", "test_bars", "anchored",
-                  "method", "block_length", "runs"):
+                  "method", "block_length", "runs", "search", "trials"):
         if hasattr(args, field):
             values[field] = getattr(args, field)
+    if hasattr(args, "search_seed"):
+        values["seed"] = args.search_seed
     if hasattr(args, "mc_seed"):
         values.update(seed=args.mc_seed, starting_equity_usd=args.starting_equity,
                       ruin_equity_usd=args.ruin_equity)

@@ -37,6 +37,15 @@ def execute(request: ResearchRequest, progress: Progress | None = None,
     settings = build_settings(base)
     data = load_data(base, settings)
     backend = backend_of(request)
+    if request.kind is ResearchKind.SWEEP and request.search == "tpe":
+        from bot.research.tpe import tpe_search  # loads optuna only when asked
+
+        points = tpe_search(base, request.grid, data, request.trials, request.seed,
+                            request.objective, backend, request.drawdown_weight, progress,
+                            should_stop)
+        document = sweep_document(points, request.grid, request.objective,
+                                  request.drawdown_weight)
+        return {**document, "search": "tpe", "trials": request.trials, "seed": request.seed}
     if request.kind is ResearchKind.SWEEP:
         points = sweep_on_data(base, request.grid, data, progress=progress, backend=backend,
                                should_stop=should_stop, keep_trades=False)

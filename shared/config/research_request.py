@@ -53,6 +53,8 @@ class ResearchRequest(BaseModel):
     objective: Literal["net_pnl", "sharpe", "profit_factor", "pnl_minus_drawdown"] = "net_pnl"
     drawdown_weight: float = Field(1.0, ge=0, le=100,
                                    description="pnl_minus_drawdown: net P&L - w x max drawdown")
+    search: Literal["grid", "tpe"] = Field("grid", description="Sweep: every point, or TPE")
+    trials: int = Field(50, ge=1, le=100_000, description="TPE: how many trials")
     workers: int = Field(2, ge=1, le=256, description="Local worker processes")
     cluster: str | None = Field(None, description="Dask scheduler, e.g. tcp://host:8786")
     train_bars: int = Field(0, ge=0, description="Walk-forward in-sample window in bars")
@@ -61,7 +63,7 @@ class ResearchRequest(BaseModel):
     method: Literal["shuffle", "bootstrap", "block"] = "block"
     block_length: int = Field(5, ge=1, le=10_000, description="Monte Carlo block, in trades")
     runs: int = Field(1000, ge=1, le=1_000_000, description="Monte Carlo simulations")
-    seed: int = Field(7, description="Monte Carlo seed")
+    seed: int = Field(7, description="Monte Carlo and TPE seed")
     starting_equity_usd: float | None = Field(None, gt=0, description="Default: the config's")
     ruin_equity_usd: float = Field(0.0, ge=0, description="Ruin: equity at or below this")
 
@@ -91,8 +93,9 @@ class ResearchRequest(BaseModel):
                     if (problem := param_problem(key, self.backtest.strategy)) is not None]
         if self.kind is not ResearchKind.MONTE_CARLO and not self.grid:
             problems.append("--grid: give at least one KEY=V1,V2 to vary")
-        if self.grid_points() > MAX_GRID_POINTS:
-            problems.append(f"--grid: {self.grid_points()} points, more than {MAX_GRID_POINTS}")
+        if self.search == "grid" and self.grid_points() > MAX_GRID_POINTS:
+            problems.append(f"--grid: {self.grid_points()} points, more than {MAX_GRID_POINTS} "
+                            "(use --search tpe)")
         if self.kind is ResearchKind.WALK_FORWARD and (self.train_bars < 1 or self.test_bars < 1):
             problems.append("walk-forward needs --train-bars and --test-bars of 1 or more")
         if problems:
