@@ -62,7 +62,9 @@ def _launch(request: ResearchRequest, name: str) -> None:
     st.success(f"Research run {run_id} started")
 
 
-with st.expander("New run", expanded=True), st.form("research_request"):
+with frame.reader() as conn:
+    has_runs = bool(conn is not None and research_store.research_runs(conn, limit=1))
+with st.expander("New run", expanded=not has_runs), st.form("research_request"):
     kind = st.radio("Tool", list(KINDS), horizontal=True, key="rs_kind")
     left, middle, right = st.columns(3)
     data = left.text_input("Data: synthetic, or a CSV/Parquet path on the server", "synthetic",
@@ -92,7 +94,8 @@ with st.expander("New run", expanded=True), st.form("research_request"):
                                     key="rs_test")
     anchored = right.checkbox("Anchored (in-sample grows)", key="rs_anchored")
     left, middle, right = st.columns(3)
-    method = left.selectbox("Monte Carlo method", MC_METHODS, key="rs_method")
+    method = left.selectbox("Monte Carlo method", MC_METHODS, index=MC_METHODS.index("block"),
+                            key="rs_method")
     block_length = middle.number_input("Block length (trades)", 1, 10_000, 5, key="rs_block")
     runs = right.number_input("Simulations", 1, 1_000_000, 1000, key="rs_runs")
     left, middle, right = st.columns(3)

@@ -28,8 +28,10 @@ def test_a_sweep_runs_shows_a_heatmap_and_a_point_is_applied(page, running_produ
         timeout=30_000)
     expect(page.get_by_text("Apply a parameter set to the config")).to_be_visible(
         timeout=RUN_TIMEOUT_MS)
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
-    wait_idle(page)
+    wait_idle(page)  # the run's end reruns the page once
+    heatmap = page.get_by_test_id("stPlotlyChart").first
+    expect(heatmap).to_be_visible(timeout=30_000)
+    heatmap.scroll_into_view_if_needed()
     screenshot(page, "research")
     page.get_by_role("button", name="Save as new config version").click()
     expect(page.get_by_text(re.compile(r"Saved config version \d+"))).to_be_visible(
