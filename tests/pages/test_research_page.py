@@ -115,3 +115,24 @@ def test_a_bad_grid_is_refused_on_the_page(research_env):
     app = submit(open_page(), rs_grid="risk.nope=1,2")
     assert any("risk.nope" in e.value for e in app.error)
     assert latest(research_env["db"]) is None
+
+
+def test_progress_survives_a_reload_and_the_cancel_button_stops_the_run(research_env):
+    grid = "risk.max_hold_minutes=" + ",".join(str(m) for m in range(10, 90, 5))
+    submit(open_page(), rs_bars=60000, rs_grid=grid, rs_name="slow")
+    deadline, seen = time.monotonic() + 120, None
+    while time.monotonic() < deadline and seen is None:
+        reloaded = open_page()  # a new session each time, as after a browser reload
+        bars = [p for p in reloaded.get("progress") if "running" in p.proto.text]
+        run = latest(research_env["db"])
+        if bars and run is not None and run.tasks_done >= 1:
+            seen = reloaded
+        time.sleep(0.2)
+    assert seen is not None, "no progress bar of the running run"
+    run_id = latest(research_env["db"]).id
+    seen.button(key=f"rs_cancel_{run_id}").click().run()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and latest(research_env["db"]).status != "cancelled":
+        time.sleep(0.2)
+    run = latest(research_env["db"])
+    assert run.status == "cancelled" and run.tasks_done < 16, run
