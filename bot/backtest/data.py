@@ -57,6 +57,11 @@ class BarData:
         return Bar(self.ts(index), float(self.open[index]), float(self.high[index]),
                    float(self.low[index]), float(self.close[index]), float(self.volume[index]))
 
+    def __reduce__(self) -> tuple:
+        """Pickle by fields; unpickled arrays are made aligned and contiguous (``_rebuilt``)."""
+        return (_rebuilt, (self.ts_ns, self.open, self.high, self.low, self.close, self.volume,
+                           self.bar_seconds, self.first, self.rows_skipped, self.problems))
+
     def slice(self, start: int, stop: int, first: int = 0) -> BarData:
         """Bars [start, stop) as a new BarData whose decisions start at ``first``."""
         return BarData(
@@ -64,6 +69,17 @@ class BarData:
             self.low[start:stop], self.close[start:stop], self.volume[start:stop],
             self.bar_seconds, first, self.rows_skipped, self.problems,
         )
+
+
+def _rebuilt(ts_ns: np.ndarray, *rest: object) -> BarData:
+    """BarData from pickled fields, its arrays aligned and contiguous.
+
+    An array received over the network (a Dask worker's copy of scattered bars) may sit
+    unaligned in the message buffer, and numpy then copies the whole array on every
+    ``searchsorted``: a backtest on a worker ran five times slower than here.
+    """
+    columns = [np.require(a, requirements="CA") for a in (ts_ns, *rest[:5])]  # type: ignore
+    return BarData(*columns, *rest[5:])  # type: ignore[arg-type]
 
 
 def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | None) -> BarData:
@@ -81,7 +97,21 @@ def _native_seconds(index: pd.DatetimeIndex) -> int:
     if len(index) < 2:
         return 60
     steps = np.diff(index.as_unit("ns").asi8) // 1_000_000_000
-    return int(np.median(steps[steps > 0]))
+    return int(median_of_integers(steps[steps > 0]))
+
+
+def median_of_integers(values: np.ndarray) -> float:
+    """``np.median`` of an integer array, from its distinct values and their counts.
+
+    np.median's partition takes over a second on a million steps that are nearly all the same
+    value (every bar 60 s apart); counting distinct values takes milliseconds.
+    """
+    distinct, counts = np.unique(values, return_counts=True)
+    ends = np.cumsum(counts)
+    total = int(ends[-1])
+    low = distinct[np.searchsorted(ends, (total - 1) // 2, side="right")]
+    high = distinct[np.searchsorted(ends, total // 2, side="right")]
+    return (float(low) + float(high)) / 2
 
 
 def _resample(frame: pd.DataFrame, bar_seconds: int) -> pd.DataFrame:

@@ -90,6 +90,7 @@ def resample(pnl: np.ndarray, method: str, block_length: int, runs: int,
 
 def run_chunk(task: MonteCarloTask, pnl: np.ndarray) -> ChunkResult:
     """Simulate one chunk (what a worker does)."""
+    pnl = np.require(pnl, requirements="CA")  # a worker's received buffer may be unaligned
     rng = np.random.default_rng(np.random.SeedSequence(task.seed_words))
     draws = resample(pnl, task.method, task.block_length, task.runs, rng)
     equity = np.cumsum(draws, axis=1)

@@ -92,3 +92,4 @@ def test_least_recently_used_entries_go_beyond_the_size_cap(bars_file, tmp_path,
     load_bars_cached(bars_file, "UTC", folder)
     load_bars_cached(other, "UTC", folder)
     assert [p.name for p in folder.glob("*.parquet")] == [f"{cache_key(other, 'UTC')}.parquet"]
+
