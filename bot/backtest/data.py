@@ -149,10 +149,7 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
     except UnicodeDecodeError:
         raise BadBarError(f"{path}: not a text CSV file") from None
     frame = loaded.bars
-    off_grid = np.zeros(len(frame), dtype=bool)
-    for name in PRICE_COLUMNS:  # a column at a time: memory stays near the bars' own size
-        ticks = frame[name].to_numpy() / tick_size
-        off_grid |= np.abs(ticks - np.round(ticks)) > _TICK_TOLERANCE
+    off_grid = _off_tick_grid(frame, tick_size)
     problems = list(loaded.problems)
     if off_grid.any():
         first_bad = frame.index[off_grid][0]
@@ -177,6 +174,21 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
     ts_ns = frame.index.as_unit("ns").asi8
     return BarData(ts_ns, *columns, bar_seconds=wanted, rows_skipped=skipped,  # type: ignore
                    problems=tuple(problems))
+
+
+def _off_tick_grid(frame: pd.DataFrame, tick_size: float) -> np.ndarray:
+    """Rows with a price off the tick grid; a column at a time, in two scratch arrays."""
+    off_grid = np.zeros(len(frame), dtype=bool)
+    ticks, error = np.empty(len(frame)), np.empty(len(frame))
+    beyond = np.empty(len(frame), dtype=bool)
+    for name in PRICE_COLUMNS:
+        np.divide(frame[name].to_numpy(), tick_size, out=ticks)
+        np.round(ticks, out=error)
+        np.subtract(ticks, error, out=error)
+        np.abs(error, out=error)
+        np.greater(error, _TICK_TOLERANCE, out=beyond)
+        off_grid |= beyond
+    return off_grid
 
 
 def parse_when(text: str | None, tz: str, end: bool = False) -> datetime | None:

@@ -38,3 +38,17 @@ def test_unpickled_bars_are_aligned_even_from_an_unaligned_buffer():
         assert (array == getattr(bars, name)).all()
     assert (again.bar_seconds, again.first, again.rows_skipped, again.problems) == (
         60, 3, 1, ("p",))
+
+
+def test_rows_off_the_tick_grid_are_skipped_and_named(tmp_path):
+    from bot.backtest.data import file_data
+
+    path = tmp_path / "bars.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n"
+                    "2024-01-02 14:30:00,4750.00,4751.25,4749.50,4751.00,1\n"
+                    "2024-01-02 14:31:00,4751.00,4752.10,4750.75,4751.75,1\n"
+                    "2024-01-02 14:32:00,4751.75,4751.75,4750.00,4750.25,1\n")
+    data = file_data(path, "UTC", None, 0.25)
+    assert len(data) == 2 and data.rows_skipped == 1
+    assert data.high.tolist() == [4751.25, 4751.75]
+    assert "1 rows off the 0.25 tick grid skipped, first at 2024-01-02 14:31:00" in data.problems[0]
