@@ -10,6 +10,7 @@ functions, on the bars where the engine may decide an entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 
 import numpy as np
@@ -172,6 +173,8 @@ def feature_matrix(
     def put(name: str, values: np.ndarray) -> None:
         stored[:, _STORED_INDEX[name]] = values
 
+    # The columns whose computation needs the most scratch memory come first, while few of
+    # the table's columns have been written (np.empty pages cost nothing until written).
     close_series = pd.Series(close)
     macd = MACD(close_series, window_slow=cfg.macd_slow, window_fast=cfg.macd_fast,
                 window_sign=cfg.macd_signal)
@@ -180,36 +183,44 @@ def feature_matrix(
     put("macd_signal", macd_line - macd_hist)
     put("macd_hist", macd_hist)
     del macd, macd_line, macd_hist
-    put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
-    put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
     put("rsi", _wilder_rsi(close, cfg.rsi_period))
-    middle = _rolling(close, cfg.bollinger_period, "mean")
-    spread = cfg.bollinger_std * _rolling(close, cfg.bollinger_period, "std")
-    upper, lower = middle + spread, middle - spread
-    del spread
-    band_width = upper - lower
-    with np.errstate(divide="ignore", invalid="ignore"):
-        put("bollinger_percent", np.where(band_width != 0.0, (close - lower) / band_width, 0.5))
-    del band_width
-    put("bollinger_upper", upper)
-    put("bollinger_middle", middle)
-    put("bollinger_lower", lower)
-    del upper, middle, lower
+    put("volume_zscore", _volume_zscore(volume, cfg.volume_z_period))
+    put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
+    _bollinger(close, cfg, put)
     atr, atr_baseline = _atr_columns(high, low, close, cfg)
     with np.errstate(divide="ignore", invalid="ignore"):
         put("body_over_atr", np.where(atr != 0.0, (close - open_) / atr, 0.0))
     put("atr_points", atr)
     put("atr_baseline_points", atr_baseline)
     del atr, atr_baseline
+    put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
+    put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
     reference = _shift(close, cfg.rate_of_change_period)
     put("rate_of_change_pct", (close / reference - 1.0) * 100.0)
     put("momentum_points", close - reference)
     del reference
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
-    put("volume_zscore", _volume_zscore(volume, cfg.volume_z_period))
-    put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
     bars = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
     return FeatureTable(bars, stored, cfg.window_bars)
+
+
+def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
+               ) -> None:
+    """Bollinger bands and %B, with as few full-length scratch arrays as the formulas allow."""
+    middle = _rolling(close, cfg.bollinger_period, "mean")
+    spread = _rolling(close, cfg.bollinger_period, "std")
+    np.multiply(cfg.bollinger_std, spread, out=spread)
+    upper = middle + spread
+    lower = np.subtract(middle, spread, out=spread)
+    put("bollinger_upper", upper)
+    put("bollinger_middle", middle)
+    put("bollinger_lower", lower)
+    width = np.subtract(upper, lower, out=upper)
+    percent = np.subtract(close, lower, out=middle)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(percent, width, out=percent)
+    percent[width == 0.0] = 0.5
+    put("bollinger_percent", percent)
 
 
 def column(name: str) -> int:
@@ -282,12 +293,16 @@ def _batched_atr(
     return level, tail.mean(axis=1)
 
 
-def _window_rsi(gains: np.ndarray, losses: np.ndarray, start: int, end: int,
+def _window_rsi(close: np.ndarray, start: int, end: int,
                 weights: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
-    """``wilder_rsi_tail(close[start:end], period, 2)`` from precomputed gains and losses."""
+    """``wilder_rsi_tail(close[start:end], period, 2)`` by a few dot products.
+
+    The window's first bar counts as no change; the others' changes are the same floats as
+    the whole history's ``np.diff``.
+    """
+    change = np.diff(close[start:end], prepend=close[start])
     averages = []
-    for values in (gains[start:end].copy(), losses[start:end].copy()):
-        values[0] = 0.0  # the window's first bar counts as no change
+    for values in (np.maximum(change, 0.0), np.maximum(-change, 0.0)):
         averages.append([float(weights[1] @ values[:-1]), float(weights[0] @ values)])
     average_gain, average_loss = np.array(averages[0]), np.array(averages[1])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -311,21 +326,18 @@ class ExactWindows:
         indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
     ) -> None:
         self._open, self._close, self._window = open_, close, cfg.window_bars
-        self._atr: dict[int, tuple[float, float]] = {}
-        usable = indices[indices >= cfg.window_bars - 1]
-        if cfg.atr_baseline_bars > cfg.window_bars - cfg.atr_period or not len(usable):
-            return
-        true_range = true_ranges(high, low, close)
-        for begin in range(0, len(usable), chunk):
-            ends = usable[begin : begin + chunk]
-            atr, baseline = _batched_atr(high, low, true_range, ends, cfg)
-            self._atr.update(zip(ends.tolist(), zip(atr.tolist(), baseline.tolist(),
-                                                    strict=True), strict=True))
-        del true_range
-        change = np.diff(close, prepend=close[0])
-        self._gains = np.maximum(change, 0.0)
-        np.negative(change, out=change)
-        self._losses = np.maximum(change, 0.0, out=change)
+        usable = np.unique(indices[indices >= cfg.window_bars - 1])
+        if cfg.atr_baseline_bars > cfg.window_bars - cfg.atr_period:
+            usable = usable[:0]
+        self._ends = usable  # sorted; ATR and baseline in arrays, not a dict of tuples
+        self._atr, self._baseline = np.empty(len(usable)), np.empty(len(usable))
+        if len(usable):
+            true_range = true_ranges(high, low, close)
+            for begin in range(0, len(usable), chunk):
+                ends = usable[begin : begin + chunk]
+                found = _batched_atr(high, low, true_range, ends, cfg)
+                self._atr[begin : begin + len(ends)], self._baseline[begin : begin + len(ends)] = (
+                    found)
         alpha = 1.0 / cfg.rsi_period
         decay = (1.0 - alpha) ** np.arange(self._window - 1, -1, -1, dtype=float)
         weights = []
@@ -339,16 +351,16 @@ class ExactWindows:
     @property
     def indices(self) -> list[int]:
         """The bars whose values are available."""
-        return sorted(self._atr)
+        return self._ends.tolist()
 
     def get(self, index: int) -> WindowValues | None:
         """RSI, previous RSI, ATR, ATR baseline, body/ATR of bar ``index`` (None if unknown)."""
-        found = self._atr.get(index)
-        if found is None:
+        position = int(np.searchsorted(self._ends, index))
+        if position == len(self._ends) or self._ends[position] != index:
             return None
-        atr, baseline = found
-        rsi, rsi_prev = _window_rsi(self._gains, self._losses, index - self._window + 1,
-                                    index + 1, self._weights)
+        atr, baseline = float(self._atr[position]), float(self._baseline[position])
+        rsi, rsi_prev = _window_rsi(self._close, index - self._window + 1, index + 1,
+                                    self._weights)
         body = (self._close[index] - self._open[index]) / atr if atr != 0.0 else 0.0
         return rsi, rsi_prev, atr, baseline, float(body)
 
