@@ -93,8 +93,10 @@ def _run_in_pool(tasks, keys, function, data, workers: int, report: Progress,
     context.set_forkserver_preload([function.__module__])  # workers start with it imported
     finished: queue.Queue = queue.Queue()
     results: dict[str, Any] = {}
+    before = set(multiprocessing.active_children())
     pool = context.Pool(min(workers, len(tasks)), initializer=_install,
                         initargs=(function, data))
+    processes = [p for p in multiprocessing.active_children() if p not in before]
     try:
         for task, name in zip(tasks, keys, strict=True):
             pool.apply_async(_call, (name, task), callback=finished.put,
@@ -106,6 +108,7 @@ def _run_in_pool(tasks, keys, function, data, workers: int, report: Progress,
             try:
                 item = finished.get(timeout=POLL_S)
             except queue.Empty:
+                _check_alive(processes)
                 continue
             if isinstance(item, BaseException):
                 raise item
@@ -115,3 +118,11 @@ def _run_in_pool(tasks, keys, function, data, workers: int, report: Progress,
         pool.terminate()  # ends running tasks at once on a cancel or an error
         pool.join()
     return results
+
+
+def _check_alive(processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """A pool loses the task of a worker that dies (killed, out of memory): say so, not hang."""
+    dead = [p for p in processes if p.exitcode is not None]
+    if dead:
+        raise RuntimeError(f"a research worker process died (exit code {dead[0].exitcode}, "
+                           "out of memory?); its task is lost")

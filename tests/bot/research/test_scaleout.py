@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ class Job:
 
 
 def square_plus(job: Job, offset: int) -> int:
+    if job.value == 99:
+        os._exit(9)  # a worker that dies, as one killed for memory would
     if job.value < 0:
         raise ConfigError(f"job {job.key}: negative")
     time.sleep(job.pause_s)  # a slow task, to be cancelled while it runs
@@ -39,6 +42,12 @@ def test_results_are_keyed_and_equal_for_any_worker_count(workers):
 def test_a_task_error_ends_the_run_with_its_message():
     jobs = [Job("a", 1), Job("b", -1), Job("c", 2)]
     with pytest.raises(ConfigError, match="job b: negative"):
+        run_many(jobs, square_plus, 0, LocalBackend(2))
+
+
+def test_a_worker_that_dies_ends_the_run_instead_of_hanging():
+    jobs = [Job("a", 1, 1.0), Job("b", 99), Job("c", 2, 1.0)]
+    with pytest.raises(RuntimeError, match="worker process died"):
         run_many(jobs, square_plus, 0, LocalBackend(2))
 
 
