@@ -96,7 +96,8 @@ def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | Non
 def _native_seconds(index: pd.DatetimeIndex) -> int:
     if len(index) < 2:
         return 60
-    steps = np.diff(index.as_unit("ns").asi8) // 1_000_000_000
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[index.unit]
+    steps = np.diff(index.asi8) // per_second  # in the index's own unit: no converted copy
     return int(median_of_integers(steps[steps > 0]))
 
 
