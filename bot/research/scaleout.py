@@ -10,7 +10,9 @@ milliseconds with no scheduler, nanny or dashboard processes (a LocalCluster tak
 ~100 MB per worker more), and its ``terminate()`` ends running tasks at once when a run is
 cancelled. Workers come from a fork server that has already imported the task's module: they
 start fast, and never inherit the parent's threads (pyarrow's pools) mid-lock as a plain fork
-could. One worker runs in-process.
+could. One worker runs in-process. (As with any non-fork pool, a script of your own that calls
+``run_many`` with several workers needs the ``if __name__ == "__main__":`` guard;
+``python -m bot research`` has it.)
 Between tasks (and every half second while they run) ``should_stop`` is asked; when it says
 so, pending tasks are dropped and running ones ended, and ``Cancelled`` is raised.
 """
