@@ -52,7 +52,8 @@ def main() -> None:
     print(f"2 local workers:         {two_s:6.2f} s  speed-up {one_s / two_s:.2f}x")
     print(f"Dask cluster, 2 workers: {dask_s:6.2f} s  speed-up {one_s / dask_s:.2f}x")
     print(f"identical results on every backend: {one == two == on_dask}")
-    print("(speed-ups need idle cores: on a shared machine, extra workers compete for them)")
+    print("(speed-ups need idle cores: with other sessions busy, Linux shares the CPU by session "
+          "(autogroup), so extra workers only split this session's share)")
 
 
 if __name__ == "__main__":
