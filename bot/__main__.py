@@ -10,7 +10,6 @@ both the config flag and the environment variable).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -18,10 +17,8 @@ from pathlib import Path
 
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
-from bot.composition import broker_factory
 from bot.llm import analyze_cli
 from bot.research import cli as research_cli
-from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import ConfigError
 from shared.domain.models import Mode
@@ -90,6 +87,11 @@ def command_run(args: argparse.Namespace) -> int:
         logger.error(refusal)
         sys.stderr.write(f"error: {refusal}\n")
         return EXIT_BAD_CONFIG
+    import asyncio  # the live loop's imports load only for ``run``: a backtest starts faster
+
+    from bot.composition import broker_factory
+    from bot.runtime.live import run_live
+
     db_path = Path(args.db) if args.db else db_path_from_env()
     source = str(config_path) if config_path else "built-in defaults"
     return asyncio.run(
@@ -99,6 +101,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_fetch_history(args: argparse.Namespace) -> int:
     """Download bars from IB within its pacing limits, cached as Parquet per day."""
+    import asyncio
+
     from bot.adapters.ib.history import (
         fetch_history_command,  # loads ib_async only for this command
     )
