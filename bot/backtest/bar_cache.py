@@ -136,7 +136,7 @@ def _read(entry: Path) -> LoadedBars | None:
         return None  # absent, or half-written by a crashed run: load the file again
     with contextlib.suppress(OSError):
         os.utime(entry)  # most recently used
-    stamps = pd.DatetimeIndex(table.column("ts").to_numpy(), name="ts").tz_localize("UTC")
+    stamps = pd.DatetimeIndex(table.column("ts").to_pandas(), name="ts")  # UTC, no copy
     columns = {name: np.asarray(table.column(name).to_numpy()) for name in BAR_COLUMNS}
     bars = pd.DataFrame(columns, index=stamps, copy=False)
     return LoadedBars(bars, int(meta["rows_read"]), int(meta["malformed_skipped"]),
