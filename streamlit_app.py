@@ -10,11 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import frame
+from dashboard.status import bot_status
 from shared.persistence import ops_store
 from shared.supervisor import process_info
 
 st.set_page_config(page_title="MyTrader", page_icon=":material/candlestick_chart:", layout="wide")
 
+frame.apply_layout()
 if not frame.password_ok():
     st.stop()
 
@@ -23,27 +25,24 @@ MODE_LABELS = {"paper": "paper", "ib_paper": "IB paper", "ib_live": "IB LIVE"}
 
 @st.fragment(run_every=5)
 def status_sidebar() -> None:
-    """Bot process, heartbeat, mode, broker connection and halt flag."""
+    """Bot process and liveness (supervisord + heartbeat age), mode, broker, entries."""
+    settings, _ = frame.current_settings()
     process = process_info("bot")
-    st.metric("Bot process", process.state, help=process.description)
     with frame.reader() as conn:
         state = ops_store.read_bot_state(conn) if conn is not None else None
-    age_s = frame.heartbeat_age_s(state)
-    if state is None or age_s is None:
-        st.warning("No heartbeat yet")
-        return
-    stale = age_s > 30
-    (st.error if stale else st.caption)(f"Heartbeat {age_s:.0f} s ago" + (" (stale)" if stale
-                                                                          else ""))
-    st.caption(f"Mode: **{MODE_LABELS.get(state['mode'], state['mode'])}** · {state['symbol']}")
-    st.caption("Broker: " + ("connected" if state["broker_connected"] else "**disconnected**"))
-    if state["halted"]:
-        st.error(f"Entries halted: {state['halt_reason']}")
-    else:
-        st.caption("Entries: allowed")
+    status = bot_status(process, state, frame.utc_now(), settings.engine.heartbeat_seconds)
+    st.metric("Bot", status.liveness.value, help=f"supervisor: {process.state}. "
+              f"{process.description}")
+    (st.warning if status.stale else st.caption)(status.heartbeat_line)
+    if state is not None:
+        st.caption(f"Mode: **{MODE_LABELS.get(state.mode, state.mode)}** · {state.symbol}")
+    st.caption(status.broker_line)
+    (st.caption if status.entries_allowed or not status.running else st.error)(
+        status.entries_line)
 
 
 with st.sidebar:
+    frame.zone_selector()
     status_sidebar()
 
 navigation = st.navigation({
@@ -57,10 +56,12 @@ navigation = st.navigation({
         st.Page("app_pages/controls.py", title="Bot control", icon=":material/smart_toy:"),
         st.Page("app_pages/config.py", title="Config", icon=":material/tune:"),
         st.Page("app_pages/llm.py", title="LLM", icon=":material/psychology:"),
+        st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:"),
     ],
     "Research": [
         st.Page("app_pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
         st.Page("app_pages/research.py", title="Research", icon=":material/grid_on:"),
+        st.Page("app_pages/memory.py", title="Memory & learning", icon=":material/school:"),
     ],
 })
 navigation.run()

@@ -1,37 +1,41 @@
-"""Backtest: request a run (data, dates, strategy, params, costs), watch it, compare results.
+"""Backtest: request a run (data, dates, instrument, strategy, params, costs), watch, cancel,
+delete, compare results.
 
-The page writes a request row and starts ``python -m bot backtest --run-id N``; progress and
-results live in SQLite, so a reload mid-run picks the run up again.
+The page writes a request row and starts ``python -m bot backtest --run-id N`` in its own
+process group (``dashboard/backtest_jobs.py``); progress and results live in SQLite, so a
+reload mid-run picks the run up again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
-from pathlib import Path
+import re
 
+import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import backtest_charts, frame
+from dashboard import backtest_charts, backtest_jobs, charts, frame, reports, tables, zones
 from shared.config.backtest_request import (
+    ACTIVE_STATUSES,
     REFERENCE_STRATEGY_NAMES,
     BacktestRequest,
-    launch_command,
 )
 from shared.config.settings import STRATEGY_NAMES, describe_validation_error
 from shared.persistence import backtest_store
 from shared.persistence.db import write_transaction
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ENSEMBLE = "ensemble (default pipeline)"
+SYNTHETIC, UPLOAD, SERVER_FILE = "Synthetic", "Upload CSV", "File on the server"
+ENDED = ("failed", "cancelled", "lost")
+INSTRUMENTS = {"MES": "MES ($5/pt)", "ES": "ES ($50/pt)"}
 
 st.title("Backtest")
+zone = frame.display_zone()
 
 
-def _saved_upload(upload) -> Path | None:
+def _saved_upload(upload) -> str | None:
     """Keep an uploaded CSV under data/uploads (named by content); refuse non-text files."""
     content = upload.getvalue()
     try:
@@ -46,7 +50,7 @@ def _saved_upload(upload) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(content).hexdigest()[:16]}.csv"
     path.write_bytes(content)
-    return path
+    return str(path)
 
 
 def _params(text: str) -> dict[str, str] | None:
@@ -63,33 +67,42 @@ def _params(text: str) -> dict[str, str] | None:
 
 
 def _launch(request: BacktestRequest, name: str) -> None:
-    with frame.writer() as conn, write_transaction(conn):
-        run_id = backtest_store.insert_backtest_run(conn, request.to_json(), frame.utc_now(),
-                                                    name)
-    logs = frame.db_path().parent / "backtests"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / f"run-{run_id}.log").open("ab") as log:
-        subprocess.Popen(launch_command(sys.executable, run_id, str(frame.db_path())),
-                         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True)
+    with frame.writer() as conn:
+        with write_transaction(conn):
+            run_id = backtest_store.insert_backtest_run(conn, request.to_json(),
+                                                        frame.utc_now(), name)
+        backtest_jobs.launch(conn, run_id, frame.db_path())
     st.session_state["backtest_selected"] = run_id
+    st.session_state.setdefault("bt_launched", []).append(run_id)
     st.success(f"Run {run_id} started")
 
 
+# The source is chosen outside the form so the form shows only that source's fields.
+source = st.radio("Data", [SYNTHETIC, UPLOAD, SERVER_FILE], horizontal=True, key="bt_source")
 with st.expander("New run", expanded=True), st.form("backtest_request"):
-    source = st.radio("Data", ["Synthetic", "Upload CSV", "File on the server"],
-                      horizontal=True, key="bt_source")
+    upload, server_path, zone_text, bars, seed = None, "", "UTC", 50_000, 7
     left, middle, right = st.columns(3)
-    bars = left.number_input("Synthetic bars", 1000, 5_000_000, 50_000, step=1000,
-                             key="bt_bars")
-    seed = middle.number_input("Synthetic seed", value=7, step=1)
-    bar_size = right.selectbox("Bar size", ["file's own / 1min", "5s", "1min", "5min"])
-    upload = st.file_uploader("CSV file (timestamp, open, high, low, close, volume)",
-                              type=["csv", "txt"])
-    server_path = st.text_input("Path of a CSV or Parquet file on the server", key="bt_path")
-    left, middle, right = st.columns(3)
-    zone = left.text_input("Timezone of naive timestamps", "UTC")
-    start = middle.text_input("Start (YYYY-MM-DD, optional)", key="bt_start")
+    if source == SYNTHETIC:
+        bars = left.number_input("Synthetic bars", 1000, 5_000_000, 50_000, step=1000,
+                                 key="bt_bars")
+        seed = middle.number_input("Synthetic seed", value=7, step=1)
+        bar_size = right.selectbox("Bar size", ["1min", "5s", "5min"])
+    else:
+        if source == UPLOAD:
+            upload = st.file_uploader("CSV file (timestamp, open, high, low, close, volume)",
+                                      type=["csv", "txt"])
+        else:
+            server_path = st.text_input("Path of a CSV or Parquet file on the server",
+                                        key="bt_path")
+        zone_text = left.text_input("Timezone of naive timestamps", "UTC")
+        bar_size = middle.selectbox("Bar size", ["file's own", "5s", "1min", "5min"])
+    instrument = right.selectbox("Instrument traded", list(INSTRUMENTS),
+                                 format_func=INSTRUMENTS.get, key="bt_instrument",
+                                 help="MES: Micro E-mini, $5 a point; ES: E-mini, $50 a point. "
+                                      "ES prices trade as either; P&L uses this contract's "
+                                      "point value and commission")
+    left, right = st.columns(2)
+    start = left.text_input("Start (YYYY-MM-DD, optional)", key="bt_start")
     end = right.text_input("End, inclusive (YYYY-MM-DD, optional)")
     strategy = st.selectbox("Strategy", [ENSEMBLE, *STRATEGY_NAMES, *REFERENCE_STRATEGY_NAMES],
                             key="bt_strategy")
@@ -99,63 +112,122 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     commission = left.text_input("Commission $ per contract per side (blank = default)")
     slippage = middle.text_input("Slippage ticks (blank = default)")
     contracts = right.text_input("Contracts (blank = default)")
+    news = st.text_input("Headlines CSV on the server (optional: time,headline[,source][,score])",
+                         key="bt_news", help="Feeds the rolling sentiment, as live with news on")
+    left, middle, right = st.columns(3)  # the LLM in the backtest (--llm, --llm-mode)
+    llm_source = left.selectbox("LLM", list(backtest_charts.LLM_SOURCES), key="bt_llm",
+                                help="replay: the replies the bot had, at the bars it had them; "
+                                "record: paid calls at detector triggers, cached for replay")
+    llm_modes = middle.selectbox("LLM mode", list(backtest_charts.LLM_MODE_CHOICES),
+                                 key="bt_llm_mode", help="compare all four: one run per mode "
+                                 "on the same data, side by side below")
+    llm_calls = right.number_input("Record: max LLM calls", 0, 10_000, 20, key="bt_llm_calls")
+    llm_spend = st.checkbox("Record: I accept the cost estimate of the paid LLM calls",
+                            key="bt_llm_spend")
     name = st.text_input("Run name (optional)", key="bt_name")
     submitted = st.form_submit_button("Run backtest", type="primary")
 
 if submitted:
-    data = "synthetic"
-    if source == "Upload CSV":
-        saved = _saved_upload(upload) if upload is not None else None
+    data, label = "synthetic", None
+    if source == UPLOAD:
         if upload is None:
             st.error("Choose a CSV file to upload")
-        data = str(saved) if saved else ""
-    elif source == "File on the server":
+        data, label = (_saved_upload(upload) or "", upload.name) if upload else ("", None)
+    elif source == SERVER_FILE:
         data = server_path.strip()
         if not data:
             st.error("Enter the path of a bar file")
     params = _params(params_text)
     if data and params is not None:
+        params.setdefault("instrument.symbol", instrument)
         values = {
-            "data": data, "bars": int(bars), "seed": int(seed),
-            "bar_size": None if bar_size.startswith("file") else bar_size, "tz": zone.strip(),
-            "start": start.strip() or None, "end": end.strip() or None,
+            "data": data, "data_label": label, "bars": int(bars), "seed": int(seed),
+            "bar_size": None if bar_size.startswith("file") else bar_size,
+            "tz": zone_text.strip(), "start": start.strip() or None, "end": end.strip() or None,
             "strategy": None if strategy == ENSEMBLE else strategy, "params": params,
             "commission_usd": commission.strip() or None,
             "slippage_ticks": slippage.strip() or None, "contracts": contracts.strip() or None,
+            "news": news.strip() or None,
+            "llm": backtest_charts.LLM_SOURCES[llm_source], "llm_max_calls": int(llm_calls),
+            "llm_yes_spend": bool(llm_spend),
         }
+        modes = backtest_charts.LLM_MODE_CHOICES[llm_modes]
         try:
-            request = BacktestRequest.model_validate(values)
+            requests = [BacktestRequest.model_validate({**values, "llm_mode": mode})
+                        for mode in modes]
         except ValidationError as exc:
             st.error(f"Invalid request: {describe_validation_error(exc)}")
         else:
-            _launch(request, name.strip())
+            st.session_state["bt_launched"] = []  # shown together once they are done
+            for request, mode in zip(requests, modes, strict=True):
+                suffix = f" · llm {mode}" if len(modes) > 1 else ""
+                _launch(request, (name.strip() + suffix).strip())
 
 
-@st.fragment(run_every=1)
+def _act(action, run: dict) -> None:
+    with frame.writer() as conn:
+        st.session_state["bt_notice"] = action(conn, run)
+
+
+def _run_title(run: dict) -> str:
+    return f"Run {run['id']}" + (f" {run['name']}" if run["name"] else "")
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 160 else message[:157] + "…"
+
+
 def runs_panel() -> None:
-    """Every run with its status; a live progress bar for the ones still going."""
+    """Every run: live ones with progress and Cancel, ended ones with why and Delete."""
+    now = frame.utc_now()
     with frame.reader() as conn:
         runs = backtest_store.backtest_runs(conn) if conn is not None else []
+    if any(r["status"] in ACTIVE_STATUSES for r in runs):
+        with frame.writer() as conn:
+            if backtest_jobs.mark_lost_runs(conn, runs, now):
+                runs = backtest_store.backtest_runs(conn)
+    if st.session_state.get("bt_notice"):
+        st.toast(st.session_state.pop("bt_notice"))
     if not runs:
         st.info("No backtest runs yet.")
         return
-    active = {run["id"] for run in runs if run["status"] in ("queued", "running")}
+    active = {run["id"] for run in runs if run["status"] in ACTIVE_STATUSES}
     finished_since = st.session_state.get("bt_active", set()) - active
     st.session_state["bt_active"] = active
     if finished_since:
         st.rerun()  # a run just ended: redraw the whole page so its results appear
     for run in runs:
-        if run["status"] in ("queued", "running"):
-            st.progress(float(run["progress"]),
-                        text=f"Run {run['id']} {run['name']}: {run['status']}, {run['message']}")
-        elif run["status"] == "failed":
-            st.error(f"Run {run['id']} {run['name']} failed: {run['message']}")
-    st.dataframe(runs, hide_index=True, column_order=(
-        "id", "name", "status", "progress", "message", "created_at", "finished_at"))
+        if run["status"] not in (*ACTIVE_STATUSES, *ENDED):
+            continue
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        if run["status"] in ACTIVE_STATUSES:
+            asked = " (cancel requested)" if run["cancel_requested_at"] else ""
+            text.progress(float(run["progress"]), text=f"{_run_title(run)}: {run['status']}"
+                          f"{asked}, {run['message']}")
+            if button.button("Cancel", key=f"cancel-{run['id']}",
+                             disabled=bool(run["cancel_requested_at"])):
+                _act(lambda c, r=run: backtest_jobs.cancel(c, r, frame.utc_now()), run)
+                st.rerun(scope="fragment")
+        else:
+            shown = text.error if run["status"] == "failed" else text.warning
+            shown(f"{_run_title(run)} {run['status']}: {_short(run['message'])}")
+            if button.button("Delete", key=f"delete-{run['id']}"):
+                _act(lambda c, r=run: backtest_jobs.delete(c, r, frame.utc_now(),
+                                                           frame.db_path()), run)
+                st.rerun(scope="fragment")
+    shown_runs = [{k: r[k] for k in ("id", "name", "status", "progress", "message",
+                                     "created_at", "finished_at")} for r in runs]
+    st.dataframe(zones.in_zone(pd.DataFrame(shown_runs), zone, ("created_at", "finished_at")),
+                 hide_index=True, column_config=tables.RUNS)
 
 
 st.subheader("Runs")
-runs_panel()
+st.caption(f"Times in {zones.zone_label(zone)}")
+with frame.reader() as conn:
+    any_active = conn is not None and any(
+        r["status"] in ACTIVE_STATUSES for r in backtest_store.backtest_runs(conn))
+# Poll every second only while a run is queued or running (a run ending reruns the page).
+st.fragment(runs_panel, run_every=1 if any_active else None)()
 
 with frame.reader() as conn:
     finished = [r for r in (backtest_store.backtest_runs(conn) if conn is not None else [])
@@ -163,8 +235,10 @@ with frame.reader() as conn:
 if not finished:
     st.stop()
 labels = {f"#{r['id']} {r['name']}".strip(): r["id"] for r in finished}
+launched = [label for label, run_id in labels.items()
+            if run_id in st.session_state.get("bt_launched", [])]
 chosen = st.multiselect("Results of (several to compare)", list(labels),
-                        default=list(labels)[:1])
+                        default=launched if len(launched) > 1 else list(labels)[:1])
 if not chosen:
     st.stop()
 with frame.reader() as conn:
@@ -175,27 +249,43 @@ with frame.reader() as conn:
 all_metrics = {label: json.loads(row.get("metrics_json") or "{}") for label, row in rows.items()}
 if len(chosen) > 1:
     st.dataframe(backtest_charts.comparison_table(all_metrics))
+if any(backtest_charts.has_llm(m) for m in all_metrics.values()):
+    st.caption("The LLM in these runs: results, new calls and dollars, what it enabled and "
+               "skipped")
+    st.dataframe(backtest_charts.llm_comparison_frame(all_metrics), hide_index=True)
 first = rows[chosen[0]]
+request = json.loads(first.get("request_json") or "{}")
+symbol = (request.get("params") or {}).get("instrument.symbol", "MES")
+st.caption(f"{chosen[0]}: {symbol}, data {request.get('data_label') or request.get('data')}")
 metrics_of_first = all_metrics[chosen[0]]
-cards = st.columns(6)
-for index, (key, label, kind) in enumerate(backtest_charts.HEADLINE_METRICS):
-    cards[index % 6].metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
+CARDS_PER_ROW = 4
+cards = backtest_charts.HEADLINE_METRICS
+for row_start in range(0, len(cards), CARDS_PER_ROW):
+    for column, (key, label, kind) in zip(st.columns(CARDS_PER_ROW),
+                                          cards[row_start:row_start + CARDS_PER_ROW],
+                                          strict=False):
+        column.metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
 if metrics_of_first.get("stopped_reason"):
     st.warning(f"Stopped early: {metrics_of_first['stopped_reason']}")
 if metrics_of_first.get("undefined"):
     st.caption("n/a: " + "; ".join(f"{name.replace('_', ' ')} ({reason})"
                                    for name, reason in metrics_of_first["undefined"].items()))
 if equity:
-    st.plotly_chart(backtest_charts.equity_drawdown_figure(equity), key="bt_equity")
+    st.plotly_chart(backtest_charts.equity_drawdown_figure(equity, zone), key="bt_equity")
 candles = json.loads(first.get("chart_json") or "{}")
 if candles:
-    st.plotly_chart(backtest_charts.trades_figure(candles, trades), key="bt_trades")
+    st.plotly_chart(backtest_charts.trades_figure(candles, trades, zone), key="bt_trades")
 breakdowns = json.loads(first.get("breakdowns_json") or "{}")
-for group in ("trend", "volatility", "time_bucket", "hour", "weekday", "exit_reason"):
+if trades:
+    st.plotly_chart(charts.pnl_bar_chart(
+        reports.pnl_by_hour(reports.trades_table(trades), zone),
+        f"P&L by entry hour ({zones.short_name(zone)})"), key="bt_hour")
+for group in ("trend", "volatility", "time_bucket", "weekday", "exit_reason"):
     if breakdowns.get(group):
         st.caption(f"By {group.replace('_', ' ')}")
-        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group]), hide_index=True)
-if st.button(f"Delete run {chosen[0]}", type="secondary"):
-    with frame.writer() as conn, write_transaction(conn):
-        backtest_store.delete_backtest_run(conn, first_id)
+        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group]), hide_index=True,
+                     column_config=tables.BREAKDOWN)
+if st.button(f"Delete run {re.sub(r'^#', '', chosen[0])}", type="secondary"):
+    with frame.writer() as conn:
+        backtest_jobs.delete(conn, first, frame.utc_now(), frame.db_path())
     st.rerun()

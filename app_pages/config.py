@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import config_editor as editor
-from dashboard import frame
+from dashboard import frame, tables, zones
 from shared.config.settings import Settings, changed_fields, hot_reloadable_fields, settings_to_yaml
 from shared.persistence import report_queries
 from shared.supervisor import start_process, stop_process
@@ -13,7 +13,8 @@ from shared.supervisor import start_process, stop_process
 st.title("Config")
 running, file_problem = frame.current_settings()
 if file_problem:
-    st.error(f"The config file is invalid; the bot keeps its last good config. {file_problem}")
+    st.error("The active config version cannot be read; the bot keeps its last good config. "
+             f"{file_problem}")
 active_id, active_text, versions = None, settings_to_yaml(running), None
 with frame.reader() as conn:
     if conn is not None:
@@ -73,7 +74,9 @@ with history_tab:
     if versions is None or versions.empty:
         st.info("No versions stored yet: the bot stores one when it starts.")
     else:
-        st.dataframe(versions, hide_index=True)
+        st.dataframe(zones.in_zone(versions, frame.display_zone(), ("created_at",)),
+                     hide_index=True, column_config={
+                         "created_at": st.column_config.DatetimeColumn(format=tables.TIME)})
         chosen = st.selectbox("Version", versions["id"].tolist())
         with frame.reader() as conn:
             chosen_text = report_queries.config_version_yaml(conn, int(chosen)) if conn else None

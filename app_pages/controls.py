@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame
+from dashboard import frame, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import report_queries
+from shared.persistence.db import write_transaction
 from shared.persistence.ops_store import enqueue_command
 from shared.supervisor import process_info, start_process, stop_process
 
@@ -14,7 +15,7 @@ st.title("Bot control")
 
 
 def queue(kind: CommandKind, payload: dict | None = None) -> None:
-    with frame.writer() as conn:
+    with frame.writer() as conn, write_transaction(conn):
         command_id = enqueue_command(conn, kind, frame.utc_now(), payload)
     st.session_state["last_command"] = f"{kind.value} queued as command #{command_id}"
 
@@ -61,10 +62,18 @@ def outcomes_panel() -> None:
             return
         commands = report_queries.commands_frame(conn)
         events = report_queries.events_frame(conn)
+    zone = frame.display_zone()
     st.subheader("Commands and outcomes")
-    st.dataframe(commands, hide_index=True)
+    st.caption(f"Times in {zones.zone_label(zone)}")
+    st.dataframe(zones.in_zone(commands, zone, ("created_at", "processed_at")),
+                 hide_index=True, column_config={
+                     "created_at": st.column_config.DatetimeColumn(format=tables.TIME),
+                     "processed_at": st.column_config.DatetimeColumn(format=tables.TIME),
+                     "result": st.column_config.TextColumn(width="large")})
     st.subheader("Events")
-    st.dataframe(events, hide_index=True)
+    st.dataframe(zones.in_zone(events, zone, ("ts",)), hide_index=True, column_config={
+        "ts": st.column_config.DatetimeColumn("time", format=tables.TIME),
+        "message": st.column_config.TextColumn(width="large")})
 
 
 outcomes_panel()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import frame, llm_reports
+from dashboard import fmt, frame, llm_reports, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import codec, llm_state, llm_store, ops_store
 from shared.persistence.db import write_transaction
@@ -29,6 +29,7 @@ if config_problem:
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
 def status_panel() -> None:
     now = frame.utc_now()
+    zone = frame.display_zone()
     with frame.reader() as conn:
         if conn is None:
             frame.no_database_notice()
@@ -37,7 +38,7 @@ def status_panel() -> None:
         usage = llm_store.daily_usage(conn, now.date().isoformat())
         history = llm_reports.cost_history_frame(conn, now.date())
         bot = ops_store.read_bot_state(conn)
-        bar_now = codec.from_text(bot["last_bar_ts"]) if bot and bot["last_bar_ts"] else None
+        bar_now = bot.last_bar_ts if bot else None
         detector = llm_reports.detector_frame(conn, bar_now, settings.events.cooldown_minutes)
     columns = st.columns(5)
     if state is None:
@@ -53,20 +54,23 @@ def status_panel() -> None:
     columns[2].metric("Bias in force", bias)
     if state and state["bias_expires_at"]:
         columns[2].caption(f"confidence {state['bias_confidence']:.2f}, until "
-                           f"{state['bias_expires_at'][:19]}")
+                           f"{zones.fmt_time(codec.from_text(state['bias_expires_at']), zone)}")
     columns[3].metric("Calls today", f"{usage['calls']:,}")
     columns[3].progress(min(1.0, usage["calls"] / max(1, llm.daily_call_quota)),
                         text=f"quota {llm.daily_call_quota:,}/day")
-    columns[4].metric("Cost today", f"${usage['cost_usd']:.3f}")
+    columns[4].metric("Cost today", fmt.cost_usd(usage["cost_usd"]))
     columns[4].progress(min(1.0, usage["cost_usd"] / max(1e-9, llm.daily_cost_limit_usd)),
-                        text=f"limit ${llm.daily_cost_limit_usd:,.2f}/day")
+                        text=f"limit {fmt.usd_amount(llm.daily_cost_limit_usd)}/day")
     if usage.get("refused"):
         st.caption(f"{usage['refused']} call(s) refused by the governor today")
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
     st.subheader("Detector")
     st.caption(f"Triggers: {', '.join(settings.events.triggers) or 'none'}; cooldown "
                f"{settings.events.cooldown_minutes:g} min (bar time)")
-    st.dataframe(detector, hide_index=True)
+    st.dataframe(zones.in_zone(detector, zone), hide_index=True, column_config={
+        "last": st.column_config.DatetimeColumn("last", format=tables.TIME),
+        "cooldown_left_min": st.column_config.NumberColumn("cooldown left (min)",
+                                                           format="%.1f")})
 
 
 def ask(notes: str, context: str) -> None:
@@ -75,14 +79,15 @@ def ask(notes: str, context: str) -> None:
         running = llm_reports.bot_is_running(ops_store.read_bot_state(conn), frame.utc_now())
         with write_transaction(conn):
             command_id = ops_store.enqueue_command(conn, CommandKind.TRIGGER_LLM,
-                                               frame.utc_now(), payload)
-        if not running:
-            llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
+                                                   frame.utc_now(), payload)
+            if not running:  # no bot to take it: a one-off job will, claimed in the same step
+                llm_state.claim_command(conn, command_id, llm_state.JOB_CLAIM, frame.utc_now())
     if not running:
         argv = llm_reports.analyze_command(sys.executable, command_id, frame.db_path(),
                                            frame.config_path())
+        # In the dashboard's process group: stopping the dashboard stops the job too.
         subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+                         stderr=subprocess.DEVNULL)
     st.session_state["llm_command"] = command_id
     st.session_state["llm_via"] = "the running bot" if running else "a one-off analyze job"
 
@@ -109,10 +114,14 @@ def result_panel() -> None:
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
                f"{command['status'] if command else 'unknown'}")
     if call is not None and call["status"] not in ("pending",):
-        box = st.success if call["bias"] else st.error
-        box(f"Call {call['id']} {call['status']}: {call['bias'] or '-'} "
-            f"{call['confidence'] if call['confidence'] is not None else ''} "
-            f"{call['action'] or ''} · ${call['cost_usd']:.4f} · {call['error']}")
+        summary = llm_reports.reply_summary(call)
+        (st.success if summary.ok else st.error)(summary.headline)
+        if summary.rationale:
+            st.markdown(f"**Rationale:** {summary.rationale}")
+        if summary.key_factors:
+            st.markdown("**Key factors:** " + "; ".join(summary.key_factors))
+        if summary.risk_notes:
+            st.markdown(f"**Risk notes:** {summary.risk_notes}")
     elif command is not None and command["result"]:
         st.info(command["result"])
     else:
@@ -126,9 +135,10 @@ with st.form("llm_news", clear_on_submit=True):
     headline = st.text_input("Headline", max_chars=500,
                              help=f"Keywords: {', '.join(settings.events.news_keywords)}")
     if st.form_submit_button("Add headline") and headline.strip():
-        with frame.writer() as conn:
+        with frame.writer() as conn, write_transaction(conn):
             llm_state.insert_news(conn, headline.strip(), "dashboard", frame.utc_now())
-        st.success("Headline stored; the bot checks it for keywords")
+        st.success("Headline stored; the bot checks it for keywords (the news program scores "
+                   "it when news.enabled)")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
@@ -136,23 +146,30 @@ def log_panel() -> None:
     with frame.reader() as conn:
         if conn is None:
             return
-        news = llm_state.recent_news(conn, 10)
+        news = llm_reports.headlines_frame(conn, 20)
         calls = llm_reports.calls_frame(conn)
         details = {int(r["id"]): r for r in llm_store.recent_calls(conn, 200)}
-    if news:
-        st.dataframe([{k: n[k] for k in ("created_at", "source", "headline")} for n in news],
-                     hide_index=True)
+    zone = frame.display_zone()
+    if not news.empty:
+        st.dataframe(zones.in_zone(news, zone, ("created_at",)), hide_index=True, column_config={
+            "score": st.column_config.NumberColumn(
+                "score", format="%+.2f", help="Sentiment in [-1, 1]; empty until scored")})
     st.subheader("Calls")
-    st.dataframe(calls, hide_index=True)
+    st.caption(f"Times in {zones.zone_label(zone)}")
+    st.dataframe(zones.in_zone(calls, zone, ("created_at",)), hide_index=True,
+                 column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER)
     if details:
         chosen = st.selectbox("Call", list(details), format_func=lambda i: (
-            f"#{i} {details[i]['trigger']} {details[i]['status']} {details[i]['created_at'][:19]}"))
+            f"#{i} {details[i]['trigger']} {details[i]['status']} "
+            f"{zones.fmt_time(codec.from_text(details[i]['created_at']), zone)}"))
         row = details[chosen]
         st.caption(f"template {row['template_version']} · stop {row['stop_reason'] or '-'} · "
                    f"retries {row['retry_attempts']}")
         left, right = st.columns(2)
-        left.code(row["system_prompt"] + "\n\n" + row["prompt"], language="text")
-        right.code(row["response"] or row["error"] or "(no response)", language="json")
+        left.code(row["system_prompt"] + "\n\n" + row["prompt"], language="text",
+                  wrap_lines=True)
+        right.code(row["response"] or row["error"] or "(no response)", language="json",
+                   wrap_lines=True)
 
 
 log_panel()
@@ -167,17 +184,19 @@ def attribution_panel() -> None:
     st.subheader("What the LLM was worth")
     columns = st.columns(4)
     columns[0].metric("Trades it enabled", figures.enabled_trades,
-                      f"${figures.enabled_pnl_usd:,.2f}", delta_color="normal")
+                      fmt.usd_amount(figures.enabled_pnl_usd), delta_color="normal")
     columns[1].metric("Entries it skipped", figures.vetoed,
                       help="Shadow brackets followed to their exits (gross P&L)")
-    columns[1].caption(f"loss avoided ${figures.avoided_loss_usd:,.2f} · gain missed "
-                       f"${figures.missed_gain_usd:,.2f}")
+    columns[1].caption(f"loss avoided {fmt.usd_amount(figures.avoided_loss_usd)} · gain "
+                       f"missed {fmt.usd_amount(figures.missed_gain_usd)}")
     for column, label, count, rate in (
-        (columns[2], "Win rate when it agreed", figures.agreed_trades, figures.agreed_win_rate),
-        (columns[3], "Win rate when it disagreed", figures.disagreed_trades,
+        (columns[2], "Win % agreed", figures.agreed_trades, figures.agreed_win_rate),
+        (columns[3], "Win % disagreed", figures.disagreed_trades,
          figures.disagreed_win_rate),
     ):
-        column.metric(label, "-" if rate is None else f"{rate:.0%}")
+        column.metric(label, "-" if rate is None else f"{rate:.0%}",
+                      help=f"Win rate of the trades entered while the LLM's bias "
+                           f"{label.split()[-1]} with the signal")
         column.caption(f"{count} trade(s)")
 
 

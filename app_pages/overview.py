@@ -1,4 +1,7 @@
-"""Overview: position, P&L, bias, price chart with trades, equity, latest decisions and trades."""
+"""Overview for a trader: position with its stop and target, risk budget, session, P&L, the
+price chart with ▲ long / ▼ short entries and × exits (and the news sentiment below it when news
+is on), equity, decisions and a trade drill-down.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,16 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, frame, reports
-from shared.persistence import ops_store, report_queries
+from dashboard import charts, fmt, frame, overview_panels, reports, tables, zones
+from shared.persistence import journal_store, ops_store, report_queries, trade_story_store
 
 st.title("Overview")
 settings, config_problem = frame.current_settings()
+zone = frame.display_zone()
 window_hours = st.segmented_control("Chart window", [1, 6, 24], default=6,
                                     format_func=lambda h: f"{h} h") or 6
+if config_problem:
+    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
@@ -22,39 +28,59 @@ def live_panel() -> None:
             frame.no_database_notice()
             return
         state = ops_store.read_bot_state(conn)
-        symbol = state["symbol"] if state else settings.instrument.symbol
+        symbol = state.symbol if state else settings.instrument.symbol
         last_ts = report_queries.last_bar_time(conn, symbol)
         since = (last_ts or frame.utc_now()) - timedelta(hours=window_hours)
         bars = report_queries.bars_frame(conn, symbol, since)
+        sentiment = report_queries.sentiment_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
-    state = state or {}
-    columns = st.columns(5)
-    if state.get("position_side"):
-        columns[0].metric("Position", f"{state['position_side']} {state['position_contracts']}")
-        columns[0].caption(f"entry {state['position_entry_price']:g}")
-    else:
-        columns[0].metric("Position", "flat")
-    for column, label, key in ((columns[1], "Realized today", "realized_today_cents"),
-                               (columns[2], "Unrealized", "unrealized_cents"),
-                               (columns[3], "Equity", "equity_cents")):
-        column.metric(label, f"${state.get(key, 0) / 100:,.2f}")
-    columns[4].metric("Bias", state.get("bias", "neutral"))
+    cards = st.columns(4)
+    cards[0].metric("Open P&L", fmt.usd(state.unrealized_cents if state else None))
+    cards[1].metric("Realized today", fmt.usd(state.realized_today_cents if state else None))
+    cards[2].metric("Equity", fmt.usd(state.equity_cents if state else None))
+    cards[3].metric("LLM bias", state.bias if state else "–")
+    left, middle, right = st.columns([5, 5, 4])
+    with left:
+        overview_panels.position_panel(state, zone)
+    with middle:
+        overview_panels.risk_panel(state)
+    with right:
+        overview_panels.session_panel(state, zone)
+    shown_trades = zones.in_zone(trades, zone)
     if bars.empty:
         st.info("No bars journaled in this window yet.")
     else:
-        st.plotly_chart(charts.price_chart(bars, trades, settings.dashboard.chart_max_points,
-                                           f"{symbol} last {window_hours} h"), key="price")
+        st.plotly_chart(charts.price_chart(
+            bars, shown_trades, settings.dashboard.chart_max_points,
+            f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", sentiment, zone),
+            key="price")
     if not trades.empty:
         st.subheader("Equity")
-        st.plotly_chart(charts.equity_chart(trades, settings.broker.paper_starting_equity_usd),
+        st.plotly_chart(charts.equity_chart(shown_trades,
+                                            settings.broker.paper_starting_equity_usd),
                         key="equity")
     st.subheader("Latest decisions")
-    st.dataframe(decisions, hide_index=True)
+    st.caption(f"Times in {zones.zone_label(zone)}")
+    st.dataframe(zones.in_zone(decisions, zone), hide_index=True,
+                 column_config=tables.DECISIONS, column_order=tables.DECISION_ORDER)
     st.subheader("Recent trades")
-    st.dataframe(trades.tail(20).iloc[::-1], hide_index=True)
+    st.dataframe(shown_trades.tail(20).iloc[::-1], hide_index=True,
+                 column_config=tables.TRADES, column_order=tables.TRADE_ORDER)
 
 
-if config_problem:
-    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
 live_panel()
+
+st.subheader("Trade drill-down")
+with frame.reader() as conn:
+    recent = (reports.trades_table(journal_store.latest_trades(conn, 200))
+              if conn is not None else None)
+if recent is None or recent.empty:
+    st.info("No closed trades yet.")
+else:
+    labels = {row["bracket_id"]: overview_panels.trade_label(row, zone)
+              for _, row in recent.iterrows()}
+    chosen = st.selectbox("Trade", list(labels), format_func=labels.get, key="drill_trade")
+    with frame.reader() as conn:
+        story = trade_story_store.trade_story(conn, chosen)
+    overview_panels.drilldown(story, zone)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, frame, reports
+from dashboard import charts, frame, reports, tables, zones
 from shared.domain import metrics
 from shared.domain.instruments import usd_to_cents
 from shared.persistence import journal_store, report_queries
@@ -24,17 +25,20 @@ if bounds is None:
     st.info("No closed trades yet.")
     st.stop()
 
-first_day, last_day = bounds[0].date(), bounds[1].date()
-filters = st.columns(3)
+zone = frame.display_zone()
+first_day = bounds[0].astimezone(ZoneInfo(zone)).date()
+last_day = bounds[1].astimezone(ZoneInfo(zone)).date()
+filters = st.columns([4, 3, 3])
 date_range = filters[0].date_input(
-    "Exit date (UTC)", (max(first_day, last_day - timedelta(days=30)), last_day)
+    f"Exit date ({zones.short_name(zone, bounds[1])})",
+    (max(first_day, last_day - timedelta(days=30)), last_day),
 )
 chosen_sides = filters[1].multiselect("Side", sides, default=sides)
 chosen_reasons = filters[2].multiselect("Exit reason", reasons, default=reasons)
 if not isinstance(date_range, tuple) or len(date_range) != 2:
     st.info("Pick a start and an end date.")
     st.stop()
-start = datetime.combine(date_range[0], time(0), tzinfo=frame.utc_now().tzinfo)
+start = datetime.combine(date_range[0], time(0), tzinfo=ZoneInfo(zone))
 end = datetime.combine(date_range[1], time(0), tzinfo=start.tzinfo) + timedelta(days=1)
 
 with frame.reader() as conn:
@@ -58,31 +62,40 @@ cards = [
     ("Max drawdown", reports.usd(summary["max_drawdown_cents"])),
     ("Drawdown duration", str(timedelta(seconds=int(summary["max_drawdown_duration_s"])))),
 ]
-for row_start in range(0, len(cards), 6):
-    for column, (label, value) in zip(st.columns(6), cards[row_start:row_start + 6],
-                                      strict=False):
+CARDS_PER_ROW = 4
+for row_start in range(0, len(cards), CARDS_PER_ROW):
+    for column, (label, value) in zip(st.columns(CARDS_PER_ROW),
+                                      cards[row_start:row_start + CARDS_PER_ROW], strict=False):
         column.metric(label, value)
 
-table = reports.trades_table(trades)
+table = zones.in_zone(reports.trades_table(trades), zone)
+st.caption(f"Times in {zones.zone_label(zone)}")
 st.plotly_chart(charts.equity_chart(table, settings.broker.paper_starting_equity_usd),
                 key="equity")
 groups = metrics.breakdowns(trades)
 left, right = st.columns(2)
-for column, name, title in ((left, "hour", "Net P&L by entry hour (CT)"),
-                            (right, "time_bucket", "Net P&L by time-of-day bucket")):
-    pnl = pd.Series({g.key: g.net_pnl_cents / 100 for g in groups[name]})
-    column.plotly_chart(charts.pnl_bar_chart(pnl, title), key=name)
+left.plotly_chart(charts.pnl_bar_chart(
+    reports.pnl_by_hour(table, zone),
+    f"P&L by entry hour ({zones.short_name(zone, bounds[1])})"), key="hour")
+bucket_pnl = pd.Series({g.key: g.net_pnl_cents / 100 for g in groups["time_bucket"]})
+right.plotly_chart(charts.pnl_bar_chart(bucket_pnl, "Net P&L by time-of-day bucket"),
+                   key="time_bucket")
 for name in ("trend", "volatility", "exit_reason"):
     st.caption(f"By {name.replace('_', ' ')}")
-    st.dataframe(reports.breakdown_table(groups[name]), hide_index=True)
+    st.dataframe(reports.breakdown_table(groups[name]), hide_index=True,
+                 column_config=tables.BREAKDOWN)
 
 st.subheader("Trade log")
-st.dataframe(table, hide_index=True)
+st.dataframe(table, hide_index=True, column_config=tables.TRADES,
+             column_order=tables.TRADE_ORDER)
 downloads = st.columns(2)
-# Exports are built only when clicked (a callable), not on every page run.
+# Built only when clicked (a callable). on_click="ignore": a click must not rerun the page,
+# or the rerun replaces the button's file id while the browser is still fetching the old one
+# (with the sidebar's 5-s fragment running, that race lost the download: "Deferred file ...
+# not found").
 downloads[0].download_button("Download CSV", lambda: table.to_csv(index=False), "trades.csv",
-                             "text/csv")
+                             "text/csv", on_click="ignore", key="download_csv")
 downloads[1].download_button(
     "Download JSON", lambda: table.to_json(orient="records", date_format="iso", indent=1),
-    "trades.json", "application/json",
+    "trades.json", "application/json", on_click="ignore", key="download_json",
 )

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.adapters.feeds.synthetic import SyntheticMarket  # noqa: E402
 from shared.domain.models import ExitReason, Side, TradeRecord  # noqa: E402
-from shared.persistence import codec, journal_store, ops_store  # noqa: E402
+from shared.persistence import journal_store, ops_store  # noqa: E402
 from shared.persistence.db import open_database, write_transaction  # noqa: E402
 
 WEEK_START = datetime(2025, 3, 2, 23, 0, tzinfo=UTC)  # Sunday 17:00 CT
@@ -53,14 +53,12 @@ def fill_database(path: Path) -> tuple[int, int]:
         journal_store.insert_bars(conn, "MES", bars)
         for trade in trades:
             journal_store.insert_trade(conn, trade, now)
-        ops_store.upsert_bot_state(conn, {
-            "heartbeat_at": codec.to_text(now), "last_bar_ts": codec.to_text(bars[-1].ts),
-            "pid": 1, "mode": "paper", "broker_connected": 1, "symbol": "MES",
-            "position_side": None, "position_contracts": 0, "position_entry_price": None,
-            "equity_cents": 2_500_000, "realized_today_cents": 0, "unrealized_cents": 0,
-            "bias": "neutral", "halted": 0, "halt_reason": "", "config_version": None,
-            "bars_processed": len(bars), "bad_bars_skipped": 0, "status": "running",
-        })
+        ops_store.upsert_bot_state(conn, ops_store.Heartbeat(
+            heartbeat_at=now, last_bar_ts=bars[-1].ts, pid=1, mode="paper",
+            broker_connected=True, symbol="MES", equity_cents=2_500_000,
+            bars_processed=len(bars), status="running", last_price=bars[-1].close,
+            max_trades_per_day=10, max_consecutive_losses=3, daily_loss_limit_cents=30_000,
+        ))
     conn.close()
     return len(bars), len(trades)
 

@@ -1,10 +1,15 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-``python -m bot research`` runs sweeps, walk-forwards and Monte Carlo. ``python -m bot
-fetch-history`` downloads IB bars for backtests into data/history/. ``python -m bot analyze``
-runs one manual LLM analysis (the dashboard's trigger when no bot is running). Exit codes:
-0 clean stop, 2 bad config or a refused start (a live account, live port or ``ib_live`` without
-both the config flag and the environment variable).
+Other commands: ``config`` imports/exports the active config version; ``backtest``; ``research``
+(sweeps, walk-forwards, Monte Carlo); ``analyze`` (one manual LLM analysis, the dashboard's trigger
+when no bot is running); ``fetch-history`` (IB bars for backtests into data/history/); ``news`` and
+``alerts`` (their own supervisord programs: headlines and sentiment, and the alerter). Exit codes
+(``bot/runtime/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an
+unusable replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
+backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without both
+the config flag and the environment variable); 3 a journal fault (the database cannot be written:
+disk full, I/O error, locked past its busy timeout), reported in one stderr line naming the
+database.
 """
 
 from __future__ import annotations
@@ -17,17 +22,25 @@ from pathlib import Path
 
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
+from bot.learning import export_cli, review_cli
 from bot.llm import analyze_cli
+from bot.ports import wall_clock_utc
 from bot.research import cli as research_cli
+from bot.runtime.config_watch import (
+    import_config_file,
+    settings_for_process,
+    settings_for_start,
+)
+from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
 from shared.config.settings import Settings, load_settings, settings_to_yaml
-from shared.domain.errors import ConfigError
+from shared.domain.errors import BadNewsFileError, ConfigError, DataFileError
 from shared.domain.models import Mode
-from shared.persistence.db import db_path_from_env, open_database
+from shared.persistence import config_source, ops_store
+from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger("bot")
 
 DEFAULT_CONFIG_PATH = Path("data/config.yaml")
-EXIT_BAD_CONFIG = 2
 LIVE_ENV_FLAG = "TRADER_ALLOW_LIVE"
 LIVE_PORTS = frozenset({4001, 7496})  # IB Gateway and TWS live-account ports
 
@@ -65,38 +78,95 @@ def _config_path(arg: str | None) -> Path | None:
 
 
 def command_init(args: argparse.Namespace) -> int:
-    """Create data/, the default config file (if missing) and the migrated database."""
+    """Create data/, the default config file (if missing), the database and its first version."""
     config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     config_path.parent.mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
         config_path.write_text(settings_to_yaml(Settings()), encoding="utf-8")
         logger.info("wrote default config to %s", config_path)
-    load_settings(config_path)
     db_path = Path(args.db) if args.db else db_path_from_env()
-    open_database(db_path).close()
-    logger.info("database ready at %s", db_path)
+    conn = open_database(db_path)
+    try:
+        version_id, _ = settings_for_start(conn, config_path, bool(args.config), {},
+                                           wall_clock_utc())
+    finally:
+        conn.close()
+    logger.info("database ready at %s (config version %s in force)", db_path, version_id)
     return 0
 
 
+def _refuse(reason: str) -> int:
+    logger.error(reason)
+    sys.stderr.write(f"error: {reason}\n")
+    return EXIT_BAD_CONFIG
+
+
 def command_run(args: argparse.Namespace) -> int:
-    """Load and check the config, then run the live loop until stopped."""
+    """Choose the config version, check it, then run the live loop until stopped."""
     config_path = _config_path(args.config)
-    settings = load_settings(config_path)
-    refusal = refuse_start_reason(settings, dict(os.environ))
-    if refusal is not None:
-        logger.error(refusal)
-        sys.stderr.write(f"error: {refusal}\n")
-        return EXIT_BAD_CONFIG
-    import asyncio  # the live loop's imports load only for ``run``: a backtest starts faster
-
-    from bot.composition import broker_factory
-    from bot.runtime.live import run_live
-
+    if args.config:  # a bad file or a refused start is refused before the database is touched
+        refusal = refuse_start_reason(load_settings(config_path), dict(os.environ))
+        if refusal is not None:
+            return _refuse(refusal)
     db_path = Path(args.db) if args.db else db_path_from_env()
-    source = str(config_path) if config_path else "built-in defaults"
-    return asyncio.run(
-        run_live(settings, db_path, source, broker_factory(settings), config_path)
-    )
+    try:
+        with journal_guard(db_path, os_errors=True):
+            conn = open_database(db_path)
+            try:
+                version_id, settings = settings_for_start(
+                    conn, config_path, bool(args.config), os.environ, wall_clock_utc())
+            finally:
+                conn.close()
+        refusal = refuse_start_reason(settings, dict(os.environ))
+        if refusal is not None:
+            return _refuse(refusal)
+        source = f"config version {version_id}"
+        import asyncio  # the live loop's imports load only for ``run``: a backtest starts faster
+
+        from bot.composition import broker_factory
+        from bot.runtime.live import run_live
+
+        return asyncio.run(
+            run_live(settings, db_path, source, broker_factory(settings), version_id)
+        )
+    except JournalFault as fault:
+        logger.error("%s", fault.line())
+        sys.stderr.write(fault.line() + "\n")
+        return EXIT_JOURNAL_FAULT
+
+
+def command_config(args: argparse.Namespace) -> int:
+    """Import a YAML file as the active config version, export it, or show it."""
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    conn = open_database(db_path)
+    try:
+        if args.action == "import":
+            with write_transaction(conn):
+                version_id, stored = import_config_file(
+                    conn, Path(args.file), "cli", args.note or f"imported from {args.file}",
+                    wall_clock_utc())
+            what = "stored as" if stored else "already the active"
+            sys.stdout.write(f"{args.file}: {what} config version {version_id}\n")
+        elif args.action == "export":
+            if not config_source.export_active(conn, Path(args.file)):
+                raise ConfigError("no config version stored yet: run `python -m bot init`")
+            sys.stdout.write(f"active config version written to {args.file}\n")
+        else:
+            active = ops_store.active_config_version(conn)
+            sys.stdout.write(str(active["yaml"]) if active else "no config version yet\n")
+    finally:
+        conn.close()
+    return 0
+
+
+def command_alerts(args: argparse.Namespace) -> int:
+    """Run the alerter: follow the journal and send alerts; answer Telegram commands."""
+    from bot.alerts.service import run_alerter  # loads Apprise only for this command
+
+    config_path = _config_path(args.config)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    settings = settings_for_process(db_path, config_path, os.environ)
+    return run_alerter(settings, db_path, dict(os.environ), config_path)
 
 
 def command_fetch_history(args: argparse.Namespace) -> int:
@@ -113,6 +183,44 @@ def command_fetch_history(args: argparse.Namespace) -> int:
         settings.ib, args.symbol, args.days, args.bar, Path(args.out), client_id))
 
 
+def command_news(args: argparse.Namespace) -> int:
+    """The news program: sources -> news table -> scores; or a one-off CSV import."""
+    import asyncio
+
+    from bot.composition import news_scorers, news_sources
+    from bot.ports import wall_clock_utc
+    from bot.runtime.news_worker import NewsWorker, run_news_program
+
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    settings = settings_for_process(db_path, _config_path(args.config), os.environ)
+    conn = open_database(db_path)
+    scorer, fallback = news_scorers(settings, conn)
+    if args.import_csv:
+        from bot.adapters.news.headline_csv import read_headlines
+
+        try:
+            rows = read_headlines(Path(args.import_csv), args.tz)
+        except BadNewsFileError as exc:
+            logger.error("import refused: %s", exc)
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_BAD_CONFIG
+        worker = NewsWorker(settings.news, conn, [], scorer, fallback, wall_clock_utc)
+        new, duplicates = worker.import_headlines([(r.headline, r.score) for r in rows])
+        scored = worker.score_pending()
+        logger.info("imported %d headline(s) from %s (%d duplicate(s)); %d scored", new,
+                    args.import_csv, duplicates, scored)
+        return 0
+    if not settings.news.enabled:
+        logger.info("news.enabled is false: the news program has nothing to do")
+        return 0
+    worker = NewsWorker(settings.news, conn, news_sources(settings), scorer, fallback,
+                        wall_clock_utc)
+    try:
+        return asyncio.run(run_news_program(worker))
+    finally:
+        conn.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m bot`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -120,11 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, text in (
         ("run", command_run, "trade (paper broker and built-in feed by default)"),
         ("init", command_init, "create data/, default config and database"),
+        ("alerts", command_alerts, "send alerts (Telegram, Slack, email) from the journal"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
         sub.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
         sub.set_defaults(handler=handler)
+    config = commands.add_parser(
+        "config", help="import/export/show the active config version (the one source of truth)")
+    config.add_argument("action", choices=("import", "export", "show"))
+    config.add_argument("file", nargs="?", default=str(DEFAULT_CONFIG_PATH),
+                        help=f"YAML file to import or export (default {DEFAULT_CONFIG_PATH})")
+    config.add_argument("--note", help="why (stored with the version)")
+    config.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+    config.set_defaults(handler=command_config)
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)
@@ -135,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)
+    news = commands.add_parser("news", help="collect and score headlines (feeds, IB news)")
+    news.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
+    news.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
+    news.add_argument("--import", dest="import_csv", metavar="FILE.csv",
+                      help="store the headlines of a time,headline[,source][,score] CSV, exit")
+    news.add_argument("--tz", default="UTC", help="zone of naive times in --import")
+    news.set_defaults(handler=command_news)
+    review = commands.add_parser("review", help="nightly review: rule proposals and a lesson")
+    review_cli.add_arguments(review)
+    review.set_defaults(handler=review_cli.command_review)
+    export = commands.add_parser("export-training",
+                                 help="trade log: audit JSONL and Bedrock fine-tuning JSONL")
+    export_cli.add_arguments(export)
+    export.set_defaults(handler=export_cli.command_export)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
@@ -155,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         logger.error("invalid config: %s", exc)
         sys.stderr.write(f"error: invalid config: {exc}\n")
+        return EXIT_BAD_CONFIG
+    except DataFileError as exc:  # the same line as `python -m bot backtest` gives for the file
+        logger.error("unusable bar file: %s", exc)
+        sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_CONFIG
 
 

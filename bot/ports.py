@@ -23,6 +23,7 @@ from shared.domain.models import (
     Position,
     TradeRecord,
 )
+from shared.domain.news import Headline
 
 Clock = Callable[[], datetime]
 """A source of the current time (tz-aware UTC); injected so tests and backtests control it."""
@@ -138,3 +139,39 @@ class Journal(Protocol):
     ) -> None: ...
 
     def flush(self) -> None: ...
+
+
+HeadlineSink = Callable[[list[Headline]], None]
+"""Where a headline source hands what it received (the news program stores and scores it)."""
+
+ProblemSink = Callable[[str, str], None]
+"""Where a headline source reports a new problem: (source name, one-line message)."""
+
+
+class HeadlineSource(Protocol):
+    """Something that receives headlines (RSS poller, IB news) until asked to stop."""
+
+    name: str
+
+    async def run(self, emit: HeadlineSink, report: ProblemSink, stop: Any) -> None:
+        """Receive headlines and ``emit`` them until ``stop`` (an asyncio.Event) is set."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentResult:
+    """Scores for a batch of texts (None where the scorer had no answer) and who gave them."""
+
+    scores: list[float | None]
+    scorer: str
+    problems: tuple[str, ...] = ()
+
+
+class SentimentScorer(Protocol):
+    """Scores headlines in [-1, 1] (negative bearish, positive bullish); may block (network)."""
+
+    name: str
+
+    def score(self, texts: list[str]) -> SentimentResult:
+        """Score every text; never raises for remote failures (None scores instead)."""
+        ...

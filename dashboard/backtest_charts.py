@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard import charts, fmt, reports, zones
 from shared.domain.models import TradeRecord
 
 HEADLINE_METRICS = (
@@ -20,12 +21,17 @@ HEADLINE_METRICS = (
 )
 
 
+# A horizontal legend in the top margin, below the title (never on top of it).
+LEGEND_UNDER_TITLE = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left",
+                      "x": 0.0}
+
+
 def format_metric(value: Any, kind: str) -> str:
     """Render one metric for a card or a comparison table (None = not defined)."""
     if value is None:
         return "n/a"
     if kind == "usd":
-        return f"${value / 100:,.2f}"
+        return fmt.usd(value)
     if kind == "pct":
         return f"{value:.1%}"
     if kind == "int":
@@ -40,40 +46,37 @@ def comparison_table(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(runs))
 
 
-def equity_drawdown_figure(points: list[tuple[Any, int, int]]) -> go.Figure:
-    """Realized equity (top) and drawdown below the running peak (bottom), in dollars."""
+def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.Figure:
+    """Realized equity (top) and drawdown below the running peak (bottom), in dollars, with
+    the time axis (in ``zone``) under the drawdown panel only."""
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                           vertical_spacing=0.04)
-    times = [p[0] for p in points]
+                           vertical_spacing=0.06)
+    times = charts.wall_clock(pd.to_datetime([p[0] for p in points], utc=True).tz_convert(zone))
     figure.add_trace(go.Scatter(x=times, y=[p[1] / 100 for p in points], name="Equity",
                                 line_shape="hv"), row=1, col=1)
     figure.add_trace(go.Scatter(x=times, y=[p[2] / 100 for p in points], name="Drawdown",
-                                fill="tozeroy", line_shape="hv"), row=2, col=1)
-    figure.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         title="Equity and drawdown ($)")
+                                fill="tozeroy", line_shape="hv", line={"color": "crimson"}),
+                     row=2, col=1)
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         title=f"Equity and drawdown ($), times in {zone}",
+                         legend=LEGEND_UNDER_TITLE)
+    figure.update_xaxes(showticklabels=False, row=1, col=1)
+    figure.update_yaxes(tickformat="$,.0f")
     return figure
 
 
-def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord]) -> go.Figure:
-    """Price candles with each trade's entry (triangle) and exit (x) marked."""
+def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone: str
+                  ) -> go.Figure:
+    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked."""
     figure = go.Figure(go.Candlestick(
-        x=pd.to_datetime(candles.get("ts", []), utc=True), open=candles.get("open", []),
-        high=candles.get("high", []), low=candles.get("low", []),
-        close=candles.get("close", []), name="Price",
+        x=charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone)),
+        open=candles.get("open", []), high=candles.get("high", []),
+        low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
-    for side, symbol, color in (("long", "triangle-up", "green"),
-                                ("short", "triangle-down", "red")):
-        chosen = [t for t in trades if t.side.value == side]
-        figure.add_trace(go.Scattergl(
-            x=[t.entry_ts for t in chosen], y=[t.entry_price for t in chosen], mode="markers",
-            marker={"symbol": symbol, "color": color, "size": 9}, name=f"{side} entry",
-        ))
-    figure.add_trace(go.Scattergl(
-        x=[t.exit_ts for t in trades], y=[t.exit_price for t in trades], mode="markers",
-        marker={"symbol": "x", "color": "black", "size": 7}, name="exit",
-    ))
-    figure.update_layout(height=460, xaxis_rangeslider_visible=False,
-                         margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Trades on price")
+    charts.add_trade_markers(figure, zones.in_zone(reports.trades_table(trades), zone))
+    figure.update_layout(height=480, xaxis_rangeslider_visible=False,
+                         margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                         title=f"Trades on price (times in {zone})", legend=LEGEND_UNDER_TITLE)
     return figure
 
 
@@ -85,3 +88,58 @@ def breakdown_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["net_pnl_usd"] = frame.pop("net_pnl_cents") / 100
     frame["average_trade_usd"] = frame.pop("average_trade_cents") / 100
     return frame
+
+
+# --- The LLM in backtests: sources, modes to compare, and the side-by-side table -----------
+
+LLM_SOURCES = {"off": "off", "replay the bot's journal ($0)": "replay",
+               "replay the record cache ($0)": "replay-cache",
+               "record (paid, governed calls)": "record"}
+LLM_MODES = ("disabled", "advisory", "bias", "consensus")
+LLM_MODE_CHOICES = {"as configured": (None,), **{mode: (mode,) for mode in LLM_MODES},
+                    "compare all four": LLM_MODES}
+LLM_COLUMNS = (
+    ("llm_source", "LLM", "text"), ("llm_mode", "Mode", "text"), ("trades", "Trades", "int"),
+    ("net_pnl_cents", "Net P&L", "usd"), ("max_drawdown_cents", "Max drawdown", "usd"),
+    ("llm_calls", "New calls", "int"), ("llm_cost_usd", "New $", "cost"),
+    ("llm_source_cost_usd", "Replayed replies cost (when bought)", "cost"),
+    ("llm_replies_applied", "Replies used", "int"),
+    ("llm_nudged_decisions", "Decisions moved", "int"),
+    ("llm_vetoed_decisions", "Entries vetoed", "int"),
+    ("llm_enabled_trades", "Trades it enabled", "int"),
+    ("llm_enabled_pnl_usd", "Their P&L", "dollars"),
+    ("llm_vetoed_shadows", "Skipped entries followed", "int"),
+    ("llm_avoided_loss_usd", "Loss avoided", "dollars"),
+    ("llm_missed_gain_usd", "Gain missed", "dollars"),
+    ("llm_agreed_win_rate", "Win rate when it agreed", "pct"),
+    ("llm_disagreed_win_rate", "Win rate when it disagreed", "pct"),
+)
+
+
+def has_llm(metrics: dict[str, Any]) -> bool:
+    """Whether a run had the LLM take part (``--llm`` other than off)."""
+    return "llm_source" in metrics
+
+
+def llm_comparison_frame(runs: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """LLM runs side by side, one row each: results, calls and dollars, attribution.
+
+    Attribution as on the LLM page: trades the LLM enabled (net P&L), entries it skipped
+    followed to their exits (gross P&L: loss avoided, gain missed), win rates by its view.
+    """
+    rows = []
+    for label, metrics in runs.items():
+        if not has_llm(metrics):
+            continue
+        row: dict[str, Any] = {"Run": label}
+        for key, title, kind in LLM_COLUMNS:
+            value = metrics.get(key)
+            if kind == "text":
+                row[title] = value or "as configured"
+            elif kind in ("dollars", "cost"):
+                digits = 4 if kind == "cost" else 2
+                row[title] = "n/a" if value is None else f"${value:,.{digits}f}"
+            else:
+                row[title] = format_metric(value, kind)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Run", *(title for _, title, _ in LLM_COLUMNS)])

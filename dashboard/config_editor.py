@@ -8,7 +8,7 @@ applies its hot-reloadable fields within one loop iteration.
 from __future__ import annotations
 
 import difflib
-import os
+import logging
 import sqlite3
 import types
 import typing
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.config.settings import Settings, hot_reloadable_fields, settings_to_yaml
-from shared.persistence import ops_store
+from shared.persistence import config_source, ops_store
 from shared.persistence.db import write_transaction
 
 
@@ -35,6 +35,8 @@ class FieldKind:
     TEXT = "text"
     CHOICE = "choice"
     YAML = "yaml"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +153,20 @@ def validate_config(data: Any) -> tuple[Settings | None, list[FieldError]]:
         return None, errors
 
 
+EMPTY_TEXT = "the config text is empty: nothing to save, the running config stays in force"
+
+
 def validate_yaml_text(text: str) -> tuple[Settings | None, list[FieldError]]:
-    """Validate raw YAML text from the editor."""
+    """Validate raw YAML text from the editor; empty text is refused, never "all defaults"."""
+    if not text.strip():
+        return None, [FieldError("(YAML)", EMPTY_TEXT)]
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return None, [FieldError("(YAML)", f"not valid YAML: {exc}")]
-    return validate_config(data if data is not None else {})
+    if data is None:
+        return None, [FieldError("(YAML)", EMPTY_TEXT + " (write {} for all defaults)")]
+    return validate_config(data)
 
 
 def yaml_diff(old_text: str, new_text: str, old_label: str, new_label: str) -> str:
@@ -168,24 +177,22 @@ def yaml_diff(old_text: str, new_text: str, old_label: str, new_label: str) -> s
     return "\n".join(lines)
 
 
-def write_config_file(path: Path, settings: Settings) -> None:
-    """Write the YAML file atomically: the bot never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(settings_to_yaml(settings), encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def save_config(
     conn: sqlite3.Connection, path: Path, settings: Settings, author: str, note: str,
     now: datetime,
 ) -> int:
-    """Store ``settings`` as the active version, then write the file the bot watches."""
+    """Store ``settings`` as the active version (one transaction: the bot applies it from
+    there), then refresh the exported copy at ``path`` for hand editing; return the version id.
+
+    The copy is a convenience: if it cannot be written the version is still in force.
+    """
     with write_transaction(conn):
-        version_id = ops_store.insert_config_version(
-            conn, settings_to_yaml(settings), author, note or "(no note)", now
-        )
-    write_config_file(path, settings)
+        version_id, _ = config_source.store_version(conn, settings, author, note, now)
+    try:
+        config_source.export_active(conn, path)
+    except OSError as exc:
+        logger.warning("config version %s saved; its copy at %s was not written: %s",
+                       version_id, path, exc)
     return version_id
 
 

@@ -1,8 +1,8 @@
 """Streamlit helpers the pages share: where the database and config live, connections, status.
 
 Each page run opens short-lived connections (read-only for views); nothing is cached across
-sessions but derived data. Writes are the dashboard's three kinds only: commands, config
-versions, backtest requests.
+sessions but derived data. Writes are intents only: commands, config versions, backtest
+requests, alert test requests, and decisions on learned rules (author ``dashboard``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from shared.config.settings import Settings, load_settings
+from dashboard import zones
+from dashboard_guard import PASSWORD_ENV, describe_address, is_loopback
+from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
-from shared.persistence import codec
+from shared.persistence import config_source
 from shared.persistence.db import connect, db_path_from_env, open_database
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from shared.persistence.ops_store import Heartbeat
 
 
 def db_path() -> Path:
@@ -31,19 +32,22 @@ def db_path() -> Path:
 
 
 def config_path() -> Path:
-    """The config file the bot watches (env TRADER_CONFIG, default data/config.yaml)."""
+    """Where the active config is exported for hand editing (env TRADER_CONFIG, default
+    data/config.yaml); the config itself lives in the database's active version."""
     return Path(os.environ.get("TRADER_CONFIG") or "data/config.yaml")
 
 
 def current_settings() -> tuple[Settings, str | None]:
-    """The config file's settings, or defaults with the reason the file could not be used."""
-    path = config_path()
-    if not path.exists():
-        return Settings(), None
-    try:
-        return load_settings(path, env={}), None
-    except ConfigError as exc:
-        return Settings(), str(exc)
+    """The active config version's settings (defaults before the bot stored one), and why the
+    active version could not be read, if it could not."""
+    with reader() as conn:
+        if conn is None:
+            return Settings(), None
+        try:
+            active = config_source.active_settings(conn, env={})
+        except ConfigError as exc:
+            return Settings(), str(exc)
+    return (active[1] if active else Settings()), None
 
 
 @contextmanager
@@ -80,20 +84,39 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def heartbeat_age_s(state: dict | None) -> float | None:
+def heartbeat_age_s(state: Heartbeat | None) -> float | None:
     """Seconds since the bot's last heartbeat."""
-    if not state:
+    if state is None:
         return None
-    return (utc_now() - codec.from_text(state["heartbeat_at"])).total_seconds()
+    return (utc_now() - state.heartbeat_at).total_seconds()
+
+
+def display_zone() -> str:
+    """The time zone every page shows times in (the sidebar's choice; exchange time first)."""
+    zone = st.session_state.get(zones.ZONE_KEY)
+    return zone if zone in zones.ZONES else zones.EXCHANGE_ZONE
+
+
+def zone_selector() -> str:
+    """The sidebar's time-zone choice, kept in the session across pages."""
+    if st.session_state.get(zones.ZONE_KEY) not in zones.ZONES:
+        st.session_state[zones.ZONE_KEY] = zones.EXCHANGE_ZONE
+    return st.selectbox("Times shown in", zones.ZONES, key=zones.ZONE_KEY,
+                        format_func=zones.selector_label)
 
 
 def password_ok() -> bool:
-    """Gate: DASHBOARD_PASSWORD (constant-time compare), mandatory off loopback."""
-    expected = os.environ.get("DASHBOARD_PASSWORD", "")
-    address = str(st.get_option("server.address") or "")
+    """Gate: DASHBOARD_PASSWORD (constant-time compare), mandatory off loopback.
+
+    The launcher (``dashboard_guard``) already refuses to start off loopback without a
+    password; this covers a server started some other way. An empty address is all interfaces.
+    """
+    expected = os.environ.get(PASSWORD_ENV, "")
+    address = st.get_option("server.address")
     if not expected:
-        if address and address not in LOOPBACK:
-            st.error(f"The dashboard is bound to {address}: set DASHBOARD_PASSWORD to use it.")
+        if not is_loopback(address):
+            st.error(f"The dashboard is bound to {describe_address(address)}: set "
+                     f"{PASSWORD_ENV} to use it.")
             return False
         return True
     if st.session_state.get("authenticated"):
@@ -106,3 +129,13 @@ def password_ok() -> bool:
                 st.rerun()
             st.error("Wrong password")
     return False
+
+
+LAYOUT_CSS = """<style>
+[data-testid="stMetricValue"] { font-size: 1.6rem; }
+</style>"""
+
+
+def apply_layout() -> None:
+    """Metric values a size that fits four to a row at 1,024 px (no "$-1,25..." cut-offs)."""
+    st.markdown(LAYOUT_CSS, unsafe_allow_html=True)

@@ -6,6 +6,7 @@ No streamlit and no boto3 here: the page reads these and writes only commands an
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +16,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from shared.persistence import codec, llm_state, llm_store
+from dashboard import fmt
+from shared.domain.attribution import Attribution, EntryOutcome, attribute
+from shared.persistence import codec, llm_state, llm_store, news_store
+from shared.persistence.ops_store import Heartbeat
 
 HEARTBEAT_FRESH_S = 15.0
 CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
@@ -33,12 +37,54 @@ def analyze_command(python: str, command_id: int, db_path: Path, config_path: Pa
     return argv
 
 
-def bot_is_running(state: dict[str, Any] | None, now: datetime) -> bool:
+def bot_is_running(state: Heartbeat | None, now: datetime) -> bool:
     """Whether a bot is beating and running (so it will take queued commands)."""
-    if not state or state.get("status") != "running":
+    if state is None or state.status != "running":
         return False
-    age_s = (now - codec.from_text(state["heartbeat_at"])).total_seconds()
+    age_s = (now - state.heartbeat_at).total_seconds()
     return age_s <= HEARTBEAT_FRESH_S
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySummary:
+    """A call's answer for a person: headline, the model's reasoning and its risk notes."""
+
+    headline: str
+    rationale: str
+    key_factors: tuple[str, ...]
+    risk_notes: str
+    ok: bool
+
+
+def _reply_fields(response: str) -> dict[str, Any]:
+    """The reply's JSON object (the model's tool input), or {} when it is not one."""
+    try:
+        data = json.loads(response or "")
+    except (json.JSONDecodeError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def reply_summary(call: dict[str, Any]) -> ReplySummary:
+    """What a call answered: bias, confidence, action, cost, and the rationale and risk notes."""
+    fields = _reply_fields(call.get("response") or "")
+    confidence = call.get("confidence")
+    parts = [f"Call {call['id']} {call['status']}:", call.get("bias") or "no bias"]
+    if confidence is not None:
+        parts.append(f"confidence {confidence:.2f}")
+    if call.get("action"):
+        parts.append(str(call["action"]))
+    headline = " ".join(parts) + f" · cost {fmt.cost_usd(call.get('cost_usd') or 0.0)}"
+    if call.get("error"):
+        headline += f" · {call['error']}"
+    factors = fields.get("key_factors") or ()
+    if isinstance(factors, str):
+        factors = (factors,)
+    return ReplySummary(
+        headline=headline, rationale=str(fields.get("rationale") or ""),
+        key_factors=tuple(str(f) for f in factors if f),
+        risk_notes=str(fields.get("risk_notes") or ""), ok=bool(call.get("bias")),
+    )
 
 
 def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:
@@ -46,6 +92,17 @@ def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:
     rows = llm_store.recent_calls(conn, limit)
     return pd.DataFrame(rows, columns=CALL_COLUMNS) if rows else pd.DataFrame(
         columns=CALL_COLUMNS)
+
+
+HEADLINE_COLUMNS = ["received_at", "source", "headline", "score", "scorer"]
+
+
+def headlines_frame(conn: sqlite3.Connection, limit: int = 20) -> pd.DataFrame:
+    """The latest headlines, newest first, with their sentiment score and scorer."""
+    rows = news_store.recent_headlines(conn, limit)
+    return pd.DataFrame([{"received_at": r.received_at, "source": r.source,
+                          "headline": r.headline, "score": r.score, "scorer": r.scorer}
+                         for r in rows], columns=HEADLINE_COLUMNS)
 
 
 def cost_history_frame(conn: sqlite3.Connection, today: date, days: int = 30) -> pd.DataFrame:
@@ -67,11 +124,19 @@ def cost_chart(history: pd.DataFrame) -> go.Figure:
     figure.add_bar(x=history["day"], y=history["cost_usd"], name="Cost (USD)")
     figure.add_scatter(x=history["day"], y=history["calls"], name="Calls", yaxis="y2",
                        mode="lines+markers")
+    most_calls = int(history["calls"].max()) if len(history) else 0
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         yaxis={"title": "USD"},
-                         yaxis2={"title": "calls", "overlaying": "y", "side": "right"},
+                         yaxis={"title": "USD", "tickformat": "$.4~f", "rangemode": "tozero"},
+                         yaxis2={"title": "calls", "overlaying": "y", "side": "right",
+                                 "rangemode": "tozero", "tickformat": "d",
+                                 "dtick": integer_tick_step(most_calls)},
                          title="LLM cost, last 30 days", legend={"orientation": "h"})
     return figure
+
+
+def integer_tick_step(largest: int, ticks: int = 5) -> int:
+    """A whole-number tick step giving about ``ticks`` ticks up to ``largest`` (never 0.5)."""
+    return max(1, math.ceil(largest / ticks))
 
 
 def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minutes: float
@@ -88,37 +153,12 @@ def detector_frame(conn: sqlite3.Connection, now: datetime | None, cooldown_minu
     return pd.DataFrame(rows, columns=["trigger", "last", "cooldown_left_min"])
 
 
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    """What the LLM was worth: trades it enabled, vetoes followed as shadows, win rates."""
-
-    enabled_trades: int
-    enabled_pnl_usd: float
-    vetoed: int
-    avoided_loss_usd: float
-    missed_gain_usd: float
-    agreed_trades: int
-    agreed_win_rate: float | None
-    disagreed_trades: int
-    disagreed_win_rate: float | None
-
-
-def _win_rate(pnls: list[int]) -> float | None:
-    return sum(1 for p in pnls if p > 0) / len(pnls) if pnls else None
-
-
 def attribution(conn: sqlite3.Connection) -> Attribution:
     """Attribution figures from the journal (decisions, trades and shadow-exit events)."""
-    rows = llm_state.llm_entry_outcomes(conn)
-    enabled = [r["pnl_net_cents"] for r in rows
-               if json.loads(r["labels_json"]).get("verdict_without_llm", "enter") != "enter"]
-    agreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] > 0]
-    disagreed = [r["pnl_net_cents"] for r in rows if r["llm_adjustment"] < 0]
-    shadows = [int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)]
-    return Attribution(
-        enabled_trades=len(enabled), enabled_pnl_usd=sum(enabled) / 100, vetoed=len(shadows),
-        avoided_loss_usd=-sum(p for p in shadows if p < 0) / 100,
-        missed_gain_usd=sum(p for p in shadows if p > 0) / 100,
-        agreed_trades=len(agreed), agreed_win_rate=_win_rate(agreed),
-        disagreed_trades=len(disagreed), disagreed_win_rate=_win_rate(disagreed),
-    )
+    entries = [
+        EntryOutcome(float(r["llm_adjustment"]),
+                     json.loads(r["labels_json"]).get("verdict_without_llm", "enter"),
+                     int(r["pnl_net_cents"]))
+        for r in llm_state.llm_entry_outcomes(conn)
+    ]
+    return attribute(entries, (int(s["pnl_cents"]) for s in llm_state.shadow_exits(conn)))

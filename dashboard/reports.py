@@ -6,13 +6,13 @@ the journal's integer cents), ready for tables and charts.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
 
+from dashboard import fmt, zones
 from shared.domain.metrics import GroupStats
 from shared.domain.models import TradeRecord
 from shared.persistence import journal_store
@@ -67,17 +67,24 @@ def breakdown_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
     ])
 
 
+def pnl_by_hour(table: pd.DataFrame, zone: str) -> pd.Series:
+    """Net P&L (dollars) by entry hour in ``zone``, every hour listed in Globex session order
+    (the hour of the 17:00 CT open first), labelled ``HH:00``."""
+    hours = zones.session_hour_order(zone)
+    if table.empty:
+        pnl = pd.Series(0.0, index=hours)
+    else:
+        local_hour = pd.to_datetime(table["entry_ts"], utc=True).dt.tz_convert(zone).dt.hour
+        pnl = table.groupby(local_hour)["pnl_net_usd"].sum().reindex(hours, fill_value=0.0)
+    pnl.index = [f"{hour:02d}:00" for hour in hours]
+    return pnl
+
+
 def usd(cents: float | None) -> str:
-    """Dollars with cents for display; an undefined amount (no trades) shows as an en dash."""
-    if cents is None or not math.isfinite(cents):
-        return "–"
-    return f"${cents / 100:,.2f}"
+    """Dollars with cents (``-$1,250.00``); an undefined amount as an en dash."""
+    return fmt.usd(cents)
 
 
 def ratio(value: float | None, pattern: str = "{:.2f}") -> str:
     """A ratio for display: NaN (undefined) as an en dash, infinity as the symbol."""
-    if value is None or math.isnan(value):
-        return "–"
-    if math.isinf(value):
-        return "∞"
-    return pattern.format(value)
+    return fmt.ratio(value, pattern)

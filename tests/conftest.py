@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -20,6 +20,7 @@ import pytest
 
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from shared.domain.models import Bar
+from tests.fakeib.control import FakeGatewayThread
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -78,3 +79,11 @@ def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: py
 def _bar_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Backtests under test cache parsed bar files in a temporary folder, never under data/."""
     os.environ.setdefault("TRADER_CACHE_DIR", str(tmp_path_factory.mktemp("bar_cache")))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGatewayThread]:
+    """A fake TWS gateway on a loopback port, closed after the test."""
+    gateway = FakeGatewayThread().start()
+    yield gateway
+    gateway.close()

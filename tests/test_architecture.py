@@ -23,7 +23,8 @@ SQL = re.compile(r"\b(SELECT\s[^\n]*\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELE
                  r"CREATE\s+TABLE)\b")
 PACKAGES = ("bot", "shared", "dashboard")
 THIRD_PARTY_IO = {"streamlit", "boto3", "botocore", "ib_async", "apprise", "dask", "distributed",
-                  "feedparser", "telegram", "requests", "urllib3", "joblib", "optuna", "sqlite3"}
+                  "feedparser", "telegram", "requests", "urllib3", "joblib", "optuna", "sqlite3",
+                  "vaderSentiment"}
 
 
 def python_files(*folders: str) -> list[Path]:
@@ -160,14 +161,32 @@ def test_pages_never_import_the_bot_a_broker_or_an_llm_client(path):
     assert not roots(path) & {"bot", "boto3", "botocore", "ib_async"}
 
 
-def test_only_the_ib_adapter_imports_ib_async_and_only_bot_llm_imports_boto3():
+# Each outside client library and the only modules allowed to import it. Widen deliberately:
+# a new cloud adapter gets its own line here (boto3 stays under bot/llm/, ib_async under
+# bot/adapters/ib/).
+LIBRARY_HOMES = {
+    "ib_async": ("bot/adapters/ib/",),
+    "boto3": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py"),
+    "botocore": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py"),
+    "feedparser": ("bot/adapters/news/rss.py",),
+    "vaderSentiment": ("bot/adapters/news/vader.py",),
+    "apprise": ("bot/alerts/",),
+}
+
+
+def test_outside_client_libraries_are_imported_only_in_their_adapters():
     for path in python_files("bot", "shared", "app_pages", "dashboard"):
         found = roots(path)
         relative = path.relative_to(ROOT).as_posix()
-        if "ib_async" in found:
-            assert relative.startswith("bot/adapters/ib/"), relative
-        if found & {"boto3", "botocore"}:
-            assert relative.startswith("bot/llm/"), relative
+        for library, homes in LIBRARY_HOMES.items():
+            if library in found:
+                assert relative.startswith(homes), f"{relative} imports {library}"
+
+
+def test_the_library_homes_keep_boto3_in_bot_llm_and_ib_async_in_the_ib_adapter():
+    assert all(home.startswith("bot/llm/") for home in LIBRARY_HOMES["boto3"])
+    assert all(home.startswith("bot/llm/") for home in LIBRARY_HOMES["botocore"])
+    assert LIBRARY_HOMES["ib_async"] == ("bot/adapters/ib/",)
 
 
 def test_only_the_composition_root_and_the_backtester_pick_adapters_for_the_loop():

@@ -11,26 +11,32 @@ import json
 import logging
 import math
 import os
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from bot.backtest import llm_cli
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
-from shared.config.backtest_request import BacktestRequest
-from shared.domain.errors import BadBarError, ConfigError
+from shared.config.backtest_request import BacktestRequest, RunStatus
+from shared.domain.errors import BadBarError, BadNewsFileError, ConfigError
 from shared.domain.models import TradeRecord
 from shared.persistence import backtest_store
-from shared.persistence.db import db_path_from_env, open_database, write_transaction
+from shared.persistence.db import connect, db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
+CANCEL_SIGNAL = signal.SIGUSR1  # the cancel watcher's nudge to the main thread
+CANCEL_POLL_S = 0.5
+EXIT_CANCELLED = 4  # a stored run was cancelled (flag, deleted row, SIGTERM/SIGINT)
 PROGRESS_EVERY_S = 0.5
 
 
@@ -40,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write {trades, metrics} here")
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
     parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+    parser.add_argument("--news", metavar="FILE.csv",
+                        help="headlines (time,headline[,source][,score]) feeding the rolling "
+                        "sentiment; unscored rows are scored with VADER")
+    llm_cli.add_arguments(parser)
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +89,8 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
         "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
         "contracts": args.contracts, "config": args.config,
     }
+    if hasattr(args, "llm"):  # the backtest's own flags (research runs without news or LLM)
+        values.update(news=args.news, **llm_cli.request_values(args))
     try:
         return BacktestRequest.model_validate(values)
     except ValidationError as exc:
@@ -86,7 +98,7 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
 
 
 FLAG_OF_FIELD = {"params": "param", "commission_usd": "commission",
-                 "slippage_ticks": "slippage"}
+                 "slippage_ticks": "slippage", "llm_yes_spend": "yes_spend"}
 
 
 def flag_errors(error: ValidationError) -> str:
@@ -136,15 +148,29 @@ def result_json(result: BacktestResult) -> dict[str, Any]:
     }
 
 
+class BacktestCancelled(Exception):
+    """The run was cancelled (the page's flag, its row deleted, or SIGTERM/SIGINT)."""
+
+
 class RunRow:
-    """Writes a persisted run's status and throttled progress."""
+    """Writes a persisted run's status and throttled progress; on every progress tick it
+    checks the run's cancel flag (and that the row still exists) and stops the run if set."""
 
     def __init__(self, conn: sqlite3.Connection, run_id: int) -> None:
         self.conn, self.run_id = conn, run_id
         self._last_s = 0.0
 
+    def check_cancelled(self) -> None:
+        """Raise ``BacktestCancelled`` when the page asked to cancel or deleted the run."""
+        state = backtest_store.backtest_cancel_state(self.conn, self.run_id)
+        if state is None:
+            raise BacktestCancelled("the run was deleted")
+        if state:
+            raise BacktestCancelled("cancelled from the dashboard")
+
     def progress(self, fraction: float) -> None:
         logger.info("backtest run %d: %.0f%%", self.run_id, fraction * 100)
+        self.check_cancelled()
         now_s = time.monotonic()
         if now_s - self._last_s < PROGRESS_EVERY_S and fraction < 1.0:
             return
@@ -175,53 +201,133 @@ def command_backtest(args: argparse.Namespace) -> int:
     if args.run_id is None:
         try:
             result = run_backtest(request_from_args(args), LogProgress())
-        except (ConfigError, BadBarError, OSError) as exc:
+        except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
             return _refuse(str(exc))
         _report(result, args.json)
         return 0
     return _run_stored(args)
 
 
+def _raise_cancelled(signum: int, _frame: object) -> None:
+    if signum == CANCEL_SIGNAL:
+        raise BacktestCancelled("cancelled from the dashboard")
+    raise BacktestCancelled(f"stopped by {signal.Signals(signum).name} (the dashboard or "
+                            "make stop ended it)")
+
+
+class CancelWatcher(threading.Thread):
+    """Polls the run's cancel flag every ``CANCEL_POLL_S`` on its own connection and
+    interrupts the main thread with ``CANCEL_SIGNAL`` when it is set or the run is deleted,
+    so a cancel is honoured while the data loads too, not only at progress ticks."""
+
+    def __init__(self, db_path: Path, run_id: int) -> None:
+        super().__init__(name=f"cancel-watch-{run_id}", daemon=True)
+        self.db_path, self.run_id = db_path, run_id
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        conn = connect(self.db_path, readonly=True)
+        try:
+            while not self.done.wait(CANCEL_POLL_S):
+                try:
+                    state = backtest_store.backtest_cancel_state(conn, self.run_id)
+                except sqlite3.Error as exc:
+                    logger.warning("cancel watch: %s", exc)
+                    continue
+                if state is None or state:
+                    os.kill(os.getpid(), CANCEL_SIGNAL)
+                    return
+        finally:
+            conn.close()
+
+
 def _run_stored(args: argparse.Namespace) -> int:
+    """Run a stored request; a cancel (flag, deleted row, SIGTERM) marks it cancelled."""
     conn = open_database(Path(args.db) if args.db else db_path_from_env())
     row = backtest_store.backtest_run(conn, args.run_id)
     if row is None:
         return _refuse(f"--run-id {args.run_id}: no such backtest run")
-    with write_transaction(conn):
-        backtest_store.mark_backtest_running(conn, args.run_id, os.getpid(), wall_clock_utc())
-    run_row = RunRow(conn, args.run_id)
     try:
-        result = run_backtest(BacktestRequest.from_json(row["request_json"]), run_row.progress)
-    except (ConfigError, BadBarError, OSError) as exc:
+        return _run_row(args, conn, row)
+    finally:
+        _ignore_signals()
+
+
+def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    for signum in (signal.SIGTERM, signal.SIGINT, CANCEL_SIGNAL):
+        signal.signal(signum, _raise_cancelled)
+    db_path = Path(args.db) if args.db else db_path_from_env()
+    watcher = CancelWatcher(db_path, args.run_id)
+    watcher.start()
+    run_row = RunRow(conn, args.run_id)
+    request: BacktestRequest | None = None
+    try:
+        run_row.check_cancelled()
         with write_transaction(conn):
-            backtest_store.fail_backtest_run(conn, args.run_id, str(exc), wall_clock_utc())
-        return _refuse(str(exc))
+            backtest_store.mark_backtest_running(conn, args.run_id, os.getpid(),
+                                                 wall_clock_utc())
+        request = BacktestRequest.from_json(row["request_json"])
+        if request.llm_journal is None:  # the run's database holds the LLM call log too
+            request = request.model_copy(update={"llm_journal": str(db_path)})
+        result = run_backtest(request, run_row.progress)
+        document = result_json(result)
+        with write_transaction(conn):
+            backtest_store.finish_backtest_run(
+                conn, args.run_id, document["metrics"], document["breakdowns"], result.trades,
+                result.equity, wall_clock_utc(), result.candles,
+            )
+    except BacktestCancelled as exc:
+        _settle(watcher)
+        with write_transaction(conn):
+            backtest_store.end_backtest_run(conn, args.run_id, RunStatus.CANCELLED, str(exc),
+                                            wall_clock_utc())
+        logger.warning("backtest run %d cancelled: %s", args.run_id, exc)
+        conn.close()
+        return EXIT_CANCELLED
+    except (ConfigError, BadBarError, OSError) as exc:
+        _settle(watcher)
+        message = request.user_message(str(exc)) if request else str(exc)
+        with write_transaction(conn):
+            backtest_store.fail_backtest_run(conn, args.run_id, message, wall_clock_utc())
+        return _refuse(message)
     except Exception as exc:
+        _settle(watcher)
         with write_transaction(conn):
             backtest_store.fail_backtest_run(
                 conn, args.run_id, f"internal error: {exc}", wall_clock_utc()
             )
         raise
-    document = result_json(result)
-    with write_transaction(conn):
-        backtest_store.finish_backtest_run(
-            conn, args.run_id, document["metrics"], document["breakdowns"], result.trades,
-            result.equity, wall_clock_utc(), result.candles,
-        )
+    _settle(watcher)
     _report(result, args.json)
     conn.close()
     return 0
 
 
+def _settle(watcher: CancelWatcher) -> None:
+    """The outcome is being written: no signal or cancel may interrupt it any more."""
+    _ignore_signals()
+    watcher.done.set()
+
+
+def _ignore_signals() -> None:
+    """Once the outcome is being written, a late SIGTERM must not interrupt that write."""
+    for signum in (signal.SIGTERM, signal.SIGINT, CANCEL_SIGNAL):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def _report(result: BacktestResult, json_path: str | None) -> None:
     m = result.metrics
     logger.info(
-        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s)",
+        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s); "
+        "file rows skipped %s, out of order (sorted) %s",
         m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
-        result.seconds, m["bars_per_second"],
+        result.seconds, m["bars_per_second"], m.get("rows_skipped", 0),
+        m.get("rows_out_of_order", 0),
     )
     if result.stopped_reason:
         logger.warning("backtest stopped early: %s", result.stopped_reason)
+    if (llm_line := llm_cli.report_line(m)) is not None:
+        logger.info("%s", llm_line)
     for name, reason in m.get("undefined", {}).items():
         logger.info("metric %s has no value: %s", name, reason)
     if json_path:

@@ -1,8 +1,10 @@
 """Bars for a backtest as numpy columns: synthetic, a CSV/Parquet file or the IB history cache.
 
 File rows the live loop would skip (malformed, duplicate, off the tick grid) are skipped here
-too and counted. A file is parsed once: later runs read it from the Parquet cache
-(``bar_cache``). A date range keeps up to ``warmup_bars`` earlier bars for the indicators only.
+too and counted; rows out of time order are counted and sorted, as the live feed does. A file
+that cannot be used at all raises the loader's ``DataFileError`` (the CLI exits 2 with it). A
+file is parsed once: later runs read it from the Parquet cache (``bar_cache``). A date range
+keeps up to ``warmup_bars`` earlier bars for the indicators only.
 """
 
 from __future__ import annotations
@@ -10,17 +12,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
-from bot.adapters.feeds.replay import BAR_COLUMNS, PRICE_COLUMNS, LoadedBars, load_bars
+from bot.adapters.feeds.replay import (
+    BAR_COLUMNS,
+    NO_DATA_ROWS,
+    PRICE_COLUMNS,
+    LoadedBars,
+    load_bars,
+)
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from bot.backtest.bar_cache import load_bars_cached
-from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,8 @@ class BarData:
     first: int = 0
     rows_skipped: int = 0
     problems: tuple[str, ...] = ()
+    out_of_order: int = 0
+    order_problems: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ts_ns)
@@ -60,14 +69,16 @@ class BarData:
     def __reduce__(self) -> tuple:
         """Pickle by fields; unpickled arrays are made aligned and contiguous (``_rebuilt``)."""
         return (_rebuilt, (self.ts_ns, self.open, self.high, self.low, self.close, self.volume,
-                           self.bar_seconds, self.first, self.rows_skipped, self.problems))
+                           self.bar_seconds, self.first, self.rows_skipped, self.problems,
+                           self.out_of_order, self.order_problems))
 
     def slice(self, start: int, stop: int, first: int = 0) -> BarData:
         """Bars [start, stop) as a new BarData whose decisions start at ``first``."""
         return BarData(
             self.ts_ns[start:stop], self.open[start:stop], self.high[start:stop],
             self.low[start:stop], self.close[start:stop], self.volume[start:stop],
-            self.bar_seconds, first, self.rows_skipped, self.problems,
+            self.bar_seconds, first, self.rows_skipped, self.problems, self.out_of_order,
+            self.order_problems,
         )
 
 
@@ -83,14 +94,23 @@ def _rebuilt(ts_ns: np.ndarray, *rest: object) -> BarData:
 
 
 def synthetic_data(bars: int, seed: int, bar_seconds: int, start: datetime | None) -> BarData:
-    """The first ``bars`` bars of the seeded synthetic market."""
+    """The first ``bars`` bars of the seeded synthetic market (the live feed's very bars)."""
     market = SyntheticMarket(seed, start or SYNTHETIC_START, 5000.0, bar_seconds)
-    columns = np.empty((6, bars))
-    for index, bar in enumerate(islice(market.iter_bars(), bars)):
-        columns[:, index] = (bar.ts.timestamp(), bar.open, bar.high, bar.low, bar.close,
-                             bar.volume)
-    ts_ns = np.round(columns[0] * 1e9).astype(np.int64)
-    return BarData(ts_ns, *columns[1:], bar_seconds=bar_seconds)  # type: ignore[misc]
+    parts: list[tuple[np.ndarray, ...]] = []
+    produced = 0
+    for session in market.iter_sessions() if bars > 0 else ():
+        take = min(len(session.close), bars - produced)
+        open_ns = _ns(session.open_utc)
+        parts.append((open_ns + session.offsets_s[:take].astype(np.int64) * 1_000_000_000,
+                      *(column[:take] for column in session[2:])))
+        produced += take
+        if produced >= bars:
+            break
+    if not parts:
+        return BarData(np.empty(0, np.int64), *(np.empty(0) for _ in range(5)),
+                       bar_seconds=bar_seconds)  # type: ignore[misc]
+    ts_ns, *columns = (np.concatenate(values) for values in zip(*parts, strict=True))
+    return BarData(ts_ns, *columns, bar_seconds=bar_seconds)  # type: ignore[misc]
 
 
 def _native_seconds(index: pd.DatetimeIndex) -> int:
@@ -129,26 +149,25 @@ def _load_folder(folder: Path, tz: str) -> LoadedBars:
     for file in files:
         try:
             parts.append(load_bars(file, timezone=tz))
-        except BadBarError:  # a closed day is cached as an empty file
-            continue
+        except DataFileError as exc:
+            if exc.reason != NO_DATA_ROWS:
+                raise
+            continue  # a closed day is cached as an empty file
     if not parts:
-        raise BadBarError(f"{folder}: no bars in {len(files)} Parquet file(s)")
+        raise DataFileError(folder, f"no bars in {len(files)} Parquet file(s)")
     bars = pd.concat([p.bars for p in parts]).sort_index(kind="mergesort")
     duplicated = bars.index.duplicated(keep="first")
     problems = tuple(problem for p in parts for problem in p.problems)
+    order_problems = tuple(problem for p in parts for problem in p.order_problems)
     return LoadedBars(bars[~duplicated], sum(p.rows_read for p in parts),
                       sum(p.malformed_skipped for p in parts),
-                      sum(p.duplicates_dropped for p in parts) + int(duplicated.sum()), problems)
+                      sum(p.duplicates_dropped for p in parts) + int(duplicated.sum()), problems,
+                      sum(p.out_of_order for p in parts), order_problems[:3])
 
 
 def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) -> BarData:
     """Load a bar file (or a folder of Parquet days) like the replay feed, resampled if asked."""
-    try:
-        loaded = _load_folder(path, tz) if path.is_dir() else load_bars_cached(path, tz)
-    except FileNotFoundError:
-        raise ConfigError(f"data file {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise BadBarError(f"{path}: not a text CSV file") from None
+    loaded = _load_folder(path, tz) if path.is_dir() else load_bars_cached(path, tz)
     frame = loaded.bars
     off_grid = _off_tick_grid(frame, tick_size)
     problems = list(loaded.problems)
@@ -158,7 +177,7 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
                         f"first at {first_bad}")
         frame = frame[~off_grid]
     if frame.empty:
-        raise BadBarError(f"{path}: no usable rows ({'; '.join(problems[:2])})")
+        raise DataFileError(path, f"no usable rows ({'; '.join(problems[:2])})")
     native = _native_seconds(frame.index)
     wanted = bar_seconds or native
     if wanted < native:
@@ -174,7 +193,8 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
     columns = [frame[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS]
     ts_ns = frame.index.as_unit("ns").asi8
     return BarData(ts_ns, *columns, bar_seconds=wanted, rows_skipped=skipped,  # type: ignore
-                   problems=tuple(problems))
+                   problems=tuple(problems), out_of_order=loaded.out_of_order,
+                   order_problems=loaded.order_problems)
 
 
 def _off_tick_grid(frame: pd.DataFrame, tick_size: float) -> np.ndarray:

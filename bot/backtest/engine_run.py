@@ -8,21 +8,17 @@ trades are kept: DESIGN §3, "in-memory, written once at the end, in backtests".
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.adapters.journal import MemoryJournal, label_trades
 from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
-from bot.backtest.events import (
-    entries_blocked_until,
-    may_fire,
-    next_position_event,
-    regime_may_allow,
-)
+from bot.backtest.events import entries_blocked_until, entry_candidates, next_position_event
 from bot.backtest.vector_features import (
     MAX_SEED_WEIGHT,
     ExactWindows,
@@ -31,11 +27,16 @@ from bot.backtest.vector_features import (
     window_seed_weight,
 )
 from bot.core.engine import TradingEngine
+from bot.core.rules import RuleBook
+from bot.core.sentiment import HeadlineScore
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker, BrokerUpdates
 from shared.config.settings import Settings
 from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
 from shared.domain.models import Bar, DecisionRecord, OrderRole, Position, TradeRecord
+
+if TYPE_CHECKING:
+    from bot.backtest.llm_run import BacktestLlm, LlmRunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class RunOutcome:
     bars_evaluated: int
     decisions: tuple[DecisionRecord, ...] = ()
     open_labels: dict[str, str] = field(default_factory=dict)
+    llm: LlmRunSummary | None = None  # what the LLM did (None when --llm off)
 
 
 def commission_cents(settings: Settings, instrument: Instrument) -> int:
@@ -143,20 +145,32 @@ def run_engine(
     settings: Settings,
     data: BarData,
     progress: Progress | None = None,
+    rules: RuleBook | None = None,
     skip_idle_bars: bool = True,
     keep_decisions: bool = False,
+    headlines: Iterable[HeadlineScore] | None = None,
+    llm: BacktestLlm | None = None,
 ) -> RunOutcome:
-    """Replay ``data`` from ``data.first`` through the engine; return its trades."""
+    """Replay ``data`` from ``data.first`` through the engine; return its trades.
+
+    With ``headlines`` (even none) the engine passes the rolling sentiment to the strategies.
+    ``llm`` (``bot.backtest.llm_run``) gives the engine its LLM bias bar by bar; without it the
+    run is exactly as it always was.
+    """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
                          settings.backtest.slippage_ticks)
     journal = BacktestJournal(keep_decisions=keep_decisions)
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions)
+    if headlines is not None:
+        engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
                             settings.features)
-    firing = np.flatnonzero(may_fire(matrix, settings.strategies)
-                            & regime_may_allow(matrix, settings.regime))
+    engine.set_rules(rules or RuleBook())  # learned rules, as the live bot would apply them
+    firing = entry_candidates(matrix, settings)
+    may_enter = np.zeros(len(data), dtype=bool)
+    may_enter[firing] = True
     vectorised = window_seed_weight(settings.features) <= MAX_SEED_WEIGHT
     # Candidate entry bars and the bars after them (where a pending entry fills).
     candidates = np.union1d(firing, firing + 1)
@@ -174,16 +188,26 @@ def run_engine(
     while index < len(data):
         if skip_idle_bars:
             target = _next_active(data, index, engine, firing, instrument)
+            if llm is not None:
+                target = llm.next_bar(index, target, engine)
             if target is None:
                 break
             index = target
         bar = data.bar(index)
+        if llm is not None:
+            llm.before_bar(engine, index)
         if vectorised:
-            needed = keep_decisions or _may_end_flat(broker, bar)
-            engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
-                                           data.close, settings.features, needed, exact))
+            # Exact features only where an entry may be decided: elsewhere may_fire/may_allow
+            # (necessary conditions on these very columns) hold the vote or the regime shut.
+            needed = keep_decisions or (may_enter[index] and _may_end_flat(broker, bar)) or (
+                llm is not None and llm.needs_features(index))
+            record = engine.on_bar(bar, features_at(matrix, index, bar.ts, data.high, data.low,
+                                                    data.close, settings.features, needed,
+                                                    exact))
         else:
-            engine.on_bar(bar)
+            record = engine.on_bar(bar)
+        if llm is not None:
+            llm.after_bar(engine, index, record)
         evaluated += 1
         ticker.at(index)
         index += 1
@@ -193,7 +217,8 @@ def run_engine(
     position = broker.position()
     labels = engine.entry_labels.get(position.bracket_id, {}) if position is not None else {}
     return RunOutcome(tuple(journal.trades), position, len(data) - data.first, evaluated,
-                      tuple(journal.kept), dict(labels))
+                      tuple(journal.kept), dict(labels),
+                      llm.finish(journal) if llm is not None else None)
 
 
 def _next_active(
@@ -213,4 +238,5 @@ def _next_active(
         return int(firing[found]) if found < len(firing) else None
     if not _only_bracket_working(broker):
         return index
-    return next_position_event(data, index, position, settings.risk, instrument)
+    return next_position_event(data, index, position, engine.position_risk(position),
+                               instrument)

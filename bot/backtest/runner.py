@@ -28,6 +28,9 @@ from bot.backtest.data import (
     synthetic_data,
 )
 from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
+from bot.backtest.llm_run import llm_metrics
+from bot.backtest.llm_setup import make_backtest_llm
+from bot.backtest.news import load_headline_scores
 from bot.backtest.process_memory import trim_heap
 from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
@@ -119,6 +122,8 @@ def build_settings(request: BacktestRequest) -> Settings:
         overrides["backtest.slippage_ticks"] = request.slippage_ticks
     if request.contracts is not None:
         overrides["risk.max_contracts"] = request.contracts
+    if request.llm_mode is not None:
+        overrides["llm.mode"] = request.llm_mode
     data = base.model_dump(mode="json")
     for dotted, value in overrides.items():
         section, name = dotted.split(".")
@@ -161,6 +166,9 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
         data = file_data(Path(request.data), request.tz, bar_seconds, tick)
     if data.rows_skipped:
         logger.warning("%d rows skipped: %s", data.rows_skipped, "; ".join(data.problems[:3]))
+    if data.out_of_order:
+        logger.warning("rows out of time order (sorted): %d; %s", data.out_of_order,
+                       "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
     trim_heap()  # the parse's many small freed blocks, before the engine's arrays
@@ -186,7 +194,13 @@ def execute(
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
                       settings.backtest.slippage_ticks, reference_contracts(request, settings),
                       progress)
-    return run_engine(settings, data, progress)
+    headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
+    llm = make_backtest_llm(request, settings, data)
+    try:
+        return run_engine(settings, data, progress, headlines=headlines, llm=llm)
+    finally:
+        if llm is not None:
+            llm.close()
 
 
 def trading_days(data: BarData, stop: int | None = None) -> list[Any]:
@@ -245,8 +259,11 @@ def summarize_outcome(
                    stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
                    bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
+                   rows_out_of_order=data.out_of_order,
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
+    if outcome.llm is not None:
+        summary.update(llm_metrics(outcome.llm, trades))
     curve = metrics.equity_curve(trades, starting)
     drawdowns = metrics.drawdown_curve(curve, starting)
     equity = [(ts, eq, dd) for (ts, eq), (_, dd) in zip(curve, drawdowns, strict=True)]

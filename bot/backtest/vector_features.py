@@ -10,7 +10,7 @@ functions, on the bars where the engine may decide an entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from ta.trend import MACD, EMAIndicator
 
+from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from bot.core.features import wilder_atr, wilder_rsi_tail
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Features
@@ -26,6 +27,10 @@ NAN = float("nan")
 FEATURE_COLUMNS = tuple(f.name for f in fields(Features) if f.name not in ("ts",))
 _CHUNK_ROWS = 65_536
 MAX_SEED_WEIGHT = 1e-15  # below this the window's EMA seeds vanish in float64
+# How far a window's ATR seed (the mean of its first true ranges) may sit from the whole-history
+# ATR at that bar, relative to the ATR: generously bounded (a factor 1,000 would need the market
+# to change its volatility a thousandfold within one window).
+SEED_DISCREPANCY_BOUND = 1e3
 
 
 def window_seed_weight(cfg: FeatureConfig) -> float:
@@ -37,6 +42,18 @@ def window_seed_weight(cfg: FeatureConfig) -> float:
     spans = ((cfg.ema_fast, 0), (cfg.ema_slow, 0), (cfg.macd_fast, 0), (cfg.macd_slow, 0),
              (cfg.macd_signal, cfg.macd_slow - 1))
     return max((1.0 - 2.0 / (span + 1)) ** (cfg.window_bars - start) for span, start in spans)
+
+
+def atr_ratio_margin(cfg: FeatureConfig) -> float:
+    """Relative bound on how far a whole-history ATR / baseline ratio sits from the live one.
+
+    The live baseline averages the last ``atr_baseline_bars`` ATR values of the window; the
+    oldest of them still gives weight (1 - 1/atr_period)^k to the seed the window started
+    from, k being its steps since that seed. Hand this to ``regime.may_allow``.
+    """
+    steps = cfg.window_bars - cfg.atr_period + 1 - cfg.atr_baseline_bars
+    seed_weight = (1.0 - 1.0 / cfg.atr_period) ** max(steps, 0)
+    return RELATIVE_MARGIN + SEED_DISCREPANCY_BOUND * seed_weight
 
 
 def _rolling(values: np.ndarray, period: int, reducer: str, ddof: int = 0) -> np.ndarray:
@@ -226,6 +243,42 @@ def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.nda
 def column(name: str) -> int:
     """Index of a feature's column in ``FEATURE_COLUMNS`` (``table[:, column(name)]``)."""
     return FEATURE_COLUMNS.index(name)
+
+
+def feature_columns(matrix: FeatureTable) -> FeatureColumns:
+    """The table's columns by feature name, as ``may_fire`` reads them.
+
+    Stored columns are views; a derived one (``rsi_prev``, ``macd_hist_prev``,
+    ``bars_in_window``) is computed only when read, once.
+    """
+    return _TableColumns(matrix)
+
+
+class _TableColumns(Mapping[str, np.ndarray]):
+    """A read-only name -> column mapping over a ``FeatureTable``."""
+
+    def __init__(self, table: FeatureTable) -> None:
+        self._table = table
+        self._derived: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in _COLUMN_NAMES:
+            raise KeyError(name)
+        found = self._derived.get(name)
+        if found is None:
+            found = self._table.column(name)
+            if name in _SHIFTED or name == "bars_in_window":
+                self._derived[name] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEATURE_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(FEATURE_COLUMNS)
+
+
+_COLUMN_NAMES = frozenset(FEATURE_COLUMNS)
 
 
 _BARS_COLUMN = FEATURE_COLUMNS.index("bars_in_window")

@@ -1,7 +1,8 @@
 """The decision engine: one bar in, one journaled decision out — the same code live and in tests.
 
 Per bar: the broker executes working orders against the bar, then features -> regime ->
-strategies -> memory (neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
+strategies (given the rolling news sentiment when a sentiment book is in use) -> memory
+(neutral hook for now) -> LLM bias (``bot.core.llm_bias``) -> risk -> broker.
 Time comes only from the bars (a decision is made at the bar's close time), so replaying the
 same bars gives the same journal. The LLM bias is an input set between bars, never awaited.
 """
@@ -22,10 +23,12 @@ from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
+from bot.core.rules import NOT_ASKED, RuleBook, RulesVerdict, evaluate_entry
+from bot.core.sentiment import HeadlineScore, SentimentBook
 from bot.core.sessions import CmeSessionClock
 from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
-from shared.config.settings import Settings
+from shared.config.settings import RiskConfig, Settings
 from shared.domain.instruments import Instrument, get_instrument
 from shared.domain.models import (
     Action,
@@ -35,6 +38,7 @@ from shared.domain.models import (
     ExitReason,
     Features,
     OrderPlan,
+    Position,
     Regime,
     Rejection,
     Signal,
@@ -49,11 +53,13 @@ def _finite_or_none(value: Any) -> Any:
 
 
 _FEATURE_NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
+LEARNED_RULE = "learned_rule"  # the rule recorded when a learned rule refuses an entry
 
 
-def features_json(features: Features) -> str:
-    """Serialise features for the journal (NaN as null; the time is the decision's)."""
+def features_json(features: Features, sentiment: float | None = None) -> str:
+    """Serialise features and the sentiment for the journal (NaN and no news as null)."""
     data = {name: _finite_or_none(getattr(features, name)) for name in _FEATURE_NAMES}
+    data["sentiment"] = sentiment
     return json.dumps(data, sort_keys=True)
 
 
@@ -112,8 +118,13 @@ class TradingEngine:
         self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
         self.last_bar: Bar | None = None
         self.last_features: Features | None = None
+        self.rules = RuleBook()  # learned rules in force (bot.core.rules), given by set_rules
+        self._rules_verdict: RulesVerdict = NOT_ASKED  # this bar's, for its decision record
+        self._rule_hold_minutes: dict[str, float] = {}  # bracket -> time exit a rule shortened
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
+        self.sentiment_book: SentimentBook | None = None  # given by the runtime or backtester
+        self.last_sentiment: float | None = None
         self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
                                   settings.risk.max_hold_minutes)
 
@@ -154,6 +165,32 @@ class TradingEngine:
     def set_llm_bias(self, state: LlmBiasState | None) -> None:
         """Take a new LLM bias; it applies from the next decision until it expires."""
         self._llm_bias = state
+
+    def use_sentiment(self, headlines: Iterable[HeadlineScore] = ()) -> SentimentBook:
+        """Pass the rolling sentiment to the strategies from now on, starting with these."""
+        if self.sentiment_book is None:
+            self.sentiment_book = SentimentBook()
+        self.sentiment_book.add(headlines)
+        return self.sentiment_book
+
+    def add_headlines(self, headlines: Iterable[HeadlineScore]) -> int:
+        """Add scored headlines (between bars); only those received by a bar's time count."""
+        if self.sentiment_book is None:
+            return 0
+        return self.sentiment_book.add(headlines)
+
+    def sentiment_at(self, ts: datetime) -> float | None:
+        """The rolling sentiment at ``ts`` (None when sentiment is not in use)."""
+        if self.sentiment_book is None:
+            return None
+        return self.sentiment_book.at(ts, self.settings.news.half_life_minutes)
+    def set_rules(self, book: RuleBook) -> None:
+        """Take a new set of learned rules; they apply to entries from the next decision."""
+        self.rules = book
+
+    def restore_rule_hold(self, bracket_id: str, max_hold_minutes: float) -> None:
+        """After a restart: the open bracket keeps the time exit a rule gave it at entry."""
+        self._rule_hold_minutes = {bracket_id: max_hold_minutes}
 
     def halt(self, reason: str, now: datetime) -> None:
         """Block new entries (the open position keeps its bracket)."""
@@ -205,8 +242,10 @@ class TradingEngine:
             features, self.settings.regime, self.clock,
             self.settings.risk.no_entry_before_close_minutes,
         )
+        sentiment = self.sentiment_at(now)
+        self.last_sentiment = sentiment
         signal = combine(
-            run_strategies(features, self.settings.strategies),
+            run_strategies(features, self.settings.strategies, sentiment),
             self.settings.strategies.weights,
         )
         memory_adjustment = 0.0
@@ -226,8 +265,9 @@ class TradingEngine:
         )
         self._journal_broker()
         record = DecisionRecord(
+            llm_call_id=self._llm_call_in_force(now), rules_json=self._take_rules_json(),
             ts=now, symbol=self.instrument.symbol, close=bar.close,
-            features_json=features_json(features) if self.journal_inputs else "{}",
+            features_json=features_json(features, sentiment) if self.journal_inputs else "{}",
             regime_json=regime_json(regime) if self.journal_inputs else "{}",
             votes_json=votes_json(signal) if self.journal_inputs else "[]",
             signal_action=signal.action,
@@ -249,7 +289,7 @@ class TradingEngine:
         position = self.broker.position()
         if position is not None:
             instruction = risk.manage_position(
-                position, bar.close, now, self.settings.risk, self.instrument
+                position, bar.close, now, self.position_risk(position), self.instrument
             )
             if instruction is not None and instruction.kind is InstructionKind.EXIT:
                 reason = instruction.exit_reason or ExitReason.FLATTEN
@@ -265,11 +305,14 @@ class TradingEngine:
             atr_points=features.atr_points, now=now, minutes_to_close=regime.minutes_to_close,
             regime_tradable=regime.tradable, regime_reasons=regime.reasons, position=position,
             entry_pending=self.broker.has_pending_entry(), sizing_confidence=base_confidence,
+            bar_seconds=self.settings.feed.bar_seconds,
         )
         verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
         llm_note = (influence.note,) if influence.note else ()
         if influence.adjustment or influence.veto:
             self._attribute(request, base_confidence, verdict, influence.veto, labels, now)
+        if isinstance(verdict, OrderPlan) and self.rules.rules:  # learned rules (bot.core.rules)
+            verdict = self._apply_rules(verdict, labels, confidence, now)
         if not isinstance(verdict, OrderPlan):
             return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *llm_note,
                     verdict.reason), "none", None)
@@ -293,6 +336,42 @@ class TradingEngine:
         labels["verdict_without_llm"] = "enter" if enters else f"reject:{baseline.rule}"
         if isinstance(baseline, OrderPlan) and (veto or not isinstance(verdict, OrderPlan)):
             self.shadows.add(baseline, now)
+
+    # --- learned rules (bot.core.rules): refuse an entry or shorten its time exit -------------
+
+    def _apply_rules(
+        self, plan: OrderPlan, labels: dict[str, str], confidence: float, now: datetime
+    ) -> OrderPlan | Rejection:
+        """The learned-rules guard on an entry risk approved; stop, target and size untouched."""
+        verdict = evaluate_entry(self.rules, plan.side, labels, confidence, now)
+        self._rules_verdict = verdict
+        if not verdict.allowed:
+            return Rejection(LEARNED_RULE, "; ".join(verdict.reasons))
+        self._rule_hold_minutes = {}  # flat with nothing working: no other bracket needs one
+        hold = verdict.max_hold_minutes
+        if hold is not None and hold < self.settings.risk.max_hold_minutes:
+            self._rule_hold_minutes[bracket_id_for(self.instrument.symbol, now)] = hold
+        if not verdict.reasons:
+            return plan
+        return replace(plan, reason=f"{plan.reason}; {'; '.join(verdict.reasons)}")
+
+    def position_risk(self, position: Position) -> RiskConfig:
+        """The risk settings managing ``position``: a rule may have shortened its time exit."""
+        hold = self._rule_hold_minutes.get(position.bracket_id)
+        if hold is None or hold >= self.settings.risk.max_hold_minutes:
+            return self.settings.risk  # a rule only ever shortens the configured hold
+        return self.settings.risk.model_copy(update={"max_hold_minutes": hold})
+
+    def _take_rules_json(self) -> str:
+        verdict, self._rules_verdict = self._rules_verdict, NOT_ASKED
+        return verdict.to_json()
+
+    def _llm_call_in_force(self, now: datetime) -> int | None:
+        """The ``llm_calls`` id of the bias in force at ``now`` (the trade log joins on it)."""
+        state = self._llm_bias
+        if state is None or now >= state.expires_at or self.settings.llm.mode == "disabled":
+            return None
+        return state.call_id
 
     def _journal_broker(self) -> None:
         updates = self.broker.drain_updates()

@@ -1,7 +1,10 @@
 """The model's reply: a pydantic schema, lenient coercion, clamping, and the JSON schema sent.
 
-Whatever the model returns is untrusted: enums are matched case-insensitively, confidence is
-clamped to 0..1, text is cut to a bounded length, and anything else is a parse error.
+Whatever the model returns is untrusted: enums are matched case-insensitively, text is cut to
+a bounded length, and anything else is a parse error. Confidence (asked for as 0..1): a value in
+0..1 is taken as it is; a value above 1 and up to 100 is read as a percentage (``72`` -> 0.72,
+``7.5`` -> 0.075, i.e. 7.5 %); anything else is clamped (negative -> 0, above 100 -> 1). The
+README's LLM section states the same rule.
 """
 
 from __future__ import annotations
@@ -64,8 +67,8 @@ class LlmReply(BaseModel):
         number = float(value)
         if not math.isfinite(number):
             raise ValueError("confidence must be finite")
-        if number > 1.0 and number <= 100.0:
-            number = number / 100.0  # "72" meaning 72%
+        if 1.0 < number <= 100.0:
+            number = number / 100.0  # a percentage: "72" is 72 %, 7.5 is 7.5 %
         return min(1.0, max(0.0, number))
 
     @field_validator("rationale", "risk_notes", mode="before")

@@ -3,6 +3,14 @@
 `assess_regime` is a pure function of the features, the config and the session clock. Every
 rule that fails adds one human-readable reason (with the numbers); no reason means tradable.
 Labels (trend, volatility level, time bucket) are set whether or not the bar is tradable.
+Everything is relative: volatility is ATR over its own baseline and the trend is the EMA spread
+in ATRs, so the same config holds for 5-second and 1-minute bars, MES and ES. The volatility
+label and the volatility refusal read the same ratio with nested limits (min <= low < high <=
+max), so "volatility too low" always comes with the label "low".
+
+`may_allow` is the filter's vectorised necessary condition for the backtester: True on every
+bar whose features could pass (the session rules aside), computed from whole-history feature
+columns.
 """
 
 from __future__ import annotations
@@ -10,59 +18,57 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 
+import numpy as np
+
+from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from bot.core.sessions import CmeSessionClock
 from shared.config.settings import RegimeConfig
 from shared.domain.models import Features, Regime, TimeBucket, TrendLabel, VolatilityLabel
 
-# Volatility level labels by ATR / baseline; they bucket setups for memory, not tradability.
-LOW_VOLATILITY_RATIO = 0.8
-HIGH_VOLATILITY_RATIO = 1.5
-
-_INDICATOR_FIELDS = tuple(
+INDICATOR_FIELDS = tuple(
     field.name
     for field in fields(Features)
     if field.name not in {"ts", "open", "high", "low", "close", "volume", "bars_in_window"}
 )
 
 
-def trend_label(features: Features, threshold: float) -> TrendLabel:
-    """Label the trend by the EMA fast - slow spread as a fraction of price."""
-    spread = (features.ema_fast - features.ema_slow) / features.close
-    if spread > threshold:
+def trend_spread_atr(features: Features) -> float:
+    """EMA fast - slow, in ATRs (0 when the ATR is zero: a flat market has no trend)."""
+    if not features.atr_points:
+        return 0.0
+    return (features.ema_fast - features.ema_slow) / features.atr_points
+
+
+def trend_label(features: Features, cfg: RegimeConfig) -> TrendLabel:
+    """Label the trend by the EMA fast - slow spread measured in ATRs."""
+    spread = trend_spread_atr(features)
+    if spread > cfg.trend_spread_atr:
         return TrendLabel.TREND_UP
-    if spread < -threshold:
+    if spread < -cfg.trend_spread_atr:
         return TrendLabel.TREND_DOWN
     return TrendLabel.RANGE
 
 
-def volatility_label(atr_ratio: float) -> VolatilityLabel:
+def volatility_label(atr_ratio: float, cfg: RegimeConfig) -> VolatilityLabel:
     """Label volatility by ATR over its baseline (NaN while warming up counts as normal)."""
-    if atr_ratio < LOW_VOLATILITY_RATIO:
+    if atr_ratio < cfg.low_volatility_ratio:
         return VolatilityLabel.LOW
-    if atr_ratio > HIGH_VOLATILITY_RATIO:
+    if atr_ratio > cfg.high_volatility_ratio:
         return VolatilityLabel.HIGH
     return VolatilityLabel.NORMAL
 
 
 def _volatility_reasons(features: Features, cfg: RegimeConfig) -> list[str]:
-    reasons = []
     ratio = features.atr_ratio
     if math.isnan(ratio):
-        reasons.append("volatility unknown: the ATR baseline is zero")
-    elif ratio < cfg.min_atr_ratio:
-        reasons.append(f"volatility too low: ATR ratio {ratio:.2f} < min {cfg.min_atr_ratio:.2f}")
-    elif ratio > cfg.max_atr_ratio:
-        reasons.append(f"volatility too high: ATR ratio {ratio:.2f} > max {cfg.max_atr_ratio:.2f}")
-    atr = features.atr_points
-    if atr < cfg.min_atr_points:
-        reasons.append(
-            f"volatility too low: ATR {atr:.2f} points < min {cfg.min_atr_points:.2f} points"
-        )
-    elif atr > cfg.max_atr_points:
-        reasons.append(
-            f"volatility too high: ATR {atr:.2f} points > max {cfg.max_atr_points:.2f} points"
-        )
-    return reasons
+        return ["volatility unknown: the ATR baseline is zero"]
+    if ratio < cfg.min_atr_ratio:
+        return [f"volatility too low: ATR {features.atr_points:.2f} points is {ratio:.2f} x its "
+                f"baseline < min {cfg.min_atr_ratio:.2f}"]
+    if ratio > cfg.max_atr_ratio:
+        return [f"volatility too high: ATR {features.atr_points:.2f} points is {ratio:.2f} x its "
+                f"baseline > max {cfg.max_atr_ratio:.2f}"]
+    return []
 
 
 def _session_reasons(
@@ -96,7 +102,7 @@ def assess_regime(
     close_buffer_minutes: float,
 ) -> Regime:
     """Decide whether new entries are allowed on this bar, with reasons and labels."""
-    missing = [name for name in _INDICATOR_FIELDS if math.isnan(getattr(features, name))]
+    missing = [name for name in INDICATOR_FIELDS if math.isnan(getattr(features, name))]
     reasons: list[str] = []
     if missing:
         reasons.append(
@@ -112,8 +118,25 @@ def assess_regime(
     return Regime(
         tradable=not reasons,
         reasons=tuple(reasons),
-        trend=trend_label(features, cfg.trend_threshold),
-        volatility=volatility_label(features.atr_ratio),
+        trend=trend_label(features, cfg),
+        volatility=volatility_label(features.atr_ratio, cfg),
         time_bucket=bucket,
         minutes_to_close=minutes_to_close,
     )
+
+
+def may_allow(
+    columns: FeatureColumns, cfg: RegimeConfig, ratio_margin: float = RELATIVE_MARGIN
+) -> np.ndarray:
+    """Bars whose indicators are warm and whose ATR ratio may pass (sessions not checked).
+
+    A necessary condition of ``assess_regime(...).tradable``. The limits are widened by
+    ``ratio_margin``: how far, relatively, the columns' ATR / baseline may sit from the live
+    window's (``bot.backtest.vector_features.atr_ratio_margin``).
+    """
+    warm = ~np.any([np.isnan(columns[name]) for name in INDICATOR_FIELDS], axis=0)
+    atr, baseline = columns["atr_points"], columns["atr_baseline_points"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = atr / baseline
+    return warm & (baseline != 0) & (ratio >= cfg.min_atr_ratio * (1 - ratio_margin)) & (
+        ratio <= cfg.max_atr_ratio * (1 + ratio_margin))

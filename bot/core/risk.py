@@ -26,6 +26,8 @@ from shared.domain.models import (
     TradeRecord,
 )
 
+MINUTE_SECONDS = 60
+
 
 class RiskRule(StrEnum):
     """Names of the rules, as recorded with every rejection."""
@@ -72,6 +74,7 @@ class EntryRequest:
     position: Position | None
     entry_pending: bool
     sizing_confidence: float | None = None  # size from this (pre-LLM) confidence when given
+    bar_seconds: int = 60  # the length of the bars ``atr_points`` was measured on
 
 
 class InstructionKind(StrEnum):
@@ -130,11 +133,22 @@ def resume(state: RiskState) -> RiskState:
     return replace(state, halted=False, halt_reason="")
 
 
+def minute_atr_points(atr_points: float, bar_seconds: int) -> float:
+    """A bar's ATR scaled to one-minute bars: ranges grow with the square root of time.
+
+    So the same config gives the same stops on 5-second, 1-minute or 5-minute bars.
+    """
+    return atr_points * math.sqrt(MINUTE_SECONDS / bar_seconds)
+
+
 def stop_and_target_points(
-    atr_points: float, cfg: RiskConfig, instrument: Instrument
+    atr_points: float, cfg: RiskConfig, instrument: Instrument, bar_seconds: int = 60
 ) -> tuple[float, float]:
-    """Stop = max(ATR x multiplier, minimum), rounded up to a tick; target = stop x reward:risk."""
-    raw_stop = max(atr_points * cfg.atr_stop_multiplier, cfg.min_stop_points)
+    """Stop = max(one-minute ATR x multiplier, minimum), rounded up to a tick; target = stop x
+    reward:risk. ``atr_points`` is measured on ``bar_seconds`` bars (see ``minute_atr_points``).
+    """
+    raw_stop = max(minute_atr_points(atr_points, bar_seconds) * cfg.atr_stop_multiplier,
+                   cfg.min_stop_points)
     stop = instrument.round_to_tick(raw_stop)
     if stop < raw_stop:
         stop += instrument.tick_size
@@ -188,6 +202,32 @@ def _gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> Rejection
 
 
 def _account_gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> Rejection | None:
+    return account_block(state, cfg, request.now, request.minutes_to_close)
+
+
+def cooldown_until(state: RiskState, cfg: RiskConfig) -> datetime | None:
+    """When the cooldown after the last loss ends (None when no loss was recorded)."""
+    if state.last_loss_ts is None:
+        return None
+    return state.last_loss_ts + timedelta(minutes=cfg.cooldown_after_loss_minutes)
+
+
+def entry_block(
+    state: RiskState, cfg: RiskConfig, now: datetime, minutes_to_close: float
+) -> Rejection | None:
+    """Why no new entry would be taken at ``now`` whatever the signal (None: entries allowed).
+
+    The same halt and account rules ``plan_entry`` applies, for the heartbeat and dashboard.
+    """
+    if state.halted:
+        return Rejection(RiskRule.HALTED, f"trading halted: {state.halt_reason or 'by command'}")
+    return account_block(state, cfg, now, minutes_to_close)
+
+
+def account_block(
+    state: RiskState, cfg: RiskConfig, now: datetime, minutes_to_close: float
+) -> Rejection | None:
+    """The account rules: daily loss cap, trades per day, loss streak, cooldown, near close."""
     limit_cents = round(cfg.daily_loss_limit_usd * 100)
     if state.realized_today_cents <= -limit_cents:
         return Rejection(
@@ -205,15 +245,14 @@ def _account_gate(request: EntryRequest, state: RiskState, cfg: RiskConfig) -> R
             RiskRule.CONSECUTIVE_LOSSES,
             f"{state.consecutive_losses} losses in a row (max {cfg.max_consecutive_losses})",
         )
-    if state.last_loss_ts is not None:
-        cooldown_ends = state.last_loss_ts + timedelta(minutes=cfg.cooldown_after_loss_minutes)
-        if request.now < cooldown_ends:
-            left_min = (cooldown_ends - request.now).total_seconds() / 60
-            return Rejection(RiskRule.COOLDOWN, f"cooldown after a loss: {left_min:.1f} min left")
-    if request.minutes_to_close < cfg.no_entry_before_close_minutes:
+    cooldown_ends = cooldown_until(state, cfg)
+    if cooldown_ends is not None and now < cooldown_ends:
+        left_min = (cooldown_ends - now).total_seconds() / 60
+        return Rejection(RiskRule.COOLDOWN, f"cooldown after a loss: {left_min:.1f} min left")
+    if minutes_to_close < cfg.no_entry_before_close_minutes:
         return Rejection(
             RiskRule.NEAR_CLOSE,
-            f"{request.minutes_to_close:.1f} min to the close/break "
+            f"{minutes_to_close:.1f} min to the close/break "
             f"(no entries within {cfg.no_entry_before_close_minutes:g})",
         )
     return None
@@ -230,7 +269,9 @@ def plan_entry(
         return rejection
     if not math.isfinite(request.atr_points) or not math.isfinite(request.close):
         return Rejection(RiskRule.SIZE, "ATR or price unknown: cannot place a stop")
-    stop_points, target_points = stop_and_target_points(request.atr_points, cfg, instrument)
+    stop_points, target_points = stop_and_target_points(
+        request.atr_points, cfg, instrument, request.bar_seconds
+    )
     remaining_cents = round(cfg.daily_loss_limit_usd * 100) + state.realized_today_cents
     sizing = request.confidence if request.sizing_confidence is None else (
         request.sizing_confidence

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from shared.domain.models import TimeBucket
+from shared.domain.models import SessionPhase, TimeBucket
 
 logger = logging.getLogger(__name__)
 
@@ -149,9 +149,61 @@ class CmeSessionClock:
             and self._opens[index] <= epoch < self._halts[index]
         )
 
+    def rth_flags(self, epoch_s: np.ndarray) -> np.ndarray:
+        """``is_rth`` of many epoch seconds at once (False outside the calendar)."""
+        epochs = np.asarray(epoch_s, dtype=float)
+        ends = np.asarray(self._ends)
+        index = np.searchsorted(ends, epochs, side="right")
+        inside = (index < len(ends)) & (epochs >= self._opens[0])
+        at = np.minimum(index, len(ends) - 1)
+        opens, halts = np.asarray(self._opens)[at], np.asarray(self._halts)[at]
+        rth_opens, rth_ends = np.asarray(self._rth_opens)[at], np.asarray(self._rth_ends)[at]
+        return (inside & np.asarray(self._cash_session, dtype=bool)[at]
+                & (rth_opens <= epochs) & (epochs < rth_ends) & (opens <= epochs)
+                & (epochs < halts))
+
     def time_bucket(self, ts: datetime) -> TimeBucket:
         """Return the time-of-day bucket of ts (CLOSED whenever the market is halted)."""
         epoch, index = self._locate(ts)
         if not self._opens[index] <= epoch < self._halts[index]:
             return TimeBucket.CLOSED
         return _BUCKETS[bisect_right(self._bucket_edges[index], epoch)]
+
+    def session_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """Open and end (UTC) of trading day ``day``'s session; ValueError if it has none."""
+        index = bisect_right(self._labels, day) - 1
+        if index < 0 or self._labels[index] != day:
+            raise ValueError(f"{day} is not a CME trading day")
+        return (datetime.fromtimestamp(self._opens[index], UTC),
+                datetime.fromtimestamp(self._ends[index], UTC))
+
+    def trading_days_through(self, day: date, count: int) -> list[date]:
+        """The ``count`` trading days ending with ``day`` (or the last one before it), oldest
+        first."""
+        stop = bisect_right(self._labels, day)
+        return self._labels[max(0, stop - count):stop]
+
+    def next_session_close(self, ts: datetime) -> tuple[date, datetime]:
+        """The next time trading stops for the day (the halt or early close) after ``ts``,
+        with its trading day."""
+        _, index = self._locate(ts)
+        epoch = ts.timestamp()
+        while index < len(self._halts) and self._halts[index] <= epoch:
+            index += 1
+        if index >= len(self._halts):
+            raise ValueError(f"no session close after {ts} in the calendar")
+        return self._labels[index], datetime.fromtimestamp(self._halts[index], UTC)
+
+    def phase(self, ts: datetime) -> tuple[SessionPhase, datetime | None]:
+        """Return the session phase at ts (open / daily break / closed) and when it changes."""
+        epoch, index = self._locate(ts)
+        if self._opens[index] <= epoch < self._halts[index]:
+            return SessionPhase.OPEN, datetime.fromtimestamp(self._halts[index], UTC)
+        if self._halts[index] <= epoch < self._break_ends[index]:
+            return SessionPhase.BREAK, datetime.fromtimestamp(self._break_ends[index], UTC)
+        if epoch < self._opens[index]:
+            return SessionPhase.CLOSED, datetime.fromtimestamp(self._opens[index], UTC)
+        following = index + 1
+        if following < len(self._opens):
+            return SessionPhase.CLOSED, datetime.fromtimestamp(self._opens[following], UTC)
+        return SessionPhase.CLOSED, None

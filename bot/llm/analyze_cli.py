@@ -49,7 +49,8 @@ def command_analyze(args: argparse.Namespace) -> int:
 
 def _finish(conn, command_id: int | None, message: str, code: int) -> int:
     if command_id is not None:
-        llm_state.set_command_result(conn, command_id, message)
+        with write_transaction(conn):
+            llm_state.set_command_result(conn, command_id, message)
     (logger.info if code == 0 else logger.error)("%s", message)
     return code
 
@@ -63,8 +64,9 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
             logger.error("no trigger_llm command %s", command_id)
             return 2
         payload = json.loads(row["payload_json"] or "{}")
-        claimed = args.claimed or llm_state.claim_command(
-            conn, command_id, llm_state.JOB_CLAIM, wall_clock_utc())
+        with write_transaction(conn):
+            claimed = args.claimed or llm_state.claim_command(
+                conn, command_id, llm_state.JOB_CLAIM, wall_clock_utc())
         if not claimed:
             logger.info("command %s was already taken", command_id)
             return 0

@@ -2,7 +2,9 @@
 
 The only module that imports boto3. Model id (or inference profile), region and endpoint come
 from the config (``AWS_REGION`` / ``AWS_BEDROCK_MODEL`` override them); credentials only from
-boto3's environment chain. Timeouts and a total attempt count are explicit (``standard`` mode).
+boto3's environment chain. Timeouts are explicit and botocore makes exactly one HTTP request per
+``converse`` (``total_max_attempts=1``, which env ``AWS_MAX_ATTEMPTS`` cannot raise): retries
+are the analyst's, each one governed. (``retries={"max_attempts": 1}`` would mean one *retry*.)
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -19,6 +22,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     ReadTimeoutError,
 )
@@ -37,31 +41,65 @@ PARSE_FAILURE_STOPS = frozenset({
 REFUSAL_STOPS = frozenset({"guardrail_intervened", "content_filtered"})
 THROTTLE_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException",
                             "TooManyRequestsException"})
+RETRYABLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException",
+                             "ServiceUnavailableException", "InternalServerException",
+                             "ModelTimeoutException", "ModelNotReadyException"})
+RETRYABLE_HTTP = frozenset({429, 500, 502, 503, 504})
+NEVER_RETRY_CODES = frozenset({"ServiceQuotaExceededException", "ValidationException",
+                               "AccessDeniedException", "ResourceNotFoundException",
+                               "ModelErrorException"})
+TIMEOUT_CODES = frozenset({"ModelTimeoutException"})
+SDK_ATTEMPTS = 1  # botocore's total per converse: it must never retry behind the governor
 
 
-def _usage(data: dict[str, Any]) -> Usage:
-    return Usage(
-        input_tokens=int(data.get("inputTokens") or 0),
-        output_tokens=int(data.get("outputTokens") or 0),
-        cache_read_tokens=int(data.get("cacheReadInputTokens") or 0),
-        cache_write_tokens=int(data.get("cacheWriteInputTokens") or 0),
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _usage(data: dict[str, Any]) -> tuple[Usage, bool]:
+    """Token usage, and whether the reply stated it (unknown usage keeps the reservation)."""
+    usage = Usage(
+        input_tokens=_int(data.get("inputTokens")),
+        output_tokens=_int(data.get("outputTokens")),
+        cache_read_tokens=_int(data.get("cacheReadInputTokens")),
+        cache_write_tokens=_int(data.get("cacheWriteInputTokens")),
     )
+    return usage, "inputTokens" in data or "outputTokens" in data
+
+
+def _latency_ms(response: dict[str, Any]) -> float:
+    try:
+        return float(_dict(response.get("metrics")).get("latencyMs") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def interpret_converse(response: dict[str, Any]) -> ProviderResult:
-    """Turn a Converse response into a result: tool input, or text JSON, or a parse failure."""
+    """Turn a Converse response into a result: tool input, or text JSON, or a parse failure.
+
+    Every field is checked for its type: a reply of the wrong shape is a parse error, never an
+    exception.
+    """
     stop = str(response.get("stopReason") or "")
-    usage = _usage(response.get("usage") or {})
-    latency_ms = float((response.get("metrics") or {}).get("latencyMs") or 0.0)
-    retries = int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
-    content = ((response.get("output") or {}).get("message") or {}).get("content") or []
-    tool_input = next((c["toolUse"].get("input") for c in content
-                       if isinstance(c, dict) and "toolUse" in c), None)
-    text = "".join(c.get("text", "") for c in content if isinstance(c, dict) and "text" in c)
+    usage, usage_known = _usage(_dict(response.get("usage")))
+    latency_ms = _latency_ms(response)
+    retries = _int(_dict(response.get("ResponseMetadata")).get("RetryAttempts"))
+    content = _dict(_dict(response.get("output")).get("message")).get("content")
+    blocks = [c for c in content if isinstance(c, dict)] if isinstance(content, list) else []
+    tool_input = next((_dict(c["toolUse"]).get("input") for c in blocks if "toolUse" in c), None)
+    text = "".join(str(c["text"]) for c in blocks if "text" in c)
     raw = text if tool_input is None else _dumps(tool_input)
 
     def result(status: CallStatus, parsed: dict[str, Any] | None, error: str) -> ProviderResult:
-        return ProviderResult(status, parsed, raw, usage, latency_ms, stop, retries, error)
+        return ProviderResult(status, parsed, raw, usage, latency_ms, stop, retries, error,
+                              usage_known=usage_known)
 
     if stop in REFUSAL_STOPS:
         return result(CallStatus.REFUSED, None, f"model stopped: {stop}")
@@ -94,7 +132,7 @@ class BedrockProvider:
         config = Config(
             connect_timeout=cfg.connect_timeout_s,
             read_timeout=cfg.read_timeout_s,
-            retries={"mode": "standard", "total_max_attempts": cfg.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": SDK_ATTEMPTS},
         )
         self._client = self._session.client(
             "bedrock-runtime", region_name=cfg.aws_region, config=config,
@@ -132,33 +170,45 @@ class BedrockProvider:
         }
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
-        """Call Converse once (botocore retries inside); map every failure to a status."""
+        """One HTTP request to Converse; every failure becomes a status, retryable or not."""
         started = time.perf_counter()
+        request = self.request(system, user, schema)
 
-        def failed(status: CallStatus, error: str, retries: int = 0) -> ProviderResult:
+        def failed(status: CallStatus, error: str, retryable: bool = False,
+                   usage_known: bool = True) -> ProviderResult:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            return ProviderResult(status, None, "", Usage(), elapsed_ms, "", retries, error)
+            return ProviderResult(status, None, "", Usage(), elapsed_ms, "", 0, error[:500],
+                                  retryable, usage_known)
 
         try:
-            response = self._client.converse(**self.request(system, user, schema))
+            response = self._client.converse(**request)
         except ClientError as exc:
-            error = exc.response.get("Error") or {}
-            code = str(error.get("Code") or "ClientError")
-            retries = int((exc.response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+            error = _dict(exc.response.get("Error"))
+            http = _int(_dict(exc.response.get("ResponseMetadata")).get("HTTPStatusCode"))
+            code = str(error.get("Code") or f"HTTP {http}")
             status = CallStatus.THROTTLED if code in THROTTLE_CODES else CallStatus.ERROR
-            if code in ("ModelTimeoutException",):
+            if code in TIMEOUT_CODES:
                 status = CallStatus.TIMEOUT
-            return failed(status, f"{code}: {error.get('Message', '')}"[:500], retries)
-        except (ReadTimeoutError, ConnectTimeoutError) as exc:
-            return failed(CallStatus.TIMEOUT, f"{type(exc).__name__}: {exc}"[:500])
+            retryable = code in RETRYABLE_CODES or (
+                code not in NEVER_RETRY_CODES and http in RETRYABLE_HTTP)
+            return failed(status, f"{code}: {error.get('Message', '')}", retryable)
+        except ReadTimeoutError as exc:  # sent: the model may still answer and bill it
+            return failed(CallStatus.TIMEOUT, f"ReadTimeoutError: {exc}", True, False)
+        except ConnectTimeoutError as exc:  # never reached the service
+            return failed(CallStatus.TIMEOUT, f"ConnectTimeoutError: {exc}", True)
+        except HTTPClientError as exc:  # sent, then the connection broke: may be billed
+            return failed(CallStatus.ERROR, f"{type(exc).__name__}: {exc}", usage_known=False)
         except NoCredentialsError:
             return failed(CallStatus.ERROR, "no AWS credentials in the environment")
         except (EndpointConnectionError, BotoCoreError) as exc:
-            return failed(CallStatus.ERROR, f"{type(exc).__name__}: {exc}"[:500])
-        result = interpret_converse(response)
+            return failed(CallStatus.ERROR, f"{type(exc).__name__}: {exc}")
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # botocore's parser gives up on a body that is not Converse JSON (a garbage reply)
+            logger.warning("unreadable Converse reply: %s: %s", type(exc).__name__, exc)
+            return failed(CallStatus.PARSE_ERROR, f"unreadable reply: {type(exc).__name__}: "
+                          f"{exc}", usage_known=False)
+        result = interpret_converse(response if isinstance(response, dict) else {})
         if result.latency_ms <= 0:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            return ProviderResult(result.status, result.parsed, result.raw_text, result.usage,
-                                  elapsed_ms, result.stop_reason, result.retry_attempts,
-                                  result.error)
+            return replace(result, latency_ms=elapsed_ms)
         return result

@@ -2,7 +2,10 @@
 
 Pure state over engine (bar) time: ``market_open`` N minutes after the RTH open,
 ``market_close`` N minutes before the RTH close, ``volatility_spike`` when ATR is k times its
-baseline, ``news`` when a headline names a keyword; ``manual`` comes from a command.
+baseline, ``news`` when a headline names a keyword or the rolling sentiment moves sharply;
+``manual`` comes from a command. A cooldown starts only when the caller confirms the trigger
+went out (``mark_fired``): a trigger dropped because the worker's queue was full leaves its kind
+ready to fire again.
 """
 
 from __future__ import annotations
@@ -46,11 +49,14 @@ class EventDetector:
     def _fire(self, kind: TriggerKind, now: datetime, payload: dict[str, Any]) -> Trigger | None:
         if not self._ready(kind, now):
             return None
-        self.last_fired[kind] = now
         return Trigger(kind, now, payload)
 
+    def mark_fired(self, trigger: Trigger) -> None:
+        """Start the trigger's cooldown: call it once the trigger was queued for the worker."""
+        self.last_fired[trigger.kind] = trigger.ts
+
     def on_bar(self, now: datetime, features: Features | None) -> list[Trigger]:
-        """Triggers due at ``now`` (a bar's close time)."""
+        """Triggers due at ``now`` (a bar's close time); ``mark_fired`` starts their cooldown."""
         enabled = set(self.cfg.triggers)
         found: list[Trigger | None] = []
         open_mark = now - timedelta(minutes=self.cfg.market_open_offset_minutes)
@@ -86,9 +92,18 @@ class EventDetector:
             "headlines": matched[-MAX_HEADLINES:], "keywords": keywords})
         return [trigger] if trigger is not None else []
 
+    def on_sentiment(self, now: datetime, sentiment: float, earlier: float) -> list[Trigger]:
+        """A news trigger when the rolling sentiment moved by the configured step (0 = off)."""
+        step, move = self.cfg.sentiment_move_threshold, sentiment - earlier
+        if "news" not in self.cfg.triggers or step <= 0 or abs(move) < step:
+            return []
+        trigger = self._fire(TriggerKind.NEWS, now, {
+            "sentiment": round(sentiment, 3), "sentiment_move": round(move, 3),
+            "over_minutes": self.cfg.sentiment_move_minutes})
+        return [trigger] if trigger is not None else []
+
     def manual(self, now: datetime, payload: dict[str, Any], command_id: int | None) -> Trigger:
         """A trigger asked for by the user (no cooldown)."""
-        self.last_fired[TriggerKind.MANUAL] = now
         return Trigger(TriggerKind.MANUAL, now, payload, command_id)
 
     def cooldowns(self, now: datetime) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,9 @@
 """OpenAI-compatible chat completions over HTTP (Ollama, LM Studio, vLLM) with a JSON schema.
 
 Stdlib ``urllib`` only. The key, if the server wants one, comes from env ``OPENAI_API_KEY``.
-429 and 5xx are retried up to ``max_attempts`` in total with a short backoff.
+One ``complete_json`` is one HTTP request: urllib never retries, and the opener here follows no
+redirects (urllib would re-send a redirected POST as a GET). 429, 5xx and timeouts are marked
+retryable; the analyst retries them, each attempt governed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from shared.config.settings import LlmConfig
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-BACKOFF_S = 0.2
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer (an HTTP error here), never a second, ungoverned request."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - stdlib
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class OpenAICompatibleProvider:
@@ -72,45 +83,41 @@ class OpenAICompatibleProvider:
         request = urllib.request.Request(self.base_url + "/chat/completions", data=body,
                                          headers=self._headers(), method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.cfg.read_timeout_s) as reply:
+            with _OPENER.open(request, timeout=self.cfg.read_timeout_s) as reply:
                 return reply.status, reply.read(), ""
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), f"HTTP {exc.code}"
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
-        """One logical call (retried on 429/5xx); remote failures become statuses."""
+        """One HTTP request; remote failures become statuses, transient ones retryable."""
         started = time.perf_counter()
         body = json.dumps(self.request_body(system, user, schema)).encode()
 
-        def failed(status: CallStatus, error: str, retries: int) -> ProviderResult:
+        def failed(status: CallStatus, error: str, retryable: bool = False,
+                   usage_known: bool = True) -> ProviderResult:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            return ProviderResult(status, None, "", Usage(), elapsed_ms, "", retries, error)
+            return ProviderResult(status, None, "", Usage(), elapsed_ms, "", 0, error[:500],
+                                  retryable, usage_known)
 
-        retries = 0
-        while True:
-            try:
-                code, payload, error = self._post(body)
-            except TimeoutError:
-                return failed(CallStatus.TIMEOUT, "read timed out", retries)
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                if isinstance(reason, TimeoutError):
-                    return failed(CallStatus.TIMEOUT, "timed out", retries)
-                return failed(CallStatus.ERROR, f"unreachable: {reason}"[:500], retries)
-            if code in RETRY_STATUSES and retries + 1 < self.cfg.max_attempts:
-                retries += 1
-                time.sleep(BACKOFF_S * retries)
-                continue
-            break
+        try:
+            code, payload, error = self._post(body)
+        except TimeoutError:
+            return failed(CallStatus.TIMEOUT, "read timed out", True, False)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError):
+                return failed(CallStatus.TIMEOUT, "connect timed out", True)
+            return failed(CallStatus.ERROR, f"unreachable: {reason}")
+        retryable = code in RETRY_STATUSES
         if code == 429:
-            return failed(CallStatus.THROTTLED, error, retries)
+            return failed(CallStatus.THROTTLED, error, retryable)
         if code in (401, 403):
-            return failed(CallStatus.ERROR, f"access denied ({error})", retries)
-        if code >= 400:
-            return failed(CallStatus.ERROR, f"{error}: {payload[:300]!r}", retries)
-        return self._interpret(payload, started, retries)
+            return failed(CallStatus.ERROR, f"access denied ({error})")
+        if code >= 300:
+            return failed(CallStatus.ERROR, f"{error}: {payload[:300]!r}", retryable)
+        return self._interpret(payload, started)
 
-    def _interpret(self, payload: bytes, started: float, retries: int) -> ProviderResult:
+    def _interpret(self, payload: bytes, started: float) -> ProviderResult:
         elapsed_ms = (time.perf_counter() - started) * 1000
         try:
             data = json.loads(payload)
@@ -118,20 +125,21 @@ class OpenAICompatibleProvider:
             text = str(choice["message"].get("content") or "")
             finish = str(choice.get("finish_reason") or "")
             usage_data = data.get("usage") or {}
-        except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            return ProviderResult(CallStatus.ERROR, None, payload[:2000].decode(errors="replace"),
-                                  Usage(), elapsed_ms, "", retries,
-                                  f"not a chat completion: {type(exc).__name__}")
-        usage = Usage(input_tokens=int(usage_data.get("prompt_tokens") or 0),
-                      output_tokens=int(usage_data.get("completion_tokens") or 0))
+            usage = Usage(input_tokens=int(usage_data.get("prompt_tokens") or 0),
+                          output_tokens=int(usage_data.get("completion_tokens") or 0))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            return ProviderResult(CallStatus.PARSE_ERROR, None,
+                                  payload[:2000].decode(errors="replace"), Usage(), elapsed_ms,
+                                  "", 0, f"not a chat completion: {type(exc).__name__}",
+                                  usage_known=False)
         stop = "max_tokens" if finish == "length" else finish
         if finish == "length":
             return ProviderResult(CallStatus.PARSE_ERROR, None, text, usage, elapsed_ms, stop,
-                                  retries, "model stopped: max_tokens")
+                                  0, "model stopped: max_tokens")
         if finish == "content_filter":
             return ProviderResult(CallStatus.REFUSED, None, text, usage, elapsed_ms, stop,
-                                  retries, "model stopped: content_filter")
+                                  0, "model stopped: content_filter")
         parsed = extract_json(text)
         status = CallStatus.OK if parsed is not None else CallStatus.PARSE_ERROR
         error = "" if parsed is not None else "no JSON object in the reply"
-        return ProviderResult(status, parsed, text, usage, elapsed_ms, stop, retries, error)
+        return ProviderResult(status, parsed, text, usage, elapsed_ms, stop, 0, error)

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
-from shared.domain.models import DecisionRecord, Position
+from shared.domain.models import DecisionRecord, Position, TradeRecord
 from shared.persistence import codec, journal_store, llm_state, ops_store
 
 
@@ -33,6 +33,15 @@ def snapshot_from_decision(
     conn: sqlite3.Connection, trades_limit: int,
 ) -> Snapshot:
     """A snapshot from a journaled decision row (or a ``DecisionRecord`` as a dict)."""
+    return snapshot_with_trades(decision, position, realized_today_cents,
+                                _trades(conn, trades_limit))
+
+
+def snapshot_with_trades(
+    decision: dict[str, Any], position: Position | None, realized_today_cents: int,
+    recent_trades: list[dict[str, Any]],
+) -> Snapshot:
+    """A snapshot from a decision row and the recent trades as given (a backtest's own)."""
     features = json.loads(decision["features_json"])
     return Snapshot(
         symbol=str(decision["symbol"]), ts=str(decision["ts"]), price=float(decision["close"]),
@@ -40,8 +49,18 @@ def snapshot_from_decision(
         signal={"action": str(decision["signal_action"]),
                 "confidence": round(float(decision["signal_confidence"]), 3)},
         position=_position(position), realized_today_usd=realized_today_cents / 100,
-        recent_trades=_trades(conn, trades_limit),
+        recent_trades=recent_trades,
     )
+
+
+def trade_rows(trades: list[TradeRecord], limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` of ``trades`` (in exit order) shaped as the prompt has them."""
+    if not limit:
+        return []
+    newest = sorted(reversed(trades), key=lambda t: t.exit_ts, reverse=True)[:limit]
+    return [{"side": t.side.value, "contracts": t.contracts, "entry": t.entry_price,
+             "exit": t.exit_price, "exit_reason": t.exit_reason.value,
+             "pnl_usd": t.pnl_net_cents / 100} for t in newest]
 
 
 def record_as_row(record: DecisionRecord) -> dict[str, Any]:
@@ -58,8 +77,8 @@ def snapshot_from_journal(conn: sqlite3.Connection, trades_limit: int) -> Snapsh
     if not decisions:
         return None
     decision = decisions[0]
-    heartbeat = ops_store.read_bot_state(conn) or {}
+    heartbeat = ops_store.read_bot_state(conn)
     return snapshot_from_decision(
         decision, journal_store.load_position(conn, decision["symbol"]),
-        int(heartbeat.get("realized_today_cents") or 0), conn, trades_limit,
+        heartbeat.realized_today_cents if heartbeat else 0, conn, trades_limit,
     )

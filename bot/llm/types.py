@@ -18,6 +18,7 @@ class CallStatus(StrEnum):
     REFUSED = "refused"
     ERROR = "error"
     CACHED = "cached"
+    EXPIRED = "expired"  # waited in the queue past ``max_queue_age_seconds``: never sent
 
 
 class TriggerKind(StrEnum):
@@ -28,6 +29,7 @@ class TriggerKind(StrEnum):
     VOLATILITY_SPIKE = "volatility_spike"
     NEWS = "news"
     MANUAL = "manual"
+    REVIEW = "review"  # the nightly review's lesson (bot/learning), not a market event
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,12 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class ProviderResult:
-    """A provider's answer: the parsed JSON (or None), usage, latency and how it ended."""
+    """A provider's answer to one HTTP attempt: parsed JSON (or None), usage, how it ended.
+
+    ``retryable`` marks a transient failure (throttling, 5xx, a timeout) worth another governed
+    attempt; ``usage_known`` is False when a reply may have been billed but its token usage
+    could not be read (a read timeout, an unreadable body), so the reservation is kept as cost.
+    """
 
     status: CallStatus
     parsed: dict[str, Any] | None
@@ -62,6 +69,8 @@ class ProviderResult:
     stop_reason: str
     retry_attempts: int = 0
     error: str = ""
+    retryable: bool = False
+    usage_known: bool = True
 
 
 class Provider(Protocol):
@@ -75,5 +84,8 @@ class Provider(Protocol):
         ...
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
-        """Ask for a JSON object following ``schema``; never raises for remote failures."""
+        """Make exactly one HTTP attempt (no library retries); never raises for remote failures.
+
+        Retries are the analyst's, so each attempt goes through the governor first.
+        """
         ...

@@ -1,8 +1,11 @@
 """The LLM worker thread: a request queue in, a result queue out; the live loop never waits.
 
 The thread owns its SQLite connection and provider. ``submit`` never blocks (a full queue drops
-the request and says so); ``results`` only drains what is ready. Each call has a wall-clock
-deadline inside the analyst, so a hung provider holds the worker at most ``timeout_s``.
+the request and says so) and stamps the request's queue time; ``results`` only drains what is
+ready. A request that waited longer than ``max_queue_age_seconds`` is discarded unsent (its
+snapshot is stale) and logged as ``expired``. Each analysis has a wall-clock deadline inside
+the analyst, so a hung provider holds the worker at most ``timeout_s``; stopping the worker
+cuts a retry backoff short.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from bot.llm.providers import make_provider
 from bot.llm.types import CallStatus, Provider
 from shared.config.settings import LlmConfig
 from shared.persistence import llm_store
-from shared.persistence.db import connect
+from shared.persistence.db import connect, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +55,9 @@ class LlmWorker:
         self._thread.start()
 
     def submit(self, request: AnalysisRequest) -> bool:
-        """Queue a request without blocking; False when the queue is full."""
+        """Queue a request (stamped with its queue time) without blocking; False when full."""
         try:
-            self.requests.put_nowait(request)
+            self.requests.put_nowait(replace(request, queued_at=self.wall_clock()))
         except queue.Full:
             logger.warning("LLM queue full: %s trigger dropped", request.trigger.kind.value)
             return False
@@ -83,7 +87,9 @@ class LlmWorker:
         try:
             now = self.wall_clock()
             stale = now - timedelta(seconds=self.cfg.timeout_s) - ABANDON_MARGIN
-            if abandoned := llm_store.abandon_pending(conn, stale, now):
+            with write_transaction(conn):
+                abandoned = llm_store.abandon_pending(conn, stale, now)
+            if abandoned:
                 logger.warning("%d LLM call(s) left pending by a stopped process closed",
                                abandoned)
             provider = self.provider_factory(self.cfg)
@@ -102,13 +108,26 @@ class LlmWorker:
         finally:
             conn.close()
 
+    def queue_age_s(self, request: AnalysisRequest) -> float:
+        """Seconds the request has waited since ``submit`` (0 if it never went through it)."""
+        if request.queued_at is None:
+            return 0.0
+        return max(0.0, (self.wall_clock() - request.queued_at).total_seconds())
+
     def _analyze(self, conn, provider: Provider, request: AnalysisRequest) -> AnalysisOutcome:
         try:
+            cfg = self.cfg
+            analyst = Analyst(conn, cfg, provider, self.wall_clock, self._stop.wait)
+            age_s = self.queue_age_s(request)
+            if age_s > cfg.max_queue_age_seconds:
+                return analyst.discard(request, (
+                    f"waited {age_s:.0f} s in the queue, longer than max_queue_age_seconds "
+                    f"({cfg.max_queue_age_seconds:g} s): its snapshot is stale; nothing sent"))
             self.availability = provider.availability()
             if not self.availability[0]:
                 return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,
                                        f"provider unavailable: {self.availability[1]}")
-            return Analyst(conn, self.cfg, provider, self.wall_clock).analyze(request)
+            return analyst.analyze(request)
         except Exception as exc:  # the worker must survive anything a call throws
             logger.exception("LLM analysis failed")
             return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,

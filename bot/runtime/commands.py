@@ -2,8 +2,10 @@
 
 ``flatten`` is the kill switch: it cancels a pending entry, exits any position at the next bar's
 open and halts new entries, unless its payload says ``{"halt": false}``. An unknown command is
-marked failed with a message naming the kinds the bot knows; it never stops the loop.
+marked failed with a message naming the kinds the bot knows; it never stops the loop. A journal
+write that fails while carrying a command out is a journal fault, not a failed command.
 ``trigger_llm`` queues a manual analysis on the LLM worker; its result is written to the row later.
+A hook may raise ``CommandRejected`` (e.g. no decision yet): the row fails with that message.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol, assert_never
 
 from bot.core.engine import TradingEngine
+from bot.runtime.faults import is_journal_error
+from shared.domain.errors import CommandRejected
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
 from shared.persistence import ops_store
 from shared.persistence.db import write_transaction
@@ -74,7 +78,11 @@ def process_pending_commands(
     for command in commands:
         try:
             status, message = execute_command(engine, command, now, llm)
+        except CommandRejected as exc:  # an expected refusal: its message is the whole story
+            status, message = CommandStatus.FAILED, str(exc)
         except Exception as exc:  # a bad command must never stop trading
+            if is_journal_error(exc):
+                raise  # but a journal that cannot be written does (bot/faults.py)
             logger.exception("command %s failed", command.command_id)
             status, message = CommandStatus.FAILED, f"{type(exc).__name__}: {exc}"
         logger.info("command %s %s: %s", command.command_id, command.kind, message)

@@ -3,8 +3,12 @@
 Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
 window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
 A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
-heartbeat and returns 0. ``broker.mode`` picks the broker and the bars: paper plays the built-in
-feed; ib_paper/ib_live trade through IB and take its real-time bars (``bot/ib``).
+heartbeat and returns 0, at any feed speed: the loop yields to the event loop on every bar, so
+the signal handler runs even when bars are behind schedule. A database failure (disk full, I/O
+error, a lock past ``busy_timeout``) halts entries, records what it still can and raises
+``JournalFault`` (``bot/faults.py``): the process exits 3. ``broker.mode`` picks the broker and
+the bars: paper plays the built-in feed; ib_paper/ib_live trade through IB and take its
+real-time bars (``bot/ib``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import signal
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,24 +29,35 @@ from pathlib import Path
 from bot.adapters.feeds.validation import bar_problem
 from bot.adapters.journal import SqliteJournal
 from bot.core.engine import TradingEngine
-from bot.core.risk import RiskState, rebuild_state
+from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
 from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
-from bot.runtime.bar_source import BarSource, Pacer, follows_wall_clock, open_bar_source
+from bot.runtime.bar_source import (
+    BarSource,
+    Pacer,
+    follows_wall_clock,
+    open_bar_source,
+    warm_start_bars,
+)
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
+from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
+from bot.runtime.news_intake import NewsIntake
+from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stream_player import play_stream
-from shared.config.settings import Settings, settings_to_yaml
-from shared.domain.errors import BadBarError
+from shared.config.settings import Settings
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.instruments import get_instrument, usd_to_cents
-from shared.domain.models import Bar, Order, Position
-from shared.persistence import codec, journal_store, ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.domain.models import Bar, Mode, Order, Position, SessionPhase
+from shared.persistence import journal_store, ops_store
+from shared.persistence.config_source import store_version
+from shared.persistence.db import open_database, set_busy_timeout, write_transaction
 
 logger = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+STAND_DOWN_BUSY_MS = 500  # after a journal fault, each last best-effort write waits this long
 LATENCY_SAMPLES = 100_000
 
 
@@ -53,25 +68,23 @@ def commission_cents(settings: Settings) -> int:
     return usd_to_cents(instrument.default_commission_per_side_usd if usd is None else usd)
 
 
-def record_config_version(conn: sqlite3.Connection, settings: Settings, source: str) -> int:
-    """Store the running config as a version unless it equals the active one; return its id."""
-    text = settings_to_yaml(settings)
-    active = ops_store.active_config_version(conn)
-    if active is not None and active["yaml"] == text:
-        return int(active["id"])
+def record_config_version(
+    conn: sqlite3.Connection, settings: Settings, config_source: str
+) -> int:
+    """Store settings given in code (tests, benchmarks) as the active version; return its id."""
     with write_transaction(conn):
-        return ops_store.insert_config_version(
-            conn, text, "bot", f"loaded at start from {source}", wall_clock_utc()
-        )
+        version_id, _ = store_version(conn, settings, "bot", f"given at start ({config_source})",
+                                      wall_clock_utc())
+    return version_id
 
 
 def restore_risk_state(
     conn: sqlite3.Connection, clock: CmeSessionClock, symbol: str, last_bar: Bar | None
 ) -> RiskState:
     """Rebuild today's risk counters and the halt flag from the journal."""
-    heartbeat = ops_store.read_bot_state(conn) or {}
-    halted = bool(heartbeat.get("halted", 0))
-    halt_reason = str(heartbeat.get("halt_reason") or "")
+    heartbeat = ops_store.read_bot_state(conn)
+    halted = heartbeat.halted if heartbeat else False
+    halt_reason = heartbeat.halt_reason if heartbeat else ""
     if last_bar is None:
         return RiskState(halted=halted, halt_reason=halt_reason)
     day = clock.trading_day(last_bar.ts)
@@ -113,13 +126,20 @@ class LiveBot:
 
     def __init__(
         self, settings: Settings, db_path: Path, config_source: str,
-        make_broker: BrokerFactory, config_path: Path | None = None,
+        make_broker: BrokerFactory, version_id: int | None = None,
+        stop_requested: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
-        self.config_watcher = ConfigWatcher(config_path, settings)
-        self.conn = open_database(db_path)
+        self.db_path = Path(db_path)
+        with journal_guard(self.db_path, os_errors=True):  # opening creates the folder
+            self.conn = open_database(db_path)
         self.symbol = get_instrument(settings.instrument.symbol).symbol
-        self.config_version = record_config_version(self.conn, settings, config_source)
+        # The version in force: chosen by ``python -m bot run`` (env overrides applied), or the
+        # settings given in code stored as a version (then no env overrides on reload either).
+        self.config_version = version_id if version_id is not None else record_config_version(
+            self.conn, settings, config_source)
+        self.config_watcher = ConfigWatcher(
+            settings, self.config_version, os.environ if version_id is not None else {})
         self.clock = CmeSessionClock()
         self.broker, self.stream = make_broker(BrokerContext(
             settings, self.conn, journal_store.working_orders(self.conn, self.symbol),
@@ -138,8 +158,10 @@ class LiveBot:
             restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
         )
         self.engine.warm_up(recent)
+        self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
-        self.stop_requested = asyncio.Event()
+        self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
+        self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
         self.bars_processed = 0
         self.bad_bars = 0
         self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
@@ -171,7 +193,24 @@ class LiveBot:
         self.stop_requested.set()
 
     async def run(self) -> int:
-        """Restore, reconcile, then process bars until stopped; return the exit code (0)."""
+        """Restore, reconcile, then process bars until stopped; return the exit code.
+
+        Every database error that is not a bug is a journal fault: the bot stands down
+        (``_stand_down``) and raises ``JournalFault`` for the composition root to report. An
+        unusable replay file (DataFileError) or replay setting (ConfigError) is journaled as a
+        ``feed_error`` event, the heartbeat says "refused", and the error propagates so
+        ``python -m bot run`` exits 2 with its one line instead of idling.
+        """
+        try:
+            return await self._run()
+        except Exception as exc:
+            if not is_journal_error(exc):
+                raise
+            fault = JournalFault(self.db_path, cause_text(exc), self._protection())
+            self._stand_down(fault, exc)
+            raise fault from exc
+
+    async def _run(self) -> int:
         for message in self.reconcile():
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
@@ -179,16 +218,16 @@ class LiveBot:
             await play_stream(self, self.stream)
             return self._finish(2 if self.stream.fatal else 0)
         try:
-            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc)
-        except (BadBarError, OSError) as exc:
+            source = open_bar_source(self.settings.feed, self._started_with_bar, wall_clock_utc,
+                                     warm_start_bars(self.settings))
+        except (DataFileError, ConfigError) as exc:  # an unusable replay file: refuse, exit 2
             logger.error("cannot open the bar source: %s", exc)
             self._record_incident("feed_error", str(exc))
-            source = BarSource(iter(()))
-        if source.rows_skipped:
-            self.bad_bars += source.rows_skipped
-            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
-            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
-            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+            self._finish(2)
+            raise
+        self._report_source(source)
+        if source.history:
+            self.warm_start(source.history)
         finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")
@@ -196,6 +235,19 @@ class LiveBot:
                 await self._sleep(self.settings.engine.commands_poll_seconds)
                 self.service()
         return self._finish(0)
+
+    def _report_source(self, source: BarSource) -> None:
+        """Log and journal what the replay loader skipped, and rows it had to sort."""
+        if source.rows_skipped:
+            self.bad_bars += source.rows_skipped
+            message = f"replay skipped {source.rows_skipped} malformed or duplicate rows"
+            logger.warning("%s: %s", message, "; ".join(source.problems[:3]))
+            self._record_incident("bad_bar", message, {"examples": list(source.problems[:5])})
+        if source.out_of_order:
+            message = f"replay rows out of time order (played sorted): {source.out_of_order}"
+            logger.warning("%s: %s", message, "; ".join(source.order_problems))
+            self._record_incident("bars_out_of_order", message, {
+                "count": source.out_of_order, "examples": list(source.order_problems)})
 
     def _finish(self, code: int) -> int:
         self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
@@ -205,15 +257,45 @@ class LiveBot:
                     self.bad_bars)
         return code
 
+    def _protection(self) -> str:
+        """What protects the open position once the process is gone (for the fault line)."""
+        position = self.broker.position()
+        if position is None:
+            return "no open position"
+        if self.settings.broker.mode is Mode.PAPER:
+            return "the open position keeps its journaled stop (restored on restart)"
+        return "the open position keeps its stop at the broker"
+
+    def _stand_down(self, fault: JournalFault, exc: BaseException) -> None:
+        """Halt entries and record the fault and a ``fault`` heartbeat, each at best effort.
+
+        Orders are left alone: the paper bracket is journaled up to the last good bar, an IB
+        bracket lives at the exchange, and flattening blind would be worse than a working stop.
+        """
+        logger.error("journal fault: %s", fault)
+        logger.debug("journal fault traceback", exc_info=exc)
+        now = self.engine_now()
+        self._best_effort("shorten the busy timeout",
+                          lambda: set_busy_timeout(self.conn, STAND_DOWN_BUSY_MS))
+        detail = {"path": str(fault.path), "cause": fault.cause, "protection": fault.protection}
+        self.engine.journal.record_event(now, "journal_fault", "incident", str(fault), detail)
+        self._best_effort("record the halt", lambda: self.engine.halt(str(fault), now))
+        self._best_effort("write the fault heartbeat", lambda: self._write_heartbeat("fault"))
+        self._best_effort("stop the LLM worker", self.llm.stop)
+        self._best_effort("close the database", self.conn.close)
+
+    @staticmethod
+    def _best_effort(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as exc:  # the journal is already failing: note it, never raise
+            logger.warning("after the journal fault, could not %s: %s", what, exc)
+
     async def _play(self, bars: Iterator[Bar]) -> bool:
         feed = self.settings.feed
         pacer = Pacer(feed.bar_seconds, feed.speed, follows_wall_clock(feed))
         for bar in bars:
-            due_s = pacer.due(bar, time.monotonic(), wall_clock_utc())
-            while not self.stop_requested.is_set() and time.monotonic() < due_s:
-                poll_s = self.settings.engine.commands_poll_seconds
-                await self._sleep(min(poll_s, due_s - time.monotonic()))
-                self.service()
+            await self._wait_until(pacer.due(bar, time.monotonic(), wall_clock_utc()))
             if self.stop_requested.is_set():
                 return False
             self.process_bar(bar)
@@ -222,6 +304,18 @@ class LiveBot:
                 self.stop_requested.set()
                 return False
         return True
+
+    async def _wait_until(self, due_s: float) -> None:
+        """Serve commands until ``due_s`` (monotonic) or a stop; always yield once.
+
+        A loop behind schedule (a fast feed, a replay) would otherwise never await, and the
+        SIGTERM handler, which runs on the event loop, would never get its turn.
+        """
+        await asyncio.sleep(0)
+        while not self.stop_requested.is_set() and time.monotonic() < due_s:
+            poll_s = self.settings.engine.commands_poll_seconds
+            await self._sleep(min(poll_s, due_s - time.monotonic()))
+            self.service()
 
     def max_bars_reached(self) -> bool:
         """Whether ``feed.max_bars`` decisions have been made (tests stop there)."""
@@ -247,10 +341,27 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
+        self.news.poll()
         record = self.engine.on_bar(bar)
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def warm_start(self, history: Sequence[Bar]) -> None:
+        """Journal a first start's history bars (charts) and warm the indicators with them.
+
+        No decision, no order: the engine only fills its window, as after a restart.
+        """
+        self.engine.warm_up(history)
+        with write_transaction(self.conn):
+            journal_store.insert_bars(self.conn, self.symbol, history)
+        first, last = history[0].ts, history[-1].ts
+        message = (f"warm start: {len(history)} bars of history, {first:%Y-%m-%d %H:%M} to "
+                   f"{last:%Y-%m-%d %H:%M:%S} UTC (indicators and charts only)")
+        self.engine.journal.record_event(self.engine_now(), "warm_start", "info", message,
+                                         {"bars": len(history)})
+        self.engine.journal.flush()
+        logger.info(message)
 
     def record_notice(self, notice: StreamNotice) -> None:
         """Journal a broker or feed notice as an event at the engine's time."""
@@ -280,6 +391,7 @@ class LiveBot:
             self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
         )
         handled += self._reload_config()
+        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc())
         handled += self.llm.service()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
@@ -288,7 +400,7 @@ class LiveBot:
             self._last_heartbeat_s = now_s
 
     def _reload_config(self) -> int:
-        change = self.config_watcher.poll(self.conn, wall_clock_utc())
+        change = self.config_watcher.poll(self.conn)
         if change is None:
             return 0
         if change.error is not None:
@@ -309,6 +421,24 @@ class LiveBot:
         self.engine.journal.flush()
         return 1
 
+    def _session_and_block(
+        self, risk_state: RiskState
+    ) -> tuple[SessionPhase, datetime | None, str]:
+        """The session phase at the engine's time, when it changes, and why entries are blocked
+        (empty when the risk manager would take one now)."""
+        now = self.engine_now()
+        try:
+            phase, next_change = self.clock.phase(now)
+            minutes_to_close = self.clock.minutes_to_close(now)
+        except ValueError:  # outside the calendar the clock was built for
+            phase, next_change, minutes_to_close = SessionPhase.UNKNOWN, None, 0.0
+        block = entry_block(risk_state, self.settings.risk, now, minutes_to_close)
+        if block is not None and block.rule != RiskRule.NEAR_CLOSE:
+            return phase, next_change, block.reason
+        if phase is not SessionPhase.OPEN:
+            return phase, next_change, f"market {phase.value}"
+        return phase, next_change, block.reason if block is not None else ""
+
     def _write_heartbeat(self, status: str) -> None:
         last = self.engine.last_bar
         position = self.broker.position()
@@ -316,30 +446,45 @@ class LiveBot:
         realized_total = journal_store.total_realized_cents(self.conn)
         equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
         risk_state = self.engine.risk_state
-        row = {
-            "heartbeat_at": codec.to_text(wall_clock_utc()),
-            "last_bar_ts": codec.to_text(last.ts) if last else None,
-            "pid": os.getpid(),
-            "mode": self.settings.broker.mode.value,
-            "broker_connected": int(self.broker.connected),
-            "symbol": self.symbol,
-            "position_side": position.side.value if position else None,
-            "position_contracts": position.contracts if position else 0,
-            "position_entry_price": position.entry_price if position else None,
-            "equity_cents": equity + unrealized,
-            "realized_today_cents": risk_state.realized_today_cents,
-            "unrealized_cents": unrealized,
-            "bias": self.engine.bias.value,
-            "halted": int(risk_state.halted),
-            "halt_reason": risk_state.halt_reason,
-            "config_version": self.config_version,
-            "bars_processed": self.bars_processed,
-            "bad_bars_skipped": self.bad_bars,
-            "status": status,
-        }
+        cfg = self.settings.risk
+        phase, next_change, blocked = self._session_and_block(risk_state)
+        heartbeat = ops_store.Heartbeat(
+            heartbeat_at=wall_clock_utc(),
+            last_bar_ts=last.ts if last else None,
+            pid=os.getpid(),
+            mode=self.settings.broker.mode.value,
+            broker_connected=bool(self.broker.connected),
+            symbol=self.symbol,
+            position_side=position.side.value if position else None,
+            position_contracts=position.contracts if position else 0,
+            position_entry_price=position.entry_price if position else None,
+            position_entry_ts=position.entry_ts if position else None,
+            position_stop_price=position.stop_price if position else None,
+            position_target_price=position.target_price if position else None,
+            last_price=last.close if last else None,
+            equity_cents=equity + unrealized,
+            realized_today_cents=risk_state.realized_today_cents,
+            unrealized_cents=unrealized,
+            bias=self.engine.bias.value,
+            halted=risk_state.halted,
+            halt_reason=risk_state.halt_reason,
+            entries_blocked_reason=blocked,
+            entries_today=risk_state.entries_today,
+            max_trades_per_day=cfg.max_trades_per_day,
+            consecutive_losses=risk_state.consecutive_losses,
+            max_consecutive_losses=cfg.max_consecutive_losses,
+            daily_loss_limit_cents=usd_to_cents(cfg.daily_loss_limit_usd),
+            cooldown_until=cooldown_until(risk_state, cfg),
+            session_phase=phase,
+            session_next_change_at=next_change,
+            config_version=self.config_version,
+            bars_processed=self.bars_processed,
+            bad_bars_skipped=self.bad_bars,
+            status=status,
+        )
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S
         with write_transaction(self.conn):
-            ops_store.upsert_bot_state(self.conn, row)
+            ops_store.upsert_bot_state(self.conn, heartbeat)
             if prune and last is not None:
                 keep = timedelta(days=self.settings.engine.bars_retention_days)
                 journal_store.prune_bars(self.conn, self.symbol, last.ts - keep)
@@ -348,13 +493,19 @@ class LiveBot:
 
 async def run_live(
     settings: Settings, db_path: Path, config_source: str, make_broker: BrokerFactory,
-    config_path: Path | None = None,
+    version_id: int | None = None,
 ) -> int:
-    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code."""
-    bot = LiveBot(settings, db_path, config_source, make_broker, config_path)
+    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code.
+
+    The signal handlers go in before start-up, so a SIGTERM while restoring is honoured too.
+    Raises ``JournalFault`` when the database fails, at start-up or later.
+    """
+    stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, bot.request_stop)
+        loop.add_signal_handler(signum, stop_requested.set)
+    with journal_guard(Path(db_path)):  # start-up reads and writes the journal too
+        bot = LiveBot(settings, db_path, config_source, make_broker, version_id, stop_requested)
     logger.info(
         "bot running: mode=%s symbol=%s feed=%s speed=%g db=%s",
         settings.broker.mode.value, bot.symbol, settings.feed.source, settings.feed.speed,

@@ -1,7 +1,11 @@
-"""The live bot's LLM glue: detector after each bar, results and headlines between bars.
+"""The live bot's LLM glue: detector after each bar (sentiment moves too), results and headlines.
 
 Everything here runs on the loop and only touches queues, the detector and the engine's bias
 state, so a bar never waits for a model. With ``llm.enabled: false`` nothing runs at all.
+A trigger starts its cooldown only once the worker accepted it; one dropped (queue full, or no
+decision yet to describe the market) is logged and journaled as ``llm_trigger_dropped`` once
+until its kind goes out again. Prompts describe this run's latest decision only, never an older
+run's journal.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +24,18 @@ from bot.llm.analyst import AnalysisOutcome, outcome_summary
 from bot.llm.context import build_request
 from bot.llm.detector import EventDetector
 from bot.llm.snapshot import record_as_row, snapshot_from_decision
-from bot.llm.types import CallStatus, Trigger
+from bot.llm.types import CallStatus, Trigger, TriggerKind
 from bot.llm.worker import LlmWorker
 from shared.config.settings import Settings
+from shared.domain.errors import CommandRejected
 from shared.domain.models import DecisionRecord
-from shared.persistence import codec, journal_store, llm_state
+from shared.persistence import codec, llm_state, rules_store
+from shared.persistence.db import write_transaction
 
 logger = logging.getLogger(__name__)
+
+NO_DECISION = "no decision yet: the bot has not evaluated a bar; try again in a few seconds"
+QUEUE_FULL = "the LLM queue is full; try again shortly"
 
 
 class LlmService:
@@ -52,6 +61,7 @@ class LlmService:
         self._news_id = llm_state.last_news_id(conn) if self.enabled else 0
         self._next_news_s = 0.0
         self._state_written: tuple[Any, ...] = ()
+        self._dropped: set[TriggerKind] = set()
 
     def apply_settings(self, settings: Settings) -> None:
         """Hot-reloaded event and LLM settings (mode, bounds, limits, triggers)."""
@@ -67,15 +77,24 @@ class LlmService:
         self.last_record = record
         for trigger in self.detector.on_bar(record.ts, self.engine.last_features):
             self._submit(trigger)
+        sentiment = self.engine.last_sentiment
+        if sentiment is not None:
+            lookback = timedelta(minutes=self.settings.events.sentiment_move_minutes)
+            earlier = self.engine.sentiment_at(record.ts - lookback) or 0.0
+            for trigger in self.detector.on_sentiment(record.ts, sentiment, earlier):
+                self._submit(trigger)
 
     def manual(self, payload: dict[str, Any], command_id: int, now: datetime) -> str:
-        """Queue a manual analysis for a ``trigger_llm`` command; return the command's message."""
+        """Queue a manual analysis for a ``trigger_llm`` command; return the command's message.
+
+        Raises ``CommandRejected`` with the user's answer when it cannot be queued now.
+        """
         if not self.enabled or self.worker is None:
-            raise RuntimeError("the LLM is off in this bot (llm.enabled: false)")
+            raise CommandRejected("the LLM is off in this bot (llm.enabled: false)")
         clean = {k: str(payload.get(k) or "")[:2000] for k in ("notes", "context")}
-        trigger = self.detector.manual(now, clean, command_id)
-        if not self._submit(trigger):
-            raise RuntimeError("the LLM queue is full; try again shortly")
+        dropped = self._submit(self.detector.manual(now, clean, command_id))
+        if dropped is not None:
+            raise CommandRejected(dropped)
         return "analysis queued; the result follows in this row and on the LLM page"
 
     def service(self) -> int:
@@ -108,28 +127,47 @@ class LlmService:
         last = self.engine.last_bar
         return last.ts + self.engine.bar_length if last is not None else self.wall_clock()
 
-    def _submit(self, trigger: Trigger) -> bool:
-        decision = record_as_row(self.last_record) if self.last_record else None
-        if decision is None:
-            rows = journal_store.recent_decisions(self.conn, 1)
-            decision = rows[0] if rows else None
-        journal = self.engine.journal
+    def _submit(self, trigger: Trigger) -> str | None:
+        """Queue a trigger; None when the worker took it, else why it was dropped."""
+        record, worker = self.last_record, self.worker
+        if worker is None:
+            return "the LLM is off in this bot (llm.enabled: false)"
+        if record is None:
+            return self._dropped_because(trigger, NO_DECISION)
+        snapshot = snapshot_from_decision(
+            record_as_row(record), self.engine.broker.position(),
+            self.engine.risk_state.realized_today_cents, self.conn,
+            self.settings.llm.recent_trades_in_prompt,
+        )
+        if not worker.submit(build_request(trigger, snapshot, self._lessons())):
+            return self._dropped_because(trigger, QUEUE_FULL)
+        self.detector.mark_fired(trigger)
+        self._dropped.discard(trigger.kind)
+        self._journal_trigger(trigger, "llm_trigger", "info", f"LLM trigger {trigger.kind.value}")
+        return None
+
+    def _lessons(self) -> tuple[str, ...]:
+        """The latest review lessons for the prompt (``learning.lessons_in_prompt``)."""
+        count = self.settings.learning.lessons_in_prompt
+        if count <= 0:
+            return ()
+        return tuple(lesson.text for lesson in rules_store.lessons(self.conn, count))
+
+    def _dropped_because(self, trigger: Trigger, reason: str) -> str:
+        """Log and journal a dropped trigger (once per kind until one goes out); no cooldown."""
+        if trigger.kind not in self._dropped:
+            self._dropped.add(trigger.kind)
+            logger.warning("LLM %s trigger dropped: %s", trigger.kind.value, reason)
+            self._journal_trigger(trigger, "llm_trigger_dropped", "warning",
+                                  f"LLM trigger {trigger.kind.value} dropped: {reason}")
+        return reason
+
+    def _journal_trigger(self, trigger: Trigger, kind: str, severity: str, message: str) -> None:
         detail = {"trigger": trigger.kind.value, **trigger.payload}
         if trigger.command_id is not None:
             detail["command_id"] = trigger.command_id
-        journal.record_event(trigger.ts, "llm_trigger", "info",
-                             f"LLM trigger {trigger.kind.value}", detail)
-        journal.flush()
-        if decision is None:
-            logger.warning("no decision yet: %s trigger skipped", trigger.kind.value)
-            return False
-        snapshot = snapshot_from_decision(
-            decision, self.engine.broker.position(), self.engine.risk_state.realized_today_cents,
-            self.conn, self.settings.llm.recent_trades_in_prompt,
-        )
-        if self.worker is None:
-            return False
-        return self.worker.submit(build_request(trigger, snapshot))
+        self.engine.journal.record_event(trigger.ts, kind, severity, message, detail)
+        self.engine.journal.flush()
 
     def _apply(self, outcome: AnalysisOutcome) -> None:
         now = self._now()
@@ -146,7 +184,8 @@ class LlmService:
             journal.record_event(now, "llm_quota", "warning", warning, {})
         journal.flush()
         if outcome.trigger.command_id is not None:
-            llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
+            with write_transaction(self.conn):
+                llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
 
     def _write_state(self) -> None:
         worker = self.worker
@@ -165,5 +204,7 @@ class LlmService:
         key = tuple(row.values())
         if key == self._state_written:
             return
-        llm_state.write_state(self.conn, {"updated_at": codec.to_text(self.wall_clock()), **row})
+        updated_at = codec.to_text(self.wall_clock())
+        with write_transaction(self.conn):
+            llm_state.write_state(self.conn, {"updated_at": updated_at, **row})
         self._state_written = key

@@ -3,14 +3,17 @@
 A ``BarStream`` hands the loop history (indicator warm-up only) and live bars, plus notices to
 journal (connection transitions, rejections, reconciliation findings). ``play_stream`` drives a
 narrow ``StreamConsumer`` (the live bot): no decision is made while the stream says trading is
-not ready.
+not ready. It yields to the event loop after every bar, so a backlog (history, a burst after a
+reconnect) never keeps the SIGTERM handler from running, and it stops between two bars once a
+stop is requested.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
-from bot.ports import BarStream, StreamNotice
+from bot.ports import BarStream, StreamItem, StreamNotice
 from shared.domain.models import Bar
 
 
@@ -45,15 +48,23 @@ async def play_stream(consumer: StreamConsumer, stream: BarStream) -> None:
                 for message in consumer.reconcile():
                     consumer.record_notice(StreamNotice("reconcile", "warning", message))
             if item is not None:
-                for bar in item.bars:
-                    consumer.process_bar(bar, decide=item.live and stream.trading_ready)
-                    if consumer.max_bars_reached():
-                        consumer.request_stop()
-                        break
+                await play_item(consumer, stream, item)
             consumer.service()
         journal_notices(consumer, stream.drain_notices())
     finally:
         await stream.close()
+
+
+async def play_item(consumer: StreamConsumer, stream: BarStream, item: StreamItem) -> None:
+    """Process one item's bars, yielding after each; stop between bars when asked."""
+    for bar in item.bars:
+        if consumer.stopping():
+            return
+        consumer.process_bar(bar, decide=item.live and stream.trading_ready)
+        if consumer.max_bars_reached():
+            consumer.request_stop()
+            return
+        await asyncio.sleep(0)
 
 
 def journal_notices(consumer: StreamConsumer, notices: list[StreamNotice]) -> None:

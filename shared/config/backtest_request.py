@@ -11,7 +11,15 @@ import re
 from enum import StrEnum
 from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.config.settings import (
     STRATEGY_NAMES,
@@ -77,6 +85,11 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # by the page's Cancel, or SIGTERM (the dashboard stopping)
+    LOST = "lost"  # its process is gone without a word (killed -9, machine restarted)
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
 class BacktestRequest(BaseModel):
@@ -101,6 +114,38 @@ class BacktestRequest(BaseModel):
     slippage_ticks: int | None = Field(None, ge=0, le=20)
     contracts: int | None = Field(None, ge=1, le=100)
     config: str | None = Field(None, description="Base config YAML (default: built-in)")
+    news: str | None = Field(
+        None, description="Headline CSV (time,headline[,source][,score]) for the sentiment"
+    )
+    # --- The LLM in backtests (bot/backtest/llm_*.py); "off" leaves a run as it always was ---
+    llm: Literal["off", "replay", "replay-cache", "record"] = Field(
+        "off", description="off; replay (the live journal's replies); replay-cache (replies "
+        "a record run bought, zero cost); record (governed paid calls at detector triggers)",
+    )
+    llm_mode: Literal["disabled", "advisory", "bias", "consensus"] | None = Field(
+        None, description="llm.mode for this run; empty = the config's"
+    )
+    llm_journal: str | None = Field(
+        None, description="SQLite file with the LLM call log and record cache (default "
+        "TRADER_DB)",
+    )
+    llm_max_calls: int = Field(20, ge=0, le=100_000, description="record: HTTP calls at most")
+    llm_latency_s: float = Field(
+        2.0, ge=0, le=3600, description="record/replay-cache: a reply counts from the trigger "
+        "bar's close plus this",
+    )
+    llm_yes_spend: bool = Field(False, description="record: accept the printed cost estimate")
+    data_label: str | None = Field(
+        None, max_length=300,
+        description="The data as the user knows it (an upload's own file name), used in errors "
+        "instead of the stored path",
+    )
+
+    def user_message(self, message: str) -> str:
+        """``message`` with the stored data path replaced by the user's name for it."""
+        if self.data_label and self.data not in ("synthetic", "ib"):
+            return message.replace(self.data, self.data_label)
+        return message
 
     @field_validator("params")
     @classmethod
@@ -111,6 +156,13 @@ class BacktestRequest(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return params
+
+    @model_validator(mode="after")
+    def _llm_needs_the_pipeline(self) -> BacktestRequest:
+        if self.llm != "off" and self.strategy in REFERENCE_STRATEGY_NAMES:
+            raise ValueError(f"--llm {self.llm}: the reference strategy {self.strategy} has no "
+                             "LLM step; use the ensemble or a registry strategy")
+        return self
 
     def to_json(self) -> str:
         """Serialise for the ``backtest_runs.request_json`` column."""

@@ -15,9 +15,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from shared.domain.errors import ConfigError
+from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
+from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
 
 HOT = {"hot_reload": True}
@@ -88,6 +97,12 @@ class FeedConfig(Section):
     replay_timezone: str = Field("UTC", description="Timezone of naive timestamps in the file")
     bar_seconds: int = Field(5, ge=1, le=3600)
     max_bars: int | None = Field(None, ge=1, description="Stop after this many bars (tests)")
+    warm_start_minutes: float = Field(
+        360.0, ge=0, le=7 * 24 * 60,
+        description="First start of a synthetic market beginning now: play this much history "
+        "first (at least features.window_bars bars) so indicators are warm and charts full; "
+        "0 = off",
+    )
 
 
 class FeatureConfig(Section):
@@ -99,7 +114,9 @@ class FeatureConfig(Section):
     macd_slow: int = Field(26, ge=3)
     macd_signal: int = Field(9, ge=2)
     atr_period: int = Field(14, ge=2)
-    atr_baseline_bars: int = Field(100, ge=10)
+    atr_baseline_bars: int = Field(
+        240, ge=10, description="ATR baseline: mean ATR over this many bars (the regime's ratio)"
+    )
     ema_fast: int = Field(9, ge=2)
     ema_slow: int = Field(21, ge=3)
     sma_slow: int = Field(50, ge=3)
@@ -115,29 +132,52 @@ class FeatureConfig(Section):
             raise ValueError("macd_fast must be below macd_slow")
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
+        if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
+            raise ValueError(
+                f"atr_baseline_bars ({self.atr_baseline_bars}) + atr_period "
+                f"({self.atr_period}) - 1 must fit in window_bars ({self.window_bars})"
+            )
         return self
 
 
 class RegimeConfig(Section):
-    """When the market may be traded."""
+    """When the market may be traded. Volatility is ATR over its own baseline (the mean ATR of
+    the last ``features.atr_baseline_bars`` bars), so the limits hold for any bar size and
+    instrument; the volatility label comes from the same ratio, so it agrees with the refusal.
+    """
 
-    min_atr_ratio: float = Field(0.3, ge=0, json_schema_extra=HOT)
-    max_atr_ratio: float = Field(3.0, gt=0, json_schema_extra=HOT)
-    min_atr_points: float = Field(0.25, ge=0, json_schema_extra=HOT)
-    max_atr_points: float = Field(15.0, gt=0, json_schema_extra=HOT)
+    min_atr_ratio: float = Field(
+        0.5, ge=0, json_schema_extra=HOT,
+        description="Below this ATR / baseline: no entries (the market went quiet)",
+    )
+    max_atr_ratio: float = Field(
+        3.0, gt=0, json_schema_extra=HOT,
+        description="Above this ATR / baseline: no entries (a volatility spike)",
+    )
+    low_volatility_ratio: float = Field(
+        0.75, ge=0, json_schema_extra=HOT, description="Label volatility low below this ratio"
+    )
+    high_volatility_ratio: float = Field(
+        1.3, gt=0, json_schema_extra=HOT, description="Label volatility high above this ratio"
+    )
     sessions: list[Literal["overnight", "pre_open", "open", "midday", "close"]] = Field(
         default_factory=lambda: ["overnight", "pre_open", "open", "midday", "close"],
         json_schema_extra=HOT,
         description="Time-of-day buckets in which new entries are allowed",
     )
-    trend_threshold: float = Field(0.0005, ge=0, description="EMA spread / price for a trend")
+    trend_spread_atr: float = Field(
+        0.75, ge=0, json_schema_extra=HOT,
+        description="EMA fast - slow spread, in ATRs, beyond which the trend label is up/down",
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> RegimeConfig:
-        if self.min_atr_ratio >= self.max_atr_ratio:
-            raise ValueError("min_atr_ratio must be below max_atr_ratio")
-        if self.min_atr_points >= self.max_atr_points:
-            raise ValueError("min_atr_points must be below max_atr_points")
+        if not (self.min_atr_ratio <= self.low_volatility_ratio < self.high_volatility_ratio
+                <= self.max_atr_ratio):
+            raise ValueError(
+                "need min_atr_ratio <= low_volatility_ratio < high_volatility_ratio <= "
+                "max_atr_ratio (a refused ratio must carry the matching label)"
+            )
         return self
 
 
@@ -213,12 +253,24 @@ class StrategiesConfig(Section):
 
 
 class RiskConfig(Section):
-    """The risk manager's rules. It has the final say over every entry."""
+    """The risk manager's rules. It has the final say over every entry.
+
+    Defaults fit the built-in market's 5-second bars (and hold for other bar sizes): stops of
+    4.5 one-minute ATRs (~6 points at RTH midday, ~12 after the open, the 3-point floor
+    overnight), targets 1.5 x the stop; about 9 trades per RTH session and one an hour
+    overnight (benchmarks/bench_first_trade.py).
+    """
 
     risk_per_trade_usd: float = Field(100.0, gt=0, json_schema_extra=HOT)
     max_contracts: int = Field(2, ge=1, le=100, json_schema_extra=HOT)
-    atr_stop_multiplier: float = Field(2.0, gt=0, json_schema_extra=HOT)
-    min_stop_points: float = Field(10.0, gt=0, json_schema_extra=HOT)
+    atr_stop_multiplier: float = Field(
+        4.5, gt=0, json_schema_extra=HOT,
+        description="Stop in one-minute ATRs (a bar's ATR x sqrt(60 s / bar length))",
+    )
+    min_stop_points: float = Field(
+        3.0, gt=0, json_schema_extra=HOT,
+        description="Smallest stop, in points (well above a round trip's costs)",
+    )
     reward_risk_ratio: float = Field(1.5, gt=0, json_schema_extra=HOT)
     confidence_threshold: float = Field(
         0.7, ge=0, le=1, json_schema_extra=HOT, description="Below this, size is halved"
@@ -227,14 +279,16 @@ class RiskConfig(Section):
         0.5, ge=0, le=1, json_schema_extra=HOT, description="Entries need more than this"
     )
     daily_loss_limit_usd: float = Field(300.0, gt=0, json_schema_extra=HOT)
-    max_trades_per_day: int = Field(10, ge=1, json_schema_extra=HOT)
-    cooldown_after_loss_minutes: float = Field(5.0, ge=0, json_schema_extra=HOT)
-    max_consecutive_losses: int = Field(3, ge=1, json_schema_extra=HOT)
+    max_trades_per_day: int = Field(30, ge=1, json_schema_extra=HOT)
+    cooldown_after_loss_minutes: float = Field(10.0, ge=0, json_schema_extra=HOT)
+    max_consecutive_losses: int = Field(
+        8, ge=1, json_schema_extra=HOT, description="This many losses in a row end the day"
+    )
     no_entry_before_close_minutes: float = Field(15.0, ge=0, json_schema_extra=HOT)
     trailing_stop_enabled: bool = Field(True, json_schema_extra=HOT)
     trailing_activation_points: float = Field(6.0, gt=0, json_schema_extra=HOT)
-    trailing_distance_points: float = Field(8.0, gt=0, json_schema_extra=HOT)
-    max_hold_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
+    trailing_distance_points: float = Field(4.0, gt=0, json_schema_extra=HOT)
+    max_hold_minutes: float = Field(90.0, gt=0, json_schema_extra=HOT)
     disaster_stop_usd: float = Field(500.0, gt=0, json_schema_extra=HOT)
     entry_order_type: Literal["market", "limit"] = Field("market", json_schema_extra=HOT)
     limit_offset_ticks: int = Field(0, ge=0, le=40, json_schema_extra=HOT)
@@ -305,10 +359,18 @@ class LlmConfig(Section):
     daily_call_quota: int = Field(1000, ge=0, json_schema_extra=HOT)
     daily_cost_limit_usd: float = Field(50.0, ge=0, json_schema_extra=HOT)
     warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn at this share of a limit")
-    timeout_s: float = Field(30.0, gt=0, description="Wall-clock deadline per call")
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(25.0, gt=0)
-    max_attempts: int = Field(3, ge=1, le=10, description="Total attempts, retries included")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Wall-clock deadline per analysis, retries and backoff included")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Per HTTP attempt")
+    read_timeout_s: float = Field(25.0, gt=0, description="Per HTTP attempt")
+    max_attempts: int = Field(
+        3, ge=1, le=10,
+        description="HTTP attempts per analysis, retries included; each one is governed")
+    retry_backoff_s: float = Field(
+        1.0, ge=0, le=20, description="Wait before the first retry; doubles on each retry")
+    max_queue_age_seconds: float = Field(
+        60.0, gt=0, json_schema_extra=HOT,
+        description="A queued request older than this when the worker takes it is discarded")
     max_output_tokens: int = Field(600, ge=50, le=8000)
     temperature: float | None = Field(0.0, ge=0, le=1, description="Empty for models without")
     bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
@@ -337,6 +399,81 @@ class EventsConfig(Section):
         json_schema_extra=HOT,
     )
     news_poll_seconds: float = Field(5.0, gt=0)
+    sentiment_move_threshold: float = Field(
+        0.5, ge=0, le=2, json_schema_extra=HOT,
+        description="news trigger when the rolling sentiment moves this much within "
+        "sentiment_move_minutes; 0 = off",
+    )
+    sentiment_move_minutes: float = Field(15.0, gt=0, le=1440, json_schema_extra=HOT)
+
+
+class NewsConfig(Section):
+    """Headlines and their sentiment: sources (run by ``python -m bot news``) and the feature.
+
+    Source and scorer settings apply when the news program restarts; the half-life applies to
+    the next bar. AWS keys for Comprehend come from the environment only.
+    """
+
+    enabled: bool = Field(
+        False, description="Collect headlines and pass the rolling sentiment to the strategies"
+    )
+    rss_urls: list[str] = Field(default_factory=list, description="RSS/Atom feed URLs to poll")
+    rss_poll_seconds: float = Field(60.0, ge=1, le=86_400)
+    rss_timeout_s: float = Field(10.0, gt=0, le=120, description="Per feed request")
+    rss_max_bytes: int = Field(2_000_000, ge=10_000, le=50_000_000)
+    rss_max_age_minutes: float = Field(
+        120.0, gt=0, description="Skip entries published longer ago (a feed's backlog)"
+    )
+    ib_bulletins: bool = Field(False, description="IB news bulletins (reqNewsBulletins)")
+    ib_providers: list[str] = Field(
+        default_factory=list,
+        description="IB broadtape news providers the account is entitled to, e.g. BRFG, DJNL",
+    )
+    ib_client_id: int = Field(19, ge=0, description="Own IB client id of the news program")
+    dedupe_window_minutes: float = Field(
+        720.0, ge=0, description="Same source and normalised text within this = duplicate"
+    )
+    retention_days: int = Field(30, ge=1, description="Headlines older than this are deleted")
+    scorer: Literal["vader", "comprehend"] = Field(
+        "vader", description="vader: local, free; comprehend: Amazon Comprehend (paid)"
+    )
+    comprehend_region: str = "us-east-1"
+    comprehend_endpoint_url: str = Field("", description="Empty = AWS; set for a test endpoint")
+    comprehend_language: str = "en"
+    comprehend_usd_per_unit: float = Field(
+        0.0001, ge=0, description="Price of 100 characters (one unit)"
+    )
+    comprehend_min_units: int = Field(3, ge=0, description="Billed minimum per document")
+    comprehend_max_attempts: int = Field(
+        4, ge=1, le=10, description="HTTP attempts per batch (throttling retried by us)"
+    )
+    comprehend_backoff_s: float = Field(1.0, ge=0, le=60, description="Doubles per retry")
+    comprehend_timeout_s: float = Field(10.0, gt=0, le=120)
+    comprehend_fallback_vader: bool = Field(
+        True, description="Score with VADER what Comprehend could not (refused, failed)"
+    )
+    half_life_minutes: float = Field(
+        30.0, gt=0, le=10_080, json_schema_extra=HOT,
+        description="A headline's weight halves every this many minutes",
+    )
+    score_poll_seconds: float = Field(2.0, gt=0, le=600,
+                                      description="News program: score new rows this often")
+
+    @field_validator("rss_urls")
+    @classmethod
+    def _feed_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")) or len(url) < 10:
+                raise ValueError(f"{url!r} is not an http(s) feed URL")
+        return urls
+
+    @field_validator("ib_providers")
+    @classmethod
+    def _provider_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not code.isalnum():
+                raise ValueError(f"{code!r} is not an IB news provider code (letters, digits)")
+        return [code.upper() for code in codes]
 
 
 class MemoryConfig(Section):
@@ -355,12 +492,83 @@ class DashboardConfig(Section):
     chart_max_points: int = Field(2000, ge=100, json_schema_extra=HOT)
 
 
-class AlertsConfig(Section):
-    """Where alerts go; credentials only from the environment."""
+def _levels_field(channel: Channel) -> Any:
+    return Field(
+        default_factory=lambda: default_levels(channel), json_schema_extra=HOT,
+        description=f"Level per event kind (off / silent / on); kinds left out keep their "
+        f"default. Sent only when {channel.env_var} is set.",
+    )
 
-    telegram_enabled: bool = False
-    slack_enabled: bool = False
-    email_enabled: bool = False
+
+class AlertsConfig(Section):
+    """What the alerter (``python -m bot alerts``) sends where, and how it paces delivery.
+
+    Channel URLs with their tokens come from the environment only (ALERT_TELEGRAM_URL,
+    ALERT_SLACK_URL, ALERT_EMAIL_URL; ALERT_TELEGRAM_COMMAND_CHATS for remote commands).
+    """
+
+    telegram: dict[AlertKind, AlertLevel] = _levels_field(Channel.TELEGRAM)
+    slack: dict[AlertKind, AlertLevel] = _levels_field(Channel.SLACK)
+    email: dict[AlertKind, AlertLevel] = _levels_field(Channel.EMAIL)
+    low_confidence_below: float = Field(
+        0.5, ge=0, le=1, json_schema_extra=HOT,
+        description="An LLM answer below this confidence is an llm_low_confidence alert",
+    )
+    telegram_commands: bool = Field(
+        False, description="Answer /status, /halt, /flatten ... from the chats in "
+        "ALERT_TELEGRAM_COMMAND_CHATS",
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org", description="Bot API server (a self-hosted one, or a test "
+        "stand-in); no token here",
+    )
+    slack_webhook_url: str = Field(
+        "https://hooks.slack.com/services", description="Where Slack webhook paths are posted",
+    )
+    per_minute: dict[Channel, int] = Field(
+        default_factory=lambda: {Channel.TELEGRAM: 20, Channel.SLACK: 20, Channel.EMAIL: 6},
+        json_schema_extra=HOT, description="Messages per minute per channel (Telegram: 20 "
+        "per chat)",
+    )
+    max_attempts: int = Field(4, ge=1, le=20, description="Attempts per message, first included")
+    retry_initial_s: float = Field(2.0, gt=0, description="Backoff before the first retry")
+    retry_max_s: float = Field(60.0, gt=0, description="Backoff doubles up to this")
+    send_timeout_s: float = Field(10.0, gt=0, le=120, description="Connect and read timeout")
+    queue_size: int = Field(200, ge=1, le=100_000, description="Messages waiting per channel")
+    max_age_minutes: float = Field(
+        30.0, gt=0, json_schema_extra=HOT, description="Older undelivered alerts are dropped"
+    )
+    poll_seconds: float = Field(1.0, gt=0, le=60, description="How often the journal is read")
+
+    @field_validator("telegram", "slack", "email", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare on/off as a boolean: take it as the level the user typed.
+        if isinstance(value, Mapping):
+            return {k: ({True: "on", False: "off"}[v] if isinstance(v, bool) else v)
+                    for k, v in value.items()}
+        return value
+
+    @field_validator("telegram", "slack", "email", mode="after")
+    @classmethod
+    def _complete(cls, value: dict[AlertKind, AlertLevel], info: ValidationInfo
+                  ) -> dict[AlertKind, AlertLevel]:
+        return {**default_levels(Channel(info.field_name)), **value}
+
+    @field_validator("per_minute", mode="after")
+    @classmethod
+    def _rates(cls, value: dict[Channel, int]) -> dict[Channel, int]:
+        for channel, rate in value.items():
+            if rate < 1:
+                raise ValueError(f"per_minute of {channel.value} must be at least 1")
+        defaults = {Channel.TELEGRAM: 20, Channel.SLACK: 20, Channel.EMAIL: 6}
+        return {**defaults, **value}
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> AlertsConfig:
+        if self.retry_initial_s > self.retry_max_s:
+            raise ValueError("retry_initial_s must not exceed retry_max_s")
+        return self
 
 
 class BacktestConfig(Section):
@@ -390,6 +598,37 @@ class EngineConfig(Section):
     shutdown_timeout_s: float = Field(10.0, gt=0)
 
 
+class LearningConfig(Section):
+    """The nightly review: which learned rules it may propose, and how they are gated.
+
+    Rules act only once a person approves them on the Memory page, or, with ``auto_apply``,
+    when the review's backtest of the last days improved with the rule.
+    """
+
+    lookback_days: int = Field(5, ge=1, le=60, description="Trading days of trades mined")
+    min_sample: int = Field(3, ge=1, le=1000, description="Trades a bucket needs for any rule")
+    min_losses: int = Field(
+        3, ge=1, le=1000, description="Losses within the lookback that lock a bucket/side")
+    rule_ttl_days: float = Field(
+        5.0, gt=0, le=90, description="A proposed rule expires this long after its review day")
+    backtest_days: int = Field(
+        5, ge=1, le=60, description="Trading days of journaled bars for the with/without test")
+    min_improvement_usd: float = Field(
+        0.0, ge=0, description="The backtest must improve net P&L by more than this")
+    auto_apply: bool = Field(
+        False, description="Approve a proposal (author 'auto') when its backtest improved")
+    lesson: bool = Field(True, description="Ask the LLM (governed) for a short written lesson")
+    lessons_in_prompt: int = Field(
+        0, ge=0, le=5, json_schema_extra=HOT,
+        description="Latest lessons added to LLM prompts as untrusted data (0 = none)")
+    review_delay_minutes: float = Field(
+        10.0, ge=0, le=600, description="The nightly review starts this long after the close")
+    s3_endpoint_url: str = Field("", description="Training export S3 endpoint; empty = AWS")
+    s3_region: str = Field("", description="Training export S3 region; empty = llm.aws_region")
+    s3_daily_attempts: int = Field(
+        200, ge=0, le=100_000, description="Governor: S3 upload attempts per day (all exports)")
+
+
 class Settings(Section):
     """Everything the bot and dashboard are configured with."""
 
@@ -403,11 +642,13 @@ class Settings(Section):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
+    news: NewsConfig = Field(default_factory=NewsConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 # env var -> (section, field)
@@ -448,29 +689,53 @@ def settings_from_mapping(
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-def parse_config_text(text: str, env: Mapping[str, str] | None = None) -> Settings:
-    """Parse YAML text into Settings; raises ConfigError naming the field and the reason."""
+def parse_config_text(
+    text: str, env: Mapping[str, str] | None = None, source: str = "the config text"
+) -> Settings:
+    """Parse YAML text into Settings; raises ConfigError naming the field and the reason.
+
+    Empty, whitespace-only or comment-only text is an error, not "all defaults": a truncated
+    save must not silently put the default limits (contracts, LLM quota) back in force. An
+    explicit ``{}`` still means all defaults.
+    """
+    if not text.strip():
+        raise ConfigFileError(f"{source} is empty")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}") from None
-    if data is not None and not isinstance(data, Mapping):
+        where = " ".join(str(exc).split())  # PyYAML's message spans lines; ours is one
+        raise ConfigError(f"not valid YAML: {where}") from None
+    if data is None:
+        raise ConfigFileError(f"{source} is empty (no settings; write {{}} for all defaults)")
+    if not isinstance(data, Mapping):
         raise ConfigError("the config file must be a mapping of sections")
     return settings_from_mapping(data, env)
 
 
+def read_config_text(path: Path) -> str:
+    """The config file's text; ConfigFileError when it is missing, unreadable or not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(f"config file {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read config file {path}: {exc}") from None
+
+
 def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
-    """Load Settings from a YAML file (missing path = defaults), with env overrides."""
+    """Load Settings from a YAML file (no path = defaults), with env overrides.
+
+    A missing path means defaults; a file that exists but is empty is an error.
+    """
     env = os.environ if env is None else env
     if path is None:
         return settings_from_mapping({}, env)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    return parse_config_text(text, env)
+    return parse_config_text(read_config_text(path), env, source=f"config file {path}")
 
 
 def settings_to_yaml(settings: Settings) -> str:

@@ -108,6 +108,15 @@ class CommandStatus(StrEnum):
     FAILED = "failed"
 
 
+class SessionPhase(StrEnum):
+    """Where the CME Globex session is at a moment: trading, in the daily break, or shut."""
+
+    OPEN = "open"
+    BREAK = "break"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One OHLCV bar labelled by its start time (tz-aware UTC)."""
@@ -338,3 +347,5 @@ class DecisionRecord:
     action_taken: str
     bracket_id: str | None
     labels: dict[str, str]
+    llm_call_id: int | None = None  # the llm_calls row whose bias was in force (trade log)
+    rules_json: str = "{}"  # learned rules in force and what they did ({} = none in force)

@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.config.backtest_request import RunStatus
+from shared.config.backtest_request import ACTIVE_STATUSES, RunStatus
 from shared.domain.models import ExitReason, Side, TradeRecord
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 
 def insert_backtest_run(
     conn: sqlite3.Connection, request_json: str, created_at: datetime, name: str = ""
 ) -> int:
     """Queue a backtest request; return the run id."""
+    require_transaction(conn, "insert_backtest_run")
     cursor = conn.execute(
         "INSERT INTO backtest_runs (created_at, name, request_json, status) VALUES (?, ?, ?, ?)",
         (to_text(created_at), name, request_json, RunStatus.QUEUED.value),
@@ -37,8 +39,8 @@ def backtest_run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None
 def backtest_runs(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Return the latest runs, newest first, without their large JSON columns."""
     rows = conn.execute(
-        "SELECT id, created_at, name, status, progress, message, started_at, finished_at "
-        "FROM backtest_runs ORDER BY id DESC LIMIT ?",
+        "SELECT id, created_at, name, status, progress, message, started_at, finished_at, pid, "
+        "cancel_requested_at FROM backtest_runs ORDER BY id DESC LIMIT ?",
         (limit,),
     ).fetchall()
     return [dict(r) for r in rows]
@@ -48,6 +50,7 @@ def mark_backtest_running(
     conn: sqlite3.Connection, run_id: int, pid: int, started_at: datetime
 ) -> None:
     """Record that a process picked the run up."""
+    require_transaction(conn, "mark_backtest_running")
     conn.execute(
         "UPDATE backtest_runs SET status = ?, pid = ?, started_at = ?, updated_at = ?, "
         "progress = 0, message = 'started' WHERE id = ?",
@@ -59,6 +62,7 @@ def update_backtest_progress(
     conn: sqlite3.Connection, run_id: int, progress: float, message: str, at: datetime
 ) -> None:
     """Store how far a running backtest is (0..1) and what it is doing."""
+    require_transaction(conn, "update_backtest_progress")
     conn.execute(
         "UPDATE backtest_runs SET progress = ?, message = ?, updated_at = ? WHERE id = ?",
         (progress, message, to_text(at), run_id),
@@ -69,6 +73,7 @@ def fail_backtest_run(
     conn: sqlite3.Connection, run_id: int, message: str, finished_at: datetime
 ) -> None:
     """Mark a run failed with the reason a user can act on."""
+    require_transaction(conn, "fail_backtest_run")
     conn.execute(
         "UPDATE backtest_runs SET status = ?, message = ?, finished_at = ?, updated_at = ? "
         "WHERE id = ?",
@@ -87,6 +92,7 @@ def finish_backtest_run(
     candles: dict[str, list[Any]] | None = None,
 ) -> None:
     """Write a run's results (metrics, trades, equity/drawdown, chart candles); mark it done."""
+    require_transaction(conn, "finish_backtest_run")
     conn.execute("DELETE FROM backtest_trades WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM backtest_equity WHERE run_id = ?", (run_id,))
     conn.executemany(
@@ -151,7 +157,48 @@ def backtest_equity(conn: sqlite3.Connection, run_id: int) -> list[tuple[datetim
 
 def delete_backtest_run(conn: sqlite3.Connection, run_id: int) -> bool:
     """Delete a run with its trades and equity; return whether it existed."""
+    require_transaction(conn, "delete_backtest_run")
     conn.execute("DELETE FROM backtest_trades WHERE run_id = ?", (run_id,))
     conn.execute("DELETE FROM backtest_equity WHERE run_id = ?", (run_id,))
     cursor = conn.execute("DELETE FROM backtest_runs WHERE id = ?", (run_id,))
+    return cursor.rowcount > 0
+
+
+def record_backtest_pid(conn: sqlite3.Connection, run_id: int, pid: int) -> None:
+    """Remember the process the dashboard started for a queued run (to tell a lost run)."""
+    require_transaction(conn, "record_backtest_pid")
+    conn.execute("UPDATE backtest_runs SET pid = ? WHERE id = ? AND pid IS NULL", (pid, run_id))
+
+
+def request_backtest_cancel(conn: sqlite3.Connection, run_id: int, at: datetime) -> bool:
+    """Set a queued or running run's cancel flag; return whether there was such a run."""
+    require_transaction(conn, "request_backtest_cancel")
+    cursor = conn.execute(
+        "UPDATE backtest_runs SET cancel_requested_at = ?, updated_at = ? "
+        "WHERE id = ? AND status IN (?, ?)",
+        (to_text(at), to_text(at), run_id, *ACTIVE_STATUSES),
+    )
+    return cursor.rowcount > 0
+
+
+def backtest_cancel_state(conn: sqlite3.Connection, run_id: int) -> bool | None:
+    """Whether the run's cancel flag is set; None when the run was deleted."""
+    row = conn.execute(
+        "SELECT cancel_requested_at FROM backtest_runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0] is not None
+
+
+def end_backtest_run(
+    conn: sqlite3.Connection, run_id: int, status: RunStatus, message: str, at: datetime
+) -> bool:
+    """Mark a queued or running run cancelled or lost with why; False if it had already ended."""
+    require_transaction(conn, "end_backtest_run")
+    cursor = conn.execute(
+        "UPDATE backtest_runs SET status = ?, message = ?, finished_at = ?, updated_at = ? "
+        "WHERE id = ? AND status IN (?, ?)",
+        (status.value, message, to_text(at), to_text(at), run_id, *ACTIVE_STATUSES),
+    )
     return cursor.rowcount > 0

@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.persistence import schema_research
+from shared.persistence import schema_llm_cache, schema_news, schema_research
+from shared.persistence.schema_alerts import migrate_alerts
+from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
+from shared.persistence.schema_rules import learning_tables
+from shared.persistence.schema_trade_log import trade_log_tables
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +57,43 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def require_transaction(conn: sqlite3.Connection, what: str) -> None:
+    """Refuse a write outside a transaction: callers own transactions (``write_transaction``).
+
+    Every write function of ``shared/persistence`` starts with this check, so a caller that
+    forgets the transaction fails at once instead of writing half of something.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError(f"{what} must run inside db.write_transaction (callers own "
+                           "transactions)")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is still open, never hiding the error that got us here.
+
+    After SQLITE_FULL or an I/O error SQLite may already have rolled the transaction back, and a
+    second ROLLBACK would replace "database or disk is full" with "no transaction is active".
+    """
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        logger.warning("rollback failed: %s", exc)
+
+
+def set_busy_timeout(conn: sqlite3.Connection, milliseconds: int) -> None:
+    """Change how long this connection waits for another writer's lock (default 5 s)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
@@ -378,6 +417,10 @@ def _llm_tables(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_trading_core, _backtest_tables, _ib_order_map, _llm_tables,
+    schema_news.news_sentiment, migrate_alerts,
+    learning_tables, trade_log_tables,
+    schema_llm_cache.llm_backtest_cache,
+    heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
     schema_research.research_tables,
 ]
 

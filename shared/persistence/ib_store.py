@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.persistence.codec import to_text
+from shared.persistence.db import require_transaction
 
 
 def record_ib_order(
@@ -15,6 +16,7 @@ def record_ib_order(
     at: datetime,
 ) -> None:
     """Remember which IB (clientId, orderId) carries our ``order_ref`` (before it is sent)."""
+    require_transaction(conn, "record_ib_order")
     conn.execute(
         "INSERT INTO ib_orders (order_ref, client_id, ib_order_id, perm_id, con_id, placed_at, "
         "updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?) "
@@ -27,6 +29,7 @@ def record_ib_order(
 
 def set_ib_perm_id(conn: sqlite3.Connection, order_ref: str, perm_id: int, at: datetime) -> None:
     """Store IB's permanent id for ``order_ref`` (in the map and on the journaled order)."""
+    require_transaction(conn, "set_ib_perm_id")
     conn.execute(
         "UPDATE ib_orders SET perm_id = ?, updated_at = ? WHERE order_ref = ?",
         (perm_id, to_text(at), order_ref),

@@ -26,10 +26,12 @@ from shared.domain.models import (
     TradeRecord,
 )
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
     """Store bars for charts and warm restarts (a bar already stored is replaced)."""
+    require_transaction(conn, "insert_bars")
     conn.executemany(
         "INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -52,6 +54,7 @@ def recent_bars(conn: sqlite3.Connection, symbol: str, limit: int) -> list[Bar]:
 
 def prune_bars(conn: sqlite3.Connection, symbol: str, before: datetime) -> int:
     """Delete bars older than ``before``; return how many went."""
+    require_transaction(conn, "prune_bars")
     cursor = conn.execute(
         "DELETE FROM bars WHERE symbol = ? AND ts < ?", (symbol, to_text(before))
     )
@@ -62,11 +65,13 @@ def insert_decisions(
     conn: sqlite3.Connection, records: Sequence[DecisionRecord], recorded_at: datetime
 ) -> None:
     """Journal evaluations (HOLDs included) with everything that led to the verdict."""
+    require_transaction(conn, "insert_decisions")
     conn.executemany(
         "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
         "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
-        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at, "
+        "llm_call_id, rules_json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
@@ -74,6 +79,7 @@ def insert_decisions(
                 r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
                 json.dumps(list(r.reasons)), r.action_taken, r.bracket_id,
                 json.dumps(r.labels, sort_keys=True), to_text(recorded_at),
+                r.llm_call_id, r.rules_json,
             )
             for r in records
         ],
@@ -99,6 +105,7 @@ def upsert_order(
     conn: sqlite3.Connection, order: Order, ts: datetime, detail: str, recorded_at: datetime
 ) -> None:
     """Insert or update an order and append its status change to ``order_events``."""
+    require_transaction(conn, "upsert_order")
     conn.execute(
         "INSERT INTO orders (order_id, bracket_id, symbol, side, role, order_type, contracts, "
         "price, status, exit_reason, created_ts, updated_ts, recorded_at) "
@@ -164,6 +171,7 @@ def entry_orders_since(conn: sqlite3.Connection, symbol: str, since: datetime) -
 
 def insert_fill(conn: sqlite3.Connection, fill: Fill, recorded_at: datetime) -> None:
     """Journal one execution."""
+    require_transaction(conn, "insert_fill")
     conn.execute(
         "INSERT INTO fills (fill_id, order_id, bracket_id, symbol, side, role, contracts, price, "
         "ts, commission_cents, exit_reason, recorded_at) "
@@ -183,6 +191,7 @@ def all_fills(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: datetime) -> None:
     """Journal a closed round trip with its P&L and the labels in force at entry."""
+    require_transaction(conn, "insert_trade")
     conn.execute(
         "INSERT INTO trades (bracket_id, symbol, side, contracts, entry_ts, entry_price, exit_ts, "
         "exit_price, exit_reason, pnl_gross_cents, commission_cents, pnl_net_cents, trend, "
@@ -199,7 +208,8 @@ def insert_trade(conn: sqlite3.Connection, trade: TradeRecord, recorded_at: date
     )
 
 
-def _trade_from_row(row: sqlite3.Row) -> TradeRecord:
+def trade_from_row(row: sqlite3.Row) -> TradeRecord:
+    """A ``trades`` row as a TradeRecord (labels from its bucket columns)."""
     labels = {
         key: row[key] for key in ("trend", "volatility", "time_bucket") if row[key] is not None
     }
@@ -226,7 +236,15 @@ def trades_since(conn: sqlite3.Connection, since: datetime) -> list[TradeRecord]
     rows = conn.execute(
         "SELECT * FROM trades WHERE exit_ts >= ? ORDER BY exit_ts, id", (to_text(since),)
     ).fetchall()
-    return [_trade_from_row(r) for r in rows]
+    return [trade_from_row(r) for r in rows]
+
+
+def latest_trades(conn: sqlite3.Connection, limit: int) -> list[TradeRecord]:
+    """Return the ``limit`` most recently closed trades, newest first."""
+    rows = conn.execute(
+        "SELECT * FROM trades ORDER BY exit_ts DESC, id DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [trade_from_row(r) for r in rows]
 
 
 def all_trades(conn: sqlite3.Connection) -> list[TradeRecord]:
@@ -256,7 +274,7 @@ def filtered_trades(
     rows = conn.execute(
         f"SELECT * FROM trades WHERE {' AND '.join(clauses)} ORDER BY exit_ts, id", params
     ).fetchall()
-    return [_trade_from_row(r) for r in rows]
+    return [trade_from_row(r) for r in rows]
 
 
 def total_realized_cents(conn: sqlite3.Connection) -> int:
@@ -268,6 +286,7 @@ def save_position(
     conn: sqlite3.Connection, symbol: str, position: Position | None, recorded_at: datetime
 ) -> None:
     """Persist the open position of ``symbol`` (None = flat)."""
+    require_transaction(conn, "save_position")
     conn.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
     if position is None:
         return
@@ -313,6 +332,50 @@ def table_counts(conn: sqlite3.Connection, tables: Iterable[str]) -> dict[str, i
             raise ValueError(f"unknown table {table!r}")
         counts[table] = int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
     return counts
+
+
+def journal_integrity(conn: sqlite3.Connection) -> dict[str, int]:
+    """Counts of journal rows that break an invariant; all but ``decisions`` are 0 when healthy.
+
+    ``duplicate_decisions``: bars decided twice; ``fills_without_order``: fills whose order row
+    is missing; ``trades_without_fills``: trades lacking their entry or exit fill;
+    ``duplicate_entries``: brackets with more than one entry order; ``overfilled_orders``:
+    orders filled for more contracts than they have; ``extra_working_exits``: working stops or
+    targets beyond one of each per symbol; ``naked_positions``: positions with no working stop.
+    Fault tests and benchmarks check these after a crash or a fault.
+    """
+    entry, stop, target = OrderRole.ENTRY.value, OrderRole.STOP.value, OrderRole.TARGET.value
+    working = OrderStatus.WORKING.value
+    queries: dict[str, tuple[str, tuple[Any, ...]]] = {
+        "decisions": ("SELECT COUNT(*) FROM decisions", ()),
+        "duplicate_decisions": (
+            "SELECT COUNT(*) - (SELECT COUNT(*) FROM (SELECT DISTINCT symbol, ts FROM decisions)) "
+            "FROM decisions", ()),
+        "fills_without_order": (
+            "SELECT COUNT(*) FROM fills f "
+            "WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = f.order_id)", ()),
+        "trades_without_fills": (
+            "SELECT COUNT(*) FROM trades t "
+            "WHERE NOT EXISTS (SELECT 1 FROM fills f WHERE f.bracket_id = t.bracket_id "
+            "AND f.role = ?) OR NOT EXISTS (SELECT 1 FROM fills f "
+            "WHERE f.bracket_id = t.bracket_id AND f.role != ?)", (entry, entry)),
+        "duplicate_entries": (
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM orders "
+            "WHERE role = ? GROUP BY bracket_id)", (entry,)),
+        "overfilled_orders": (
+            "SELECT COUNT(*) FROM orders o WHERE o.contracts < "
+            "(SELECT COALESCE(SUM(f.contracts), 0) FROM fills f WHERE f.order_id = o.order_id)",
+            ()),
+        "extra_working_exits": (
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM orders "
+            "WHERE status = ? AND role IN (?, ?) GROUP BY symbol, role)", (working, stop, target)),
+        "naked_positions": (
+            "SELECT COUNT(*) FROM positions p WHERE NOT EXISTS (SELECT 1 FROM orders o "
+            "WHERE o.bracket_id = p.bracket_id AND o.role = ? AND o.status = ?)",
+            (stop, working)),
+    }
+    return {name: int(conn.execute(sql, params).fetchone()[0])
+            for name, (sql, params) in queries.items()}
 
 
 WALL_CLOCK_COLUMNS = frozenset({"recorded_at", "heartbeat_at", "processed_at", "pid"})

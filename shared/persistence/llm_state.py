@@ -1,6 +1,6 @@
 """LLM side tables: provider/bias state, headlines, trigger history, command claims, attribution.
 
-Each write owns its ``BEGIN IMMEDIATE`` transaction; reads are plain SELECTs.
+Callers own transactions (``db.write_transaction``); a write outside one is refused.
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ from datetime import datetime
 from typing import Any
 
 from shared.persistence.codec import to_text
-from shared.persistence.db import write_transaction
+from shared.persistence.db import require_transaction
 
 JOB_CLAIM = "analysis running in a one-off job (no bot is running)"
 
 
 def write_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
     """Upsert the single provider/bias state row (columns as in ``llm_state``)."""
+    require_transaction(conn, "write_state")
     columns = ["id", *state]
     updates = ", ".join(f"{name} = excluded.{name}" for name in state)
-    with write_transaction(conn):
-        conn.execute(
-            f"INSERT INTO llm_state ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO UPDATE SET {updates}",
-            [1, *state.values()],
-        )
+    conn.execute(
+        f"INSERT INTO llm_state ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT (id) DO UPDATE SET {updates}",
+        [1, *state.values()],
+    )
 
 
 def read_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
@@ -36,11 +36,11 @@ def read_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 def insert_news(conn: sqlite3.Connection, headline: str, source: str, created_at: datetime) -> int:
     """Store one headline for the news trigger; return its id."""
-    with write_transaction(conn):
-        cursor = conn.execute(
-            "INSERT INTO news (created_at, source, headline) VALUES (?, ?, ?)",
-            (to_text(created_at), source, headline),
-        )
+    require_transaction(conn, "insert_news")
+    cursor = conn.execute(
+        "INSERT INTO news (created_at, source, headline) VALUES (?, ?, ?)",
+        (to_text(created_at), source, headline),
+    )
     return int(cursor.lastrowid or 0)
 
 
@@ -72,19 +72,19 @@ def last_triggers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def claim_command(conn: sqlite3.Connection, command_id: int, result: str, at: datetime) -> bool:
     """Mark a pending command done by a one-off job; False if someone else took it."""
-    with write_transaction(conn):
-        cursor = conn.execute(
-            "UPDATE commands SET status = 'done', result = ?, processed_at = ? "
-            "WHERE id = ? AND status = 'pending'",
-            (result, to_text(at), command_id),
-        )
+    require_transaction(conn, "claim_command")
+    cursor = conn.execute(
+        "UPDATE commands SET status = 'done', result = ?, processed_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (result, to_text(at), command_id),
+    )
     return cursor.rowcount == 1
 
 
 def set_command_result(conn: sqlite3.Connection, command_id: int, result: str) -> None:
     """Replace a finished command's result text (the analysis arrived)."""
-    with write_transaction(conn):
-        conn.execute("UPDATE commands SET result = ? WHERE id = ?", (result, command_id))
+    require_transaction(conn, "set_command_result")
+    conn.execute("UPDATE commands SET result = ? WHERE id = ?", (result, command_id))
 
 
 def recent_trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:

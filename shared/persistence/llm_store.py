@@ -1,8 +1,9 @@
 """Every SQL statement of the LLM: governor reservations, the call log, provider state, news.
 
-``reserve_call`` and ``settle_call`` own their ``BEGIN IMMEDIATE`` transactions: the check of
-the day's calls and dollars and the reservation are one atomic step, shared by every process
-that calls, so two callers can never both take the last unit of the quota.
+Callers own transactions, as everywhere in ``shared/persistence``: run ``reserve_call`` inside
+``db.write_transaction`` (``BEGIN IMMEDIATE``) and the check of the day's calls and dollars and
+the reservation are one atomic step, shared by every process that calls, so two callers can
+never both take the last unit of the quota. A write outside a transaction is refused.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.persistence.codec import to_text
-from shared.persistence.db import write_transaction
+from shared.persistence.db import require_transaction
 
 STATUS_PENDING = "pending"
 STATUS_REFUSED = "refused"
 STATUS_CACHED = "cached"
+STATUS_EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,54 +113,54 @@ def reserve_call(
     conn: sqlite3.Connection, req: CallRequest, reserve_usd: float, limits: Limits
 ) -> Reservation:
     """Atomically check today's calls and dollars and reserve one call of ``reserve_usd``."""
-    with write_transaction(conn):
-        conn.execute("INSERT OR IGNORE INTO llm_daily (day) VALUES (?)", (req.day,))
-        row = conn.execute("SELECT * FROM llm_daily WHERE day = ?", (req.day,)).fetchone()
-        reason = ""
-        if row["calls"] + 1 > limits.call_quota:
-            reason = f"daily call quota reached ({row['calls']} of {limits.call_quota})"
-        elif row["cost_usd"] + reserve_usd > limits.cost_limit_usd + 1e-12:
-            reason = (f"daily cost limit: ${row['cost_usd']:.4f} spent or reserved + "
-                      f"${reserve_usd:.4f} > ${limits.cost_limit_usd:.2f}")
-        if reason:
-            conn.execute("UPDATE llm_daily SET refused = refused + 1 WHERE day = ?", (req.day,))
-            call_id = _insert_call(conn, req, STATUS_REFUSED, reason, 0.0)
-            conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
-            return Reservation(call_id, False, reason, ())
-        calls, cost_usd = row["calls"] + 1, row["cost_usd"] + reserve_usd
-        warnings = _warnings(row, limits, calls, cost_usd)
-        conn.execute(
-            "UPDATE llm_daily SET calls = ?, cost_usd = ?, "
-            "calls_warned = calls_warned OR ?, cost_warned = cost_warned OR ? WHERE day = ?",
-            (calls, cost_usd, int(calls >= limits.warn_fraction * limits.call_quota),
-             int(cost_usd >= limits.warn_fraction * limits.cost_limit_usd), req.day),
-        )
-        call_id = _insert_call(conn, req, STATUS_PENDING, "", reserve_usd)
-        return Reservation(call_id, True, "", tuple(warnings))
+    require_transaction(conn, "reserve_call")
+    conn.execute("INSERT OR IGNORE INTO llm_daily (day) VALUES (?)", (req.day,))
+    row = conn.execute("SELECT * FROM llm_daily WHERE day = ?", (req.day,)).fetchone()
+    reason = ""
+    if row["calls"] + 1 > limits.call_quota:
+        reason = f"daily call quota reached ({row['calls']} of {limits.call_quota})"
+    elif row["cost_usd"] + reserve_usd > limits.cost_limit_usd + 1e-12:
+        reason = (f"daily cost limit: ${row['cost_usd']:.4f} spent or reserved + "
+                  f"${reserve_usd:.4f} > ${limits.cost_limit_usd:.2f}")
+    if reason:
+        conn.execute("UPDATE llm_daily SET refused = refused + 1 WHERE day = ?", (req.day,))
+        call_id = _insert_call(conn, req, STATUS_REFUSED, reason, 0.0)
+        conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
+        return Reservation(call_id, False, reason, ())
+    calls, cost_usd = row["calls"] + 1, row["cost_usd"] + reserve_usd
+    warnings = _warnings(row, limits, calls, cost_usd)
+    conn.execute(
+        "UPDATE llm_daily SET calls = ?, cost_usd = ?, "
+        "calls_warned = calls_warned OR ?, cost_warned = cost_warned OR ? WHERE day = ?",
+        (calls, cost_usd, int(calls >= limits.warn_fraction * limits.call_quota),
+         int(cost_usd >= limits.warn_fraction * limits.cost_limit_usd), req.day),
+    )
+    call_id = _insert_call(conn, req, STATUS_PENDING, "", reserve_usd)
+    return Reservation(call_id, True, "", tuple(warnings))
 
 
 def settle_call(conn: sqlite3.Connection, call_id: int, result: Settlement) -> None:
     """Record a call's outcome and replace its reserved dollars by the actual cost."""
-    with write_transaction(conn):
-        row = conn.execute("SELECT day, reserved_usd FROM llm_calls WHERE id = ?",
-                           (call_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no LLM call {call_id}")
-        conn.execute(
-            "UPDATE llm_daily SET cost_usd = MAX(0, cost_usd + ? - ?) WHERE day = ?",
-            (result.cost_usd, row["reserved_usd"], row["day"]),
-        )
-        conn.execute(
-            "UPDATE llm_calls SET status = ?, response = ?, error = ?, stop_reason = ?, "
-            "input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, "
-            "cost_usd = ?, latency_ms = ?, retry_attempts = ?, bias = ?, confidence = ?, "
-            "action = ?, settled_at = ? WHERE id = ?",
-            (result.status, result.response, result.error, result.stop_reason,
-             result.input_tokens, result.output_tokens, result.cache_read_tokens,
-             result.cache_write_tokens, result.cost_usd, result.latency_ms,
-             result.retry_attempts, result.bias, result.confidence, result.action,
-             to_text(result.settled_at), call_id),
-        )
+    require_transaction(conn, "settle_call")
+    row = conn.execute("SELECT day, reserved_usd FROM llm_calls WHERE id = ?",
+                       (call_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no LLM call {call_id}")
+    conn.execute(
+        "UPDATE llm_daily SET cost_usd = MAX(0, cost_usd + ? - ?) WHERE day = ?",
+        (result.cost_usd, row["reserved_usd"], row["day"]),
+    )
+    conn.execute(
+        "UPDATE llm_calls SET status = ?, response = ?, error = ?, stop_reason = ?, "
+        "input_tokens = ?, output_tokens = ?, cache_read_tokens = ?, cache_write_tokens = ?, "
+        "cost_usd = ?, latency_ms = ?, retry_attempts = ?, bias = ?, confidence = ?, "
+        "action = ?, settled_at = ? WHERE id = ?",
+        (result.status, result.response, result.error, result.stop_reason,
+         result.input_tokens, result.output_tokens, result.cache_read_tokens,
+         result.cache_write_tokens, result.cost_usd, result.latency_ms,
+         result.retry_attempts, result.bias, result.confidence, result.action,
+         to_text(result.settled_at), call_id),
+    )
 
 
 def cached_reply(
@@ -177,16 +179,46 @@ def log_cached_call(
     conn: sqlite3.Connection, req: CallRequest, source: dict[str, Any], settled_at: datetime
 ) -> int:
     """Log a reply reused from an identical earlier prompt (no cost, no quota)."""
-    with write_transaction(conn):
-        call_id = _insert_call(conn, req, STATUS_CACHED, "", 0.0)
-        conn.execute(
-            "UPDATE llm_calls SET response = ?, bias = ?, confidence = ?, action = ?, "
-            "stop_reason = ?, error = ?, latency_ms = 0, settled_at = ? WHERE id = ?",
-            (source["response"], source["bias"], source["confidence"], source["action"],
-             source["stop_reason"], f"reused the reply of call {source['id']}",
-             to_text(settled_at), call_id),
-        )
+    require_transaction(conn, "log_cached_call")
+    call_id = _insert_call(conn, req, STATUS_CACHED, "", 0.0)
+    conn.execute(
+        "UPDATE llm_calls SET response = ?, bias = ?, confidence = ?, action = ?, "
+        "stop_reason = ?, error = ?, latency_ms = 0, settled_at = ? WHERE id = ?",
+        (source["response"], source["bias"], source["confidence"], source["action"],
+         source["stop_reason"], f"reused the reply of call {source['id']}",
+         to_text(settled_at), call_id),
+    )
     return call_id
+
+
+def log_discarded_call(
+    conn: sqlite3.Connection, req: CallRequest, status: str, reason: str
+) -> int:
+    """Log a request dropped before any HTTP attempt (e.g. too old): no cost, no quota."""
+    require_transaction(conn, "log_discarded_call")
+    call_id = _insert_call(conn, req, status, reason, 0.0)
+    conn.execute("UPDATE llm_calls SET settled_at = created_at WHERE id = ?", (call_id,))
+    return call_id
+
+
+def governed_attempts(conn: sqlite3.Connection) -> dict[str, int]:
+    """HTTP attempts the governor let through, counted two ways (they must agree).
+
+    ``rows``: call-log rows that took a reservation (every status but refused, cached and
+    expired); ``daily_calls``: the sum of ``llm_daily.calls`` over all days.
+    """
+    rows = conn.execute(
+        "SELECT COUNT(*) FROM llm_calls WHERE status NOT IN (?, ?, ?)",
+        (STATUS_REFUSED, STATUS_CACHED, STATUS_EXPIRED),
+    ).fetchone()[0]
+    daily = conn.execute("SELECT COALESCE(SUM(calls), 0) FROM llm_daily").fetchone()[0]
+    return {"rows": int(rows), "daily_calls": int(daily)}
+
+
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many call-log rows have each status."""
+    rows = conn.execute("SELECT status, COUNT(*) AS n FROM llm_calls GROUP BY status").fetchall()
+    return {str(r["status"]): int(r["n"]) for r in rows}
 
 
 def daily_usage(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
@@ -228,11 +260,11 @@ def abandon_pending(conn: sqlite3.Connection, before: datetime, at: datetime) ->
 
     They keep their reserved dollars as their cost: a call past its deadline may be billed.
     """
-    with write_transaction(conn):
-        cursor = conn.execute(
-            "UPDATE llm_calls SET status = 'timeout', cost_usd = reserved_usd, settled_at = ?, "
-            "error = 'abandoned: the calling process stopped before the reply' "
-            "WHERE status = ? AND created_at < ?",
-            (to_text(at), STATUS_PENDING, to_text(before)),
-        )
+    require_transaction(conn, "abandon_pending")
+    cursor = conn.execute(
+        "UPDATE llm_calls SET status = 'timeout', cost_usd = reserved_usd, settled_at = ?, "
+        "error = 'abandoned: the calling process stopped before the reply' "
+        "WHERE status = ? AND created_at < ?",
+        (to_text(at), STATUS_PENDING, to_text(before)),
+    )
     return cursor.rowcount

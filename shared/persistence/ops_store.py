@@ -7,33 +7,119 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shared.domain.models import (
     CommandKind,
     CommandStatus,
+    SessionPhase,
 )
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 
-def upsert_bot_state(conn: sqlite3.Connection, state: dict[str, Any]) -> None:
-    """Write the single heartbeat row (columns as in the ``bot_state`` table)."""
-    columns = ["id", *state]
-    placeholders = ", ".join("?" for _ in columns)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in state)
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The bot's single heartbeat row (``bot_state``): what it is doing, as of ``heartbeat_at``.
+
+    Times are tz-aware UTC; ``entries_blocked_reason`` is empty while the risk manager would
+    take a new entry, else why not (halt, daily loss cap, trades per day, loss streak,
+    cooldown, session close). ``session_phase`` and ``session_next_change_at`` describe the
+    CME session at the bot's market time (``last_bar_ts``).
+    """
+
+    heartbeat_at: datetime
+    mode: str
+    symbol: str
+    status: str = ""
+    last_bar_ts: datetime | None = None
+    pid: int | None = None
+    broker_connected: bool = False
+    position_side: str | None = None
+    position_contracts: int = 0
+    position_entry_price: float | None = None
+    position_entry_ts: datetime | None = None
+    position_stop_price: float | None = None
+    position_target_price: float | None = None
+    last_price: float | None = None
+    equity_cents: int = 0
+    realized_today_cents: int = 0
+    unrealized_cents: int = 0
+    bias: str = "neutral"
+    halted: bool = False
+    halt_reason: str = ""
+    entries_blocked_reason: str = ""
+    entries_today: int = 0
+    max_trades_per_day: int = 0
+    consecutive_losses: int = 0
+    max_consecutive_losses: int = 0
+    daily_loss_limit_cents: int = 0
+    cooldown_until: datetime | None = None
+    session_phase: SessionPhase = SessionPhase.UNKNOWN
+    session_next_change_at: datetime | None = None
+    config_version: int | None = None
+    bars_processed: int = 0
+    bad_bars_skipped: int = 0
+
+
+_TIME_FIELDS = {"heartbeat_at", "last_bar_ts", "position_entry_ts", "cooldown_until",
+                "session_next_change_at"}
+_BOOL_FIELDS = {"broker_connected", "halted"}
+HEARTBEAT_COLUMNS = tuple(f.name for f in fields(Heartbeat))
+_PHASES = {phase.value for phase in SessionPhase}
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _TIME_FIELDS:
+        return to_text(value)
+    if name in _BOOL_FIELDS:
+        return int(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def upsert_bot_state(conn: sqlite3.Connection, heartbeat: Heartbeat) -> None:
+    """Write the single heartbeat row."""
+    require_transaction(conn, "upsert_bot_state")
+    values = [_column_value(name, getattr(heartbeat, name)) for name in HEARTBEAT_COLUMNS]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in HEARTBEAT_COLUMNS)
     conn.execute(
-        f"INSERT INTO bot_state ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"INSERT INTO bot_state (id, {', '.join(HEARTBEAT_COLUMNS)}) "
+        f"VALUES (1, {', '.join('?' for _ in HEARTBEAT_COLUMNS)}) "
         f"ON CONFLICT (id) DO UPDATE SET {updates}",
-        [1, *state.values()],
+        values,
     )
 
 
-def read_bot_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    """Return the heartbeat row, or None before the bot's first beat."""
+def read_bot_state(conn: sqlite3.Connection) -> Heartbeat | None:
+    """Return the heartbeat, or None before the bot's first beat.
+
+    Columns a not yet migrated database lacks (a dashboard reading it before the upgraded bot
+    has started) take the dataclass defaults.
+    """
     row = conn.execute("SELECT * FROM bot_state WHERE id = 1").fetchone()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    present = set(row.keys())
+    values: dict[str, Any] = {}
+    for name in HEARTBEAT_COLUMNS:
+        if name not in present:
+            continue
+        value = row[name]
+        if name in _TIME_FIELDS:
+            value = from_text(value) if value else None
+        elif name in _BOOL_FIELDS:
+            value = bool(value)
+        elif name == "session_phase":
+            value = SessionPhase(value) if value in _PHASES else SessionPhase.UNKNOWN
+        values[name] = value
+    return Heartbeat(**values)
 
 
 def insert_event(
@@ -46,6 +132,7 @@ def insert_event(
     recorded_at: datetime,
 ) -> None:
     """Record an incident, alert or notable occurrence."""
+    require_transaction(conn, "insert_event")
     conn.execute(
         "INSERT INTO events (ts, kind, severity, message, detail_json, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -75,12 +162,33 @@ def enqueue_command(
     kind: CommandKind | str,
     created_at: datetime,
     payload: dict[str, Any] | None = None,
+    author: str = "dashboard",
 ) -> int:
-    """Queue a command for the bot (kinds it does not know are failed, not dropped)."""
+    """Queue a command for the bot (kinds it does not know are failed, not dropped).
+
+    ``author`` says who asked: ``dashboard`` or ``telegram:<chat id>``.
+    """
+    require_transaction(conn, "enqueue_command")
     cursor = conn.execute(
-        "INSERT INTO commands (created_at, kind, payload_json, status) VALUES (?, ?, ?, ?)",
+        "INSERT INTO commands (created_at, kind, payload_json, status, author) "
+        "VALUES (?, ?, ?, ?, ?)",
         (to_text(created_at), str(kind), json.dumps(payload or {}),
-         CommandStatus.PENDING.value),
+         CommandStatus.PENDING.value, author),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def record_answered_command(
+    conn: sqlite3.Connection, kind: str, created_at: datetime, status: CommandStatus,
+    result: str, author: str, payload: dict[str, Any] | None = None,
+) -> int:
+    """Journal a command that was answered without the bot (a read-only query, a refusal)."""
+    require_transaction(conn, "record_answered_command")
+    cursor = conn.execute(
+        "INSERT INTO commands (created_at, kind, payload_json, status, result, processed_at, "
+        "author) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (to_text(created_at), kind, json.dumps(payload or {}), status.value, result,
+         to_text(created_at), author),
     )
     return int(cursor.lastrowid or 0)
 
@@ -109,6 +217,7 @@ def complete_command(
     processed_at: datetime,
 ) -> None:
     """Record a command's outcome."""
+    require_transaction(conn, "complete_command")
     conn.execute(
         "UPDATE commands SET status = ?, result = ?, processed_at = ? WHERE id = ?",
         (status.value, result, to_text(processed_at), command_id),
@@ -129,10 +238,19 @@ def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def active_config_version_id(conn: sqlite3.Connection) -> int | None:
+    """The active config version's id (cheap: the bot polls it every loop iteration)."""
+    row = conn.execute(
+        "SELECT id FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def insert_config_version(
     conn: sqlite3.Connection, yaml_text: str, author: str, note: str, created_at: datetime
 ) -> int:
     """Store an accepted config and mark it the active one; return its version id."""
+    require_transaction(conn, "insert_config_version")
     conn.execute("UPDATE config_versions SET active = 0 WHERE active = 1")
     cursor = conn.execute(
         "INSERT INTO config_versions (created_at, author, note, yaml, active) "

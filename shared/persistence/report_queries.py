@@ -31,6 +31,20 @@ def bars_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> pd.Dat
     return _utc(frame, "ts").set_index("ts")
 
 
+def sentiment_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> pd.DataFrame:
+    """The rolling sentiment the strategies saw at each decision from ``since`` on (by time).
+
+    Empty when the bot ran without news (the journal then holds no sentiment).
+    """
+    frame = pd.read_sql_query(
+        "SELECT ts, json_extract(features_json, '$.sentiment') AS sentiment FROM decisions "
+        "WHERE symbol = ? AND ts >= ? AND json_extract(features_json, '$.sentiment') IS NOT NULL "
+        "ORDER BY ts",
+        conn, params=(symbol, to_text(since)),
+    )
+    return _utc(frame, "ts").set_index("ts")
+
+
 def last_bar_time(conn: sqlite3.Connection, symbol: str) -> datetime | None:
     """Start time of the newest stored bar of ``symbol``."""
     row = conn.execute("SELECT MAX(ts) FROM bars WHERE symbol = ?", (symbol,)).fetchone()
@@ -66,9 +80,9 @@ def decisions_frame(conn: sqlite3.Connection, limit: int = 50) -> pd.DataFrame:
 
 
 def commands_frame(conn: sqlite3.Connection, limit: int = 20) -> pd.DataFrame:
-    """The latest dashboard commands and their outcomes, newest first."""
+    """The latest commands (dashboard, Telegram) and their outcomes, newest first."""
     frame = pd.read_sql_query(
-        "SELECT id, created_at, kind, status, result, processed_at FROM commands "
+        "SELECT id, created_at, author, kind, status, result, processed_at FROM commands "
         "ORDER BY id DESC LIMIT ?",
         conn, params=(limit,),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -57,14 +58,14 @@ def running_product(chromium_path, tmp_path_factory, fake_llm) -> Iterator[dict]
     )
     db, bot_log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, bot_log, DUMMY_AWS)
-    wait_for(lambda: (h := heartbeat(db)) and h["bars_processed"] > 300, 120,
+    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 300, 120,
              "the bot to journal some bars", bot, bot_log)
     server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
     try:
-        yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log}
+        yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log,
+               "server": server}
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_dashboard(server)
         if bot.poll() is None:
             stop_bot(bot)
 
@@ -78,11 +79,14 @@ def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subproces
         env.pop("DASHBOARD_PASSWORD", None)
     log = folder / "streamlit.log"
     with log.open("w") as out:
+        # Its own process group, as supervisord gives each program: the backtests the page
+        # starts join it, and stop_dashboard signals the group (supervisord's stopasgroup).
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
              "--server.address=127.0.0.1", f"--server.port={port}", "--server.headless=true",
              "--browser.gatherUsageStats=false"],
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
 
@@ -98,6 +102,20 @@ def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subproces
         server.kill()
         raise
     return server, url
+
+
+def stop_dashboard(server: subprocess.Popen) -> None:
+    """SIGTERM the dashboard's process group (the server and the jobs it started), as
+    supervisord's stopasgroup does on ``make stop``; SIGKILL what is left after 20 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +150,58 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot under the git-ignored artifacts folder."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), animations="disabled", full_page=True)
+def screenshot(page, name: str, folder: Path = SCREENSHOTS) -> Path:
+    """Save a screenshot of the whole page (under the git-ignored artifacts folder by default).
+
+    Streamlit scrolls inside its own container, so ``full_page`` alone captures the viewport:
+    the viewport is made as tall as the content first, then put back.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('section, [data-testid=stMain], "
+        "[data-testid=stAppViewContainer] *')].slice(0, 400).map(e => e.scrollHeight || 0), "
+        "document.body.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), 12_000)})
+    try:
+        wait_idle(page)
+        # no element greyed out by a fragment rerun still in flight
+        page.locator("[data-stale='true']").first.wait_for(state="detached", timeout=30_000)
+        page.screenshot(path=str(path), animations="disabled", full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path
+
+
+OVERFLOW_JS = """() => {
+  const found = [];
+  const check = (selector, what) => {
+    for (const el of document.querySelectorAll(selector)) {
+      const inner = [el, ...el.querySelectorAll('*')];
+      for (const node of inner) {
+        if (node.scrollWidth > node.clientWidth + 1 && node.clientWidth > 0
+            && getComputedStyle(node).overflowX !== 'visible') {
+          found.push(what + ': ' + (el.innerText || '').trim().slice(0, 60));
+          break;
+        }
+      }
+    }
+  };
+  check('[data-testid=stMetricValue]', 'metric value');
+  check('[data-testid=stMetricLabel]', 'metric label');
+  check('[data-testid=stSidebar] [data-testid=stCaptionContainer]', 'sidebar line');
+  check('[data-testid=stCode] pre', 'code block (not wrapping)');
+  const width = document.documentElement.clientWidth;
+  for (const el of document.querySelectorAll('[data-testid=stDataFrame]')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > width + 1) found.push('table past the right edge: ' + Math.round(box.right));
+  }
+  return found;
+}"""
+
+
+def clipped_elements(page) -> list[str]:
+    """Metric values and labels, sidebar lines and code blocks whose content is cut (scroll
+    width beyond their box), and tables reaching past the window's right edge."""
+    return page.evaluate(OVERFLOW_JS)

@@ -100,6 +100,29 @@ class FakeGatewayThread:
             self.gateway.bars_paused = paused
         self.call(set_paused)
 
+    def send_bulletin(self, msg_id: int, message: str, exchange: str = "",
+                      msg_type: int = 1) -> None:
+        self.call(lambda: self.gateway.send_bulletin(msg_id, message, exchange, msg_type))
+
+    def send_news_tick(self, provider: str, article_id: str, headline: str, ts_ms: int,
+                       extra: str = "") -> int:
+        return self.call(lambda: self.gateway.send_news_tick(provider, article_id, headline,
+                                                             ts_ms, extra))
+
+    def news_subscribers(self) -> dict[str, int]:
+        """Clients subscribed to bulletins ("bulletins") or to each provider's news ticks."""
+        def count() -> dict[str, int]:
+            found: dict[str, int] = {}
+            for session in self.gateway.sessions:
+                if not session.ready:
+                    continue
+                if session.news_bulletins:
+                    found["bulletins"] = found.get("bulletins", 0) + 1
+                for provider in session.news_subscriptions.values():
+                    found[provider] = found.get(provider, 0) + 1
+            return found
+        return self.call(count)
+
     # --- what happened ----------------------------------------------------------------------
 
     def executions(self) -> list[FakeExecution]:

@@ -52,6 +52,7 @@ class RequestHandlers:
             "61": self.req_positions, "62": self.req_account_summary, "63": self.ignore,
             "64": self.ignore, "76": self.req_account_updates_multi,
             "99": self.req_completed_orders, "15": self.ignore,
+            "12": self.req_news_bulletins, "13": self.cancel_news_bulletins,
         }
 
     def handle(self, fields: list[str]) -> None:
@@ -168,6 +169,9 @@ class RequestHandlers:
 
     def req_mkt_data(self, f: list[str]) -> None:
         req_id = int(f[2])
+        if f[5] == "NEWS":
+            self.req_news_ticks(req_id, f[10], f[16])
+            return
         if self.tradable(req_id, f[3:15]) is None:
             return
         self.session.tick_subscriptions.add(req_id)
@@ -177,6 +181,30 @@ class RequestHandlers:
 
     def cancel_mkt_data(self, f: list[str]) -> None:
         self.session.tick_subscriptions.discard(int(f[2]))
+        self.session.news_subscriptions.pop(int(f[2]), None)
+
+    # --- news -------------------------------------------------------------------------------
+
+    def req_news_ticks(self, req_id: int, provider: str, generic_ticks: str) -> None:
+        """A NEWS contract with generic tick 292: headlines of ``provider`` as tickNews (84)."""
+        if "292" not in generic_ticks.split(","):
+            self.send(wire.error(req_id, 321, "Error validating request.-'bP' : cause - a NEWS "
+                                              "contract needs generic tick 292"))
+            return
+        if provider not in self.gateway.news_providers:
+            self.send(wire.error(req_id, 10276, f"News feed is not allowed: {provider}"))
+            return
+        self.session.news_subscriptions[req_id] = provider
+
+    def req_news_bulletins(self, f: list[str]) -> None:
+        """Bulletins from now on (14); with allMsgs=1 first every bulletin of the day."""
+        self.session.news_bulletins = True
+        if f[2] == "1":
+            for fields in self.gateway.bulletins:
+                self.send(fields)
+
+    def cancel_news_bulletins(self, f: list[str]) -> None:
+        self.session.news_bulletins = False
 
     def req_current_time(self, f: list[str]) -> None:
         self.send([49, 1, int(self.gateway.path.now.timestamp())])

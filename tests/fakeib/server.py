@@ -3,7 +3,10 @@
 One ``ClientSession`` per socket does the handshake and answers requests; the ``FakeGateway``
 owns the venue, the price path and the bar clock, and offers the scripted faults: drop every
 connection, restart with nextValidId rolled back, reject orders, delay replies, broadcast error
-codes, and refuse a clientId already in use (error 326, then close).
+codes, and refuse a clientId already in use (error 326, then close). News: bulletins (14) to
+clients that asked with reqNewsBulletins (12), the day's earlier ones first when they asked for
+all; news ticks (84) to NEWS-contract subscriptions with generic tick 292 of an entitled
+provider (others get error 10276).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class GatewayConfig:
     ids_before_accounts: bool = True
     commission_per_contract: dict[str, float] = field(
         default_factory=lambda: {"MES": 0.57, "ES": 2.07})
+    news_providers: tuple[str, ...] = ("BRFG", "BRFUPDN")
 
 
 class ClientSession:
@@ -59,6 +63,8 @@ class ClientSession:
         self.ready = False
         self.bar_subscriptions: set[int] = set()
         self.tick_subscriptions: set[int] = set()
+        self.news_subscriptions: dict[int, str] = {}
+        self.news_bulletins = False
         self.handlers = RequestHandlers(gateway, self)
         self._pending: deque[list[str]] = deque()
 
@@ -154,6 +160,8 @@ class FakeGateway:
         self.request_log: list[tuple[int | None, list[str]]] = []
         self.history_requests: dict[tuple, float] = {}
         self.error_counts: dict[int, int] = {}
+        self.news_providers = set(config.news_providers)
+        self.bulletins: list[list[object]] = []
         self.port = config.port
         self._server: asyncio.base_events.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -202,6 +210,26 @@ class FakeGateway:
         for session in self.sessions:
             if session.ready:
                 session.send(wire.error(req_id, code, message))
+
+    def send_bulletin(self, msg_id: int, message: str, exchange: str = "",
+                      msg_type: int = 1) -> None:
+        """A news bulletin (14) to every subscribed client; kept for later allMsgs requests."""
+        fields: list[object] = [14, 1, msg_id, msg_type, message, exchange]
+        self.bulletins.append(fields)
+        for session in self.sessions:
+            if session.ready and session.news_bulletins:
+                session.send(fields)
+
+    def send_news_tick(self, provider: str, article_id: str, headline: str, ts_ms: int,
+                       extra: str = "") -> int:
+        """A tickNews (84) to every subscription of ``provider``; return how many got it."""
+        sent = 0
+        for session in self.sessions:
+            for req_id, code in session.news_subscriptions.items():
+                if session.ready and code == provider:
+                    session.send([84, req_id, ts_ms, provider, article_id, headline, extra])
+                    sent += 1
+        return sent
 
     def _deliver(self, client_id: int | None, fields: list[object]) -> None:
         for session in self.sessions:

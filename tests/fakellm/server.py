@@ -2,7 +2,8 @@
 
 Each request takes the next step of the script (or the default step when the script is empty).
 A step says how to answer: a tool call, text, a Bedrock error type with its HTTP status, a stop
-reason, and an optional delay. Requests are recorded for assertions.
+reason, raw bytes (a garbage body), and an optional delay. Every request is recorded when it
+arrives (before any delay), so ``count`` is the server-side number of HTTP requests.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ GOOD_REPLY = {"bias": "BULLISH", "confidence": 0.8, "action": "BUY",
 class Step:
     """How to answer one request."""
 
-    kind: str = "tool"  # tool | text | error
+    kind: str = "tool"  # tool | text | error | raw (payload bytes sent as they are)
     payload: Any = field(default_factory=lambda: dict(GOOD_REPLY))
     stop_reason: str = ""
     error_type: str = ""
@@ -34,6 +35,7 @@ class Step:
     output_tokens: int = 150
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    headers: tuple[tuple[str, str], ...] = ()  # extra headers of a raw reply
 
 
 def throttled() -> Step:
@@ -46,6 +48,12 @@ def server_error() -> Step:
 
 def access_denied() -> Step:
     return Step(kind="error", error_type="AccessDeniedException", http_status=403)
+
+
+def garbage(body: bytes = b"\x00\xff<html>502 upstream \x9c\xfe garbage", status: int = 200
+            ) -> Step:
+    """A reply that is not JSON at all (binary junk under a 200)."""
+    return Step(kind="raw", payload=body, http_status=status)
 
 
 class FakeLlmServer:
@@ -81,6 +89,11 @@ class FakeLlmServer:
             self.requests.append(record)
             return self.script.popleft() if self.script else self.default
 
+    def record(self, record: dict[str, Any]) -> None:
+        """Log a request that takes no step (a GET)."""
+        with self._lock:
+            self.requests.append(record)
+
     def count(self, path_part: str) -> int:
         with self._lock:
             return sum(1 for r in self.requests if path_part in r["path"])
@@ -108,6 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        self.fake.record({"path": self.path, "method": "GET", "body": None,
+                          "headers": dict(self.headers), "at": time.monotonic()})
         if self.path.rstrip("/").endswith("/models"):
             self._send(200, {"data": [{"id": "fake-model"}]})
             return
@@ -116,17 +131,32 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        record = {"path": self.path, "body": body, "headers": dict(self.headers),
-                  "at": time.monotonic()}
+        record = {"path": self.path, "method": "POST", "body": body,
+                  "headers": dict(self.headers), "at": time.monotonic()}
         step = self.fake.next_step(record)
         if step.delay_s:
             time.sleep(step.delay_s)
-        if self.path.endswith("/converse"):
+        if step.kind == "raw":
+            self._raw(step)
+        elif self.path.endswith("/converse"):
             self._converse(step)
         elif self.path.endswith("/chat/completions"):
             self._chat(step)
         else:
             self._send(404, {"message": f"unknown path {self.path}"})
+
+    def _raw(self, step: Step) -> None:
+        data = step.payload if isinstance(step.payload, bytes) else str(step.payload).encode()
+        self.send_response(step.http_status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in step.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     def _usage(self, step: Step) -> dict[str, int]:
         usage = {"inputTokens": step.input_tokens, "outputTokens": step.output_tokens,

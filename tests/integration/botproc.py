@@ -15,8 +15,8 @@ import yaml
 
 from shared.persistence import ops_store
 from shared.persistence.db import connect
+from tests.support import REPO_ROOT, wait_for  # noqa: F401  (re-exported)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
@@ -28,37 +28,23 @@ def write_config(folder: Path, name: str, config: dict[str, Any]) -> Path:
 
 
 def start_bot(
-    config: Path, db: Path, log: Path, extra_env: dict[str, str] | None = None
+    config: Path, db: Path, log: Path, extra_env: dict[str, str] | None = None,
+    stderr_log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m bot run`` with its output going to ``log``."""
+    """Start ``python -m bot run`` with its output going to ``log`` (stderr too, unless
+    ``stderr_log`` names a file of its own)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for knob in ("MIN_SIMILAR_TRADES", "MIN_WEIGHTED_WIN_RATE", "CONFIDENCE_THRESHOLD",
                  "TRADER_ALLOW_LIVE"):
         env.pop(knob, None)
     env.update(extra_env or {})
+    command = [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)]
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", str(db)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-
-
-def wait_for(
-    probe: Callable[[], T | None], timeout_s: float, what: str,
-    process: subprocess.Popen[bytes] | None = None, log: Path | None = None,
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with the bot's log on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"bot exited ({process.returncode}) while waiting for {what}:\n"
-                                 f"{log.read_text() if log else ''}")
-        time.sleep(0.05)
-    tail = log.read_text()[-3000:] if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{tail}")
+        if stderr_log is None:
+            return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        with stderr_log.open("ab") as err:
+            return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
 
 
 def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:
@@ -76,7 +62,8 @@ def query(db: Path, fn: Callable[..., T], *args: Any) -> T | None:
         conn.close()
 
 
-def heartbeat(db: Path) -> dict[str, Any] | None:
+def heartbeat(db: Path) -> ops_store.Heartbeat | None:
+    """The bot's heartbeat in ``db`` (None before the first beat)."""
     return query(db, ops_store.read_bot_state)
 
 

@@ -19,9 +19,12 @@ def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -
         "ib": {"port": port, "client_id": 17, "connect_timeout_s": 3,
                "reconnect_initial_s": 0.2, "reconnect_max_s": 1.0, "commission_wait_s": 1.0,
                "bar_timeout_s": 5},
-        "features": {"window_bars": 120},
+        "features": {"window_bars": 120, "atr_baseline_bars": 100},
         "strategies": {"weights": {"breakout": 1.0}},
-        "risk": {"cooldown_after_loss_minutes": 0, "max_hold_minutes": 600},
+        # The fake's 5-second walk is about twice as volatile as ES: two one-minute ATRs keep
+        # a breakout's stop (~10 points) inside the $100 risk of one contract.
+        "risk": {"cooldown_after_loss_minutes": 0, "max_hold_minutes": 600,
+                 "atr_stop_multiplier": 2.0},
         "engine": {"heartbeat_seconds": 0.2, "commands_poll_seconds": 0.05},
     }
     for section, values in sections.items():
@@ -38,8 +41,8 @@ def events(db: Path, kind: str) -> list[dict[str, Any]]:
 def wait_trading(db: Path, process, log: Path, after_bars: int = 2) -> dict[str, Any]:
     """Wait until the bot is connected and has decided on a few live bars."""
     return wait_for(
-        lambda: (h := heartbeat(db)) and h["broker_connected"] == 1
-        and h["bars_processed"] >= after_bars and h, 60, "a connected, trading bot",
+        lambda: (h := heartbeat(db)) and h.broker_connected == 1
+        and h.bars_processed >= after_bars and h, 60, "a connected, trading bot",
         process, log)
 
 

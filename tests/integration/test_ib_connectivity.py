@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.models import CommandKind
 from shared.persistence import journal_store, ops_store
-from shared.persistence.db import open_database
+from shared.persistence.db import open_database, write_transaction
 from shared.persistence.journal_store import all_trades, load_position
 from tests.fakeib.control import FakeGatewayThread
 from tests.fakeib.server import GatewayConfig
@@ -33,12 +33,12 @@ def test_error_1100_stops_entries_until_1102_and_a_farm_flap_resubscribes(tmp_pa
         wait_trading(db, process, log)
         fake.broadcast_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
         wait_for(lambda: events(db, "ib_connectivity_lost"), 20, "the 1100 event", process, log)
-        paused_at = heartbeat(db)["bars_processed"]
+        paused_at = heartbeat(db).bars_processed
         fake.breakout(BREAKOUT_POINTS)
         fake.move_to(fake.last_price(), bars=5)
         wait_for(lambda: fake.scripted_bars_left() == 0, 10, "the scripted bars played")
         assert not fake.placed_orders(), "no entry while IB connectivity is lost"
-        assert heartbeat(db)["bars_processed"] == paused_at
+        assert heartbeat(db).bars_processed == paused_at
         subscriptions = len(fake.requests("50"))
         fake.broadcast_error(2103, "Market data farm connection is broken:usfarm")
         fake.broadcast_error(2104, "Market data farm connection is OK:usfarm")
@@ -65,7 +65,8 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
         enter_long(fake, db, process, log)
         wait_for(lambda: query(db, load_position, "MES"), 20, "the position", process, log)
         conn = open_database(db)
-        ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
+        with write_transaction(conn):
+            ops_store.enqueue_command(conn, CommandKind.FLATTEN, datetime.now(UTC))
         conn.close()
         trade = wait_for(lambda: query(db, all_trades), 30, "the flatten exit",
                          process, log)[0]
@@ -77,7 +78,7 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
     assert fake.position() == 0 and not fake.working_orders()
     refs = [o.order_ref.rsplit("-", 1)[1] for o in fake.placed_orders()]
     assert refs == ["entry", "target", "stop", "exit"]
-    assert heartbeat(db)["halted"] == 1
+    assert heartbeat(db).halted == 1
 
 
 def test_the_bot_rolls_to_the_next_quarterly_on_the_roll_date_when_flat(tmp_path):

@@ -52,7 +52,7 @@ def test_a_gateway_logged_in_to_a_live_account_is_refused_at_connect(tmp_path):
         assert code == 2, log.read_text()
         refused = events(db, "live_account_refused")
         assert refused and "U7654321" in refused[0]["message"]
-        assert heartbeat(db)["status"] == "refused" and not fake.placed_orders()
+        assert heartbeat(db).status == "refused" and not fake.placed_orders()
     finally:
         fake.close()
 
@@ -63,10 +63,10 @@ def test_a_live_account_trades_with_both_the_flag_and_the_env(tmp_path):
     config = ib_config(tmp_path, fake.port, broker={"mode": "ib_live", "allow_live": True})
     process = start_bot(config, db, log, {"TRADER_ALLOW_LIVE": "yes"})
     try:
-        wait_for(lambda: (h := heartbeat(db)) and h["broker_connected"] == 1, 30,
+        wait_for(lambda: (h := heartbeat(db)) and h.broker_connected == 1, 30,
                  "the live-mode bot connected", process, log)
         assert "U7654321" in events(db, "ib_connected")[0]["message"]
-        assert heartbeat(db)["mode"] == "ib_live"
+        assert heartbeat(db).mode == "ib_live"
     finally:
         code, _ = stop_bot(process)
         fake.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.persistence import codec, ops_store
+from shared.persistence import ops_store
 from shared.supervisor import process_info, start_process
 from tests.integration.botproc import REPO_ROOT, query, wait_for
 
@@ -54,20 +54,21 @@ def healthy(url: str) -> bool:
         return False
 
 
-def fresh_heartbeat(db: Path, pid: int) -> dict | None:
+def fresh_heartbeat(db: Path, pid: int) -> ops_store.Heartbeat | None:
     state = query(db, ops_store.read_bot_state)
-    if not state or state["pid"] != pid or state["status"] != "running":
+    if not state or state.pid != pid or state.status != "running":
         return None
-    age_s = (datetime.now(UTC) - codec.from_text(state["heartbeat_at"])).total_seconds()
+    age_s = (datetime.now(UTC) - state.heartbeat_at).total_seconds()
     return state if age_s < 10 else None
 
 
-def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_path):
+def test_make_run_supervises_bot_dashboard_alerter_review_and_make_stop_leaves_nothing(tmp_path):
     project = tmp_path / "p"
     copy_project(project)
     port = free_port()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("TRADER_DB", "TRADER_CONFIG", "SUPERVISOR_URL")}
+           if k not in ("TRADER_DB", "TRADER_CONFIG", "SUPERVISOR_URL")
+           and not k.startswith("ALERT_")}
     env["STREAMLIT_SERVER_PORT"] = str(port)
     ctl = [str(project / ".venv/bin/supervisorctl"), "-c", str(project / "supervisord.conf")]
     url = f"unix://{project / 'var/run/supervisor.sock'}"
@@ -83,14 +84,18 @@ def test_make_run_supervises_bot_and_dashboard_and_make_stop_leaves_nothing(tmp_
         bot = wait_for(lambda: (i := process_info("bot", url)).state == "RUNNING" and i, 60,
                        "the bot RUNNING")
         dashboard = process_info("dashboard", url)
-        pids |= {bot.pid, dashboard.pid}
+        alerts = wait_for(lambda: (i := process_info("alerts", url)).state == "RUNNING" and i,
+                          60, "the alerter RUNNING")
+        review = wait_for(lambda: (i := process_info("review", url)).state == "RUNNING" and i,
+                          60, "the nightly review RUNNING")
+        pids |= {bot.pid, dashboard.pid, alerts.pid, review.pid}
         wait_for(lambda: fresh_heartbeat(db, bot.pid), 60, "a fresh heartbeat")
 
         stopped = subprocess.run([*ctl, "stop", "bot"], capture_output=True, text=True,
                                  timeout=60)
         assert "bot: stopped" in stopped.stdout
         assert process_info("bot", url).state == "STOPPED"
-        assert query(db, ops_store.read_bot_state)["status"] == "stopped"
+        assert query(db, ops_store.read_bot_state).status == "stopped"
         assert not alive(bot.pid)
 
         assert start_process("bot", wait=True, url=url) == "bot starting"

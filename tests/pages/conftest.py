@@ -27,7 +27,7 @@ def paper_run_db(tmp_path_factory) -> Path:
     process = start_bot(config, db, log)
     if process.wait(timeout=180) != 0:
         raise RuntimeError(f"paper run failed:\n{log.read_text()[-3000:]}")
-    if heartbeat(db)["bars_processed"] != PAPER_RUN_BARS:
+    if heartbeat(db).bars_processed != PAPER_RUN_BARS:
         raise RuntimeError("paper run did not play every bar")
     return db
 

@@ -43,11 +43,15 @@ def wait_for_run(db: Path, status: str, timeout_s: float = 120) -> dict:
 
 
 def submit(app: AppTest, **fields) -> AppTest:
+    if "bt_source" in fields:  # outside the form: the form then shows that source's fields
+        app = app.radio(key="bt_source").set_value(fields.pop("bt_source")).run()
     for key, value in fields.items():
         widget = app.radio(key=key) if key == "bt_source" else None
         if widget is None:
             kind = {"bt_bars": app.number_input, "bt_strategy": app.selectbox,
-                    "bt_params": app.text_area}.get(key, app.text_input)
+                    "bt_params": app.text_area, "bt_llm": app.selectbox,
+                    "bt_llm_mode": app.selectbox, "bt_instrument": app.selectbox,
+                    }.get(key, app.text_input)
             widget = kind(key=key)
         widget.set_value(value)
     return app.button[0].click().run()
@@ -66,6 +70,18 @@ def test_a_synthetic_run_launches_and_shows_results(app_env):
     assert len(app.dataframe) >= 4  # the runs table and breakdowns
 
 
+def test_a_bad_headline_file_fails_the_run_naming_its_line(app_env, tmp_path):
+    news = tmp_path / "news.csv"
+    news.write_text("time,headline\nsoon,Stocks post strong gains\n", encoding="utf-8")
+    submit(open_page(), bt_bars=2000, bt_news=str(news))
+    deadline, failed = time.monotonic() + 120, None
+    while failed is None and time.monotonic() < deadline:
+        failed = next((r for r in runs(app_env["db"]) if r["status"] == "failed"), None)
+        time.sleep(0.1)
+    assert failed is not None, runs(app_env["db"])
+    assert f"{news} line 2: time 'soon' is not an ISO 8601 time" in failed["message"]
+
+
 def test_progress_is_shown_while_running_and_survives_a_reload(app_env):
     submit(open_page(), bt_bars=400_000, bt_strategy="rsi_macd_bracket")
     deadline, seen = time.monotonic() + 120, None
@@ -81,14 +97,33 @@ def test_progress_is_shown_while_running_and_survives_a_reload(app_env):
 
 
 def test_a_bad_csv_upload_is_rejected_with_the_reason(app_env):
-    app = open_page()
-    app.radio(key="bt_source").set_value("Upload CSV")
+    app = open_page().radio(key="bt_source").set_value("Upload CSV").run()
+    assert not any(w.label == "Synthetic bars" for w in app.number_input)
     app.get("file_uploader")[0].upload("bad.csv", b"when,price\n2025-01-01,abc\n", "text/csv")
     app = app.button[0].click().run()
     failed = wait_for_run(app_env["db"], "failed")
     assert "missing column(s)" in failed["message"]
-    errors = [e.value for e in open_page().error]
+    assert "bad.csv" in failed["message"] and "uploads" not in failed["message"]
+    page = open_page()
+    errors = [e.value for e in page.error]
     assert any("missing column(s)" in text for text in errors)
+    next(b for b in page.button if b.label == "Delete").click().run()
+    assert runs(app_env["db"]) == []
+
+
+def test_the_form_shows_only_the_chosen_sources_fields_and_the_instrument(app_env):
+    app = open_page()
+    assert any(w.label == "Synthetic bars" for w in app.number_input)
+    assert not any(w.label.startswith("Path of a CSV") for w in app.text_input)
+    app = app.radio(key="bt_source").set_value("File on the server").run()
+    assert any(w.label.startswith("Path of a CSV") for w in app.text_input)
+    assert not any(w.label == "Synthetic bars" for w in app.number_input)
+    app = submit(open_page(), bt_bars=2000, bt_instrument="ES")
+    done = wait_for_run(app_env["db"], "done")
+    conn = connect(app_env["db"], readonly=True)
+    request = backtest_store.backtest_run(conn, done["id"])["request_json"]
+    conn.close()
+    assert '"instrument.symbol": "ES"' in request
 
 
 def test_an_empty_date_range_is_reported(app_env, shared_data):
@@ -119,3 +154,27 @@ def test_runs_are_compared_side_by_side_and_deleted(app_env, count):
     delete = next(b for b in app.button if b.label.startswith("Delete run"))
     delete.click().run()
     assert len(runs(app_env["db"])) == count - 1
+
+
+def test_llm_modes_are_compared_side_by_side_on_the_same_data(app_env):
+    app = submit(open_page(), bt_bars=2000, bt_name="llm modes",
+                 bt_llm="replay the bot's journal ($0)", bt_llm_mode="compare all four")
+    assert not app.exception, app.exception
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (
+            len(found := runs(app_env["db"])) == 4 and all(r["status"] == "done"
+                                                           for r in found)):
+        assert not [r for r in runs(app_env["db"]) if r["status"] == "failed"], runs(
+            app_env["db"])
+        time.sleep(0.2)
+    names = sorted(r["name"] for r in runs(app_env["db"]))
+    assert names == sorted(f"llm modes · llm {m}" for m in
+                           ("disabled", "advisory", "bias", "consensus"))
+    app = open_page()
+    app.multiselect[0].set_value(app.multiselect[0].options[:4])
+    app = app.run()
+    table = next(d.value for d in app.dataframe if "Mode" in d.value.columns)
+    assert sorted(table["Mode"]) == ["advisory", "bias", "consensus", "disabled"]
+    assert set(table["LLM"]) == {"replay"} and set(table["New calls"]) == {"0"}
+    assert {"Trades", "Net P&L", "Max drawdown", "New $", "Trades it enabled",
+            "Skipped entries followed"} <= set(table.columns)

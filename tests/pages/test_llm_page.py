@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import llm_state, llm_store, ops_store
-from shared.persistence.db import connect
+from shared.domain.news import Headline
+from shared.persistence import llm_state, llm_store, news_store, ops_store
+from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 
@@ -58,11 +61,11 @@ def test_status_shows_quota_and_limit_from_the_config(app_env):
     app = open_llm_page()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.000"
+    assert metrics["Calls today"] == "0" and metrics["Cost today"] == "$0.0000"
     bars = [b.proto.text for b in app.get("progress")]
     assert "quota 1,000/day" in bars and "limit $50.00/day" in bars
     assert metrics["Provider"] == "bedrock" and metrics["Bias in force"] == "neutral"
-    assert metrics["Trades it enabled"] == "0" and metrics["Win rate when it agreed"] == "-"
+    assert metrics["Trades it enabled"] == "0" and metrics["Win % agreed"] == "-"
 
 
 def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake):
@@ -70,9 +73,9 @@ def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake)
     log = app_env["db"].parent / "bot.log"
     process = start_bot(app_env["config"], app_env["db"], log, DUMMY_AWS)
     try:
-        before = heartbeat(app_env["db"])["heartbeat_at"]
-        wait_for(lambda: (h := heartbeat(app_env["db"])) and h["status"] == "running"
-                 and h["heartbeat_at"] > before, 60, "the bot running", process, log)
+        before = heartbeat(app_env["db"]).heartbeat_at
+        wait_for(lambda: (h := heartbeat(app_env["db"])) and h.status == "running"
+                 and h.heartbeat_at > before, 60, "the bot running", process, log)
         app = ask(open_llm_page(), "FOMC today, be careful")
         command_id = app.session_state["llm_command"]
         assert app.session_state["llm_via"] == "the running bot"
@@ -103,7 +106,7 @@ def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
     assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
     assert fake.count("/converse") == 1
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.000"
+    assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.0000"
     assert any("quiet tape" in c.value for c in app.code), "prompt drill-down"
 
 
@@ -129,6 +132,24 @@ def test_headline_form_stores_news(app_env):
     next(b for b in app.button if b.label == "Add headline").click().run()
     conn = connect(app_env["db"])
     assert [n["headline"] for n in llm_state.recent_news(conn)] == ["CPI rises 0.4%"]
+
+
+def test_headlines_show_with_their_sentiment_scores(app_env):
+    conn = connect(app_env["db"])
+    received = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+    with write_transaction(conn):
+        good = news_store.store_if_new(conn, Headline("rss:wire", "Stocks post strong gains",
+                                                      received), timedelta(hours=1))
+        news_store.store_if_new(conn, Headline("ib:BRFG", "Markets crash", received),
+                                timedelta(hours=1))
+        news_store.set_scores(conn, [news_store.Score(good, 0.77, "vader")], received)
+    conn.close()
+    app = open_llm_page()
+    table = next(d.value for d in app.dataframe if "headline" in d.value.columns)
+    rows = {r["headline"]: r for r in table.to_dict("records")}
+    assert rows["Stocks post strong gains"]["score"] == 0.77
+    assert rows["Stocks post strong gains"]["scorer"] == "vader"
+    assert pd.isna(rows["Markets crash"]["score"]), "not scored yet: empty"
 
 
 def test_config_page_edits_the_llm_section(app_env):

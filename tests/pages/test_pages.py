@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import journal_store, ops_store
+from shared.config.settings import Settings
+from shared.persistence import config_source, journal_store, ops_store
 from shared.persistence.db import connect
+from tests.integration.botproc import query
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -35,17 +37,46 @@ def test_overview_shows_the_journal(app_env):
     assert "Equity" in labels and labels["Equity"].startswith("$")
     charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     names = {trace.get("name") for chart in charts for trace in chart["data"]}
-    assert {"Price", "EMA 9", "Entry", "Exit", "Equity"} <= names
+    assert {"Price", "EMA 9", "Long entry ▲", "Short entry ▼", "Exit ×", "Equity"} <= names
+    symbols = {trace.get("name"): trace.get("marker", {}).get("symbol")
+               for chart in charts for trace in chart["data"]}
+    assert symbols["Long entry ▲"] == "triangle-up" and symbols["Short entry ▼"] == "triangle-down"
+    assert symbols["Exit ×"] == "x"
     decisions = app.dataframe[0].value
     assert len(decisions) == 25 and {"verdict", "reasons"} <= set(decisions.columns)
+
+
+def test_overview_draws_the_journaled_sentiment_under_the_price(app_env):
+    conn = connect(app_env["db"])
+    latest = [row["id"] for row in journal_store.recent_decisions(conn, 40)]
+    with conn:  # as a bot with news on journals it: the sentiment beside the features
+        conn.executemany("UPDATE decisions SET features_json = json_set(features_json, "
+                         "'$.sentiment', ?) WHERE id = ?",
+                         [(round(0.02 * i - 0.4, 2), i_d) for i, i_d in enumerate(latest)])
+    conn.close()
+    app = open_page("app_pages/overview.py")
+    price = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                 if any(t.get("name") == "Price" for t in json.loads(c.proto.spec)["data"]))
+    (panel,) = [t for t in price["data"] if t.get("name") == "Sentiment"]
+    assert panel["yaxis"] == "y2" and len(panel["y"]) >= 1
+    assert all(-1 <= v <= 1 for v in panel["y"])
+
+
+def test_overview_has_no_sentiment_panel_without_news(app_env):
+    app = open_page("app_pages/overview.py")
+    names = {t.get("name") for c in app.get("plotly_chart") for t in json.loads(c.proto.spec)[
+        "data"]}
+    assert "Price" in names and "Sentiment" not in names
 
 
 def test_sidebar_reports_heartbeat_mode_and_unreachable_supervisor(app_env):
     app = AppTest.from_file(APP, default_timeout=60).run()
     sidebar_metrics = {m.label: m.value for m in app.sidebar.metric}
-    assert sidebar_metrics["Bot process"] == "UNKNOWN"
+    # supervisord unreachable and the paper run's last heartbeat says it stopped
+    assert sidebar_metrics["Bot"] == "stopped"
     captions = " ".join(c.value for c in app.sidebar.caption)
-    assert "Mode: **paper**" in captions
+    assert "Mode: **paper**" in captions and "Entries: none (bot stopped)" in captions
+    assert "Broker: connected" not in captions and "Entries: allowed" not in captions
 
 
 def test_halt_button_queues_a_command(app_env):
@@ -127,12 +158,27 @@ def test_trades_page_filters_by_side(app_env):
     assert {m.label: m.value for m in app.metric}["Trades"] == str(len(longs))
 
 
-def test_config_page_says_what_is_wrong_with_a_garbage_file(app_env):
-    app_env["config"].write_text("risk: [this is : not yaml\n")
+@pytest.mark.parametrize("hand_edit", ["risk: [this is : not yaml\n", "  \n", ""])
+def test_a_broken_hand_edit_of_the_exported_file_changes_nothing_on_the_config_page(
+    app_env, hand_edit
+):
+    # the config's one source is the active version in the database, not data/config.yaml
+    app_env["config"].write_text(hand_edit)
     app = open_page("app_pages/config.py")
-    assert not app.exception
-    assert any("config file is invalid" in e.value and "not valid YAML" in e.value
-               for e in app.error)
+    assert not app.exception and not [e for e in app.error if "config" in e.value.lower()]
+    app.selectbox[0].select("risk").run()
+    active = query(app_env["db"], config_source.active_settings)[1]
+    assert active.risk.max_hold_minutes != Settings().risk.max_hold_minutes  # not the defaults
+    assert _field(app, "field.risk.max_hold_minutes").value == active.risk.max_hold_minutes
+
+
+def test_config_yaml_mode_refuses_empty_text(app_env):
+    app = open_page("app_pages/config.py")
+    next(t for t in app.text_area if t.label == "config.yaml").input("   ")
+    next(b for b in app.button if b.label == "Review YAML").click().run()
+    assert any("the config text is empty" in e.value for e in app.error)
+    assert not any(b.label == "Save as new version" for b in app.button)
+    assert app_env["config"].read_text().strip()
 
 
 def test_password_gate_when_a_password_is_set(app_env, monkeypatch):
@@ -158,3 +204,27 @@ def test_password_is_mandatory_off_loopback(app_env):
         streamlit_config.set_option("server.address", previous)
     assert not app.title
     assert "set DASHBOARD_PASSWORD" in app.error[0].value
+
+
+def test_overview_shows_the_trader_panels_and_a_trade_drilldown(app_env):
+    app = open_page("app_pages/overview.py")
+    text = " ".join(m.value for m in app.markdown)
+    assert "**Position**" in text and "**Risk today**" in text
+    assert "Market session (CME Globex)" in text and "Trades left" in text
+    trade = next(s for s in app.selectbox if s.label == "Trade")
+    assert trade.options and ("▲" in trade.options[0] or "▼" in trade.options[0])
+    text = " ".join(m.value for m in app.markdown)  # the latest trade is drilled into
+    assert "**Decision** at" in text and "**Orders**" in text and "**Fills**" in text
+    tables = [d.value for d in app.dataframe]
+    assert any({"strategy", "vote"} <= set(t.columns) for t in tables)
+    assert any("role" in t.columns and "placed" in t.columns for t in tables)
+
+
+def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page("app_pages/overview.py").run()
+    chicago = app.dataframe[0].value["ts"].iloc[0]
+    app.sidebar.selectbox[0].select("UTC").run()
+    utc = app.dataframe[0].value["ts"].iloc[0]
+    assert str(chicago.tz) == "America/Chicago" and str(utc.tz) == "UTC"
+    assert chicago == utc  # the same instant, shown in another zone

@@ -1,13 +1,17 @@
 """Load historical bars from a CSV or Parquet file into one clean, UTC-indexed frame.
 
 Header and column layout are detected; malformed rows are skipped, counted and named;
-duplicate timestamps keep their first row; naive timestamps are read in the caller's timezone.
-The result is sorted, unique and free of NaN.
+duplicate timestamps keep their first row; rows out of time order are counted, named and
+sorted; naive timestamps are read in the caller's timezone. The result is sorted, unique and
+free of NaN. A file that cannot be used at all (missing, binary or not UTF-8, empty, wrong
+columns, no usable row) raises ``DataFileError``: the same one line for the live replay feed and
+the backtester, which both exit 2 with it.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import warnings
 from collections.abc import Callable, Iterator
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bot.adapters.feeds.fast_csv import read_clean_csv
-from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,9 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 MAX_PROBLEM_EXAMPLES = 8
 MAX_DUPLICATE_EXAMPLES = 2
+MAX_ORDER_EXAMPLES = 3
+MAX_NAMES_SHOWN = 12
+NO_DATA_ROWS = "no data rows"  # the reason for a file with a header (or schema) and no rows
 _TIMESTAMP_NAMES = ("timestamp", "datetime", "date/time", "date_time", "ts")
 _KNOWN_NAMES = frozenset((*_TIMESTAMP_NAMES, "date", "time", *BAR_COLUMNS))
 _IB_PATTERN = r"\d{8} \d{2}:\d{2}:\d{2}"
@@ -44,7 +51,9 @@ class LoadedBars:
 
     ``bars`` has a tz-aware UTC ``DatetimeIndex`` named ``ts`` (bar start time), sorted and
     unique, and float columns open, high, low, close, volume. Blank lines are not counted;
-    ``rows_read == len(bars) + malformed_skipped + duplicates_dropped``.
+    ``rows_read == len(bars) + malformed_skipped + duplicates_dropped``. ``out_of_order``
+    rows (earlier than a row above them) are kept and sorted; ``order_problems`` names the
+    first few with their line numbers.
     """
 
     bars: pd.DataFrame
@@ -52,6 +61,8 @@ class LoadedBars:
     malformed_skipped: int
     duplicates_dropped: int
     problems: tuple[str, ...]
+    out_of_order: int = 0
+    order_problems: tuple[str, ...] = ()
 
 
 def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> LoadedBars:
@@ -61,16 +72,19 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
     hour) makes its row malformed rather than guessing; one that occurs twice (the fall-back
     hour) is read as daylight time where it first appears in the file and as standard time
     where it repeats, the order a vendor writing wall-clock time produces. Timestamps that
-    carry their own UTC offset ignore ``timezone``. Raises BadBarError when columns are
-    missing or no row is usable, ConfigError for an unknown timezone, OSError if unreadable.
-    A clean CSV is read by the columnar fast path (``fast_csv``; ``fast=False`` skips it);
-    everything it declines is read here, row by row.
+    carry their own UTC offset ignore ``timezone``. Raises DataFileError when the file is
+    missing, unreadable, binary or not UTF-8, empty, lacks columns or has no usable row, and
+    ConfigError for an unknown timezone. A clean CSV is read by the columnar fast path
+    (``fast_csv``; ``fast=False`` skips it); everything it declines (a bad file included) is
+    read here, row by row, so every problem and every DataFileError comes from this reader.
     """
     path = Path(path)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{path}: unknown timezone {timezone!r}") from None
+    if not path.is_file():
+        raise DataFileError(path, "not a file" if path.exists() else "the file does not exist")
     clean = read_clean_csv(path, timezone) if fast and path.suffix.lower() not in (
         ".parquet", ".pq") else None
     if clean is not None:
@@ -83,7 +97,7 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
         raw, width_problems = _read_csv(path)
     rows_read = len(raw) + len(width_problems)
     if rows_read == 0:
-        raise BadBarError(f"{path}: no data rows")
+        raise DataFileError(path, NO_DATA_ROWS)
 
     stamps, checks = _parse_timestamps(raw, timezone)
     frame = pd.DataFrame(
@@ -97,7 +111,10 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
     examples = sorted(examples)[:MAX_PROBLEM_EXAMPLES]
     malformed = len(width_problems) + int(bad.sum())
 
-    good = frame[~bad].assign(line=lines[~bad]).sort_index(kind="mergesort")
+    good = frame[~bad].assign(line=lines[~bad])
+    repeated = good.index.duplicated(keep="first")  # dropped below, so never "out of order"
+    out_of_order, order_problems = _order_problems(path, good[~repeated])
+    good = good.sort_index(kind="mergesort")
     duplicated = good.index.duplicated(keep="first")
     problems = [f"{_where(path, line)}: {text}" for line, text in examples]
     if malformed > len(problems):
@@ -108,10 +125,11 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
     bars = good.loc[~duplicated, list(BAR_COLUMNS)]
     if bars.empty:
         first = f"; first problem: {problems[0]}" if problems else ""
-        raise BadBarError(
-            f"{path}: no usable rows ({rows_read} read, {malformed} malformed{first})"
+        raise DataFileError(
+            path, f"no usable rows ({rows_read} read, {malformed} malformed{first})"
         )
-    loaded = LoadedBars(bars, rows_read, malformed, int(duplicated.sum()), tuple(problems))
+    loaded = LoadedBars(bars, rows_read, malformed, int(duplicated.sum()), tuple(problems),
+                        out_of_order, order_problems)
     _log_summary(path, loaded)
     return loaded
 
@@ -127,16 +145,37 @@ def iter_bar_objects(frame: pd.DataFrame) -> Iterator[Bar]:
         yield Bar(stamp.replace(tzinfo=UTC), open_, high, low, close, volume)
 
 
+def _read_text(path: Path) -> str:
+    """The file as text; DataFileError (with the line) for binary data or non-UTF-8 bytes."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(path, f"cannot read the file: {exc.strerror or exc}") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataFileError(path, "binary data (a NUL byte), not CSV text",
+                            data.count(b"\n", 0, nul) + 1)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}): binary or another encoding",
+            data.count(b"\n", 0, exc.start) + 1,
+        ) from None
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Read a CSV into text columns, plus the rows rejected for their field count."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        first_line = handle.readline()
-        handle.seek(0)
-        delimiter = max(",;\t", key=first_line.count)
-        reader = csv.reader(handle, delimiter=delimiter)
+    text = _read_text(path)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
         rows = [(reader.line_num, fields) for fields in reader if "".join(fields).strip()]
+    except csv.Error as exc:
+        raise DataFileError(path, f"not CSV text: {exc}", reader.line_num) from None
     if not rows:
-        raise BadBarError(f"{path}: the file is empty")
+        raise DataFileError(path, "the file is empty")
     mapping, has_header = _layout(path, rows[0][1])
     width = len(rows[0][1])
     problems: list[tuple[int, str]] = []
@@ -162,8 +201,8 @@ def _layout(path: Path, first_row: list[str]) -> tuple[dict[str, list[int]], boo
     if any(name in _KNOWN_NAMES for name in names) or not _looks_like_data(first_row):
         return _map_columns(path, names), True
     if len(first_row) < 6:
-        raise BadBarError(
-            f"{path}: no header and only {len(first_row)} columns; "
+        raise DataFileError(
+            path, f"no header and only {len(first_row)} columns; "
             "expected timestamp, open, high, low, close, volume"
         )
     return {"ts": [0], **{name: [i + 1] for i, name in enumerate(BAR_COLUMNS)}}, False
@@ -180,7 +219,9 @@ def _map_columns(path: Path, names: list[str]) -> dict[str, list[int]]:
     missing = [name for name in ("ts", *BAR_COLUMNS) if name not in mapping]
     if missing:
         wanted = ", ".join("timestamp" if name == "ts" else name for name in missing)
-        raise BadBarError(f"{path}: missing column(s) {wanted}; found {', '.join(names)}")
+        shown = [name[:40] for name in names[:MAX_NAMES_SHOWN]]
+        more = f" (+{len(names) - len(shown)} more)" if len(names) > len(shown) else ""
+        raise DataFileError(path, f"missing column(s) {wanted}; found {', '.join(shown)}{more}")
     return mapping
 
 
@@ -194,7 +235,10 @@ def _looks_like_data(fields: list[str]) -> bool:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    table = pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataFileError(path, f"not a readable Parquet file: {exc}") from None
     table.columns = [str(name).strip().lower() for name in table.columns]
     has_stamp = {*_TIMESTAMP_NAMES, "date", "time"}.intersection(table.columns)
     if not has_stamp and isinstance(table.index, pd.DatetimeIndex):
@@ -262,6 +306,22 @@ def _parse_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return parsed.dt.tz_localize(None), aware
 
 
+def _order_problems(path: Path, rows: pd.DataFrame) -> tuple[int, tuple[str, ...]]:
+    """Count rows (in file order) earlier than a row above them; name the first few."""
+    stamps = pd.DatetimeIndex(rows.index).as_unit("ns").asi8
+    if len(stamps) < 2:
+        return 0, ()
+    latest = np.maximum.accumulate(stamps)
+    late = np.flatnonzero(stamps[1:] < latest[:-1]) + 1
+    lines = rows["line"].to_numpy()
+    examples = tuple(
+        f"{_where(path, lines[i])}: timestamp {rows.index[i]} is out of order (earlier than "
+        f"{pd.Timestamp(latest[i - 1], tz='UTC')} above it)"
+        for i in late[:MAX_ORDER_EXAMPLES]
+    )
+    return len(late), examples
+
+
 def _value_checks(frame: pd.DataFrame, raw: pd.DataFrame) -> list[_Check]:
     """The price and volume checks, in the order their reasons are reported."""
     low, high = frame["low"].to_numpy(), frame["high"].to_numpy()
@@ -307,15 +367,17 @@ def _where(path: Path, line: object) -> str:
 
 
 def _log_summary(path: Path, loaded: LoadedBars) -> None:
-    level = logging.WARNING if loaded.malformed_skipped else logging.INFO
+    level = logging.WARNING if loaded.malformed_skipped or loaded.out_of_order else logging.INFO
     logger.log(
         level,
-        "loaded %d bars from %s (%d rows read, %d malformed, %d duplicates dropped)",
+        "loaded %d bars from %s (%d rows read, %d malformed, %d duplicates dropped, "
+        "%d out of order sorted)",
         len(loaded.bars),
         path,
         loaded.rows_read,
         loaded.malformed_skipped,
         loaded.duplicates_dropped,
+        loaded.out_of_order,
     )
-    for problem in loaded.problems:
+    for problem in (*loaded.problems, *loaded.order_problems):
         logger.log(level, "bar file problem: %s", problem)

@@ -1,9 +1,20 @@
-"""Seeded synthetic ES-like bars on the CME Globex clock (holidays ignored).
+"""Seeded synthetic ES-like bars on the CME Globex clock (holidays ignored), calibrated to real ES.
 
 Same (seed, start, start_price, bar_seconds), same bars; the wall clock is never read. Prices
 sit on the 0.25 tick grid, high/low bracket open/close, a bar opens at the previous close inside
-a session, and no bar falls in the 16:00-17:00 CT break or the weekend. ``resume_point``
-continues a market after a restart.
+a session, and no bar falls in the 16:00-17:00 CT break or the weekend (``globex_clock``).
+``resume_point`` continues a market after a restart.
+
+The model lives on a one-minute grid whatever the bar size, so five-second bars summed into
+minutes look like one-minute bars: each minute's variance is (midday sigma x time-of-day
+profile x a day factor x exp(fast + slow log-volatility))^2, the two log-volatilities
+mean-reverting over minutes and hours (volatility clustering); rare jumps add fat tails and
+kick the fast one. A third of each minute's variance comes from a mean-reverting component,
+so hour-long moves stay smaller than a random walk's (as in real ES). A bar's return is normal
+with the variance integrated over its span, plus its jumps; its high and low are the extremes
+of a (slightly narrowed) Brownian bridge. Volume follows the
+time-of-day profile, the current volatility and the bar's own move. The constants are fitted
+to real ES; ``benchmarks/bench_market_calibration.py`` prints synthetic against real.
 """
 
 from __future__ import annotations
@@ -11,32 +22,34 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from bot.adapters.feeds.globex_clock import globex_session
+from bot.adapters.feeds.synthetic_profile import minute_profile
 from shared.domain.models import Bar
 
-CHICAGO = ZoneInfo("America/Chicago")
 TICK_SIZE_POINTS = 0.25
-SESSION_OPEN_CT = time(17, 0)
-SESSION_CLOSE_CT = time(16, 0)
 
-_REFERENCE_PRICE = 5000.0
-_REFERENCE_BAR_SECONDS = 5
-_BASE_SIGMA_POINTS = 0.55  # per 5 s bar at 5000 when the time-of-day multiplier is 1
-_BASE_VOLUME_CONTRACTS = 220.0  # per 5 s bar at RTH midday
-_LOG_VOL_STEP_SECONDS = 60
-_LOG_VOL_HALF_LIFE_MINUTES = 6.0
-_LOG_VOL_STD = 0.5
+_MIDDAY_SIGMA_BP = 2.2  # one-minute return std at RTH midday with every factor at 1
+_FAST_HALF_LIFE_MINUTES = 8.0
+_FAST_LOG_VOL_STD = 0.35
+_SLOW_HALF_LIFE_MINUTES = 120.0
+_SLOW_LOG_VOL_STD = 0.30
 _DAY_FACTOR_STD = 0.25
-_JUMP_PROBABILITY_PER_BAR = 3e-5  # scaled by the time-of-day volatility multiplier
-_JUMP_MIN_POINTS = 1.5
-_JUMP_MEAN_EXCESS_POINTS = 1.5
-_JUMP_LOG_VOL_KICK = 0.3
-_GAP_STD_POINTS_PER_SQRT_HOUR = 0.6
+_JUMPS_PER_MIDDAY_MINUTE = 0.002  # scaled by the time-of-day volatility profile
+_JUMP_MIN_BP = 6.0
+_JUMP_MEAN_EXCESS_BP = 6.0
+_JUMP_LOG_VOL_KICK = 0.4
+_MIDDAY_VOLUME_PER_MINUTE = 1700.0
+_VOLUME_VOLATILITY_ELASTICITY = 0.8
+_MINUTE_VOLUME_NOISE_STD = 0.35
+_GAP_STD_BP_PER_SQRT_HOUR = 1.2
+_REVERTING_SHARE = 0.35  # of each minute's variance, from a mean-reverting component ...
+_REVERTING_HALF_LIFE_MINUTES = 15.0  # ... so hour-long moves are smaller than a random walk's
+_BRIDGE_SIGMA_FACTOR = 0.85  # intrabar excursions are smaller than a Brownian motion's
 
 
 class ResumePoint(NamedTuple):
@@ -45,25 +58,6 @@ class ResumePoint(NamedTuple):
     start: datetime
     start_price: float
     seed: int
-
-
-def globex_session(ts: datetime) -> tuple[datetime, datetime]:
-    """Return the UTC (open, close) of the Globex session holding ``ts``, or of the next one."""
-    if ts.tzinfo is None:
-        raise ValueError("ts must be timezone-aware")
-    local = ts.astimezone(CHICAGO)
-    trading_day = local.date()
-    if local.time() >= SESSION_OPEN_CT:
-        trading_day += timedelta(days=1)
-    while True:
-        if trading_day.weekday() >= 5:  # Saturday/Sunday belong to Monday's session
-            trading_day += timedelta(days=7 - trading_day.weekday())
-        previous_day = trading_day - timedelta(days=1)
-        open_utc = datetime.combine(previous_day, SESSION_OPEN_CT, CHICAGO).astimezone(UTC)
-        close_utc = datetime.combine(trading_day, SESSION_CLOSE_CT, CHICAGO).astimezone(UTC)
-        if ts < close_utc:
-            return open_utc, close_utc
-        trading_day += timedelta(days=1)
 
 
 def derive_seed(seed: int, ts: datetime) -> int:
@@ -87,8 +81,22 @@ def resume_point(last_bar: Bar, seed: int, bar_seconds: int = 5) -> ResumePoint:
 @dataclass(slots=True)
 class _MarketState:
     price: float
-    log_vol: float
+    fast_log_vol: float
+    slow_log_vol: float
+    reverting_bp: float
     last_bar_end: datetime | None
+
+
+class SessionColumns(NamedTuple):
+    """One session's bars as columns: start offsets (s) from ``open_utc``, then OHLCV."""
+
+    open_utc: datetime
+    offsets_s: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
 
 
 class SyntheticMarket:
@@ -116,10 +124,23 @@ class SyntheticMarket:
 
     def iter_bars(self) -> Iterator[Bar]:
         """Yield bars forever from the first session bar at or after ``start``."""
+        for session in self.iter_sessions():
+            open_utc = session.open_utc
+            for offset_s, open_, high, low, close, volume in zip(
+                session.offsets_s.tolist(), session.open.tolist(), session.high.tolist(),
+                session.low.tolist(), session.close.tolist(), session.volume.tolist(),
+                strict=True,
+            ):
+                yield Bar(open_utc + timedelta(seconds=offset_s), open_, high, low, close, volume)
+
+    def iter_sessions(self) -> Iterator[SessionColumns]:
+        """Yield the same bars as ``iter_bars``, one session's columns at a time."""
         rng = np.random.default_rng(np.random.SeedSequence(_entropy(self.seed)))
         state = _MarketState(
             price=self.start_price,
-            log_vol=rng.normal(-(_LOG_VOL_STD**2), _LOG_VOL_STD),
+            fast_log_vol=rng.normal(0.0, _FAST_LOG_VOL_STD),
+            slow_log_vol=rng.normal(0.0, _SLOW_LOG_VOL_STD),
+            reverting_bp=0.0,
             last_bar_end=None,
         )
         cursor = self.start
@@ -133,122 +154,125 @@ class SyntheticMarket:
             if count <= 0:
                 continue
             offsets_s = first_offset_s + self.bar_seconds * np.arange(count)
-            columns = self._simulate(rng, state, open_utc, offsets_s)
-            for offset_s, open_, high, low, close, volume in zip(
-                offsets_s.tolist(), *columns, strict=True
-            ):
-                yield Bar(open_utc + timedelta(seconds=offset_s), open_, high, low, close, volume)
+            yield SessionColumns(open_utc, offsets_s,
+                                 *self._simulate(rng, state, open_utc, offsets_s))
 
     def _simulate(
-        self,
-        rng: np.random.Generator,
-        state: _MarketState,
-        open_utc: datetime,
+        self, rng: np.random.Generator, state: _MarketState, open_utc: datetime,
         offsets_s: np.ndarray,
-    ) -> tuple[list[float], ...]:
+    ) -> tuple[np.ndarray, ...]:
         count = len(offsets_s)
+        starts_min = offsets_s / 60.0
+        ends_min = (offsets_s + self.bar_seconds) / 60.0
+        first_minute = int(starts_min[0])
+        minutes = np.arange(first_minute, math.ceil(ends_min[-1]), dtype=np.float64)
         first_bar = open_utc + timedelta(seconds=int(offsets_s[0]))
-        price_scale = state.price / _REFERENCE_PRICE
-        time_scale = self.bar_seconds / _REFERENCE_BAR_SECONDS
         session_open_price = state.price
         if state.last_bar_end is not None:
-            gap_hours = (first_bar - state.last_bar_end).total_seconds() / 3600
-            state.log_vol = _evolve_log_vol(rng, state.log_vol, gap_hours * 60)
-            if gap_hours > 0:
-                gap_std = _GAP_STD_POINTS_PER_SQRT_HOUR * math.sqrt(gap_hours) * price_scale
-                gap = _tick_round(rng.normal(0.0, gap_std))
+            gap_minutes = (first_bar - state.last_bar_end).total_seconds() / 60.0
+            _evolve_over_gap(rng, state, gap_minutes)
+            if gap_minutes > 0:
+                gap_std = _GAP_STD_BP_PER_SQRT_HOUR * math.sqrt(gap_minutes / 60.0)
+                gap = _tick_round(rng.normal(0.0, gap_std) * 1e-4 * state.price)
                 session_open_price = max(state.price + gap, TICK_SIZE_POINTS)
+        points_per_bp = session_open_price * 1e-4
 
-        sigma_mult, volume_mult = _intraday_profile(offsets_s)
-        jump_mask = rng.random(count) < _JUMP_PROBABILITY_PER_BAR * sigma_mult * time_scale
-        log_vol = self._log_vol_path(rng, state, offsets_s, jump_mask)
-        day_factor = math.exp(rng.normal(-(_DAY_FACTOR_STD**2), _DAY_FACTOR_STD))
-        vol_scale = np.exp(log_vol) * day_factor
-        sigma = _BASE_SIGMA_POINTS * price_scale * math.sqrt(time_scale) * sigma_mult * vol_scale
+        def integrate(per_minute: np.ndarray) -> np.ndarray:
+            return _integrate(per_minute, first_minute, starts_min, ends_min)
 
-        jump_size = _JUMP_MIN_POINTS + rng.exponential(_JUMP_MEAN_EXCESS_POINTS, count)
+        volatility_profile, volume_profile = minute_profile(minutes)
+        jump_mask = rng.random(count) < integrate(_JUMPS_PER_MIDDAY_MINUTE * volatility_profile)
+        jump_bp = _JUMP_MIN_BP + rng.exponential(_JUMP_MEAN_EXCESS_BP, count)
         jump_sign = np.where(rng.random(count) < 0.5, -1.0, 1.0)
-        jumps = np.where(jump_mask, jump_sign * jump_size * price_scale, 0.0)
-        returns = sigma * rng.standard_normal(count) + jumps
-        latent_close = session_open_price + np.cumsum(returns)
+        kicks = np.zeros(len(minutes))
+        np.add.at(kicks, starts_min[jump_mask].astype(np.int64) - first_minute,
+                  _JUMP_LOG_VOL_KICK)
+        fast = _ar1_path(rng, state.fast_log_vol, kicks, _FAST_HALF_LIFE_MINUTES,
+                         _FAST_LOG_VOL_STD)
+        slow = _ar1_path(rng, state.slow_log_vol, np.zeros(len(minutes)),
+                         _SLOW_HALF_LIFE_MINUTES, _SLOW_LOG_VOL_STD)
+        state.fast_log_vol, state.slow_log_vol = float(fast[-1]), float(slow[-1])
+        day_factor = math.exp(rng.normal(-0.5 * _DAY_FACTOR_STD**2, _DAY_FACTOR_STD))
+        vol_scale = np.exp(fast + slow) * day_factor
+        sigma_bp = _MIDDAY_SIGMA_BP * volatility_profile * vol_scale
+        variance_bp = sigma_bp * sigma_bp
+        sigma = np.sqrt(integrate((1.0 - _REVERTING_SHARE) * variance_bp)) * points_per_bp
+        reverting = _reverting_path(rng, state, np.sqrt(_REVERTING_SHARE * variance_bp))
+        edges = first_minute + np.arange(len(reverting), dtype=np.float64)
+        reverting_move = (np.interp(ends_min, edges, reverting) - reverting[0]) * points_per_bp
+
+        noise_std = _MINUTE_VOLUME_NOISE_STD
+        volume_rate = (_MIDDAY_VOLUME_PER_MINUTE * volume_profile
+                       * vol_scale**_VOLUME_VOLATILITY_ELASTICITY
+                       * np.exp(rng.normal(-0.5 * noise_std**2, noise_std, len(minutes))))
+        shocks = rng.standard_normal(count)
+        jumps = np.where(jump_mask, jump_sign * jump_bp * points_per_bp, 0.0)
+        latent_close = session_open_price + np.cumsum(sigma * shocks + jumps) + reverting_move
         latent_open = np.concatenate(([session_open_price], latent_close[:-1]))
 
         close = np.maximum(_to_tick(latent_close), TICK_SIZE_POINTS)
         open_ = np.concatenate(([session_open_price], close[:-1]))
-        high_latent, low_latent = _bridge_extremes(rng, latent_open, latent_close, sigma)
+        high_latent, low_latent = _bridge_extremes(
+            rng, latent_open, latent_close, sigma * _BRIDGE_SIGMA_FACTOR)
         high = np.maximum(_to_tick(high_latent), np.maximum(open_, close))
         low = np.minimum(_to_tick(low_latent), np.minimum(open_, close))
         low = np.maximum(low, TICK_SIZE_POINTS)
 
-        activity = 1.0 + 0.5 * np.abs(returns) / sigma + 4.0 * jump_mask
-        expected_volume = (
-            _BASE_VOLUME_CONTRACTS * time_scale * volume_mult * vol_scale**0.8 * activity
-        )
-        volume = 1 + rng.poisson(expected_volume * rng.gamma(4.0, 0.25, count))
+        activity = 0.75 + 0.3 * np.abs(shocks) + 3.0 * jump_mask
+        volume = 1.0 + rng.poisson(integrate(volume_rate) * activity).astype(np.float64)
 
         state.price = float(close[-1])
         state.last_bar_end = open_utc + timedelta(seconds=int(offsets_s[-1]) + self.bar_seconds)
-        return (
-            open_.tolist(),
-            high.tolist(),
-            low.tolist(),
-            close.tolist(),
-            volume.astype(np.float64).tolist(),
-        )
-
-    def _log_vol_path(
-        self,
-        rng: np.random.Generator,
-        state: _MarketState,
-        offsets_s: np.ndarray,
-        jump_mask: np.ndarray,
-    ) -> np.ndarray:
-        step_index = (offsets_s - offsets_s[0]) // _LOG_VOL_STEP_SECONDS
-        step_count = int(step_index[-1]) + 1
-        kicks = np.zeros(step_count)
-        np.add.at(kicks, step_index[jump_mask], _JUMP_LOG_VOL_KICK)
-        phi = 0.5 ** (1.0 / _LOG_VOL_HALF_LIFE_MINUTES)
-        mean = -(_LOG_VOL_STD**2)
-        innovation_std = _LOG_VOL_STD * math.sqrt(1.0 - phi * phi)
-        shocks = (innovation_std * rng.standard_normal(step_count) + kicks).tolist()
-        path = np.empty(step_count)
-        level = state.log_vol
-        for index, shock in enumerate(shocks):
-            level = mean + phi * (level - mean) + shock
-            path[index] = level
-        state.log_vol = level
-        return path[step_index]
+        return open_, high, low, close, volume
 
 
-def _evolve_log_vol(rng: np.random.Generator, level: float, minutes: float) -> float:
-    """Advance the mean-reverting log-volatility exactly over a closed period."""
-    phi = 0.5 ** (max(minutes, 0.0) / _LOG_VOL_HALF_LIFE_MINUTES)
-    mean = -(_LOG_VOL_STD**2)
-    return mean + phi * (level - mean) + _LOG_VOL_STD * math.sqrt(1 - phi * phi) * rng.normal()
+def _integrate(
+    per_minute: np.ndarray, first_minute: int, starts_min: np.ndarray, ends_min: np.ndarray
+) -> np.ndarray:
+    """Sum a per-minute rate over each bar's [start, end) span (pro rata inside a minute)."""
+    cumulative = np.concatenate(([0.0], np.cumsum(per_minute)))
+    edges = first_minute + np.arange(len(cumulative), dtype=np.float64)
+    spans = np.interp(ends_min, edges, cumulative) - np.interp(starts_min, edges, cumulative)
+    return np.maximum(spans, 0.0)
 
 
-def _intraday_profile(offsets_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Volatility and volume multipliers by time of day (offsets from the 17:00 CT open)."""
-    hour_ct = (17.0 + offsets_s / 3600.0) % 24.0
-    minutes_since_rth_open = (hour_ct - 8.5) * 60.0
-    minutes_to_rth_close = (15.0 - hour_ct) * 60.0
-    rth = (hour_ct >= 8.5) & (hour_ct < 15.0)
-    u_vol = 1.0 + 2.5 * np.exp(-minutes_since_rth_open / 20.0)
-    u_vol += 1.6 * np.exp(-minutes_to_rth_close / 20.0)
-    u_volume = 1.0 + 3.0 * np.exp(-minutes_since_rth_open / 12.0)
-    u_volume += 2.5 * np.exp(-minutes_to_rth_close / 10.0)
-    conditions = [
-        rth,
-        (hour_ct >= 7.0) & (hour_ct < 8.5),  # pre-open: 07:30 CT economic releases
-        (hour_ct >= 15.0) & (hour_ct < 16.0),  # after the cash close
-        (hour_ct >= 17.0) & (hour_ct < 18.0),  # Globex reopen
-        (hour_ct >= 2.0) & (hour_ct < 4.0),  # European open
-    ]
-    sigma_mult = np.select(
-        conditions, [0.8 * np.where(rth, u_vol, 1.0), 0.45, 0.4, 0.35, 0.35], 0.22
-    )
-    volume_mult = np.select(conditions, [np.where(rth, u_volume, 1.0), 0.35, 0.3, 0.2, 0.2], 0.11)
-    return sigma_mult, volume_mult
+def _ar1_path(
+    rng: np.random.Generator, level: float, kicks: np.ndarray, half_life_minutes: float,
+    std: float,
+) -> np.ndarray:
+    """A zero-mean AR(1) in one-minute steps with stationary ``std``, plus ``kicks``."""
+    phi = 0.5 ** (1.0 / half_life_minutes)
+    shocks = (std * math.sqrt(1.0 - phi * phi) * rng.standard_normal(len(kicks)) + kicks).tolist()
+    path = np.empty(len(shocks))
+    for index, shock in enumerate(shocks):
+        level = phi * level + shock
+        path[index] = level
+    return path
+
+
+def _reverting_path(
+    rng: np.random.Generator, state: _MarketState, shock_bp: np.ndarray
+) -> np.ndarray:
+    """The mean-reverting price component (bp) at each minute edge, from ``state``'s level."""
+    phi = 0.5 ** (1.0 / _REVERTING_HALF_LIFE_MINUTES)
+    level = state.reverting_bp
+    shocks = (shock_bp * rng.standard_normal(len(shock_bp))).tolist()
+    path = np.empty(len(shocks) + 1)
+    path[0] = level
+    for index, shock in enumerate(shocks):
+        level = phi * level + shock
+        path[index + 1] = level
+    state.reverting_bp = level
+    return path
+
+
+def _evolve_over_gap(rng: np.random.Generator, state: _MarketState, minutes: float) -> None:
+    """Advance both log-volatilities exactly over a closed period."""
+    for name, half_life, std in (("fast_log_vol", _FAST_HALF_LIFE_MINUTES, _FAST_LOG_VOL_STD),
+                                 ("slow_log_vol", _SLOW_HALF_LIFE_MINUTES, _SLOW_LOG_VOL_STD)):
+        phi = 0.5 ** (max(minutes, 0.0) / half_life)
+        level = phi * getattr(state, name) + std * math.sqrt(1 - phi * phi) * rng.normal()
+        setattr(state, name, level)
 
 
 def _bridge_extremes(

@@ -1,7 +1,8 @@
-"""The strategy registry: every local strategy by name, its vote function and where its params live.
+"""The strategy registry: every local strategy by name, its vote, its firing condition and params.
 
 ``run_strategies`` runs each strategy with a positive weight, sorted by name, so the votes come
-out in the same order every time. The names must equal ``shared.config.settings.STRATEGY_NAMES``.
+out in the same order every time; ``may_any_fire`` ORs their vectorised firing conditions (the
+backtester's fast path). The names must equal ``shared.config.settings.STRATEGY_NAMES``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
+from bot.core.feature_columns import FeatureColumns
 from shared.config.settings import StrategiesConfig
 from shared.domain.models import Features, Vote
 
@@ -19,11 +23,19 @@ from . import breakout, momentum_reversal, rsi_macd, rsi_macd_bracket, sma_cross
 
 @dataclass(frozen=True, slots=True)
 class StrategySpec:
-    """One strategy: its name, its pure vote function and how to find its params in the config."""
+    """One strategy: its name, its pure vote, its firing condition and where its params live.
+
+    ``may_fire`` is the vote's necessary condition, vectorised over feature columns: True on
+    every bar where the vote could be BUY or SELL (it may say True where the vote holds). It
+    lives beside the vote, in the strategy's own module, so an edit to one is an edit to both;
+    the backtester reads it to skip bars on which nothing can happen, and a test runs the live
+    vote on every bar to prove it never misses one.
+    """
 
     name: str
     vote: Callable[[Features, Any, float | None], Vote]
     params_of: Callable[[StrategiesConfig], Any]
+    may_fire: Callable[[FeatureColumns, Any], np.ndarray]
 
     def run(
         self, features: Features, cfg: StrategiesConfig, sentiment: float | None = None
@@ -31,16 +43,21 @@ class StrategySpec:
         """Vote on these features with this strategy's params from ``cfg``."""
         return self.vote(features, self.params_of(cfg), sentiment)
 
+    def may_fire_on(self, columns: FeatureColumns, cfg: StrategiesConfig) -> np.ndarray:
+        """Bars on which this strategy may vote BUY or SELL with its params from ``cfg``."""
+        return np.asarray(self.may_fire(columns, self.params_of(cfg)), dtype=bool)
+
 
 STRATEGIES: Mapping[str, StrategySpec] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
-            StrategySpec(breakout.NAME, breakout.vote, lambda cfg: cfg.breakout),
-            StrategySpec(
-                momentum_reversal.NAME, momentum_reversal.vote, lambda cfg: cfg.momentum_reversal
-            ),
-            StrategySpec(rsi_macd.NAME, rsi_macd.vote, lambda cfg: cfg.rsi_macd),
+            StrategySpec(breakout.NAME, breakout.vote, lambda cfg: cfg.breakout,
+                         breakout.may_fire),
+            StrategySpec(momentum_reversal.NAME, momentum_reversal.vote,
+                         lambda cfg: cfg.momentum_reversal, momentum_reversal.may_fire),
+            StrategySpec(rsi_macd.NAME, rsi_macd.vote, lambda cfg: cfg.rsi_macd,
+                         rsi_macd.may_fire),
         )
     }
 )
@@ -68,6 +85,16 @@ def get_strategy(name: str) -> StrategySpec:
 def unknown_strategy_names(names: Iterable[str]) -> list[str]:
     """Return the given names that are not registered strategies, sorted, without repeats."""
     return sorted(set(names) - set(STRATEGIES))
+
+
+def may_any_fire(columns: FeatureColumns, cfg: StrategiesConfig) -> np.ndarray:
+    """Bars on which some strategy with a positive weight may vote BUY or SELL."""
+    count = len(columns["close"])
+    mask = np.zeros(count, dtype=bool)
+    for name, weight in sorted(cfg.weights.items()):
+        if weight > 0:
+            mask |= get_strategy(name).may_fire_on(columns, cfg)
+    return mask
 
 
 def run_strategies(

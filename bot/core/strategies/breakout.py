@@ -6,6 +6,9 @@ is the same whether the feature is signed or not. Pure: depends only on features
 
 from __future__ import annotations
 
+import numpy as np
+
+from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from shared.config.settings import BreakoutParams
 from shared.domain.models import Action, Features, Vote
 
@@ -73,6 +76,23 @@ def vote(features: Features, params: BreakoutParams, sentiment: float | None = N
         trend,
     )
     return active_vote(NAME, action, confidence, reasons)
+
+
+def may_fire(columns: FeatureColumns, params: BreakoutParams) -> np.ndarray:
+    """Bars on which ``vote`` may say BUY or SELL: a necessary condition, vectorised.
+
+    Mirrors the checks above (a body, the body and volume minimums, band or trend confirmation),
+    with the body limit widened by ``RELATIVE_MARGIN`` (body/ATR carries ATR's last-bit noise).
+    """
+    close, open_ = columns["close"], columns["open"]
+    direction = np.sign(close - open_)
+    body = np.abs(columns["body_over_atr"])
+    trend = direction * (columns["ema_fast"] - columns["ema_slow"]) > 0
+    band = np.where(direction > 0, columns["bollinger_upper"], columns["bollinger_lower"])
+    confirmed = trend | (direction * (close - band) > 0)
+    return confirmed & (direction != 0) & (
+        body >= params.min_body_over_atr * (1 - RELATIVE_MARGIN)) & (
+        columns["volume_zscore"] >= params.min_volume_zscore)
 
 
 def _band_check(features: Features, direction: int) -> tuple[bool, str]:

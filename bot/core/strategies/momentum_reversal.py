@@ -7,6 +7,9 @@ stretches). Pure: the vote depends only on the features and the params.
 
 from __future__ import annotations
 
+import numpy as np
+
+from bot.core.feature_columns import RELATIVE_MARGIN, RSI_MARGIN, FeatureColumns
 from shared.config.settings import MomentumReversalParams
 from shared.domain.models import Action, Features, Vote
 
@@ -57,6 +60,34 @@ def vote(
     )
     reasons = (stretched, f"RSI {features.rsi:.1f} {rsi_limit} extreme", turn_reason)
     return active_vote(NAME, action, confidence, reasons)
+
+
+def may_fire(columns: FeatureColumns, params: MomentumReversalParams) -> np.ndarray:
+    """Bars on which ``vote`` may say BUY or SELL: a necessary condition, vectorised.
+
+    Stretched past a band, RSI beyond its extreme and the histogram turning (or flattening
+    within the tolerance); %B and RSI limits widened by the margins of ``feature_columns``.
+    """
+    excess = params.min_bollinger_excess
+    percent_b, rsi = columns["bollinger_percent"], columns["rsi"]
+    hist, previous = columns["macd_hist"], columns["macd_hist_prev"]
+    tolerance = params.histogram_turn_tolerance
+    buy = (percent_b < -excess + RELATIVE_MARGIN) & (
+        rsi < params.rsi_extreme_low + RSI_MARGIN) & _may_turn(hist, previous, 1, tolerance)
+    sell = (percent_b > 1 + excess - RELATIVE_MARGIN) & (
+        rsi > params.rsi_extreme_high - RSI_MARGIN) & _may_turn(hist, previous, -1, tolerance)
+    return buy | sell
+
+
+def _may_turn(
+    histogram: np.ndarray, previous: np.ndarray, direction: int, tolerance: float
+) -> np.ndarray:
+    """The histogram turns toward ``direction`` or flattens within the tolerance (``_turn``)."""
+    move = direction * (histogram - previous)
+    depth = -direction * histogram
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flattening = (depth > 0) & (tolerance > 0) & (-move / depth < tolerance + 1e-9)
+    return (move > 0) | flattening
 
 
 def _turn(features: Features, direction: int, tolerance: float) -> tuple[float, str]:

@@ -6,6 +6,9 @@ Sentiment moves confidence by at most ``params.sentiment_weight`` and never chan
 
 from __future__ import annotations
 
+import numpy as np
+
+from bot.core.feature_columns import RSI_MARGIN, FeatureColumns
 from shared.config.settings import RsiMacdParams
 from shared.domain.models import Action, Features, Vote
 
@@ -68,6 +71,22 @@ def vote(features: Features, params: RsiMacdParams, sentiment: float | None = No
         confidence += nudge
         reasons.append(f"sentiment {score:+.2f} moves confidence {nudge:+.2f}")
     return active_vote(NAME, action, confidence, reasons)
+
+
+def may_fire(columns: FeatureColumns, params: RsiMacdParams) -> np.ndarray:
+    """Bars on which ``vote`` may say BUY or SELL: a necessary condition, vectorised.
+
+    The trigger of ``_trigger``: a histogram zero cross, RSI inside its band (widened by
+    ``RSI_MARGIN``) and the MACD line on the cross's side.
+    """
+    histogram, previous = columns["macd_hist"], columns["macd_hist_prev"]
+    rsi, macd = columns["rsi"], columns["macd"]
+    midline = (params.oversold + params.overbought) / 2
+    buy = (previous <= 0) & (histogram > 0) & (macd > 0) & (rsi > midline - RSI_MARGIN) & (
+        rsi < params.overbought + RSI_MARGIN)
+    sell = (previous >= 0) & (histogram < 0) & (macd < 0) & (
+        rsi > params.oversold - RSI_MARGIN) & (rsi < midline + RSI_MARGIN)
+    return buy | sell
 
 
 def _trigger(features: Features, params: RsiMacdParams) -> tuple[Action, str]:

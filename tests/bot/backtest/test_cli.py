@@ -16,7 +16,7 @@ from shared.config.backtest_request import BacktestRequest
 from shared.persistence import backtest_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
-from tests.integration.botproc import REPO_ROOT
+from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.integration  # runs `python -m bot backtest` processes
 

@@ -39,6 +39,8 @@ def test_skipping_idle_bars_gives_the_same_trades_and_decisions(name, data):
     every = run_engine(settings, data, skip_idle_bars=False, keep_decisions=True)
     assert every.bars_evaluated == len(data) > skipped.bars_evaluated
     assert skipped.trades == every.trades
+    # Without decisions kept, exact features are computed only where an entry may be decided.
+    assert run_engine(settings, data).trades == every.trades
     assert skipped.open_position == every.open_position
     by_ts = {d.ts: d for d in every.decisions}
     for decision in skipped.decisions:
@@ -51,7 +53,8 @@ def test_skipping_idle_bars_gives_the_same_trades_and_decisions(name, data):
 
 def test_a_short_window_falls_back_to_the_live_feature_path(data):
     settings = settings_from_mapping(
-        {"features": {"window_bars": 120}, "risk": ACTIVE, "feed": {"bar_seconds": 60}}, env={})
+        {"features": {"window_bars": 120, "atr_baseline_bars": 100}, "risk": ACTIVE,
+         "feed": {"bar_seconds": 60}}, env={})
     short = data.slice(0, 2500)
     outcome = run_engine(settings, short, keep_decisions=True)
     assert outcome.bars_evaluated == len(short)

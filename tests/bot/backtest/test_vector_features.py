@@ -12,6 +12,7 @@ from bot.backtest.vector_features import (
     FEATURE_COLUMNS,
     MAX_SEED_WEIGHT,
     ExactWindows,
+    atr_ratio_margin,
     feature_matrix,
     features_at,
     window_seed_weight,
@@ -50,6 +51,11 @@ def test_features_equal_the_live_window_bit_for_bit_on_real_es_bars(shared_data)
 
 
 def test_whole_history_columns_stay_within_1e_12_of_the_window_ones():
+    # The ATR baseline averages ATR values closer to the window's seed: atr_ratio_margin bounds
+    # it (~1e-5 with the defaults; the seed's weight is ~1e-8 and its discrepancy far below
+    # the bound's 1,000).
+    baseline_margin = atr_ratio_margin(CFG)
+    assert baseline_margin < 1e-4
     bars = minute_bars(800)
     data = bar_data(bars)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
@@ -61,6 +67,8 @@ def test_whole_history_columns_stay_within_1e_12_of_the_window_ones():
             expected, got = float(getattr(live, name)), float(matrix[index, position])
             if math.isnan(expected):
                 assert math.isnan(got), (index, name)
+            elif name == "atr_baseline_points":
+                assert abs(got - expected) <= baseline_margin * expected / 2, (index, name)
             else:
                 assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), (index, name)
 
@@ -91,7 +99,8 @@ def test_the_batched_window_values_equal_the_live_ones_on_real_es_bars(shared_da
 
 def test_short_windows_are_flagged_for_the_live_feature_path():
     assert window_seed_weight(CFG) <= MAX_SEED_WEIGHT
-    assert window_seed_weight(FeatureConfig(window_bars=200)) > MAX_SEED_WEIGHT
+    assert window_seed_weight(FeatureConfig(window_bars=200, atr_baseline_bars=100)) > (
+        MAX_SEED_WEIGHT)
 
 
 def test_feature_matrix_of_a_short_series_is_all_warm_up():

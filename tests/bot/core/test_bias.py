@@ -71,6 +71,13 @@ def test_reply_is_clamped_and_case_insensitive():
     assert parse_reply({"bias": "BULLISH", "confidence": -3, "action": "HOLD"})[0].confidence == 0
 
 
+@pytest.mark.parametrize(("sent", "read"), [(0.8, 0.8), (1, 1.0), (7.5, 0.075), ("72", 0.72),
+                                            (100, 1.0), (150, 1.0), (-0.5, 0.0)])
+def test_confidence_above_one_is_a_percentage_and_the_rest_is_clamped(sent, read):
+    reply, _ = parse_reply({"bias": "BULLISH", "confidence": sent, "action": "HOLD"})
+    assert reply.confidence == pytest.approx(read)
+
+
 @pytest.mark.parametrize("bad", [
     {"bias": "BULLISH", "confidence": float("nan")}, {"bias": "BULLISH", "confidence": True},
     {"bias": "MOON", "confidence": 0.5}, {"confidence": 0.5}, [1, 2], "text", None,

@@ -146,6 +146,7 @@ def expected_order(world: dict, index: int, base_confidence: float):
         action=Action.BUY, confidence=1.0, close=bar.close, atr_points=features.atr_points,
         now=bar.ts, minutes_to_close=1e9, regime_tradable=True, regime_reasons=(),
         position=None, entry_pending=False, sizing_confidence=base_confidence,
+        bar_seconds=settings.feed.bar_seconds,
     )
     record, _ = decide(world, index, settings)
     request = replace(regime_ok, action=record.signal_action)

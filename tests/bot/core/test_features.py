@@ -241,8 +241,9 @@ def test_atr_baseline_is_the_mean_of_the_last_baseline_atrs() -> None:
         pd.Series([b.high for b in bars]), pd.Series([b.low for b in bars]),
         pd.Series([b.close for b in bars]), window=14,
     ).average_true_range().to_numpy()
-    assert features.atr_baseline_points == pytest.approx(reference[-100:].mean(), abs=1e-9)
-    assert features.atr_ratio == pytest.approx(reference[-1] / reference[-100:].mean())
+    tail = reference[-DEFAULT.atr_baseline_bars:]
+    assert features.atr_baseline_points == pytest.approx(tail.mean(), abs=1e-9)
+    assert features.atr_ratio == pytest.approx(reference[-1] / tail.mean())
 
 
 def test_atr_matches_ta_on_the_last_bar_of_a_rolled_500_bar_window() -> None:
@@ -294,7 +295,7 @@ def test_realized_vol_is_the_sample_std_of_log_returns_in_percent() -> None:
 # Bars needed for a value, from each definition with the default periods.
 WARM_UP_BARS = {
     "rsi": 15, "rsi_prev": 16, "macd": 26, "macd_signal": 34, "macd_hist": 34,
-    "macd_hist_prev": 35, "atr_points": 14, "atr_baseline_points": 113, "ema_fast": 9,
+    "macd_hist_prev": 35, "atr_points": 14, "atr_baseline_points": 253, "ema_fast": 9,
     "ema_slow": 21, "sma_slow": 50, "bollinger_upper": 20, "bollinger_middle": 20,
     "bollinger_lower": 20, "bollinger_percent": 20, "rate_of_change_pct": 13,
     "momentum_points": 13, "volume_zscore": 21, "body_over_atr": 14, "realized_vol_pct": 61,

@@ -67,32 +67,30 @@ def test_a_nan_feature_means_warming_up(clock: CmeSessionClock, field: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("baseline", "expected"),
+    ("ratio", "expected"),
     [
-        (2.0 / 0.29, "volatility too low: ATR ratio 0.29 < min 0.30"),
-        (2.0 / 0.31, None),
-        (2.0 / 2.9, None),
-        (2.0 / 3.1, "volatility too high: ATR ratio 3.10 > max 3.00"),
+        (0.49, "volatility too low: ATR 0.98 points is 0.49 x its baseline < min 0.50"),
+        (0.51, None),
+        (2.9, None),
+        (3.1, "volatility too high: ATR 6.20 points is 3.10 x its baseline > max 3.00"),
     ],
 )
-def test_atr_ratio_limits(clock: CmeSessionClock, baseline: float, expected: str | None) -> None:
-    regime = assess(clock, atr_baseline_points=baseline)
+def test_atr_ratio_limits(clock: CmeSessionClock, ratio: float, expected: str | None) -> None:
+    regime = assess(clock, atr_points=2.0 * ratio)
     assert regime.reasons == ((expected,) if expected else ())
     assert regime.tradable is (expected is None)
 
 
-@pytest.mark.parametrize(
-    ("atr", "expected"),
-    [
-        (0.20, "volatility too low: ATR 0.20 points < min 0.25 points"),
-        (0.25, None),
-        (15.0, None),
-        (15.5, "volatility too high: ATR 15.50 points > max 15.00 points"),
-    ],
-)
-def test_atr_points_limits(clock: CmeSessionClock, atr: float, expected: str | None) -> None:
-    regime = assess(clock, atr_points=atr, atr_baseline_points=atr)  # ratio stays 1
-    assert regime.reasons == ((expected,) if expected else ())
+@pytest.mark.parametrize("scale", [0.01, 0.2, 1.0, 25.0])
+def test_the_limits_are_relative_so_any_bar_size_or_instrument_passes(
+    clock: CmeSessionClock, scale: float
+) -> None:
+    # 5-second MES overnight (ATR ~0.15 points) or 1-hour ES bars (ATR ~25): only the ratio
+    # to its own baseline counts.
+    assert assess(clock, atr_points=2.0 * scale, atr_baseline_points=2.0 * scale).tradable
+    low = assess(clock, atr_points=0.4 * scale, atr_baseline_points=2.0 * scale)
+    assert low.reasons[0].startswith("volatility too low") and low.volatility is (
+        VolatilityLabel.LOW)
 
 
 def test_a_zero_atr_baseline_is_not_tradable(clock: CmeSessionClock) -> None:
@@ -149,19 +147,19 @@ def test_reasons_accumulate(clock: CmeSessionClock) -> None:
     regime = assess(
         clock, RegimeConfig(sessions=["open"]), ts=ct("2025-11-24 15:50"), atr_points=20.0
     )
-    assert len(regime.reasons) == 4  # ratio and points too high, bucket, close buffer
+    assert len(regime.reasons) == 3  # volatility too high, bucket, close buffer
 
 
 @pytest.mark.parametrize(
     ("ema_fast", "trend"),
     [
-        (5003.0, TrendLabel.TREND_UP),  # spread 3/5000 = 0.0006 > 0.0005
-        (5002.0, TrendLabel.RANGE),  # 0.0004
-        (4998.0, TrendLabel.RANGE),
-        (4997.0, TrendLabel.TREND_DOWN),
+        (5001.6, TrendLabel.TREND_UP),  # spread 1.6 points = 0.8 ATR > 0.75
+        (5001.4, TrendLabel.RANGE),  # 0.7 ATR
+        (4998.6, TrendLabel.RANGE),
+        (4998.4, TrendLabel.TREND_DOWN),
     ],
 )
-def test_trend_label_by_ema_spread_relative_to_price(
+def test_trend_label_by_ema_spread_in_atrs(
     clock: CmeSessionClock, ema_fast: float, trend: TrendLabel
 ) -> None:
     regime = assess(clock, ema_fast=ema_fast)
@@ -169,13 +167,18 @@ def test_trend_label_by_ema_spread_relative_to_price(
     assert regime.tradable  # labels never block an entry
 
 
+def test_a_zero_atr_labels_no_trend(clock: CmeSessionClock) -> None:
+    regime = assess(clock, atr_points=0.0, ema_fast=5001.0)
+    assert regime.trend is TrendLabel.RANGE
+
+
 @pytest.mark.parametrize(
     ("ratio", "label"),
     [
         (0.7, VolatilityLabel.LOW),
-        (0.8, VolatilityLabel.NORMAL),
-        (1.5, VolatilityLabel.NORMAL),
-        (1.6, VolatilityLabel.HIGH),
+        (0.75, VolatilityLabel.NORMAL),
+        (1.3, VolatilityLabel.NORMAL),
+        (1.35, VolatilityLabel.HIGH),
     ],
 )
 def test_volatility_label_by_atr_ratio(
@@ -184,16 +187,26 @@ def test_volatility_label_by_atr_ratio(
     assert assess(clock, atr_points=2.0 * ratio).volatility is label
 
 
+def test_label_limits_must_nest_inside_the_refusal_limits() -> None:
+    with pytest.raises(ValueError, match="min_atr_ratio <= low_volatility_ratio"):
+        RegimeConfig(min_atr_ratio=0.9, low_volatility_ratio=0.8)
+    with pytest.raises(ValueError, match="high_volatility_ratio <= max_atr_ratio"):
+        RegimeConfig(high_volatility_ratio=3.5)
+
+
 @given(
-    atr=st.floats(0.01, 30.0), baseline=st.floats(0.01, 30.0),
+    atr=st.floats(0.001, 30.0), baseline=st.floats(0.001, 30.0),
 )
-def test_volatility_reasons_appear_exactly_when_a_limit_is_crossed(
+def test_volatility_reasons_appear_exactly_when_a_limit_is_crossed_with_the_matching_label(
     clock: CmeSessionClock, atr: float, baseline: float
 ) -> None:
     regime = assess(clock, atr_points=atr, atr_baseline_points=baseline)
     ratio = atr / baseline
-    too_low = ratio < CFG.min_atr_ratio or atr < CFG.min_atr_points
-    too_high = ratio > CFG.max_atr_ratio or atr > CFG.max_atr_points
+    too_low, too_high = ratio < CFG.min_atr_ratio, ratio > CFG.max_atr_ratio
     assert any("too low" in reason for reason in regime.reasons) is too_low
     assert any("too high" in reason for reason in regime.reasons) is too_high
     assert regime.tradable is not (too_low or too_high)
+    if too_low:
+        assert regime.volatility is VolatilityLabel.LOW
+    if too_high:
+        assert regime.volatility is VolatilityLabel.HIGH

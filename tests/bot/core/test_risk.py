@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,7 +26,15 @@ from shared.domain.models import (
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 MES = get_instrument("MES")
 ES = get_instrument("ES")
-CFG = RiskConfig()
+# The rules are tested at these round values (the defaults fit 5-second bars; see below).
+RULES = {"atr_stop_multiplier": 2.0, "min_stop_points": 10.0, "max_trades_per_day": 10,
+         "max_consecutive_losses": 3, "cooldown_after_loss_minutes": 5.0,
+         "max_hold_minutes": 60.0, "trailing_distance_points": 8.0}
+CFG = RiskConfig(**RULES)
+
+
+def rules(**changes) -> RiskConfig:
+    return RiskConfig(**{**RULES, **changes})
 
 
 def request(**changes) -> EntryRequest:
@@ -45,7 +54,7 @@ def rule_of(verdict) -> str | None:
     return verdict.rule if isinstance(verdict, Rejection) else None
 
 
-def test_long_bracket_levels_and_size_with_defaults():
+def test_long_bracket_levels_and_size():
     verdict = plan()
     assert isinstance(verdict, OrderPlan)
     assert verdict.side is Side.LONG and verdict.entry_type is OrderType.MARKET
@@ -70,6 +79,26 @@ def test_stop_is_max_of_atr_multiple_and_minimum_rounded_up(atr, expected_stop):
     assert target == MES.round_to_tick(expected_stop * 1.5)
 
 
+@pytest.mark.parametrize("bar_seconds", [5, 60, 300])
+def test_the_stop_is_measured_in_one_minute_atrs_whatever_the_bar_size(bar_seconds):
+    # A bar's ATR grows with the square root of its length: a 5-second ATR of 1.5 is a
+    # one-minute ATR of 1.5 x sqrt(12) = 5.2 points, so 2 x 5.2 = 10.39 -> 10.5 points.
+    one_minute_atr = 1.5 * math.sqrt(12)
+    atr = one_minute_atr * math.sqrt(bar_seconds / 60)
+    stop, _ = risk.stop_and_target_points(atr, CFG, MES, bar_seconds)
+    assert stop == 10.5
+    assert risk.minute_atr_points(atr, bar_seconds) == pytest.approx(one_minute_atr)
+
+
+@pytest.mark.parametrize(
+    ("atr_5s", "stop", "target"),
+    [(0.18, 3.0, 4.5), (0.36, 5.75, 8.75), (0.8, 12.5, 18.75)],  # overnight, midday, open
+)
+def test_default_stops_on_the_built_in_5_second_market(atr_5s, stop, target):
+    # ATR(14) medians of the built-in market's 5-second bars at 5,000 points.
+    assert risk.stop_and_target_points(atr_5s, RiskConfig(), MES, 5) == (stop, target)
+
+
 @pytest.mark.parametrize(
     ("confidence", "contracts"), [(0.69, 1), (0.7, 2), (0.95, 2)]
 )
@@ -79,7 +108,7 @@ def test_size_halved_below_confidence_threshold(confidence, contracts):
 
 
 def test_size_capped_by_max_contracts():
-    cfg = RiskConfig(risk_per_trade_usd=1000, max_contracts=3)
+    cfg = rules(risk_per_trade_usd=1000, max_contracts=3)
     verdict = plan(cfg=cfg)
     assert isinstance(verdict, OrderPlan) and verdict.contracts == 3
 
@@ -91,7 +120,7 @@ def test_es_with_small_risk_budget_is_rejected_not_rounded_up():
 
 
 def test_es_sized_from_its_point_value():
-    verdict = plan(cfg=RiskConfig(risk_per_trade_usd=1000, daily_loss_limit_usd=2000),
+    verdict = plan(cfg=rules(risk_per_trade_usd=1000, daily_loss_limit_usd=2000),
                    instrument=ES)
     assert isinstance(verdict, OrderPlan) and verdict.contracts == 2
 
@@ -183,7 +212,7 @@ def test_hold_is_not_planned():
 
 
 def test_limit_entry_offsets_in_our_favour():
-    cfg = RiskConfig(entry_order_type="limit", limit_offset_ticks=2)
+    cfg = rules(entry_order_type="limit", limit_offset_ticks=2)
     long_plan = plan(cfg=cfg)
     short_plan = plan(request(action=Action.SELL), cfg=cfg)
     assert long_plan.entry_type is OrderType.LIMIT and long_plan.entry_price == 4999.5
@@ -224,7 +253,7 @@ def test_rebuild_state_from_journal():
 
 
 def test_disaster_stop_at_threshold():
-    cfg = RiskConfig(disaster_stop_usd=50)
+    cfg = rules(disaster_stop_usd=50)
     position = _position(stop_price=None)
     assert risk.manage_position(position, 4990.25, NOW, cfg, MES) is None  # $48.75 < $50
     instruction = risk.manage_position(position, 4990.0, NOW, cfg, MES)
@@ -255,5 +284,19 @@ def test_trailing_stop_for_a_short_rounds_away_from_price():
 
 
 def test_trailing_disabled():
-    cfg = RiskConfig(trailing_stop_enabled=False)
+    cfg = rules(trailing_stop_enabled=False)
     assert risk.manage_position(_position(), 5020.0, NOW, cfg, MES) is None
+
+
+def test_entry_block_reports_the_day_ended_by_the_loss_streak_and_the_halt():
+    now = request().now
+    streak = RiskState(consecutive_losses=CFG.max_consecutive_losses)
+    assert risk.entry_block(streak, CFG, now, 300).rule == RiskRule.CONSECUTIVE_LOSSES
+    halted = RiskState(halted=True, halt_reason="flatten")
+    assert "flatten" in risk.entry_block(halted, CFG, now, 300).reason
+    assert risk.entry_block(RiskState(), CFG, now, 300) is None
+    loss_at = now - timedelta(minutes=1)
+    cooling = RiskState(last_loss_ts=loss_at)
+    assert risk.entry_block(cooling, CFG, now, 300).rule == RiskRule.COOLDOWN
+    assert risk.cooldown_until(cooling, CFG) == loss_at + timedelta(
+        minutes=CFG.cooldown_after_loss_minutes)

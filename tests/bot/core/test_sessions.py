@@ -232,3 +232,17 @@ def test_clock_answers_agree_with_each_other(clock: CmeSessionClock, offset_s: i
         assert clock.is_open(halt - timedelta(microseconds=1))
         assert not clock.is_open(halt)
         assert clock.trading_day(halt - timedelta(microseconds=1)) == clock.trading_day(ts)
+
+
+@pytest.mark.parametrize(
+    ("when", "phase", "next_change"),
+    [
+        ("2025-11-24 10:00", "open", "2025-11-24 16:00"),
+        ("2025-11-24 16:30", "break", "2025-11-24 17:00"),
+        ("2025-11-22 12:00", "closed", "2025-11-23 17:00"),  # Saturday
+        ("2025-11-23 17:00", "open", "2025-11-24 16:00"),  # Sunday's open
+    ],
+)
+def test_phase_and_next_change(clock, when, phase, next_change):
+    got_phase, got_next = clock.phase(ct(when))
+    assert got_phase.value == phase and got_next == ct(next_change)

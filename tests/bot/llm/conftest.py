@@ -37,7 +37,8 @@ def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 def llm_config(**overrides) -> LlmConfig:
     """Fast test settings: short timeouts, quick retries."""
     values = {"enabled": True, "connect_timeout_s": 2.0, "read_timeout_s": 5.0,
-              "timeout_s": 10.0, "max_attempts": 3, "reply_cache_minutes": 0.0}
+              "timeout_s": 10.0, "max_attempts": 3, "retry_backoff_s": 0.01,
+              "reply_cache_minutes": 0.0}
     values.update(overrides)
     return LlmConfig.model_validate(values)
 

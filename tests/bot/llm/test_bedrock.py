@@ -11,7 +11,14 @@ from bot.llm.cost import cost_usd, price_for
 from bot.llm.types import CallStatus, Usage
 from shared.persistence import llm_store
 from tests.bot.llm.conftest import analyst, llm_config, request
-from tests.fakellm.server import FakeLlmServer, Step, access_denied, server_error, throttled
+from tests.fakellm.server import (
+    FakeLlmServer,
+    Step,
+    access_denied,
+    garbage,
+    server_error,
+    throttled,
+)
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
@@ -104,24 +111,49 @@ def test_max_tokens_stop_is_a_parse_error(conn, fake):
     assert only_call(conn)["stop_reason"] == "max_tokens"
 
 
-def test_throttling_is_retried_and_counts_as_one_call(conn, fake):
+def attempts(conn) -> list[tuple[str, int]]:
+    """(status, retry_attempts) of every logged row, oldest first."""
+    return [(r["status"], r["retry_attempts"]) for r in reversed(llm_store.recent_calls(conn))]
+
+
+def governed(conn) -> int:
+    """Governed attempts; the call log and ``llm_daily`` must agree on it."""
+    counts = llm_store.governed_attempts(conn)
+    assert counts["rows"] == counts["daily_calls"]
+    return counts["rows"]
+
+
+@pytest.mark.parametrize("step", [throttled(), server_error(), Step(delay_s=1.0)],
+                         ids=["throttled", "server-error", "read-timeout"])
+def test_botocore_makes_exactly_one_request_per_attempt(monkeypatch, fake, step):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")  # the SDK's own knobs cannot add retries
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
+    fake.push(step)
+    _, provider = bedrock(fake, read_timeout_s=0.3)
+    result = provider.complete_json("system", "user", {"type": "object"})
+    assert result.retryable and result.status is not CallStatus.OK
+    assert fake.count("/converse") == 1
+
+
+def test_throttling_is_retried_and_every_attempt_is_governed(conn, fake):
     fake.push(throttled())
     cfg, provider = bedrock(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.OK
-    assert fake.count("/converse") == 2
-    row = only_call(conn)
-    assert row["retry_attempts"] == 1
-    assert llm_store.daily_usage(conn, row["day"])["calls"] == 1
+    assert fake.count("/converse") == 2 == governed(conn)
+    assert attempts(conn) == [("throttled", 0), ("ok", 1)]
+    throttled_row = llm_store.recent_calls(conn)[1]
+    assert throttled_row["cost_usd"] == 0 and throttled_row["reserved_usd"] > 0
 
 
 def test_throttling_past_the_attempts_is_logged_throttled(conn, fake):
     fake.push(throttled(), throttled())
     cfg, provider = bedrock(fake, max_attempts=2)
     outcome = analyst(conn, cfg, provider).analyze(request())
-    assert outcome.status is CallStatus.THROTTLED and fake.count("/converse") == 2
-    row = only_call(conn)
-    assert row["status"] == "throttled" and row["cost_usd"] == 0
+    assert outcome.status is CallStatus.THROTTLED
+    assert fake.count("/converse") == 2 == governed(conn)
+    assert attempts(conn) == [("throttled", 0), ("throttled", 1)]
+    assert all(r["cost_usd"] == 0 for r in llm_store.recent_calls(conn))
 
 
 def test_server_error_is_retried_then_logged_as_error(conn, fake):
@@ -129,7 +161,18 @@ def test_server_error_is_retried_then_logged_as_error(conn, fake):
     cfg, provider = bedrock(fake, max_attempts=2)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.ERROR and "InternalServerException" in outcome.error
-    assert fake.count("/converse") == 2 and only_call(conn)["status"] == "error"
+    assert fake.count("/converse") == 2 == governed(conn)
+    assert attempts(conn) == [("error", 0), ("error", 1)]
+
+
+def test_read_timeouts_are_retried_and_keep_their_reservation(conn, fake):
+    fake.push(Step(delay_s=1.0), Step(delay_s=1.0))
+    cfg, provider = bedrock(fake, read_timeout_s=0.3, max_attempts=2)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.TIMEOUT and "ReadTimeout" in outcome.error
+    assert fake.count("/converse") == 2 == governed(conn)
+    rows = llm_store.recent_calls(conn)
+    assert all(r["cost_usd"] == r["reserved_usd"] > 0 for r in rows), "a timeout may be billed"
 
 
 def test_access_denied_is_not_retried(conn, fake):
@@ -137,7 +180,60 @@ def test_access_denied_is_not_retried(conn, fake):
     cfg, provider = bedrock(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.ERROR and "AccessDeniedException" in outcome.error
-    assert fake.count("/converse") == 1
+    assert fake.count("/converse") == 1 == governed(conn)
+
+
+def test_a_garbage_body_is_a_parse_error_not_retried_and_kept_as_spent(conn, fake):
+    fake.push(garbage())
+    cfg, provider = bedrock(fake)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.PARSE_ERROR and "unreadable reply" in outcome.error
+    assert fake.count("/converse") == 1 == governed(conn)
+    row = only_call(conn)
+    assert row["status"] == "parse_error" and row["cost_usd"] == row["reserved_usd"] > 0
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"output": 5}', b"",
+                                  b'{"output": {"message": {"content": [{"text": 5}]}}}'],
+                         ids=["array", "wrong-type", "empty", "number-text"])
+def test_replies_of_the_wrong_shape_are_parse_errors(conn, fake, body):
+    fake.push(garbage(body))
+    cfg, provider = bedrock(fake)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.PARSE_ERROR and outcome.reply is None
+    assert only_call(conn)["status"] == "parse_error"
+
+
+def test_a_retry_is_refused_once_the_quota_is_used(conn, fake):
+    fake.push(throttled())
+    cfg, provider = bedrock(fake, daily_call_quota=1)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.REFUSED and "quota" in outcome.error
+    assert fake.count("/converse") == 1 == governed(conn)
+    assert attempts(conn) == [("throttled", 0), ("refused", 0)]
+
+
+def test_a_retry_is_refused_when_its_reservation_passes_the_dollar_limit(conn, fake):
+    cfg, provider = bedrock(fake)
+    first = analyst(conn, cfg, provider).analyze(request("probe"))
+    reserved = llm_store.recent_calls(conn)[0]["reserved_usd"]
+    fake.push(Step(delay_s=1.0))  # a read timeout keeps its reservation: it may be billed
+    cfg, provider = bedrock(fake, daily_cost_limit_usd=first.cost_usd + reserved * 1.5,
+                            read_timeout_s=0.3)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.REFUSED and "cost limit" in outcome.error
+    assert fake.count("/converse") == 2 == governed(conn)
+    assert attempts(conn) == [("ok", 0), ("timeout", 0), ("refused", 0)]
+
+
+def test_connection_refused_is_one_governed_attempt_at_no_cost(conn):
+    with FakeLlmServer() as closed:
+        url = closed.url  # nothing listens there once the server is closed
+    cfg = llm_config(provider="bedrock", bedrock_model=MODEL, bedrock_endpoint_url=url)
+    outcome = analyst(conn, cfg, BedrockProvider(cfg)).analyze(request())
+    assert outcome.status is CallStatus.ERROR and "EndpointConnectionError" in outcome.error
+    row = only_call(conn)
+    assert governed(conn) == 1 and row["cost_usd"] == 0
 
 
 def test_deadline_holds_against_a_hung_endpoint(conn, fake):
@@ -156,6 +252,7 @@ def test_read_timeout_inside_botocore_is_a_timeout(conn, fake):
     cfg, provider = bedrock(fake, read_timeout_s=0.3, max_attempts=1)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.TIMEOUT and "ReadTimeout" in outcome.error
+    assert fake.count("/converse") == 1 == governed(conn)
 
 
 def test_missing_credentials_make_the_provider_unavailable(monkeypatch, fake):

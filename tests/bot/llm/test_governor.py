@@ -15,11 +15,11 @@ from bot.llm.cost import cost_usd, price_for, reserve_usd
 from bot.llm.types import Usage
 from shared.config.settings import LlmConfig
 from shared.persistence import llm_store
-from shared.persistence.db import connect, open_database
+from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.llm.conftest import request
 from tests.bot.llm.governor_proc import MODEL
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.integration.botproc import REPO_ROOT, wait_for
+from tests.support import REPO_ROOT, wait_for
 
 PROCESSES, THREADS, CALLS = 2, 4, 6
 
@@ -94,7 +94,8 @@ def _req(conn_day: str = "2026-01-02") -> llm_store.CallRequest:
 def test_warning_at_80_percent_once(tmp_path):
     conn = open_database(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=100.0, warn_fraction=0.8)
-    warnings = [llm_store.reserve_call(conn, _req(), 1.0, limits).warnings for _ in range(5)]
+    with write_transaction(conn):
+        warnings = [llm_store.reserve_call(conn, _req(), 1.0, limits).warnings for _ in range(5)]
     assert [len(w) for w in warnings] == [0, 0, 0, 1, 0]
     assert "4 of 5" in warnings[3][0]
 
@@ -104,14 +105,18 @@ def test_settlement_replaces_the_reservation_with_the_actual_cost(tmp_path):
 
     conn = open_database(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=1.0, warn_fraction=0.8)
-    first = llm_store.reserve_call(conn, _req(), 0.6, limits)
-    refused = llm_store.reserve_call(conn, _req(), 0.6, limits)
+    with write_transaction(conn):
+        first = llm_store.reserve_call(conn, _req(), 0.6, limits)
+    with write_transaction(conn):
+        refused = llm_store.reserve_call(conn, _req(), 0.6, limits)
     assert first.granted and not refused.granted and "cost limit" in refused.reason
-    llm_store.settle_call(conn, first.call_id, llm_store.Settlement(
-        "ok", "{}", "", "tool_use", 10, 10, 0, 0, 0.1, 5.0, 0, "BULLISH", 0.5, "BUY",
-        datetime(2026, 1, 2, tzinfo=UTC)))
+    with write_transaction(conn):
+        llm_store.settle_call(conn, first.call_id, llm_store.Settlement(
+            "ok", "{}", "", "tool_use", 10, 10, 0, 0, 0.1, 5.0, 0, "BULLISH", 0.5, "BUY",
+            datetime(2026, 1, 2, tzinfo=UTC)))
     assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.1)
-    assert llm_store.reserve_call(conn, _req(), 0.6, limits).granted
+    with write_transaction(conn):
+        assert llm_store.reserve_call(conn, _req(), 0.6, limits).granted
 
 
 def test_calls_left_pending_by_a_dead_process_are_closed_at_their_reserved_cost(tmp_path):
@@ -119,9 +124,11 @@ def test_calls_left_pending_by_a_dead_process_are_closed_at_their_reserved_cost(
 
     conn = open_database(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=10.0, warn_fraction=0.8)
-    stale = llm_store.reserve_call(conn, _req(), 0.25, limits)
+    with write_transaction(conn):
+        stale = llm_store.reserve_call(conn, _req(), 0.25, limits)
     closed_at = datetime(2026, 1, 2, 1, tzinfo=UTC)
-    assert llm_store.abandon_pending(conn, closed_at - timedelta(minutes=30), closed_at) == 1
+    with write_transaction(conn):
+        assert llm_store.abandon_pending(conn, closed_at - timedelta(minutes=30), closed_at) == 1
     row = llm_store.recent_calls(conn)[0]
     assert (row["id"], row["status"], row["cost_usd"]) == (stale.call_id, "timeout", 0.25)
     assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.25)

@@ -10,7 +10,14 @@ from bot.llm.openai_compat import OpenAICompatibleProvider
 from bot.llm.types import CallStatus
 from shared.persistence import llm_store
 from tests.bot.llm.conftest import analyst, llm_config, request
-from tests.fakellm.server import FakeLlmServer, Step, access_denied, server_error, throttled
+from tests.fakellm.server import (
+    FakeLlmServer,
+    Step,
+    access_denied,
+    garbage,
+    server_error,
+    throttled,
+)
 
 
 @pytest.fixture
@@ -64,12 +71,19 @@ def test_length_stop_is_a_parse_error(conn, fake):
     assert llm_store.recent_calls(conn)[0]["stop_reason"] == "max_tokens"
 
 
-def test_throttling_is_retried(conn, fake):
+def governed(conn) -> int:
+    counts = llm_store.governed_attempts(conn)
+    assert counts["rows"] == counts["daily_calls"]
+    return counts["rows"]
+
+
+def test_throttling_is_retried_and_every_attempt_is_governed(conn, fake):
     fake.push(throttled())
     cfg, provider = local(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
-    assert outcome.status is CallStatus.OK and fake.count("/chat/completions") == 2
-    assert llm_store.recent_calls(conn)[0]["retry_attempts"] == 1
+    assert outcome.status is CallStatus.OK
+    assert fake.count("/chat/completions") == 2 == governed(conn)
+    assert [r["retry_attempts"] for r in llm_store.recent_calls(conn)] == [1, 0]
 
 
 def test_persistent_throttling_and_server_errors(conn, fake):
@@ -78,7 +92,7 @@ def test_persistent_throttling_and_server_errors(conn, fake):
     first = analyst(conn, cfg, provider).analyze(request("a"))
     second = analyst(conn, cfg, provider).analyze(request("b"))
     assert first.status is CallStatus.THROTTLED and second.status is CallStatus.ERROR
-    assert fake.count("/chat/completions") == 4
+    assert fake.count("/chat/completions") == 4 == governed(conn)
 
 
 def test_access_denied_is_not_retried(conn, fake):
@@ -86,7 +100,32 @@ def test_access_denied_is_not_retried(conn, fake):
     cfg, provider = local(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.ERROR and "access denied" in outcome.error
-    assert fake.count("/chat/completions") == 1
+    assert fake.count("/chat/completions") == 1 == governed(conn)
+
+
+def test_a_redirect_is_an_error_and_never_a_second_request(conn, fake):
+    fake.push(Step(kind="raw", payload=b"", http_status=302,
+                   headers=(("Location", "/v1/elsewhere"),)))
+    cfg, provider = local(fake)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.ERROR and "302" in outcome.error
+    assert len(fake.requests) == 1 == governed(conn)
+
+
+def test_a_garbage_body_is_a_parse_error(conn, fake):
+    fake.push(garbage())
+    cfg, provider = local(fake)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.PARSE_ERROR and "not a chat completion" in outcome.error
+    assert fake.count("/chat/completions") == 1 == governed(conn)
+
+
+def test_read_timeouts_are_retried_each_attempt_governed(conn, fake):
+    fake.push(Step(kind="text", delay_s=1.0), Step(kind="text", delay_s=1.0))
+    cfg, provider = local(fake, read_timeout_s=0.3, max_attempts=2)
+    outcome = analyst(conn, cfg, provider).analyze(request())
+    assert outcome.status is CallStatus.TIMEOUT
+    assert fake.count("/chat/completions") == 2 == governed(conn)
 
 
 def test_deadline_holds_against_a_hung_server(conn, fake):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.llm.bedrock import BedrockProvider
 from bot.llm.types import CallStatus
@@ -12,7 +11,7 @@ from shared.persistence import llm_store
 from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.integration.botproc import wait_for
+from tests.support import wait_for
 
 
 def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
@@ -24,14 +23,51 @@ def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
         worker.start()
         try:
             wait_for(lambda: worker.availability[0], 10, "the worker to start")
-            started = time.perf_counter()
             accepted = [worker.submit(request(f"n{i}")) for i in range(QUEUE_SIZE + 3)]
-            submit_ms = (time.perf_counter() - started) * 1000
+            # every submit returned while the provider still holds the first call (how fast
+            # they return is measured by benchmarks/bench_llm_loop.py, not asserted here)
             assert worker.results() == []
-            assert submit_ms < 50 and accepted.count(False) >= 2
+            assert accepted.count(False) >= 2
             first = wait_for(worker.results, 10, "the first result")
         finally:
             worker.stop(timeout_s=0.1)
     assert first[0].status is CallStatus.OK and first[0].reply.bias.value == "BULLISH"
     conn = connect(db, readonly=True)
     assert llm_store.recent_calls(conn)[-1]["status"] == "ok"
+
+
+class SteppedClock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_a_request_older_than_the_queue_age_limit_is_discarded_unsent(tmp_path):
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    clock = SteppedClock(datetime(2025, 3, 3, 15, tzinfo=UTC))
+    with FakeLlmServer() as fake:
+        cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
+                         max_queue_age_seconds=60)
+        worker = LlmWorker(db, cfg, clock, BedrockProvider)
+        assert worker.submit(request("stale"))
+        clock.at += timedelta(seconds=61)
+        assert worker.submit(request("fresh"))
+        worker.start()  # takes both only now: the first has waited 61 s
+        done: list = []
+        try:
+            wait_for(lambda: done.extend(worker.results()) or len(done) == 2, 10, "two results")
+        finally:
+            worker.stop(timeout_s=0.1)
+        sent = fake.count("/converse")
+    assert [o.status for o in done] == [CallStatus.EXPIRED, CallStatus.OK]
+    assert "max_queue_age_seconds" in done[0].error and done[0].cost_usd == 0
+    conn = connect(db, readonly=True)
+    expired, ok = reversed(llm_store.recent_calls(conn))
+    assert (expired["status"], expired["reserved_usd"], expired["cost_usd"]) == ("expired", 0, 0)
+    assert "Notes: stale" in expired["prompt"] and "Notes: fresh" in ok["prompt"]
+    assert sent == 1 == llm_store.governed_attempts(conn)["daily_calls"]

@@ -36,7 +36,7 @@ def test_the_loop_decides_on_every_bar_then_stops_cleanly(tmp_path):
     assert code == 0 and bot.bars_processed == 300
     assert len(journal_store.recent_decisions(reader, 1000)) == 300
     state = ops_store.read_bot_state(reader)
-    assert state["status"] == "stopped" and state["bars_processed"] == 300
+    assert state.status == "stopped" and state.bars_processed == 300
 
 
 def test_a_stop_requested_before_the_first_bar_processes_none(tmp_path):

@@ -11,7 +11,7 @@ from shared.config.settings import (
     parse_config_text,
     settings_to_yaml,
 )
-from shared.domain.errors import ConfigError
+from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
 
 
@@ -19,7 +19,10 @@ def test_defaults_are_paper_mes_with_documented_risk_values():
     settings = Settings()
     assert settings.broker.mode is Mode.PAPER
     assert settings.instrument.symbol == "MES"
-    assert settings.risk.min_stop_points == 10
+    assert settings.risk.min_stop_points == 3
+    assert settings.risk.atr_stop_multiplier == 4.5
+    assert settings.risk.max_trades_per_day == 30
+    assert settings.regime.min_atr_ratio == 0.5
     assert settings.risk.confidence_threshold == 0.7
     assert settings.risk.min_weighted_confidence == 0.5
     assert settings.features.window_bars == 500
@@ -31,7 +34,7 @@ def test_partial_file_keeps_other_defaults(tmp_path):
     path.write_text("risk:\n  max_contracts: 4\n")
     settings = load_settings(path, env={})
     assert settings.risk.max_contracts == 4
-    assert settings.risk.min_stop_points == 10
+    assert settings.risk.min_stop_points == 3
 
 
 def test_unknown_key_is_rejected_with_its_name():
@@ -72,7 +75,7 @@ def test_env_overrides_documented_knobs():
 
 def test_env_override_is_validated_too():
     with pytest.raises(ConfigError, match=r"risk\.confidence_threshold"):
-        parse_config_text("", env={"CONFIDENCE_THRESHOLD": "high"})
+        parse_config_text("{}\n", env={"CONFIDENCE_THRESHOLD": "high"})
 
 
 def test_settings_are_frozen():
@@ -103,3 +106,29 @@ def test_changed_fields_and_hot_merge():
     merged = merge_hot_fields(running, wanted)
     assert merged.risk.max_contracts == 5  # hot: applied
     assert merged.features.window_bars == 500  # applies on restart
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", " \t\n  \n", "# only a comment\n", "~\n"])
+def test_empty_text_is_rejected_not_read_as_all_defaults(text):
+    with pytest.raises(ConfigFileError, match=r"^config file c\.yaml is empty"):
+        parse_config_text(text, env={}, source="config file c.yaml")
+
+
+def test_an_explicit_empty_mapping_still_means_all_defaults():
+    assert parse_config_text("{}\n", env={}) == Settings()
+
+
+def test_an_empty_existing_file_is_an_error_but_a_missing_path_is_defaults(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("  \n")
+    with pytest.raises(ConfigFileError) as caught:
+        load_settings(path, env={})
+    assert str(caught.value) == f"config file {path} is empty"
+    assert load_settings(None, env={}) == Settings()
+
+
+def test_a_binary_config_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    with pytest.raises(ConfigFileError, match=r"is not UTF-8 text \(byte 0x89 at offset 0\)"):
+        load_settings(path, env={})

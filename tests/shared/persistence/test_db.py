@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,14 @@ from shared.domain.models import (
     TradeRecord,
 )
 from shared.persistence import codec, journal_store, ops_store
-from shared.persistence.db import connect, migrate, open_database, schema_version, write_transaction
+from shared.persistence.db import (
+    connect,
+    migrate,
+    open_database,
+    schema_version,
+    set_busy_timeout,
+    write_transaction,
+)
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -60,6 +68,32 @@ def test_failed_write_transaction_rolls_back(conn):
     assert journal_store.recent_bars(conn, "MES", 10) == []
 
 
+def test_an_error_after_sqlite_ended_the_transaction_is_not_masked_by_rollback(conn):
+    # After SQLITE_FULL SQLite may roll back on its own; a second ROLLBACK must not replace
+    # "database or disk is full" with "cannot rollback - no transaction is active".
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"), \
+            write_transaction(conn):
+        journal_store.insert_bars(conn, "MES", [Bar(T0, 1, 2, 0.5, 1.5, 10)])
+        conn.rollback()
+        raise sqlite3.OperationalError("database or disk is full")
+    assert not conn.in_transaction
+    assert journal_store.recent_bars(conn, "MES", 10) == []
+
+
+def test_busy_timeout_can_be_shortened(conn):
+    set_busy_timeout(conn, 250)
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 250
+
+
+def test_journal_integrity_counts_a_position_without_a_working_stop(conn):
+    healthy = journal_store.journal_integrity(conn)
+    assert healthy == dict.fromkeys(healthy, 0)
+    position = Position("MES", Side.LONG, 1, 5000.0, T0, "MES-1", 4990.0, 5015.0)
+    with write_transaction(conn):
+        journal_store.save_position(conn, "MES", position, T0)
+    assert journal_store.journal_integrity(conn)["naked_positions"] == 1
+
+
 def test_readonly_connection_cannot_write(tmp_path, conn):
     reader = connect(tmp_path / "t.db", readonly=True)
     with pytest.raises(Exception, match="readonly"):
@@ -68,9 +102,11 @@ def test_readonly_connection_cannot_write(tmp_path, conn):
 
 def test_bars_round_trip_oldest_first_and_prune(conn):
     bars = [Bar(T0 + timedelta(seconds=5 * i), 5000, 5001, 4999, 5000.25, 10 + i) for i in range(5)]
-    journal_store.insert_bars(conn, "MES", bars)
+    with write_transaction(conn):
+        journal_store.insert_bars(conn, "MES", bars)
     assert journal_store.recent_bars(conn, "MES", 3) == bars[-3:]
-    assert journal_store.prune_bars(conn, "MES", bars[2].ts) == 2
+    with write_transaction(conn):
+        assert journal_store.prune_bars(conn, "MES", bars[2].ts) == 2
     assert journal_store.recent_bars(conn, "MES", 10) == bars[2:]
 
 
@@ -80,12 +116,15 @@ def _order(status=OrderStatus.WORKING, role=OrderRole.STOP, price=4990.0):
 
 
 def test_order_upsert_keeps_history_and_working_list(conn):
-    journal_store.upsert_order(conn, _order(), T0, "submitted", T0)
+    with write_transaction(conn):
+        journal_store.upsert_order(conn, _order(), T0, "submitted", T0)
     assert journal_store.working_orders(conn, "MES") == [_order()]
     moved = _order(price=4995.0)
-    journal_store.upsert_order(conn, moved, T0 + timedelta(seconds=5), "moved", T0)
+    with write_transaction(conn):
+        journal_store.upsert_order(conn, moved, T0 + timedelta(seconds=5), "moved", T0)
     assert journal_store.working_orders(conn, "MES")[0].price == 4995.0
-    journal_store.upsert_order(conn, _order(OrderStatus.CANCELLED), T0, "cancelled", T0)
+    with write_transaction(conn):
+        journal_store.upsert_order(conn, _order(OrderStatus.CANCELLED), T0, "cancelled", T0)
     assert journal_store.working_orders(conn, "MES") == []
     events = conn.execute("SELECT status FROM order_events ORDER BY id").fetchall()
     assert [e[0] for e in events] == ["working", "working", "cancelled"]
@@ -93,9 +132,11 @@ def test_order_upsert_keeps_history_and_working_list(conn):
 
 def test_position_round_trip_and_flat(conn):
     position = Position("MES", Side.LONG, 2, 5000.0, T0, "B1", 4990.0, 5015.0, 124)
-    journal_store.save_position(conn, "MES", position, T0)
+    with write_transaction(conn):
+        journal_store.save_position(conn, "MES", position, T0)
     assert journal_store.load_position(conn, "MES") == position
-    journal_store.save_position(conn, "MES", None, T0)
+    with write_transaction(conn):
+        journal_store.save_position(conn, "MES", None, T0)
     assert journal_store.load_position(conn, "MES") is None
 
 
@@ -104,26 +145,31 @@ def test_trade_round_trip_with_labels(conn):
                         4990.0, ExitReason.TARGET, 5000, 124, 4876,
                         {"trend": "range", "volatility": "normal", "time_bucket": "open",
                          "bias": "neutral"})
-    journal_store.insert_trade(conn, trade, T0)
+    with write_transaction(conn):
+        journal_store.insert_trade(conn, trade, T0)
     assert journal_store.all_trades(conn) == [trade]
     assert journal_store.trades_since(conn, T0 + timedelta(minutes=4)) == []
     assert journal_store.total_realized_cents(conn) == 4876
 
 
 def test_commands_queue_and_outcome(conn):
-    command_id = ops_store.enqueue_command(conn, CommandKind.HALT, T0, {"reason": "lunch"})
+    with write_transaction(conn):
+        command_id = ops_store.enqueue_command(conn, CommandKind.HALT, T0, {"reason": "lunch"})
     pending = ops_store.pending_commands(conn)
     assert [(c.command_id, c.kind, c.payload) for c in pending] == [
         (command_id, "halt", {"reason": "lunch"})
     ]
-    ops_store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
+    with write_transaction(conn):
+        ops_store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
     assert ops_store.pending_commands(conn) == []
     assert ops_store.command_outcome(conn, command_id)["result"] == "halted"
 
 
 def test_config_versions_keep_one_active(conn):
-    first = ops_store.insert_config_version(conn, "a: 1\n", "bot", "first", T0)
-    second = ops_store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
+    with write_transaction(conn):
+        first = ops_store.insert_config_version(conn, "a: 1\n", "bot", "first", T0)
+    with write_transaction(conn):
+        second = ops_store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
     active = ops_store.active_config_version(conn)
     assert active["id"] == second and first != second
     assert conn.execute("SELECT COUNT(*) FROM config_versions WHERE active = 1").fetchone()[0] == 1

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.adapters.feeds.replay import LoadedBars, iter_bar_objects, load_bars
-from shared.domain.errors import BadBarError, ConfigError
+from shared.domain.errors import BadBarError, ConfigError, DataFileError
 
 HEADER = "timestamp,open,high,low,close,volume"
 GOOD_ROWS = [
@@ -269,3 +269,67 @@ def test_iter_bar_objects_rejects_a_frame_without_a_tz_aware_index() -> None:
     )
     with pytest.raises(ValueError, match="tz-aware"):
         list(iter_bar_objects(frame))
+
+
+def test_rows_out_of_order_are_counted_named_by_line_and_sorted(tmp_path: Path) -> None:
+    text = "\n".join([HEADER, GOOD_ROWS[2], GOOD_ROWS[0], GOOD_ROWS[1]])
+    loaded = load_bars(write(tmp_path, text))
+    assert_clean(loaded)
+    assert (loaded.out_of_order, loaded.duplicates_dropped) == (2, 0)
+    assert loaded.bars.index.tolist() == [utc(2024, 1, 2, 14, 30 + m) for m in range(3)]
+    assert loaded.order_problems == (
+        "bars.csv line 3: timestamp 2024-01-02 14:30:00+00:00 is out of order "
+        "(earlier than 2024-01-02 14:32:00+00:00 above it)",
+        "bars.csv line 4: timestamp 2024-01-02 14:31:00+00:00 is out of order "
+        "(earlier than 2024-01-02 14:32:00+00:00 above it)",
+    )
+    assert loaded.problems == ()  # out of order is reported apart from skipped rows
+
+
+def test_an_ordered_file_reports_nothing_out_of_order(tmp_path: Path) -> None:
+    loaded = load_bars(write(tmp_path, "\n".join([HEADER, *GOOD_ROWS, GOOD_ROWS[1]])))
+    assert (loaded.out_of_order, loaded.order_problems) == (0, ())  # a repeat is a duplicate
+    assert loaded.duplicates_dropped == 1
+
+
+def test_binary_file_is_a_data_file_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_bytes((HEADER + "\n" + GOOD_ROWS[0] + "\n").encode() + b"PAR1\x00\x15\x04")
+    with pytest.raises(DataFileError) as caught:
+        load_bars(path)
+    assert str(caught.value) == f"{path} line 3: binary data (a NUL byte), not CSV text"
+    assert (caught.value.path, caught.value.line) == (str(path), 3)
+
+
+def test_non_utf8_text_is_a_data_file_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_bytes("\n".join([HEADER, GOOD_ROWS[0], GOOD_ROWS[1] + " caf\xe9"]).encode("cp1252"))
+    with pytest.raises(DataFileError, match=r"bars\.csv line 3: not UTF-8 text \(byte 0xe9\)"):
+        load_bars(path)
+
+
+def test_a_utf8_byte_order_mark_is_still_fine(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([HEADER, *GOOD_ROWS]).encode())
+    assert len(load_bars(path).bars) == 3
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda p: None, "the file does not exist"),
+    (lambda p: p.mkdir(), "not a file"),
+    (lambda p: p.write_bytes(b"PAR1 this is not parquet"), "not a readable Parquet file"),
+])
+def test_unusable_files_are_data_file_errors(tmp_path: Path, make, reason) -> None:
+    path = tmp_path / "bars.parquet"
+    make(path)
+    with pytest.raises(DataFileError, match=reason):
+        load_bars(path)
+
+
+def test_a_data_file_error_is_one_printable_line_whatever_the_file_held(tmp_path: Path) -> None:
+    names = ",".join(f'"col\r\n{i}\x07"' for i in range(30))
+    path = write(tmp_path, names + "\n1,2,3\n")
+    with pytest.raises(DataFileError) as caught:
+        load_bars(path)
+    message = str(caught.value)
+    assert message.isprintable() and "missing column(s)" in message and "(+18 more)" in message

@@ -1,0 +1,61 @@
+"""Alerts: the alerter process, channel status (URLs masked), deliveries, a test message."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import alert_views, frame
+from shared.domain.alerts import Channel
+from shared.persistence import alerts_store
+from shared.supervisor import process_info
+
+st.title("Alerts")
+info = process_info("alerts")
+st.metric("Alerter process", info.state, help=info.description)
+st.caption("Channels come from the alerter's environment (ALERT_TELEGRAM_URL, ALERT_SLACK_URL, "
+           "ALERT_EMAIL_URL); levels per event kind from the config's alerts section.")
+
+with frame.reader() as conn:
+    statuses = alerts_store.channel_statuses(conn) if conn is not None else []
+if statuses:
+    st.dataframe(alert_views.channels_frame(statuses), hide_index=True)
+else:
+    st.info("The alerter has not reported yet: start it with `make run` "
+            "(`python -m bot alerts`).")
+
+st.subheader("Send a test message")
+configured = [s.channel for s in statuses if s.configured] or [c.value for c in Channel]
+chosen = st.multiselect("Channels", configured, default=configured)
+if st.button("Send test message", disabled=not chosen):
+    with frame.writer() as conn:
+        count = alert_views.request_test_messages(conn, chosen, frame.utc_now())
+    st.success(f"{count} test message(s) queued: the alerter sends them on its next poll.")
+
+
+@st.fragment(run_every=3)
+def deliveries_panel() -> None:
+    with frame.reader() as conn:
+        if conn is None:
+            frame.no_database_notice()
+            return
+        rows = alerts_store.recent_deliveries(conn, 100)
+    st.subheader("Last deliveries")
+    if not rows:
+        st.caption("No alert raised yet.")
+        return
+    st.dataframe(alert_views.deliveries_frame(rows), hide_index=True)
+    st.subheader("Failures")
+    failed = alert_views.failures(rows)
+    if failed:
+        st.dataframe(alert_views.deliveries_frame(failed), hide_index=True)
+    else:
+        st.caption("None among the last 100 deliveries.")
+
+
+deliveries_panel()
+
+st.subheader("Levels")
+settings, _ = frame.current_settings()
+st.dataframe(alert_views.levels_frame(settings), hide_index=True)
+st.caption("off: not sent · silent: sent without a sound (Telegram) · on. Edit them on the "
+           "Config page, section alerts.")

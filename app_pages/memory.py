@@ -1,0 +1,198 @@
+"""Memory & learning: similar setups, win rate by bucket, learned rules to decide, lessons, export.
+
+The page's writes: a rule decision (approve / reject / expire, author ``dashboard``) through the
+rules store, and starting ``python -m bot export-training`` jobs, which record their own progress.
+The running bot picks up a decided rule at its next decision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import frame, memory_views
+from shared.domain.rules import RuleStatus
+from shared.persistence import learning_reports, rules_store
+from shared.persistence.db import write_transaction
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+st.title("Memory & learning")
+settings, config_problem = frame.current_settings()
+if config_problem:
+    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+
+
+def decide(rule_id: int, version: int, status: RuleStatus, note: str = "") -> None:
+    """Write the user's decision (a new rule version); the bot reloads its rules."""
+    try:
+        with frame.writer() as conn, write_transaction(conn):
+            rules_store.decide_rule(conn, rule_id, status, memory_views.DECIDER, note,
+                                    frame.utc_now(), expected_version=version)
+    except rules_store.RuleDecisionError as exc:
+        st.session_state["rule_message"] = ("error", str(exc))
+    else:
+        st.session_state["rule_message"] = ("success", f"Rule #{rule_id} {status.value}")
+
+
+with frame.reader() as conn:
+    if conn is None:
+        frame.no_database_notice()
+        st.stop()
+    verdict = learning_reports.latest_memory_verdict(conn)
+    buckets = memory_views.bucket_frame(conn)
+    growth = learning_reports.memory_growth(conn)
+    proposed = rules_store.rules(conn, (RuleStatus.PROPOSED,))
+    approved = rules_store.rules(conn, (RuleStatus.APPROVED,))
+    decided = rules_store.rules(conn, (RuleStatus.REJECTED, RuleStatus.EXPIRED), limit=50)
+    since = {r.id: rules_store.in_force_since(conn, r.id) for r in approved}
+    histories = {r.id: memory_views.history_frame(conn, r.id) for r in [*approved, *proposed]}
+    acted = memory_views.rule_decisions_frame(conn)
+    lessons = rules_store.lessons(conn, 10)
+    reviews = rules_store.review_runs(conn, 5)
+
+st.subheader("Latest decision: similar setups")
+if verdict is None:
+    st.info("No memory verdict yet: memory is off (memory.enabled) or has not been consulted.")
+else:
+    memory = verdict.memory
+    columns = st.columns(4)
+    columns[0].metric("Guard", "allowed" if memory.get("allowed", True) else "refused")
+    columns[1].metric("Similar setups", memory.get("neighbours_count", 0))
+    rate = memory.get("weighted_win_rate")
+    columns[2].metric("Weighted win rate", "n/a" if rate is None else f"{rate:.0%}")
+    columns[3].metric("Confidence change", f"{memory.get('adjustment', 0):+.3f}")
+    st.caption(f"Decision {verdict.decision_id} at {verdict.ts:%Y-%m-%d %H:%M:%S} UTC "
+               f"({verdict.signal_action} -> {verdict.verdict}): {memory.get('reason', '')}")
+    neighbours = memory_views.neighbours_frame(memory)
+    if not neighbours.empty:
+        st.dataframe(neighbours, hide_index=True)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Win rate by bucket")
+    if buckets.empty:
+        st.info("No closed trades yet.")
+    else:
+        st.dataframe(buckets, hide_index=True)
+with right:
+    st.subheader("Memory size")
+    if growth is None:
+        st.info("This database has no memory table yet.")
+    elif not growth:
+        st.metric("Stored setups", 0)
+    else:
+        st.metric("Stored setups", sum(g.stored for g in growth),
+                  f"{sum(g.closed for g in growth)} closed")
+        st.plotly_chart(memory_views.growth_figure(growth), key="memory_growth")
+
+st.subheader("Learned rules")
+message = st.session_state.pop("rule_message", None)
+if message:
+    (st.error if message[0] == "error" else st.success)(message[1])
+st.caption("Rules act only once approved here (or auto-applied after an improved backtest, "
+           f"learning.auto_apply: {str(settings.learning.auto_apply).lower()}); they can refuse "
+           "an entry, raise its confidence threshold or shorten its time exit, never move a "
+           "stop, a target or a size.")
+if not proposed and not approved:
+    st.info("No rule proposed or in force. The nightly review proposes rules after the close "
+            "(`python -m bot review --day YYYY-MM-DD` reviews a day now).")
+for rule in approved:
+    with st.container(border=True):
+        st.markdown(f"**{memory_views.rule_line(rule)}**")
+        start = since.get(rule.id)
+        st.caption(f"In force since {start:%Y-%m-%d %H:%M:%S} UTC" if start else "In force",
+                   help="when it was approved")
+        st.caption(f"Approved by {rule.decided_by} · version {rule.version} · expires "
+                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · {memory_views.backtest_line(rule)}")
+        st.button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
+                  args=(rule.id, rule.version, RuleStatus.EXPIRED, "expired on the dashboard"))
+        with st.expander("History and evidence"):
+            st.dataframe(histories[rule.id], hide_index=True)
+            st.json(rule.evidence, expanded=False)
+for rule in proposed:
+    with st.container(border=True):
+        st.markdown(f"**{memory_views.rule_line(rule)}**")
+        st.caption(f"Proposed by the review of {rule.review_day} · expires "
+                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · {memory_views.backtest_line(rule)}")
+        buttons = st.columns(6)
+        buttons[0].button(f"Approve #{rule.id}", key=f"approve_{rule.id}", type="primary",
+                          on_click=decide, args=(rule.id, rule.version, RuleStatus.APPROVED))
+        buttons[1].button(f"Reject #{rule.id}", key=f"reject_{rule.id}", on_click=decide,
+                          args=(rule.id, rule.version, RuleStatus.REJECTED))
+        buttons[2].button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
+                          args=(rule.id, rule.version, RuleStatus.EXPIRED))
+        with st.expander("Evidence and backtest"):
+            st.json({"parameters": json.loads(rule.params_json), "evidence": rule.evidence,
+                     "backtest": rule.backtest}, expanded=False)
+if decided:
+    with st.expander(f"Rejected and expired rules ({len(decided)})"):
+        st.dataframe([{"id": r.id, "status": r.status.value, "by": r.decided_by,
+                       "kind": r.kind, "summary": r.summary} for r in decided], hide_index=True)
+if not acted.empty:
+    latest = acted.iloc[0]
+    st.markdown(f"Latest decision with rules in force, {latest['time']} UTC: "
+                f"**{latest['verdict']}** {latest['rule']} — {latest['reasons']}")
+    st.dataframe(acted, hide_index=True)
+
+st.subheader("Lessons")
+if not lessons:
+    st.info("No lesson yet (the review asks the LLM when llm.enabled and learning.lesson).")
+for lesson in lessons:
+    st.markdown(f"**{lesson.review_day}** — {lesson.text}")
+if reviews:
+    st.caption("Reviews: " + "; ".join(f"{r.day} {r.status} ({r.message})" for r in reviews))
+
+st.subheader("Training export")
+with st.form("export_form"):
+    left, middle, right = st.columns(3)
+    since_day = left.date_input("Trades closed since", date.today() - timedelta(days=30))
+    until_day = middle.date_input("Until (inclusive)", None)
+    s3_uri = right.text_input("Upload to (optional)", placeholder="s3://bucket/prefix")
+    start_export = st.form_submit_button("Export training data")
+if start_export:
+    if s3_uri.strip() and not s3_uri.strip().startswith("s3://"):
+        st.error("Upload to: expected s3://bucket/prefix")
+    else:
+        token = uuid.uuid4().hex
+        folder = frame.db_path().parent / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"training-{since_day.isoformat()}-{token[:8]}.jsonl"
+        argv = memory_views.export_command(sys.executable, frame.db_path(), frame.config_path(),
+                                           since_day, until_day, out, s3_uri, token)
+        with (folder / f"export-{token[:8]}.log").open("ab") as log:
+            subprocess.Popen(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        st.success(f"Export started: {out.name}")
+
+
+@st.fragment(run_every=1)
+def exports_panel() -> None:
+    """Recent exports with live progress; a running one can be cancelled."""
+    with frame.reader() as conn:
+        runs = memory_views.export_rows(conn) if conn is not None else []
+    for run in runs[:5]:
+        label = f"Export {run.id} ({run.request.get('since')}): {run.status} — {run.message}"
+        if run.status == "running":
+            st.progress(float(run.progress), text=label)
+            if run.pid and st.button(f"Cancel export {run.id}", key=f"cancel_{run.id}"):
+                try:
+                    os.kill(run.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    st.warning(f"Export {run.id} is no longer running")
+        elif run.status == "done":
+            st.success(label)
+            st.caption(f"{run.result.get('training_file')} · {run.result.get('audit_file')}")
+        else:
+            st.error(label)
+
+
+exports_panel()

@@ -1,0 +1,118 @@
+"""Run the fault suite's drivers against real bot processes and print what survived.
+
+Each driver (tests/faults/scenarios.py, bad_input.py, llm_scenarios.py) starts the real
+``python -m bot run`` (or the dashboard launcher), injects one fault and checks the journal's
+invariants. Prints one table: faults tried, survived, journal rows lost, duplicate orders,
+positions without a working stop, and restart -> first decision seconds (where the fault has a
+restart). Asserts nothing. The IB faults (gateway drop, kill -9 with the fake gateway) run as
+tests in tests/faults/test_ib_faults.py. Usage: ``python benchmarks/bench_faults.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.faults import bad_input, llm_scenarios, scenarios  # noqa: E402
+
+logger = logging.getLogger("bench")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table; None where a figure does not apply to the fault."""
+
+    fault: str
+    survived: bool
+    rows_lost: int | None = None
+    duplicate_orders: int | None = None
+    naked_positions: int | None = None
+    restart_to_first_decision_s: float | None = None
+    note: str = ""
+
+
+def folder(work: Path, name: str) -> Path:
+    """A fresh scratch folder for one scenario (the drivers expect it to exist)."""
+    path = work / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def process_faults(work: Path) -> list[Row]:
+    """SIGTERM at speed, kill -9 in a position, a locked journal and (as root) a full disk."""
+    results = [
+        scenarios.sigterm_at_speed(folder(work, "sigterm_1e6"), 1_000_000),
+        scenarios.sigterm_at_speed(folder(work, "sigterm_5000"), 5000),
+        scenarios.kill9_in_position(folder(work, "kill9"), kills=5),
+        scenarios.db_locked(folder(work, "locked")),
+    ]
+    try:
+        with scenarios.mounted_tmpfs(work / "small_fs", "3m") as small:
+            results.append(scenarios.disk_full(folder(work, "disk_full"), small))
+    except scenarios.TmpfsUnavailable as exc:
+        logger.warning("disk full skipped: %s", exc)
+    return [Row(r.fault, r.survived, r.rows_lost, r.duplicate_orders, r.naked_positions,
+                r.restart_to_first_decision_s, "; ".join(r.problems)[:60]) for r in results]
+
+
+def bad_input_faults(work: Path) -> list[Row]:
+    """Garbage config edits while running, unusable replay files, an open dashboard."""
+    results = bad_input.bad_config_edits(folder(work, "config_edits"))
+    for kind in ("binary", "non_utf8", "empty", "wrong_columns"):
+        results.append(bad_input.unusable_replay_file(folder(work, f"replay_{kind}"), kind))
+    results.append(bad_input.out_of_order_replay_file(folder(work, "replay_out_of_order")))
+    results.append(bad_input.dashboard_without_password("0.0.0.0"))
+    results.append(bad_input.dashboard_without_password(""))
+    return [Row(r.fault, r.survived, note=r.detail[:60]) for r in results]
+
+
+def llm_faults(work: Path) -> list[Row]:
+    """LLM endpoint down, throttling, slow, garbage and hostile replies."""
+    rows = []
+    runners: dict[str, Callable[[Path], llm_scenarios.FaultResult]] = llm_scenarios.SCENARIOS
+    for name, run in runners.items():
+        result = run(folder(work, f"llm_{name}"))
+        rows.append(Row(f"llm_{name}", result.survived,
+                        note=f"{result.http_requests} HTTP requests, "
+                             f"{result.governed_attempts} governed"))
+    return rows
+
+
+def cell(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        rows = process_faults(work) + bad_input_faults(work) + llm_faults(work)
+    header = ("fault", "survived", "rows lost", "dup orders", "naked", "restart->decision s",
+              "note")
+    widths = (30, 8, 9, 10, 5, 19, 0)
+    print(" ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    for row in rows:
+        values = (row.fault, "yes" if row.survived else "NO", cell(row.rows_lost),
+                  cell(row.duplicate_orders), cell(row.naked_positions),
+                  cell(row.restart_to_first_decision_s), row.note)
+        print(" ".join(cell(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip())
+    survived = sum(r.survived for r in rows)
+    print(f"\nfaults tried {len(rows)}, survived {survived}; rows lost "
+          f"{sum(r.rows_lost or 0 for r in rows)}, duplicate orders "
+          f"{sum(r.duplicate_orders or 0 for r in rows)}, naked positions "
+          f"{sum(r.naked_positions or 0 for r in rows)} (as root: {os.geteuid() == 0})")
+
+
+if __name__ == "__main__":
+    main()

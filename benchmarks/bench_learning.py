@@ -1,0 +1,83 @@
+"""Benchmark: what learning costs the loop and the night.
+
+Prints (asserts nothing):
+- the rules guard per evaluated entry (``evaluate_entry``) with 0, 10 and 100 rules in force;
+- the live bot's rules poll (one ``MAX(id)`` query per service pass, DESIGN §4 rule 10);
+- a nightly review of one synthetic day (16,000 5-second bars, proposals and their
+  with/without backtests) and a training export of its trades.
+Usage: ``python benchmarks/bench_learning.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.backtest.engine_run import session_clock  # noqa: E402
+from bot.core.rules import RuleBook, evaluate_entry  # noqa: E402
+from bot.learning.export_cli import export  # noqa: E402
+from bot.learning.review import review_day  # noqa: E402
+from shared.domain.models import Side  # noqa: E402
+from shared.domain.rules import Bucket, LearnedRule, RuleKind  # noqa: E402
+from shared.persistence import rules_store, trade_log_store  # noqa: E402
+from shared.persistence.db import open_database, write_transaction  # noqa: E402
+from tests.bot.learning.journal import (  # noqa: E402
+    DAY,
+    day_bars,
+    journal_settings,
+    seed_journal_with_llm,
+)
+
+NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+LABELS = {"trend": "range", "volatility": "high", "time_bucket": "open"}
+
+
+def guard(rules: int, repeats: int = 20_000) -> float:
+    """Microseconds per evaluate_entry call with ``rules`` threshold rules in force."""
+    book = RuleBook(tuple(LearnedRule(i, RuleKind.RAISE_THRESHOLD, Bucket(None, "range"),
+                                      NOW + timedelta(days=1), min_confidence=0.1)
+                          for i in range(rules)))
+    started = time.perf_counter()
+    for _ in range(repeats):
+        evaluate_entry(book, Side.LONG, LABELS, 0.8, NOW)
+    return (time.perf_counter() - started) / repeats * 1e6
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    for count in (0, 10, 100):
+        print(f"rules guard, {count:>3} rules in force: {guard(count):8.2f} us per entry")
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "trader.db"
+        settings = journal_settings()
+        started = time.perf_counter()
+        seed_journal_with_llm(db, settings, day_bars(16_000))
+        print(f"seeded journal (16,000 bars): {time.perf_counter() - started:.2f} s")
+        conn = open_database(db)
+        started = time.perf_counter()
+        for _ in range(1000):
+            rules_store.rules_version(conn)
+        print(f"rules poll: {(time.perf_counter() - started) * 1000:.1f} us per poll")
+        started = time.perf_counter()
+        report = review_day(conn, settings, date.fromisoformat(DAY), session_clock(),
+                            lambda: datetime.now(UTC))
+        print(f"review of one day: {time.perf_counter() - started:.2f} s, "
+              f"{len(report.proposed)} proposals backtested twice each")
+        with write_transaction(conn):
+            run_id = trade_log_store.start_export_run(conn, "bench", {}, 0, datetime.now(UTC))
+        started = time.perf_counter()
+        result = export(conn, run_id, settings, datetime(2025, 3, 1, tzinfo=UTC), None,
+                        Path(folder) / "t.jsonl", Path(folder) / "t.audit.jsonl", None, None)
+        print(f"training export: {time.perf_counter() - started:.3f} s for {result['trades']} "
+              f"trades ({result['training_lines']} training lines)")
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()

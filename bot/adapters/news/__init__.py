@@ -1,0 +1,1 @@
+"""Headline sources (RSS/Atom feeds, a timestamped CSV) and the local VADER scorer."""

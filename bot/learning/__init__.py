@@ -1,0 +1,1 @@
+"""Learning: the nightly review, learned-rule proposals and the training export."""

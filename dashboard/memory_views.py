@@ -1,0 +1,105 @@
+"""View code of the Memory page: frames and charts from the learning tables.
+
+No streamlit here: the page lays these out. The page's only writes are rule decisions (through
+``rules_store.decide_rule``, author ``dashboard``) and starting export jobs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from shared.persistence import learning_reports, rules_store, trade_log_store
+from shared.persistence.rules_store import RuleRow
+
+DECIDER = "dashboard"
+
+
+def bucket_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Win rate and net P&L by side and regime bucket."""
+    rows = learning_reports.win_rate_by_bucket(conn)
+    return pd.DataFrame([{"side": b.side, "trend": b.trend, "volatility": b.volatility,
+                          "trades": b.trades, "wins": b.wins,
+                          "win rate": round(b.win_rate, 3), "net $": b.net_pnl_cents / 100}
+                         for b in rows])
+
+
+def growth_figure(growth: list[learning_reports.MemoryGrowth]) -> go.Figure:
+    """Stored setups per day and their running total."""
+    days = [g.day for g in growth]
+    total, running = [], 0
+    for g in growth:
+        running += g.stored
+        total.append(running)
+    figure = go.Figure()
+    figure.add_bar(x=days, y=[g.stored for g in growth], name="stored that day")
+    figure.add_scatter(x=days, y=total, name="memory size", mode="lines+markers")
+    figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         title="Memory size and growth")
+    return figure
+
+
+def neighbours_frame(memory: dict[str, Any]) -> pd.DataFrame:
+    """The similar setups of a memory verdict: distance, outcome, date."""
+    return pd.DataFrame([{"bracket": n.get("bracket_id"), "distance": n.get("distance"),
+                          "weight": n.get("weight"), "net $": (n.get("pnl_net_cents") or 0) / 100,
+                          "R": n.get("r_multiple"), "exit": n.get("exit_reason"),
+                          "date": str(n.get("decision_ts", ""))[:19]}
+                         for n in memory.get("neighbours", [])])
+
+
+def rule_line(rule: RuleRow) -> str:
+    """A rule's headline: id, status, kind and summary."""
+    return f"#{rule.id} · {rule.status.value} · {rule.kind} — {rule.summary}"
+
+
+def backtest_line(rule: RuleRow) -> str:
+    """The with/without result in one sentence."""
+    test = rule.backtest
+    if "error" in test:
+        return f"Backtest: not run ({test['error']})"
+    if not test:
+        return "Backtest: none"
+    return (f"Backtest over {len(test.get('days', []))} days ({test.get('bars', 0):,} bars): "
+            f"without ${test['without']['net_pnl_cents'] / 100:,.2f} in "
+            f"{test['without']['trades']} trades, with ${test['with']['net_pnl_cents'] / 100:,.2f}"
+            f" in {test['with']['trades']} trades "
+            f"({'improved' if test.get('improved') else 'not improved'})")
+
+
+def history_frame(conn: sqlite3.Connection, rule_id: int) -> pd.DataFrame:
+    """Every version of a rule: status, who, when, why."""
+    return pd.DataFrame([{"version": e.version, "status": e.status.value, "by": e.author,
+                          "at": e.at.strftime("%Y-%m-%d %H:%M:%S UTC"), "note": e.note}
+                         for e in rules_store.rule_history(conn, rule_id)])
+
+
+def rule_decisions_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The latest decisions learned rules acted on."""
+    return pd.DataFrame([{"time": d.ts.strftime("%Y-%m-%d %H:%M:%S"), "verdict": d.verdict,
+                          "rule": d.risk_rule or "", "reasons": "; ".join(d.reasons)}
+                         for d in learning_reports.rule_decisions(conn)])
+
+
+def export_command(python: str, db_path: Path, config_path: Path | None, since: date,
+                   until: date | None, out: Path, s3_uri: str, token: str) -> list[str]:
+    """The ``python -m bot export-training`` job the page starts."""
+    argv = [python, "-m", "bot", "export-training", "--since", since.isoformat(), "--out",
+            str(out), "--db", str(db_path), "--token", token]
+    if until is not None:
+        argv += ["--until", until.isoformat()]
+    if s3_uri.strip():
+        argv += ["--s3", s3_uri.strip()]
+    if config_path is not None and config_path.exists():
+        argv += ["--config", str(config_path)]
+    return argv
+
+
+def export_rows(conn: sqlite3.Connection) -> list[trade_log_store.ExportRun]:
+    """The latest export runs."""
+    return trade_log_store.export_runs(conn)

@@ -1,0 +1,67 @@
+"""Column layouts of the dashboard's tables: order, widths and number formats.
+
+Money columns come first after the identifying ones so they are never pushed off the right
+edge at 1,024-1,400 px; formats match ``dashboard.fmt`` (dollars with cents, LLM cost with four
+decimals, prices with two).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import fmt
+
+_money = st.column_config.NumberColumn
+TIME = "YYYY-MM-DD HH:mm:ss"
+SHORT_TIME = "MM-DD HH:mm:ss"
+
+
+def _time(label: str) -> st.column_config.DatetimeColumn:
+    return st.column_config.DatetimeColumn(label, format=TIME)
+
+
+TRADES = {
+    "bracket_id": st.column_config.TextColumn("trade", width="small"),
+    "side": st.column_config.TextColumn("side", width="small"),
+    "contracts": st.column_config.NumberColumn("qty", width="small"),
+    "pnl_net_usd": _money("net P&L", format=fmt.USD_COLUMN),
+    "pnl_gross_usd": _money("gross P&L", format=fmt.USD_COLUMN),
+    "commission_usd": _money("commission", format=fmt.USD_COLUMN),
+    "entry_ts": _time("entry time"),
+    "entry_price": _money("entry", format=fmt.PRICE_COLUMN),
+    "exit_ts": _time("exit time"),
+    "exit_price": _money("exit", format=fmt.PRICE_COLUMN),
+    "exit_reason": st.column_config.TextColumn("exit reason"),
+}
+TRADE_ORDER = ("bracket_id", "side", "contracts", "pnl_net_usd", "entry_ts", "entry_price",
+               "exit_ts", "exit_price", "exit_reason", "pnl_gross_usd", "commission_usd",
+               "trend", "volatility", "time_bucket", "bias_at_entry", "symbol")
+BREAKDOWN = {
+    "net_pnl_usd": _money("net P&L", format=fmt.USD_COLUMN),
+    "average_trade_usd": _money("avg trade", format=fmt.USD_COLUMN),
+    "win_rate": _money("win rate", format="percent"),
+    "profit_factor": _money("profit factor", format="%.2f"),
+}
+DECISIONS = {
+    "ts": _time("time"),
+    "close": _money("close", format=fmt.PRICE_COLUMN),
+    "final_confidence": _money("confidence", format="%.3f"),
+    "reasons": st.column_config.TextColumn("reasons", width="large"),
+}
+DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
+                  "signal_action", "risk_rule")
+LLM_CALLS = {
+    "created_at": _time("time"),
+    "cost_usd": _money("cost", format=fmt.COST_COLUMN),
+    "latency_ms": _money("latency ms", format="%.0f"),
+    "confidence": _money("confidence", format="%.2f"),
+    "error": st.column_config.TextColumn("error", width="medium"),
+}
+LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
+                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "model")
+RUNS = {
+    "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+    "created_at": _time("created"),
+    "finished_at": _time("finished"),
+    "message": st.column_config.TextColumn("message", width="large"),
+}

@@ -1,0 +1,155 @@
+"""The nightly review over a seeded day: evidence that matches the journal, and approval that
+changes the next decisions (rejection does not)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.rule_book import approved_book
+from bot.backtest.engine_run import run_engine, session_clock
+from bot.core.engine import LEARNED_RULE
+from bot.learning.review import review_day
+from shared.domain.models import Verdict
+from shared.domain.rules import RuleKind, RuleStatus
+from shared.persistence import rules_store
+from shared.persistence.db import open_database, write_transaction
+from tests.bot.learning.journal import DAY, day_bars, engine_data, journal_settings, seed_journal
+
+WALL = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> tuple[Path, list]:
+    db = tmp_path_factory.mktemp("review") / "trader.db"
+    bars = day_bars()
+    assert seed_journal(db, journal_settings(), bars) > 10
+    return db, bars
+
+
+@pytest.fixture
+def reviewed(seeded, tmp_path):
+    source, bars = seeded
+    db = tmp_path / "trader.db"
+    db.write_bytes(source.read_bytes())
+    conn = open_database(db)
+    report = review_day(conn, journal_settings(), date.fromisoformat(DAY), session_clock(),
+                        lambda: WALL)
+    yield conn, report, bars
+    conn.close()
+
+
+def _trades_in(conn, side, trend, volatility):
+    return conn.execute(
+        "SELECT id, bracket_id, pnl_net_cents FROM trades WHERE side = ? AND trend = ? "
+        "AND volatility = ? ORDER BY exit_ts, id", (side, trend, volatility)).fetchall()
+
+
+def test_a_lock_proposal_carries_evidence_that_matches_the_journal(reviewed):
+    conn, report, _ = reviewed
+    locks = [r for r in rules_store.rules(conn) if r.kind == RuleKind.LOCK_BUCKET.value]
+    assert locks and len(report.proposed) == len(rules_store.rules(conn))
+    for lock in locks:
+        bucket = lock.evidence
+        params = json.loads(lock.params_json)["bucket"]
+        rows = _trades_in(conn, params["side"], params["trend"], params["volatility"])
+        assert bucket["trade_ids"] == [r["id"] for r in rows]
+        assert bucket["bracket_ids"] == [r["bracket_id"] for r in rows]
+        assert bucket["trades"] == len(rows)
+        assert bucket["losses"] == sum(1 for r in rows if r["pnl_net_cents"] < 0)
+        assert bucket["losses"] >= journal_settings().learning.min_losses
+        assert bucket["net_pnl_cents"] == sum(r["pnl_net_cents"] for r in rows) < 0
+        assert lock.status is RuleStatus.PROPOSED and lock.decided_by == ""
+        assert lock.backtest["without"]["trades"] > 0 and "improvement_cents" in lock.backtest
+        assert lock.expires_at == WALL + timedelta(days=journal_settings().learning.rule_ttl_days)
+
+
+def test_a_second_review_of_the_same_day_proposes_nothing_twice(reviewed):
+    conn, report, _ = reviewed
+    again = review_day(conn, journal_settings(), date.fromisoformat(DAY), session_clock(),
+                       lambda: WALL)
+    assert again.proposed == [] and len(again.skipped) == len(report.proposed)
+    runs = rules_store.review_runs(conn)
+    assert [r.status for r in runs] == ["done", "done"]
+
+
+def _decisions(conn, bars):
+    book, problems = approved_book(conn, WALL)
+    assert problems == []
+    outcome = run_engine(journal_settings(), engine_data(bars), rules=book, keep_decisions=True)
+    return book, list(outcome.decisions)
+
+
+def test_approving_a_lock_refuses_the_next_matching_setup(reviewed):
+    conn, _, bars = reviewed
+    lock = next(r for r in rules_store.rules(conn) if r.kind == RuleKind.LOCK_BUCKET.value)
+    params = json.loads(lock.params_json)["bucket"]
+    _, before = _decisions(conn, bars)
+    first = next(d for d in before if d.verdict is Verdict.ENTER
+                 and d.action_taken.startswith(f"bracket:{params['side']}:")
+                 and d.labels["trend"] == params["trend"]
+                 and d.labels["volatility"] == params["volatility"])
+    with write_transaction(conn):
+        rules_store.decide_rule(conn, lock.id, RuleStatus.APPROVED, "dashboard", "", WALL,
+                                expected_version=lock.version)
+    book, after = _decisions(conn, bars)
+    assert [r.rule_id for r in book.rules] == [lock.id]
+    same_bar = next(d for d in after if d.ts == first.ts)
+    assert same_bar.verdict is Verdict.REJECT and same_bar.risk_rule == LEARNED_RULE
+    assert any(f"rule #{lock.id}" in reason for reason in same_bar.reasons)
+    assert not any(d.verdict is Verdict.ENTER and d.action_taken.startswith(
+        f"bracket:{params['side']}:") and d.labels["trend"] == params["trend"]
+        and d.labels["volatility"] == params["volatility"] for d in after)
+    assert [e.status for e in rules_store.rule_history(conn, lock.id)] == [
+        RuleStatus.PROPOSED, RuleStatus.APPROVED]
+    assert rules_store.in_force_since(conn, lock.id) == WALL
+
+
+def test_rejecting_a_proposal_changes_no_decision(reviewed):
+    conn, _, bars = reviewed
+    _, before = _decisions(conn, bars)
+    for proposal in rules_store.rules(conn, (RuleStatus.PROPOSED,)):
+        with write_transaction(conn):
+            rules_store.decide_rule(conn, proposal.id, RuleStatus.REJECTED, "dashboard", "",
+                                    WALL)
+    book, after = _decisions(conn, bars)
+    assert book.rules == () and after == before
+
+
+def test_a_stale_or_impossible_decision_is_refused_with_a_reason(reviewed):
+    conn, _, _ = reviewed
+    first = rules_store.rules(conn)[-1]
+    with write_transaction(conn):
+        rules_store.decide_rule(conn, first.id, RuleStatus.APPROVED, "dashboard", "", WALL)
+    with pytest.raises(rules_store.RuleDecisionError, match="changed meanwhile"), \
+            write_transaction(conn):
+        rules_store.decide_rule(conn, first.id, RuleStatus.REJECTED, "dashboard", "", WALL,
+                                expected_version=first.version)
+    later = first.expires_at + timedelta(seconds=1)
+    with write_transaction(conn):
+        assert first.id in rules_store.expire_due_rules(conn, later, "review")
+    with pytest.raises(rules_store.RuleDecisionError, match="cannot become"), \
+            write_transaction(conn):
+        rules_store.decide_rule(conn, first.id, RuleStatus.APPROVED, "dashboard", "", later)
+
+
+def test_auto_apply_approves_only_what_the_backtest_improved(seeded, tmp_path):
+    source, _ = seeded
+    db = tmp_path / "auto.db"
+    db.write_bytes(source.read_bytes())
+    conn = open_database(db)
+    settings = journal_settings({"learning": {"auto_apply": True}})
+    report = review_day(conn, settings, date.fromisoformat(DAY), session_clock(), lambda: WALL)
+    for item in report.proposed:
+        stored = rules_store.rule(conn, item["rule_id"])
+        assert stored is not None
+        if stored.improved:
+            assert stored.status is RuleStatus.APPROVED and stored.decided_by == "auto"
+            assert stored.backtest["with"]["net_pnl_cents"] > stored.backtest["without"][
+                "net_pnl_cents"]
+        else:
+            assert stored.status is RuleStatus.PROPOSED
+    conn.close()

@@ -1,0 +1,69 @@
+"""One money/cost formatter and one display zone for every page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from dashboard import fmt, llm_reports, reports, zones
+
+pytestmark = pytest.mark.unit
+
+
+def test_money_puts_the_sign_before_the_dollar():
+    assert fmt.usd(-125_000) == "-$1,250.00" and fmt.usd(125_000) == "$1,250.00"
+    assert fmt.usd_amount(-0.004) == "$0.00" and fmt.usd(None) == fmt.DASH
+    assert fmt.signed_usd(1250) == "+$12.50" and fmt.signed_usd(-1250) == "-$12.50"
+
+
+def test_an_llm_cost_reads_the_same_everywhere():
+    assert fmt.cost_usd(0.00275) == "$0.0028" == fmt.cost_usd(0.0028)
+    summary = llm_reports.reply_summary({
+        "id": 1, "status": "ok", "bias": "BULLISH", "confidence": 0.72, "action": "BUY",
+        "cost_usd": 0.00275, "error": "",
+        "response": '{"rationale": "trend up", "risk_notes": "CPI at 8:30", '
+                    '"key_factors": ["ema"]}'})
+    assert "$0.0028" in summary.headline and "0.72" in summary.headline
+    assert summary.rationale == "trend up" and summary.risk_notes == "CPI at 8:30"
+    assert summary.key_factors == ("ema",)
+
+
+def test_a_reply_that_is_not_json_has_no_rationale():
+    summary = llm_reports.reply_summary({"id": 2, "status": "parse_error", "bias": None,
+                                         "confidence": None, "action": None, "cost_usd": 0.001,
+                                         "error": "bad", "response": "garbage"})
+    assert not summary.ok and summary.rationale == "" and "bad" in summary.headline
+
+
+def test_integer_ticks_for_call_counts():
+    assert llm_reports.integer_tick_step(0) == 1 and llm_reports.integer_tick_step(3) == 1
+    assert llm_reports.integer_tick_step(23) == 5
+
+
+def test_session_hour_order_starts_at_the_globex_open():
+    winter = datetime(2025, 1, 15, tzinfo=UTC)
+    assert zones.session_hour_order(zones.EXCHANGE_ZONE, winter)[:3] == [17, 18, 19]
+    assert zones.session_hour_order("UTC", winter)[0] == 23
+    assert sorted(zones.session_hour_order("UTC", winter)) == list(range(24))
+
+
+def test_pnl_by_hour_is_in_the_display_zone_and_session_order():
+    table = pd.DataFrame({
+        "entry_ts": pd.to_datetime(["2025-01-15T23:30:00Z", "2025-01-15T15:10:00Z"], utc=True),
+        "pnl_net_usd": [10.0, -4.0],
+    })
+    chicago = reports.pnl_by_hour(table, zones.EXCHANGE_ZONE)
+    assert list(chicago.index[:2]) == ["17:00", "18:00"]
+    assert chicago["17:00"] == 10.0 and chicago["09:00"] == -4.0
+    utc = reports.pnl_by_hour(table, "UTC")
+    assert utc.index[0] == "23:00" and utc["23:00"] == 10.0 and utc["15:00"] == -4.0
+
+
+def test_frames_and_times_convert_to_the_display_zone():
+    frame = pd.DataFrame({"created_at": ["2025-01-15T15:00:00+00:00"]})
+    shown = zones.in_zone(frame, zones.EXCHANGE_ZONE, ("created_at",))
+    assert shown["created_at"].iloc[0].hour == 9
+    assert zones.fmt_time(datetime(2025, 1, 15, 15, tzinfo=UTC), zones.EXCHANGE_ZONE) == (
+        "2025-01-15 09:00:00 CST")

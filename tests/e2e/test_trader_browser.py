@@ -1,0 +1,136 @@
+"""A new user's first hour, in headless Chromium: downloads after 20 s on the page, cancelling
+and deleting backtests, the sidebar when the bot is stopped, and stopping the dashboard
+stopping its backtests."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from shared.persistence import backtest_store
+from tests.e2e.conftest import launch_dashboard, stop_dashboard, wait_idle
+from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+
+pytestmark = pytest.mark.integration
+TIMEOUT_MS = 30_000
+RUN_TIMEOUT_MS = 120_000
+
+
+def _open(page, url: str, path: str, heading: str) -> None:
+    page.goto(url + path, wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(
+        timeout=TIMEOUT_MS)
+    wait_idle(page)
+
+
+def test_downloads_still_work_after_20_s_on_the_trades_page(browser, running_product):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)
+    page = context.new_page()
+    try:
+        _open(page, running_product["url"], "/trades", "Trades & performance")
+        page.wait_for_timeout(20_000)  # the scenario itself: four sidebar refreshes go by
+        with page.expect_download(timeout=TIMEOUT_MS) as csv_download:
+            page.get_by_role("button", name="Download CSV").click()
+        lines = Path(csv_download.value.path()).read_text(encoding="utf-8").splitlines()
+        assert lines[0].startswith("bracket_id,") and len(lines) > 1
+        page.wait_for_timeout(6_000)  # and once more after another refresh
+        with page.expect_download(timeout=TIMEOUT_MS) as json_download:
+            page.get_by_role("button", name="Download JSON").click()
+        rows = json.loads(Path(json_download.value.path()).read_text(encoding="utf-8"))
+        assert rows and "pnl_net_usd" in rows[0]
+    finally:
+        context.close()
+
+
+def _launch_synthetic(page, bars: str, name: str) -> int:
+    field = page.get_by_role("spinbutton", name="Synthetic bars")
+    field.fill(bars)
+    field.press("Tab")
+    page.get_by_label("Run name (optional)").fill(name)
+    page.get_by_role("button", name="Run backtest").click()
+    started = page.get_by_text(re.compile(r"Run \d+ started"))
+    expect(started).to_be_visible(timeout=TIMEOUT_MS)
+    return int(re.search(r"Run (\d+)", started.inner_text()).group(1))
+
+
+def test_a_running_backtest_can_be_cancelled(page, running_product):
+    _open(page, running_product["url"], "/backtest", "Backtest")
+    run_id = _launch_synthetic(page, "5000000", "to cancel")
+    expect(page.get_by_text(re.compile(rf"Run {run_id} to cancel: running"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS)
+    page.get_by_role("button", name="Cancel").first.click()
+    expect(page.get_by_text(re.compile(rf"Run {run_id} to cancel cancelled"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS)
+    run = query(running_product["db"], backtest_store.backtest_run, run_id)
+    assert run["status"] == "cancelled" and run["cancel_requested_at"]
+
+
+def test_a_failed_run_can_be_deleted_and_its_error_names_the_users_file(page, running_product,
+                                                                         tmp_path):
+    bad = tmp_path / "my-bars.csv"
+    bad.write_text("when,price\nyesterday,lots\ntoday,more\n")
+    _open(page, running_product["url"], "/backtest", "Backtest")
+    page.get_by_text("Upload CSV").click()
+    expect(page.get_by_role("spinbutton", name="Synthetic bars")).to_have_count(0)
+    with page.expect_response(lambda r: "upload_file" in r.url and r.ok, timeout=30_000):
+        page.locator("input[type='file']").set_input_files(str(bad))
+    page.get_by_role("button", name="Run backtest").click()
+    failure = page.get_by_text(re.compile(r"Run \d+ failed: my-bars\.csv"))
+    expect(failure.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    run_id = int(re.search(r"Run (\d+)", failure.first.inner_text()).group(1))
+    assert "uploads" not in failure.first.inner_text()
+    row = page.get_by_test_id("stHorizontalBlock").filter(has=failure.first)
+    row.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text(re.compile(rf"Run {run_id} failed"))).to_have_count(
+        0, timeout=TIMEOUT_MS)
+    assert query(running_product["db"], backtest_store.backtest_run, run_id) is None
+
+
+@pytest.fixture(scope="module")
+def own_product(chromium_path, tmp_path_factory):
+    """A bot and a dashboard of this module's own, which its tests stop."""
+    folder = tmp_path_factory.mktemp("own")
+    config = folder / "config.yaml"
+    config.write_text("feed:\n  source: synthetic\n  seed: 3\n  start: '2025-03-03T14:30:00Z'\n"
+                      "  speed: 50\nengine:\n  heartbeat_seconds: 1\n")
+    db, log = folder / "trader.db", folder / "bot.log"
+    bot = start_bot(config, db, log)
+    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 5, 60, "the bot", bot, log)
+    server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
+    try:
+        yield {"url": url, "db": db, "bot": bot, "server": server}
+    finally:
+        stop_dashboard(server)
+        if bot.poll() is None:
+            stop_bot(bot)
+
+
+def test_sidebar_says_stopped_when_the_bot_is_stopped(page, own_product):
+    _open(page, own_product["url"], "", "Overview")
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("Broker: connected")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(sidebar.get_by_test_id("stMetricValue")).to_have_text("running")
+    code, _ = stop_bot(own_product["bot"])
+    assert code == 0
+    expect(sidebar.get_by_test_id("stMetricValue")).to_have_text("stopped", timeout=TIMEOUT_MS)
+    expect(sidebar.get_by_text("Entries: none (bot stopped)")).to_be_visible()
+    assert sidebar.get_by_text("Broker: connected").count() == 0
+    assert sidebar.get_by_text("Entries: allowed").count() == 0
+
+
+def test_stopping_the_dashboards_group_cancels_its_backtests(page, own_product):
+    """What supervisord's stopasgroup does to the dashboard on ``make stop``."""
+    _open(page, own_product["url"], "/backtest", "Backtest")
+    run_id = _launch_synthetic(page, "5000000", "outlived?")
+    wait_for(lambda: (r := query(own_product["db"], backtest_store.backtest_run, run_id))
+             and r["status"] == "running", 120, "the run to start")
+    stop_dashboard(own_product["server"])
+    run = wait_for(lambda: (r := query(own_product["db"], backtest_store.backtest_run, run_id))
+                   and r["status"] != "running" and r, 30, "the run to end")
+    assert run["status"] == "cancelled" and signal.SIGTERM.name in run["message"]

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for the chat services the alerter talks to (Telegram Bot API, Slack)."""

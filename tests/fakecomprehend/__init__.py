@@ -1,0 +1,1 @@
+"""A fake Amazon Comprehend endpoint on loopback (JSON protocol) for boto3 tests."""
