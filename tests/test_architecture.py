@@ -171,6 +171,12 @@ LIBRARY_HOMES = {
     "feedparser": ("bot/adapters/news/rss.py",),
     "vaderSentiment": ("bot/adapters/news/vader.py",),
     "apprise": ("bot/alerts/",),
+    # Research at scale: the cluster client, the TPE sampler and the columnar bar reader/cache.
+    "dask": ("bot/research/dask_backend.py",),
+    "distributed": ("bot/research/dask_backend.py",),
+    "optuna": ("bot/research/tpe.py",),
+    "pyarrow": ("bot/adapters/feeds/fast_csv.py", "bot/backtest/bar_cache.py",
+                "bot/backtest/process_memory.py"),
 }
 
 

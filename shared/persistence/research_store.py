@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.config.research_request import ResearchStatus
 from shared.persistence.codec import from_text, to_text
+from shared.persistence.db import require_transaction
 
 ACTIVE = (ResearchStatus.QUEUED.value, ResearchStatus.RUNNING.value)
 
@@ -68,6 +69,7 @@ def insert_research_run(
     conn: sqlite3.Connection, kind: str, request_json: str, created_at: datetime, name: str = ""
 ) -> int:
     """Queue a research request; return the run id."""
+    require_transaction(conn, "insert_research_run")
     cursor = conn.execute(
         "INSERT INTO research_runs (created_at, name, kind, request_json, status) "
         "VALUES (?, ?, ?, ?, ?)",
@@ -97,6 +99,7 @@ def mark_research_running(
     conn: sqlite3.Connection, run_id: int, pid: int, started_at: datetime
 ) -> None:
     """Record that a process picked the run up."""
+    require_transaction(conn, "mark_research_running")
     conn.execute(
         "UPDATE research_runs SET status = ?, pid = ?, started_at = ?, updated_at = ?, "
         "progress = 0, message = 'started' WHERE id = ?",
@@ -108,6 +111,7 @@ def update_research_progress(
     conn: sqlite3.Connection, run_id: int, done: int, total: int, message: str, at: datetime
 ) -> None:
     """Store how many tasks are done of how many, and what the run is doing."""
+    require_transaction(conn, "update_research_progress")
     conn.execute(
         "UPDATE research_runs SET progress = ?, tasks_done = ?, tasks_total = ?, message = ?, "
         "updated_at = ? WHERE id = ?",
@@ -117,6 +121,7 @@ def update_research_progress(
 
 def request_research_cancel(conn: sqlite3.Connection, run_id: int) -> bool:
     """Raise a queued or running run's cancel flag; return whether it was active."""
+    require_transaction(conn, "request_research_cancel")
     cursor = conn.execute(
         "UPDATE research_runs SET cancel_requested = 1 WHERE id = ? AND status IN (?, ?)",
         (run_id, *ACTIVE),
@@ -136,6 +141,7 @@ def finish_research_run(
     finished_at: datetime,
 ) -> None:
     """Store a run's results and mark it done."""
+    require_transaction(conn, "finish_research_run")
     conn.execute(
         "UPDATE research_runs SET status = ?, progress = 1, message = ?, result_json = ?, "
         "finished_at = ?, updated_at = ? WHERE id = ?",
@@ -149,6 +155,7 @@ def end_research_run(
     finished_at: datetime,
 ) -> None:
     """Mark a run failed or cancelled with the reason a user can act on."""
+    require_transaction(conn, "end_research_run")
     conn.execute(
         "UPDATE research_runs SET status = ?, message = ?, finished_at = ?, updated_at = ? "
         "WHERE id = ?",
@@ -158,4 +165,5 @@ def end_research_run(
 
 def delete_research_run(conn: sqlite3.Connection, run_id: int) -> bool:
     """Delete a run; return whether it existed."""
+    require_transaction(conn, "delete_research_run")
     return conn.execute("DELETE FROM research_runs WHERE id = ?", (run_id,)).rowcount > 0
