@@ -9,6 +9,7 @@ Lanes: ``e2e`` (a browser), ``integration`` (real processes or servers on loopba
 
 from __future__ import annotations
 
+import multiprocessing.process
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -73,6 +74,8 @@ def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: py
         raise RuntimeError("a unit test started a process: mark it @pytest.mark.integration")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    # Worker pools (research's local backend) start processes without subprocess.Popen.
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -60,6 +60,7 @@ def test_a_block_as_long_as_the_record_is_a_rotation_of_it():
         assert any((np.roll(trades, -shift) == row).all() for shift in range(len(trades)))
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_seeded_results_do_not_depend_on_workers_or_chunking():
     trades = list(np.random.default_rng(2).integers(-500, 600, size=120))
     kwargs = {"runs": 2 * CHUNK_RUNS + 17, "seed": 9, "method": "block", "block_length": 6,

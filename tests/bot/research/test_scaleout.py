@@ -29,6 +29,7 @@ def square_plus(job: Job, offset: int) -> int:
     return job.value * job.value + offset
 
 
+@pytest.mark.integration  # starts local worker processes
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_results_are_keyed_and_equal_for_any_worker_count(workers):
     jobs = [Job(task_hash("t", {"v": str(v)}, 0), v) for v in range(9)]
@@ -39,18 +40,21 @@ def test_results_are_keyed_and_equal_for_any_worker_count(workers):
     assert [done for done, _ in seen] == list(range(1, 10)) and {t for _, t in seen} == {9}
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_a_task_error_ends_the_run_with_its_message():
     jobs = [Job("a", 1), Job("b", -1), Job("c", 2)]
     with pytest.raises(ConfigError, match="job b: negative"):
         run_many(jobs, square_plus, 0, LocalBackend(2))
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_a_worker_that_dies_ends_the_run_instead_of_hanging():
     jobs = [Job("a", 1, 1.0), Job("b", 99), Job("c", 2, 1.0)]
     with pytest.raises(RuntimeError, match="worker process died"):
         run_many(jobs, square_plus, 0, LocalBackend(2))
 
 
+@pytest.mark.integration  # starts local worker processes
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_stop_request_cancels_pending_and_running_tasks(workers):
     jobs = [Job(str(n), n, 30.0 if n else 0.0) for n in range(4)]

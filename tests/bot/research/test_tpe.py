@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
+
 from bot.backtest.runner import build_settings, load_data
 from bot.research.scaleout import LocalBackend
 from bot.research.sweep import best_point
@@ -21,6 +23,7 @@ def _text(points) -> str:
     return json.dumps([(p.params, p.metrics) for p in points], sort_keys=True)
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_the_same_seed_gives_the_same_trials_on_one_or_two_workers():
     data = load_data(BASE, build_settings(BASE))
     seen = []
