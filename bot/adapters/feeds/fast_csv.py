@@ -13,6 +13,7 @@ never reports a problem itself, so the two can never disagree on one.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import re
@@ -113,6 +114,8 @@ def _read_columns(
 ) -> tuple[str, np.ndarray, dict[str, np.ndarray]] | None:
     """Timestamps (microseconds, wall clock or UTC by format) and the five float columns."""
     capacity = _count_lines(path)
+    if capacity is None:
+        return None
     names = [f"f{i}" for i in range(width)]
     types = {names[i]: pa.string() for i in mapping["ts"]}
     types.update({names[mapping[name][0]]: pa.float64() for name in BAR_COLUMNS})
@@ -149,12 +152,21 @@ def _read_columns(
     return kind, ts_us[:rows], {name: column[:rows] for name, column in values.items()}
 
 
-def _count_lines(path: Path) -> int:
-    """Line count (an upper bound on the rows), read in chunks."""
+def _count_lines(path: Path) -> int | None:
+    """Line count (an upper bound on the rows), read in chunks; None for binary or non-UTF-8.
+
+    pyarrow never looks at the columns it skips, so a NUL byte or bytes that are not UTF-8
+    anywhere in the file send it to the careful reader, which refuses it naming the line.
+    """
     lines = 1
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
+            if b"\x00" in chunk:
+                return None
+            decoder.decode(chunk)  # raises UnicodeDecodeError: declined by the caller
             lines += chunk.count(b"\n")
+    decoder.decode(b"", final=True)
     return lines
 
 

@@ -131,6 +131,23 @@ def test_files_the_careful_reader_refuses_are_refused_with_its_message(tmp_path:
             load_bars(path)
 
 
+@pytest.mark.parametrize("tail, message", [
+    (b"\x00", r"bars\.csv line 2: binary data \(a NUL byte\)"),
+    (b"\xff", r"bars\.csv line 2: not UTF-8 text \(byte 0xff\)"),
+])
+def test_bad_bytes_in_a_column_no_one_reads_are_refused_as_by_the_careful_reader(
+    tmp_path: Path, tail: bytes, message: str
+) -> None:
+    """pyarrow skips unused columns unread: the fast path still leaves such a file to the
+    careful reader, whose one-line DataFileError is the same with the fast path on or off."""
+    path = tmp_path / "bars.csv"
+    path.write_bytes(f"{HEADER},note\n".encode() + ROWS[0].encode() + b",x" + tail + b"\n")
+    assert read_clean_csv(path, "UTC") is None
+    for fast in (True, False):
+        with pytest.raises(DataFileError, match=message):
+            load_bars(path, fast=fast)
+
+
 def test_both_paths_agree_on_the_column_names() -> None:
     assert fast_csv.BAR_COLUMNS == replay.BAR_COLUMNS
     assert fast_csv.TIMESTAMP_NAMES == replay._TIMESTAMP_NAMES
