@@ -91,6 +91,9 @@ class ResearchRequest(BaseModel):
     def _consistent(self) -> ResearchRequest:
         problems = [f"--grid {key}: {problem}" for key in self.grid
                     if (problem := param_problem(key, self.backtest.strategy)) is not None]
+        if self.backtest.llm != "off" or self.backtest.news:
+            problems.append("research runs its backtests without the LLM and headlines (--llm "
+                            "off, no --news): a sweep would replay or buy replies per point")
         if self.kind is not ResearchKind.MONTE_CARLO and not self.grid:
             problems.append("--grid: give at least one KEY=V1,V2 to vary")
         if self.search == "grid" and self.grid_points() > MAX_GRID_POINTS:
