@@ -249,7 +249,8 @@ def feature_columns(matrix: FeatureTable) -> FeatureColumns:
     """The table's columns by feature name, as ``may_fire`` reads them.
 
     Stored columns are views; a derived one (``rsi_prev``, ``macd_hist_prev``,
-    ``bars_in_window``) is computed only when read, once.
+    ``bars_in_window``) is computed when read and not kept, so the conditions' peak memory
+    stays near the table's own.
     """
     return _TableColumns(matrix)
 
@@ -259,17 +260,11 @@ class _TableColumns(Mapping[str, np.ndarray]):
 
     def __init__(self, table: FeatureTable) -> None:
         self._table = table
-        self._derived: dict[str, np.ndarray] = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in _COLUMN_NAMES:
             raise KeyError(name)
-        found = self._derived.get(name)
-        if found is None:
-            found = self._table.column(name)
-            if name in _SHIFTED or name == "bars_in_window":
-                self._derived[name] = found
-        return found
+        return self._table.column(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(FEATURE_COLUMNS)
