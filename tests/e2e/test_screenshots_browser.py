@@ -32,8 +32,6 @@ PAGES = [
     ("/llm", "LLM", "llm", lambda page: page.get_by_role("heading", name="Calls")),
     ("/backtest", "Backtest", "backtest",
      lambda page: page.get_by_test_id("stMetricLabel").filter(has_text="Win rate")),
-    ("/research", "Research", "research",
-     lambda page: page.get_by_role("button", name="Start research run")),
 ]
 
 
