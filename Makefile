@@ -29,6 +29,7 @@ run: $(STAMP)
 	@echo "Dashboard: http://localhost:$${STREAMLIT_SERVER_PORT:-8501}  (make logs, make stop)"
 
 stop:
+	@$(PY) -m bot research --cancel-all >/dev/null 2>&1 || true  # running research runs end too
 	@if [ -f $(PIDFILE) ] && kill -0 "$$(cat $(PIDFILE))" 2>/dev/null; then \
 		pid=$$(cat $(PIDFILE)); $(SUPERVISORCTL) shutdown; \
 		while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; echo "stopped"; \

@@ -60,6 +60,7 @@ navigation = st.navigation({
     ],
     "Research": [
         st.Page("app_pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
+        st.Page("app_pages/research.py", title="Research", icon=":material/grid_on:"),
         st.Page("app_pages/memory.py", title="Memory & learning", icon=":material/school:"),
     ],
 })

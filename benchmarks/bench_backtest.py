@@ -45,6 +45,19 @@ def bench_ours(data: BarData) -> tuple[float, int]:
 
 def bench_backtesting_py(data: BarData) -> tuple[float, int]:
     """The same strategy in backtesting.py (indicators vectorised in init, as it is meant)."""
+    seconds, trades = _run_backtesting_py(data)
+    return seconds, len(trades)
+
+
+def backtesting_py_trades(data: BarData) -> list[list]:
+    """backtesting.py's trades as [entry time, exit time, entry price, exit price, side]."""
+    _, trades = _run_backtesting_py(data)
+    return [[row.EntryTime.isoformat(), row.ExitTime.isoformat(), float(row.EntryPrice),
+             float(row.ExitPrice), "long" if row.Size > 0 else "short"]
+            for row in trades.itertuples()]
+
+
+def _run_backtesting_py(data: BarData) -> tuple[float, pd.DataFrame]:
     from backtesting import Backtest, Strategy
 
     params = RsiMacdBracketParams()
@@ -86,7 +99,7 @@ def bench_backtesting_py(data: BarData) -> tuple[float, int]:
                         trade_on_close=False, exclusive_orders=False)
         started = time.perf_counter()
         stats = test.run()
-    return time.perf_counter() - started, int(stats["# Trades"])
+    return time.perf_counter() - started, stats["_trades"]
 
 
 def bench_pipeline(data: BarData) -> tuple[float, int, int]:

@@ -1,20 +1,20 @@
 """Command line: ``python -m bot init`` prepares data/; ``python -m bot run`` trades.
 
-Other commands: ``config`` imports/exports the active config version; ``backtest``; ``analyze``
-(one manual LLM analysis, the dashboard's trigger when no bot is running); ``fetch-history``
-(IB bars for backtests into data/history/); ``news`` and ``alerts`` (their own supervisord
-programs: headlines and sentiment, and the alerter). Exit codes (``bot/runtime/faults.py``): 0
-clean stop; 2 bad config (an empty config file included), an unusable replay file (binary, not
-UTF-8, empty, wrong columns: the same one line as ``python -m bot backtest`` prints for it) or a
-refused start (a live account, live port or ``ib_live`` without both the config flag and the
-environment variable); 3 a journal fault (the database cannot be written: disk full, I/O error,
-locked past its busy timeout), reported in one stderr line naming the database.
+Other commands: ``config`` imports/exports the active config version; ``backtest``; ``research``
+(sweeps, walk-forwards, Monte Carlo); ``analyze`` (one manual LLM analysis, the dashboard's trigger
+when no bot is running); ``fetch-history`` (IB bars for backtests into data/history/); ``news`` and
+``alerts`` (their own supervisord programs: headlines and sentiment, and the alerter). Exit codes
+(``bot/runtime/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an
+unusable replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
+backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without both
+the config flag and the environment variable); 3 a journal fault (the database cannot be written:
+disk full, I/O error, locked past its busy timeout), reported in one stderr line naming the
+database.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -22,17 +22,16 @@ from pathlib import Path
 
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
-from bot.composition import broker_factory
 from bot.learning import export_cli, review_cli
 from bot.llm import analyze_cli
 from bot.ports import wall_clock_utc
+from bot.research import cli as research_cli
 from bot.runtime.config_watch import (
     import_config_file,
     settings_for_process,
     settings_for_start,
 )
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
-from bot.runtime.live import run_live
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import BadNewsFileError, ConfigError, DataFileError
 from shared.domain.models import Mode
@@ -122,6 +121,11 @@ def command_run(args: argparse.Namespace) -> int:
         if refusal is not None:
             return _refuse(refusal)
         source = f"config version {version_id}"
+        import asyncio  # the live loop's imports load only for ``run``: a backtest starts faster
+
+        from bot.composition import broker_factory
+        from bot.runtime.live import run_live
+
         return asyncio.run(
             run_live(settings, db_path, source, broker_factory(settings), version_id)
         )
@@ -167,6 +171,8 @@ def command_alerts(args: argparse.Namespace) -> int:
 
 def command_fetch_history(args: argparse.Namespace) -> int:
     """Download bars from IB within its pacing limits, cached as Parquet per day."""
+    import asyncio
+
     from bot.adapters.ib.history import (
         fetch_history_command,  # loads ib_async only for this command
     )
@@ -179,6 +185,8 @@ def command_fetch_history(args: argparse.Namespace) -> int:
 
 def command_news(args: argparse.Namespace) -> int:
     """The news program: sources -> news table -> scores; or a one-off CSV import."""
+    import asyncio
+
     from bot.composition import news_scorers, news_sources
     from bot.ports import wall_clock_utc
     from bot.runtime.news_worker import NewsWorker, run_news_program
@@ -237,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="replay bars through the decision path")
     backtest_cli.add_arguments(backtest)
     backtest.set_defaults(handler=backtest_cli.command_backtest)
+    research = commands.add_parser(
+        "research", help="sweeps, walk-forward and Monte Carlo (local workers or Dask)")
+    research_cli.add_arguments(research)
+    research.set_defaults(handler=research_cli.command_research)
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)

@@ -9,6 +9,8 @@ Lanes: ``e2e`` (a browser), ``integration`` (real processes or servers on loopba
 
 from __future__ import annotations
 
+import multiprocessing.process
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -72,6 +74,14 @@ def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: py
         raise RuntimeError("a unit test started a process: mark it @pytest.mark.integration")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    # Worker pools (research's local backend) start processes without subprocess.Popen.
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _bar_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Backtests under test cache parsed bar files in a temporary folder, never under data/."""
+    os.environ.setdefault("TRADER_CACHE_DIR", str(tmp_path_factory.mktemp("bar_cache")))
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def test_there_is_no_import_cycle_in_bot_shared_or_the_dashboard():
 
 
 def test_no_package_level_cycle_between_the_bot_layers():
-    layer = {"core": 0, "ports": 0, "llm": 1, "adapters": 1, "runtime": 2, "backtest": 2}
+    layer = {"core": 0, "ports": 0, "llm": 1, "adapters": 1, "runtime": 2, "backtest": 2,
+             "research": 3}
     graph = internal_graph()
     package_graph: dict[str, set[str]] = {}
     for module, targets in graph.items():
@@ -170,6 +171,12 @@ LIBRARY_HOMES = {
     "feedparser": ("bot/adapters/news/rss.py",),
     "vaderSentiment": ("bot/adapters/news/vader.py",),
     "apprise": ("bot/alerts/",),
+    # Research at scale: the cluster client, the TPE sampler and the columnar bar reader/cache.
+    "dask": ("bot/research/dask_backend.py",),
+    "distributed": ("bot/research/dask_backend.py",),
+    "optuna": ("bot/research/tpe.py",),
+    "pyarrow": ("bot/adapters/feeds/fast_csv.py", "bot/backtest/bar_cache.py",
+                "bot/backtest/process_memory.py"),
 }
 
 

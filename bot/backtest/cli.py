@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.backtest import llm_cli
+from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
 from shared.config.backtest_request import BacktestRequest, RunStatus
@@ -41,24 +42,9 @@ PROGRESS_EVERY_S = 0.5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The backtest subcommand's flags (outside tools rely on these names)."""
-    parser.add_argument("--data", default="synthetic",
-                        help="synthetic, a CSV/Parquet file, a folder of Parquet days, or ib "
-                        "(the fetch-history cache)")
-    parser.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
-    parser.add_argument("--seed", type=int, default=7, help="synthetic market seed")
-    parser.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)
-    parser.add_argument("--tz", default="UTC", help="zone of naive timestamps in a file")
-    parser.add_argument("--start", help="first day (YYYY-MM-DD) or ISO time, in --tz")
-    parser.add_argument("--end", help="last day (inclusive) or ISO end time, in --tz")
-    parser.add_argument("--strategy", help="registry name; default: the full ensemble")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="override, e.g. risk.max_hold_minutes=30 (repeatable)")
-    parser.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
-    parser.add_argument("--slippage", type=int, metavar="TICKS")
-    parser.add_argument("--contracts", type=int, metavar="N")
+    add_request_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write {trades, metrics} here")
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
-    parser.add_argument("--config", help="base config YAML (default: built-in defaults)")
     parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
     parser.add_argument("--memory", metavar="off|on|FILE",
                         help="memory of past setups: off, on (starts empty), or a SQLite "
@@ -68,6 +54,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="headlines (time,headline[,source][,score]) feeding the rolling "
                         "sentiment; unscored rows are scored with VADER")
     llm_cli.add_arguments(parser)
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that make a ``BacktestRequest``: data, strategy, parameters, costs, config
+    (shared with ``python -m bot research``)."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default="synthetic",
+                      help="synthetic, a CSV/Parquet file, a folder of Parquet days, or ib "
+                      "(the fetch-history cache)")
+    data.add_argument("--bars", type=int, default=100_000, help="synthetic length in bars")
+    data.add_argument("--seed", type=int, default=7, help="synthetic market seed")
+    data.add_argument("--bar-size", choices=["5s", "1min", "5min"], default=None)
+    data.add_argument("--tz", default="UTC", help="zone of naive timestamps in a file")
+    data.add_argument("--start", help="first day (YYYY-MM-DD) or ISO time, in --tz")
+    data.add_argument("--end", help="last day (inclusive) or ISO end time, in --tz")
+    strategy = parser.add_argument_group("strategy and costs")
+    strategy.add_argument("--strategy", help="registry name; default: the full ensemble")
+    strategy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                          help="override, e.g. risk.max_hold_minutes=30 (repeatable)")
+    strategy.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
+    strategy.add_argument("--slippage", type=int, metavar="TICKS")
+    strategy.add_argument("--contracts", type=int, metavar="N")
+    strategy.add_argument("--config", help="base config YAML (default: built-in defaults)")
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:
@@ -82,9 +91,10 @@ def request_from_args(args: argparse.Namespace) -> BacktestRequest:
         "data": args.data, "bars": args.bars, "seed": args.seed, "bar_size": args.bar_size,
         "tz": args.tz, "start": args.start, "end": args.end, "strategy": args.strategy,
         "params": params, "commission_usd": args.commission, "slippage_ticks": args.slippage,
-        "contracts": args.contracts, "config": args.config, "news": args.news,
-        "memory": args.memory, **llm_cli.request_values(args),
+        "contracts": args.contracts, "config": args.config,
     }
+    if hasattr(args, "llm"):  # the backtest's own flags (research runs without news or LLM)
+        values.update(news=args.news, memory=args.memory, **llm_cli.request_values(args))
     try:
         return BacktestRequest.model_validate(values)
     except ValidationError as exc:
@@ -191,6 +201,7 @@ class LogProgress:
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
+    return_freed_arrays_to_os()
     if args.run_id is None:
         try:
             result = run_backtest(request_from_args(args), LogProgress())
@@ -331,7 +342,8 @@ def _report(result: BacktestResult, json_path: str | None) -> None:
     for name, reason in m.get("undefined", {}).items():
         logger.info("metric %s has no value: %s", name, reason)
     if json_path:
-        Path(json_path).write_text(json.dumps(result_json(result), indent=1), encoding="utf-8")
+        Path(json_path).write_text(  # no indent: the C encoder, 10x faster on 1M-bar runs
+            json.dumps(result_json(result), separators=(",", ":")), encoding="utf-8")
         logger.info("wrote %s", json_path)
 
 

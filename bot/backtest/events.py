@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.vector_features import atr_ratio_margin, feature_columns
+from bot.backtest.vector_features import FeatureTable, atr_ratio_margin, feature_columns
 from bot.core import regime
 from bot.core.llm_attribution import ShadowBracket
 from bot.core.risk import RiskState
@@ -34,7 +34,7 @@ from shared.domain.models import Position
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def entry_candidates(matrix: np.ndarray, settings: Settings) -> np.ndarray:
+def entry_candidates(matrix: FeatureTable, settings: Settings) -> np.ndarray:
     """Indices of the bars on which the engine may decide an entry (see the module notes)."""
     columns = feature_columns(matrix)
     allowed = regime.may_allow(columns, settings.regime, atr_ratio_margin(settings.features))

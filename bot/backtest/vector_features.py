@@ -10,6 +10,7 @@ functions, on the bars where the engine may decide an entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from ta.trend import MACD, EMAIndicator
 
-from bot.core.feature_columns import RELATIVE_MARGIN
+from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from bot.core.features import wilder_atr, wilder_rsi_tail
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Features
@@ -102,11 +103,14 @@ def _atr_columns(
 
 
 def _volume_zscore(volume: np.ndarray, period: int) -> np.ndarray:
+    """(volume - mean) / std of the ``period`` bars before each bar; 0 where std is 0."""
     mean = _shift(_rolling(volume, period, "mean"), 1)
+    z = np.subtract(volume, mean, out=mean)
     deviation = _shift(_rolling(volume, period, "std"), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (volume - mean) / deviation
-    return np.where(deviation == 0.0, 0.0, z)
+        np.divide(z, deviation, out=z)
+    z[deviation == 0.0] = 0.0
+    return z
 
 
 def _realized_vol_pct(close: np.ndarray, bars: int) -> np.ndarray:
@@ -117,61 +121,159 @@ def _realized_vol_pct(close: np.ndarray, bars: int) -> np.ndarray:
     return out
 
 
+class FeatureTable:
+    """Every bar's features by column: the bars' own arrays, and the indicators column-major.
+
+    ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
+    value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
+    bars' columns are not copied, and ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window``
+    are derived when asked, so a million bars take 18 stored indicator columns (144 MB).
+    """
+
+    def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
+        self._bars, self._stored, self._window_bars = bars, stored, window_bars
+        self._count = len(stored)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: tuple[object, int]) -> np.ndarray | float:
+        index, position = key
+        if isinstance(index, slice) and index == slice(None):
+            return self.column(FEATURE_COLUMNS[position])
+        return float(self.column(FEATURE_COLUMNS[position])[index])  # tests only: slow
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature over every bar."""
+        if name in self._bars:
+            return self._bars[name]
+        if name in _SHIFTED:
+            return _shift(self.column(_SHIFTED[name]), 1)
+        if name == "bars_in_window":
+            return np.minimum(np.arange(1, self._count + 1), self._window_bars).astype(float)
+        return self._stored[:, _STORED_INDEX[name]]
+
+    def row(self, index: int) -> list[float]:
+        """Bar ``index``'s features in ``FEATURE_COLUMNS`` order."""
+        stored = self._stored[index].tolist()
+        values = [float(self._bars[name][index]) for name in _BAR_NAMES]
+        values.append(float(min(index + 1, self._window_bars)))
+        for name in _AFTER_BARS:
+            source = _SHIFTED.get(name)
+            if source is None:
+                values.append(stored[_STORED_INDEX[name]])
+            else:
+                values.append(stored_before(self._stored, index, _STORED_INDEX[source]))
+        return values
+
+
+def stored_before(stored: np.ndarray, index: int, position: int) -> float:
+    """The value of a stored column one bar earlier (NaN before the first bar)."""
+    return float(stored[index - 1, position]) if index > 0 else NAN
+
+
+_BAR_NAMES = ("open", "high", "low", "close", "volume")
+_SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
+_AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
+STORED_COLUMNS = tuple(name for name in _AFTER_BARS if name not in _SHIFTED)
+_STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
+
+
 def feature_matrix(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     volume: np.ndarray, cfg: FeatureConfig,
-) -> np.ndarray:
-    """Return an (n, len(FEATURE_COLUMNS)) float array: row i = bar i's features."""
+) -> FeatureTable:
+    """Every bar's features (a ``FeatureTable``); each column is written as soon as computed."""
     count = len(close)
+    stored = np.empty((count, len(STORED_COLUMNS)), order="F")
+
+    def put(name: str, values: np.ndarray) -> None:
+        stored[:, _STORED_INDEX[name]] = values
+
+    # The columns whose computation needs the most scratch memory come first, while few of
+    # the table's columns have been written (np.empty pages cost nothing until written).
     close_series = pd.Series(close)
     macd = MACD(close_series, window_slow=cfg.macd_slow, window_fast=cfg.macd_fast,
                 window_sign=cfg.macd_signal)
-    macd_line = macd.macd().to_numpy()
-    macd_hist = macd.macd_diff().to_numpy()
-    ema_fast = EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy()
-    ema_slow = EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy()
-    rsi = _wilder_rsi(close, cfg.rsi_period)
-    middle = _rolling(close, cfg.bollinger_period, "mean")
-    spread = cfg.bollinger_std * _rolling(close, cfg.bollinger_period, "std")
-    upper, lower = middle + spread, middle - spread
-    band_width = upper - lower
-    with np.errstate(divide="ignore", invalid="ignore"):
-        percent_b = np.where(band_width != 0.0, (close - lower) / band_width, 0.5)
+    macd_line, macd_hist = macd.macd().to_numpy(), macd.macd_diff().to_numpy()
+    put("macd", macd_line)
+    put("macd_signal", macd_line - macd_hist)
+    put("macd_hist", macd_hist)
+    del macd, macd_line, macd_hist
+    put("rsi", _wilder_rsi(close, cfg.rsi_period))
+    put("volume_zscore", _volume_zscore(volume, cfg.volume_z_period))
+    put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
+    _bollinger(close, cfg, put)
     atr, atr_baseline = _atr_columns(high, low, close, cfg)
     with np.errstate(divide="ignore", invalid="ignore"):
-        body_over_atr = np.where(atr != 0.0, (close - open_) / atr, 0.0)
+        put("body_over_atr", np.where(atr != 0.0, (close - open_) / atr, 0.0))
+    put("atr_points", atr)
+    put("atr_baseline_points", atr_baseline)
+    del atr, atr_baseline
+    put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
+    put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
     reference = _shift(close, cfg.rate_of_change_period)
-    columns = {
-        "open": open_, "high": high, "low": low, "close": close, "volume": volume,
-        "bars_in_window": np.minimum(np.arange(1, count + 1), cfg.window_bars).astype(float),
-        "rsi": rsi, "rsi_prev": _shift(rsi, 1),
-        "macd": macd_line, "macd_signal": macd_line - macd_hist, "macd_hist": macd_hist,
-        "macd_hist_prev": _shift(macd_hist, 1),
-        "atr_points": atr, "atr_baseline_points": atr_baseline,
-        "ema_fast": ema_fast, "ema_slow": ema_slow,
-        "sma_slow": _rolling(close, cfg.sma_slow, "mean"),
-        "bollinger_upper": upper, "bollinger_middle": middle, "bollinger_lower": lower,
-        "bollinger_percent": percent_b,
-        "rate_of_change_pct": (close / reference - 1.0) * 100.0,
-        "momentum_points": close - reference,
-        "volume_zscore": _volume_zscore(volume, cfg.volume_z_period),
-        "body_over_atr": body_over_atr,
-        "realized_vol_pct": _realized_vol_pct(close, cfg.realized_vol_bars),
-    }
-    matrix = np.empty((count, len(FEATURE_COLUMNS)))
-    for index, name in enumerate(FEATURE_COLUMNS):
-        matrix[:, index] = columns[name]
-    return matrix
+    put("rate_of_change_pct", (close / reference - 1.0) * 100.0)
+    put("momentum_points", close - reference)
+    del reference
+    put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
+    bars = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    return FeatureTable(bars, stored, cfg.window_bars)
+
+
+def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
+               ) -> None:
+    """Bollinger bands and %B, with as few full-length scratch arrays as the formulas allow."""
+    middle = _rolling(close, cfg.bollinger_period, "mean")
+    spread = _rolling(close, cfg.bollinger_period, "std")
+    np.multiply(cfg.bollinger_std, spread, out=spread)
+    upper = middle + spread
+    lower = np.subtract(middle, spread, out=spread)
+    put("bollinger_upper", upper)
+    put("bollinger_middle", middle)
+    put("bollinger_lower", lower)
+    width = np.subtract(upper, lower, out=upper)
+    percent = np.subtract(close, lower, out=middle)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(percent, width, out=percent)
+    percent[width == 0.0] = 0.5
+    put("bollinger_percent", percent)
 
 
 def column(name: str) -> int:
-    """Index of a feature's column in ``feature_matrix``."""
+    """Index of a feature's column in ``FEATURE_COLUMNS`` (``table[:, column(name)]``)."""
     return FEATURE_COLUMNS.index(name)
 
 
-def feature_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """The matrix's columns by feature name (views, not copies), as ``may_fire`` reads them."""
-    return {name: matrix[:, index] for index, name in enumerate(FEATURE_COLUMNS)}
+def feature_columns(matrix: FeatureTable) -> FeatureColumns:
+    """The table's columns by feature name, as ``may_fire`` reads them.
+
+    Stored columns are views; a derived one (``rsi_prev``, ``macd_hist_prev``,
+    ``bars_in_window``) is computed when read and not kept, so the conditions' peak memory
+    stays near the table's own.
+    """
+    return _TableColumns(matrix)
+
+
+class _TableColumns(Mapping[str, np.ndarray]):
+    """A read-only name -> column mapping over a ``FeatureTable``."""
+
+    def __init__(self, table: FeatureTable) -> None:
+        self._table = table
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in _COLUMN_NAMES:
+            raise KeyError(name)
+        return self._table.column(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FEATURE_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(FEATURE_COLUMNS)
+
+
+_COLUMN_NAMES = frozenset(FEATURE_COLUMNS)
 
 
 _BARS_COLUMN = FEATURE_COLUMNS.index("bars_in_window")
@@ -202,8 +304,18 @@ def window_seeded_values(
     )
 
 
+def true_ranges(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Each bar's true range (the first bar's: its high - low), as ``wilder_atr`` takes it."""
+    true_range = high - low
+    for previous in (high[1:] - close[:-1], low[1:] - close[:-1]):
+        np.abs(previous, out=previous)
+        np.maximum(true_range[1:], previous, out=true_range[1:])
+    return true_range
+
+
 def _batched_atr(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, ends: np.ndarray, cfg: FeatureConfig,
+    high: np.ndarray, low: np.ndarray, true_range: np.ndarray, ends: np.ndarray,
+    cfg: FeatureConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ATR and its baseline on the full windows ending at ``ends``, all windows at once.
 
@@ -212,12 +324,9 @@ def _batched_atr(
     last ``atr_baseline_bars`` values; tests check the results bit for bit.
     """
     period, window, tail_bars = cfg.atr_period, cfg.window_bars, cfg.atr_baseline_bars
-    true_range = high - low
-    true_range[1:] = np.maximum(true_range[1:], np.maximum(
-        np.abs(high[1:] - close[:-1]), np.abs(low[1:] - close[:-1])))
     starts = ends - window + 1
     seeds = true_range[starts[:, None] + np.arange(period)]
-    seeds[:, 0] = (high - low)[starts]  # the window's first bar has no previous close
+    seeds[:, 0] = high[starts] - low[starts]  # the window's first bar has no previous close
     level = seeds.mean(axis=1)
     alpha = 1.0 / period
     keep, divisor = 1.0 - alpha, (1.0 - alpha) + alpha
@@ -232,12 +341,16 @@ def _batched_atr(
     return level, tail.mean(axis=1)
 
 
-def _window_rsi(gains: np.ndarray, losses: np.ndarray, start: int, end: int,
+def _window_rsi(close: np.ndarray, start: int, end: int,
                 weights: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
-    """``wilder_rsi_tail(close[start:end], period, 2)`` from precomputed gains and losses."""
+    """``wilder_rsi_tail(close[start:end], period, 2)`` by a few dot products.
+
+    The window's first bar counts as no change; the others' changes are the same floats as
+    the whole history's ``np.diff``.
+    """
+    change = np.diff(close[start:end], prepend=close[start])
     averages = []
-    for values in (gains[start:end].copy(), losses[start:end].copy()):
-        values[0] = 0.0  # the window's first bar counts as no change
+    for values in (np.maximum(change, 0.0), np.maximum(-change, 0.0)):
         averages.append([float(weights[1] @ values[:-1]), float(weights[0] @ values)])
     average_gain, average_loss = np.array(averages[0]), np.array(averages[1])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -261,12 +374,18 @@ class ExactWindows:
         indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
     ) -> None:
         self._open, self._close, self._window = open_, close, cfg.window_bars
-        self._atr: dict[int, tuple[float, float]] = {}
-        usable = indices[indices >= cfg.window_bars - 1]
-        if cfg.atr_baseline_bars > cfg.window_bars - cfg.atr_period or not len(usable):
-            return
-        change = np.diff(close, prepend=close[0])
-        self._gains, self._losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+        usable = np.unique(indices[indices >= cfg.window_bars - 1])
+        if cfg.atr_baseline_bars > cfg.window_bars - cfg.atr_period:
+            usable = usable[:0]
+        self._ends = usable  # sorted; ATR and baseline in arrays, not a dict of tuples
+        self._atr, self._baseline = np.empty(len(usable)), np.empty(len(usable))
+        if len(usable):
+            true_range = true_ranges(high, low, close)
+            for begin in range(0, len(usable), chunk):
+                ends = usable[begin : begin + chunk]
+                found = _batched_atr(high, low, true_range, ends, cfg)
+                self._atr[begin : begin + len(ends)], self._baseline[begin : begin + len(ends)] = (
+                    found)
         alpha = 1.0 / cfg.rsi_period
         decay = (1.0 - alpha) ** np.arange(self._window - 1, -1, -1, dtype=float)
         weights = []
@@ -276,31 +395,26 @@ class ExactWindows:
             vector[0] = decay[self._window - end]
             weights.append(vector)
         self._weights = (weights[0], weights[1])
-        for begin in range(0, len(usable), chunk):
-            ends = usable[begin : begin + chunk]
-            atr, baseline = _batched_atr(high, low, close, ends, cfg)
-            self._atr.update(zip(ends.tolist(), zip(atr.tolist(), baseline.tolist(),
-                                                    strict=True), strict=True))
 
     @property
     def indices(self) -> list[int]:
         """The bars whose values are available."""
-        return sorted(self._atr)
+        return self._ends.tolist()
 
     def get(self, index: int) -> WindowValues | None:
         """RSI, previous RSI, ATR, ATR baseline, body/ATR of bar ``index`` (None if unknown)."""
-        found = self._atr.get(index)
-        if found is None:
+        position = int(np.searchsorted(self._ends, index))
+        if position == len(self._ends) or self._ends[position] != index:
             return None
-        atr, baseline = found
-        rsi, rsi_prev = _window_rsi(self._gains, self._losses, index - self._window + 1,
-                                    index + 1, self._weights)
+        atr, baseline = float(self._atr[position]), float(self._baseline[position])
+        rsi, rsi_prev = _window_rsi(self._close, index - self._window + 1, index + 1,
+                                    self._weights)
         body = (self._close[index] - self._open[index]) / atr if atr != 0.0 else 0.0
         return rsi, rsi_prev, atr, baseline, float(body)
 
 
 def features_at(
-    matrix: np.ndarray, index: int, ts: object, high: np.ndarray, low: np.ndarray,
+    matrix: FeatureTable, index: int, ts: object, high: np.ndarray, low: np.ndarray,
     close: np.ndarray, cfg: FeatureConfig, exact: bool = True,
     precomputed: ExactWindows | None = None,
 ) -> Features:
@@ -309,7 +423,7 @@ def features_at(
     ``exact=False`` keeps the whole-history RSI/ATR columns (~1e-15 off): for bars on which
     no entry can be decided, where features reach only the discarded decision record.
     """
-    values = matrix[index].tolist()
+    values: list = matrix.row(index)
     values[_BARS_COLUMN] = int(values[_BARS_COLUMN])
     if not exact:
         return Features(ts, *values)  # type: ignore[arg-type]

@@ -134,7 +134,9 @@ def may_allow(
     ``ratio_margin``: how far, relatively, the columns' ATR / baseline may sit from the live
     window's (``bot.backtest.vector_features.atr_ratio_margin``).
     """
-    warm = ~np.any([np.isnan(columns[name]) for name in INDICATOR_FIELDS], axis=0)
+    warm = np.ones(len(columns["close"]), dtype=bool)
+    for name in INDICATOR_FIELDS:  # a column at a time: no stack of masks (20 MB per 1M bars)
+        warm &= ~np.isnan(columns[name])
     atr, baseline = columns["atr_points"], columns["atr_baseline_points"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = atr / baseline

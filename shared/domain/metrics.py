@@ -188,11 +188,11 @@ def exposure(trades: Iterable[TradeRecord], bar_starts_ns: np.ndarray) -> float:
     if total == 0:
         return NAN
     held = np.zeros(total + 1, dtype=np.int64)
-    for trade in trades:
-        first = np.searchsorted(bar_starts_ns, _ns(trade.entry_ts), side="left")
-        last = np.searchsorted(bar_starts_ns, _ns(trade.exit_ts), side="right")
-        held[first] += 1
-        held[last] -= 1
+    spans = [(_ns(trade.entry_ts), _ns(trade.exit_ts)) for trade in trades]
+    if spans:  # all trades at once: one searchsorted per side, not two per trade
+        entries, exits = np.array(spans, dtype=np.int64).T
+        np.add.at(held, np.searchsorted(bar_starts_ns, entries, side="left"), 1)
+        np.add.at(held, np.searchsorted(bar_starts_ns, exits, side="right"), -1)
     return float(np.count_nonzero(np.cumsum(held[:-1]))) / total
 
 

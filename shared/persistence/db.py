@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.persistence import schema_llm_cache, schema_news
+from shared.persistence import schema_llm_cache, schema_news, schema_research
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
@@ -423,6 +423,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_llm_cache.llm_backtest_cache,
     heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
     memory_tables,
+    schema_research.research_tables,
 ]
 
 

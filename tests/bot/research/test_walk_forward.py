@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 
 from bot.backtest.data import BarData
-from bot.backtest.research import (
-    best_point,
-    monte_carlo,
-    parameter_grid,
-    sweep,
-    walk_forward,
-    walk_forward_on_data,
-)
 from bot.backtest.runner import run_backtest
+from bot.research.grid import parameter_grid
+from bot.research.montecarlo import monte_carlo
+from bot.research.sweep import best_point, sweep
+from bot.research.walkforward import walk_forward, walk_forward_on_data
 from shared.config.backtest_request import BacktestRequest
 from shared.domain.errors import ConfigError
 from shared.domain.models import Bar, ExitReason
@@ -36,6 +32,7 @@ def test_parameter_grid_is_the_cartesian_product():
         parameter_grid({"a": []})
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_sweep_runs_every_point_in_the_pool_with_progress():
     seen = []
     points = sweep(BASE, GRID, workers=2, progress=lambda done, total: seen.append((done, total)))
@@ -55,6 +52,7 @@ def test_a_sweep_with_a_bad_key_is_refused_before_any_run():
         sweep(BASE.model_copy(update={"strategy": None}), {"risk.nope": ["1"]})
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_walk_forward_chooses_on_train_and_stitches_the_tests():
     result = walk_forward(BASE, GRID, train_bars=1000, test_bars=500, workers=2)
     windows = result.windows
@@ -96,6 +94,7 @@ def _write_csv(path: Path, bars: list[Bar]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_walk_forward_closes_each_test_window_and_equals_plain_backtests_of_them(tmp_path):
     bars = minute_bars(3000, seed=3)
     path = tmp_path / "bars.csv"
@@ -135,6 +134,7 @@ def _without_timing(found: dict) -> str:
     return json.dumps(kept, sort_keys=True)
 
 
+@pytest.mark.integration  # starts local worker processes
 def test_walk_forward_choices_depend_only_on_bars_before_each_test_window():
     data = bar_data(minute_bars(3000, seed=11))
     before = walk_forward_on_data(BASE, GRID, data, train_bars=1000, test_bars=500, workers=2)

@@ -1,0 +1,1 @@
+"""Research on the backtester: sweeps, walk-forward, Monte Carlo; local workers or Dask."""
