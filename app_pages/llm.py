@@ -112,7 +112,7 @@ def result_panel() -> None:
         command = ops_store.command_outcome(conn, command_id) if conn else None
         call = llm_store.call_for_command(conn, command_id) if conn else None
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
-               f"{command['status'] if command else 'unknown'}")
+               f"{command.status if command else 'unknown'}")
     if call is not None and call["status"] not in ("pending",):
         summary = llm_reports.reply_summary(call)
         (st.success if summary.ok else st.error)(summary.headline)
@@ -122,8 +122,8 @@ def result_panel() -> None:
             st.markdown("**Key factors:** " + "; ".join(summary.key_factors))
         if summary.risk_notes:
             st.markdown(f"**Risk notes:** {summary.risk_notes}")
-    elif command is not None and command["result"]:
-        st.info(command["result"])
+    elif command is not None and command.result:
+        st.info(command.result)
     else:
         st.info("Waiting for the analysis…")
 
