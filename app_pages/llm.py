@@ -55,14 +55,14 @@ def status_panel() -> None:
     if state and state["bias_expires_at"]:
         columns[2].caption(f"confidence {state['bias_confidence']:.2f}, until "
                            f"{zones.fmt_time(codec.from_text(state['bias_expires_at']), zone)}")
-    columns[3].metric("Calls today", f"{usage['calls']:,}")
-    columns[3].progress(min(1.0, usage["calls"] / max(1, llm.daily_call_quota)),
+    columns[3].metric("Calls today", f"{usage.calls:,}")
+    columns[3].progress(min(1.0, usage.calls / max(1, llm.daily_call_quota)),
                         text=f"quota {llm.daily_call_quota:,}/day")
-    columns[4].metric("Cost today", fmt.cost_usd(usage["cost_usd"]))
-    columns[4].progress(min(1.0, usage["cost_usd"] / max(1e-9, llm.daily_cost_limit_usd)),
+    columns[4].metric("Cost today", fmt.cost_usd(usage.cost_usd))
+    columns[4].progress(min(1.0, usage.cost_usd / max(1e-9, llm.daily_cost_limit_usd)),
                         text=f"limit {fmt.usd_amount(llm.daily_cost_limit_usd)}/day")
-    if usage.get("refused"):
-        st.caption(f"{usage['refused']} call(s) refused by the governor today")
+    if usage.refused:
+        st.caption(f"{usage.refused} call(s) refused by the governor today")
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
     st.subheader("Detector")
     st.caption(f"Triggers: {', '.join(settings.events.triggers) or 'none'}; cooldown "
@@ -112,8 +112,8 @@ def result_panel() -> None:
         command = ops_store.command_outcome(conn, command_id) if conn else None
         call = llm_store.call_for_command(conn, command_id) if conn else None
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
-               f"{command['status'] if command else 'unknown'}")
-    if call is not None and call["status"] not in ("pending",):
+               f"{command.status if command else 'unknown'}")
+    if call is not None and call.status not in ("pending",):
         summary = llm_reports.reply_summary(call)
         (st.success if summary.ok else st.error)(summary.headline)
         if summary.rationale:
@@ -122,8 +122,8 @@ def result_panel() -> None:
             st.markdown("**Key factors:** " + "; ".join(summary.key_factors))
         if summary.risk_notes:
             st.markdown(f"**Risk notes:** {summary.risk_notes}")
-    elif command is not None and command["result"]:
-        st.info(command["result"])
+    elif command is not None and command.result:
+        st.info(command.result)
     else:
         st.info("Waiting for the analysis…")
 
@@ -148,7 +148,7 @@ def log_panel() -> None:
             return
         news = llm_reports.headlines_frame(conn, 20)
         calls = llm_reports.calls_frame(conn)
-        details = {int(r["id"]): r for r in llm_store.recent_calls(conn, 200)}
+        details = {r.call_id: r for r in llm_store.recent_calls(conn, 200)}
     zone = frame.display_zone()
     if not news.empty:
         st.dataframe(zones.in_zone(news, zone, ("created_at",)), hide_index=True, column_config={
@@ -160,15 +160,15 @@ def log_panel() -> None:
                  column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER)
     if details:
         chosen = st.selectbox("Call", list(details), format_func=lambda i: (
-            f"#{i} {details[i]['trigger']} {details[i]['status']} "
-            f"{zones.fmt_time(codec.from_text(details[i]['created_at']), zone)}"))
+            f"#{i} {details[i].trigger} {details[i].status} "
+            f"{zones.fmt_time(details[i].created_at, zone)}"))
         row = details[chosen]
-        st.caption(f"template {row['template_version']} · stop {row['stop_reason'] or '-'} · "
-                   f"retries {row['retry_attempts']}")
+        st.caption(f"template {row.template_version} · stop {row.stop_reason or '-'} · "
+                   f"retries {row.retry_attempts}")
         left, right = st.columns(2)
-        left.code(row["system_prompt"] + "\n\n" + row["prompt"], language="text",
+        left.code(row.system_prompt + "\n\n" + row.prompt, language="text",
                   wrap_lines=True)
-        right.code(row["response"] or row["error"] or "(no response)", language="json",
+        right.code(row.response or row.error or "(no response)", language="json",
                    wrap_lines=True)
 
 

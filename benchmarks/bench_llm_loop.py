@@ -46,7 +46,7 @@ def run(bars: int, folder: Path, llm: dict | None) -> tuple[np.ndarray, float, d
     asyncio.run(bot.run())
     elapsed_s = time.perf_counter() - started
     conn = connect(db, readonly=True)
-    events = [e["kind"] for e in ops_store.recent_events(conn, 1_000_000)]
+    events = [e.kind for e in ops_store.recent_events(conn, 1_000_000)]
     counts = {"triggers": events.count("llm_trigger"),
               "calls_logged": len(llm_store.recent_calls(conn, 100_000))}
     conn.close()

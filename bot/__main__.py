@@ -153,7 +153,7 @@ def command_config(args: argparse.Namespace) -> int:
             sys.stdout.write(f"active config version written to {args.file}\n")
         else:
             active = ops_store.active_config_version(conn)
-            sys.stdout.write(str(active["yaml"]) if active else "no config version yet\n")
+            sys.stdout.write(active.yaml if active else "no config version yet\n")
     finally:
         conn.close()
     return 0

@@ -201,4 +201,4 @@ def active_yaml(conn: sqlite3.Connection, fallback: Settings) -> tuple[int | Non
     active = ops_store.active_config_version(conn)
     if active is None:
         return None, settings_to_yaml(fallback)
-    return int(active["id"]), str(active["yaml"])
+    return active.version_id, active.yaml

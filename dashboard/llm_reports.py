@@ -5,6 +5,7 @@ No streamlit and no boto3 here: the page reads these and writes only commands an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
@@ -65,33 +66,38 @@ def _reply_fields(response: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def reply_summary(call: dict[str, Any]) -> ReplySummary:
+def reply_summary(call: llm_store.LlmCallRow) -> ReplySummary:
     """What a call answered: bias, confidence, action, cost, and the rationale and risk notes."""
-    fields = _reply_fields(call.get("response") or "")
-    confidence = call.get("confidence")
-    parts = [f"Call {call['id']} {call['status']}:", call.get("bias") or "no bias"]
+    fields = _reply_fields(call.response or "")
+    confidence = call.confidence
+    parts = [f"Call {call.call_id} {call.status}:", call.bias or "no bias"]
     if confidence is not None:
         parts.append(f"confidence {confidence:.2f}")
-    if call.get("action"):
-        parts.append(str(call["action"]))
-    headline = " ".join(parts) + f" · cost {fmt.cost_usd(call.get('cost_usd') or 0.0)}"
-    if call.get("error"):
-        headline += f" · {call['error']}"
+    if call.action:
+        parts.append(str(call.action))
+    headline = " ".join(parts) + f" · cost {fmt.cost_usd(call.cost_usd or 0.0)}"
+    if call.error:
+        headline += f" · {call.error}"
     factors = fields.get("key_factors") or ()
     if isinstance(factors, str):
         factors = (factors,)
     return ReplySummary(
         headline=headline, rationale=str(fields.get("rationale") or ""),
         key_factors=tuple(str(f) for f in factors if f),
-        risk_notes=str(fields.get("risk_notes") or ""), ok=bool(call.get("bias")),
+        risk_notes=str(fields.get("risk_notes") or ""), ok=bool(call.bias),
     )
 
 
 def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:
-    """The call log, newest first, the columns the table shows."""
+    """The call log, newest first, the columns the table shows (``id`` is the call id)."""
     rows = llm_store.recent_calls(conn, limit)
-    return pd.DataFrame(rows, columns=CALL_COLUMNS) if rows else pd.DataFrame(
-        columns=CALL_COLUMNS)
+    return pd.DataFrame([_call_columns(r) for r in rows], columns=CALL_COLUMNS)
+
+
+def _call_columns(call: llm_store.LlmCallRow) -> dict[str, Any]:
+    values = dataclasses.asdict(call)
+    values["id"] = values.pop("call_id")
+    return {name: values[name] for name in CALL_COLUMNS}
 
 
 HEADLINE_COLUMNS = ["received_at", "source", "headline", "score", "scorer"]
@@ -108,14 +114,11 @@ def headlines_frame(conn: sqlite3.Connection, limit: int = 20) -> pd.DataFrame:
 def cost_history_frame(conn: sqlite3.Connection, today: date, days: int = 30) -> pd.DataFrame:
     """Calls and dollars per UTC day for the last ``days`` days (missing days as zero)."""
     first = today - timedelta(days=days - 1)
-    rows = {r["day"]: r for r in llm_store.daily_history(conn, first.isoformat())}
-    frame = pd.DataFrame([
-        {"day": (first + timedelta(days=i)).isoformat(),
-         "calls": rows.get((first + timedelta(days=i)).isoformat(), {}).get("calls", 0),
-         "cost_usd": rows.get((first + timedelta(days=i)).isoformat(), {}).get("cost_usd", 0.0)}
-        for i in range(days)
-    ])
-    return frame
+    rows = {r.day: r for r in llm_store.daily_history(conn, first.isoformat())}
+    days_iso = [(first + timedelta(days=i)).isoformat() for i in range(days)]
+    none = llm_store.DailyUsage("", 0, 0.0, 0)
+    return pd.DataFrame([{"day": day, "calls": rows.get(day, none).calls,
+                          "cost_usd": rows.get(day, none).cost_usd} for day in days_iso])
 
 
 def cost_chart(history: pd.DataFrame) -> go.Figure:

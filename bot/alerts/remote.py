@@ -91,9 +91,9 @@ class RemoteCommands:
     def outcome(self, command_id: int) -> str | None:
         """The bot's result for a queued command, once it has been carried out."""
         row = ops_store.command_outcome(self.conn, command_id)
-        if row is None or row["status"] == CommandStatus.PENDING.value:
+        if row is None or row.status == CommandStatus.PENDING:
             return None
-        return f"#{command_id} {row['kind']} {row['status']}: {row['result']}"
+        return f"#{command_id} {row.kind} {row.status}: {row.result}"
 
     def _queue(self, kind: CommandKind, payload: dict, author: str, now: datetime) -> Reply:
         with write_transaction(self.conn):

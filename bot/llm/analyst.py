@@ -236,7 +236,7 @@ class Analyst:
         if source is None:
             return None
         try:
-            reply, _ = self.parse(json.loads(source["response"]))
+            reply, _ = self.parse(json.loads(source.response))
         except json.JSONDecodeError:
             return None
         if reply is None:

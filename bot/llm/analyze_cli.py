@@ -18,6 +18,7 @@ from bot.llm.snapshot import snapshot_from_journal
 from bot.llm.types import Trigger, TriggerKind
 from bot.ports import wall_clock_utc
 from shared.config.settings import load_settings
+from shared.domain.models import CommandKind
 from shared.persistence import codec, llm_state, ops_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
@@ -60,10 +61,10 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
     command_id = args.command_id
     if command_id is not None:
         row = ops_store.command_outcome(conn, command_id)
-        if row is None or row["kind"] != "trigger_llm":
+        if row is None or row.kind != CommandKind.TRIGGER_LLM:
             logger.error("no trigger_llm command %s", command_id)
             return 2
-        payload = json.loads(row["payload_json"] or "{}")
+        payload = json.loads(row.payload_json or "{}")
         with write_transaction(conn):
             claimed = args.claimed or llm_state.claim_command(
                 conn, command_id, llm_state.JOB_CLAIM, wall_clock_utc())

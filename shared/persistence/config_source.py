@@ -31,8 +31,8 @@ def store_version(
     """
     require_transaction(conn, "store_version")
     active = ops_store.active_config_version(conn)
-    if active is not None and _same(active["yaml"], settings):
-        return int(active["id"]), False
+    if active is not None and _same(active.yaml, settings):
+        return active.version_id, False
     text = settings_to_yaml(settings)
     return ops_store.insert_config_version(conn, text, author, note or "(no note)", now), True
 
@@ -54,8 +54,8 @@ def active_settings(
     active = ops_store.active_config_version(conn)
     if active is None:
         return None
-    source = f"config version {active['id']}"
-    return int(active["id"]), parse_config_text(str(active["yaml"]), env=env, source=source)
+    source = f"config version {active.version_id}"
+    return active.version_id, parse_config_text(active.yaml, env=env, source=source)
 
 
 def export_active(conn: sqlite3.Connection, path: Path) -> bool:
@@ -65,6 +65,6 @@ def export_active(conn: sqlite3.Connection, path: Path) -> bool:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(str(active["yaml"]), encoding="utf-8")
+    temporary.write_text(active.yaml, encoding="utf-8")
     os.replace(temporary, path)
     return True

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from shared.persistence.codec import to_text
+from shared.persistence.codec import from_text, optional_ts, to_text
 from shared.persistence.db import require_transaction
 
 STATUS_PENDING = "pending"
@@ -78,6 +78,68 @@ class Settlement:
     confidence: float | None
     action: str | None
     settled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LlmCallRow:
+    """One row of the call log (``llm_calls``), every column.
+
+    ``created_at`` and ``settled_at`` (None while pending) are tz-aware UTC; ``day`` is the UTC
+    day as ISO text (``2026-01-02``), the governor's key. ``status`` is ``pending`` or how the
+    call ended; ``bias`` and ``action`` are the model's words (``BULLISH``, ``SELL``) or None.
+    """
+
+    call_id: int
+    created_at: datetime
+    day: str
+    trigger: str
+    trigger_json: str
+    command_id: int | None
+    provider: str
+    model: str
+    template_version: str
+    prompt_hash: str
+    system_prompt: str
+    prompt: str
+    response: str
+    status: str
+    error: str
+    stop_reason: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reserved_usd: float
+    cost_usd: float
+    latency_ms: float | None
+    retry_attempts: int
+    bias: str | None
+    confidence: float | None
+    action: str | None
+    settled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUsage:
+    """One UTC day of the governor's counters: calls let through, dollars spent or reserved,
+    and calls refused."""
+
+    day: str
+    calls: int
+    cost_usd: float
+    refused: int
+
+
+# The row's fields are the table's columns in order, ``id`` named ``call_id``.
+_CALL_COLUMNS = ", ".join("id" if f.name == "call_id" else f.name for f in fields(LlmCallRow))
+
+
+def _call_row(row: sqlite3.Row) -> LlmCallRow:
+    values = dict(row)
+    values["call_id"] = values.pop("id")
+    values["created_at"] = from_text(values["created_at"])
+    values["settled_at"] = optional_ts(values["settled_at"])
+    return LlmCallRow(**values)
 
 
 _INSERT_CALL = (
@@ -165,18 +227,18 @@ def settle_call(conn: sqlite3.Connection, call_id: int, result: Settlement) -> N
 
 def cached_reply(
     conn: sqlite3.Connection, prompt_hash: str, since: datetime
-) -> dict[str, Any] | None:
+) -> LlmCallRow | None:
     """The newest successful call with this prompt hash made at or after ``since``."""
     row = conn.execute(
-        "SELECT * FROM llm_calls WHERE prompt_hash = ? AND status = 'ok' AND created_at >= ? "
-        "ORDER BY id DESC LIMIT 1",
+        f"SELECT {_CALL_COLUMNS} FROM llm_calls "
+        "WHERE prompt_hash = ? AND status = 'ok' AND created_at >= ? ORDER BY id DESC LIMIT 1",
         (prompt_hash, to_text(since)),
     ).fetchone()
-    return dict(row) if row else None
+    return _call_row(row) if row else None
 
 
 def log_cached_call(
-    conn: sqlite3.Connection, req: CallRequest, source: dict[str, Any], settled_at: datetime
+    conn: sqlite3.Connection, req: CallRequest, source: LlmCallRow, settled_at: datetime
 ) -> int:
     """Log a reply reused from an identical earlier prompt (no cost, no quota)."""
     require_transaction(conn, "log_cached_call")
@@ -184,8 +246,8 @@ def log_cached_call(
     conn.execute(
         "UPDATE llm_calls SET response = ?, bias = ?, confidence = ?, action = ?, "
         "stop_reason = ?, error = ?, latency_ms = 0, settled_at = ? WHERE id = ?",
-        (source["response"], source["bias"], source["confidence"], source["action"],
-         source["stop_reason"], f"reused the reply of call {source['id']}",
+        (source.response, source.bias, source.confidence, source.action,
+         source.stop_reason, f"reused the reply of call {source.call_id}",
          to_text(settled_at), call_id),
     )
     return call_id
@@ -221,33 +283,40 @@ def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {str(r["status"]): int(r["n"]) for r in rows}
 
 
-def daily_usage(conn: sqlite3.Connection, day: str) -> dict[str, Any]:
-    """Calls, dollars (spent + reserved) and refusals of one UTC day."""
-    row = conn.execute("SELECT * FROM llm_daily WHERE day = ?", (day,)).fetchone()
-    return dict(row) if row else {"day": day, "calls": 0, "cost_usd": 0.0, "refused": 0}
+def _daily(row: sqlite3.Row) -> DailyUsage:
+    return DailyUsage(row["day"], int(row["calls"]), float(row["cost_usd"]), int(row["refused"]))
 
 
-def daily_history(conn: sqlite3.Connection, since_day: str) -> list[dict[str, Any]]:
+def daily_usage(conn: sqlite3.Connection, day: str) -> DailyUsage:
+    """Calls, dollars (spent + reserved) and refusals of one UTC day (zeros before any)."""
+    row = conn.execute("SELECT day, calls, cost_usd, refused FROM llm_daily WHERE day = ?",
+                       (day,)).fetchone()
+    return _daily(row) if row else DailyUsage(day, 0, 0.0, 0)
+
+
+def daily_history(conn: sqlite3.Connection, since_day: str) -> list[DailyUsage]:
     """Per-day calls and cost from ``since_day`` on, oldest first."""
     rows = conn.execute(
         "SELECT day, calls, cost_usd, refused FROM llm_daily WHERE day >= ? ORDER BY day",
         (since_day,),
     ).fetchall()
-    return [dict(r) for r in rows]
+    return [_daily(r) for r in rows]
 
 
-def recent_calls(conn: sqlite3.Connection, limit: int = 200) -> list[dict[str, Any]]:
+def recent_calls(conn: sqlite3.Connection, limit: int = 200) -> list[LlmCallRow]:
     """The latest calls, newest first (every column)."""
-    rows = conn.execute("SELECT * FROM llm_calls ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-    return [dict(r) for r in rows]
+    rows = conn.execute(f"SELECT {_CALL_COLUMNS} FROM llm_calls ORDER BY id DESC LIMIT ?",
+                        (limit,)).fetchall()
+    return [_call_row(r) for r in rows]
 
 
-def call_for_command(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
+def call_for_command(conn: sqlite3.Connection, command_id: int) -> LlmCallRow | None:
     """The call made for a manual-trigger command, once it exists."""
     row = conn.execute(
-        "SELECT * FROM llm_calls WHERE command_id = ? ORDER BY id DESC LIMIT 1", (command_id,)
+        f"SELECT {_CALL_COLUMNS} FROM llm_calls WHERE command_id = ? ORDER BY id DESC LIMIT 1",
+        (command_id,),
     ).fetchone()
-    return dict(row) if row else None
+    return _call_row(row) if row else None
 
 
 def trigger_detail(payload: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from shared.domain.models import (
     CommandStatus,
     SessionPhase,
 )
-from shared.persistence.codec import from_text, to_text
+from shared.persistence.codec import from_text, optional_ts, to_text
 from shared.persistence.db import require_transaction
 
 
@@ -141,10 +141,28 @@ def insert_event(
     )
 
 
-def recent_events(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One row of ``events``: ``ts`` is when it happened (bar or wall time, tz-aware UTC),
+    ``recorded_at`` when it was written; ``detail_json`` is the details' JSON text as stored."""
+
+    event_id: int
+    ts: datetime
+    kind: str
+    severity: str
+    message: str
+    detail_json: str
+    recorded_at: datetime
+
+
+def recent_events(conn: sqlite3.Connection, limit: int = 100) -> list[EventRow]:
     """Return the latest events, newest first."""
-    rows = conn.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-    return [dict(r) for r in rows]
+    rows = conn.execute(
+        "SELECT id, ts, kind, severity, message, detail_json, recorded_at FROM events "
+        "ORDER BY id DESC LIMIT ?", (limit,),
+    ).fetchall()
+    return [EventRow(int(r["id"]), from_text(r["ts"]), r["kind"], r["severity"], r["message"],
+                     r["detail_json"], from_text(r["recorded_at"])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,18 +242,60 @@ def complete_command(
     )
 
 
-def command_outcome(conn: sqlite3.Connection, command_id: int) -> dict[str, Any] | None:
-    """Return one command row (status and result) as a dict."""
-    row = conn.execute("SELECT * FROM commands WHERE id = ?", (command_id,)).fetchone()
-    return dict(row) if row else None
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """One row of ``commands`` as it stands: queued, or carried out with its result.
+
+    ``payload_json`` is the payload's JSON text as stored; ``processed_at`` is None while the
+    command is pending; ``author`` is ``dashboard`` or ``telegram:<chat id>``.
+    """
+
+    command_id: int
+    created_at: datetime
+    kind: str
+    payload_json: str
+    status: CommandStatus
+    result: str
+    processed_at: datetime | None
+    author: str
 
 
-def active_config_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    """Return the active config version row, or None before the first one."""
+def command_outcome(conn: sqlite3.Connection, command_id: int) -> CommandOutcome | None:
+    """Return one command's row (status and result), or None when there is no such command."""
     row = conn.execute(
-        "SELECT * FROM config_versions WHERE active = 1 ORDER BY id DESC LIMIT 1"
+        "SELECT id, created_at, kind, payload_json, status, result, processed_at, author "
+        "FROM commands WHERE id = ?", (command_id,),
     ).fetchone()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    return CommandOutcome(int(row["id"]), from_text(row["created_at"]), row["kind"],
+                          row["payload_json"], CommandStatus(row["status"]), row["result"],
+                          optional_ts(row["processed_at"]), row["author"])
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigVersionRow:
+    """One stored config version: its YAML text, who stored it and why, and whether it is the
+    one in force (exactly one version is active once any exists)."""
+
+    version_id: int
+    created_at: datetime
+    author: str
+    note: str
+    yaml: str
+    active: bool
+
+
+def active_config_version(conn: sqlite3.Connection) -> ConfigVersionRow | None:
+    """Return the active config version, or None before the first one."""
+    row = conn.execute(
+        "SELECT id, created_at, author, note, yaml, active FROM config_versions "
+        "WHERE active = 1 ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return ConfigVersionRow(int(row["id"]), from_text(row["created_at"]), row["author"],
+                            row["note"], row["yaml"], bool(row["active"]))
 
 
 def active_config_version_id(conn: sqlite3.Connection) -> int | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
 from dashboard import fmt, llm_reports, reports, zones
+from shared.persistence.llm_store import LlmCallRow
 
 pytestmark = pytest.mark.unit
 
@@ -18,22 +20,35 @@ def test_money_puts_the_sign_before_the_dollar():
     assert fmt.signed_usd(1250) == "+$12.50" and fmt.signed_usd(-1250) == "-$12.50"
 
 
+def _call(**values) -> LlmCallRow:
+    """A settled call-log row; ``values`` set the fields a test is about."""
+    at = datetime(2026, 1, 2, 15, 0, tzinfo=UTC)
+    row = LlmCallRow(
+        call_id=1, created_at=at, day="2026-01-02", trigger="manual", trigger_json="{}",
+        command_id=None, provider="bedrock", model="m", template_version="v1",
+        prompt_hash="h", system_prompt="s", prompt="p", response="", status="ok", error="",
+        stop_reason="", input_tokens=0, output_tokens=0, cache_read_tokens=0,
+        cache_write_tokens=0, reserved_usd=0.0, cost_usd=0.0, latency_ms=None,
+        retry_attempts=0, bias=None, confidence=None, action=None, settled_at=at)
+    return dataclasses.replace(row, **values)
+
+
 def test_an_llm_cost_reads_the_same_everywhere():
     assert fmt.cost_usd(0.00275) == "$0.0028" == fmt.cost_usd(0.0028)
-    summary = llm_reports.reply_summary({
-        "id": 1, "status": "ok", "bias": "BULLISH", "confidence": 0.72, "action": "BUY",
-        "cost_usd": 0.00275, "error": "",
-        "response": '{"rationale": "trend up", "risk_notes": "CPI at 8:30", '
-                    '"key_factors": ["ema"]}'})
+    summary = llm_reports.reply_summary(_call(
+        call_id=1, status="ok", bias="BULLISH", confidence=0.72, action="BUY",
+        cost_usd=0.00275, error="",
+        response='{"rationale": "trend up", "risk_notes": "CPI at 8:30", '
+                 '"key_factors": ["ema"]}'))
     assert "$0.0028" in summary.headline and "0.72" in summary.headline
     assert summary.rationale == "trend up" and summary.risk_notes == "CPI at 8:30"
     assert summary.key_factors == ("ema",)
 
 
 def test_a_reply_that_is_not_json_has_no_rationale():
-    summary = llm_reports.reply_summary({"id": 2, "status": "parse_error", "bias": None,
-                                         "confidence": None, "action": None, "cost_usd": 0.001,
-                                         "error": "bad", "response": "garbage"})
+    summary = llm_reports.reply_summary(_call(call_id=2, status="parse_error", bias=None,
+                                              confidence=None, action=None, cost_usd=0.001,
+                                              error="bad", response="garbage"))
     assert not summary.ok and summary.rationale == "" and "bad" in summary.headline
 
 

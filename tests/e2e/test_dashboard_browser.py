@@ -75,10 +75,10 @@ def test_good_config_value_is_saved_and_applied_by_the_running_bot(page, running
     expect(saved).to_be_visible(timeout=TIMEOUT_MS)
     version_id = int(re.search(r"\d+", saved.inner_text()).group())
     active = query(db, ops_store.active_config_version)
-    assert active["id"] == version_id and "max_contracts: 3" in active["yaml"]
+    assert active.version_id == version_id and "max_contracts: 3" in active.yaml
     state = wait_for(lambda: (h := heartbeat(db)) and h.config_version == version_id and h,
                      30, "the bot to run the new version")
     assert state.status == "running"
-    reloads = [e for e in query(db, ops_store.recent_events, 100) if e["kind"] == "config_reloaded"]
-    assert "risk.max_contracts" in reloads[0]["message"]
+    reloads = [e for e in query(db, ops_store.recent_events, 100) if e.kind == "config_reloaded"]
+    assert "risk.max_contracts" in reloads[0].message
     screenshot(page, "config-saved")

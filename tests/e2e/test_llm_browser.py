@@ -32,8 +32,8 @@ def test_manual_trigger_shows_the_models_answer(page, running_product, fake_llm)
     expect(page.get_by_text("Rationale: momentum after the open")).to_be_visible()
     expect(page.get_by_text("Risk notes: none")).to_be_visible()
     call_id = int(re.search(r"Call (\d+)", answer.inner_text()).group(1))
-    calls = {c["id"]: c for c in query(running_product["db"], llm_store.recent_calls)}
-    assert "FOMC minutes" in calls[call_id]["prompt"] and calls[call_id]["trigger"] == "manual"
+    calls = {c.call_id: c for c in query(running_product["db"], llm_store.recent_calls)}
+    assert "FOMC minutes" in calls[call_id].prompt and calls[call_id].trigger == "manual"
     assert fake_llm.count("/converse") > before
     wait_idle(page)
     assert screenshot(page, "llm").stat().st_size > 10_000

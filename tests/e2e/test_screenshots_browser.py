@@ -50,7 +50,7 @@ def populated(running_product) -> dict:
     subprocess.run(launch_command(sys.executable, run_id, str(db)), cwd=REPO_ROOT, check=True,
                    capture_output=True, timeout=300)
     wait_for(lambda: (c := query(db, llm_store.call_for_command, command_id))
-             and c["status"] == "ok", 60, "the LLM call for the screenshots")
+             and c.status == "ok", 60, "the LLM call for the screenshots")
     return running_product
 
 

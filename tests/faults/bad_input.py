@@ -158,38 +158,38 @@ def out_of_order_replay_file(folder: Path) -> FaultResult:
     db = folder / f"{data.stem}.db"
     live, backtest = run_replay(folder, data, max_bars=BAR_ROWS), run_backtest(data)
     events = [e for e in query(db, ops_store.recent_events, 200) or []
-              if e["kind"] == "bars_out_of_order"]
+              if e.kind == "bars_out_of_order"]
     state = heartbeat(db)
     processed = state.bars_processed if state is not None else None
     example = f"{data.name} line 13: timestamp 2025-03-03 14:40:00+00:00 is out of order"
-    examples = [json.loads(e["detail_json"]).get("examples") or [""] for e in events]
+    examples = [json.loads(e.detail_json).get("examples") or [""] for e in events]
     survived = (
         live.returncode == 0 and backtest.returncode == 0
         and processed == BAR_ROWS and len(events) == 1
-        and events[0]["message"] == "replay rows out of time order (played sorted): 1"
+        and events[0].message == "replay rows out of time order (played sorted): 1"
         and examples[0][0].startswith(example)
         and example in live.stdout and "out of time order (played sorted): 1" in live.stdout
         and example in backtest.stdout and "rows out of time order (sorted): 1" in backtest.stdout
         and "out of order (sorted) 1" in backtest.stdout
     )
     detail = (f"run exit {live.returncode}, bars {processed}, events "
-              f"{[e['message'] for e in events]}; backtest exit {backtest.returncode}")
+              f"{[e.message for e in events]}; backtest exit {backtest.returncode}")
     return FaultResult("replay_out_of_order", survived, detail)
 
 
 # ---------------------------------------------------------------- config edits
 
 
-def _events(db: Path, kind: str) -> list[dict]:
-    return [e for e in query(db, ops_store.recent_events, 500) or [] if e["kind"] == kind]
+def _events(db: Path, kind: str) -> list[ops_store.EventRow]:
+    return [e for e in query(db, ops_store.recent_events, 500) or [] if e.kind == kind]
 
 
 def _active_max_contracts(db: Path) -> tuple[int, int] | None:
     active = query(db, ops_store.active_config_version)
     if active is None:
         return None
-    risk = (yaml.safe_load(active["yaml"]) or {}).get("risk") or {}
-    return int(active["id"]), int(risk.get("max_contracts", -1))
+    risk = (yaml.safe_load(active.yaml) or {}).get("risk") or {}
+    return active.version_id, int(risk.get("max_contracts", -1))
 
 
 def bad_config_edits(folder: Path, edits: dict[str, bytes] | None = None) -> list[FaultResult]:

@@ -34,7 +34,7 @@ from bot.core import risk
 from bot.core.sessions import CmeSessionClock
 from shared.config.settings import Settings, load_settings
 from shared.domain.instruments import get_instrument
-from shared.domain.models import CommandKind, OrderRole, Side
+from shared.domain.models import CommandKind, CommandStatus, OrderRole, Side
 from shared.persistence import codec, journal_store, llm_store, ops_store
 from shared.persistence.db import open_database, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step, garbage, throttled
@@ -156,7 +156,7 @@ def drive(db: Path, log: Path, process: subprocess.Popen[bytes], usable_reply: b
     """
     def results() -> int:
         return sum(1 for e in query(db, ops_store.recent_events, 100_000) or []
-                   if e["kind"] == "llm_result")
+                   if e.kind == "llm_result")
 
     wait_for(lambda: results() >= 1, WAIT_S, "the open's analysis", process, log)
     conn = open_database(db)
@@ -168,7 +168,7 @@ def drive(db: Path, log: Path, process: subprocess.Popen[bytes], usable_reply: b
     finally:
         conn.close()
     wait_for(lambda: (o := query(db, ops_store.command_outcome, command_id))
-             and str(o["result"]).startswith("LLM "), WAIT_S, "the manual analysis", process,
+             and o.result.startswith("LLM "), WAIT_S, "the manual analysis", process,
              log)
     wait_for(lambda: entries(db), WAIT_S, "an entry on technicals", process, log)
     if usable_reply:
@@ -268,9 +268,11 @@ def run_fault(fault: Fault, folder: Path) -> FaultResult:
     statuses = query(db, llm_store.status_counts) or {}
     if statuses.get("pending"):
         problems.append(f"{statuses['pending']} call(s) left pending")
-    outcome = query(db, ops_store.command_outcome, command_id) or {}
-    if outcome.get("status") != "done":
-        problems.append(f"manual command {outcome.get('status')}: {outcome.get('result')}")
+    outcome = query(db, ops_store.command_outcome, command_id)
+    if outcome is None:
+        problems.append("manual command None: None")
+    elif outcome.status != CommandStatus.DONE:
+        problems.append(f"manual command {outcome.status}: {outcome.result}")
     settings = load_settings(folder / "config.yaml", env={})
     problems += governor_problems(fault, requests, counts, statuses)
     problems += bracket_problems(db, settings)

@@ -43,8 +43,8 @@ def test_an_unusable_replay_file_exits_2_with_the_backtests_line(tmp_path, kind,
     assert result.survived, result.detail
     assert f"{kind}.csv{reason}" in result.detail
     db = tmp_path / f"{kind}.db"
-    feed_errors = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "feed_error"]
-    assert len(feed_errors) == 1 and reason.lstrip(": ") in feed_errors[0]["message"]
+    feed_errors = [e for e in query(db, ops_store.recent_events, 50) if e.kind == "feed_error"]
+    assert len(feed_errors) == 1 and reason.lstrip(": ") in feed_errors[0].message
     assert heartbeat(db).status == "refused"
 
 

@@ -63,7 +63,7 @@ def test_gateway_down_mid_position_reconnect_reconcile_stop_still_works(tmp_path
         code, _ = stop_bot(process)
     assert code == 0 and trade.exit_reason == "stop"
     assert len(fake.placed_orders()) == 3 and fake.position() == 0
-    assert [e["kind"] for e in events(db, "ib_disconnected")] == ["ib_disconnected"]
+    assert [e.kind for e in events(db, "ib_disconnected")] == ["ib_disconnected"]
 
 
 @pytest.mark.parametrize("seed", [1, 2])

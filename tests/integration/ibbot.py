@@ -32,10 +32,10 @@ def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -
     return write_config(folder, name, config)
 
 
-def events(db: Path, kind: str) -> list[dict[str, Any]]:
+def events(db: Path, kind: str) -> list[ops_store.EventRow]:
     """Events of one kind, oldest first."""
     rows = query(db, ops_store.recent_events, 10_000) or []
-    return [e for e in reversed(rows) if e["kind"] == kind]
+    return [e for e in reversed(rows) if e.kind == kind]
 
 
 def wait_trading(db: Path, process, log: Path, after_bars: int = 2) -> dict[str, Any]:

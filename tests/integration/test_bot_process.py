@@ -104,7 +104,7 @@ def test_live_account_is_refused_without_flag_and_env(tmp_path):
 
 def _command_done(db, command_id):
     row = query(db, ops_store.command_outcome, command_id)
-    return row if row and row["status"] != "pending" else None
+    return row if row and row.status != "pending" else None
 
 
 def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
@@ -121,9 +121,9 @@ def test_commands_halt_flatten_resume_are_carried_out(tmp_path):
         with write_transaction(conn):
             bogus_id = ops_store.enqueue_command(conn, "explode", datetime.now(UTC))
         done = wait_for(lambda: _command_done(db, flatten_id), 30, "flatten", process, log)
-        assert done["status"] == "done" and "entries halted" in done["result"]
+        assert done.status == "done" and "entries halted" in done.result
         failed = wait_for(lambda: _command_done(db, bogus_id), 30, "bogus", process, log)
-        assert failed["status"] == "failed" and "unknown command 'explode'" in failed["result"]
+        assert failed.status == "failed" and "unknown command 'explode'" in failed.result
         trade = wait_for(
             lambda: [t for t in query(db, all_trades) if t.exit_reason == "kill_switch"],
             30, "the kill-switch exit", process, log,
@@ -165,8 +165,8 @@ def test_malformed_replay_rows_are_skipped_and_counted(tmp_path):
         code, _ = stop_bot(process)
     assert code == 0
     assert state.bad_bars_skipped == 2
-    events = [e for e in query(db, ops_store.recent_events, 50) if e["kind"] == "bad_bar"]
-    assert events and "2 malformed" in events[0]["message"]
+    events = [e for e in query(db, ops_store.recent_events, 50) if e.kind == "bad_bar"]
+    assert events and "2 malformed" in events[0].message
 
 
 def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
@@ -192,7 +192,7 @@ def test_imported_config_versions_hot_reload_and_garbage_is_refused_while_runnin
     process = start_bot(config, db, log)
 
     def events(kind):
-        return [e for e in query(db, ops_store.recent_events, 200) or [] if e["kind"] == kind]
+        return [e for e in query(db, ops_store.recent_events, 200) or [] if e.kind == kind]
 
     def import_config(path):
         return subprocess.run([sys.executable, "-m", "bot", "config", "import", str(path),
@@ -205,8 +205,8 @@ def test_imported_config_versions_hot_reload_and_garbage_is_refused_while_runnin
                                                     "features": {"window_bars": 300}})
         assert import_config(edit).returncode == 0
         reloaded = wait_for(lambda: events("config_reloaded"), 30, "a reload", process, log)
-        assert "risk.max_contracts" in reloaded[0]["message"]
-        assert "applies on restart: features.window_bars" in reloaded[0]["message"]
+        assert "risk.max_contracts" in reloaded[0].message
+        assert "applies on restart: features.window_bars" in reloaded[0].message
         edit.write_text("risk: [this is : not yaml\n")
         refused = import_config(edit)
         assert refused.returncode == 2 and "not valid YAML" in refused.stderr

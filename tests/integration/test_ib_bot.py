@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.models import OrderStatus
-from shared.persistence import codec, ib_store, journal_store
+from shared.persistence import ib_store, journal_store
 from shared.persistence.journal_store import all_trades
 from tests.fakeib.client import hold_client_id
 from tests.fakeib.control import FakeGatewayThread, free_port
@@ -39,7 +39,7 @@ def test_round_trip_journal_matches_the_fakes_executions(tmp_path, fake):
     try:
         wait_trading(db, process, log)
         connected = events(db, "ib_connected")[0]
-        assert fake.front_month().local_symbol in connected["message"]
+        assert fake.front_month().local_symbol in connected.message
         entry = enter_long(fake, db, process, log)[0]
         orders = bracket_orders(fake, _bracket_id(entry.order_ref))
         assert set(orders) == {"entry", "target", "stop"}
@@ -94,10 +94,10 @@ def test_rejected_order_is_a_clear_event_and_no_retry_storm(tmp_path, fake):
         fake.reject_next_orders(1)
         rejected = breakout_until(fake, lambda: events(db, "order_rejected"),
                                   "the rejection event", process, log)
-        assert "201" in rejected[0]["message"] and "no new entry" in rejected[0]["message"]
+        assert "201" in rejected[0].message and "no new entry" in rejected[0].message
         refused = breakout_until(fake, lambda: events(db, "entry_not_sent"),
                                  "a refused second entry", process, log)
-        assert "entries paused" in refused[0]["message"]
+        assert "entries paused" in refused[0].message
     finally:
         code, _ = stop_bot(process)
     assert code == 0
@@ -116,11 +116,11 @@ def test_duplicate_client_id_is_reported_and_retried_with_backoff(tmp_path, fake
     try:
         failures = wait_for(lambda: len(found := events(db, "ib_connect_failed")) >= 3 and found,
                             30, "three refused attempts", process, log)
-        assert all("client id 17 is already in use" in e["message"] for e in failures)
+        assert all("client id 17 is already in use" in e.message for e in failures)
         assert heartbeat(db).broker_connected == 0 and not fake.placed_orders()
-        waits = [float(e["detail_json"].split('"retry_s": ')[1].rstrip("}")) for e in failures]
+        waits = [float(e.detail_json.split('"retry_s": ')[1].rstrip("}")) for e in failures]
         assert waits == sorted(waits) and waits[1] > waits[0]
-        stamps = [codec.from_text(e["recorded_at"]) for e in failures]
+        stamps = [e.recorded_at for e in failures]
         gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
         assert all(gap >= wait * 0.9 for gap, wait in zip(gaps, waits, strict=False))
         squatter.close()

@@ -53,7 +53,7 @@ def test_error_1100_stops_entries_until_1102_and_a_farm_flap_resubscribes(tmp_pa
     finally:
         code, _ = stop_bot(process)
     assert code == 0
-    kinds = [e["kind"] for e in events(db, "ib_data_farm")]
+    kinds = [e.kind for e in events(db, "ib_data_farm")]
     assert kinds == ["ib_data_farm", "ib_data_farm"]  # broken, then OK (routine OKs are quiet)
 
 
@@ -88,14 +88,14 @@ def test_the_bot_rolls_to_the_next_quarterly_on_the_roll_date_when_flat(tmp_path
     process = start_bot(ib_config(tmp_path, gateway.port), db, log)
     try:
         connected = wait_for(lambda: events(db, "ib_connected"), 30, "connected", process, log)
-        assert "MESH5" in connected[0]["message"]
+        assert "MESH5" in connected[0].message
         rolled = wait_for(lambda: events(db, "contract_rolled"), 60, "the roll", process, log)
         next_month = gateway.call(lambda: gateway.gateway.futures("MES")[1])
         subscribed = [fields for _, fields in gateway.requests("50")]
     finally:
         code, _ = stop_bot(process)
         gateway.close()
-    assert code == 0 and "from MESH5 to MESM5" in rolled[0]["message"]
+    assert code == 0 and "from MESH5 to MESM5" in rolled[0].message
     assert subscribed[-1][3] == str(next_month.con_id)
 
 

@@ -51,7 +51,7 @@ def test_a_gateway_logged_in_to_a_live_account_is_refused_at_connect(tmp_path):
         code = process.wait(timeout=60)
         assert code == 2, log.read_text()
         refused = events(db, "live_account_refused")
-        assert refused and "U7654321" in refused[0]["message"]
+        assert refused and "U7654321" in refused[0].message
         assert heartbeat(db).status == "refused" and not fake.placed_orders()
     finally:
         fake.close()
@@ -65,7 +65,7 @@ def test_a_live_account_trades_with_both_the_flag_and_the_env(tmp_path):
     try:
         wait_for(lambda: (h := heartbeat(db)) and h.broker_connected == 1, 30,
                  "the live-mode bot connected", process, log)
-        assert "U7654321" in events(db, "ib_connected")[0]["message"]
+        assert "U7654321" in events(db, "ib_connected")[0].message
         assert heartbeat(db).mode == "ib_live"
     finally:
         code, _ = stop_bot(process)

@@ -66,7 +66,7 @@ def test_bulletins_and_news_ticks_are_stored_once_and_scored(tmp_path, fake):
     assert rows[0].score > 0 and rows[1].score < 0 and rows[2].score > 0
     assert {r.scorer for r in rows} == {"vader"}
     assert rows[1].link == "BRFG$0a1" and rows[1].published_at is not None
-    problems = [e["message"] for e in events(db, "news_source")]
+    problems = [e.message for e in events(db, "news_source")]
     assert any("ib:DJNL" in p and "10276" in p for p in problems), problems
     assert any("lost the IB news connection" in p for p in problems), problems
 

@@ -58,12 +58,12 @@ def test_a_scored_headline_moves_the_sentiment_and_asks_the_llm(tmp_path):
             wait_for(lambda: [s for _, s in sentiments(db) if s > 0], 30, "a positive sentiment",
                      process, log)
             call = wait_for(lambda: next((c for c in query(db, llm_store.recent_calls) or []
-                                          if c["trigger"] == "news"), None), 30,
+                                          if c.trigger == "news"), None), 30,
                             "the news call", process, log)
         finally:
             code, _ = stop_bot(process)
     assert code == 0, log.read_text()[-3000:]
-    payload = json.loads(call["trigger_json"])
+    payload = json.loads(call.trigger_json)
     assert payload["sentiment_move"] >= 0.5 and "headlines" not in payload
     series = sentiments(db)
     first = next(i for i, (_, seen) in enumerate(series) if seen > 0)

@@ -80,17 +80,16 @@ def test_manual_trigger_goes_through_the_running_bot_to_the_model(app_env, fake)
         command_id = app.session_state["llm_command"]
         assert app.session_state["llm_via"] == "the running bot"
         call = wait_for(lambda: (c := query(app_env["db"], llm_store.call_for_command,
-                                            command_id)) and c["status"] == "ok" and c,
+                                            command_id)) and c.status == "ok" and c,
                         30, "the call log row", process, log)
-        wait_for(lambda: "BEARISH" in (query(app_env["db"], ops_store.command_outcome, command_id)
-                                       or {}).get("result", ""), 30, "the command result",
-                 process, log)
+        wait_for(lambda: (o := query(app_env["db"], ops_store.command_outcome, command_id))
+                 and "BEARISH" in o.result, 30, "the command result", process, log)
         app.run()
     finally:
         code, _ = stop_bot(process)
     assert code == 0 and fake.count("/converse") == 1
-    assert "FOMC today" in call["prompt"] and call["trigger"] == "manual"
-    assert f"Call {call['id']} ok: BEARISH" in result_text(app)
+    assert "FOMC today" in call.prompt and call.trigger == "manual"
+    assert f"Call {call.call_id} ok: BEARISH" in result_text(app)
 
 
 def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
@@ -99,11 +98,11 @@ def test_without_a_bot_the_page_runs_a_one_off_job(app_env, fake):
     command_id = app.session_state["llm_command"]
     assert app.session_state["llm_via"] == "a one-off analyze job"
     call = wait_for(lambda: (c := query(app_env["db"], llm_store.call_for_command, command_id))
-                    and c["status"] == "ok" and c, 60, "the job's call")
+                    and c.status == "ok" and c, 60, "the job's call")
     app.run()
-    assert f"Call {call['id']} ok: BEARISH" in result_text(app)
+    assert f"Call {call.call_id} ok: BEARISH" in result_text(app)
     outcome = query(app_env["db"], ops_store.command_outcome, command_id)
-    assert outcome["status"] == "done" and "BEARISH" in outcome["result"]
+    assert outcome.status == "done" and "BEARISH" in outcome.result
     assert fake.count("/converse") == 1
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Calls today"] == "1" and metrics["Cost today"] != "$0.0000"
@@ -120,8 +119,8 @@ def test_one_off_job_reports_an_unavailable_provider(app_env, monkeypatch):
     app = ask(open_llm_page(), "anything")
     command_id = app.session_state["llm_command"]
     outcome = wait_for(lambda: (o := query(app_env["db"], ops_store.command_outcome, command_id))
-                       and "unavailable" in o["result"] and o, 60, "the job's answer")
-    assert "no AWS credentials" in outcome["result"]
+                       and "unavailable" in o.result and o, 60, "the job's answer")
+    assert "no AWS credentials" in outcome.result
     app.run()
     assert "unavailable" in result_text(app)
 

@@ -124,7 +124,7 @@ def test_config_form_saves_a_new_active_version_and_file(app_env):
     assert not app.exception
     conn = connect(app_env["db"])
     active = ops_store.active_config_version(conn)
-    assert active["author"] == "dashboard" and "max_contracts: 3" in active["yaml"]
+    assert active.author == "dashboard" and "max_contracts: 3" in active.yaml
     assert "max_contracts: 3" in app_env["config"].read_text()
 
 

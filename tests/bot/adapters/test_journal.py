@@ -32,7 +32,7 @@ def test_nothing_reaches_the_database_before_flush(db):
     assert journal_store.recent_bars(reader, "MES", 10) == []
     journal.flush()
     assert journal_store.recent_bars(reader, "MES", 10) == bars
-    assert [e["message"] for e in ops_store.recent_events(reader)] == ["hello"]
+    assert [e.message for e in ops_store.recent_events(reader)] == ["hello"]
     assert journal.writes == 4
 
 

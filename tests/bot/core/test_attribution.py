@@ -98,8 +98,8 @@ def test_attribution_figures_match_the_journal(biased_run):
     agreed = [t for t in trades if by_bracket[t.bracket_id].llm_adjustment > 0]
     skipped = [r for r in records if r.labels.get("verdict_without_llm") == "enter"
                and r.verdict.value == "reject"]
-    shadows = [json.loads(e["detail_json"]) for e in ops_store.recent_events(conn, 100_000)
-               if e["kind"] == "llm_shadow_exit"]
+    shadows = [json.loads(e.detail_json) for e in ops_store.recent_events(conn, 100_000)
+               if e.kind == "llm_shadow_exit"]
     figures = llm_reports.attribution(conn)
     assert figures.enabled_trades == len(enabled) > 0
     assert figures.enabled_pnl_usd == pytest.approx(sum(t.pnl_net_cents for t in enabled) / 100)

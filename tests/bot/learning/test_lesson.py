@@ -35,7 +35,7 @@ def test_the_lesson_is_a_governed_call_and_is_stored(tmp_path):
     lesson = rules_store.lessons(conn)[0]
     call = conn.execute("SELECT * FROM llm_calls WHERE id = ?", (lesson.llm_call_id,)).fetchone()
     assert call["trigger"] == "review" and call["status"] == "ok" and call["cost_usd"] > 0
-    assert llm_store.daily_usage(conn, WALL.date().isoformat())["calls"] == 1
+    assert llm_store.daily_usage(conn, WALL.date().isoformat()).calls == 1
     conn.close()
 
 

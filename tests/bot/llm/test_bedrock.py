@@ -35,7 +35,7 @@ def bedrock(fake: FakeLlmServer, **overrides):
     return cfg, BedrockProvider(cfg)
 
 
-def only_call(conn) -> dict:
+def only_call(conn) -> llm_store.LlmCallRow:
     calls = llm_store.recent_calls(conn)
     assert len(calls) == 1
     return calls[0]
@@ -48,13 +48,13 @@ def test_success_is_logged_with_tokens_cost_latency_and_bias(conn, fake):
     assert outcome.reply is not None and outcome.reply.bias.value == "BULLISH"
     row = only_call(conn)
     expected = cost_usd(Usage(1200, 150), price_for(MODEL, cfg, "bedrock"), MODEL)
-    assert (row["status"], row["input_tokens"], row["output_tokens"]) == ("ok", 1200, 150)
-    assert row["cost_usd"] == pytest.approx(expected) and row["cost_usd"] > 0
-    assert row["latency_ms"] == 42 and row["bias"] == "BULLISH" and row["confidence"] == 0.8
-    assert row["model"] == MODEL and "Notes: check the open" in row["prompt"]
-    usage = llm_store.daily_usage(conn, row["day"])
-    assert usage["calls"] == 1 and usage["cost_usd"] == pytest.approx(expected)
-    assert "AKIA" not in str(row) and "test" not in row["response"]
+    assert (row.status, row.input_tokens, row.output_tokens) == ("ok", 1200, 150)
+    assert row.cost_usd == pytest.approx(expected) and row.cost_usd > 0
+    assert row.latency_ms == 42 and row.bias == "BULLISH" and row.confidence == 0.8
+    assert row.model == MODEL and "Notes: check the open" in row.prompt
+    usage = llm_store.daily_usage(conn, row.day)
+    assert usage.calls == 1 and usage.cost_usd == pytest.approx(expected)
+    assert "AKIA" not in str(row) and "test" not in row.response
 
 
 def test_request_is_a_signed_converse_with_a_forced_tool(conn, fake):
@@ -91,8 +91,8 @@ def test_malformed_reply_is_a_parse_error_with_no_bias(conn, fake, step):
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.PARSE_ERROR and outcome.reply is None
     row = only_call(conn)
-    assert row["status"] == "parse_error" and row["bias"] is None and row["error"]
-    assert row["cost_usd"] > 0, "a parse error is still a paid call"
+    assert row.status == "parse_error" and row.bias is None and row.error
+    assert row.cost_usd > 0, "a parse error is still a paid call"
 
 
 def test_text_reply_with_json_is_accepted(conn, fake):
@@ -108,12 +108,12 @@ def test_max_tokens_stop_is_a_parse_error(conn, fake):
     cfg, provider = bedrock(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.PARSE_ERROR and outcome.reply is None
-    assert only_call(conn)["stop_reason"] == "max_tokens"
+    assert only_call(conn).stop_reason == "max_tokens"
 
 
 def attempts(conn) -> list[tuple[str, int]]:
     """(status, retry_attempts) of every logged row, oldest first."""
-    return [(r["status"], r["retry_attempts"]) for r in reversed(llm_store.recent_calls(conn))]
+    return [(r.status, r.retry_attempts) for r in reversed(llm_store.recent_calls(conn))]
 
 
 def governed(conn) -> int:
@@ -143,7 +143,7 @@ def test_throttling_is_retried_and_every_attempt_is_governed(conn, fake):
     assert fake.count("/converse") == 2 == governed(conn)
     assert attempts(conn) == [("throttled", 0), ("ok", 1)]
     throttled_row = llm_store.recent_calls(conn)[1]
-    assert throttled_row["cost_usd"] == 0 and throttled_row["reserved_usd"] > 0
+    assert throttled_row.cost_usd == 0 and throttled_row.reserved_usd > 0
 
 
 def test_throttling_past_the_attempts_is_logged_throttled(conn, fake):
@@ -153,7 +153,7 @@ def test_throttling_past_the_attempts_is_logged_throttled(conn, fake):
     assert outcome.status is CallStatus.THROTTLED
     assert fake.count("/converse") == 2 == governed(conn)
     assert attempts(conn) == [("throttled", 0), ("throttled", 1)]
-    assert all(r["cost_usd"] == 0 for r in llm_store.recent_calls(conn))
+    assert all(r.cost_usd == 0 for r in llm_store.recent_calls(conn))
 
 
 def test_server_error_is_retried_then_logged_as_error(conn, fake):
@@ -172,7 +172,7 @@ def test_read_timeouts_are_retried_and_keep_their_reservation(conn, fake):
     assert outcome.status is CallStatus.TIMEOUT and "ReadTimeout" in outcome.error
     assert fake.count("/converse") == 2 == governed(conn)
     rows = llm_store.recent_calls(conn)
-    assert all(r["cost_usd"] == r["reserved_usd"] > 0 for r in rows), "a timeout may be billed"
+    assert all(r.cost_usd == r.reserved_usd > 0 for r in rows), "a timeout may be billed"
 
 
 def test_access_denied_is_not_retried(conn, fake):
@@ -190,7 +190,7 @@ def test_a_garbage_body_is_a_parse_error_not_retried_and_kept_as_spent(conn, fak
     assert outcome.status is CallStatus.PARSE_ERROR and "unreadable reply" in outcome.error
     assert fake.count("/converse") == 1 == governed(conn)
     row = only_call(conn)
-    assert row["status"] == "parse_error" and row["cost_usd"] == row["reserved_usd"] > 0
+    assert row.status == "parse_error" and row.cost_usd == row.reserved_usd > 0
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'{"output": 5}', b"",
@@ -201,7 +201,7 @@ def test_replies_of_the_wrong_shape_are_parse_errors(conn, fake, body):
     cfg, provider = bedrock(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.PARSE_ERROR and outcome.reply is None
-    assert only_call(conn)["status"] == "parse_error"
+    assert only_call(conn).status == "parse_error"
 
 
 def test_a_retry_is_refused_once_the_quota_is_used(conn, fake):
@@ -216,7 +216,7 @@ def test_a_retry_is_refused_once_the_quota_is_used(conn, fake):
 def test_a_retry_is_refused_when_its_reservation_passes_the_dollar_limit(conn, fake):
     cfg, provider = bedrock(fake)
     first = analyst(conn, cfg, provider).analyze(request("probe"))
-    reserved = llm_store.recent_calls(conn)[0]["reserved_usd"]
+    reserved = llm_store.recent_calls(conn)[0].reserved_usd
     fake.push(Step(delay_s=1.0))  # a read timeout keeps its reservation: it may be billed
     cfg, provider = bedrock(fake, daily_cost_limit_usd=first.cost_usd + reserved * 1.5,
                             read_timeout_s=0.3)
@@ -233,7 +233,7 @@ def test_connection_refused_is_one_governed_attempt_at_no_cost(conn):
     outcome = analyst(conn, cfg, BedrockProvider(cfg)).analyze(request())
     assert outcome.status is CallStatus.ERROR and "EndpointConnectionError" in outcome.error
     row = only_call(conn)
-    assert governed(conn) == 1 and row["cost_usd"] == 0
+    assert governed(conn) == 1 and row.cost_usd == 0
 
 
 def test_deadline_holds_against_a_hung_endpoint(conn, fake):
@@ -244,7 +244,7 @@ def test_deadline_holds_against_a_hung_endpoint(conn, fake):
     elapsed_s = time.monotonic() - started
     assert outcome.status is CallStatus.TIMEOUT and elapsed_s < 1.5
     row = only_call(conn)
-    assert row["status"] == "timeout" and row["cost_usd"] == row["reserved_usd"] > 0
+    assert row.status == "timeout" and row.cost_usd == row.reserved_usd > 0
 
 
 def test_read_timeout_inside_botocore_is_a_timeout(conn, fake):
@@ -270,5 +270,5 @@ def test_identical_prompt_within_the_ttl_reuses_the_reply_at_no_cost(conn, fake)
     assert first.status is CallStatus.OK and second.status is CallStatus.CACHED
     assert second.reply == first.reply and fake.count("/converse") == 1
     calls = llm_store.recent_calls(conn)
-    assert calls[0]["status"] == "cached" and calls[0]["cost_usd"] == 0
-    assert llm_store.daily_usage(conn, calls[0]["day"])["calls"] == 1
+    assert calls[0].status == "cached" and calls[0].cost_usd == 0
+    assert llm_store.daily_usage(conn, calls[0].day).calls == 1

@@ -51,7 +51,7 @@ def texts(count: int) -> list[str]:
     return [f"headline {i} {words[i % 3]} " + "x" * (i * 7) for i in range(count)]
 
 
-def calls(conn) -> list[dict]:
+def calls(conn) -> list[llm_store.LlmCallRow]:
     return list(reversed(llm_store.recent_calls(conn)))
 
 
@@ -67,15 +67,14 @@ def test_sixty_texts_go_in_batches_of_25_each_priced_and_logged(conn, fake):
         word = text.split()[2]
         assert (score > 0) if word == "good" else (score < 0) if word == "bad" else score == 0
     rows = calls(conn)
-    assert [(r["provider"], r["status"], r["trigger"]) for r in rows] == [
+    assert [(r.provider, r.status, r.trigger) for r in rows] == [
         ("comprehend", "ok", "sentiment")] * 3
     for row, batch in zip(rows, (items[:25], items[25:50], items[50:]), strict=True):
         expected = sum(max(3, math.ceil(len(t) / 100)) for t in batch) * PRICE
-        assert row["cost_usd"] == pytest.approx(expected) and row["reserved_usd"] == row[
-            "cost_usd"]
-    usage = llm_store.daily_usage(conn, rows[0]["day"])
-    assert usage["calls"] == 3
-    assert usage["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows))
+        assert row.cost_usd == pytest.approx(expected) and row.reserved_usd == row.cost_usd
+    usage = llm_store.daily_usage(conn, rows[0].day)
+    assert usage.calls == 3
+    assert usage.cost_usd == pytest.approx(sum(r.cost_usd for r in rows))
 
 
 def test_a_throttled_attempt_is_settled_free_then_retried_by_us_with_backoff(conn, fake):
@@ -85,10 +84,10 @@ def test_a_throttled_attempt_is_settled_free_then_retried_by_us_with_backoff(con
     assert len(fake.requests) == 3, "botocore must not retry behind the governor's back"
     assert sleeps == [0.5, 1.0]
     rows = calls(conn)
-    assert [(r["status"], r["retry_attempts"], r["cost_usd"]) for r in rows] == [
+    assert [(r.status, r.retry_attempts, r.cost_usd) for r in rows] == [
         ("throttled", 0, 0.0), ("throttled", 1, 0.0), ("ok", 2, units("good news", 3) * PRICE)]
-    assert "ThrottlingException" in rows[0]["error"]
-    assert llm_store.daily_usage(conn, rows[0]["day"])["calls"] == 3
+    assert "ThrottlingException" in rows[0].error
+    assert llm_store.daily_usage(conn, rows[0].day).calls == 3
     assert result.scores[0] > 0 and not result.problems
 
 
@@ -98,7 +97,7 @@ def test_attempts_stop_at_the_configured_count(conn, fake):
     assert len(fake.requests) == 2
     assert result.scores == [None]
     assert "InternalServerException" in result.problems[0]
-    assert [r["status"] for r in calls(conn)] == ["throttled", "error"]
+    assert [r.status for r in calls(conn)] == ["throttled", "error"]
 
 
 def test_the_daily_quota_refuses_before_any_request_is_made(conn, fake):
@@ -106,7 +105,7 @@ def test_the_daily_quota_refuses_before_any_request_is_made(conn, fake):
     assert [len(r["texts"]) for r in fake.requests] == [25]
     assert result.scores[:25] != [None] * 25 and result.scores[25:] == [None] * 5
     assert "daily call quota" in result.problems[0]
-    assert [r["status"] for r in calls(conn)] == ["ok", "refused"]
+    assert [r.status for r in calls(conn)] == ["ok", "refused"]
 
 
 def test_the_dollar_limit_refuses_a_batch_it_cannot_afford(conn, fake):
@@ -121,8 +120,8 @@ def test_a_document_comprehend_could_not_score_is_not_billed(conn, fake):
     result = scorer(conn, fake.url).score(["good one", "bad one"])
     assert result.scores[0] is None and result.scores[1] < 0
     (row,) = calls(conn)
-    assert row["cost_usd"] == pytest.approx(units("bad one", 3) * PRICE)
-    assert "1 document(s) not scored" in row["error"]
+    assert row.cost_usd == pytest.approx(units("bad one", 3) * PRICE)
+    assert "1 document(s) not scored" in row.error
 
 
 def test_the_news_program_falls_back_to_vader_when_comprehend_refuses(conn, fake):

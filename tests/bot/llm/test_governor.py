@@ -46,7 +46,7 @@ def statuses(db: Path) -> dict[str, int]:
     try:
         counts: dict[str, int] = {}
         for row in llm_store.recent_calls(conn, 10_000):
-            counts[row["status"]] = counts.get(row["status"], 0) + 1
+            counts[row.status] = counts.get(row.status, 0) + 1
         return counts
     finally:
         conn.close()
@@ -60,8 +60,8 @@ def test_two_processes_never_exceed_the_call_quota(tmp_path):
     counts = statuses(db)
     assert sent == 13 and counts == {"ok": 13, "refused": PROCESSES * THREADS * CALLS - 13}
     conn = connect(db, readonly=True)
-    day = llm_store.recent_calls(conn, 1)[0]["day"]
-    assert llm_store.daily_usage(conn, day)["calls"] == 13
+    day = llm_store.recent_calls(conn, 1)[0].day
+    assert llm_store.daily_usage(conn, day).calls == 13
 
 
 @pytest.mark.integration
@@ -81,7 +81,7 @@ def test_two_processes_never_exceed_the_dollar_limit(tmp_path):
     assert sent == 7 and statuses(db)["ok"] == 7
     conn = connect(db, readonly=True)
     rows = llm_store.recent_calls(conn, 10_000)
-    assert sum(r["cost_usd"] for r in rows) <= per_call * 7.5
+    assert sum(r.cost_usd for r in rows) <= per_call * 7.5
 
 
 def _req(conn_day: str = "2026-01-02") -> llm_store.CallRequest:
@@ -114,7 +114,7 @@ def test_settlement_replaces_the_reservation_with_the_actual_cost(tmp_path):
         llm_store.settle_call(conn, first.call_id, llm_store.Settlement(
             "ok", "{}", "", "tool_use", 10, 10, 0, 0, 0.1, 5.0, 0, "BULLISH", 0.5, "BUY",
             datetime(2026, 1, 2, tzinfo=UTC)))
-    assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.1)
+    assert llm_store.daily_usage(conn, "2026-01-02").cost_usd == pytest.approx(0.1)
     with write_transaction(conn):
         assert llm_store.reserve_call(conn, _req(), 0.6, limits).granted
 
@@ -130,5 +130,5 @@ def test_calls_left_pending_by_a_dead_process_are_closed_at_their_reserved_cost(
     with write_transaction(conn):
         assert llm_store.abandon_pending(conn, closed_at - timedelta(minutes=30), closed_at) == 1
     row = llm_store.recent_calls(conn)[0]
-    assert (row["id"], row["status"], row["cost_usd"]) == (stale.call_id, "timeout", 0.25)
-    assert llm_store.daily_usage(conn, "2026-01-02")["cost_usd"] == pytest.approx(0.25)
+    assert (row.call_id, row.status, row.cost_usd) == (stale.call_id, "timeout", 0.25)
+    assert llm_store.daily_usage(conn, "2026-01-02").cost_usd == pytest.approx(0.25)

@@ -41,7 +41,7 @@ def test_success_sends_a_json_schema_and_logs_a_free_call(conn, fake):
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"]["properties"]["bias"]["enum"]
     row = llm_store.recent_calls(conn)[0]
-    assert (row["status"], row["input_tokens"], row["cost_usd"]) == ("ok", 1200, 0.0)
+    assert (row.status, row.input_tokens, row.cost_usd) == ("ok", 1200, 0.0)
 
 
 def test_api_key_comes_from_the_environment_only(conn, fake):
@@ -68,7 +68,7 @@ def test_length_stop_is_a_parse_error(conn, fake):
     cfg, provider = local(fake)
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.PARSE_ERROR
-    assert llm_store.recent_calls(conn)[0]["stop_reason"] == "max_tokens"
+    assert llm_store.recent_calls(conn)[0].stop_reason == "max_tokens"
 
 
 def governed(conn) -> int:
@@ -83,7 +83,7 @@ def test_throttling_is_retried_and_every_attempt_is_governed(conn, fake):
     outcome = analyst(conn, cfg, provider).analyze(request())
     assert outcome.status is CallStatus.OK
     assert fake.count("/chat/completions") == 2 == governed(conn)
-    assert [r["retry_attempts"] for r in llm_store.recent_calls(conn)] == [1, 0]
+    assert [r.retry_attempts for r in llm_store.recent_calls(conn)] == [1, 0]
 
 
 def test_persistent_throttling_and_server_errors(conn, fake):

@@ -33,7 +33,7 @@ def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
             worker.stop(timeout_s=0.1)
     assert first[0].status is CallStatus.OK and first[0].reply.bias.value == "BULLISH"
     conn = connect(db, readonly=True)
-    assert llm_store.recent_calls(conn)[-1]["status"] == "ok"
+    assert llm_store.recent_calls(conn)[-1].status == "ok"
 
 
 class SteppedClock:
@@ -68,6 +68,6 @@ def test_a_request_older_than_the_queue_age_limit_is_discarded_unsent(tmp_path):
     assert "max_queue_age_seconds" in done[0].error and done[0].cost_usd == 0
     conn = connect(db, readonly=True)
     expired, ok = reversed(llm_store.recent_calls(conn))
-    assert (expired["status"], expired["reserved_usd"], expired["cost_usd"]) == ("expired", 0, 0)
-    assert "Notes: stale" in expired["prompt"] and "Notes: fresh" in ok["prompt"]
+    assert (expired.status, expired.reserved_usd, expired.cost_usd) == ("expired", 0, 0)
+    assert "Notes: stale" in expired.prompt and "Notes: fresh" in ok.prompt
     assert sent == 1 == llm_store.governed_attempts(conn)["daily_calls"]

@@ -37,7 +37,7 @@ def test_a_command_that_raises_is_marked_failed_and_the_loop_goes_on(conn):
         command_id = ops_store.enqueue_command(conn, CommandKind.HALT, NOW)
     assert process_pending_commands(conn, FailingEngine(ValueError("odd")), NOW, NOW) == 1
     outcome = ops_store.command_outcome(conn, command_id)
-    assert outcome["status"] == "failed" and "ValueError: odd" in outcome["result"]
+    assert outcome.status == "failed" and "ValueError: odd" in outcome.result
 
 
 def test_a_journal_write_failing_under_a_command_is_raised_not_swallowed(conn):
@@ -46,4 +46,4 @@ def test_a_journal_write_failing_under_a_command_is_raised_not_swallowed(conn):
     full = sqlite3.OperationalError("database or disk is full")
     with pytest.raises(sqlite3.OperationalError, match="disk is full"):
         process_pending_commands(conn, FailingEngine(full), NOW, NOW)
-    assert ops_store.command_outcome(conn, command_id)["status"] == "pending"
+    assert ops_store.command_outcome(conn, command_id).status == "pending"

@@ -97,6 +97,6 @@ def test_pending_commands_are_carried_out_in_order_and_marked(tmp_path):
     handled = process_pending_commands(conn, engine, NOW, NOW, None)
     assert handled == 3 and ops_store.pending_commands(conn) == []
     outcomes = {i: ops_store.command_outcome(conn, i) for i in (first, second, bad)}
-    assert outcomes[first]["status"] == "done" and "lunch" in outcomes[first]["result"]
-    assert outcomes[second]["status"] == "done" and not engine.risk_state.halted
-    assert outcomes[bad]["status"] == "failed"
+    assert outcomes[first].status == "done" and "lunch" in outcomes[first].result
+    assert outcomes[second].status == "done" and not engine.risk_state.halted
+    assert outcomes[bad].status == "failed"

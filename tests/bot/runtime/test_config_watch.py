@@ -46,7 +46,7 @@ def test_config_given_explicitly_is_imported_once_and_env_overrides_apply_on_top
                                              NOW)
     assert first_id == second_id  # the same file is not stored twice
     assert settings.risk.confidence_threshold == 0.7
-    assert "0.6" in ops_store.active_config_version(conn)["yaml"]  # env never stored
+    assert "0.6" in ops_store.active_config_version(conn).yaml  # env never stored
 
 
 def test_no_file_and_no_version_means_the_defaults_stored_as_version_one(conn):
@@ -99,7 +99,7 @@ def test_export_writes_the_active_version_for_hand_editing(conn, tmp_path):
         config_source.store_version(conn, contracts(2), "test", "start", NOW)
     path = tmp_path / "out" / "config.yaml"
     assert config_source.export_active(conn, path)
-    assert path.read_text(encoding="utf-8") == ops_store.active_config_version(conn)["yaml"]
+    assert path.read_text(encoding="utf-8") == ops_store.active_config_version(conn).yaml
 
 
 def test_storing_the_active_settings_again_adds_no_version(conn):

@@ -53,7 +53,7 @@ def test_a_bad_bar_is_skipped_counted_and_journaled(tmp_path):
     bot.process_bar(replace(good, ts=good.ts + timedelta(seconds=5), high=good.low - 1))
     bot.process_bar(good)  # not after the last bar
     assert bot.bad_bars == 2 and bot.bars_processed == 1
-    kinds = [e["kind"] for e in ops_store.recent_events(connect(db, readonly=True))]
+    kinds = [e.kind for e in ops_store.recent_events(connect(db, readonly=True))]
     assert kinds.count("bad_bar") == 2
 
 

@@ -78,7 +78,7 @@ def spike_bar(service: LlmService, bar) -> None:
 
 
 def event_kinds(conn: sqlite3.Connection) -> list[str]:
-    return [e["kind"] for e in reversed(ops_store.recent_events(conn, 1000))]
+    return [e.kind for e in reversed(ops_store.recent_events(conn, 1000))]
 
 
 def test_a_manual_trigger_before_the_first_decision_says_so(conn, tmp_path):

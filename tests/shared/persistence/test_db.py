@@ -162,7 +162,7 @@ def test_commands_queue_and_outcome(conn):
     with write_transaction(conn):
         ops_store.complete_command(conn, command_id, CommandStatus.DONE, "halted", T0)
     assert ops_store.pending_commands(conn) == []
-    assert ops_store.command_outcome(conn, command_id)["result"] == "halted"
+    assert ops_store.command_outcome(conn, command_id).result == "halted"
 
 
 def test_config_versions_keep_one_active(conn):
@@ -171,7 +171,7 @@ def test_config_versions_keep_one_active(conn):
     with write_transaction(conn):
         second = ops_store.insert_config_version(conn, "a: 2\n", "me", "second", T0)
     active = ops_store.active_config_version(conn)
-    assert active["id"] == second and first != second
+    assert active.version_id == second and first != second
     assert conn.execute("SELECT COUNT(*) FROM config_versions WHERE active = 1").fetchone()[0] == 1
 
 

@@ -100,5 +100,5 @@ def test_the_news_program_loop_polls_stores_scores_and_records_feed_problems(ser
 
     asyncio.run(run_until_scored())
     assert len(news_store.scored_after(conn, 0)) == 2
-    events = [e for e in ops_store.recent_events(conn) if e["kind"] == "news_source"]
-    assert len(events) == 1 and "garbage.rss" in events[0]["message"]  # reported once
+    events = [e for e in ops_store.recent_events(conn) if e.kind == "news_source"]
+    assert len(events) == 1 and "garbage.rss" in events[0].message  # reported once
