@@ -89,7 +89,7 @@ def test_a_sweep_shows_a_heatmap_and_a_point_becomes_a_config_version(research_e
     active = ops_store.active_config_version(conn)
     conn.close()
     hold = best.split("risk.max_hold_minutes=")[1].split(",")[0]
-    assert f"max_hold_minutes: {hold}" in active["yaml"]
+    assert f"max_hold_minutes: {hold}" in active.yaml
     assert f"max_hold_minutes: {hold}" in research_env["config"].read_text()
     app.button(key="rs_delete").click().run()
     assert latest(research_env["db"]) is None
