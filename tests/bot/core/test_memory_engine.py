@@ -57,7 +57,7 @@ def memory_run(clock, bars) -> TradingEngine:
 
 
 def test_memory_off_records_every_setup_but_is_never_consulted(clock, bars):
-    engine = run(settings_with({"enabled": False}), clock, bars)
+    engine = run(settings_with({"enabled": False}), clock, bars[:2500])
     journal = engine.journal
     assert consulted(engine) == []
     assert all(d.memory_adjustment == 0.0 for d in journal.decisions)
@@ -103,14 +103,15 @@ def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
         clock, bars, memory_run):
     fork = 2500
     shifted = [replace(b, open=b.open + 40, high=b.high + 40, low=b.low + 40,
-                       close=b.close + 40) for b in bars[fork:]]
+                       close=b.close + 40) for b in bars[fork:fork + 600]]
     other = run(settings_with(TRADING_MEMORY), clock, bars[:fork] + shifted)
     cut = bars[fork].ts
     before = [d for d in memory_run.journal.decisions if d.ts <= cut]
     assert before == [d for d in other.journal.decisions if d.ts <= cut]
     assert sum(d.memory_json != "{}" for d in before) >= 10
     after = [(a.memory_json, b.memory_json) for a, b in zip(
-        memory_run.journal.decisions, other.journal.decisions, strict=True) if a.ts > cut]
+        memory_run.journal.decisions, other.journal.decisions, strict=False) if a.ts > cut]
+    assert len(after) == len(other.journal.decisions) - len(before)
     assert any(a != b for a, b in after)  # the futures really differ
 
 
