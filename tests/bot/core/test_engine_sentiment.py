@@ -23,7 +23,7 @@ from tests.conftest import synthetic_bars
 
 pytestmark = pytest.mark.unit
 
-BARS = synthetic_bars(1500)
+BARS = synthetic_bars(1000)
 ONLY_RSI_MACD = {"strategies": {"weights": {"rsi_macd": 1.0}},
                  "news": {"half_life_minutes": 10_080}}
 

@@ -11,7 +11,7 @@ from bot.learning.gate import bar_data, run_summary
 from shared.domain.instruments import get_instrument
 from tests.bot.learning.journal import day_bars, journal_settings
 
-SPLIT = 8_000  # the live bot's history before the gate's first decision bar
+SPLIT = 4_000  # the live bot's history before the gate's first decision bar
 
 
 def _closed_setups(settings, bars):
@@ -25,7 +25,7 @@ def _closed_setups(settings, bars):
 
 
 def test_each_gate_run_starts_from_the_same_seeded_memory():
-    bars = day_bars()
+    bars = day_bars(2 * SPLIT)
     settings = journal_settings({"memory": {"enabled": True, "cold_start_setups": 5},
                                  "feed": {"bar_seconds": 5}})
     rows = _closed_setups(settings, bars[:SPLIT])
