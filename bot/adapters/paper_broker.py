@@ -186,7 +186,7 @@ class PaperBroker:
             commission_cents=self._commission_cents * order.contracts,
             exit_reason=order.exit_reason,
         )
-        self._set(replace(order, status=OrderStatus.FILLED), ts, f"filled at {price:g}")
+        self._set(order.with_status(OrderStatus.FILLED), ts, f"filled at {price:g}")
         self._updates.fills.append(fill)
         return fill
 
@@ -259,4 +259,4 @@ class PaperBroker:
 
     def _cancel_all(self, ts: datetime, detail: str) -> None:
         for order in list(self._orders.values()):
-            self._set(replace(order, status=OrderStatus.CANCELLED), ts, detail)
+            self._set(order.with_status(OrderStatus.CANCELLED), ts, detail)

@@ -53,6 +53,12 @@ class TradeStats:
     largest_loss_cents: int
 
 
+def _mean_cents(values: Sequence[int]) -> float:
+    """Mean of integer cents: the exact integer sum divided once, so correctly rounded like
+    ``statistics.mean`` but without its Fraction arithmetic (seconds on 30,000 trades)."""
+    return sum(values) / len(values)
+
+
 def trade_stats(trades: Sequence[TradeRecord]) -> TradeStats:
     """Net P&L, win rate, profit factor, averages and expectancy of ``trades`` (net of costs)."""
     pnl = [t.pnl_net_cents for t in trades]
@@ -62,8 +68,8 @@ def trade_stats(trades: Sequence[TradeRecord]) -> TradeStats:
     profit, loss = sum(wins), sum(losses)
     win_rate = len(wins) / count if count else NAN
     loss_rate = len(losses) / count if count else NAN
-    average_win = mean(wins) if wins else NAN
-    average_loss = mean(losses) if losses else NAN
+    average_win = _mean_cents(wins) if wins else NAN
+    average_loss = _mean_cents(losses) if losses else NAN
     profit_factor = profit / -loss if loss else math.inf if profit else NAN
     expectancy = NAN
     if count:
@@ -76,7 +82,7 @@ def trade_stats(trades: Sequence[TradeRecord]) -> TradeStats:
         commission_cents=sum(t.commission_cents for t in trades),
         gross_profit_cents=profit, gross_loss_cents=loss, win_rate=win_rate,
         profit_factor=profit_factor, average_win_cents=average_win,
-        average_loss_cents=average_loss, average_trade_cents=mean(pnl) if pnl else NAN,
+        average_loss_cents=average_loss, average_trade_cents=_mean_cents(pnl) if pnl else NAN,
         expectancy_cents=expectancy, largest_win_cents=max(wins, default=0),
         largest_loss_cents=min(losses, default=0),
     )
