@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import alert_views, frame
+from dashboard import alert_views, frame, tables, zones
 from shared.domain.alerts import Channel
 from shared.persistence import alerts_store
 from shared.supervisor import process_info
 
 st.title("Alerts")
+zone = frame.display_zone()
 info = process_info("alerts")
 st.metric("Alerter process", info.state, help=info.description)
 st.caption("Channels come from the alerter's environment (ALERT_TELEGRAM_URL, ALERT_SLACK_URL, "
@@ -18,7 +19,9 @@ st.caption("Channels come from the alerter's environment (ALERT_TELEGRAM_URL, AL
 with frame.reader() as conn:
     statuses = alerts_store.channel_statuses(conn) if conn is not None else []
 if statuses:
-    st.dataframe(alert_views.channels_frame(statuses), hide_index=True)
+    st.dataframe(zones.in_zone(alert_views.channels_frame(statuses), zone), hide_index=True,
+                 column_config=tables.ALERT_CHANNELS, column_order=tables.ALERT_CHANNEL_ORDER)
+    st.caption(f"Times in {zones.zone_label(zone)}")
 else:
     st.info("The alerter has not reported yet: start it with `make run` "
             "(`python -m bot alerts`).")
@@ -43,11 +46,14 @@ def deliveries_panel() -> None:
     if not rows:
         st.caption("No alert raised yet.")
         return
-    st.dataframe(alert_views.deliveries_frame(rows), hide_index=True)
+    st.dataframe(zones.in_zone(alert_views.deliveries_frame(rows), zone), hide_index=True,
+                 column_config=tables.ALERT_DELIVERIES, column_order=tables.ALERT_DELIVERY_ORDER)
     st.subheader("Failures")
     failed = alert_views.failures(rows)
     if failed:
-        st.dataframe(alert_views.deliveries_frame(failed), hide_index=True)
+        st.dataframe(zones.in_zone(alert_views.deliveries_frame(failed), zone), hide_index=True,
+                     column_config=tables.ALERT_DELIVERIES,
+                     column_order=tables.ALERT_DELIVERY_ORDER)
     else:
         st.caption("None among the last 100 deliveries.")
 
@@ -56,6 +62,6 @@ deliveries_panel()
 
 st.subheader("Levels")
 settings, _ = frame.current_settings()
-st.dataframe(alert_views.levels_frame(settings), hide_index=True)
+st.dataframe(alert_views.levels_frame(settings), hide_index=True, height="content")
 st.caption("off: not sent · silent: sent without a sound (Telegram) · on. Edit them on the "
            "Config page, section alerts.")

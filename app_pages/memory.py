@@ -18,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import frame, memory_views
+from dashboard import frame, memory_views, tables
 from shared.domain.rules import RuleStatus
 from shared.persistence import learning_reports, rules_store
 from shared.persistence.db import write_transaction
@@ -76,22 +76,21 @@ else:
     if not neighbours.empty:
         st.dataframe(neighbours, hide_index=True)
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Win rate by bucket")
-    if buckets.empty:
-        st.info("No closed trades yet.")
-    else:
-        st.dataframe(buckets, hide_index=True)
-with right:
-    st.subheader("Memory size")
-    if growth is None:
-        st.info("This database has no memory table yet.")
-    elif not growth:
-        st.metric("Stored setups", 0)
-    else:
-        st.metric("Stored setups", sum(g.stored for g in growth),
-                  f"{sum(g.closed for g in growth)} closed")
+st.subheader("Win rate by bucket")
+if buckets.empty:
+    st.info("No closed trades yet.")
+else:  # full width: its seven columns do not fit half the page at 1,024 px
+    st.dataframe(buckets, hide_index=True, column_config=tables.MEMORY_BUCKETS)
+st.subheader("Memory size")
+if growth is None:
+    st.info("This database has no memory table yet.")
+elif not growth:
+    st.metric("Stored setups", 0)
+else:
+    size, chart = st.columns([1, 3])
+    size.metric("Stored setups", sum(g.stored for g in growth),
+                f"{sum(g.closed for g in growth)} closed")
+    with chart:
         st.plotly_chart(memory_views.growth_figure(growth), key="memory_growth")
 
 st.subheader("Learned rules")
@@ -123,13 +122,13 @@ for rule in proposed:
         st.markdown(f"**{memory_views.rule_line(rule)}**")
         st.caption(f"Proposed by the review of {rule.review_day} · expires "
                    f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · {memory_views.backtest_line(rule)}")
-        buttons = st.columns(6)
-        buttons[0].button(f"Approve #{rule.id}", key=f"approve_{rule.id}", type="primary",
-                          on_click=decide, args=(rule.id, rule.version, RuleStatus.APPROVED))
-        buttons[1].button(f"Reject #{rule.id}", key=f"reject_{rule.id}", on_click=decide,
-                          args=(rule.id, rule.version, RuleStatus.REJECTED))
-        buttons[2].button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
-                          args=(rule.id, rule.version, RuleStatus.EXPIRED))
+        with st.container(horizontal=True):  # buttons as wide as their labels, in one row
+            st.button(f"Approve #{rule.id}", key=f"approve_{rule.id}", type="primary",
+                      on_click=decide, args=(rule.id, rule.version, RuleStatus.APPROVED))
+            st.button(f"Reject #{rule.id}", key=f"reject_{rule.id}", on_click=decide,
+                      args=(rule.id, rule.version, RuleStatus.REJECTED))
+            st.button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
+                      args=(rule.id, rule.version, RuleStatus.EXPIRED))
         with st.expander("Evidence and backtest"):
             st.json({"parameters": json.loads(rule.params_json), "evidence": rule.evidence,
                      "backtest": rule.backtest}, expanded=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, research_views
+from dashboard import config_editor, frame, research_views, tables, zones
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -154,9 +154,10 @@ def runs_panel() -> None:
                     research_store.request_research_cancel(conn, run.id)
         elif run.status == "failed":
             st.error(f"Research run {run.id} {run.name} failed: {run.message}")
-    st.dataframe([{"id": r.id, "name": r.name, "kind": r.kind, "status": r.status,
-                   "progress": r.progress, "message": r.message, "created": r.created_at}
-                  for r in runs], hide_index=True)
+    zone = frame.display_zone()
+    st.dataframe(zones.in_zone(research_views.runs_frame(runs), zone), hide_index=True,
+                 column_config=tables.RUNS, column_order=tables.RUN_ORDER)
+    st.caption(f"Times in {zones.zone_label(zone)}")
 
 
 st.subheader("Runs")
@@ -183,7 +184,8 @@ if document["kind"] == "sweep":
         x_key = left.selectbox("Heatmap x", keys, index=0, key="rs_x")
         y_key = right.selectbox("Heatmap y", [k for k in keys if k != x_key], key="rs_y")
         st.plotly_chart(research_views.heatmap_figure(document, x_key, y_key), key="rs_heat")
-    st.dataframe(research_views.points_frame(document), hide_index=True)
+    st.dataframe(research_views.points_frame(document), hide_index=True,
+                 column_config=tables.SWEEP_POINTS)
     points = {", ".join(f"{k}={v}" for k, v in p["params"].items()): p["params"]
               for p in research_views.best_first(document["points"])}
     st.subheader("Apply a parameter set to the config")

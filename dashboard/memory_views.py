@@ -41,6 +41,8 @@ def growth_figure(growth: list[learning_reports.MemoryGrowth]) -> go.Figure:
     figure.add_scatter(x=days, y=total, name="memory size", mode="lines+markers")
     figure.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          title="Memory size and growth")
+    # one labelled bar per day (a date axis stretches a single day into milliseconds)
+    figure.update_xaxes(type="category")
     return figure
 
 

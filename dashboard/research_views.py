@@ -13,6 +13,7 @@ import yaml
 from dashboard.config_editor import FieldError, validate_config
 from shared.config.backtest_request import split_params
 from shared.config.settings import STRATEGY_NAMES, Settings
+from shared.persistence.research_store import ResearchRunSummary
 
 OBJECTIVE_LABELS = {"net_pnl": "Net P&L ($)", "sharpe": "Sharpe", "profit_factor":
                     "Profit factor", "pnl_minus_drawdown": "Net P&L - w x drawdown ($)"}
@@ -38,6 +39,13 @@ def points_frame(document: dict[str, Any]) -> pd.DataFrame:
                      "Sharpe": metrics["sharpe"],
                      "max DD $": _dollars(metrics["max_drawdown_cents"])})
     return pd.DataFrame(rows).sort_values("objective", ascending=False, na_position="last")
+
+
+def runs_frame(runs: list[ResearchRunSummary]) -> pd.DataFrame:
+    """The runs table: one row per research run, newest first as listed."""
+    return pd.DataFrame([{"id": r.id, "name": r.name, "kind": r.kind, "status": r.status,
+                          "progress": r.progress, "created_at": r.created_at,
+                          "message": r.message} for r in runs])
 
 
 def best_first(points: list[dict[str, Any]]) -> list[dict[str, Any]]:

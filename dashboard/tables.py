@@ -65,3 +65,32 @@ RUNS = {
     "finished_at": _time("finished"),
     "message": st.column_config.TextColumn("message", width="large"),
 }
+RUN_ORDER = ("id", "name", "kind", "status", "progress", "created_at", "message")
+MEMORY_BUCKETS = {
+    "win rate": _money("win rate", format="percent"),
+    "net $": _money("net P&L", format=fmt.USD_COLUMN),
+}
+SWEEP_POINTS = {
+    "objective": _money("objective", format="%.2f"),
+    "net P&L $": _money("net P&L", format=fmt.USD_COLUMN),
+    "win rate": _money("win rate", format="percent"),
+    "profit factor": _money("profit factor", format="%.2f"),
+    "Sharpe": _money("Sharpe", format="%.2f"),
+    "max DD $": _money("max drawdown", format=fmt.USD_COLUMN),
+}
+ALERT_CHANNELS = {
+    "last sent": _time("last sent"),
+    "last error at": _time("last error at"),
+    "reported": _time("reported"),
+}
+# what a channel did last before how it is set up, so it is on screen at 1,024 px
+ALERT_CHANNEL_ORDER = ("channel", "configured", "last sent", "last error", "problem", "queued",
+                       "last error at", "url (masked)", "reported")
+ALERT_DELIVERIES = {
+    "raised": _time("raised"),
+    "finished": _time("finished"),
+    "headline": st.column_config.TextColumn("headline", width="large"),
+}
+# the headline before the counters, so it is on screen at 1,024 px
+ALERT_DELIVERY_ORDER = ("id", "raised", "kind", "channel", "status", "headline", "level",
+                        "attempts", "parts", "error", "finished", "source")
