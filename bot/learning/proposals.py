@@ -53,6 +53,11 @@ class Proposal:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _count(number: int, one: str, many: str) -> str:
+    """``1 loss``, ``3 losses``."""
+    return f"{number} {one if number == 1 else many}"
+
+
 def _usd(cents: int) -> str:
     return f"{'-' if cents < 0 else ''}${abs(cents) / 100:,.2f}"
 
@@ -97,8 +102,9 @@ def lock_proposals(trades: list[ReviewTrade], day_trade_ids: set[int],
                 or evidence["net_pnl_cents"] >= 0 or not fresh):
             continue
         bucket = Bucket(Side(side), trend, volatility)
-        summary = (f"Lock {bucket.describe()}: {evidence['losses']} losses in "
-                   f"{evidence['trades']} trades ({_usd(evidence['net_pnl_cents'])} net) "
+        summary = (f"Lock {bucket.describe()}: {_count(evidence['losses'], 'loss', 'losses')} in "
+                   f"{_count(evidence['trades'], 'trade', 'trades')} "
+                   f"({_usd(evidence['net_pnl_cents'])} net) "
                    f"from {window[0]} to {window[1]}")
         found.append(Proposal(RuleKind.LOCK_BUCKET, bucket, {"bucket": bucket.to_dict()},
                               summary, evidence))
