@@ -43,11 +43,13 @@ logs:
 status:
 	$(SUPERVISORCTL) status
 
+# Every lane on two workers; a file's tests stay on one worker (module fixtures such as a
+# running product start once, and tests of one file never race each other).
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
-# The unit lane on both cores; a file's tests stay on one worker so module fixtures run once.
+# The unit lane only, on two workers as above.
 test-fast: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m unit -n 2 --dist loadfile
