@@ -6,7 +6,6 @@ so both sides validate requests with this one model.
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
 from typing import Any, Literal, get_origin
@@ -15,7 +14,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -25,9 +23,8 @@ from shared.config.settings import (
     STRATEGY_NAMES,
     Settings,
     StrategiesConfig,
-    describe_validation_error,
 )
-from shared.domain.errors import ConfigError
+from shared.config.stored_request import StoredRequest
 
 BAR_SIZES: dict[str, int] = {"5s": 5, "1min": 60, "5min": 300}
 MEMORY_OFF, MEMORY_ON = "off", "on"
@@ -94,7 +91,7 @@ class RunStatus(StrEnum):
 ACTIVE_STATUSES = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 
 
-class BacktestRequest(BaseModel):
+class BacktestRequest(StoredRequest):
     """One backtest: data, dates, strategy and parameters, costs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -188,15 +185,3 @@ class BacktestRequest(BaseModel):
     def memory_seed(self) -> str | None:
         """The journal whose closed setups seed memory, if one was given."""
         return self.memory if self.memory not in (None, MEMORY_OFF, MEMORY_ON) else None
-
-    def to_json(self) -> str:
-        """Serialise for the ``backtest_runs.request_json`` column."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> BacktestRequest:
-        """Parse a stored request; ConfigError names the field that is wrong."""
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc)) from None

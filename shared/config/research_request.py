@@ -6,16 +6,14 @@ so both sides validate requests with this one model. The backtest part is a ``Ba
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.config.backtest_request import BacktestRequest, param_problem
-from shared.config.settings import describe_validation_error
-from shared.domain.errors import ConfigError
+from shared.config.stored_request import StoredRequest
 
 OBJECTIVES = ("net_pnl", "sharpe", "profit_factor", "pnl_minus_drawdown")
 MC_METHODS = ("shuffle", "bootstrap", "block")
@@ -41,7 +39,7 @@ class ResearchStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class ResearchRequest(BaseModel):
+class ResearchRequest(StoredRequest):
     """One research run: the backtest it varies, the grid, the objective and how to scale out."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,18 +109,6 @@ class ResearchRequest(BaseModel):
         for values in self.grid.values():
             count *= len(values)
         return count if self.grid else 0
-
-    def to_json(self) -> str:
-        """Serialise for the ``research_runs.request_json`` column."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> ResearchRequest:
-        """Parse a stored request; ConfigError names the field that is wrong."""
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc)) from None
 
 
 def research_command(python: str, run_id: int, db_path: str) -> list[str]:
