@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from shared.persistence import journal_store
 from tests.fakellm.server import FakeLlmServer
-from tests.integration.botproc import REPO_ROOT, heartbeat, start_bot, stop_bot, wait_for
+from tests.integration.botproc import (
+    REPO_ROOT,
+    heartbeat,
+    query,
+    start_bot,
+    stop_bot,
+    wait_for,
+)
 from tests.integration.test_supervisor import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -68,6 +76,13 @@ def running_product(chromium_path, tmp_path_factory, fake_llm) -> Iterator[dict]
         stop_dashboard(server)
         if bot.poll() is None:
             stop_bot(bot)
+
+
+def wait_for_first_trade(product: dict) -> None:
+    """Wait until the product's bot has closed a trade: the Trades page shows its figures and
+    downloads only then, and a test file may run before any other has let the bot trade."""
+    wait_for(lambda: query(product["db"], journal_store.all_trades), 180,
+             "the bot's first closed trade", product["bot"], product["bot_log"])
 
 
 def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.persistence import ops_store
-from tests.e2e.conftest import clipped_elements, screenshot, wait_idle
+from tests.e2e.conftest import clipped_elements, screenshot, wait_for_first_trade, wait_idle
 from tests.integration.botproc import heartbeat, query, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,8 @@ PAGES = [
 @pytest.mark.parametrize(("path", "heading", "name", "element"), PAGES,
                          ids=[p[2] for p in PAGES])
 def test_every_page_shows_its_content(page, running_product, path, heading, name, element):
+    if name == "trades":
+        wait_for_first_trade(running_product)
     page.goto(running_product["url"] + path, wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=TIMEOUT_MS)
     expect(element(page)).to_be_visible(timeout=TIMEOUT_MS)

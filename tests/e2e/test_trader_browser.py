@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.persistence import backtest_store
-from tests.e2e.conftest import launch_dashboard, stop_dashboard, wait_idle
+from tests.e2e.conftest import launch_dashboard, stop_dashboard, wait_for_first_trade, wait_idle
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,7 @@ def _open(page, url: str, path: str, heading: str) -> None:
 
 
 def test_downloads_still_work_after_20_s_on_the_trades_page(browser, running_product):
+    wait_for_first_trade(running_product)
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   accept_downloads=True)
     page = context.new_page()
