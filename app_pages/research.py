@@ -92,7 +92,9 @@ with st.expander("New run", expanded=not has_runs), st.form("research_request"):
                                    key="rs_train")
     test_bars = middle.number_input("Walk-forward: out-of-sample bars", 0, 10_000_000, 2000,
                                     key="rs_test")
-    anchored = right.checkbox("Anchored (in-sample grows)", key="rs_anchored")
+    anchored = right.checkbox("Anchored windows", key="rs_anchored",
+                              help="The in-sample window grows from the first bar instead of "
+                              "rolling forward")
     left, middle, right = st.columns(3)
     method = left.selectbox("Monte Carlo method", MC_METHODS, index=MC_METHODS.index("block"),
                             key="rs_method")
