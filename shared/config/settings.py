@@ -8,6 +8,7 @@ Secrets (AWS keys, passwords) are never fields here: they come from the environm
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -25,9 +26,12 @@ from pydantic import (
     model_validator,
 )
 
+from shared.config.retired import drop_retired
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
 from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
+
+logger = logging.getLogger(__name__)
 
 HOT = {"hot_reload": True}
 
@@ -745,6 +749,9 @@ def parse_config_text(
         raise ConfigFileError(f"{source} is empty (no settings; write {{}} for all defaults)")
     if not isinstance(data, Mapping):
         raise ConfigError("the config file must be a mapping of sections")
+    data, notes = drop_retired(data)
+    for note in notes:
+        logger.warning("%s: %s", source, note)
     return settings_from_mapping(data, env)
 
 

@@ -150,3 +150,18 @@ def test_a_binary_config_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
     with pytest.raises(ConfigFileError, match=r"is not UTF-8 text \(byte 0x89 at offset 0\)"):
         load_settings(path, env={})
+
+
+def test_a_version_saved_before_the_relative_regime_still_loads(caplog):
+    """A full config saved by the release before the relative regime (its three retired keys)
+    loads with a warning naming each; any other unknown key is still refused."""
+    old = "regime:\n  min_atr_points: 0.5\n  max_atr_points: 12.0\n  trend_threshold: 0.001\n" \
+          "  min_atr_ratio: 0.4\n"
+    with caplog.at_level("WARNING"):
+        settings = parse_config_text(old, env={}, source="config version 3")
+    assert settings.regime.min_atr_ratio == 0.4
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    for key in ("min_atr_points", "max_atr_points", "trend_threshold"):
+        assert f"config version 3: regime.{key} is retired and ignored" in warned
+    with pytest.raises(ConfigError, match="min_atr_point"):
+        parse_config_text("regime:\n  min_atr_point: 0.5\n", env={})
