@@ -56,6 +56,10 @@ def run(bars: int, folder: Path, llm: dict | None) -> tuple[np.ndarray, float, d
 
 def main() -> None:
     bars = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
+    window = settings_from_mapping({}, env={}).features.window_bars
+    if bars <= window:
+        raise SystemExit(f"bench_llm_loop: give more than {window} bars (the first {window} "
+                         "fill the feature window and are not timed)")
     logging.basicConfig(level=logging.ERROR)
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_EC2_METADATA_DISABLED": "true"})
