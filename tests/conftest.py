@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing.process
 import os
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ import pytest
 
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from shared.domain.models import Bar
+from shared.persistence.db import open_database
 from tests.fakeib.control import FakeGatewayThread
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +46,14 @@ def synthetic_bars(count: int, seed: int = 7, start: datetime = RTH_MONDAY) -> l
 @pytest.fixture
 def make_bars() -> Callable[..., list[Bar]]:
     return synthetic_bars
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A migrated journal in a fresh file, ``tmp_path / "t.db"``."""
+    connection = open_database(tmp_path / "t.db")
+    yield connection
+    connection.close()
 
 
 INTEGRATION_FOLDERS = ("integration", "faults", "pages")

@@ -32,6 +32,16 @@ def paper_run_db(tmp_path_factory) -> Path:
     return db
 
 
+def wire_dashboard(monkeypatch: pytest.MonkeyPatch, db: Path, config: Path) -> dict[str, Path]:
+    """Point the pages at ``db`` and ``config`` (no supervisor, no password); fresh caches."""
+    monkeypatch.setenv("TRADER_DB", str(db))
+    monkeypatch.setenv("TRADER_CONFIG", str(config))
+    monkeypatch.setenv("SUPERVISOR_URL", f"unix://{db.parent / 'no-supervisor.sock'}")
+    monkeypatch.delenv("DASHBOARD_PASSWORD", raising=False)
+    st.cache_data.clear()
+    return {"db": db, "config": config}
+
+
 @pytest.fixture
 def app_env(paper_run_db, tmp_path, monkeypatch) -> dict[str, Path]:
     """A private copy of the paper-run journal and config file, wired through env vars."""
@@ -39,9 +49,4 @@ def app_env(paper_run_db, tmp_path, monkeypatch) -> dict[str, Path]:
     shutil.copy(paper_run_db, db)
     config = tmp_path / "config.yaml"
     shutil.copy(paper_run_db.parent / "config.yaml", config)
-    monkeypatch.setenv("TRADER_DB", str(db))
-    monkeypatch.setenv("TRADER_CONFIG", str(config))
-    monkeypatch.setenv("SUPERVISOR_URL", f"unix://{tmp_path / 'no-supervisor.sock'}")
-    monkeypatch.delenv("DASHBOARD_PASSWORD", raising=False)
-    st.cache_data.clear()
-    return {"db": db, "config": config}
+    return wire_dashboard(monkeypatch, db, config)

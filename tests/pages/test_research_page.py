@@ -3,15 +3,15 @@ point as a config version; a walk-forward and a Monte Carlo run show their table
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from shared.persistence import ops_store, research_store
 from shared.persistence.db import connect, open_database
+from tests.pages.conftest import wire_dashboard
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -23,12 +23,7 @@ def research_env(tmp_path, monkeypatch) -> dict[str, Path]:
     db, config = tmp_path / "trader.db", tmp_path / "config.yaml"
     open_database(db).close()
     config.write_text("risk:\n  max_hold_minutes: 60\n", encoding="utf-8")
-    monkeypatch.setenv("TRADER_DB", str(db))
-    monkeypatch.setenv("TRADER_CONFIG", str(config))
-    monkeypatch.setenv("SUPERVISOR_URL", f"unix://{tmp_path / 'no-supervisor.sock'}")
-    monkeypatch.delenv("DASHBOARD_PASSWORD", raising=False)
-    st.cache_data.clear()
-    return {"db": db, "config": config}
+    return wire_dashboard(monkeypatch, db, config)
 
 
 def open_page() -> AppTest:
@@ -46,15 +41,12 @@ def latest(db: Path) -> research_store.ResearchRunSummary | None:
 
 
 def wait_done(db: Path, timeout_s: float = 180) -> research_store.ResearchRunSummary:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def finished() -> research_store.ResearchRunSummary | None:
         run = latest(db)
         if run is not None and run.status == "failed":
             raise AssertionError(f"run failed: {run.message}")
-        if run is not None and run.status == "done":
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"no run finished in {timeout_s} s: {latest(db)}")
+        return run if run is not None and run.status == "done" else None
+    return wait_for(finished, timeout_s, "the research run to finish")
 
 
 def submit(app: AppTest, **fields) -> AppTest:
@@ -120,19 +112,16 @@ def test_a_bad_grid_is_refused_on_the_page(research_env):
 def test_progress_survives_a_reload_and_the_cancel_button_stops_the_run(research_env):
     grid = "risk.max_hold_minutes=" + ",".join(str(m) for m in range(10, 90, 5))
     submit(open_page(), rs_bars=60000, rs_grid=grid, rs_name="slow")
-    deadline, seen = time.monotonic() + 120, None
-    while time.monotonic() < deadline and seen is None:
+    def progress_shown() -> AppTest | None:
         reloaded = open_page()  # a new session each time, as after a browser reload
         bars = [p for p in reloaded.get("progress") if "running" in p.proto.text]
         run = latest(research_env["db"])
-        if bars and run is not None and run.tasks_done >= 1:
-            seen = reloaded
-        time.sleep(0.2)
-    assert seen is not None, "no progress bar of the running run"
+        return reloaded if bars and run is not None and run.tasks_done >= 1 else None
+    seen = wait_for(progress_shown, 120, "a progress bar of the running run")
     run_id = latest(research_env["db"]).id
     seen.button(key=f"rs_cancel_{run_id}").click().run()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and latest(research_env["db"]).status != "cancelled":
-        time.sleep(0.2)
-    run = latest(research_env["db"])
-    assert run.status == "cancelled" and run.tasks_done < 16, run
+    def cancelled() -> research_store.ResearchRunSummary | None:
+        run = latest(research_env["db"])
+        return run if run.status == "cancelled" else None
+    run = wait_for(cancelled, 60, "the run to be cancelled")
+    assert run.tasks_done < 16, run

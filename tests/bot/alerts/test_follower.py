@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from bot.alerts.follower import JournalFollower
 from bot.alerts.summary import closed_day, poll_summary, session_bounds
 from shared.config.settings import AlertsConfig
 from shared.domain.alerts import AlertKind
 from shared.persistence import alerts_store, ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 from tests.bot.alerts import journal_rows as rows
 
 WALL = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 BAR = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def start(conn) -> JournalFollower:

@@ -10,7 +10,7 @@ import pytest
 from bot.runtime.commands import process_pending_commands
 from shared.domain.models import CommandKind
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -23,13 +23,6 @@ class FailingEngine:
 
     def halt(self, reason: str, now: datetime) -> None:
         raise self.error
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def test_a_command_that_raises_is_marked_failed_and_the_loop_goes_on(conn):

@@ -10,16 +10,9 @@ from bot.runtime.config_watch import ConfigWatcher, import_config_file, settings
 from shared.config.settings import Settings, settings_from_mapping
 from shared.domain.errors import ConfigError
 from shared.persistence import config_source, ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def contracts(n: int) -> Settings:

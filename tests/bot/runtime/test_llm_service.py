@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,6 @@ from shared.config.settings import settings_from_mapping
 from shared.domain.errors import CommandRejected
 from shared.domain.instruments import get_instrument
 from shared.persistence import ops_store
-from shared.persistence.db import open_database
 from tests.conftest import synthetic_bars
 
 
@@ -47,13 +45,6 @@ class StubWorker:
 
     def stop(self) -> None:
         return None
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def make_service(conn: sqlite3.Connection, tmp_path: Path) -> tuple[LlmService, StubWorker]:

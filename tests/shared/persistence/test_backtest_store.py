@@ -10,16 +10,9 @@ from shared.config.backtest_request import BacktestRequest, RunStatus
 from shared.domain.errors import ConfigError
 from shared.domain.models import ExitReason, Side, TradeRecord
 from shared.persistence import backtest_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def _trade(i: int) -> TradeRecord:

@@ -33,13 +33,6 @@ from shared.persistence.db import (
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
-
-
 def test_connection_uses_wal_busy_timeout_and_foreign_keys(conn):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000

@@ -8,19 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.persistence import llm_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 1, 2, 14, 30, tzinfo=UTC)
 LIMITS = llm_store.Limits(call_quota=5, cost_limit_usd=1.0, warn_fraction=0.8)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def _request(command_id: int | None = None, created_at: datetime = T0) -> llm_store.CallRequest:

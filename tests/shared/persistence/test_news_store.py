@@ -8,19 +8,12 @@ import pytest
 
 from shared.domain.news import Headline, normalise_headline
 from shared.persistence import llm_state, news_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 WINDOW = timedelta(hours=12)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def store(conn, *headlines: Headline) -> list[int | None]:

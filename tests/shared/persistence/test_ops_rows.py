@@ -10,18 +10,11 @@ import pytest
 
 from shared.domain.models import CommandKind, CommandStatus
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 
 pytestmark = pytest.mark.unit
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def test_events_come_back_newest_first_with_tz_aware_times(conn):

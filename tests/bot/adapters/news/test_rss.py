@@ -13,7 +13,6 @@ from bot.adapters.news.vader import VaderScorer
 from bot.runtime.news_worker import NewsWorker
 from shared.config.settings import NewsConfig
 from shared.persistence import news_store, ops_store
-from shared.persistence.db import open_database
 from tests.bot.adapters.news.feed_server import FeedServer
 
 pytestmark = pytest.mark.unit
@@ -26,13 +25,6 @@ FEEDS = ("markets.rss", "fed.atom", "truncated.rss", "garbage.rss", "status/500"
 def server():
     with FeedServer() as running:
         yield running
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "t.db")
-    yield connection
-    connection.close()
 
 
 def poller(server: FeedServer, *names: str) -> RssPoller:
