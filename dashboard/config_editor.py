@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.config.settings import Settings, hot_reloadable_fields, settings_to_yaml
+from shared.config.size_cap import oversize_problem
 from shared.persistence import config_source, ops_store
 from shared.persistence.db import write_transaction
 
@@ -158,6 +159,8 @@ EMPTY_TEXT = "the config text is empty: nothing to save, the running config stay
 
 def validate_yaml_text(text: str) -> tuple[Settings | None, list[FieldError]]:
     """Validate raw YAML text from the editor; empty text is refused, never "all defaults"."""
+    if (too_big := oversize_problem(len(text), "the config text")) is not None:
+        return None, [FieldError("(YAML)", too_big)]
     if not text.strip():
         return None, [FieldError("(YAML)", EMPTY_TEXT)]
     try:

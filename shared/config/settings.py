@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -26,7 +25,9 @@ from pydantic import (
     model_validator,
 )
 
+from shared.config.bounds import BoundedModel
 from shared.config.retired import drop_retired
+from shared.config.size_cap import oversize_problem
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
 from shared.domain.errors import ConfigError, ConfigFileError
 from shared.domain.models import Mode
@@ -36,7 +37,9 @@ logger = logging.getLogger(__name__)
 HOT = {"hot_reload": True}
 
 
-class Section(BaseModel):
+class Section(BoundedModel):
+    """Base of every section: unknown keys refused, frozen, numbers finite and bounded."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -738,6 +741,8 @@ def parse_config_text(
     save must not silently put the default limits (contracts, LLM quota) back in force. An
     explicit ``{}`` still means all defaults.
     """
+    if (too_big := oversize_problem(len(text), source)) is not None:
+        raise ConfigFileError(too_big)
     if not text.strip():
         raise ConfigFileError(f"{source} is empty")
     try:
@@ -758,6 +763,8 @@ def parse_config_text(
 def read_config_text(path: Path) -> str:
     """The config file's text; ConfigFileError when it is missing, unreadable or not UTF-8."""
     try:
+        if (too_big := oversize_problem(Path(path).stat().st_size, f"config file {path}")):
+            raise ConfigFileError(too_big)
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"config file {path} does not exist") from None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from shared.config.bounds import BoundedModel
 from shared.config.settings import describe_validation_error
 from shared.domain.errors import ConfigError
 
 
-class StoredRequest(BaseModel):
+class StoredRequest(BoundedModel):
     """Base of the backtest and research requests: one JSON form in their runs tables."""
 
     def to_json(self) -> str:

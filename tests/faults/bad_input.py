@@ -52,6 +52,11 @@ BAD_CONFIG_EDITS: dict[str, bytes] = {
     "empty": b"",
     "whitespace_only": b"  \n\t\n   \n",
     "binary": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+    # Numbers that pass "> 0" and then overflow the engine in a position (issue 19 item 3).
+    "infinite_loss_limit": b"risk: {daily_loss_limit_usd: .inf}\n",
+    "nan_risk_per_trade": b"risk: {risk_per_trade_usd: nan}\n",
+    "huge_max_hold": b"risk: {max_hold_minutes: 1e308}\n",
+    "oversize_file": b"risk: {max_contracts: 3}\n" + b"# padding\n" * 150_000,
 }
 
 

@@ -29,6 +29,15 @@ def test_bad_config_edits_are_refused_and_the_bot_keeps_its_config(tmp_path):
     assert messages["config_whitespace_only"] == messages["config_empty"]
     assert messages["config_binary"].startswith(
         f"error: invalid config: config file {path} is not UTF-8 text")
+    assert messages["config_infinite_loss_limit"] == (
+        "error: invalid config: risk.daily_loss_limit_usd: Input should be a finite number")
+    assert messages["config_nan_risk_per_trade"] == (
+        "error: invalid config: risk.risk_per_trade_usd: Input should be a finite number")
+    assert messages["config_huge_max_hold"].startswith(
+        "error: invalid config: risk.max_hold_minutes: Value error, 1e+308 is out of range")
+    assert messages["config_oversize_file"] == (
+        f"error: invalid config: config file {path} is 1,500,025 bytes, more than the "
+        "1,000,000 a config may have: not read (is it the right file?)")
 
 
 @pytest.mark.parametrize(("kind", "reason"), [
