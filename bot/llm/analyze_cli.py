@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 
 from bot.llm.analyst import Analyst, outcome_summary
@@ -19,7 +20,7 @@ from bot.llm.types import Trigger, TriggerKind
 from bot.ports import wall_clock_utc
 from shared.config.settings import load_settings
 from shared.domain.models import CommandKind
-from shared.persistence import codec, llm_state, ops_store
+from shared.persistence import codec, config_source, llm_state, ops_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command_analyze(args: argparse.Namespace) -> int:
-    """Run one manual analysis; exit 0 when the model answered usefully, 1 otherwise."""
+    """Run one manual analysis; exit 0 when the model answered usefully, 1 otherwise.
+
+    The config is the active version in the database, as for every other process (the file
+    only before the first version is stored): a model switched off there spends no call.
+    """
     default = Path("data/config.yaml")
     config_path = Path(args.config) if args.config else (default if default.exists() else None)
-    settings = load_settings(config_path)
     conn = open_database(Path(args.db) if args.db else db_path_from_env())
     try:
+        active = config_source.active_settings(conn, os.environ)
+        settings = active[1] if active is not None else load_settings(config_path)
         return _analyze(conn, settings, args)
     finally:
         conn.close()
@@ -71,6 +77,9 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
         if not claimed:
             logger.info("command %s was already taken", command_id)
             return 0
+    if not settings.llm.enabled:
+        return _finish(conn, command_id, "the LLM is off (llm.enabled: false in the active "
+                       "config): no call made", 1)
     clean = {k: str(payload.get(k) or "")[:2000] for k in ("notes", "context")}
     snapshot = snapshot_from_journal(conn, settings.llm.recent_trades_in_prompt)
     if snapshot is None:

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from shared.config.settings import load_settings
 from shared.domain.news import Headline
-from shared.persistence import llm_state, llm_store, news_store, ops_store
+from shared.persistence import config_source, llm_state, llm_store, news_store, ops_store
 from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
@@ -41,6 +42,19 @@ def use_fake(app_env: dict, fake: FakeLlmServer, **feed) -> None:
     if feed:
         config["feed"] = {**config.get("feed", {}), **feed}
     app_env["config"].write_text(yaml.safe_dump(config))
+    activate(app_env)
+
+
+def activate(app_env: dict) -> None:
+    """Make the config file the active version, as the Config page's save does (the one-off
+    job, like every process, reads the database's version)."""
+    conn = connect(app_env["db"])
+    try:
+        with write_transaction(conn):
+            config_source.store_version(conn, load_settings(app_env["config"], env={}), "test",
+                                        "LLM page test", datetime.now(UTC))
+    finally:
+        conn.close()
 
 
 def open_llm_page() -> AppTest:
@@ -116,6 +130,9 @@ def test_one_off_job_reports_an_unavailable_provider(app_env, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    config = yaml.safe_load(app_env["config"].read_text()) or {}
+    app_env["config"].write_text(yaml.safe_dump({**config, "llm": {"enabled": True}}))
+    activate(app_env)
     app = ask(open_llm_page(), "anything")
     command_id = app.session_state["llm_command"]
     outcome = wait_for(lambda: (o := query(app_env["db"], ops_store.command_outcome, command_id))
