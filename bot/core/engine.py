@@ -397,6 +397,10 @@ class TradingEngine:
             return None
         return state.call_id
 
+    def journal_broker_updates(self) -> None:
+        """Journal what the broker did since last asked (the live loop's fault path)."""
+        self._journal_broker()
+
     def _journal_broker(self) -> None:
         updates = self.broker.drain_updates()
         for trade in updates.trades:

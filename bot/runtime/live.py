@@ -41,6 +41,7 @@ from bot.runtime.bar_source import (
 )
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
+from bot.runtime.engine_guard import EngineGuard
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
@@ -162,6 +163,7 @@ class LiveBot:
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
+        self.guard = EngineGuard(self.engine)
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
@@ -345,9 +347,7 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
-        self.news.poll()
-        record = self.engine.on_bar(bar)
-        self.llm.after_bar(record)
+        self.guard.on_bar(bar, self.news.poll, self.llm.after_bar)  # survives an engine fault
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
 
@@ -400,7 +400,7 @@ class LiveBot:
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
         if force_heartbeat or handled or due:
-            self._write_heartbeat(status)
+            self._write_heartbeat(self.guard.status(status))
             self._last_heartbeat_s = now_s
 
     def _reload_config(self) -> int:
