@@ -32,6 +32,7 @@ class Liveness(StrEnum):
     STOPPED = "stopped"
     NOT_RESPONDING = "not responding"
     NO_HEARTBEAT = "no heartbeat yet"
+    FAULT = "fault"  # up, protecting its position, entries halted (bot/runtime/engine_guard.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,9 @@ def liveness(process: ProcessInfo, heartbeat: Heartbeat | None, age_s: float | N
     if heartbeat.status != "running":
         if process.state == "RUNNING" and process.pid and process.pid != heartbeat.pid:
             return Liveness.STARTING  # a new process that has not beaten yet
+        if heartbeat.status == "fault" and age_s <= stale_s and (
+                process.state == "RUNNING" or pid_alive):
+            return Liveness.FAULT
         return Liveness.STOPPED
     if process.state == "RUNNING":
         if process.pid and heartbeat.pid and process.pid != heartbeat.pid:
@@ -106,6 +110,10 @@ def bot_status(process: ProcessInfo, heartbeat: Heartbeat | None, now: datetime,
     state = liveness(process, heartbeat, age_s, stale_s, alive)
     stale = age_s is not None and age_s > stale_s
     beat = "No heartbeat yet" if age_s is None else f"Last heartbeat {_age(age_s)} ago"
+    if state is Liveness.FAULT:
+        return BotStatus(state, beat, "Broker: connected" if heartbeat.broker_connected else
+                         "Broker: **disconnected**",
+                         f"Entries: **halted** ({heartbeat.halt_reason or 'fault'})", False, stale)
     if state is not Liveness.RUNNING:
         why = {Liveness.STOPPED: "bot stopped", Liveness.STARTING: "bot starting",
                Liveness.NOT_RESPONDING: "bot not responding",

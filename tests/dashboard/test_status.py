@@ -68,3 +68,16 @@ def test_risk_day_ended_blocks_entries():
 def test_halt_blocks_entries_with_its_reason():
     status = bot_status(RUNNING, beat(halted=True, halt_reason="flatten"), NOW, 5)
     assert "halted" in status.entries_line and "flatten" in status.entries_line
+
+
+def test_a_live_bot_in_fault_says_fault_with_its_reason_never_running_or_allowed():
+    reason = "engine fault: OverflowError: cannot convert float infinity to integer"
+    faulted = beat(status="fault", halted=True, halt_reason=reason)
+    status = bot_status(RUNNING, faulted, NOW, 5)
+    assert status.liveness is Liveness.FAULT and not status.running
+    assert status.entries_line == f"Entries: **halted** ({reason})" and not status.entries_allowed
+    assert bot_status(NO_SUPERVISOR, faulted, NOW, 5, pid_alive=True).liveness is Liveness.FAULT
+    # a journal fault's last beat, its process gone: stopped
+    assert bot_status(STOPPED, faulted, NOW, 5).liveness is Liveness.STOPPED
+    assert bot_status(NO_SUPERVISOR, faulted, NOW, 5, pid_alive=False).liveness is (
+        Liveness.STOPPED)
