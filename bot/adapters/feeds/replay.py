@@ -307,19 +307,34 @@ def _parse_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def _order_problems(path: Path, rows: pd.DataFrame) -> tuple[int, tuple[str, ...]]:
-    """Count rows (in file order) earlier than a row above them; name the first few."""
+    """Count the rows (in file order) that break the time order; name the first few.
+
+    Two readings of the same disorder: rows earlier than a row above them ("late" rows), or
+    rows later than a row below them ("early" rows). The smaller set is the one to fix: one
+    row dated 2099 in the middle of a file is one early row, not every row after it late. On a
+    tie the late rows are named (a swapped pair: the second row of the pair).
+    """
     stamps = pd.DatetimeIndex(rows.index).as_unit("ns").asi8
     if len(stamps) < 2:
         return 0, ()
     latest = np.maximum.accumulate(stamps)
     late = np.flatnonzero(stamps[1:] < latest[:-1]) + 1
+    if len(late) == 0:
+        return 0, ()
+    earliest_below = np.minimum.accumulate(stamps[::-1])[::-1]
+    early = np.flatnonzero(stamps[:-1] > earliest_below[1:])
     lines = rows["line"].to_numpy()
-    examples = tuple(
+    if len(early) < len(late):
+        return len(early), tuple(
+            f"{_where(path, lines[i])}: timestamp {rows.index[i]} is out of order (later than "
+            f"{pd.Timestamp(earliest_below[i + 1], tz='UTC')} below it)"
+            for i in early[:MAX_ORDER_EXAMPLES]
+        )
+    return len(late), tuple(
         f"{_where(path, lines[i])}: timestamp {rows.index[i]} is out of order (earlier than "
         f"{pd.Timestamp(latest[i - 1], tz='UTC')} above it)"
         for i in late[:MAX_ORDER_EXAMPLES]
     )
-    return len(late), examples
 
 
 def _value_checks(frame: pd.DataFrame, raw: pd.DataFrame) -> list[_Check]:

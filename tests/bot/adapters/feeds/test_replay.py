@@ -275,15 +275,39 @@ def test_rows_out_of_order_are_counted_named_by_line_and_sorted(tmp_path: Path) 
     text = "\n".join([HEADER, GOOD_ROWS[2], GOOD_ROWS[0], GOOD_ROWS[1]])
     loaded = load_bars(write(tmp_path, text))
     assert_clean(loaded)
-    assert (loaded.out_of_order, loaded.duplicates_dropped) == (2, 0)
+    # One row (14:32, first) is out of place, not the two after it.
+    assert (loaded.out_of_order, loaded.duplicates_dropped) == (1, 0)
     assert loaded.bars.index.tolist() == [utc(2024, 1, 2, 14, 30 + m) for m in range(3)]
     assert loaded.order_problems == (
-        "bars.csv line 3: timestamp 2024-01-02 14:30:00+00:00 is out of order "
-        "(earlier than 2024-01-02 14:32:00+00:00 above it)",
-        "bars.csv line 4: timestamp 2024-01-02 14:31:00+00:00 is out of order "
-        "(earlier than 2024-01-02 14:32:00+00:00 above it)",
+        "bars.csv line 2: timestamp 2024-01-02 14:32:00+00:00 is out of order "
+        "(later than 2024-01-02 14:30:00+00:00 below it)",
     )
     assert loaded.problems == ()  # out of order is reported apart from skipped rows
+
+
+def test_a_row_late_is_named_as_late(tmp_path: Path) -> None:
+    text = "\n".join([HEADER, GOOD_ROWS[1], GOOD_ROWS[2], GOOD_ROWS[0], GOOD_ROWS[0]])
+    loaded = load_bars(write(tmp_path, text))
+    assert (loaded.out_of_order, loaded.duplicates_dropped) == (1, 1)
+    assert loaded.order_problems == (
+        "bars.csv line 4: timestamp 2024-01-02 14:30:00+00:00 is out of order "
+        "(earlier than 2024-01-02 14:32:00+00:00 above it)",
+    )
+
+
+def test_one_row_dated_2099_is_one_row_out_of_order_named_with_its_date(tmp_path: Path) -> None:
+    """Issue 19: one bad date in 2,500 rows was reported as "2499 out of order"."""
+    rows = [f"2024-01-02 {14 + m // 60:02d}:{m % 60:02d}:00,4750,4751,4749,4750,10"
+            for m in range(2500 // 2)]
+    rows += [f"2024-01-03 {14 + m // 60:02d}:{m % 60:02d}:00,4750,4751,4749,4750,10"
+             for m in range(2500 // 2)]
+    rows[0] = "2099-01-02 14:00:00,4750,4751,4749,4750,10"
+    loaded = load_bars(write(tmp_path, "\n".join([HEADER, *rows])))
+    assert loaded.out_of_order == 1
+    assert loaded.order_problems == (
+        "bars.csv line 2: timestamp 2099-01-02 14:00:00+00:00 is out of order "
+        "(later than 2024-01-02 14:01:00+00:00 below it)",
+    )
 
 
 def test_an_ordered_file_reports_nothing_out_of_order(tmp_path: Path) -> None:
