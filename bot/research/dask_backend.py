@@ -24,18 +24,25 @@ from bot.research.backends import (
     code_fingerprint,
     require_same_code,
 )
+from bot.research.dask_probe import handshake_problem
 from shared.domain.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 
 def connect(backend: DaskBackend) -> Client:
-    """A client of the scheduler, or ConfigError saying it cannot be reached."""
+    """A client of the scheduler, or ConfigError saying it cannot be reached or is not Dask."""
+    problem = handshake_problem(backend.address, backend.connect_timeout_s)
+    if problem is not None:
+        raise ConfigError(f"--cluster {backend.address}: {problem}")
     try:
         return Client(backend.address, timeout=f"{backend.connect_timeout_s}s")
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"--cluster {backend.address}: no Dask scheduler answers ({exc})"
                           ) from None
+    except (MemoryError, ValueError, TypeError) as exc:  # a handshake that is not Dask's
+        raise ConfigError(f"--cluster {backend.address}: the server there is not a Dask "
+                          f"scheduler ({type(exc).__name__})") from None
 
 
 def run_on_dask(
