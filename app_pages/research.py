@@ -24,7 +24,7 @@ from shared.config.research_request import (
     research_command,
 )
 from shared.config.settings import STRATEGY_NAMES, describe_validation_error, settings_to_yaml
-from shared.persistence import research_store
+from shared.persistence import research_liveness, research_store
 from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +138,10 @@ def runs_panel() -> None:
     """Every run with its status; live progress and a cancel button for the active ones."""
     with frame.reader() as conn:
         runs = research_store.research_runs(conn) if conn is not None else []
+    if lost := research_liveness.lost_runs(runs):  # killed: fail them, never "running" forever
+        with frame.writer() as conn, write_transaction(conn):
+            research_liveness.fail_lost_runs(conn, lost, frame.utc_now())
+            runs = research_store.research_runs(conn)
     if not runs:
         st.info("No research runs yet.")
         return

@@ -37,7 +37,7 @@ from shared.config.research_request import (
     ResearchStatus,
 )
 from shared.domain.errors import BadBarError, ConfigError
-from shared.persistence import research_store
+from shared.persistence import research_liveness, research_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -158,11 +158,15 @@ def cancel_all(db: Path) -> int:
         return 0
     conn = open_database(db)
     with write_transaction(conn):
+        listed = research_store.research_runs(conn, limit=1000)
+        gone = research_liveness.fail_lost_runs(  # nobody left to honour their flag
+            conn, research_liveness.lost_runs(listed), wall_clock_utc())
         runs = [run.id for run in research_store.research_runs(conn, limit=1000) if run.active]
         for run_id in runs:
             research_store.request_research_cancel(conn, run_id)
     conn.close()
-    logger.info("cancel requested for %d research run(s)", len(runs))
+    logger.info("cancel requested for %d research run(s); %d whose process was gone failed",
+                len(runs), gone)
     return 0
 
 
