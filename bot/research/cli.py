@@ -4,8 +4,9 @@ The backtest's data and strategy flags say what is varied; ``--grid KEY=V1,V2`` 
 ``--grid-file`` the values. ``--workers N`` runs local processes, ``--cluster tcp://host:8786``
 an existing Dask scheduler. ``--run-id N`` runs the request the dashboard stored in
 ``research_runs`` (``--save`` stores a command-line run there too) and reports progress into
-the row; ``--cancel-all`` raises every active run's cancel flag (``make stop`` does). Exit codes:
-0 done, 2 bad input, 3 cancelled (the row's cancel flag, or SIGTERM).
+the row; ``--cancel-all`` raises every active run's cancel flag (``make stop`` does). A grid of
+more than 1,000 points needs ``--yes``. Exit codes: 0 done, 2 bad input (a big grid without
+``--yes`` included), 3 cancelled (the row's cancel flag, or SIGTERM).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
 EXIT_CANCELLED = 3
+CONFIRM_GRID_POINTS = 1_000  # a larger command-line grid needs --yes
 TOOLS = {"sweep": ResearchKind.SWEEP, "walk-forward": ResearchKind.WALK_FORWARD,
          "monte-carlo": ResearchKind.MONTE_CARLO}
 
@@ -72,6 +74,9 @@ def _add_research_arguments(tool: argparse.ArgumentParser, name: str) -> None:
         search.add_argument("--objective", choices=list(OBJECTIVE_HELP), default="net_pnl",
                             help="; ".join(f"{k}: {v}" for k, v in OBJECTIVE_HELP.items()))
         search.add_argument("--drawdown-weight", type=float, default=1.0)
+        search.add_argument("--yes", action="store_true",
+                            help=f"run a grid of more than {CONFIRM_GRID_POINTS:,} points "
+                            "(refused without it: each point is a full backtest)")
     if name == "sweep":
         search.add_argument("--search", choices=("grid", "tpe"), default="grid",
                             help="every grid point, or Optuna TPE trials (large grids)")
@@ -96,6 +101,21 @@ def _add_research_arguments(tool: argparse.ArgumentParser, name: str) -> None:
     scale.add_argument("--csv", metavar="OUT", help="write the result table here")
     scale.add_argument("--save", action="store_true", help="store the run in research_runs")
     scale.add_argument("--name", default="", help="run name (with --save)")
+
+
+def big_grid_problem(request: ResearchRequest, confirmed: bool) -> str | None:
+    """Why a command-line grid is too big to start unasked (None when it may start).
+
+    Each point is a full backtest (once per window in a walk-forward): a typo'd range of 10,000
+    points would hold the machine for hours without a word. The dashboard's form shows the
+    point count before its Run button; the command line asks for ``--yes`` instead.
+    """
+    points = request.grid_points() if request.search == "grid" else 0
+    if points <= CONFIRM_GRID_POINTS or confirmed:
+        return None
+    return (f"--grid: {points:,} points, each a full backtest: add --yes to run them all, "
+            f"or shrink the grid (or --search tpe --trials N); refused above "
+            f"{CONFIRM_GRID_POINTS:,} points without --yes")
 
 
 def request_from_research_args(args: argparse.Namespace) -> ResearchRequest:
@@ -142,6 +162,8 @@ def command_research(args: argparse.Namespace) -> int:
             return _refuse("research: name a tool (sweep, walk-forward, monte-carlo) or --run-id")
         else:
             request = request_from_research_args(args)
+            if (big := big_grid_problem(request, getattr(args, "yes", False))) is not None:
+                return _refuse(big)
             if args.save:
                 conn = open_database(Path(args.db) if args.db else db_path_from_env())
                 with write_transaction(conn):
