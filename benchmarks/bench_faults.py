@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.faults import bad_input, llm_scenarios, scenarios  # noqa: E402
+from tests.faults import bad_input, engine_fault, llm_scenarios, scenarios  # noqa: E402
 
 logger = logging.getLogger("bench")
 
@@ -53,6 +53,7 @@ def process_faults(work: Path) -> list[Row]:
         scenarios.kill9_in_position(folder(work, "kill9"), kills=5),
         scenarios.db_locked(folder(work, "locked")),
     ]
+    results.append(engine_fault.engine_exception_in_position(folder(work, "engine_fault")))
     try:
         with scenarios.mounted_tmpfs(work / "small_fs", "3m") as small:
             results.append(scenarios.disk_full(folder(work, "disk_full"), small))
