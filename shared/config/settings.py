@@ -139,6 +139,10 @@ class FeatureConfig(Section):
             raise ValueError("macd_fast must be below macd_slow")
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
+        longer = [f"{name} ({value})" for name, value in self  # every int here is in bars
+                  if isinstance(value, int) and name != "window_bars" and value > self.window_bars]
+        if longer:
+            raise ValueError(f"{', '.join(longer)} longer than window_bars ({self.window_bars})")
         if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
             raise ValueError(
                 f"atr_baseline_bars ({self.atr_baseline_bars}) + atr_period "

@@ -162,6 +162,13 @@ def test_unit_bounds_follow_the_field_names():
     assert settings_from_mapping({"engine": {"bars_retention_days": 36_500}}, env={})
 
 
+def test_an_indicator_period_longer_than_the_window_is_refused():
+    """macd_slow = 1e9 passed, then overflowed the backtest's seed-weight check."""
+    with pytest.raises(ConfigError, match=r"macd_slow \(1000000000\) longer than window_bars"):
+        settings_from_mapping({"features": {"macd_slow": 1_000_000_000}}, env={})
+    assert settings_from_mapping({"features": {"sma_slow": 500}}, env={})
+
+
 def test_a_config_text_over_the_cap_is_refused_unparsed(tmp_path):
     text = "# padding\n" * (MAX_CONFIG_BYTES // 10 + 1)
     with pytest.raises(ConfigFileError, match="more than the 1,000,000 a config may have"):
@@ -176,8 +183,9 @@ def test_a_config_text_over_the_cap_is_refused_unparsed(tmp_path):
     assert settings is None and "more than the 1,000,000" in errors[0].message
 
 
-RISK_AT_BOUND = [(path, model, name) for path, model, name in numeric_paths(Settings)
-                 if path[0] in ("risk", "regime", "memory", "backtest", "instrument")]
+DECISION_AT_BOUND = [(path, model, name) for path, model, name in numeric_paths(Settings)
+                 if path[0] in ("risk", "regime", "memory", "backtest", "instrument", "features",
+                                "strategies", "llm", "broker") and "some.model" not in path]
 
 
 def _largest(model: type[BaseModel], name: str) -> float:
@@ -188,9 +196,9 @@ def _largest(model: type[BaseModel], name: str) -> float:
     return magnitude_bound(name)[0]
 
 
-@pytest.mark.parametrize(("path", "model", "name"), RISK_AT_BOUND,
-                         ids=[".".join(p) for p, _, _ in RISK_AT_BOUND])
-def test_the_engine_trades_with_each_risk_number_at_its_largest_allowed_value(path, model, name):
+@pytest.mark.parametrize(("path", "model", "name"), DECISION_AT_BOUND,
+                         ids=[".".join(p) for p, _, _ in DECISION_AT_BOUND])
+def test_the_engine_runs_with_each_decision_number_at_its_largest_allowed_value(path, model, name):
     """The largest value a field accepts must not crash the decision path (it did with 1e308)."""
     value = _largest(model, name)
     if model.model_fields[name].annotation in (int, int | None):
@@ -204,4 +212,6 @@ def test_the_engine_trades_with_each_risk_number_at_its_largest_allowed_value(pa
         result = run_backtest(request)
     except ConfigError as exc:
         pytest.skip(f"{key}={value} refused by a cross-field rule: {exc}")
-    assert result.bars_evaluated > 0 and math.isfinite(result.metrics["net_pnl_cents"])
+    # No exception, finite money (an indicator period longer than the data only means no
+    # decision is evaluated).
+    assert math.isfinite(result.metrics["net_pnl_cents"]) and result.bars == 1500
