@@ -109,7 +109,7 @@ class EngineGuard:
 
     def _report(self, bar: Bar, exc: Exception) -> None:
         """Log; on a new fault also halt entries and journal one incident."""
-        if self.active and self.fault is not None:
+        if self.active and self.fault is not None:  # (active: the fault is set)
             self.fault.bars_failed += 1
             count = self.fault.bars_failed
             if count <= 3 or count % 100 == 0:
