@@ -32,6 +32,28 @@ def day_bars(count: int = 16_000, seed: int = 7) -> list[Bar]:
     return synthetic_bars(count, seed=seed, start=SESSION_OPEN)
 
 
+MULTI_DAY_SECONDS = 60
+REVIEWED_DAY = "2025-03-12"  # the last of the eight trading days of ``multi_day_bars``
+
+
+def multi_day_settings(extra: dict[str, Any] | None = None) -> Settings:
+    """Loose risk, 1-minute bars; the review mines 5 days and gates the last 3."""
+    learning = {"lookback_days": 5, "backtest_days": 3, "min_sample": 10,
+                "gate_permutations": 500, **(extra or {}).get("learning", {})}
+    return settings_from_mapping({"risk": LOOSE_RISK, "feed": {"bar_seconds": MULTI_DAY_SECONDS},
+                                  **(extra or {}), "learning": learning})
+
+
+def multi_day_bars(seed: int = 11, days: int = 8) -> list[Bar]:
+    """Synthetic 1-minute bars of ``days`` trading days from 2025-03-03 (about 30 trades a day)."""
+    from itertools import islice
+
+    from bot.adapters.feeds.synthetic import SyntheticMarket
+
+    market = SyntheticMarket(seed, SESSION_OPEN, 5000.0, MULTI_DAY_SECONDS)
+    return list(islice(market.iter_bars(), 1380 * days))
+
+
 def engine_data(bars: list[Bar]) -> BarData:
     return bar_data(bars, 0)
 

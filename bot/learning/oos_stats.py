@@ -1,0 +1,99 @@
+"""The out-of-sample gate's statistics: what a rule changed, a seeded placebo test, and BH.
+
+Pure functions over the settled trades of the gate's two runs (without / with the rule).
+
+- ``trade_effects`` pairs the runs' trades by entry time and side: trades the rule removed,
+  trades it added (an entry that a freed position allowed), and trades it changed (a shorter
+  time exit). Their sum is the runs' net difference.
+- ``placebo_p_value``: a refusing rule (lock, raised threshold) is compared with refusing the
+  same number of the "without" run's trades at random (the placebo); a rule that only changes
+  exits is compared with random signs of its per-trade changes (a sign-flip test). One-sided:
+  the share of draws that did at least as well, counting the observed one (never 0).
+- ``benjamini_hochberg``: the adjusted p-values (q-values) of one review's rules, so the share
+  of noise rules passing is bounded by ``learning.gate_alpha`` however many were tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.domain.models import TradeRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEffects:
+    """What a rule did to the gate run's trades (cents, net)."""
+
+    removed_cents: tuple[int, ...]
+    added_cents: tuple[int, ...]
+    changed_cents: tuple[int, ...]  # with - without, per trade the rule changed
+
+    @property
+    def effect_cents(self) -> int:
+        """Net P&L with the rule minus without (equals the runs' difference)."""
+        return (-sum(self.removed_cents) + sum(self.added_cents) + sum(self.changed_cents))
+
+    @property
+    def touched(self) -> int:
+        return len(self.removed_cents) + len(self.added_cents) + len(self.changed_cents)
+
+
+def _key(trade: TradeRecord) -> tuple[str, str]:
+    return trade.entry_ts.isoformat(), trade.side.value
+
+
+def trade_effects(without: Sequence[TradeRecord], with_rule: Sequence[TradeRecord]
+                  ) -> TradeEffects:
+    """Pair the two runs' trades by (entry time, side) and sort them into the three kinds."""
+    before = {_key(t): t.pnl_net_cents for t in without}
+    after = {_key(t): t.pnl_net_cents for t in with_rule}
+    removed = tuple(before[k] for k in sorted(before) if k not in after)
+    added = tuple(after[k] for k in sorted(after) if k not in before)
+    changed = tuple(after[k] - before[k] for k in sorted(before)
+                    if k in after and after[k] != before[k])
+    return TradeEffects(removed, added, changed)
+
+
+def placebo_p_value(effects: TradeEffects, without_pnls_cents: Sequence[int],
+                    draws: int, seed: int) -> tuple[float, float]:
+    """(one-sided p-value, mean placebo effect in cents) of the rule's effect; seeded.
+
+    No trade touched: p = 1 (no evidence). Refusals: each draw refuses as many random trades
+    of the "without" run as the rule removed (plus the trades it added and changed, as
+    observed). Exit changes only: each draw flips the sign of each change at random.
+    """
+    if effects.touched == 0:
+        return 1.0, 0.0
+    rng = np.random.default_rng(seed)
+    observed = effects.effect_cents
+    if effects.removed_cents:
+        pool = np.asarray(without_pnls_cents, dtype=np.int64)
+        count = len(effects.removed_cents)
+        others = sum(effects.added_cents) + sum(effects.changed_cents)
+        keys = rng.random((draws, len(pool)))
+        picks = np.argpartition(keys, count - 1, axis=1)[:, :count]
+        placebo = -pool[picks].sum(axis=1) + others
+    else:
+        changes = np.asarray(effects.changed_cents + effects.added_cents, dtype=np.int64)
+        signs = rng.choice(np.array([-1, 1], dtype=np.int64), size=(draws, len(changes)))
+        placebo = (signs * changes).sum(axis=1)
+    at_least = int(np.count_nonzero(placebo >= observed))
+    return (1 + at_least) / (1 + draws), float(placebo.mean())
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """BH-adjusted p-values (q-values), in the input's order; a rule passes when q <= alpha."""
+    count = len(p_values)
+    if count == 0:
+        return []
+    order = sorted(range(count), key=lambda i: p_values[i])
+    adjusted = [0.0] * count
+    running = 1.0
+    for rank in range(count, 0, -1):
+        index = order[rank - 1]
+        running = min(running, p_values[index] * count / rank)
+        adjusted[index] = min(1.0, running)
+    return adjusted
