@@ -97,7 +97,8 @@ st.subheader("Learned rules")
 message = st.session_state.pop("rule_message", None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
-st.caption("Rules act only once approved here (or auto-applied after an improved backtest, "
+st.caption("Rules act only once approved here (or auto-applied when they passed the "
+           "out-of-sample gate, days they were not mined from, "
            f"learning.auto_apply: {str(settings.learning.auto_apply).lower()}); they can refuse "
            "an entry, raise its confidence threshold or shorten its time exit, never move a "
            "stop, a target or a size.")
@@ -129,6 +130,9 @@ for rule in proposed:
                       args=(rule.id, rule.version, RuleStatus.REJECTED))
             st.button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
                       args=(rule.id, rule.version, RuleStatus.EXPIRED))
+        evidence = memory_views.evidence_frame(rule)
+        if not evidence.empty:  # in-sample (mined) beside out-of-sample (gate) evidence
+            st.dataframe(evidence, hide_index=True)
         with st.expander("Evidence and backtest"):
             st.json({"parameters": json.loads(rule.params_json), "evidence": rule.evidence,
                      "backtest": rule.backtest}, expanded=False)
