@@ -97,11 +97,13 @@ BULLISH = {"bias": "BULLISH", "confidence": 0.8, "action": "BUY", "rationale": "
            "key_factors": ["trend up"], "risk_notes": "none"}
 
 
-def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: int = 2) -> dict:
+def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: int = 2,
+                          reply: dict[str, Any] | None = None, asked: int = 1) -> dict:
     """Seed a journal whose every ``every``-th entry had a (governed, logged) LLM call in force.
 
-    The calls are real analyst calls against a scripted provider; the entry decisions carry
-    their ids as the live engine records them (``DecisionRecord.llm_call_id``).
+    The calls are real analyst calls against a scripted provider answering ``reply`` (default
+    BULLISH), each prompt asked ``asked`` times (repeats are logged too); the entry decisions
+    carry the last call's id as the live engine records them (``DecisionRecord.llm_call_id``).
     """
     from dataclasses import replace
 
@@ -113,7 +115,7 @@ def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: 
     outcome = run_engine(settings, engine_data(bars), keep_decisions=True)
     conn = open_database(db)
     now = datetime.now(UTC)
-    analyst = Analyst(conn, settings.llm, ScriptedProvider(BULLISH), lambda: now)
+    analyst = Analyst(conn, settings.llm, ScriptedProvider(reply or BULLISH), lambda: now)
     decisions, calls = [], {}
     entries = 0
     for decision in outcome.decisions:
@@ -124,7 +126,8 @@ def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: 
                                     {}, {}, {"action": decision.signal_action.value}, None, 0.0)
                 request = build_request(Trigger(TriggerKind.VOLATILITY_SPIKE, decision.ts,
                                                 {"n": entries}), snapshot)
-                result = analyst.analyze(request)
+                for _ in range(asked):
+                    result = analyst.analyze(request)
                 decision = replace(decision, llm_call_id=result.call_id)
                 calls[decision.bracket_id] = result.call_id
         decisions.append(decision)
