@@ -157,7 +157,8 @@ if reviews:
 st.subheader("Training export")
 with st.form("export_form"):
     left, middle, right = st.columns(3)
-    since_day = left.date_input("Trades closed since", date.today() - timedelta(days=30))
+    since_day = left.date_input("Since (trade exits, LLM calls)",
+                                date.today() - timedelta(days=30))
     until_day = middle.date_input("Until (inclusive)", None)
     s3_uri = right.text_input("Upload to (optional)", placeholder="s3://bucket/prefix")
     start_export = st.form_submit_button("Export training data")
@@ -193,7 +194,8 @@ def exports_panel() -> None:
                     st.warning(f"Export {run.id} is no longer running")
         elif run.status == "done":
             st.success(label)
-            st.caption(f"{run.result.get('training_file')} · {run.result.get('audit_file')}")
+            files = [run.result.get(k) for k in ("training_file", "heldout_file", "audit_file")]
+            st.caption(" · ".join(str(f) for f in files if f))
         else:
             st.error(label)
 
