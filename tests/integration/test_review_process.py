@@ -65,3 +65,17 @@ def test_the_nightly_program_catches_up_and_stops_on_sigterm(tmp_path):
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     assert code == 0 and "nightly review stopped" in log.read_text()
+
+
+def test_a_gate_beyond_bar_retention_is_refused_when_the_config_is_saved(tmp_path):
+    db = tmp_path / "trader.db"
+    config = write_config(tmp_path, "config.yaml", {"learning": {"backtest_days": 6}})
+    refused = subprocess.run([sys.executable, "-m", "bot", "config", "import", str(config),
+                              "--db", str(db)], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert "learning.backtest_days 6" in refused.stderr
+    assert "engine.bars_retention_days 7" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not db.exists() or query(db, lambda c: c.execute(
+        "SELECT COUNT(*) FROM config_versions").fetchone()[0]) == 0
