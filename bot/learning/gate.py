@@ -32,7 +32,7 @@ from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.memory import MemoryRow
 from shared.domain.models import Bar, TradeRecord
-from shared.domain.rules import LearnedRule
+from shared.domain.rules import LearnedRule, RuleKind
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +113,9 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
                             inputs.memory_rows, inputs.replies)
     improvement = with_rule["net_pnl_cents"] - without["net_pnl_cents"]
     effects = trade_effects(before, after)
+    refusing = candidate.kind in (RuleKind.LOCK_BUCKET, RuleKind.RAISE_THRESHOLD)
     p_value, placebo_mean = placebo_p_value(effects, [t.pnl_net_cents for t in before],
-                                            settings.learning.gate_permutations, seed)
+                                            settings.learning.gate_permutations, seed, refusing)
     improved = improvement > min_improvement_cents
     document = {"days": inputs.days, "bars": len(data) - data.first,
                 "bar_seconds": data.bar_seconds, "without": without, "with": with_rule,

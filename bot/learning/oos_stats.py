@@ -6,8 +6,9 @@ Pure functions over the settled trades of the gate's two runs (without / with th
   trades it added (an entry that a freed position allowed), and trades it changed (a shorter
   time exit). Their sum is the runs' net difference.
 - ``placebo_p_value``: a refusing rule (lock, raised threshold) is compared with refusing the
-  same number of the "without" run's trades at random (the placebo); a rule that only changes
-  exits is compared with random signs of its per-trade changes (a sign-flip test). One-sided:
+  same number of the "without" run's trades at random (the placebo); a rule that changes
+  exits is compared with random signs of its per-trade contributions (a sign-flip test). Both
+  are one-sided:
   the share of draws that did at least as well, counting the observed one (never 0).
 - ``benjamini_hochberg``: the adjusted p-values (q-values) of one review's rules, so the share
   of noise rules passing is bounded by ``learning.gate_alpha`` however many were tested.
@@ -58,18 +59,19 @@ def trade_effects(without: Sequence[TradeRecord], with_rule: Sequence[TradeRecor
 
 
 def placebo_p_value(effects: TradeEffects, without_pnls_cents: Sequence[int],
-                    draws: int, seed: int) -> tuple[float, float]:
+                    draws: int, seed: int, refusing: bool = True) -> tuple[float, float]:
     """(one-sided p-value, mean placebo effect in cents) of the rule's effect; seeded.
 
-    No trade touched: p = 1 (no evidence). Refusals: each draw refuses as many random trades
-    of the "without" run as the rule removed (plus the trades it added and changed, as
-    observed). Exit changes only: each draw flips the sign of each change at random.
+    No trade touched: p = 1 (no evidence). A refusing rule (``refusing``, with trades
+    removed): each draw refuses as many random trades of the "without" run as the rule removed,
+    the trades it added and changed counting as observed. Otherwise (an exit rule): each draw
+    flips the sign of each per-trade contribution (changes, added, minus removed) at random.
     """
     if effects.touched == 0:
         return 1.0, 0.0
     rng = np.random.default_rng(seed)
     observed = effects.effect_cents
-    if effects.removed_cents:
+    if refusing and effects.removed_cents:
         pool = np.asarray(without_pnls_cents, dtype=np.int64)
         count = len(effects.removed_cents)
         others = sum(effects.added_cents) + sum(effects.changed_cents)
@@ -77,9 +79,10 @@ def placebo_p_value(effects: TradeEffects, without_pnls_cents: Sequence[int],
         picks = np.argpartition(keys, count - 1, axis=1)[:, :count]
         placebo = -pool[picks].sum(axis=1) + others
     else:
-        changes = np.asarray(effects.changed_cents + effects.added_cents, dtype=np.int64)
-        signs = rng.choice(np.array([-1, 1], dtype=np.int64), size=(draws, len(changes)))
-        placebo = (signs * changes).sum(axis=1)
+        parts = np.asarray(effects.changed_cents + effects.added_cents
+                           + tuple(-p for p in effects.removed_cents), dtype=np.int64)
+        signs = rng.choice(np.array([-1, 1], dtype=np.int64), size=(draws, len(parts)))
+        placebo = (signs * parts).sum(axis=1)
     at_least = int(np.count_nonzero(placebo >= observed))
     return (1 + at_least) / (1 + draws), float(placebo.mean())
 

@@ -135,6 +135,14 @@ def test_the_placebo_test_tells_a_real_refusal_from_a_random_one():
     assert same == placebo_p_value(effects, rng_pnls, 2000, seed=1)  # seeded
 
 
+def test_an_exit_rule_is_judged_by_random_signs_of_its_changes():
+    helped = TradeEffects((), (), (40, 35, 50, 45, 30, 60, 55, 38, 42, 47))
+    p_value, mean = placebo_p_value(helped, [1, 2], 2000, seed=2, refusing=False)
+    assert p_value < 0.01 and abs(mean) < 200  # all ten changes helped: sign flips rarely do
+    mixed = TradeEffects((), (), (40, -35, 50, -45, 30, -60, 55, -38, 42, -47))
+    assert placebo_p_value(mixed, [1, 2], 2000, seed=2, refusing=False)[0] > 0.3
+
+
 def test_a_rule_that_touches_nothing_has_no_evidence():
     assert placebo_p_value(TradeEffects((), (), ()), [1, 2, 3], 500, seed=0) == (1.0, 0.0)
 
