@@ -66,6 +66,10 @@ def _usd(cents: int | None) -> str:
     return f"{'-' if cents < 0 else '+'}${abs(cents) / 100:,.2f}"
 
 
+def _interval(cents: list[int] | None) -> str:
+    return f"[{_usd(cents[0])}, {_usd(cents[1])}]" if cents else ""
+
+
 def backtest_line(rule: RuleRow) -> str:
     """The out-of-sample gate's result in one sentence."""
     test = rule.backtest
@@ -94,11 +98,12 @@ def evidence_frame(rule: RuleRow) -> pd.DataFrame:
         {"sample": "in sample (mined)", "days": " to ".join(days_in),
          "trades": inside.get("trades"),
          "effect $": _usd(inside.get("estimated_improvement_cents")),
-         "p": None, "q (BH)": None, "verdict": "fitted here: optimistic"},
+         "95% interval": "", "p": None, "q (BH)": None, "verdict": "fitted here: optimistic"},
         {"sample": "out of sample (gate)",
          "days": f"{days_out[0]} to {days_out[-1]}" if days_out else "",
          "trades": outside.get("trades_without"),
          "effect $": _usd(outside.get("improvement_cents")),
+         "95% interval": _interval(outside.get("effect_ci_cents")),
          "p": outside.get("p_value"), "q (BH)": outside.get("q_value"),
          "verdict": outside.get("not_run") or ("passed" if outside.get("passed") else
                                                "not passed")},

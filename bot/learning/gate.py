@@ -27,7 +27,7 @@ from bot.backtest.settle import Costs, settle
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
 from bot.learning.gate_llm import GateReplies, replay_hook
-from bot.learning.oos_stats import placebo_p_value, trade_effects
+from bot.learning.oos_stats import effect_interval, placebo_p_value, trade_effects
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.memory import MemoryRow
@@ -124,6 +124,8 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
                 "trades_added": len(effects.added_cents),
                 "trades_changed": len(effects.changed_cents),
                 "placebo_mean_cents": round(placebo_mean), "p_value": p_value,
+                "effect_ci_cents": list(effect_interval(
+                    effects, settings.learning.gate_permutations, seed)),
                 "permutations": settings.learning.gate_permutations, "seed": seed}
     logger.info("rule gate over %d bars: without %s, with %s (%+d cents, p=%.3f)",
                 len(data) - data.first, without["net_pnl_cents"], with_rule["net_pnl_cents"],

@@ -10,6 +10,7 @@ Pure functions over the settled trades of the gate's two runs (without / with th
   exits is compared with random signs of its per-trade contributions (a sign-flip test). Both
   are one-sided:
   the share of draws that did at least as well, counting the observed one (never 0).
+- ``effect_interval``: a seeded bootstrap 95 % interval of the rule's net effect.
 - ``benjamini_hochberg``: the adjusted p-values (q-values) of one review's rules, so the share
   of noise rules passing is bounded by ``learning.gate_alpha`` however many were tested.
 """
@@ -85,6 +86,21 @@ def placebo_p_value(effects: TradeEffects, without_pnls_cents: Sequence[int],
         placebo = (signs * parts).sum(axis=1)
     at_least = int(np.count_nonzero(placebo >= observed))
     return (1 + at_least) / (1 + draws), float(placebo.mean())
+
+
+def effect_interval(effects: TradeEffects, draws: int, seed: int,
+                    level: float = 0.95) -> tuple[int, int]:
+    """Bootstrap interval (cents) of the rule's net effect: its per-trade contributions
+    (minus each removed trade, each added one, each change) resampled with replacement."""
+    parts = np.asarray(effects.changed_cents + effects.added_cents
+                       + tuple(-p for p in effects.removed_cents), dtype=np.int64)
+    if len(parts) == 0:
+        return 0, 0
+    rng = np.random.default_rng(seed)
+    sums = parts[rng.integers(0, len(parts), size=(draws, len(parts)))].sum(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(sums, [tail, 100 - tail])
+    return int(round(low)), int(round(high))
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:

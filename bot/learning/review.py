@@ -276,7 +276,8 @@ def out_of_sample_summary(document: dict[str, Any]) -> dict[str, Any]:
         return {"days": document.get("days", []), "passed": False,
                 "not_run": document["error"]}
     keys = ("days", "improvement_cents", "trades_removed", "trades_added", "trades_changed",
-            "placebo_mean_cents", "p_value", "q_value", "alpha", "rules_tested", "passed")
+            "placebo_mean_cents", "effect_ci_cents", "p_value", "q_value", "alpha",
+            "rules_tested", "passed")
     return {k: document.get(k) for k in keys} | {
         "trades_without": document["without"]["trades"],
         "trades_with": document["with"]["trades"]}

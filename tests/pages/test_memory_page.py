@@ -78,8 +78,8 @@ def test_a_proposal_shows_its_out_of_sample_evidence_beside_the_in_sample_one(ap
                                         "net_pnl_cents": -2945,
                                         "estimated_improvement_cents": 2945},
             "out_of_sample": {"days": gate["days"], "trades_without": 40,
-                              "improvement_cents": -400, "p_value": 0.61, "q_value": 0.8,
-                              "passed": False}},
+                              "improvement_cents": -400, "effect_ci_cents": [-1500, 700],
+                              "p_value": 0.61, "q_value": 0.8, "passed": False}},
         backtest=gate, improved=False, expires_at=now + timedelta(days=3))
     with write_transaction(conn):
         rules_store.insert_rule(conn, new, "review", now)
@@ -90,6 +90,7 @@ def test_a_proposal_shows_its_out_of_sample_evidence_beside_the_in_sample_one(ap
     assert list(frame["sample"]) == ["in sample (mined)", "out of sample (gate)"]
     assert list(frame["effect $"]) == ["+$29.45", "-$4.00"]
     assert frame["verdict"].iloc[1] == "not passed"
+    assert frame["95% interval"].iloc[1] == "[-$15.00, +$7.00]"
     assert any("q=0.800 (did not pass out of sample)" in c.value for c in app.caption)
 
 

@@ -12,6 +12,7 @@ from bot.backtest.engine_run import session_clock
 from bot.learning.oos_stats import (
     TradeEffects,
     benjamini_hochberg,
+    effect_interval,
     placebo_p_value,
     trade_effects,
 )
@@ -62,6 +63,8 @@ def test_a_rule_mined_on_the_first_days_is_judged_only_on_the_later_days(noise_r
     clock = session_clock()
     gate_open = clock.session_bounds(GATED[0])[0]
     mine_open = clock.session_bounds(MINED[0])[0]
+    kinds = {r.kind for conn, _ in noise_reviews for r in rules_store.rules(conn)}
+    assert kinds == {"lock_bucket", "raise_threshold", "shorten_time_exit"}
     for conn, _ in noise_reviews:
         rules = rules_store.rules(conn)
         assert rules
@@ -70,6 +73,11 @@ def test_a_rule_mined_on_the_first_days_is_judged_only_on_the_later_days(noise_r
                      for i in rule.evidence["trade_ids"]]
             assert all(mine_open.isoformat() <= e < gate_open.isoformat() for e in exits)
             assert rule.evidence["in_sample"]["days"] == ["2025-03-03", "2025-03-07"]
+            if rule.kind == "raise_threshold":  # the cut comes from the mined trades only
+                cut = rule.evidence["min_confidence"]
+                mined = rule.evidence["entry_confidences"]
+                assert set(map(int, mined)) == set(rule.evidence["trade_ids"])
+                assert min(mined.values()) < cut <= max(mined.values())
             assert rule.backtest["days"] == [d.isoformat() for d in GATED]
             assert rule.evidence["out_of_sample"]["days"] == rule.backtest["days"]
             first_bar = conn.execute("SELECT MIN(ts) FROM bars WHERE ts >= ?",
@@ -88,6 +96,8 @@ def test_rules_fitted_to_noise_fail_the_out_of_sample_gate(noise_reviews):
             in_sample_gain += gain or 0
             assert rule.improved is rule.backtest["passed"] is \
                 rule.evidence["out_of_sample"]["passed"]
+            low, high = rule.backtest["effect_ci_cents"]
+            assert low <= rule.backtest["improvement_cents"] <= high
         assert all(not item["passed_out_of_sample"] for item in report.proposed)
     # in sample every rule "helps" (it was fitted there); out of sample none survives
     assert proposed >= 15 and in_sample_gain > 0 and passed == 0
@@ -141,6 +151,14 @@ def test_an_exit_rule_is_judged_by_random_signs_of_its_changes():
     assert p_value < 0.01 and abs(mean) < 200  # all ten changes helped: sign flips rarely do
     mixed = TradeEffects((), (), (40, -35, 50, -45, 30, -60, 55, -38, 42, -47))
     assert placebo_p_value(mixed, [1, 2], 2000, seed=2, refusing=False)[0] > 0.3
+
+
+def test_the_effect_interval_brackets_the_effect_and_is_seeded():
+    effects = TradeEffects((-120, 80, -40), (15,), (30, -10))
+    low, high = effect_interval(effects, 2000, seed=4)
+    assert low <= effects.effect_cents <= high and low < high
+    assert effect_interval(effects, 2000, seed=4) == (low, high)
+    assert effect_interval(TradeEffects((), (), ()), 100, seed=0) == (0, 0)
 
 
 def test_a_rule_that_touches_nothing_has_no_evidence():
