@@ -667,7 +667,7 @@ class LearningConfig(Section):
         description="False discovery rate of one review's gate (Benjamini-Hochberg)")
     gate_permutations: int = Field(
         2000, ge=100, le=100_000, description="Placebo draws of the gate's permutation test")
-    gate_seed: int = Field(0, ge=0, description="Seed of the gate's permutation test")
+    gate_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the gate's permutation test")
     auto_apply: bool = Field(
         False, description="Approve a proposal (author 'auto') when it passed out of sample")
     lesson: bool = Field(True, description="Ask the LLM (governed) for a short written lesson")
