@@ -97,7 +97,8 @@ st.subheader("Learned rules")
 message = st.session_state.pop("rule_message", None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
-st.caption("Rules act only once approved here (or auto-applied after an improved backtest, "
+st.caption("Rules act only once approved here (or auto-applied when they passed the "
+           "out-of-sample gate, days they were not mined from, "
            f"learning.auto_apply: {str(settings.learning.auto_apply).lower()}); they can refuse "
            "an entry, raise its confidence threshold or shorten its time exit, never move a "
            "stop, a target or a size.")
@@ -129,6 +130,9 @@ for rule in proposed:
                       args=(rule.id, rule.version, RuleStatus.REJECTED))
             st.button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
                       args=(rule.id, rule.version, RuleStatus.EXPIRED))
+        evidence = memory_views.evidence_frame(rule)
+        if not evidence.empty:  # in-sample (mined) beside out-of-sample (gate) evidence
+            st.dataframe(evidence, hide_index=True)
         with st.expander("Evidence and backtest"):
             st.json({"parameters": json.loads(rule.params_json), "evidence": rule.evidence,
                      "backtest": rule.backtest}, expanded=False)
@@ -153,7 +157,8 @@ if reviews:
 st.subheader("Training export")
 with st.form("export_form"):
     left, middle, right = st.columns(3)
-    since_day = left.date_input("Trades closed since", date.today() - timedelta(days=30))
+    since_day = left.date_input("Since (trade exits, LLM calls)",
+                                date.today() - timedelta(days=30))
     until_day = middle.date_input("Until (inclusive)", None)
     s3_uri = right.text_input("Upload to (optional)", placeholder="s3://bucket/prefix")
     start_export = st.form_submit_button("Export training data")
@@ -189,7 +194,8 @@ def exports_panel() -> None:
                     st.warning(f"Export {run.id} is no longer running")
         elif run.status == "done":
             st.success(label)
-            st.caption(f"{run.result.get('training_file')} · {run.result.get('audit_file')}")
+            files = [run.result.get(k) for k in ("training_file", "heldout_file", "audit_file")]
+            st.caption(" · ".join(str(f) for f in files if f))
         else:
             st.error(label)
 

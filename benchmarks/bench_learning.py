@@ -3,8 +3,9 @@
 Prints (asserts nothing):
 - the rules guard per evaluated entry (``evaluate_entry``) with 0, 10 and 100 rules in force;
 - the live bot's rules poll (one ``MAX(id)`` query per service pass, DESIGN §4 rule 10);
-- a nightly review of one synthetic day (16,000 5-second bars, proposals and their
-  with/without backtests) and a training export of its trades.
+- a nightly review over eight synthetic trading days of 1-minute bars (mined on the first
+  five, each proposal gated out of sample on the last three: two runs and a placebo test) and
+  a training export of its trades and LLM calls.
 Usage: ``python benchmarks/bench_learning.py``.
 """
 
@@ -28,9 +29,9 @@ from shared.domain.rules import Bucket, LearnedRule, RuleKind  # noqa: E402
 from shared.persistence import rules_store, trade_log_store  # noqa: E402
 from shared.persistence.db import open_database, write_transaction  # noqa: E402
 from tests.bot.learning.journal import (  # noqa: E402
-    DAY,
-    day_bars,
-    journal_settings,
+    REVIEWED_DAY,
+    multi_day_bars,
+    multi_day_settings,
     seed_journal_with_llm,
 )
 
@@ -55,27 +56,30 @@ def main() -> None:
         print(f"rules guard, {count:>3} rules in force: {guard(count):8.2f} us per entry")
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "trader.db"
-        settings = journal_settings()
+        settings = multi_day_settings({"learning": {"gate_permutations": 2000}})
         started = time.perf_counter()
-        seed_journal_with_llm(db, settings, day_bars(16_000))
-        print(f"seeded journal (16,000 bars): {time.perf_counter() - started:.2f} s")
+        bars = multi_day_bars()
+        seed_journal_with_llm(db, settings, bars)
+        print(f"seeded journal ({len(bars):,} bars): {time.perf_counter() - started:.2f} s")
         conn = open_database(db)
         started = time.perf_counter()
         for _ in range(1000):
             rules_store.rules_version(conn)
         print(f"rules poll: {(time.perf_counter() - started) * 1000:.1f} us per poll")
         started = time.perf_counter()
-        report = review_day(conn, settings, date.fromisoformat(DAY), session_clock(),
+        report = review_day(conn, settings, date.fromisoformat(REVIEWED_DAY), session_clock(),
                             lambda: datetime.now(UTC))
-        print(f"review of one day: {time.perf_counter() - started:.2f} s, "
-              f"{len(report.proposed)} proposals backtested twice each")
+        print(f"review (5 days mined, 3 gated): {time.perf_counter() - started:.2f} s, "
+              f"{len(report.proposed)} proposals gated out of sample "
+              f"({sum(p['passed_out_of_sample'] for p in report.proposed)} passed)")
         with write_transaction(conn):
             run_id = trade_log_store.start_export_run(conn, "bench", {}, 0, datetime.now(UTC))
         started = time.perf_counter()
         result = export(conn, run_id, settings, datetime(2025, 3, 1, tzinfo=UTC), None,
                         Path(folder) / "t.jsonl", Path(folder) / "t.audit.jsonl", None, None)
         print(f"training export: {time.perf_counter() - started:.3f} s for {result['trades']} "
-              f"trades ({result['training_lines']} training lines)")
+              f"trades, {result['llm_calls']} LLM calls ({result['training_lines']} training, "
+              f"{result['heldout_lines']} held-out lines)")
         conn.close()
 
 

@@ -60,18 +60,55 @@ def rule_line(rule: RuleRow) -> str:
     return f"#{rule.id} · {rule.status.value} · {rule.kind} — {rule.summary}"
 
 
+def _usd(cents: int | None) -> str:
+    if cents is None:
+        return "n/a"
+    return f"{'-' if cents < 0 else '+'}${abs(cents) / 100:,.2f}"
+
+
+def _interval(cents: list[int] | None) -> str:
+    return f"[{_usd(cents[0])}, {_usd(cents[1])}]" if cents else ""
+
+
 def backtest_line(rule: RuleRow) -> str:
-    """The with/without result in one sentence."""
+    """The out-of-sample gate's result in one sentence."""
     test = rule.backtest
     if "error" in test:
-        return f"Backtest: not run ({test['error']})"
+        return f"Out-of-sample gate: not run ({test['error']})"
     if not test:
         return "Backtest: none"
-    return (f"Backtest over {len(test.get('days', []))} days ({test.get('bars', 0):,} bars): "
+    line = (f"Gate over {len(test.get('days', []))} days ({test.get('bars', 0):,} bars): "
             f"without ${test['without']['net_pnl_cents'] / 100:,.2f} in "
             f"{test['without']['trades']} trades, with ${test['with']['net_pnl_cents'] / 100:,.2f}"
-            f" in {test['with']['trades']} trades "
-            f"({'improved' if test.get('improved') else 'not improved'})")
+            f" in {test['with']['trades']} trades")
+    if "passed" not in test:  # stored before the out-of-sample gate
+        return f"{line} ({'improved' if test.get('improved') else 'not improved'})"
+    verdict = "passed out of sample" if test["passed"] else "did not pass out of sample"
+    return f"{line}; p={test['p_value']:.3f}, q={test['q_value']:.3f} ({verdict})"
+
+
+def evidence_frame(rule: RuleRow) -> pd.DataFrame:
+    """In-sample (mined) and out-of-sample (gate) evidence side by side, one row each."""
+    inside = rule.evidence.get("in_sample")
+    outside = rule.evidence.get("out_of_sample")
+    if inside is None or outside is None:
+        return pd.DataFrame()
+    days_in, days_out = inside.get("days") or [], outside.get("days") or []
+    rows = [
+        {"sample": "in sample (mined)", "days": " to ".join(days_in),
+         "trades": inside.get("trades"),
+         "effect $": _usd(inside.get("estimated_improvement_cents")),
+         "95% interval": "", "p": None, "q (BH)": None, "verdict": "fitted here: optimistic"},
+        {"sample": "out of sample (gate)",
+         "days": f"{days_out[0]} to {days_out[-1]}" if days_out else "",
+         "trades": outside.get("trades_without"),
+         "effect $": _usd(outside.get("improvement_cents")),
+         "95% interval": _interval(outside.get("effect_ci_cents")),
+         "p": outside.get("p_value"), "q (BH)": outside.get("q_value"),
+         "verdict": outside.get("not_run") or ("passed" if outside.get("passed") else
+                                               "not passed")},
+    ]
+    return pd.DataFrame(rows)
 
 
 def history_frame(conn: sqlite3.Connection, rule_id: int) -> pd.DataFrame:

@@ -1,11 +1,14 @@
 """Mine closed trades for learned-rule proposals, each with the evidence that justifies it.
 
-Pure functions over the review's trades. Three kinds, each needing ``min_sample`` trades in its
-bucket and a losing bucket overall:
+Pure functions over the trades of the review's mining window (the days before its gate
+window: every proposal is then judged on days it was not mined from). Three kinds, each
+needing ``min_sample`` trades in its bucket and a losing bucket overall:
 - lock_bucket: ``min_losses`` or more losses of one side in a trend/volatility bucket within the
-  lookback, one of them on the reviewed day (freqtrade's StoplossGuard, per bucket and side);
+  mining window (freqtrade's StoplossGuard, per bucket and side);
 - raise_threshold: in a side/trend/volatility bucket, the entry-confidence cut that would have
-  kept the best net P&L, when it drops at least one trade and keeps at least one;
+  kept the best net P&L on the mining window, when it drops at least one trade and keeps at
+  least one. The cut is fitted to those trades, so its in-sample gain is optimistic by
+  construction: only the gate's out-of-sample result (other days) counts;
 - shorten_time_exit: ``min_losses`` or more losing time exits in a trend/volatility bucket: exit
   after the longest hold of the bucket's winners (half the configured hold if none won).
 Evidence lists the trade ids, counts and P&L a person (or a test) can check against the journal.
@@ -90,16 +93,15 @@ def base_evidence(trades: list[ReviewTrade], window: tuple[date, date]) -> dict[
     }
 
 
-def lock_proposals(trades: list[ReviewTrade], day_trade_ids: set[int],
-                   window: tuple[date, date], limits: MiningLimits) -> list[Proposal]:
-    """Lock a side in a bucket that lost ``min_losses`` times (one loss on the reviewed day)."""
+def lock_proposals(trades: list[ReviewTrade], window: tuple[date, date],
+                   limits: MiningLimits) -> list[Proposal]:
+    """Lock a side in a losing bucket that lost ``min_losses`` times."""
     found = []
     for (side, trend, volatility), group in _group(
             trades, lambda t: (t.side, t.trend, t.volatility)).items():
         evidence = base_evidence(group, window)
-        fresh = [i for i in evidence["loss_trade_ids"] if i in day_trade_ids]
         if (len(group) < limits.min_sample or evidence["losses"] < limits.min_losses
-                or evidence["net_pnl_cents"] >= 0 or not fresh):
+                or evidence["net_pnl_cents"] >= 0):
             continue
         bucket = Bucket(Side(side), trend, volatility)
         summary = (f"Lock {bucket.describe()}: {_count(evidence['losses'], 'loss', 'losses')} in "
@@ -189,9 +191,9 @@ def time_exit_proposals(trades: list[ReviewTrade], window: tuple[date, date],
     return found
 
 
-def propose(trades: list[ReviewTrade], day_trade_ids: set[int], window: tuple[date, date],
+def propose(trades: list[ReviewTrade], window: tuple[date, date],
             limits: MiningLimits) -> list[Proposal]:
-    """Every proposal the lookback's trades support, locks first."""
-    return [*lock_proposals(trades, day_trade_ids, window, limits),
+    """Every proposal the mining window's trades support, locks first."""
+    return [*lock_proposals(trades, window, limits),
             *threshold_proposals(trades, window, limits),
             *time_exit_proposals(trades, window, limits)]

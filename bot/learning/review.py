@@ -1,10 +1,17 @@
-"""The nightly review of one trading day: proposals with evidence and a backtest, and a lesson.
+"""The nightly review of one trading day: proposals judged out of sample, and a lesson.
 
-Reads the day's (and the lookback's) trades with their entry decisions, the day's decisions and
-LLM calls; mines typed rule proposals (``proposals``); backtests each on the journaled bars of
-the last days with and without it (``gate``); stores them as ``proposed`` (or approved by
-``auto`` when ``learning.auto_apply`` and the backtest improved); asks the LLM, governed, for a
-short lesson. Runs as its own process (``python -m bot review``), never in the trading loop.
+The review's window is split in two. The gate window is the last ``learning.backtest_days``
+trading days, ending on the reviewed day; the mining window is the ``learning.lookback_days``
+trading days before it. Typed rule proposals are mined from the trades that closed in the
+mining window (``proposals``), then each is judged on the gate window only, days it was not
+mined from (``gate``: journaled bars with and without it, the live bot's LLM replies
+replayed, a seeded placebo p-value). The p-values of all rules gated in one review are
+corrected together (Benjamini-Hochberg, ``learning.gate_alpha``); a rule *passed out of sample*
+when the gate improved net P&L by more than ``learning.min_improvement_usd`` and its q-value is
+within alpha. Proposals are stored as ``proposed`` with their in-sample and out-of-sample
+evidence side by side (approved by ``auto`` only when ``learning.auto_apply`` and it passed);
+the LLM, governed, writes a short lesson. Runs as its own process (``python -m bot review``),
+never in the trading loop.
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from typing import Any
 from bot.adapters.rule_book import approved_book
 from bot.core.memory import FEATURE_SCHEMA_VERSION
 from bot.core.sessions import CmeSessionClock
-from bot.learning.gate import bar_data, gate
+from bot.learning.gate import GateInputs, GateResult, bar_data, gate
+from bot.learning.gate_llm import applied_replies
 from bot.learning.lesson import ask_lesson
+from bot.learning.oos_stats import benjamini_hochberg
 from bot.learning.proposals import MiningLimits, Proposal, propose
 from bot.llm.types import Provider
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument
 from shared.domain.memory import MemoryRow
-from shared.domain.rules import LearnedRule, RuleStatus
+from shared.domain.rules import LearnedRule, RuleKind, RuleStatus
 from shared.persistence import learning_queries, memory_store, rules_store
 from shared.persistence.db import write_transaction
 from shared.persistence.learning_queries import ReviewTrade
@@ -109,6 +118,21 @@ def review_day(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewWindows:
+    """The mining days (earlier) and the gate days (later, ending on the reviewed day)."""
+
+    mining: list[date]
+    gate: list[date]
+
+
+def review_windows(clock: CmeSessionClock, day: date, lookback_days: int,
+                   gate_days: int) -> ReviewWindows:
+    """Split the review's days: ``lookback_days`` mined, then ``gate_days`` gated."""
+    days = clock.trading_days_through(day, lookback_days + gate_days)
+    return ReviewWindows(days[:-gate_days], days[-gate_days:])
+
+
 def _review(
     conn: sqlite3.Connection, settings: Settings, day: date, bounds: tuple[datetime, datetime],
     clock: CmeSessionClock, wall_clock: Callable[[], datetime], provider: Provider | None,
@@ -116,19 +140,24 @@ def _review(
 ) -> ReviewReport:
     learning = settings.learning
     day_open, day_end = bounds
-    days = clock.trading_days_through(day, learning.lookback_days)
-    trades = learning_queries.review_trades(conn, clock.session_bounds(days[0])[0], day_end)
-    day_trades = [t for t in trades if t.exit_ts >= day_open]
+    windows = review_windows(clock, day, learning.lookback_days, learning.backtest_days)
+    gate_open = clock.session_bounds(windows.gate[0])[0]
+    trades = learning_queries.review_trades(conn, clock.session_bounds(windows.mining[0])[0],
+                                            gate_open) if windows.mining else []
+    day_trades = learning_queries.review_trades(conn, day_open, day_end)
     limits = MiningLimits(learning.min_sample, learning.min_losses,
                           settings.risk.min_weighted_confidence, settings.risk.max_hold_minutes)
-    proposals = propose(trades, {t.trade_id for t in day_trades}, (days[0], day), limits)
+    window = (windows.mining[0], windows.mining[-1]) if windows.mining else (day, day)
+    proposals = propose(trades, window, limits) if windows.mining else []
     report = ReviewReport(day.isoformat(), run_id, len(trades), len(day_trades), expired=expired)
-    data, bt_days = _journaled_bars(conn, settings, clock, day, day_end)
+    inputs = _gate_inputs(conn, settings, clock, windows.gate, day_end)
     approved, _ = approved_book(conn, wall_clock())
-    memory_rows = _memory_before(conn, settings, data)
-    for proposal in proposals:
-        _store(conn, settings, proposal, data, bt_days, approved, wall_clock, report,
-               memory_rows)
+    fresh = _not_open(conn, proposals, report)
+    results = _gate_all(settings, fresh, inputs, approved, wall_clock)
+    passed = _correct(settings, results)
+    failure = inputs if isinstance(inputs, dict) else None
+    for proposal, result, ok in zip(fresh, results, passed, strict=True):
+        _store(conn, settings, proposal, result or failure or {}, ok, wall_clock, report)
     activity = learning_queries.day_activity(conn, day_open, day_end)
     journal = _journal_summary(day.isoformat(), day_trades, activity, proposals)
     if day_trades:
@@ -143,58 +172,152 @@ def _review(
                         report.proposed, report.skipped, expired, text, status)
 
 
-def _journaled_bars(conn: sqlite3.Connection, settings: Settings, clock: CmeSessionClock,
-                    day: date, day_end: datetime) -> tuple[Any, list[str]]:
-    days = clock.trading_days_through(day, settings.learning.backtest_days)
-    start = clock.session_bounds(days[0])[0]
+def _gate_inputs(conn: sqlite3.Connection, settings: Settings, clock: CmeSessionClock,
+                 gate_days: list[date], day_end: datetime) -> GateInputs | dict[str, Any]:
+    """The gate's bars, memory and LLM replies; or why it cannot run (no journaled bars)."""
+    start = clock.session_bounds(gate_days[0])[0]
+    names = [d.isoformat() for d in gate_days]
     symbol = get_instrument(settings.instrument.symbol).symbol
     bars = learning_queries.bars_between(conn, symbol, start, day_end)
     if len(bars) < 2:
-        return None, [d.isoformat() for d in days]
+        return {"error": "no journaled bars for the gate days", "days": names}
     warm = learning_queries.bars_before(conn, symbol, start, settings.features.window_bars)
-    return bar_data(warm + bars, len(warm)), [d.isoformat() for d in days]
+    data = bar_data(warm + bars, len(warm))
+    stamps = {b.ts for b in bars}
+    missing = [d.isoformat() for d in gate_days
+               if not any(_within(ts, clock.session_bounds(d)) for ts in stamps)]
+    if missing:
+        logger.warning("gate days without journaled bars (engine.bars_retention_days?): %s",
+                       ", ".join(missing))
+    return GateInputs(data, names, _memory_before(conn, settings, data),
+                      applied_replies(conn, data, settings), missing)
+
+
+def _within(ts: datetime, bounds: tuple[datetime, datetime]) -> bool:
+    return bounds[0] <= ts < bounds[1]
 
 
 def _memory_before(conn: sqlite3.Connection, settings: Settings, data: Any) -> list[MemoryRow]:
     """With memory on: the journal's setups closed before the gate's first decision bar."""
-    if data is None or not settings.memory.enabled:
+    if not settings.memory.enabled:
         return []
     return memory_store.closed_memory_rows(conn, FEATURE_SCHEMA_VERSION, data.ts(data.first))
 
 
-def _store(conn: sqlite3.Connection, settings: Settings, proposal: Proposal, data: Any,
-           bt_days: list[str], approved: Any, wall_clock: Callable[[], datetime],
-           report: ReviewReport, memory_rows: list[MemoryRow]) -> None:
-    """Backtest one proposal and store it (auto-approved when configured and it improved)."""
+def _not_open(conn: sqlite3.Connection, proposals: list[Proposal],
+              report: ReviewReport) -> list[Proposal]:
+    """Proposals not already proposed or approved (those are named in ``skipped``)."""
+    fresh = []
+    for proposal in proposals:
+        existing = rules_store.open_rule_with(conn, proposal.fingerprint())
+        if existing is not None:
+            report.skipped.append(f"{proposal.summary}: already {existing.status.value} as rule "
+                                  f"#{existing.id}")
+        else:
+            fresh.append(proposal)
+    return fresh
+
+
+def _gate_all(settings: Settings, proposals: list[Proposal],
+              inputs: GateInputs | dict[str, Any], approved: Any,
+              wall_clock: Callable[[], datetime]) -> list[GateResult | None]:
+    """Each proposal's gate result (None when the gate could not run)."""
+    if not isinstance(inputs, GateInputs):
+        return [None] * len(proposals)
     learning = settings.learning
-    fingerprint = proposal.fingerprint()
-    existing = rules_store.open_rule_with(conn, fingerprint)
-    if existing is not None:
-        report.skipped.append(f"{proposal.summary}: already {existing.status.value} as rule "
-                              f"#{existing.id}")
-        return
+    results: list[GateResult | None] = []
+    for proposal in proposals:
+        expires_at = wall_clock() + timedelta(days=learning.rule_ttl_days)
+        seed = learning.gate_seed * 1_000_003 + int(proposal.fingerprint()[:8], 16)
+        results.append(gate(settings, inputs, approved, _candidate(proposal, expires_at),
+                            round(learning.min_improvement_usd * 100), seed))
+    if inputs.days_without_bars:
+        for result in results:
+            if result is not None:
+                result.document["days_without_bars"] = list(inputs.days_without_bars)
+    return results
+
+
+def _correct(settings: Settings, results: list[GateResult | None]) -> list[bool]:
+    """Benjamini-Hochberg over the rules gated in this review: which passed out of sample."""
+    alpha = settings.learning.gate_alpha
+    gated = [r for r in results if r is not None]
+    q_values = iter(benjamini_hochberg([r.p_value for r in gated]))
+    passed = []
+    for result in results:
+        if result is None:
+            passed.append(False)
+            continue
+        q_value = next(q_values)
+        ok = result.improved and q_value <= alpha
+        result.document.update({"q_value": q_value, "alpha": alpha,
+                                "rules_tested": len(gated), "passed": ok})
+        passed.append(ok)
+    return passed
+
+
+def in_sample_effect(proposal: Proposal) -> int | None:
+    """What the rule would have changed on its mining trades (cents), where it can be counted.
+
+    A lock removes the bucket's trades, a raised threshold the trades below it; a shorter time
+    exit needs a replay of the mined days' bars (not kept that long): None.
+    """
+    evidence = proposal.evidence
+    if proposal.kind is RuleKind.LOCK_BUCKET:
+        return -int(evidence["net_pnl_cents"])
+    if proposal.kind is RuleKind.RAISE_THRESHOLD:
+        return -int(evidence["removed_pnl_cents"])
+    return None
+
+
+def out_of_sample_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """The gate's verdict as the rule's evidence shows it beside the in-sample one."""
+    if "error" in document:
+        return {"days": document.get("days", []), "passed": False,
+                "not_run": document["error"]}
+    keys = ("days", "improvement_cents", "trades_removed", "trades_added", "trades_changed",
+            "placebo_mean_cents", "effect_ci_cents", "p_value", "q_value", "alpha",
+            "rules_tested", "passed")
+    return {k: document.get(k) for k in keys} | {
+        "trades_without": document["without"]["trades"],
+        "trades_with": document["with"]["trades"]}
+
+
+def _store(conn: sqlite3.Connection, settings: Settings, proposal: Proposal,
+           result: GateResult | dict[str, Any], passed: bool,
+           wall_clock: Callable[[], datetime], report: ReviewReport) -> None:
+    """Store one gated proposal (auto-approved when configured and it passed out of sample).
+
+    ``result`` is the gate's, or the document saying why the gate could not run.
+    """
+    learning = settings.learning
     expires_at = wall_clock() + timedelta(days=learning.rule_ttl_days)
-    if data is None:
-        backtest, improved = {"error": "no journaled bars for the backtest days",
-                              "days": bt_days}, None
+    backtest: dict[str, Any]
+    improved: bool | None
+    if isinstance(result, GateResult):
+        backtest, improved = result.document, passed
     else:
-        result = gate(settings, data, approved, _candidate(proposal, expires_at),
-                      round(learning.min_improvement_usd * 100), bt_days, memory_rows)
-        backtest, improved = result.document, result.improved
+        backtest, improved = dict(result), None
+    in_sample = {"days": proposal.evidence["window"], "trades": proposal.evidence["trades"],
+                 "net_pnl_cents": proposal.evidence["net_pnl_cents"],
+                 "estimated_improvement_cents": in_sample_effect(proposal)}
+    evidence = proposal.evidence | {"in_sample": in_sample,
+                                    "out_of_sample": out_of_sample_summary(backtest)}
     new = rules_store.NewRule(
         review_day=report.day, kind=proposal.kind.value,
-        params_json=json.dumps(proposal.params, sort_keys=True), fingerprint=fingerprint,
-        summary=proposal.summary, evidence=proposal.evidence, backtest=backtest,
-        improved=improved, expires_at=expires_at)
+        params_json=json.dumps(proposal.params, sort_keys=True),
+        fingerprint=proposal.fingerprint(), summary=proposal.summary, evidence=evidence,
+        backtest=backtest, improved=improved, expires_at=expires_at)
     status = RuleStatus.PROPOSED
     with write_transaction(conn):
         rule_id = rules_store.insert_rule(conn, new, AUTHOR, wall_clock())
-        if learning.auto_apply and improved:
+        if learning.auto_apply and passed:
             gain = backtest["improvement_cents"] / 100
-            rules_store.decide_rule(conn, rule_id, RuleStatus.APPROVED, AUTO_AUTHOR,
-                                    f"auto-applied: the backtest improved net P&L by "
-                                    f"${gain:,.2f}", wall_clock())
+            rules_store.decide_rule(
+                conn, rule_id, RuleStatus.APPROVED, AUTO_AUTHOR,
+                f"auto-applied: out of sample it improved net P&L by ${gain:,.2f} "
+                f"(q={backtest['q_value']:.3f} <= {learning.gate_alpha:g})", wall_clock())
             status = RuleStatus.APPROVED
     report.proposed.append({"rule_id": rule_id, "kind": proposal.kind.value,
                             "summary": proposal.summary, "improved": improved,
-                            "status": status.value})
+                            "passed_out_of_sample": passed, "status": status.value})

@@ -59,8 +59,10 @@ def review_once(args: argparse.Namespace, day: date, clock: CmeSessionClock) -> 
     finally:
         conn.close()
     for item in report.proposed:
-        logger.info("rule #%s %s (%s): %s", item["rule_id"], item["status"], item["kind"],
-                    item["summary"])
+        verdict = ("passed out of sample" if item["passed_out_of_sample"] else
+                   "not passed out of sample")
+        logger.info("rule #%s %s (%s, %s): %s", item["rule_id"], item["status"], item["kind"],
+                    verdict, item["summary"])
     for line in report.skipped:
         logger.info("not proposed again: %s", line)
     logger.info("%s", report.lesson_status)

@@ -1,12 +1,9 @@
-"""Trade-log records: the audit record of each trade and its fine-tuning example.
+"""Trade-log records: the audit record of each trade (the per-trade view of the export).
 
 The audit record keeps seed 002's shape (``input``, ``llm_prediction``, ``actual_outcome``,
-``label``): what the system saw, what the LLM in force at entry said, what happened. It is an
-audit record, not a training format. The training example is Bedrock's conversational format:
-the logged prompt as the user turn and an outcome-corrected answer (same JSON shape as the
-model's reply) as the assistant turn. Labels come from the market's move over the trade:
-up -> BULLISH/BUY, down -> BEARISH/SELL, unchanged -> NEUTRAL/HOLD; decisive exits (target,
-stop) get a firmer confidence than time exits.
+``label``): what the system saw, what the LLM in force at entry said, what happened (the
+market's move from entry to exit). It is an audit record, not a training format: the training
+examples are one per LLM call, labelled by the prompt's own horizon (``call_labels``).
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ import json
 from typing import Any
 
 from shared.persistence.trade_log_store import TradeLogRow
-
-DECISIVE_EXITS = frozenset({"target", "stop", "trailing_stop", "disaster_stop"})
 
 
 def outcome_word(pnl_net_cents: int) -> str:
@@ -70,36 +65,3 @@ def audit_record(row: TradeLogRow) -> dict[str, Any]:
         "label": {"market_bias": bias, "correct_prediction": correct,
                   "pnl_net_cents": row.pnl_net_cents},
     }
-
-
-def corrected_answer(row: TradeLogRow) -> dict[str, Any]:
-    """The reply the model should have given, in its own reply schema."""
-    bias, action = market_direction(row)
-    decisive = row.exit_reason in DECISIVE_EXITS
-    confidence = 0.3 if bias == "NEUTRAL" else 0.75 if decisive else 0.55
-    move = row.exit_price - row.entry_price
-    minutes = (row.exit_ts - row.entry_ts).total_seconds() / 60
-    original = _loads(row.llm_response)
-    factors = original.get("key_factors") if isinstance(original, dict) else None
-    right = row.llm_bias is not None and row.llm_bias.upper() == bias
-    return {
-        "bias": bias, "confidence": confidence, "action": action,
-        "rationale": (f"Over the next {minutes:.0f} minutes the price moved {move:+.2f} points "
-                      f"({row.entry_price:g} to {row.exit_price:g}, {row.exit_reason})."),
-        "key_factors": list(factors) if right and isinstance(factors, list) else [],
-        "risk_notes": "" if decisive else "the move was small and slow (time exit)",
-    }
-
-
-def training_record(row: TradeLogRow) -> dict[str, Any] | None:
-    """The fine-tuning example of a trade with an LLM call in force (None without one)."""
-    if row.llm_call_id is None or not (row.llm_prompt or "").strip():
-        return None
-    record: dict[str, Any] = {}
-    if (row.llm_system_prompt or "").strip():
-        record["system"] = row.llm_system_prompt
-    record["messages"] = [
-        {"role": "user", "content": row.llm_prompt},
-        {"role": "assistant", "content": json.dumps(corrected_answer(row), sort_keys=True)},
-    ]
-    return record

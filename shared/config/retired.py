@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.config.learning_checks import upgrade_old_gate_days
+
 RETIRED_KEYS: dict[tuple[str, str], str] = {
     ("regime", "min_atr_points"): "the volatility floor is relative now: regime.min_atr_ratio",
     ("regime", "max_atr_points"): "the volatility ceiling is relative now: regime.max_atr_ratio",
@@ -27,4 +29,5 @@ def drop_retired(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if isinstance(values, Mapping) and key in values:
             cleaned[section] = {k: v for k, v in values.items() if k != key}
             notes.append(f"{section}.{key} is retired and ignored ({replacement})")
-    return cleaned, notes
+    cleaned, upgraded = upgrade_old_gate_days(cleaned)
+    return cleaned, notes + upgraded

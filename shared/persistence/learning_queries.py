@@ -102,3 +102,24 @@ def bars_before(conn: sqlite3.Connection, symbol: str, until: datetime, count: i
         "ORDER BY ts DESC LIMIT ?", (symbol, to_text(until), count)).fetchall()
     return [Bar(from_text(r["ts"]), r["open"], r["high"], r["low"], r["close"], r["volume"])
             for r in reversed(rows)]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketCall:
+    """One logged LLM call about the market (not a review's lesson), with its prompt."""
+
+    call_id: int
+    created_at: datetime
+    trigger: str
+    system_prompt: str
+    prompt: str
+
+
+def market_calls(conn: sqlite3.Connection, created_since: datetime) -> list[MarketCall]:
+    """Calls (every attempt) logged since ``created_since`` with a prompt, oldest first."""
+    rows = conn.execute(
+        "SELECT id, created_at, trigger, system_prompt, prompt FROM llm_calls "
+        "WHERE created_at >= ? AND trigger != 'review' AND prompt != '' ORDER BY id",
+        (to_text(created_since),)).fetchall()
+    return [MarketCall(int(r["id"]), from_text(r["created_at"]), str(r["trigger"]),
+                       str(r["system_prompt"]), str(r["prompt"])) for r in rows]

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,8 @@ PAGES = [
      lambda page: page.get_by_test_id("stDataFrame").filter(has_text="email")),
 ]
 # the nightly review's thresholds lowered so the few trades of a short run can propose a rule
-REVIEW_LEARNING = "learning:\n  min_sample: 1\n  min_losses: 1\n  lookback_days: 1\n"
+REVIEW_LEARNING = ("learning:\n  min_sample: 1\n  min_losses: 1\n  lookback_days: 1\n"
+                   "  backtest_days: 1\n")
 LESSON = ("The losing long was entered in a rising, normal-volatility market and stopped out "
           "within minutes: wait for a pullback before a trend entry.")
 
@@ -144,7 +145,12 @@ def _review(product: dict, folder: Path) -> None:
     config.write_text(product["config"].read_text() + REVIEW_LEARNING)
     wait_for(lambda: any(t.pnl_net_cents < 0 for t in query(db, all_trades) or []), 120,
              "a losing trade for the review to learn from", product["bot"], product["bot_log"])
-    day = CmeSessionClock().trading_day(heartbeat(db).last_bar_ts)
+    # the review mines the days before its gate window: review the next trading day, so the
+    # running bot's current day is the one mined (its gate days have no bars yet: not run)
+    clock = CmeSessionClock()
+    today = clock.trading_day(heartbeat(db).last_bar_ts)
+    upcoming = clock.trading_days_through(today + timedelta(days=5), 5)
+    day = upcoming[upcoming.index(today) + 1]
     done = subprocess.run(
         [sys.executable, "-m", "bot", "review", "--day", day.isoformat(), "--config",
          str(config), "--db", str(db)], cwd=REPO_ROOT, env={**os.environ, **DUMMY_AWS},

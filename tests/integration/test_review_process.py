@@ -9,7 +9,13 @@ import subprocess
 import sys
 
 from shared.persistence import rules_store
-from tests.bot.learning.journal import DAY, day_bars, journal_settings, seed_journal
+from tests.bot.learning.journal import (
+    LOOSE_RISK,
+    REVIEWED_DAY,
+    multi_day_bars,
+    multi_day_settings,
+    seed_journal,
+)
 from tests.integration.botproc import REPO_ROOT, query, wait_for, write_config
 
 
@@ -20,13 +26,19 @@ def _review(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_review_of_a_day_by_hand_proposes_rules(tmp_path):
     db = tmp_path / "trader.db"
-    seed_journal(db, journal_settings(), day_bars())
-    config = write_config(tmp_path, "config.yaml", {"risk": {"max_hold_minutes": 10}})
-    done = _review("--day", DAY, "--db", str(db), "--config", str(config))
+    seed_journal(db, multi_day_settings(), multi_day_bars())
+    config = write_config(tmp_path, "config.yaml", {
+        "risk": LOOSE_RISK, "feed": {"bar_seconds": 60},
+        "learning": {"lookback_days": 5, "backtest_days": 3, "min_sample": 10}})
+    done = _review("--day", REVIEWED_DAY, "--db", str(db), "--config", str(config))
     assert done.returncode == 0, done.stderr
     rules = query(db, rules_store.rules)
     assert rules and all(r.status.value == "proposed" for r in rules)
     assert f"rule #{rules[0].id} proposed" in done.stdout
+    # mined on 2025-03-03..07, judged out of sample on the three days after
+    assert all(r.backtest["days"] == ["2025-03-10", "2025-03-11", "2025-03-12"]
+               and r.evidence["in_sample"]["days"] == ["2025-03-03", "2025-03-07"]
+               for r in rules)
 
 
 def test_a_day_that_is_not_a_trading_day_exits_2(tmp_path):
@@ -53,3 +65,17 @@ def test_the_nightly_program_catches_up_and_stops_on_sigterm(tmp_path):
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     assert code == 0 and "nightly review stopped" in log.read_text()
+
+
+def test_a_gate_beyond_bar_retention_is_refused_when_the_config_is_saved(tmp_path):
+    db = tmp_path / "trader.db"
+    config = write_config(tmp_path, "config.yaml", {"learning": {"backtest_days": 6}})
+    refused = subprocess.run([sys.executable, "-m", "bot", "config", "import", str(config),
+                              "--db", str(db)], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    assert "learning.backtest_days 6" in refused.stderr
+    assert "engine.bars_retention_days 7" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not db.exists() or query(db, lambda c: c.execute(
+        "SELECT COUNT(*) FROM config_versions").fetchone()[0]) == 0

@@ -62,6 +62,38 @@ def test_approving_a_rule_puts_it_in_force_with_its_author(app_env):
         (RuleStatus.PROPOSED, "review"), (RuleStatus.APPROVED, "dashboard")]
 
 
+def test_a_proposal_shows_its_out_of_sample_evidence_beside_the_in_sample_one(app_env):
+    conn = open_database(app_env["db"])
+    now = datetime.now(UTC)
+    gate = {"days": ["2025-03-10", "2025-03-11"], "bars": 2000,
+            "without": {"trades": 40, "net_pnl_cents": -1000},
+            "with": {"trades": 31, "net_pnl_cents": -1400}, "improvement_cents": -400,
+            "improved": False, "p_value": 0.61, "q_value": 0.8, "passed": False}
+    new = rules_store.NewRule(
+        review_day="2025-03-11", kind="lock_bucket",
+        params_json=json.dumps({"bucket": {"side": "short", "trend": "range",
+                                           "volatility": "low", "time_bucket": None}}),
+        fingerprint="oos", summary="Lock short in range/low: oos", evidence={
+            "trades": 22, "in_sample": {"days": ["2025-03-03", "2025-03-07"], "trades": 22,
+                                        "net_pnl_cents": -2945,
+                                        "estimated_improvement_cents": 2945},
+            "out_of_sample": {"days": gate["days"], "trades_without": 40,
+                              "improvement_cents": -400, "effect_ci_cents": [-1500, 700],
+                              "p_value": 0.61, "q_value": 0.8, "passed": False}},
+        backtest=gate, improved=False, expires_at=now + timedelta(days=3))
+    with write_transaction(conn):
+        rules_store.insert_rule(conn, new, "review", now)
+    conn.close()
+    app = open_memory_page()
+    assert not app.exception
+    frame = next(d.value for d in app.dataframe if "sample" in d.value.columns)
+    assert list(frame["sample"]) == ["in sample (mined)", "out of sample (gate)"]
+    assert list(frame["effect $"]) == ["+$29.45", "-$4.00"]
+    assert frame["verdict"].iloc[1] == "not passed"
+    assert frame["95% interval"].iloc[1] == "[-$15.00, +$7.00]"
+    assert any("q=0.800 (did not pass out of sample)" in c.value for c in app.caption)
+
+
 def test_a_decision_on_a_stale_view_is_refused(app_env):
     rule_id = propose(app_env["db"])
     app = open_memory_page()
@@ -126,5 +158,7 @@ def test_an_export_started_on_the_page_finishes_with_its_files(app_env):
 
     run = wait_for(finished, 60, "the export job")
     assert run.status == "done", run.message
-    assert Path(run.result["training_file"]).exists()
+    # the paper run had no LLM: no training file, and the run says why (not an empty file)
+    assert run.result["llm_calls"] == 0 and run.result["training_file"] is None
+    assert "no LLM market call was logged" in run.message
     assert Path(run.result["audit_file"]).read_text().count("\n") == run.result["trades"]

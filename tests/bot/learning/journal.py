@@ -32,6 +32,28 @@ def day_bars(count: int = 16_000, seed: int = 7) -> list[Bar]:
     return synthetic_bars(count, seed=seed, start=SESSION_OPEN)
 
 
+MULTI_DAY_SECONDS = 60
+REVIEWED_DAY = "2025-03-12"  # the last of the eight trading days of ``multi_day_bars``
+
+
+def multi_day_settings(extra: dict[str, Any] | None = None) -> Settings:
+    """Loose risk, 1-minute bars; the review mines 5 days and gates the last 3."""
+    learning = {"lookback_days": 5, "backtest_days": 3, "min_sample": 10,
+                "gate_permutations": 500, **(extra or {}).get("learning", {})}
+    return settings_from_mapping({"risk": LOOSE_RISK, "feed": {"bar_seconds": MULTI_DAY_SECONDS},
+                                  **(extra or {}), "learning": learning})
+
+
+def multi_day_bars(seed: int = 11, days: int = 8) -> list[Bar]:
+    """Synthetic 1-minute bars of ``days`` trading days from 2025-03-03 (about 30 trades a day)."""
+    from itertools import islice
+
+    from bot.adapters.feeds.synthetic import SyntheticMarket
+
+    market = SyntheticMarket(seed, SESSION_OPEN, 5000.0, MULTI_DAY_SECONDS)
+    return list(islice(market.iter_bars(), 1380 * days))
+
+
 def engine_data(bars: list[Bar]) -> BarData:
     return bar_data(bars, 0)
 
@@ -75,11 +97,13 @@ BULLISH = {"bias": "BULLISH", "confidence": 0.8, "action": "BUY", "rationale": "
            "key_factors": ["trend up"], "risk_notes": "none"}
 
 
-def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: int = 2) -> dict:
+def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: int = 2,
+                          reply: dict[str, Any] | None = None, asked: int = 1) -> dict:
     """Seed a journal whose every ``every``-th entry had a (governed, logged) LLM call in force.
 
-    The calls are real analyst calls against a scripted provider; the entry decisions carry
-    their ids as the live engine records them (``DecisionRecord.llm_call_id``).
+    The calls are real analyst calls against a scripted provider answering ``reply`` (default
+    BULLISH), each prompt asked ``asked`` times (repeats are logged too); the entry decisions
+    carry the last call's id as the live engine records them (``DecisionRecord.llm_call_id``).
     """
     from dataclasses import replace
 
@@ -91,7 +115,7 @@ def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: 
     outcome = run_engine(settings, engine_data(bars), keep_decisions=True)
     conn = open_database(db)
     now = datetime.now(UTC)
-    analyst = Analyst(conn, settings.llm, ScriptedProvider(BULLISH), lambda: now)
+    analyst = Analyst(conn, settings.llm, ScriptedProvider(reply or BULLISH), lambda: now)
     decisions, calls = [], {}
     entries = 0
     for decision in outcome.decisions:
@@ -102,7 +126,8 @@ def seed_journal_with_llm(db: Path, settings: Settings, bars: list[Bar], every: 
                                     {}, {}, {"action": decision.signal_action.value}, None, 0.0)
                 request = build_request(Trigger(TriggerKind.VOLATILITY_SPIKE, decision.ts,
                                                 {"n": entries}), snapshot)
-                result = analyst.analyze(request)
+                for _ in range(asked):
+                    result = analyst.analyze(request)
                 decision = replace(decision, llm_call_id=result.call_id)
                 calls[decision.bracket_id] = result.call_id
         decisions.append(decision)

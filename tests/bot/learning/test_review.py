@@ -1,5 +1,6 @@
-"""The nightly review over a seeded day: evidence that matches the journal, and approval that
-changes the next decisions (rejection does not)."""
+"""The nightly review over eight seeded trading days (mined on the first five, gated on the last
+three): evidence that matches the journal's mining window, and approval that changes the next
+decisions (rejection does not)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ from bot.learning.review import review_day
 from shared.domain.models import Verdict
 from shared.domain.rules import RuleKind, RuleStatus
 from shared.persistence import rules_store
+from shared.persistence.codec import to_text
 from shared.persistence.db import open_database, write_transaction
-from tests.bot.learning.journal import DAY, day_bars, engine_data, journal_settings, seed_journal
+from tests.bot.learning.journal import (
+    REVIEWED_DAY,
+    engine_data,
+    multi_day_bars,
+    multi_day_settings,
+    seed_journal,
+)
+
+DAY = REVIEWED_DAY
+journal_settings = multi_day_settings
 
 WALL = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
 
@@ -25,8 +36,8 @@ WALL = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory) -> tuple[Path, list]:
     db = tmp_path_factory.mktemp("review") / "trader.db"
-    bars = day_bars()
-    assert seed_journal(db, journal_settings(), bars) > 10
+    bars = multi_day_bars()
+    assert seed_journal(db, journal_settings(), bars) > 100
     return db, bars
 
 
@@ -53,10 +64,18 @@ def reviewed(reviewed_once, tmp_path):
     conn.close()
 
 
+def _mining_window():
+    """The sessions of the five mined days: 2025-03-03 .. 2025-03-07 (the gate: 10 .. 12)."""
+    clock = session_clock()
+    return (clock.session_bounds(date(2025, 3, 3))[0], clock.session_bounds(date(2025, 3, 10))[0])
+
+
 def _trades_in(conn, side, trend, volatility):
+    since, until = _mining_window()
     return conn.execute(
         "SELECT id, bracket_id, pnl_net_cents FROM trades WHERE side = ? AND trend = ? "
-        "AND volatility = ? ORDER BY exit_ts, id", (side, trend, volatility)).fetchall()
+        "AND volatility = ? AND exit_ts >= ? AND exit_ts < ? ORDER BY exit_ts, id",
+        (side, trend, volatility, to_text(since), to_text(until))).fetchall()
 
 
 def test_a_lock_proposal_carries_evidence_that_matches_the_journal(reviewed):
@@ -147,20 +166,28 @@ def test_a_stale_or_impossible_decision_is_refused_with_a_reason(reviewed):
         rules_store.decide_rule(conn, first.id, RuleStatus.APPROVED, "dashboard", "", later)
 
 
-def test_auto_apply_approves_only_what_the_backtest_improved(seeded, tmp_path):
+def test_auto_apply_approves_only_what_passed_out_of_sample(seeded, tmp_path):
     source, _ = seeded
     db = tmp_path / "auto.db"
     db.write_bytes(source.read_bytes())
     conn = open_database(db)
-    settings = journal_settings({"learning": {"auto_apply": True}})
+    # a lax false discovery rate so that some rules pass: each one that improved on the gate
+    # days with q <= 0.9 is approved, every other stays proposed
+    settings = journal_settings({"learning": {"auto_apply": True, "gate_alpha": 0.9}})
     report = review_day(conn, settings, date.fromisoformat(DAY), session_clock(), lambda: WALL)
+    statuses = set()
     for item in report.proposed:
         stored = rules_store.rule(conn, item["rule_id"])
         assert stored is not None
-        if stored.improved:
+        test = stored.backtest
+        passed = test["improvement_cents"] > 0 and test["q_value"] <= 0.9
+        assert stored.improved is passed is test["passed"] is item["passed_out_of_sample"]
+        assert stored.evidence["out_of_sample"]["passed"] is passed
+        if passed:
             assert stored.status is RuleStatus.APPROVED and stored.decided_by == "auto"
-            assert stored.backtest["with"]["net_pnl_cents"] > stored.backtest["without"][
-                "net_pnl_cents"]
+            assert test["with"]["net_pnl_cents"] > test["without"]["net_pnl_cents"]
         else:
             assert stored.status is RuleStatus.PROPOSED
+        statuses.add(stored.status)
+    assert statuses == {RuleStatus.APPROVED, RuleStatus.PROPOSED}
     conn.close()

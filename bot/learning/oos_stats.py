@@ -1,0 +1,118 @@
+"""The out-of-sample gate's statistics: what a rule changed, a seeded placebo test, and BH.
+
+Pure functions over the settled trades of the gate's two runs (without / with the rule).
+
+- ``trade_effects`` pairs the runs' trades by entry time and side: trades the rule removed,
+  trades it added (an entry that a freed position allowed), and trades it changed (a shorter
+  time exit). Their sum is the runs' net difference.
+- ``placebo_p_value``: a refusing rule (lock, raised threshold) is compared with refusing the
+  same number of the "without" run's trades at random (the placebo); a rule that changes
+  exits is compared with random signs of its per-trade contributions (a sign-flip test). Both
+  are one-sided:
+  the share of draws that did at least as well, counting the observed one (never 0).
+- ``effect_interval``: a seeded bootstrap 95 % interval of the rule's net effect.
+- ``benjamini_hochberg``: the adjusted p-values (q-values) of one review's rules, so the share
+  of noise rules passing is bounded by ``learning.gate_alpha`` however many were tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared.domain.models import TradeRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEffects:
+    """What a rule did to the gate run's trades (cents, net)."""
+
+    removed_cents: tuple[int, ...]
+    added_cents: tuple[int, ...]
+    changed_cents: tuple[int, ...]  # with - without, per trade the rule changed
+
+    @property
+    def effect_cents(self) -> int:
+        """Net P&L with the rule minus without (equals the runs' difference)."""
+        return (-sum(self.removed_cents) + sum(self.added_cents) + sum(self.changed_cents))
+
+    @property
+    def touched(self) -> int:
+        return len(self.removed_cents) + len(self.added_cents) + len(self.changed_cents)
+
+
+def _key(trade: TradeRecord) -> tuple[str, str]:
+    return trade.entry_ts.isoformat(), trade.side.value
+
+
+def trade_effects(without: Sequence[TradeRecord], with_rule: Sequence[TradeRecord]
+                  ) -> TradeEffects:
+    """Pair the two runs' trades by (entry time, side) and sort them into the three kinds."""
+    before = {_key(t): t.pnl_net_cents for t in without}
+    after = {_key(t): t.pnl_net_cents for t in with_rule}
+    removed = tuple(before[k] for k in sorted(before) if k not in after)
+    added = tuple(after[k] for k in sorted(after) if k not in before)
+    changed = tuple(after[k] - before[k] for k in sorted(before)
+                    if k in after and after[k] != before[k])
+    return TradeEffects(removed, added, changed)
+
+
+def placebo_p_value(effects: TradeEffects, without_pnls_cents: Sequence[int],
+                    draws: int, seed: int, refusing: bool = True) -> tuple[float, float]:
+    """(one-sided p-value, mean placebo effect in cents) of the rule's effect; seeded.
+
+    No trade touched: p = 1 (no evidence). A refusing rule (``refusing``, with trades
+    removed): each draw refuses as many random trades of the "without" run as the rule removed,
+    the trades it added and changed counting as observed. Otherwise (an exit rule): each draw
+    flips the sign of each per-trade contribution (changes, added, minus removed) at random.
+    """
+    if effects.touched == 0:
+        return 1.0, 0.0
+    rng = np.random.default_rng(seed)
+    observed = effects.effect_cents
+    if refusing and effects.removed_cents:
+        pool = np.asarray(without_pnls_cents, dtype=np.int64)
+        count = len(effects.removed_cents)
+        others = sum(effects.added_cents) + sum(effects.changed_cents)
+        keys = rng.random((draws, len(pool)))
+        picks = np.argpartition(keys, count - 1, axis=1)[:, :count]
+        placebo = -pool[picks].sum(axis=1) + others
+    else:
+        parts = np.asarray(effects.changed_cents + effects.added_cents
+                           + tuple(-p for p in effects.removed_cents), dtype=np.int64)
+        signs = rng.choice(np.array([-1, 1], dtype=np.int64), size=(draws, len(parts)))
+        placebo = (signs * parts).sum(axis=1)
+    at_least = int(np.count_nonzero(placebo >= observed))
+    return (1 + at_least) / (1 + draws), float(placebo.mean())
+
+
+def effect_interval(effects: TradeEffects, draws: int, seed: int,
+                    level: float = 0.95) -> tuple[int, int]:
+    """Bootstrap interval (cents) of the rule's net effect: its per-trade contributions
+    (minus each removed trade, each added one, each change) resampled with replacement."""
+    parts = np.asarray(effects.changed_cents + effects.added_cents
+                       + tuple(-p for p in effects.removed_cents), dtype=np.int64)
+    if len(parts) == 0:
+        return 0, 0
+    rng = np.random.default_rng(seed)
+    sums = parts[rng.integers(0, len(parts), size=(draws, len(parts)))].sum(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(sums, [tail, 100 - tail])
+    return int(round(low)), int(round(high))
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """BH-adjusted p-values (q-values), in the input's order; a rule passes when q <= alpha."""
+    count = len(p_values)
+    if count == 0:
+        return []
+    order = sorted(range(count), key=lambda i: p_values[i])
+    adjusted = [0.0] * count
+    running = 1.0
+    for rank in range(count, 0, -1):
+        index = order[rank - 1]
+        running = min(running, p_values[index] * count / rank)
+        adjusted[index] = min(1.0, running)
+    return adjusted
