@@ -33,6 +33,7 @@ from bot.backtest.llm_setup import make_backtest_llm
 from bot.backtest.memory_seed import seed_memory
 from bot.backtest.news import load_headline_scores
 from bot.backtest.process_memory import trim_heap
+from bot.backtest.quarantine import quarantine_data, quarantine_metrics
 from bot.backtest.settle import Costs, settle
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
@@ -174,6 +175,7 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
                        "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
+    data = quarantine_data(data, settings)  # the bad prints the live bot would never see
     trim_heap()  # the parse's many small freed blocks, before the engine's arrays
     logger.info("data: %d bars loaded in %.2f s (%.2f s CPU)", len(data),
                 time.perf_counter() - started, time.process_time() - cpu_started)
@@ -264,7 +266,7 @@ def summarize_outcome(
                    stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
                    bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
-                   rows_out_of_order=data.out_of_order,
+                   rows_out_of_order=data.out_of_order, **quarantine_metrics(data),
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
     if outcome.memory is not None:

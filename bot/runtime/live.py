@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.feeds.validation import bar_problem
 from bot.adapters.journal import SqliteJournal
+from bot.core.bar_quarantine import BarQuarantine, JumpLimits
 from bot.core.engine import TradingEngine
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
@@ -162,6 +162,9 @@ class LiveBot:
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
+        self.quarantine = BarQuarantine(JumpLimits.from_config(  # bad prints never reach it
+            settings.feed, get_instrument(self.symbol).tick_size))
+        self.quarantine.seed(recent)
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
@@ -331,13 +334,12 @@ class LiveBot:
         last = self.engine.last_bar
         if not decide and last is not None and bar.ts <= last.ts:
             return  # history overlapping what the window already holds
-        problem = bar_problem(bar, get_instrument(self.symbol).tick_size)
-        if problem is None and last is not None and bar.ts <= last.ts:
-            problem = f"bar at {bar.ts.isoformat()} is not after the last bar {last.ts.isoformat()}"
-        if problem is not None:
+        verdict = self.quarantine.check(bar)  # malformed, out of order, or a bad print
+        if verdict.event is not None:
+            self._record_incident(verdict.event, verdict.message, verdict.detail, ts=bar.ts)
+        if not verdict.accepted:
             self.bad_bars += 1
-            logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
-            self._record_incident("bad_bar", problem, ts=bar.ts)
+            logger.warning("skipped bad bar #%d: %s", self.bad_bars, verdict.message)
             return
         if not decide:
             self.engine.warm_up([bar])
@@ -357,6 +359,7 @@ class LiveBot:
         No decision, no order: the engine only fills its window, as after a restart.
         """
         self.engine.warm_up(history)
+        self.quarantine.seed(history)
         with write_transaction(self.conn):
             journal_store.insert_bars(self.conn, self.symbol, history)
         first, last = history[0].ts, history[-1].ts
