@@ -35,6 +35,7 @@ from bot.backtest.news import load_headline_scores
 from bot.backtest.process_memory import trim_heap
 from bot.backtest.quarantine import quarantine_data, quarantine_metrics
 from bot.backtest.settle import Costs, settle
+from bot.core.fill_guard import count_bad_fills
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
 from shared.config.settings import (
@@ -252,8 +253,9 @@ def summarize_outcome(
     starting = usd_to_cents(settings.backtest.starting_equity_usd)
     costs = Costs(instrument, commission_cents(settings, instrument),
                   settings.backtest.slippage_ticks)
-    settled = settle(outcome, data, costs, starting,
-                     usd_to_cents(settings.backtest.ruin_equity_usd))
+    settled = settle(outcome, data, costs, starting,  # the live bot's floor stops it too
+                     usd_to_cents(max(settings.backtest.ruin_equity_usd,
+                                      settings.risk.min_equity_usd)))
     trades = list(settled.trades)
     stop = settled.last_index + 1
     size = (reference_contracts(request, settings) if request.strategy in REFERENCE_STRATEGIES
@@ -267,6 +269,7 @@ def summarize_outcome(
                    bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
                    rows_out_of_order=data.out_of_order, **quarantine_metrics(data),
+                   bad_fills=count_bad_fills(trades, settings.risk),
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
     if outcome.memory is not None:

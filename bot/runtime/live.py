@@ -41,6 +41,7 @@ from bot.runtime.bar_source import (
 )
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
+from bot.runtime.equity_floor import EquityFloor
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
@@ -165,6 +166,7 @@ class LiveBot:
         self.quarantine = BarQuarantine(JumpLimits.from_config(  # bad prints never reach it
             settings.feed, get_instrument(self.symbol).tick_size))
         self.quarantine.seed(recent)
+        self.equity_floor = EquityFloor(self.conn)  # risk.min_equity_usd: flatten and halt
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
@@ -349,6 +351,7 @@ class LiveBot:
         started_s = time.perf_counter()
         self.news.poll()
         record = self.engine.on_bar(bar)
+        self.equity_floor.check(self.engine, bar, self.engine_now())
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
