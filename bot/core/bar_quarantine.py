@@ -51,6 +51,7 @@ NS_PER_SECOND = 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _GRID_TOLERANCE = 1e-7  # in ticks, stricter than bar_problem's: a column flag may only over-flag
+_COLUMN_PRICE_CAP = 1e12  # a price beyond this is flagged in columns (the object judges it)
 
 
 class QuarantineReason(StrEnum):
@@ -278,20 +279,15 @@ def flag_columns(
     ``ts`` is epoch nanoseconds.
     """
     count = len(ts)
-    prices = np.stack([open_, high, low, close])
-    finite = np.isfinite(prices).all(axis=0) & np.isfinite(volume)
-    safe = np.where(finite, prices, 0.0)
-    exact = safe / limits.tick_size
-    ticks = np.rint(exact)
-    flags = ~finite | (safe <= 0).any(axis=0) | (volume < 0)
-    flags |= (np.abs(exact - ticks) > _GRID_TOLERANCE).any(axis=0)
+    flags = ~np.isfinite(volume) | (volume < 0)
+    o, h, lo, c = (_column_ticks(column, limits.tick_size, flags)
+                   for column in (open_, high, low, close))
     flags |= (high < low) | (open_ < low) | (open_ > high) | (close < low) | (close > high)
     if count < 2:
         return flags
     flags[1:] |= ts[1:] <= ts[:-1]
     if not limits.enabled:
         return flags
-    o, h, lo, c = ticks.astype(np.int64)
     spans = np.concatenate([[0], np.cumsum(h - lo)])
     index = np.arange(1, count)
     start = np.maximum(index - limits.window_bars, 0)
@@ -302,3 +298,16 @@ def flag_columns(
     flags[1:] |= np.abs(o[1:] - ref) > limits.gap_ranges * unit
     flags[1:] |= np.maximum(np.abs(h[1:] - ref), np.abs(lo[1:] - ref)) > limits.spike_ranges * unit
     return flags
+
+
+def _column_ticks(column: np.ndarray, tick_size: float, flags: np.ndarray) -> np.ndarray:
+    """A price column in whole ticks; flags the rows not finite, not positive or off the grid
+    (one column of scratch arrays at a time: a backtest may hold millions of bars)."""
+    sane = np.isfinite(column) & (column < _COLUMN_PRICE_CAP)  # int64 ticks cannot overflow
+    flags |= ~sane
+    safe = np.where(sane, column, 1.0)
+    flags |= safe <= 0
+    exact = safe / tick_size
+    ticks = np.rint(exact)
+    flags |= np.abs(exact - ticks) > _GRID_TOLERANCE
+    return ticks.astype(np.int64)

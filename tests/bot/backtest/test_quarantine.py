@@ -40,7 +40,8 @@ def faulty_bars(seed: int, count: int = 1500) -> list[Bar]:
     bars = minute_bars(count, seed=seed % 5 + 1)
     for _ in range(6):
         i = rng.randrange(1, count - 3)
-        kind = rng.choice(["high", "low", "zero", "twice", "shift", "broken", "wide"])
+        kind = rng.choice(["high", "low", "zero", "twice", "shift", "broken", "wide", "absurd",
+                           "nan"])
         if kind == "high":
             bars[i] = replace(bars[i], high=50000.0)
         elif kind == "low":
@@ -51,6 +52,10 @@ def faulty_bars(seed: int, count: int = 1500) -> list[Bar]:
             bars[i], bars[i + 1] = _flat(bars[i], 0.25), _flat(bars[i + 1], 0.25)
         elif kind == "shift":  # a roll splice: everything after it 60 points higher
             bars[i:] = [_shifted(bar, 60.0) for bar in bars[i:]]
+        elif kind == "absurd":
+            bars[i] = replace(bars[i], high=1e300)
+        elif kind == "nan":
+            bars[i] = replace(bars[i], close=float("nan"))
         elif kind == "broken":
             bars[i] = replace(bars[i], high=bars[i].low - 1)
         else:
@@ -70,7 +75,7 @@ def object_verdicts(bars: list[Bar], limits: JumpLimits) -> tuple[list[bool], li
     return accepted, events
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 def test_the_column_pass_gives_exactly_the_live_objects_verdicts(seed):
     bars = faulty_bars(seed)
     data = bar_data(bars)
