@@ -1,8 +1,8 @@
 """Run the fault suite's drivers against real bot processes and print what survived.
 
-Each driver (tests/faults/scenarios.py, bad_input.py, llm_scenarios.py) starts the real
-``python -m bot run`` (or the dashboard launcher), injects one fault and checks the journal's
-invariants. Prints one table: faults tried, survived, journal rows lost, duplicate orders,
+Each driver (tests/faults/scenarios.py, bad_input.py, bad_prints.py, llm_scenarios.py) starts
+the real ``python -m bot run`` (or the dashboard launcher), injects one fault and checks the
+journal's invariants. Prints one table: faults tried, survived, journal rows lost, duplicate orders,
 positions without a working stop, and restart -> first decision seconds (where the fault has a
 restart). Asserts nothing. The IB faults (gateway drop, kill -9 with the fake gateway) run as
 tests in tests/faults/test_ib_faults.py. Usage: ``python benchmarks/bench_faults.py``.
@@ -20,7 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.faults import bad_input, engine_fault, llm_scenarios, scenarios  # noqa: E402
+from tests.faults import (  # noqa: E402
+    bad_input,
+    bad_prints,
+    engine_fault,
+    llm_scenarios,
+    scenarios,
+)
 
 logger = logging.getLogger("bench")
 
@@ -74,6 +80,17 @@ def bad_input_faults(work: Path) -> list[Row]:
     return [Row(r.fault, r.survived, note=r.detail[:60]) for r in results]
 
 
+def bad_print_faults(work: Path) -> list[Row]:
+    """One replay file with two bad prints (OHLC 0.25 in a long, a 50000 high), live and
+    backtested: fills at a bad price count as wrong P&L rows; the note gives what the same
+    backtest does without the filter."""
+    result = bad_prints.bad_print_replay(folder(work, "bad_prints"))
+    note = (f"{result.bad_price_fills} bad-price fills, {result.bad_bar_events} bad_bar, "
+            f"parity {'yes' if result.parity else 'NO'}; unfiltered worst "
+            f"${result.unfiltered_worst_trade_cents / 100:,.0f}")
+    return [Row(result.fault, result.survived, note=note)]
+
+
 def llm_faults(work: Path) -> list[Row]:
     """LLM endpoint down, throttling, slow, garbage and hostile replies."""
     rows = []
@@ -98,7 +115,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        rows = process_faults(work) + bad_input_faults(work) + llm_faults(work)
+        rows = (process_faults(work) + bad_input_faults(work) + bad_print_faults(work)
+                + llm_faults(work))
     header = ("fault", "survived", "rows lost", "dup orders", "naked", "restart->decision s",
               "note")
     widths = (30, 8, 9, 10, 5, 19, 0)

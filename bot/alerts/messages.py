@@ -62,6 +62,8 @@ EVENT_KINDS: dict[str, AlertKind] = {
     "config_rejected": AlertKind.CONFIG_REJECTED,
     "rules_proposed": AlertKind.RULES_PROPOSED,
     "research_finished": AlertKind.RESEARCH_FINISHED,
+    "bad_fill": AlertKind.INCIDENT,  # a fill lost beyond the disaster stop (bot/core/fill_guard)
+    "level_shift": AlertKind.INCIDENT,  # a held price jump: a roll splice or a real gap
 }
 RISK_RULES = (RiskRule.DAILY_LOSS.value, RiskRule.CONSECUTIVE_LOSSES.value)
 TITLES = {

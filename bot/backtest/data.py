@@ -27,6 +27,7 @@ from bot.adapters.feeds.replay import (
 )
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from bot.backtest.bar_cache import load_bars_cached
+from bot.core.bar_quarantine import QuarantineEvent
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.models import Bar
 
@@ -53,6 +54,7 @@ class BarData:
     problems: tuple[str, ...] = ()
     out_of_order: int = 0
     order_problems: tuple[str, ...] = ()
+    quarantine: tuple[QuarantineEvent, ...] = ()  # bars dropped as bad prints, level shifts
 
     def __len__(self) -> int:
         return len(self.ts_ns)
@@ -70,7 +72,7 @@ class BarData:
         """Pickle by fields; unpickled arrays are made aligned and contiguous (``_rebuilt``)."""
         return (_rebuilt, (self.ts_ns, self.open, self.high, self.low, self.close, self.volume,
                            self.bar_seconds, self.first, self.rows_skipped, self.problems,
-                           self.out_of_order, self.order_problems))
+                           self.out_of_order, self.order_problems, self.quarantine))
 
     def slice(self, start: int, stop: int, first: int = 0) -> BarData:
         """Bars [start, stop) as a new BarData whose decisions start at ``first``."""
@@ -78,7 +80,7 @@ class BarData:
             self.ts_ns[start:stop], self.open[start:stop], self.high[start:stop],
             self.low[start:stop], self.close[start:stop], self.volume[start:stop],
             self.bar_seconds, first, self.rows_skipped, self.problems, self.out_of_order,
-            self.order_problems,
+            self.order_problems, self.quarantine,
         )
 
 

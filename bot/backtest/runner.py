@@ -33,7 +33,9 @@ from bot.backtest.llm_setup import make_backtest_llm
 from bot.backtest.memory_seed import seed_memory
 from bot.backtest.news import load_headline_scores
 from bot.backtest.process_memory import trim_heap
+from bot.backtest.quarantine import quarantine_data, quarantine_metrics
 from bot.backtest.settle import Costs, settle
+from bot.core.fill_guard import count_bad_fills
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
 from shared.config.backtest_request import BAR_SIZES, BacktestRequest, split_params
 from shared.config.settings import (
@@ -174,6 +176,7 @@ def load_data(request: BacktestRequest, settings: Settings) -> BarData:
                        "; ".join(data.order_problems))
     if request.data == "synthetic":
         start = None
+    data = quarantine_data(data, settings)  # the bad prints the live bot would never see
     trim_heap()  # the parse's many small freed blocks, before the engine's arrays
     logger.info("data: %d bars loaded in %.2f s (%.2f s CPU)", len(data),
                 time.perf_counter() - started, time.process_time() - cpu_started)
@@ -250,8 +253,9 @@ def summarize_outcome(
     starting = usd_to_cents(settings.backtest.starting_equity_usd)
     costs = Costs(instrument, commission_cents(settings, instrument),
                   settings.backtest.slippage_ticks)
-    settled = settle(outcome, data, costs, starting,
-                     usd_to_cents(settings.backtest.ruin_equity_usd))
+    settled = settle(outcome, data, costs, starting,  # the live bot's floor stops it too
+                     usd_to_cents(max(settings.backtest.ruin_equity_usd,
+                                      settings.risk.min_equity_usd)))
     trades = list(settled.trades)
     stop = settled.last_index + 1
     size = (reference_contracts(request, settings) if request.strategy in REFERENCE_STRATEGIES
@@ -264,7 +268,8 @@ def summarize_outcome(
                    stopped_at=settled.stopped_at.isoformat() if settled.stopped_at else None,
                    bars=outcome.bars, bars_evaluated=outcome.bars_evaluated,
                    bar_seconds=data.bar_seconds, rows_skipped=data.rows_skipped,
-                   rows_out_of_order=data.out_of_order,
+                   rows_out_of_order=data.out_of_order, **quarantine_metrics(data),
+                   bad_fills=count_bad_fills(trades, settings.risk),
                    seconds=round(seconds, 3), bars_per_second=round(outcome.bars / seconds)
                    if seconds > 0 else None)
     if outcome.memory is not None:

@@ -6,7 +6,8 @@ market exit (slippage against us, commission per contract per side: DESIGN §4a)
 window is a backtest of its own, so its last bar closes its position the same way.
 
 Ruin: when equity marked at a bar's close (starting equity + realized net P&L + the open
-position's P&L, its entry commission paid) is at or below ``backtest.ruin_equity_usd``, the
+position's P&L, its entry commission paid) is at or below ``backtest.ruin_equity_usd`` (or the
+live bot's floor ``risk.min_equity_usd``, when higher: the runner passes the larger), the
 position is flattened at the next bar's open (a market exit, as the flatten command does; at
 the close when there is no next bar), exit reason ``ruin_stop``, and nothing later is traded.
 This is applied to the finished run: a decision sees only earlier bars, so the trades up to

@@ -20,6 +20,7 @@ from bot.core import risk
 from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
 from bot.core.features import BarWindow, compute_features
+from bot.core.fill_guard import BAD_FILL, bad_fill
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.memory import MemoryIndex
@@ -410,6 +411,8 @@ class TradingEngine:
         )
         for trade in updates.trades:
             self.entry_labels.pop(trade.bracket_id, None)
+            if (alarm := bad_fill(trade, self.settings.risk)) is not None:
+                self.journal.record_event(trade.exit_ts, BAD_FILL, "incident", *alarm)
             learned = self.memory.learn(trade)
             if learned is not None:
                 outcome, scaler = learned

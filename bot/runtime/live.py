@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.feeds.validation import bar_problem
 from bot.adapters.journal import SqliteJournal
+from bot.core.bar_quarantine import BarQuarantine, JumpLimits
 from bot.core.engine import TradingEngine
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
@@ -42,6 +42,7 @@ from bot.runtime.bar_source import (
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.engine_guard import EngineGuard
+from bot.runtime.equity_floor import EquityFloor
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
@@ -51,7 +52,7 @@ from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
 from shared.domain.instruments import get_instrument, usd_to_cents
-from shared.domain.models import Bar, Mode, Order, Position, SessionPhase
+from shared.domain.models import Bar, DecisionRecord, Mode, Order, Position, SessionPhase
 from shared.persistence import journal_store, ops_store
 from shared.persistence.config_source import store_version
 from shared.persistence.db import open_database, set_busy_timeout, write_transaction
@@ -164,6 +165,10 @@ class LiveBot:
         )
         self.engine.warm_up(recent)
         self.guard = EngineGuard(self.engine)
+        self.quarantine = BarQuarantine(JumpLimits.from_config(  # bad prints never reach it
+            settings.feed, get_instrument(self.symbol).tick_size))
+        self.quarantine.seed(recent)
+        self.equity_floor = EquityFloor(self.conn)  # risk.min_equity_usd: flatten and halt
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
@@ -333,13 +338,12 @@ class LiveBot:
         last = self.engine.last_bar
         if not decide and last is not None and bar.ts <= last.ts:
             return  # history overlapping what the window already holds
-        problem = bar_problem(bar, get_instrument(self.symbol).tick_size)
-        if problem is None and last is not None and bar.ts <= last.ts:
-            problem = f"bar at {bar.ts.isoformat()} is not after the last bar {last.ts.isoformat()}"
-        if problem is not None:
+        verdict = self.quarantine.check(bar)  # malformed, out of order, or a bad print
+        if verdict.event is not None:
+            self._record_incident(verdict.event, verdict.message, verdict.detail, ts=bar.ts)
+        if not verdict.accepted:
             self.bad_bars += 1
-            logger.warning("skipped bad bar #%d: %s", self.bad_bars, problem)
-            self._record_incident("bad_bar", problem, ts=bar.ts)
+            logger.warning("skipped bad bar #%d: %s", self.bad_bars, verdict.message)
             return
         if not decide:
             self.engine.warm_up([bar])
@@ -347,9 +351,15 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
-        self.guard.on_bar(bar, self.news.poll, self.llm.after_bar)  # survives an engine fault
+        self.guard.on_bar(bar, self.news.poll, self._after_decision)  # survives an engine fault
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def _after_decision(self, record: DecisionRecord) -> None:
+        """After the engine decided on a bar: the equity floor, then the LLM detector."""
+        if self.engine.last_bar is not None:  # the bar just decided on
+            self.equity_floor.check(self.engine, self.engine.last_bar, self.engine_now())
+        self.llm.after_bar(record)
 
     def warm_start(self, history: Sequence[Bar]) -> None:
         """Journal a first start's history bars (charts) and warm the indicators with them.
@@ -357,6 +367,7 @@ class LiveBot:
         No decision, no order: the engine only fills its window, as after a restart.
         """
         self.engine.warm_up(history)
+        self.quarantine.seed(history)
         with write_transaction(self.conn):
             journal_store.insert_bars(self.conn, self.symbol, history)
         first, last = history[0].ts, history[-1].ts

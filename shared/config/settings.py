@@ -111,6 +111,29 @@ class FeedConfig(Section):
         "first (at least features.window_bars bars) so indicators are warm and charts full; "
         "0 = off",
     )
+    # The bad-print quarantine (bot/core/bar_quarantine.py), live and in backtests alike.
+    bad_print_filter: bool = Field(
+        True, description="Quarantine bars that jump beyond the limits below (OHLC, non-positive "
+        "and non-finite prices are always refused)",
+    )
+    bad_print_window_bars: int = Field(
+        60, ge=5, le=1000, description="Recent range = mean high-low of this many accepted bars",
+    )
+    bad_print_gap_ranges: float = Field(
+        15.0, ge=2, le=1000, description="An open this many recent ranges (x sqrt of the bars "
+        "elapsed) from the last close is a suspect print",
+    )
+    bad_print_spike_ranges: float = Field(
+        80.0, ge=2, le=10_000, description="A high or low this many recent ranges (x sqrt of "
+        "the bars elapsed) from the last close is a suspect print",
+    )
+    bad_print_min_range_ticks: int = Field(
+        4, ge=1, le=10_000, description="Floor of the recent range, in ticks",
+    )
+    bad_print_confirm_bars: int = Field(
+        2, ge=1, le=20, description="A jump the next this many bars hold is a level shift "
+        "(a contract roll splice): accepted and flagged",
+    )
 
 
 class FeatureConfig(Section):
@@ -302,6 +325,11 @@ class RiskConfig(Section):
     trailing_distance_points: float = Field(4.0, gt=0, json_schema_extra=HOT)
     max_hold_minutes: float = Field(90.0, gt=0, json_schema_extra=HOT)
     disaster_stop_usd: float = Field(500.0, gt=0, json_schema_extra=HOT)
+    min_equity_usd: float = Field(
+        0.0, ge=0, le=1e9, json_schema_extra=HOT,
+        description="Equity (open P&L included) at or below this flattens and halts the bot "
+        "(backtests stop there too, like backtest.ruin_equity_usd)",
+    )
     entry_order_type: Literal["market", "limit"] = Field("market", json_schema_extra=HOT)
     limit_offset_ticks: int = Field(0, ge=0, le=40, json_schema_extra=HOT)
 

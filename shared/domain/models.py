@@ -84,7 +84,7 @@ class ExitReason(StrEnum):
     FLATTEN = "flatten"
     KILL_SWITCH = "kill_switch"
     END_OF_DATA = "end_of_data"  # backtest only: still open at the last bar, closed there
-    RUIN_STOP = "ruin_stop"  # backtest only: equity fell to the ruin level, flattened
+    RUIN_STOP = "ruin_stop"  # equity fell to the ruin level or risk.min_equity_usd, flattened
 
 
 class Mode(StrEnum):

@@ -39,6 +39,8 @@ def test_an_exit_alert_carries_prices_reason_and_net_pnl_in_dollars():
     ("order_rejected", "incident", AlertKind.INCIDENT),
     ("llm_trigger", "info", None),
     ("bad_bar", "warning", None),
+    ("bad_fill", "incident", AlertKind.INCIDENT),
+    ("level_shift", "warning", AlertKind.INCIDENT),
 ])
 def test_events_map_to_alert_kinds(kind, severity, expected):
     alert = event_alert(EventRow(5, TS, kind, severity, "what happened", {}))

@@ -1,0 +1,61 @@
+"""Decide whether a single bar is fit to feed the engine.
+
+``bar_problem`` names the first thing wrong with a bar (or returns None): a non-finite or
+non-positive price, broken OHLC consistency, a negative volume, a price off the tick grid. The
+bad-print quarantine (``bot.core.bar_quarantine``) applies it first, live and in backtests; the
+live loop logs the reason, counts the bar and skips it, so one bad bar never crashes the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from shared.domain.models import Bar
+
+PRICE_FIELDS = ("open", "high", "low", "close")
+_TICK_TOLERANCE = 1e-6  # in ticks: binary floats of exact tick multiples are far closer
+
+
+def bar_problem(bar: Bar, tick_size: float = 0.25) -> str | None:
+    """Return why ``bar`` is malformed, or None when it is fine."""
+    return _timestamp_problem(bar) or _value_problem(bar) or _tick_problem(bar, tick_size)
+
+
+def _timestamp_problem(bar: Bar) -> str | None:
+    if not isinstance(bar.ts, datetime):
+        return f"timestamp {bar.ts!r} is not a datetime"
+    if bar.ts.tzinfo is None or bar.ts.utcoffset() is None:
+        return f"timestamp {bar.ts.isoformat()} has no timezone"
+    return None
+
+
+def _value_problem(bar: Bar) -> str | None:
+    for name in (*PRICE_FIELDS, "volume"):
+        value = getattr(bar, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} {value!r} is not a number"
+        if not math.isfinite(value):
+            return f"{name} is {value}"
+    for name in PRICE_FIELDS:
+        if getattr(bar, name) <= 0:
+            return f"{name} {getattr(bar, name)} is not positive"
+    if bar.high < bar.low:
+        return f"high {bar.high} is below low {bar.low}"
+    for name in ("open", "close"):
+        value = getattr(bar, name)
+        if not bar.low <= value <= bar.high:
+            return f"{name} {value} is outside the bar's range [{bar.low}, {bar.high}]"
+    if bar.volume < 0:
+        return f"volume {bar.volume} is negative"
+    return None
+
+
+def _tick_problem(bar: Bar, tick_size: float) -> str | None:
+    if tick_size <= 0:
+        raise ValueError(f"tick_size must be positive, not {tick_size}")
+    for name in PRICE_FIELDS:
+        ticks = getattr(bar, name) / tick_size
+        if abs(ticks - round(ticks)) > _TICK_TOLERANCE:
+            return f"{name} {getattr(bar, name)} is not on the {tick_size} tick grid"
+    return None
