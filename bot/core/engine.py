@@ -23,7 +23,7 @@ from bot.core.features import BarWindow, compute_features
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.memory import MemoryIndex
-from bot.core.memory_book import MemoryBook
+from bot.core.memory_book import MemoryBook, commission_per_side_cents
 from bot.core.memory_guard import NOT_CONSULTED, MemoryVerdict
 from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
@@ -34,7 +34,7 @@ from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
 from shared.config.settings import RiskConfig, Settings
 from shared.domain.instruments import Instrument, get_instrument
-from shared.domain.memory import MemoryRow, MemorySetup
+from shared.domain.memory import MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import (
     Action,
     Bar,
@@ -106,7 +106,8 @@ class TradingEngine:
                                   settings.risk.max_hold_minutes)
         self.memory = MemoryBook(memory if memory is not None else MemoryIndex(),
                                  self.instrument, settings.broker.paper_slippage_ticks,
-                                 settings.risk.max_hold_minutes, memory_open)
+                                 settings.risk.max_hold_minutes, memory_open,
+                                 commission_per_side_cents(settings, self.instrument))
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ class TradingEngine:
             self.journal.record_event(now, "memory_shadow_exit", "info", f"refused by memory: "
                                       f"{shadow.side} would have made "
                                       f"${shadow.pnl_cents / 100:.2f}", shadow.detail())
+            self._learn(self.memory.learn_shadow(shadow), shadow.exit_ts)
 
     def on_bar(self, bar: Bar, features: Features | None = None) -> DecisionRecord:
         """Execute, evaluate and journal one bar; return the decision.
@@ -336,7 +338,8 @@ class TradingEngine:
             return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *notes,
                     verdict.reason), "none", None)
         if not memory_verdict.allowed:
-            self.memory.refuse(verdict, now)  # follow the bracket risk approved as a shadow
+            self.memory.refuse(verdict, now, setup,  # follow it as a shadow, learn its outcome
+                               f"shadow:{bracket_id_for(self.instrument.symbol, now)}")
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
@@ -412,3 +415,15 @@ class TradingEngine:
                 self.journal.record_memory_outcome(trade.bracket_id, outcome)
                 if scaler is not None:
                     self.journal.record_memory_scaler(scaler, trade.exit_ts)
+
+    def _learn(self, learned: tuple[MemoryRow, ScalerSnapshot | None] | None, at: datetime
+               ) -> None:
+        """Journal a refused entry's setup that joined memory with its shadow outcome."""
+        if learned is None:
+            return
+        row, scaler = learned
+        self.journal.record_memory_setup(self.instrument.symbol, row)
+        if row.outcome is not None:
+            self.journal.record_memory_outcome(row.bracket_id, row.outcome)
+        if scaler is not None:
+            self.journal.record_memory_scaler(scaler, at)

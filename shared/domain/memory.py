@@ -52,12 +52,17 @@ class MemoryOutcome:
 
 @dataclass(frozen=True, slots=True)
 class MemoryRow:
-    """One stored setup: its bracket, the initial risk, and the outcome (None while open)."""
+    """One stored setup: its bracket, the initial risk, and the outcome (None while open).
+
+    ``shadow`` marks an entry that was refused: its outcome is where its bracket would have
+    exited (the shadow's fill model, net of a round trip's commission), learned once it closed.
+    """
 
     bracket_id: str
     setup: MemorySetup
     risk_cents: int
     outcome: MemoryOutcome | None = None
+    shadow: bool = False
 
 
 @dataclass(frozen=True, slots=True)

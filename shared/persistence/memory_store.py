@@ -33,19 +33,25 @@ def _values(blob: bytes) -> tuple[float, ...]:
 def insert_memory_setup(
     conn: sqlite3.Connection, symbol: str, row: MemoryRow, recorded_at: datetime
 ) -> None:
-    """Store a submitted bracket's setup; its decision (same bracket id) gives decision_id."""
+    """Store a setup: a submitted bracket's (its decision, same bracket id, gives decision_id)
+    or a refused entry's shadow (``row.shadow``: the refusing decision, same time and symbol)."""
     require_transaction(conn, "insert_memory_setup")
     setup = row.setup
     time_bucket, volatility, trend = setup.buckets
+    decision = ("(SELECT id FROM decisions WHERE ts = ? AND symbol = ? ORDER BY id LIMIT 1)"
+                if row.shadow else
+                "(SELECT id FROM decisions WHERE bracket_id = ? ORDER BY id LIMIT 1)")
+    key: tuple[object, ...] = ((to_text(setup.decision_ts), symbol) if row.shadow
+                               else (row.bracket_id,))
     conn.execute(
         "INSERT INTO memory (bracket_id, decision_id, symbol, entry_ts, side, schema_version, "
         "features, time_bucket, volatility, trend, llm_bias, llm_confidence, risk_cents, "
-        "recorded_at) VALUES (?, (SELECT id FROM decisions WHERE bracket_id = ? ORDER BY id "
-        "LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"recorded_at, shadow) VALUES (?, {decision}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            row.bracket_id, row.bracket_id, symbol, to_text(setup.decision_ts), setup.side.value,
+            row.bracket_id, *key, symbol, to_text(setup.decision_ts), setup.side.value,
             setup.schema_version, _blob(setup.vector), time_bucket, volatility, trend,
             setup.llm_bias, setup.llm_confidence, row.risk_cents, to_text(recorded_at),
+            int(row.shadow),
         ),
     )
 
@@ -75,7 +81,8 @@ def _row(row: sqlite3.Row) -> MemoryRow:
     if row["closed_ts"] is not None:
         outcome = MemoryOutcome(row["pnl_net_cents"], row["r_multiple"], row["exit_reason"],
                                 from_text(row["closed_ts"]))
-    return MemoryRow(row["bracket_id"], setup, row["risk_cents"], outcome)
+    shadow = "shadow" in row.keys() and bool(row["shadow"])  # a journal older than the flag
+    return MemoryRow(row["bracket_id"], setup, row["risk_cents"], outcome, shadow)
 
 
 def closed_memory_rows(

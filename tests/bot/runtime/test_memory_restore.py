@@ -44,6 +44,7 @@ def test_the_rebuilt_index_equals_the_one_built_as_trades_closed(journaled):
     rebuilt = restore_memory(conn)
     built = engine.memory.index
     assert len(built) >= 10 and rebuilt.rows == built.rows
+    assert 0 < rebuilt.shadow_count == built.shadow_count < len(built)  # the flag came back
     assert rebuilt.scaler == built.scaler
     assert memory_store.latest_memory_scaler(conn, FEATURE_SCHEMA_VERSION) == built.scaler
     for row in built.rows[::3]:
@@ -55,7 +56,8 @@ def test_the_rebuilt_index_equals_the_one_built_as_trades_closed(journaled):
 def test_every_trade_has_its_closed_setup_linked_to_the_entry_decision(journaled):
     engine, conn, _ = journaled
     trades = journal_store.all_trades(conn)
-    closed = memory_store.closed_memory_rows(conn, FEATURE_SCHEMA_VERSION)
+    stored = memory_store.closed_memory_rows(conn, FEATURE_SCHEMA_VERSION)
+    closed = [r for r in stored if not r.shadow]
     assert {r.bracket_id for r in closed} == {t.bracket_id for t in trades}
     for row, trade in zip(closed, trades, strict=True):
         assert (row.bracket_id, row.outcome.pnl_net_cents, row.outcome.close_ts) == (
@@ -63,8 +65,21 @@ def test_every_trade_has_its_closed_setup_linked_to_the_entry_decision(journaled
     links = conn.execute("SELECT COUNT(*) FROM memory m JOIN decisions d ON d.id = "
                          "m.decision_id AND d.bracket_id = m.bracket_id AND d.verdict = 'enter'"
                          ).fetchone()[0]
-    assert links == memory_store.memory_counts(conn, FEATURE_SCHEMA_VERSION).closed + len(
-        engine.memory.open)
+    assert links == len(closed) + len(engine.memory.open)
+
+
+def test_every_shadow_setup_is_linked_to_the_decision_memory_refused(journaled):
+    engine, conn, _ = journaled
+    shadows = [r for r in memory_store.closed_memory_rows(conn, FEATURE_SCHEMA_VERSION)
+               if r.shadow]
+    exits = [e for e in conn.execute("SELECT ts FROM events WHERE kind = 'memory_shadow_exit'")]
+    assert shadows and len(shadows) == len(exits) == engine.memory.index.shadow_count
+    refused = conn.execute("SELECT COUNT(*) FROM memory m JOIN decisions d ON d.id = "
+                           "m.decision_id AND d.ts = m.entry_ts AND d.risk_rule = 'memory' "
+                           "WHERE m.shadow = 1").fetchone()[0]
+    assert refused == len(shadows)
+    assert all(r.bracket_id.startswith("shadow:") and r.outcome.close_ts > r.setup.decision_ts
+               for r in shadows)
 
 
 def test_the_setup_of_a_bracket_still_open_comes_back(journaled):
