@@ -81,7 +81,8 @@ def _row(row: sqlite3.Row) -> MemoryRow:
     if row["closed_ts"] is not None:
         outcome = MemoryOutcome(row["pnl_net_cents"], row["r_multiple"], row["exit_reason"],
                                 from_text(row["closed_ts"]))
-    shadow = "shadow" in row.keys() and bool(row["shadow"])  # a journal older than the flag
+    # a journal older than the flag has no such column (sqlite3.Row's "in" looks at values)
+    shadow = "shadow" in row.keys() and bool(row["shadow"])  # noqa: SIM118
     return MemoryRow(row["bracket_id"], setup, row["risk_cents"], outcome, shadow)
 
 
