@@ -281,6 +281,8 @@ class TradingEngine:
         self.journal.record_decision(record)
         if bracket_id is not None and bracket_id in self.memory.open:
             self.journal.record_memory_setup(self.instrument.symbol, self.memory.open[bracket_id])
+        if (shadow_row := self.memory.take_new_shadow()) is not None:  # a refusal memory follows
+            self.journal.record_memory_setup(self.instrument.symbol, shadow_row)
         self.journal.record_bar(self.instrument.symbol, bar)
         self.journal.flush()
         return record
@@ -418,11 +420,10 @@ class TradingEngine:
 
     def _learn(self, learned: tuple[MemoryRow, ScalerSnapshot | None] | None, at: datetime
                ) -> None:
-        """Journal a refused entry's setup that joined memory with its shadow outcome."""
+        """Journal the outcome of a refused entry's shadow that joined memory."""
         if learned is None:
             return
         row, scaler = learned
-        self.journal.record_memory_setup(self.instrument.symbol, row)
         if row.outcome is not None:
             self.journal.record_memory_outcome(row.bracket_id, row.outcome)
         if scaler is not None:

@@ -13,13 +13,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.llm_attribution import ShadowBook, ShadowExit
+from bot.core.llm_attribution import ShadowBook, ShadowBracket, ShadowExit
 from bot.core.llm_bias import LlmBiasState
 from bot.core.memory import MemoryIndex
 from bot.core.memory_features import make_setup
 from shared.config.settings import Settings
 from shared.domain.instruments import Instrument, usd_to_cents
-from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
+from shared.domain.memory import (
+    MemoryOutcome,
+    MemoryRow,
+    MemorySetup,
+    ScalerSnapshot,
+    ShadowPlan,
+)
 from shared.domain.models import Action, Features, OrderPlan, Regime, Side, TradeRecord
 
 
@@ -45,6 +51,7 @@ class MemoryBook:
         self.refused = 0
         self.commission_per_side_cents = commission_per_side_cents
         self._shadow_setups: dict[datetime, MemoryRow] = {}  # by decision time, while open
+        self.new_shadow: MemoryRow | None = None
 
     def setup(
         self, features: Features, regime: Regime, action: Action, now: datetime,
@@ -77,8 +84,25 @@ class MemoryBook:
             return
         self.shadows.add(plan, now)
         if setup is not None:
-            self._shadow_setups[now] = MemoryRow(shadow_id, setup, self._risk_cents(plan),
-                                                 shadow=True)
+            shadow_plan = ShadowPlan(plan.stop_price, plan.target_price, plan.contracts)
+            row = MemoryRow(shadow_id, setup, self._risk_cents(plan), shadow_plan=shadow_plan)
+            self._shadow_setups[now] = row
+            self.new_shadow = row
+
+    def take_new_shadow(self) -> MemoryRow | None:
+        """The shadow setup the last decision started following, once (to journal it)."""
+        row, self.new_shadow = self.new_shadow, None
+        return row
+
+    def resume_shadow(self, row: MemoryRow) -> None:
+        """After a restart: follow a stored shadow again (its bars are then replayed)."""
+        plan = row.shadow_plan
+        if plan is None or row.outcome is not None:
+            raise ValueError(f"memory row {row.bracket_id} is not an open shadow")
+        setup = row.setup
+        self.shadows.open.append(ShadowBracket(setup.decision_ts, setup.side, plan.contracts,
+                                               plan.stop_price, plan.target_price))
+        self._shadow_setups[setup.decision_ts] = row
 
     def learn_shadow(self, shadow: ShadowExit) -> tuple[MemoryRow, ScalerSnapshot | None] | None:
         """Add a closed shadow's setup (its net outcome) to the index; None: none was kept."""

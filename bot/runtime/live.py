@@ -43,7 +43,7 @@ from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
-from bot.runtime.memory_restore import open_setups, restore_memory
+from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from bot.runtime.news_intake import NewsIntake
 from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stream_player import play_stream
@@ -162,6 +162,7 @@ class LiveBot:
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
+        resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned

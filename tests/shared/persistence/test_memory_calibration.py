@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup
+from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ShadowPlan
 from shared.domain.models import Action, DecisionRecord, Side, Verdict
 from shared.persistence import journal_store, memory_store
 from shared.persistence.db import write_transaction
@@ -35,8 +35,9 @@ def record(conn: sqlite3.Connection, minute: int, predicted: float | None, pnl_c
     outcome = MemoryOutcome(pnl_cents, pnl_cents / 2500, "target", ts + timedelta(minutes=9))
     with write_transaction(conn):
         journal_store.insert_decisions(conn, [decision], ts)
+        plan = ShadowPlan(4990.0, 5020.0, 1) if shadow else None
         memory_store.insert_memory_setup(conn, "MES", MemoryRow(row_id, setup, 2500,
-                                                                shadow=shadow), ts)
+                                                                shadow_plan=plan), ts)
         memory_store.close_memory_setup(conn, row_id, outcome, ts)
 
 
@@ -73,8 +74,19 @@ def test_the_shadow_flag_round_trips_and_links_the_refusing_decision(conn):
     record(conn, 0, 0.3, -1250, shadow=True)
     record(conn, 10, 0.7, 1250, shadow=False)
     rows = memory_store.closed_memory_rows(conn, 1)
-    assert [(r.bracket_id, r.shadow) for r in rows] == [
-        ("shadow:MES-20250304T150000", True), ("MES-20250304T151000", False)]
+    assert [(r.bracket_id, r.shadow_plan) for r in rows] == [
+        ("shadow:MES-20250304T150000", ShadowPlan(4990.0, 5020.0, 1)),
+        ("MES-20250304T151000", None)]
+    assert memory_store.open_shadow_setups(conn, "MES") == []
     linked = conn.execute("SELECT COUNT(*) FROM memory m JOIN decisions d ON d.id = "
                           "m.decision_id").fetchone()[0]
     assert linked == 2
+
+
+def test_a_journal_from_before_the_flag_still_reads_as_taken_trades(conn):
+    record(conn, 0, 0.7, 1250, shadow=False)
+    for column in ("shadow", "shadow_stop_price", "shadow_target_price", "shadow_contracts"):
+        conn.execute(f"ALTER TABLE memory DROP COLUMN {column}")
+    [row] = memory_store.closed_memory_rows(conn, 1)
+    assert not row.shadow and row.outcome.pnl_net_cents == 1250
+    assert memory_size(conn).shadows == 0 and memory_calibration(conn).shadows == 0
