@@ -31,8 +31,10 @@ ACTIVE_RISK = {"max_trades_per_day": 40, "cooldown_after_loss_minutes": 1,
                "max_hold_minutes": 30}
 # Memory that trades: it guards with 4 similar setups (MIN_SIMILAR_TRADES from the environment,
 # in the bot and the backtester alike), lets entries meeting that through while it holds fewer
-# than 10 setups, then judges by the expected R; refused entries' shadows teach it too.
-MEMORY = {"enabled": True, "cold_start_setups": 10, "radius": 1.5, "bandwidth": 0.75}
+# than 10 setups, then judges by the expected R (a looser bound than the default, so that a
+# two-day memory still trades); refused entries' shadows teach it too.
+MEMORY = {"enabled": True, "cold_start_setups": 10, "radius": 1.5, "bandwidth": 0.75,
+          "min_expected_r": -0.5, "expected_r_z": 0.5}
 MEMORY_ENV = {"MIN_SIMILAR_TRADES": "4"}
 
 
