@@ -162,8 +162,8 @@ class LiveBot:
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
-        resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.news = NewsIntake(self.conn, self.engine)
+        resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
         self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested
