@@ -169,5 +169,6 @@ def test_min_similar_trades_from_the_environment_holds_entries_whatever_memory_s
     assert all(v["effective_count"] >= 6 - 1e-6 for v in verdicts if v["allowed"])
     assert all("< 6 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
     cold_allowed = [v for v in verdicts if v["cold_start"] and v["allowed"]]
-    assert cold_allowed and all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, entry allowed"
+    assert cold_allowed
+    assert all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, entry allowed"
                for v in cold_allowed)
