@@ -20,7 +20,7 @@ import streamlit as st
 
 from dashboard import frame, memory_views, tables
 from shared.domain.rules import RuleStatus
-from shared.persistence import learning_reports, rules_store
+from shared.persistence import learning_reports, memory_calibration, rules_store
 from shared.persistence.db import write_transaction
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +58,8 @@ with frame.reader() as conn:
     acted = memory_views.rule_decisions_frame(conn)
     lessons = rules_store.lessons(conn, 10)
     reviews = rules_store.review_runs(conn, 5)
+    calibration = memory_calibration.memory_calibration(conn)
+    size = memory_calibration.memory_size(conn)
 
 st.subheader("Latest decision: similar setups")
 if verdict is None:
@@ -69,12 +71,21 @@ else:
     columns[1].metric("Similar setups", memory.get("neighbours_count", 0))
     rate = memory.get("weighted_win_rate")
     columns[2].metric("Weighted win rate", "n/a" if rate is None else f"{rate:.0%}")
+    bound = memory.get("expected_r_bound")
+    if bound is not None:
+        columns[2].caption(f"expected {memory.get('expected_r', 0):+.2f} R, bound {bound:+.2f} R")
     columns[3].metric("Confidence change", f"{memory.get('adjustment', 0):+.3f}")
     st.caption(f"Decision {verdict.decision_id} at {verdict.ts:%Y-%m-%d %H:%M:%S} UTC "
                f"({verdict.signal_action} -> {verdict.verdict}): {memory.get('reason', '')}")
     neighbours = memory_views.neighbours_frame(memory)
     if not neighbours.empty:
         st.dataframe(neighbours, hide_index=True)
+
+st.subheader("Is memory informative?")
+st.markdown(memory_views.cold_start_line(settings.memory, size))
+brier_line, brier_meaning = memory_views.calibration_lines(calibration)
+st.markdown(brier_line)
+st.caption(brier_meaning)
 
 st.subheader("Win rate by bucket")
 if buckets.empty:

@@ -14,7 +14,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from shared.config.settings import MemoryConfig
 from shared.persistence import learning_reports, rules_store, trade_log_store
+from shared.persistence.memory_calibration import Calibration, MemorySize
 from shared.persistence.rules_store import RuleRow
 
 DECIDER = "dashboard"
@@ -27,6 +29,35 @@ def bucket_frame(conn: sqlite3.Connection) -> pd.DataFrame:
                           "trades": b.trades, "wins": b.wins,
                           "win rate": round(b.win_rate, 3), "net $": b.net_pnl_cents / 100}
                          for b in rows])
+
+
+def calibration_lines(calibration: Calibration | None) -> tuple[str, str]:
+    """Memory's Brier score beside the base rate's, and what it means (plain numbers)."""
+    if calibration is None:
+        return ("Calibration: no decision memory judged has a known outcome yet.",
+                "Each consulted entry's predicted win probability is scored once its trade "
+                "(or its shadow, if refused) closed.")
+    c = calibration
+    return (f"Brier score {c.brier:.3f} vs {c.base_brier:.3f} for the base rate "
+            f"({c.base_rate:.0%} wins) over {c.decisions} decisions ({c.shadows} refused, "
+            "judged by their shadow)", f"{c.meaning()} Lower is better.")
+
+
+def cold_start_line(cfg: MemoryConfig, size: MemorySize | None) -> str:
+    """Whether the cold-start allowance is in force, with the counts behind it."""
+    stored = 0 if size is None else size.closed
+    shadows = 0 if size is None else size.shadows
+    counts = f"memory holds {stored} closed setups ({shadows} from refused entries' shadows)"
+    floor = (f"; entries still need {cfg.min_similar_trades} similar setups "
+             "(min_similar_trades)" if cfg.min_similar_trades else "")
+    if cfg.cold_start_setups == 0:
+        return f"Cold start: off (cold_start_setups 0); {counts}{floor}."
+    if stored >= cfg.cold_start_setups:
+        return (f"Cold start: inactive, {counts} (≥ cold_start_setups {cfg.cold_start_setups}): "
+                f"the expected-value test decides{floor}.")
+    policy = "let through" if cfg.cold_start == "allow" else "refused"
+    return (f"Cold start: active, {counts} (< cold_start_setups {cfg.cold_start_setups}): "
+            f"entries are {policy} without the expected-value test{floor}.")
 
 
 def growth_figure(growth: list[learning_reports.MemoryGrowth]) -> go.Figure:

@@ -24,7 +24,7 @@ from bot.core.fill_guard import BAD_FILL, bad_fill
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.memory import MemoryIndex
-from bot.core.memory_book import MemoryBook
+from bot.core.memory_book import MemoryBook, commission_per_side_cents
 from bot.core.memory_guard import NOT_CONSULTED, MemoryVerdict
 from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
@@ -35,7 +35,7 @@ from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
 from shared.config.settings import RiskConfig, Settings
 from shared.domain.instruments import Instrument, get_instrument
-from shared.domain.memory import MemoryRow, MemorySetup
+from shared.domain.memory import MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import (
     Action,
     Bar,
@@ -107,7 +107,8 @@ class TradingEngine:
                                   settings.risk.max_hold_minutes)
         self.memory = MemoryBook(memory if memory is not None else MemoryIndex(),
                                  self.instrument, settings.broker.paper_slippage_ticks,
-                                 settings.risk.max_hold_minutes, memory_open)
+                                 settings.risk.max_hold_minutes, memory_open,
+                                 commission_per_side_cents(settings, self.instrument))
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class TradingEngine:
             self.journal.record_event(now, "memory_shadow_exit", "info", f"refused by memory: "
                                       f"{shadow.side} would have made "
                                       f"${shadow.pnl_cents / 100:.2f}", shadow.detail())
+            self._learn(self.memory.learn_shadow(shadow), shadow.exit_ts)
 
     def on_bar(self, bar: Bar, features: Features | None = None) -> DecisionRecord:
         """Execute, evaluate and journal one bar; return the decision.
@@ -280,6 +282,8 @@ class TradingEngine:
         self.journal.record_decision(record)
         if bracket_id is not None and bracket_id in self.memory.open:
             self.journal.record_memory_setup(self.instrument.symbol, self.memory.open[bracket_id])
+        if (shadow_row := self.memory.take_new_shadow()) is not None:  # a refusal memory follows
+            self.journal.record_memory_setup(self.instrument.symbol, shadow_row)
         self.journal.record_bar(self.instrument.symbol, bar)
         self.journal.flush()
         return record
@@ -337,7 +341,8 @@ class TradingEngine:
             return (Verdict.REJECT, str(verdict.rule), (*signal.reasons, *notes,
                     verdict.reason), "none", None)
         if not memory_verdict.allowed:
-            self.memory.refuse(verdict, now)  # follow the bracket risk approved as a shadow
+            self.memory.refuse(verdict, now, setup,  # follow it as a shadow, learn its outcome
+                               f"shadow:{bracket_id_for(self.instrument.symbol, now)}")
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
@@ -419,3 +424,14 @@ class TradingEngine:
                 self.journal.record_memory_outcome(trade.bracket_id, outcome)
                 if scaler is not None:
                     self.journal.record_memory_scaler(scaler, trade.exit_ts)
+
+    def _learn(self, learned: tuple[MemoryRow, ScalerSnapshot | None] | None, at: datetime
+               ) -> None:
+        """Journal the outcome of a refused entry's shadow that joined memory."""
+        if learned is None:
+            return
+        row, scaler = learned
+        if row.outcome is not None:
+            self.journal.record_memory_outcome(row.bracket_id, row.outcome)
+        if scaler is not None:
+            self.journal.record_memory_scaler(scaler, at)

@@ -8,13 +8,15 @@ within ``radius`` typical distances (the mean pairwise distance at the last fit,
 same-side setups when the bucket is too thin. Weights are exp(-d²/2h²) times a recency
 half-life measured from the decision time ``at`` (never the wall clock); only setups closed at
 or before ``at`` can be found. The guard (``bot.core.memory_guard``) turns the evidence into a
-verdict.
+verdict; every closed setup, a taken trade or a refused entry's shadow (``MemoryRow.shadow``),
+counts alike.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,8 +38,6 @@ from bot.core.memory_guard import (
     Evidence,
     MemoryVerdict,
     Neighbour,
-    cold_start,
-    cold_start_size,
     judge,
 )
 from shared.config.settings import MemoryConfig
@@ -52,7 +52,7 @@ _NS_PER_DAY = 86_400 * 10**9
 
 
 class _SideRows:
-    """One side's closed setups: scaled features (one row per feature), bucket, close, win."""
+    """One side's closed setups: scaled features (one row per feature), bucket, close, win, R."""
 
     def __init__(self, dims: int, capacity: int = 256) -> None:
         self.n = 0
@@ -61,17 +61,19 @@ class _SideRows:
         self.bucket = np.empty(capacity, dtype=np.int32)
         self.close_ns = np.empty(capacity, dtype=np.int64)
         self.win = np.empty(capacity, dtype=np.float64)
+        self.r = np.empty(capacity, dtype=np.float64)
         self.row = np.empty(capacity, dtype=np.int64)  # position in MemoryIndex.rows
         self._work = np.empty((dims, capacity), dtype=np.float32)
 
-    def append(self, values: np.ndarray, bucket: int, close_ns: int, win: bool, row: int) -> None:
+    def append(self, values: np.ndarray, bucket: int, close_ns: int, outcome: MemoryOutcome,
+               row: int) -> None:
         """Add one scaled setup (amortised: the columns double when full)."""
         capacity = len(self.bucket)
         if self.n == capacity:
             grown = np.empty((self.scaled.shape[0], 2 * capacity), dtype=np.float32)
             grown[:, : self.n] = self.scaled[:, : self.n]
             self.scaled = grown
-            for name in ("bucket", "close_ns", "win", "row"):
+            for name in ("bucket", "close_ns", "win", "r", "row"):
                 old = getattr(self, name)
                 setattr(self, name, np.concatenate([old, np.empty_like(old)]))
             self._work = np.empty_like(grown)
@@ -79,7 +81,7 @@ class _SideRows:
         if i and close_ns < self.close_ns[i - 1]:
             self.in_close_order = False
         self.scaled[:, i], self.bucket[i], self.close_ns[i] = values, bucket, close_ns
-        self.win[i], self.row[i] = float(win), row
+        self.win[i], self.r[i], self.row[i] = float(outcome.win), outcome.r_multiple, row
         self.n += 1
 
     def squared_distances(self, point: np.ndarray, count: int) -> np.ndarray:
@@ -107,6 +109,7 @@ class MemoryIndex:
         self.scaler: ScalerSnapshot | None = None
         self._center = np.zeros(self._dims, dtype=np.float32)
         self._scale = np.ones(self._dims, dtype=np.float32)
+        self.shadow_count = 0  # closed setups that are refused entries' shadows
 
     @classmethod
     def from_rows(cls, rows: list[MemoryRow]) -> MemoryIndex:
@@ -140,8 +143,9 @@ class MemoryIndex:
         self._outcomes.append(outcome)
         bucket = self._buckets.setdefault(row.setup.buckets, len(self._buckets))
         values = scaled(self._raw[count : count + 1], self._center, self._scale)[0]
-        self._sides[row.setup.side].append(values, bucket, to_ns(outcome.close_ts), outcome.win,
+        self._sides[row.setup.side].append(values, bucket, to_ns(outcome.close_ts), outcome,
                                            count)
+        self.shadow_count += row.shadow
         if not refit_due(count + 1):
             return None
         self._refit()
@@ -162,8 +166,6 @@ class MemoryIndex:
         ``neighbours`` False leaves out the nearest setups (they only go to the journal).
         """
         stored = len(self._rows)
-        if stored < cold_start_size(cfg):
-            return cold_start(stored, cfg)
         side, scaler = self._sides[setup.side], self.scaler
         if side.n == 0 or scaler is None:
             return judge(NO_EVIDENCE, stored, False, cfg)
@@ -180,17 +182,18 @@ class MemoryIndex:
         bucket = self._buckets.get(setup.buckets, -1)
         chosen = np.flatnonzero(near & (side.bucket[:count] == bucket))
         weigh = _Weigher(side, squared, at_ns, cfg.bandwidth * typical, cfg.half_life_days)
-        effective, win_rate, weight = weigh(chosen)
+        found = weigh(chosen)
         fallback = False
-        if effective < max(cfg.min_similar_trades, 1):
+        if found.effective < max(cfg.min_similar_trades, 1):
             wide = np.flatnonzero(near)
             if len(wide) > len(chosen):
                 chosen, fallback = wide, True
-                effective, win_rate, weight = weigh(wide)
+                found = weigh(wide)
         if len(chosen) == 0:
             return judge(NO_EVIDENCE, stored, fallback, cfg)
-        nearest = self._nearest(side, chosen, squared, weight, typical) if neighbours else ()
-        return judge(Evidence(len(chosen), effective, win_rate, nearest), stored, fallback, cfg)
+        nearest = self._nearest(side, chosen, squared, found.weight, typical) if neighbours else ()
+        return judge(Evidence(len(chosen), found.effective, found.win_rate, nearest, found.mean_r,
+                              found.spread_r), stored, fallback, cfg)
 
     def _nearest(self, side: _SideRows, chosen: np.ndarray, squared: np.ndarray,
                  weight: np.ndarray, typical: float) -> tuple[Neighbour, ...]:
@@ -212,18 +215,31 @@ class MemoryIndex:
         return tuple(found)
 
 
+class _Weighed(NamedTuple):
+    """Chosen rows' Kish count, weighted win rate, mean and spread of R, relative weights."""
+
+    effective: float
+    win_rate: float | None
+    mean_r: float | None
+    spread_r: float
+    weight: np.ndarray
+
+
+_NONE_WEIGHED = _Weighed(0.0, None, None, 0.0, np.empty(0))
+
+
 class _Weigher:
-    """Kernel x recency weights of chosen rows, their Kish count and weighted win rate."""
+    """Kernel x recency weights of chosen rows and what they say (``_Weighed``)."""
 
     def __init__(self, side: _SideRows, squared: np.ndarray, at_ns: int, width: float,
                  half_life_days: float) -> None:
         self.side, self.squared, self.at_ns = side, squared, at_ns
         self.width, self.half_life_days = width, half_life_days
 
-    def __call__(self, chosen: np.ndarray) -> tuple[float, float | None, np.ndarray]:
-        """(Kish effective count, weighted win rate, weights relative to the heaviest)."""
+    def __call__(self, chosen: np.ndarray) -> _Weighed:
+        """What the chosen rows say, weighted (weights relative to the heaviest)."""
         if len(chosen) == 0:
-            return 0.0, None, np.empty(0)
+            return _NONE_WEIGHED
         near_sq = self.squared[chosen].astype(np.float64)
         age_days = (self.at_ns - self.side.close_ns[chosen]) / _NS_PER_DAY
         log_weight = (-near_sq / (2 * self.width * self.width)
@@ -231,4 +247,9 @@ class _Weigher:
         weight = np.exp(log_weight - log_weight.max())  # relative weights: no underflow
         total = float(weight.sum())
         effective = total * total / float(weight @ weight)
-        return effective, float(weight @ self.side.win[chosen]) / total, weight
+        r = self.side.r[chosen]
+        mean_r = float(weight @ r) / total
+        deviation = r - mean_r
+        spread_r = math.sqrt(max(0.0, float(weight @ (deviation * deviation)) / total))
+        return _Weighed(effective, float(weight @ self.side.win[chosen]) / total, mean_r,
+                        spread_r, weight)

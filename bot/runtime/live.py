@@ -45,7 +45,7 @@ from bot.runtime.engine_guard import EngineGuard
 from bot.runtime.equity_floor import EquityFloor
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
 from bot.runtime.llm_service import LlmService
-from bot.runtime.memory_restore import open_setups, restore_memory
+from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from bot.runtime.news_intake import NewsIntake
 from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stream_player import play_stream
@@ -170,6 +170,7 @@ class LiveBot:
         self.quarantine.seed(recent)
         self.equity_floor = EquityFloor(self.conn)  # risk.min_equity_usd: flatten and halt
         self.news = NewsIntake(self.conn, self.engine)
+        resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
         self.stop_requested = asyncio.Event() if stop_requested is None else stop_requested

@@ -2,7 +2,9 @@
 
 The closed rows are replayed in the order they closed, so the index (and its scaler, refitted
 at the same counts) is the one the engine had built as it went. The setups of brackets still
-open come back too, so their outcomes join the index when they close.
+open come back too, so their outcomes join the index when they close, and so do the refused
+entries' shadows still open: each is advanced again over the bars journaled since its decision,
+so it exits where it would have without the restart (as the backtest, which never stops, has it).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
+from datetime import timedelta
 
+from bot.core.engine import TradingEngine
 from bot.core.memory import FEATURE_SCHEMA_VERSION, MemoryIndex
 from shared.domain.memory import MemoryRow
-from shared.persistence import memory_store
+from shared.persistence import learning_queries, memory_store
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +46,26 @@ def open_setups(conn: sqlite3.Connection, bracket_ids: Iterable[str]) -> dict[st
         if row is not None:
             found[bracket_id] = row
     return found
+
+
+def resume_shadows(conn: sqlite3.Connection, engine: TradingEngine) -> int:
+    """Follow again the refused entries' shadows open at the last stop; return how many.
+
+    Call after ``warm_up``: the bars journaled since the oldest one's decision are replayed
+    through the engine's shadows (an exit among them is journaled and learned as it would have
+    been), so the memory the next decision sees is the one an uninterrupted run has.
+    """
+    rows = memory_store.open_shadow_setups(conn, engine.instrument.symbol)
+    last = engine.last_bar
+    if not rows or last is None:
+        return 0
+    for row in rows:
+        engine.memory.resume_shadow(row)
+    since = rows[0].setup.decision_ts
+    for bar in learning_queries.bars_between(conn, engine.instrument.symbol, since,
+                                             last.ts + timedelta(seconds=1)):
+        engine.follow_shadows(bar)
+    engine.journal.flush()
+    logger.info("memory: %d refused entries' shadows resumed (%d still open)", len(rows),
+                len(engine.memory.shadows.open))
+    return len(rows)

@@ -520,18 +520,31 @@ class MemoryConfig(Section):
     """Memory of past setups: refuse or scale an entry by how similar past setups ended.
 
     Env overrides: MIN_SIMILAR_TRADES, MIN_WEIGHTED_WIN_RATE. Distances are in units of the
-    typical distance between stored setups (robust-scaled features).
+    typical distance between stored setups (robust-scaled features). The verdict rests on the
+    expected R per trade of similar setups (``min_expected_r``); setting
+    ``min_weighted_win_rate`` brings back the older win-rate test instead.
     """
 
     enabled: bool = Field(False, description="Consult and build the memory at entry decisions")
     min_similar_trades: int = Field(
-        3, ge=0, le=10_000, json_schema_extra=HOT,
-        description="Effective count of similar closed setups an entry needs (also the "
-        "cold-start size)",
+        0, ge=0, le=10_000, json_schema_extra=HOT,
+        description="Hold unless the effective count of similar closed setups reaches this, "
+        "whatever memory's size (cold start included); 0 = no count floor",
     )
-    min_weighted_win_rate: float = Field(
-        0.5, ge=0, le=1, json_schema_extra=HOT,
-        description="Entries need at least this weighted win rate among similar setups",
+    min_expected_r: float = Field(
+        -0.2, ge=-5, le=5, json_schema_extra=HOT,
+        description="Refuse when the lower confidence bound of similar setups' weighted mean R "
+        "(expected P&L per trade in units of the initial risk) is below this",
+    )
+    expected_r_z: float = Field(
+        1.0, ge=0, le=5, json_schema_extra=HOT,
+        description="The bound is mean R - z x spread / sqrt(effective count): larger z demands "
+        "more evidence before an entry is allowed",
+    )
+    min_weighted_win_rate: float | None = Field(
+        None, ge=0, le=1, json_schema_extra=HOT,
+        description="Legacy: when set, entries need at least this weighted win rate among "
+        "similar setups instead of the expected-R test; empty = expected R",
     )
     max_adjustment: float = Field(
         0.10, ge=0, le=0.5, json_schema_extra=HOT,
@@ -539,13 +552,13 @@ class MemoryConfig(Section):
     )
     cold_start: Literal["allow", "refuse"] = Field(
         "allow", json_schema_extra=HOT,
-        description="While fewer than min_similar_trades setups are stored: allow or refuse",
+        description="While memory holds fewer than cold_start_setups closed setups: allow "
+        "entries without the expected-R test (min_similar_trades still applies) or refuse them",
     )
     cold_start_setups: int = Field(
         100, ge=0, le=1_000_000, json_schema_extra=HOT,
-        description="Cold start lasts while fewer closed setups than this (or than "
-        "min_similar_trades, if more) are stored; 0 = min_similar_trades. A young memory "
-        "finds few similar setups and would refuse nearly every entry",
+        description="Cold start lasts while memory holds fewer closed setups than this (real "
+        "and shadow); 0 = no cold start. A young memory knows too little to judge",
     )
     radius: float = Field(
         0.5, gt=0, le=10, json_schema_extra=HOT,

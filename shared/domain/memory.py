@@ -51,13 +51,33 @@ class MemoryOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadowPlan:
+    """The bracket a refused entry would have had, followed as a shadow to where it exits."""
+
+    stop_price: float
+    target_price: float
+    contracts: int
+
+
+@dataclass(frozen=True, slots=True)
 class MemoryRow:
-    """One stored setup: its bracket, the initial risk, and the outcome (None while open)."""
+    """One stored setup: its bracket, the initial risk, and the outcome (None while open).
+
+    A row with a ``shadow_plan`` is an entry that was refused: its outcome is where that bracket
+    would have exited (the shadow's fill model, net of a round trip's commission), learned once
+    it closed.
+    """
 
     bracket_id: str
     setup: MemorySetup
     risk_cents: int
     outcome: MemoryOutcome | None = None
+    shadow_plan: ShadowPlan | None = None
+
+    @property
+    def shadow(self) -> bool:
+        """Whether this setup is a refused entry's shadow rather than a taken trade."""
+        return self.shadow_plan is not None
 
 
 @dataclass(frozen=True, slots=True)

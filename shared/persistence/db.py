@@ -19,6 +19,7 @@ from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_memory import memory_tables
+from shared.persistence.schema_memory_shadow import memory_shadow_column
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
 
@@ -424,6 +425,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
     memory_tables,
     schema_research.research_tables,
+    memory_shadow_column,
 ]
 
 

@@ -14,7 +14,13 @@ from datetime import datetime
 
 import numpy as np
 
-from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
+from shared.domain.memory import (
+    MemoryOutcome,
+    MemoryRow,
+    MemorySetup,
+    ScalerSnapshot,
+    ShadowPlan,
+)
 from shared.domain.models import Side
 from shared.persistence.codec import from_text, to_text
 from shared.persistence.db import require_transaction
@@ -33,21 +39,35 @@ def _values(blob: bytes) -> tuple[float, ...]:
 def insert_memory_setup(
     conn: sqlite3.Connection, symbol: str, row: MemoryRow, recorded_at: datetime
 ) -> None:
-    """Store a submitted bracket's setup; its decision (same bracket id) gives decision_id."""
+    """Store a setup: a submitted bracket's (its decision, same bracket id, gives decision_id)
+    or a refused entry's shadow (``row.shadow``: the refusing decision, same time and symbol,
+    written in the same transaction before it)."""
     require_transaction(conn, "insert_memory_setup")
     setup = row.setup
     time_bucket, volatility, trend = setup.buckets
+    decision = ("(SELECT id FROM decisions WHERE ts = ? AND symbol = ? ORDER BY id LIMIT 1)"
+                if row.shadow else
+                "(SELECT id FROM decisions WHERE bracket_id = ? ORDER BY id LIMIT 1)")
+    key: tuple[object, ...] = ((to_text(setup.decision_ts), symbol) if row.shadow
+                               else (row.bracket_id,))
     conn.execute(
         "INSERT INTO memory (bracket_id, decision_id, symbol, entry_ts, side, schema_version, "
         "features, time_bucket, volatility, trend, llm_bias, llm_confidence, risk_cents, "
-        "recorded_at) VALUES (?, (SELECT id FROM decisions WHERE bracket_id = ? ORDER BY id "
-        "LIMIT 1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "recorded_at, shadow, shadow_stop_price, shadow_target_price, shadow_contracts) "
+        f"VALUES (?, {decision}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            row.bracket_id, row.bracket_id, symbol, to_text(setup.decision_ts), setup.side.value,
+            row.bracket_id, *key, symbol, to_text(setup.decision_ts), setup.side.value,
             setup.schema_version, _blob(setup.vector), time_bucket, volatility, trend,
             setup.llm_bias, setup.llm_confidence, row.risk_cents, to_text(recorded_at),
+            int(row.shadow), *_plan_values(row.shadow_plan),
         ),
     )
+
+
+def _plan_values(plan: ShadowPlan | None) -> tuple[float | None, float | None, int | None]:
+    if plan is None:
+        return None, None, None
+    return plan.stop_price, plan.target_price, plan.contracts
 
 
 def close_memory_setup(
@@ -75,19 +95,42 @@ def _row(row: sqlite3.Row) -> MemoryRow:
     if row["closed_ts"] is not None:
         outcome = MemoryOutcome(row["pnl_net_cents"], row["r_multiple"], row["exit_reason"],
                                 from_text(row["closed_ts"]))
-    return MemoryRow(row["bracket_id"], setup, row["risk_cents"], outcome)
+    plan = None
+    # a journal older than the flag has no such column (sqlite3.Row's "in" looks at values)
+    if "shadow" in row.keys() and row["shadow"]:  # noqa: SIM118
+        plan = ShadowPlan(row["shadow_stop_price"], row["shadow_target_price"],
+                          row["shadow_contracts"])
+    return MemoryRow(row["bracket_id"], setup, row["risk_cents"], outcome, plan)
+
+
+def _has_shadow_column(conn: sqlite3.Connection) -> bool:
+    return any(c[1] == "shadow" for c in conn.execute("PRAGMA table_info(memory)").fetchall())
 
 
 def closed_memory_rows(
     conn: sqlite3.Connection, schema_version: int, closed_before: datetime | None = None
 ) -> list[MemoryRow]:
-    """Closed setups of one feature schema, oldest close first (optionally closed before)."""
+    """Closed setups of one feature schema, oldest close first (optionally closed before).
+
+    On a tie a shadow comes first: it closed with its bar (``bar.ts`` + the bar length) and was
+    learned at that bar's close, a trade at the same instant only at the next bar's (a trade's
+    exit time is its bar's start), so this is the order the engine learned them in.
+    """
     sql = "SELECT * FROM memory WHERE closed_ts IS NOT NULL AND schema_version = ?"
     params: list[object] = [schema_version]
     if closed_before is not None:
         sql += " AND closed_ts < ?"
         params.append(to_text(closed_before))
-    rows = conn.execute(sql + " ORDER BY closed_ts, id", params).fetchall()
+    order = " ORDER BY closed_ts, shadow DESC, id" if _has_shadow_column(conn) else (
+        " ORDER BY closed_ts, id")  # a journal from before refused entries were learned
+    rows = conn.execute(sql + order, params).fetchall()
+    return [_row(r) for r in rows]
+
+
+def open_shadow_setups(conn: sqlite3.Connection, symbol: str) -> list[MemoryRow]:
+    """Refused entries' shadows not closed yet (a restart resumes them), oldest first."""
+    rows = conn.execute("SELECT * FROM memory WHERE shadow = 1 AND closed_ts IS NULL AND "
+                        "symbol = ? ORDER BY entry_ts, id", (symbol,)).fetchall()
     return [_row(r) for r in rows]
 
 

@@ -29,10 +29,12 @@ pytestmark = pytest.mark.integration
 
 ACTIVE_RISK = {"max_trades_per_day": 40, "cooldown_after_loss_minutes": 1,
                "max_hold_minutes": 30}
-# Memory that trades: it allows its first 10 entries, then guards with 4 similar setups
-# (MIN_SIMILAR_TRADES from the environment, in the bot and the backtester alike).
-MEMORY = {"enabled": True, "min_weighted_win_rate": 0.3, "cold_start_setups": 10,
-          "radius": 1.5, "bandwidth": 0.75}
+# Memory that trades: it guards with 4 similar setups (MIN_SIMILAR_TRADES from the environment,
+# in the bot and the backtester alike), lets entries meeting that through while it holds fewer
+# than 10 setups, then judges by the expected R (a looser bound than the default, so that a
+# two-day memory still trades); refused entries' shadows teach it too.
+MEMORY = {"enabled": True, "cold_start_setups": 10, "radius": 1.5, "bandwidth": 0.75,
+          "min_expected_r": -0.5, "expected_r_z": 0.5}
 MEMORY_ENV = {"MIN_SIMILAR_TRADES": "4"}
 
 
@@ -132,7 +134,8 @@ def _assert_memory_guarded(db: Path) -> None:
     assert any(v["allowed"] and v["adjustment"] != 0 for v in verdicts)
     assert all("< 4 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
     closed = query(db, memory_store.closed_memory_rows, 1)
-    assert len(closed) == len(query(db, journal_store.all_trades))
+    assert len([r for r in closed if not r.shadow]) == len(query(db, journal_store.all_trades))
+    assert any(r.shadow for r in closed)  # refused entries taught it too
 
 
 def test_memory_on_gives_identical_trades_and_memory_verdicts_live_and_backtest(

@@ -115,6 +115,19 @@ def test_buckets_and_the_memory_panel(app_env):
     conn.close()
     assert buckets["trades"].sum() == total
     assert any("No memory verdict yet" in i.value for i in app.info)
+    closed = conn_count(app_env["db"], "SELECT COUNT(*) FROM memory WHERE closed_ts IS NOT NULL")
+    cold = next(m.value for m in app.markdown if m.value.startswith("Cold start:"))
+    assert f"memory holds {closed} closed setups (0 from refused entries' shadows)" in cold
+    assert ("active" if closed < 100 else "inactive") in cold  # the default cold_start_setups
+    assert any(m.value.startswith("Calibration: no decision memory judged") for m in app.markdown)
+
+
+def conn_count(db: Path, sql: str) -> int:
+    conn = connect(db, readonly=True)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
 
 
 VERDICT = {"allowed": False, "adjustment": -0.05, "reason": "memory: 2 similar setups won 0%",
@@ -130,13 +143,17 @@ def test_the_latest_memory_verdict_shows_its_similar_setups(app_env):
     # decisions.memory_json is the memory feature's column (schema_memory), in its format.
     conn = open_database(app_env["db"])
     with write_transaction(conn):
-        last = conn.execute("SELECT MAX(id) FROM decisions").fetchone()[0]
+        # an entry whose trade closed: its outcome scores memory's prediction (calibration)
+        last = conn.execute("SELECT MAX(decision_id) FROM memory WHERE closed_ts IS NOT NULL"
+                            ).fetchone()[0]
         conn.execute("UPDATE decisions SET memory_json = ? WHERE id = ?",
                      (json.dumps(VERDICT), last))
     conn.close()
     app = open_memory_page()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Guard"] == "refused" and metrics["Similar setups"] == "2"
+    brier = next(m.value for m in app.markdown if m.value.startswith("Brier score"))
+    assert brier.endswith("over 1 decisions (0 refused, judged by their shadow)")
     neighbours = next(d.value for d in app.dataframe if "distance" in d.value.columns)
     assert neighbours.iloc[0]["distance"] == 0.21 and neighbours.iloc[0]["net $"] == -12.5
     assert neighbours.iloc[0]["date"] == "2025-03-03T15:00:00"

@@ -226,7 +226,8 @@ def test_memory_on_and_off_report_refusals_and_a_journal_seeds_it(tmp_path):
     on = documents["on"]
     assert on["memory_enabled"] is True and on["memory_refused"] > 0
     assert on["trades"] < documents["off"]["trades"]
-    assert on["memory_setups"] == on["trades"]
+    # every trade and every refused entry followed to its exit joined memory
+    assert on["memory_setups"] == on["trades"] + on["memory_refused_closed"]
     assert "memory:" in done.stdout and "would have made" in done.stdout
     empty = tmp_path / "empty.db"
     open_database(empty).close()

@@ -86,7 +86,9 @@ def test_a_seeded_backtest_starts_from_the_journal_and_grows(journal_db, bars):
     summary = outcome.memory
     assert summary.enabled and summary.seeded_setups == len(seed_memory(str(journal_db),
                                                                         bars[3000].ts))
-    assert summary.stored_setups == summary.seeded_setups + len(outcome.trades)
+    # every trade and every refused entry followed to its exit joined memory
+    assert summary.stored_setups == (summary.seeded_setups + len(outcome.trades)
+                                     + summary.refused_closed)
 
 
 def test_memory_modes_of_a_request():

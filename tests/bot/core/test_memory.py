@@ -52,7 +52,8 @@ def row(vector, pnl_cents=100, closed=T0, side=Side.LONG, buckets=BUCKETS, name=
 
 
 def config(**values) -> MemoryConfig:
-    return MemoryConfig(**{"enabled": True, "cold_start_setups": 0, **values})
+    return MemoryConfig(**{"enabled": True, "cold_start_setups": 0, "min_similar_trades": 3,
+                           "min_weighted_win_rate": 0.5, **values})  # the legacy win-rate test
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +278,8 @@ def test_the_adjustment_is_bounded_and_follows_the_win_rate():
 
 
 @pytest.mark.parametrize("policy", ["allow", "refuse"])
-def test_cold_start_applies_while_fewer_setups_than_needed_are_stored(policy):
-    cfg = config(min_similar_trades=4, cold_start=policy)
+def test_cold_start_applies_while_fewer_setups_than_cold_start_setups_are_stored(policy):
+    cfg = config(min_similar_trades=0, cold_start_setups=4, cold_start=policy)
     index = MemoryIndex.from_rows([row(np.zeros(DIMS), -100, name=f"c{i}") for i in range(3)])
     verdict = index.query(setup_at(np.zeros(DIMS)), T0, cfg)
     assert verdict.cold_start and verdict.stored_setups == 3 and verdict.adjustment == 0.0
@@ -289,6 +290,19 @@ def test_cold_start_applies_while_fewer_setups_than_needed_are_stored(policy):
     index.add(row(np.zeros(DIMS), -100, name="c3"))
     warm = index.query(setup_at(np.zeros(DIMS)), T0, cfg)
     assert not warm.cold_start and not warm.allowed  # four losers: the win-rate guard now
+
+
+def test_min_similar_trades_holds_entries_even_while_memory_is_young():
+    """Seed 001's guard: MIN_SIMILAR_TRADES=1000 means hold unless 1000 similar trades, even
+    while the cold start (here 100 setups) would let entries through."""
+    cfg = config(min_similar_trades=1000, cold_start_setups=100, cold_start="allow")
+    index = MemoryIndex.from_rows([row(np.zeros(DIMS), 500, name=f"w{i}") for i in range(5)])
+    verdict = index.query(setup_at(np.zeros(DIMS)), T0, cfg)
+    assert verdict.cold_start and not verdict.allowed
+    assert verdict.reason == "memory: 5.00 similar setups < 1000 needed"
+    enough = index.query(setup_at(np.zeros(DIMS)), T0, config(min_similar_trades=5,
+                                                             cold_start_setups=100))
+    assert enough.cold_start and enough.allowed  # the floor met: the cold start lets it through
 
 
 def test_a_verdict_serialises_its_counts_and_neighbours(cloud):

@@ -88,15 +88,20 @@ def test_memory_on_refuses_some_entries_and_scales_others(memory_run):
     assert all(not v["allowed"] for d, v in verdicts if d.risk_rule == MEMORY_RULE)
 
 
-def test_no_decision_sees_a_trade_that_closed_after_it(memory_run):
+def test_no_decision_sees_a_trade_or_shadow_that_closed_after_it(memory_run):
+    """A trade counts once it closed (exit at a bar's start, known at that bar's close); a
+    refused entry's shadow once the bar it exited on has closed (the event's time)."""
     trades = memory_run.journal.trades
+    shadow_closes = [e[0] for e in memory_run.journal.events if e[1] == "memory_shadow_exit"]
     verdicts = consulted(memory_run)
     assert sum(v["stored_setups"] > 0 for _, v in verdicts) >= 10
+    assert memory_run.memory.index.shadow_count == len(shadow_closes) > 0
     for decision, verdict in verdicts:
-        closed_before = sum(t.exit_ts < decision.ts for t in trades)
+        closed_before = (sum(t.exit_ts < decision.ts for t in trades)
+                         + sum(ts <= decision.ts for ts in shadow_closes))
         assert verdict["stored_setups"] == closed_before
         for neighbour in verdict["neighbours"]:
-            assert neighbour["close_ts"] < decision.ts.isoformat()
+            assert neighbour["close_ts"] <= decision.ts.isoformat()
 
 
 def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
@@ -116,29 +121,54 @@ def test_two_runs_whose_futures_differ_agree_on_every_decision_before_the_fork(
 
 
 def test_a_refusal_is_a_memory_reject_followed_as_a_shadow(clock, bars):
-    engine = run(settings_with({"enabled": True, "min_similar_trades": 1,
-                                "cold_start": "refuse", "cold_start_setups": 0}), clock,
-                 bars[:2500])
+    engine = run(settings_with({"enabled": True, "cold_start": "refuse",
+                                "cold_start_setups": 1_000_000}), clock, bars[:2500])
     decisions = engine.journal.decisions
     assert not [d for d in decisions if d.verdict is Verdict.ENTER]
     refused = [d for d in decisions if d.risk_rule == MEMORY_RULE]
     assert refused and all(d.verdict is Verdict.REJECT and d.action_taken == "none"
                            for d in refused)
-    assert all("memory cold start: 0 setups (< 1), entry refused" in d.reasons for d in refused)
+    assert all(any(r.startswith("memory cold start: ") and r.endswith("(< 1000000), entry "
+                                                                       "refused")
+                   for r in d.reasons) for d in refused)
     shadows = [e for e in engine.journal.events if e[1] == "memory_shadow_exit"]
     assert shadows and engine.memory.refused == len(refused)
     assert all(e[4]["decision_ts"] in {d.ts.isoformat() for d in refused} for e in shadows)
+    # every closed shadow taught memory: its setup is stored, flagged, with its net outcome
+    assert len(engine.memory.index) == engine.memory.index.shadow_count == len(shadows)
+    assert all(row.shadow and row.bracket_id.startswith("shadow:MES-")
+               for row in engine.memory.index.rows)
 
 
-def test_min_similar_trades_from_the_environment_sets_the_cold_start(clock, bars):
-    settings = settings_with({"enabled": True, "min_weighted_win_rate": 0.0, "radius": 2.0,
-                              "cold_start_setups": 0}, {"MIN_SIMILAR_TRADES": "6"})
+def test_a_memory_without_cold_start_keeps_learning_from_what_it_refuses(clock, bars):
+    """cold_start_setups 0 used to take 3 trades and refuse everything after: the refusals
+    taught it nothing. Now each refused entry's shadow joins memory once it closed."""
+    engine = run(settings_with({"enabled": True, "cold_start_setups": 0, "radius": 1.5,
+                                "bandwidth": 0.75}), clock, bars)
+    verdicts = consulted(engine)
+    refused = [v for _, v in verdicts if not v["allowed"]]
+    assert refused and verdicts[0][1]["reason"] == ("memory: no similar setup, no evidence the "
+                                                     "entry is worth taking")
+    index = engine.memory.index
+    assert index.shadow_count >= 10 and len(index) > index.shadow_count  # it trades again
+    late = [v for d, v in verdicts if d.ts > verdicts[len(verdicts) // 2][0].ts]
+    assert any(v["allowed"] for v in late)  # still trading in the second half
+    assert max(v["stored_setups"] for v in late) > max(v["stored_setups"] for v in refused[:3])
+
+
+def test_min_similar_trades_from_the_environment_holds_entries_whatever_memory_size(clock,
+                                                                                    bars):
+    """MIN_SIMILAR_TRADES=N: hold unless N similar setups, even during the cold start."""
+    settings = settings_with({"enabled": True, "radius": 2.0, "cold_start_setups": 100},
+                             {"MIN_SIMILAR_TRADES": "6"})
     assert settings.memory.min_similar_trades == 6
     verdicts = [v for _, v in consulted(run(settings, clock, bars[:3000]))]
-    assert {v["cold_start"] for v in verdicts if v["stored_setups"] < 6} == {True}
-    assert {v["cold_start"] for v in verdicts if v["stored_setups"] >= 6} == {False}
-    assert any(v["stored_setups"] >= 6 for v in verdicts)
-    cold = [v for v in verdicts if v["cold_start"]]
-    assert cold and all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, "
-                        "entry allowed" for v in cold)
+    young = [v for v in verdicts if v["stored_setups"] < 6]
+    assert young and not any(v["allowed"] for v in young)
+    assert all(v["cold_start"] for v in verdicts if v["stored_setups"] < 100)
+    assert all(v["effective_count"] >= 6 - 1e-6 for v in verdicts if v["allowed"])
     assert all("< 6 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
+    cold_allowed = [v for v in verdicts if v["cold_start"] and v["allowed"]]
+    assert cold_allowed
+    assert all(v["reason"] == f"memory cold start: {v['stored_setups']} setups, entry allowed"
+               for v in cold_allowed)

@@ -26,7 +26,8 @@ def test_defaults_are_paper_mes_with_documented_risk_values():
     assert settings.risk.confidence_threshold == 0.7
     assert settings.risk.min_weighted_confidence == 0.5
     assert settings.features.window_bars == 500
-    assert settings.memory.min_similar_trades == 3
+    assert settings.memory.min_similar_trades == 0  # no count floor: the value test decides
+    assert settings.memory.min_expected_r == -0.2 and settings.memory.min_weighted_win_rate is None
 
 
 def test_partial_file_keeps_other_defaults(tmp_path):
