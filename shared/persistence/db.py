@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shared.persistence import schema_llm_cache, schema_news, schema_research
+from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
@@ -424,6 +425,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     heartbeat_risk_and_session, backtest_cancel_and_unique_ids,
     memory_tables,
     schema_research.research_tables,
+    evaluation_tables,
 ]
 
 
