@@ -101,7 +101,8 @@ def drift_offsets(data: BarData, mask: np.ndarray, edge: PlantedEdge,
                   atr: np.ndarray) -> np.ndarray:
     """The planted price offset at each bar's close (points, on the tick grid; 0 at each
     session's start): a bar within ``horizon`` bars after a condition bar moves by
-    ``direction x move_atr x ATR / horizon``, the ATR of the condition bar that armed it."""
+    ``direction x move_atr x ATR / horizon`` (the largest ATR of the condition bars arming
+    it), so the market moves at least ``move_atr`` ATRs over the horizon after each one."""
     horizon = max(1, round(edge.horizon_minutes * 60 / data.bar_seconds))
     step = np.zeros(len(data))
     starts = _session_starts(data)
@@ -114,8 +115,10 @@ def drift_offsets(data: BarData, mask: np.ndarray, edge: PlantedEdge,
             armed_until = -1
         if index <= armed_until:
             step[index] = rate
-        if flagged[index]:
-            armed_until, rate = index + horizon, per_bar * atr_list[index]
+        if flagged[index]:  # while armed the rate only grows: every condition bar gets its fall
+            fresh = per_bar * atr_list[index]
+            rate = fresh if index > armed_until else max(rate, fresh, key=abs)
+            armed_until = index + horizon
     session_id = np.cumsum(starts)
     cumulative = np.cumsum(step)
     first_of_session = np.flatnonzero(starts)
@@ -130,8 +133,9 @@ def plant(data: BarData, edge: PlantedEdge | None, features: FeatureConfig,
     if edge is None or len(data) == 0:
         return data
     table = feature_matrix(data.open, data.high, data.low, data.close, data.volume, features)
-    mask = condition_mask(data, edge, table.column("atr_points"), table.column("atr_baseline_points"), regime)
-    close_offset = drift_offsets(data, mask, edge, table.column("atr_points"))
+    atr = table.column("atr_points")
+    mask = condition_mask(data, edge, atr, table.column("atr_baseline_points"), regime)
+    close_offset = drift_offsets(data, mask, edge, atr)
     open_offset = np.concatenate(([0.0], close_offset[:-1]))
     open_offset[_session_starts(data)] = 0.0  # the break absorbs the session's drift
     open_ = data.open + open_offset

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shared.persistence import schema_llm_cache, schema_news, schema_research
-from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_rules import learning_tables
