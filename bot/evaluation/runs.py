@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from bot.backtest.data import BarData
 from bot.backtest.engine_run import run_engine
 from bot.backtest.runner import build_settings, summarize_outcome
+from bot.core.engine import LEARNED_RULE
 from bot.core.gates import PlaceboGate
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
@@ -85,8 +86,27 @@ def seeded_memory(request: BacktestRequest, data: BarData, split: int) -> Memory
     return index
 
 
+PLACEBO_ATTEMPTS = 3
+
+
 def run_eval_task(task: EvalTask, data: BarData) -> EvalOutcome:
-    """Run one evaluation task on the shared bars (what a worker does)."""
+    """Run one evaluation task on the shared bars (what a worker does).
+
+    A placebo's pool (entries it may be asked about) is the layer-on run's; when the placebo run
+    is asked about fewer entries, so refuses fewer than ``count``, it is run again with the pool
+    it saw (at most ``PLACEBO_ATTEMPTS`` runs), so it refuses the requested number.
+    """
+    outcome = _run_once(task, data)
+    placebo = task.placebo
+    for _ in range(PLACEBO_ATTEMPTS - 1):
+        if placebo is None or outcome.placebo_refused >= placebo.count:
+            break
+        placebo = Placebo(placebo.seed, placebo.count, outcome.placebo_asked)
+        outcome = _run_once(replace(task, placebo=placebo), data)
+    return outcome
+
+
+def _run_once(task: EvalTask, data: BarData) -> EvalOutcome:
     started = time.perf_counter()
     request = BacktestRequest.from_json(task.request_json)
     memory = None
@@ -100,13 +120,15 @@ def run_eval_task(task: EvalTask, data: BarData) -> EvalOutcome:
     settings = _settings(request, bars, task)
     gate = (PlaceboGate(task.placebo.seed, task.placebo.count, task.placebo.pool)
             if task.placebo is not None else None)
-    rules = RuleBook(tuple(task.rules), "evaluation") if task.layer == "rules" and task.layer_on \
-        else None
+    rules_on = task.layer == "rules" and task.layer_on
+    rules = RuleBook(tuple(task.rules), "evaluation") if rules_on else None
     outcome = run_engine(settings, bars, memory=memory, gate=gate, rules=rules,
-                         keep_decisions=task.layer == "rules" and task.layer_on)
+                         keep_decisions=rules_on)
     result = summarize_outcome(request, settings, bars, outcome, time.perf_counter() - started)
-    refused = outcome.memory.refused if outcome.memory is not None and task.layer == "memory" \
-        else sum(1 for d in outcome.decisions if d.risk_rule == "learned_rule")
+    if task.layer == "memory":
+        refused = outcome.memory.refused if outcome.memory is not None else 0
+    else:
+        refused = sum(1 for d in outcome.decisions if d.risk_rule == LEARNED_RULE)
     keep = ("trades", "net_pnl_cents", "average_trade_cents", "max_drawdown_cents",
             "profit_factor", "win_rate", "trading_days")
     return EvalOutcome({k: result.metrics.get(k) for k in keep}, tuple(result.trades),
