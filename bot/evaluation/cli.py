@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.backtest.cli import add_request_arguments, request_from_args
+from bot.backtest.data import BarData
 from bot.backtest.planted_edge import PLANTED_EDGES, plant, planted_edge
 from bot.backtest.runner import build_settings, load_data
 from bot.evaluation.harness import LAYERS, EvalPlan, evaluate
+from bot.evaluation.llm_layer import reply_count
 from bot.evaluation.stats import DEFAULT_RESAMPLES
 from bot.ports import wall_clock_utc
 from bot.research.scaleout import DaskBackend, LocalBackend
+from shared.config.settings import Settings
 from shared.domain.errors import BadBarError, ConfigError, DataFileError
 from shared.domain.rules import RuleStatus
 from shared.persistence import evaluation_store, rules_store
@@ -34,8 +37,6 @@ logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
 UNAVAILABLE = {
-    "llm": "--layer llm: not available yet: the harness has no replay of recorded LLM "
-           "replies with a placebo of nudges (evaluate memory or rules)",
     "news": "--layer news: not available yet: the sentiment layer's placebo is not built "
             "(evaluate memory or rules)",
 }
@@ -56,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="walk-forward: the share of bars the layer learns from first")
     own.add_argument("--rules", metavar="JOURNAL",
                      help="--layer rules: the SQLite journal whose approved rules are judged")
+    own.add_argument("--llm-journal", metavar="DB",
+                     help="--layer llm: the journal whose recorded replies are replayed "
+                     "(default env TRADER_DB)")
+    own.add_argument("--llm-mode", choices=["advisory", "bias", "consensus"], default="bias",
+                     help="--layer llm: llm.mode of the replay (default bias)")
     own.add_argument("--workers", type=int, default=2, help="local worker processes")
     own.add_argument("--cluster", metavar="ADDR", help="a Dask scheduler, tcp://host:8786")
     own.add_argument("--json", metavar="OUT", help="write the evidence here")
@@ -91,6 +97,19 @@ def approved_rules(path_text: str | None) -> tuple[Any, ...]:
     return tuple(book.rules)
 
 
+def llm_journal(args: argparse.Namespace, data: BarData, settings: Settings) -> str:
+    """The journal of recorded replies (``--layer llm``); ConfigError when it has none over
+    these bars (then the layer cannot be judged: it is unavailable, not "no evidence")."""
+    path = Path(args.llm_journal) if args.llm_journal else db_path_from_env()
+    count = reply_count(path, data, settings)
+    if count == 0:
+        raise ConfigError(f"--layer llm: unavailable: {path} holds no recorded LLM replies "
+                          "over these bars (run the bot with the LLM on, or record replies "
+                          "with `python -m bot backtest --llm record`)")
+    logger.info("LLM layer: %d recorded replies in %s over these bars", count, path)
+    return str(path)
+
+
 def _check(args: argparse.Namespace) -> None:
     if args.seeds < 1 or args.seeds > 1000:
         raise ConfigError(f"--seeds {args.seeds}: expected 1 to 1000 placebo runs")
@@ -111,10 +130,14 @@ def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
     edge = planted_edge(args.planted_edge)
     rules = approved_rules(args.rules) if args.layer == "rules" else ()
     request = request_from_args(args)
+    if args.layer == "llm":
+        request = request.model_copy(update={"llm_mode": args.llm_mode})
     settings = build_settings(request)
     data = plant(load_data(request, settings), edge, settings.features, settings.regime)
+    journal = llm_journal(args, data, settings) if args.layer == "llm" else None
     backend = DaskBackend(args.cluster) if args.cluster else LocalBackend(max(1, args.workers))
-    plan = EvalPlan(args.layer, request, args.seeds, args.resamples, args.split, rules=rules)
+    plan = EvalPlan(args.layer, request, args.seeds, args.resamples, args.split, rules=rules,
+                    llm_journal=journal)
     logger.info("evaluating %s on %s%s: %d placebo seeds on %s", args.layer, args.data,
                 f" (planted edge {edge.name})" if edge else "", args.seeds, backend.describe())
     document = evaluate(plan, data, backend,

@@ -46,6 +46,7 @@ class EvalPlan:
     split_fraction: float = 0.5
     bootstrap_seed: int = 0
     rules: tuple[Any, ...] = ()
+    llm_journal: str | None = None
 
 
 def _usd(cents: Any) -> float | None:
@@ -58,7 +59,9 @@ def run_summary(outcome: EvalOutcome) -> dict[str, Any]:
     trades = int(m.get("trades") or 0)
     net = (m.get("net_pnl_cents") or 0) / 100
     factor = m.get("profit_factor")
-    return {"trades": trades, "net_usd": round(net, 2),
+    nudges = {k.removeprefix("llm_"): m[k] for k in ("llm_replies_applied",
+              "llm_nudged_decisions", "llm_vetoed_decisions") if m.get(k) is not None}
+    return {**nudges, "trades": trades, "net_usd": round(net, 2),
             "per_trade_usd": round(net / trades, 2) if trades else None,
             "max_drawdown_usd": _usd(m.get("max_drawdown_cents")),
             "profit_factor": round(factor, 3) if isinstance(factor, float)
@@ -68,6 +71,9 @@ def run_summary(outcome: EvalOutcome) -> dict[str, Any]:
 
 def _placebo_tasks(plan: EvalPlan, base: EvalTask, on: EvalOutcome, prefix: str
                    ) -> list[EvalTask]:
+    if plan.layer == "llm":  # a nudging layer: the same replies, their answers shuffled
+        return [replace(base, key=f"{prefix}-placebo-{seed}", shuffle_seed=seed)
+                for seed in range(plan.seeds)]
     pool = int(on.metrics.get("trades") or 0) + on.refused
     return [replace(base, key=f"{prefix}-placebo-{seed}", layer_on=False,
                     placebo=Placebo(seed, on.refused, pool)) for seed in range(plan.seeds)]
@@ -107,7 +113,8 @@ def evaluate(plan: EvalPlan, data: BarData, backend: Backend,
     """Evaluate ``plan.layer`` on ``data``; return the evidence document (JSON-ready)."""
     request_json = plan.request.to_json()
     split = data.first + int((len(data) - data.first) * plan.split_fraction)
-    base = EvalTask("", request_json, True, plan.layer, rules=plan.rules)
+    base = EvalTask("", request_json, True, plan.layer, rules=plan.rules,
+                    llm_journal=plan.llm_journal)
     first = [replace(base, key="off", layer_on=False), replace(base, key="on"),
              replace(base, key="wf-off", layer_on=False, split=split),
              replace(base, key="wf-on", split=split)]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from bot.core.engine import LEARNED_RULE
 from bot.core.gates import PlaceboGate
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
+from bot.evaluation.llm_layer import replay_hook
 from shared.config.backtest_request import BacktestRequest
 from shared.config.settings import Settings
 from shared.domain.models import TradeRecord
@@ -52,6 +54,8 @@ class EvalTask:
     placebo: Placebo | None = None
     split: int | None = None
     rules: tuple[Any, ...] = ()  # the learned rules (``LearnedRule``) for ``layer`` rules
+    llm_journal: str | None = None  # ``layer`` llm: the journal whose replies are replayed
+    shuffle_seed: int | None = None  # ``layer`` llm: the placebo's permutation of the replies
 
 
 @dataclass(frozen=True)
@@ -122,15 +126,24 @@ def _run_once(task: EvalTask, data: BarData) -> EvalOutcome:
             if task.placebo is not None else None)
     rules_on = task.layer == "rules" and task.layer_on
     rules = RuleBook(tuple(task.rules), "evaluation") if rules_on else None
-    outcome = run_engine(settings, bars, memory=memory, gate=gate, rules=rules,
-                         keep_decisions=rules_on)
+    llm = (replay_hook(Path(task.llm_journal), bars, settings, task.shuffle_seed)
+           if task.layer == "llm" and task.layer_on and task.llm_journal else None)
+    try:
+        outcome = run_engine(settings, bars, memory=memory, gate=gate, rules=rules,
+                             keep_decisions=rules_on, llm=llm)
+    finally:
+        if llm is not None:
+            llm.close()
     result = summarize_outcome(request, settings, bars, outcome, time.perf_counter() - started)
     if task.layer == "memory":
         refused = outcome.memory.refused if outcome.memory is not None else 0
+    elif task.layer == "llm":
+        refused = int(result.metrics.get("llm_vetoed_decisions") or 0)
     else:
         refused = sum(1 for d in outcome.decisions if d.risk_rule == LEARNED_RULE)
     keep = ("trades", "net_pnl_cents", "average_trade_cents", "max_drawdown_cents",
-            "profit_factor", "win_rate", "trading_days")
+            "profit_factor", "win_rate", "trading_days", "llm_replies_applied",
+            "llm_nudged_decisions", "llm_vetoed_decisions")
     return EvalOutcome({k: result.metrics.get(k) for k in keep}, tuple(result.trades),
                        refused if task.layer_on else 0,
                        gate.refused if gate is not None else 0,
