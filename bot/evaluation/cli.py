@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.backtest.cli import add_request_arguments, request_from_args
 from bot.backtest.data import BarData
+from bot.backtest.news import load_headline_scores
 from bot.backtest.planted_edge import PLANTED_EDGES, plant, planted_edge
 from bot.backtest.runner import build_settings, load_data
 from bot.evaluation.harness import LAYERS, EvalPlan, evaluate
@@ -28,7 +29,7 @@ from bot.evaluation.stats import DEFAULT_RESAMPLES
 from bot.ports import wall_clock_utc
 from bot.research.scaleout import DaskBackend, LocalBackend
 from shared.config.settings import Settings
-from shared.domain.errors import BadBarError, ConfigError, DataFileError
+from shared.domain.errors import BadBarError, BadNewsFileError, ConfigError, DataFileError
 from shared.domain.rules import RuleStatus
 from shared.persistence import evaluation_store, rules_store
 from shared.persistence.db import connect, db_path_from_env, open_database, write_transaction
@@ -36,10 +37,6 @@ from shared.persistence.db import connect, db_path_from_env, open_database, writ
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
-UNAVAILABLE = {
-    "news": "--layer news: not available yet: the sentiment layer's placebo is not built "
-            "(evaluate memory or rules)",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "(default env TRADER_DB)")
     own.add_argument("--llm-mode", choices=["advisory", "bias", "consensus"], default="bias",
                      help="--layer llm: llm.mode of the replay (default bias)")
+    own.add_argument("--news", metavar="FILE.csv",
+                     help="--layer news: headlines feeding the rolling sentiment (unscored "
+                     "rows are scored with VADER)")
     own.add_argument("--workers", type=int, default=2, help="local worker processes")
     own.add_argument("--cluster", metavar="ADDR", help="a Dask scheduler, tcp://host:8786")
     own.add_argument("--json", metavar="OUT", help="write the evidence here")
@@ -120,8 +120,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.planted_edge and args.data != "synthetic":
         raise ConfigError("--planted-edge needs --data synthetic (an edge is planted in the "
                           "synthetic market only)")
-    if args.layer in UNAVAILABLE:
-        raise ConfigError(UNAVAILABLE[args.layer])
+    if args.layer == "news" and not args.news:
+        raise ConfigError("--layer news needs --news FILE.csv (time,headline[,source][,score])")
 
 
 def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,9 +135,11 @@ def run_evaluation(args: argparse.Namespace) -> dict[str, Any]:
     settings = build_settings(request)
     data = plant(load_data(request, settings), edge, settings.features, settings.regime)
     journal = llm_journal(args, data, settings) if args.layer == "llm" else None
+    headlines = (tuple(load_headline_scores(Path(args.news), args.tz))
+                 if args.layer == "news" else ())
     backend = DaskBackend(args.cluster) if args.cluster else LocalBackend(max(1, args.workers))
     plan = EvalPlan(args.layer, request, args.seeds, args.resamples, args.split, rules=rules,
-                    llm_journal=journal)
+                    llm_journal=journal, headlines=headlines)
     logger.info("evaluating %s on %s%s: %d placebo seeds on %s", args.layer, args.data,
                 f" (planted edge {edge.name})" if edge else "", args.seeds, backend.describe())
     document = evaluate(plan, data, backend,
@@ -151,7 +153,7 @@ def command_evaluate(args: argparse.Namespace) -> int:
     """Run ``evaluate``; return the exit code."""
     try:
         document = run_evaluation(args)
-    except (ConfigError, BadBarError, DataFileError, OSError) as exc:
+    except (ConfigError, BadBarError, BadNewsFileError, DataFileError, OSError) as exc:
         logger.error("evaluate refused: %s", exc)
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -47,6 +47,7 @@ class EvalPlan:
     bootstrap_seed: int = 0
     rules: tuple[Any, ...] = ()
     llm_journal: str | None = None
+    headlines: tuple[Any, ...] = ()
 
 
 def _usd(cents: Any) -> float | None:
@@ -71,7 +72,7 @@ def run_summary(outcome: EvalOutcome) -> dict[str, Any]:
 
 def _placebo_tasks(plan: EvalPlan, base: EvalTask, on: EvalOutcome, prefix: str
                    ) -> list[EvalTask]:
-    if plan.layer == "llm":  # a nudging layer: the same replies, their answers shuffled
+    if plan.layer in ("llm", "news"):  # nudging layers: the same answers, shuffled in time
         return [replace(base, key=f"{prefix}-placebo-{seed}", shuffle_seed=seed)
                 for seed in range(plan.seeds)]
     pool = int(on.metrics.get("trades") or 0) + on.refused
@@ -114,7 +115,7 @@ def evaluate(plan: EvalPlan, data: BarData, backend: Backend,
     request_json = plan.request.to_json()
     split = data.first + int((len(data) - data.first) * plan.split_fraction)
     base = EvalTask("", request_json, True, plan.layer, rules=plan.rules,
-                    llm_journal=plan.llm_journal)
+                    llm_journal=plan.llm_journal, headlines=plan.headlines)
     first = [replace(base, key="off", layer_on=False), replace(base, key="on"),
              replace(base, key="wf-off", layer_on=False, split=split),
              replace(base, key="wf-on", split=split)]

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bot.backtest.data import BarData
@@ -24,6 +25,7 @@ from bot.core.engine import LEARNED_RULE
 from bot.core.gates import PlaceboGate
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
+from bot.core.sentiment import HeadlineScore
 from bot.evaluation.llm_layer import replay_hook
 from shared.config.backtest_request import BacktestRequest
 from shared.config.settings import Settings
@@ -55,7 +57,8 @@ class EvalTask:
     split: int | None = None
     rules: tuple[Any, ...] = ()  # the learned rules (``LearnedRule``) for ``layer`` rules
     llm_journal: str | None = None  # ``layer`` llm: the journal whose replies are replayed
-    shuffle_seed: int | None = None  # ``layer`` llm: the placebo's permutation of the replies
+    shuffle_seed: int | None = None  # llm/news: the placebo's permutation of the answers
+    headlines: tuple[HeadlineScore, ...] = ()  # ``layer`` news: the scored headlines
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,11 @@ def _run_once(task: EvalTask, data: BarData) -> EvalOutcome:
     rules = RuleBook(tuple(task.rules), "evaluation") if rules_on else None
     llm = (replay_hook(Path(task.llm_journal), bars, settings, task.shuffle_seed)
            if task.layer == "llm" and task.layer_on and task.llm_journal else None)
+    news = (shuffled_scores(task.headlines, task.shuffle_seed)
+            if task.layer == "news" and task.layer_on else None)
     try:
         outcome = run_engine(settings, bars, memory=memory, gate=gate, rules=rules,
-                             keep_decisions=rules_on, llm=llm)
+                             keep_decisions=rules_on, llm=llm, headlines=news)
     finally:
         if llm is not None:
             llm.close()
@@ -148,6 +153,17 @@ def _run_once(task: EvalTask, data: BarData) -> EvalOutcome:
                        refused if task.layer_on else 0,
                        gate.refused if gate is not None else 0,
                        gate.asked if gate is not None else 0)
+
+
+def shuffled_scores(headlines: Sequence[HeadlineScore], seed: int | None
+                    ) -> list[HeadlineScore]:
+    """The headlines; with ``seed`` the news placebo: their scores permuted among them (the
+    same headlines at the same times, each carrying another's sentiment)."""
+    if seed is None or not headlines:
+        return list(headlines)
+    order = np.random.default_rng(np.random.SeedSequence([seed, len(headlines)]))
+    scores = [headlines[i].score for i in order.permutation(len(headlines)).tolist()]
+    return [replace(h, score=score) for h, score in zip(headlines, scores, strict=True)]
 
 
 def trading_day_of(trade: TradeRecord) -> str:

@@ -60,7 +60,7 @@ def test_memory_on_a_planted_edge_market_with_three_placebo_seeds(tmp_path):
     (["--layer", "memory", "--planted-edge", "free_money"], "--planted-edge 'free_money'"),
     (["--layer", "memory", "--seeds", "0"], "--seeds 0"),
     (["--layer", "rules"], "--layer rules needs --rules JOURNAL"),
-    (["--layer", "news"], "--layer news: not available yet"),
+    (["--layer", "news"], "--layer news needs --news FILE.csv"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     done = evaluate(*args)
