@@ -50,3 +50,18 @@ def test_without_an_evaluation_the_page_says_how_to_make_one(app_env):
     app = app.switch_page("app_pages/memory.py").run()
     assert not app.exception
     assert any("python -m bot evaluate --layer memory" in i.value for i in app.info)
+
+
+def test_the_llm_page_shows_the_llm_layer_evidence(app_env):
+    verdict = "no evidence of value: 50th percentile of placebo, +$0.00/trade [-1.00, 1.00]"
+    conn = open_database(app_env["db"])
+    with write_transaction(conn):
+        evaluation_store.insert_evaluation_run(
+            conn, datetime(2026, 1, 5, 12, 0, tzinfo=UTC), "llm", "data/bars.csv", None,
+            {"seeds": 20, "verdict": verdict, "walk_forward_verdict": verdict,
+             "whole_run": evidence(verdict, -400.0), "walk_forward": evidence(verdict, -200.0)})
+    conn.close()
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app = app.switch_page("app_pages/llm.py").run()
+    assert not app.exception
+    assert any(verdict in t.value for t in app.text)
