@@ -76,3 +76,12 @@ def headline(runs: list[EvaluationRun]) -> str | None:
     latest = runs[0]
     return (f"Walk-forward: {latest.walk_forward_verdict}. Whole run: {latest.verdict}. "
             f"(run {latest.id} on {latest.data}, {latest.seeds} placebo seeds)")
+
+
+def comparison_note(layer: str, runs: list[EvaluationRun]) -> str:
+    """Beside an off/on backtest comparison: what the placebo evaluation says of the layer."""
+    line = headline(runs)
+    if line is None:
+        return (f"An off/on difference alone is no evidence: refusing as many entries at "
+                f"random may do as well. {how_to(layer)}")
+    return f"Against a placebo (latest saved evaluation of {layer}): {line}"
