@@ -1,11 +1,17 @@
 """``python -m bot evaluate --layer memory|rules|llm|news``: does a learning layer earn its place?
 
 On the same bars (a file, or the synthetic market, optionally with ``--planted-edge NAME``):
-the layer off and on, ``--seeds`` placebo runs (the same number of entries refused at random)
-on local workers or a Dask cluster (``--cluster``), the layer's percentile among them, a
-bootstrap interval of the on - off difference, and the walk-forward form; a plain verdict is
-logged, the evidence written to ``--json`` and, with ``--save``, stored in ``evaluation_runs``
-for the dashboard. Exit codes: 0 done, 2 bad input (one line naming it).
+the layer off and on, ``--seeds`` placebo runs on local workers or a Dask cluster
+(``--cluster``), the layer's percentile among them, a bootstrap interval of the on - off
+difference, and the walk-forward form; a plain verdict is printed, the evidence written to
+``--json`` and, with ``--save``, stored in ``evaluation_runs`` for the dashboard.
+
+The layers and their placebos: ``memory`` (its refusals; placebo: as many entries refused at
+random), ``rules`` (``--rules JOURNAL``'s approved rules; the same placebo), ``llm`` (the
+replies ``--llm-journal`` recorded, replayed; placebo: the same replies with their answers
+shuffled among them), ``news`` (``--news FILE.csv``'s rolling sentiment; placebo: the same
+headlines with their scores shuffled). Each layer is judged alone: the others stay off (memory
+too). Exit codes: 0 done, 2 bad input or an unavailable layer (one line naming it).
 """
 
 from __future__ import annotations

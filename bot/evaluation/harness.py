@@ -1,12 +1,14 @@
 """Judge one learning layer as a trader would: on vs off, against a placebo, with an interval,
 and out of sample (DESIGN §4.14).
 
-On the same bars: the backtest with the layer off and on; ``seeds`` placebo runs (layer off,
-the same number of entries refused at random by ``PlaceboGate``) on the research backends; the
-layer's percentile among the placebo runs by net P&L; a day-paired bootstrap interval of the
-on - off difference in $/trade and net P&L; and a walk-forward form: the layer (memory seeded
-with the first part's setups) judged only on the bars after ``split_fraction``, with its own
-placebo. Each form ends in a plain verdict (``bot.evaluation.stats.verdict``).
+On the same bars: the backtest with the layer off and on; ``seeds`` placebo runs on the
+research backends (a refusing layer's placebo refuses as many entries at random,
+``PlaceboGate``; a nudging layer's shuffles its answers in time); the layer's percentile among
+the placebo runs by net P&L; a day-paired bootstrap interval of the on - off difference in
+$/trade and net P&L; and a walk-forward form: the same comparison on the bars after
+``split_fraction`` only, where memory starts seeded with every setup of the bars before (the
+other layers learn nothing from these bars, so for them it is the later part alone). Each form
+ends in a plain verdict (``bot.evaluation.stats.verdict``).
 """
 
 from __future__ import annotations
