@@ -17,7 +17,16 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import backtest_charts, backtest_jobs, charts, frame, reports, tables, zones
+from dashboard import (
+    backtest_charts,
+    backtest_jobs,
+    charts,
+    evaluation_views,
+    frame,
+    reports,
+    tables,
+    zones,
+)
 from shared.config.backtest_request import (
     ACTIVE_STATUSES,
     REFERENCE_STRATEGY_NAMES,
@@ -277,6 +286,9 @@ if any(m.get("memory_enabled") for m in all_metrics.values()):
     st.caption("Memory of past setups (refused entries are followed one at a time to where "
                "their bracket would have exited)")
     st.dataframe(backtest_charts.memory_comparison_table(all_metrics), key="bt_memory_table")
+    with frame.reader() as conn:
+        memory_runs = evaluation_views.layer_runs(conn, "memory") if conn is not None else []
+    st.caption(evaluation_views.comparison_note("memory", memory_runs))
 first = rows[chosen[0]]
 request = json.loads(first.get("request_json") or "{}")
 symbol = (request.get("params") or {}).get("instrument.symbol", "MES")

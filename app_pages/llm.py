@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import fmt, frame, llm_reports, tables, zones
+from dashboard import evaluation_views, fmt, frame, llm_reports, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import codec, llm_state, llm_store, ops_store
 from shared.persistence.db import write_transaction
@@ -201,3 +201,14 @@ def attribution_panel() -> None:
 
 
 attribution_panel()
+
+
+with frame.reader() as evaluation_conn:
+    llm_evaluations = (evaluation_views.layer_runs(evaluation_conn, "llm")
+                       if evaluation_conn is not None else [])
+st.subheader("Does the LLM help? (against a placebo)")
+if (llm_verdict := evaluation_views.headline(llm_evaluations)) is None:
+    st.info(evaluation_views.how_to("llm"))
+else:
+    st.text(llm_verdict)
+    st.dataframe(evaluation_views.evidence_frame(llm_evaluations), hide_index=True)

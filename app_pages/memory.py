@@ -18,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import frame, memory_views, tables
+from dashboard import evaluation_views, frame, memory_views, tables
 from shared.domain.rules import RuleStatus
 from shared.persistence import learning_reports, memory_calibration, rules_store
 from shared.persistence.db import write_transaction
@@ -60,6 +60,7 @@ with frame.reader() as conn:
     reviews = rules_store.review_runs(conn, 5)
     calibration = memory_calibration.memory_calibration(conn)
     size = memory_calibration.memory_size(conn)
+    evaluations = evaluation_views.layer_runs(conn, "memory")
 
 st.subheader("Latest decision: similar setups")
 if verdict is None:
@@ -103,6 +104,13 @@ else:
                 f"{sum(g.closed for g in growth)} closed")
     with chart:
         st.plotly_chart(memory_views.growth_figure(growth), key="memory_growth")
+
+st.subheader("Does memory help? (against a placebo)")
+if (verdict_line := evaluation_views.headline(evaluations)) is None:
+    st.info(evaluation_views.HOW_TO)
+else:  # model-free text, but shown as plain text all the same (DESIGN §4.15)
+    st.text(verdict_line)
+    st.dataframe(evaluation_views.evidence_frame(evaluations), hide_index=True)
 
 st.subheader("Learned rules")
 message = st.session_state.pop("rule_message", None)

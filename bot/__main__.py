@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
+from bot.evaluation import cli as evaluate_cli
 from bot.learning import export_cli, review_cli
 from bot.llm import analyze_cli
 from bot.ports import wall_clock_utc
@@ -249,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         "research", help="sweeps, walk-forward and Monte Carlo (local workers or Dask)")
     research_cli.add_arguments(research)
     research.set_defaults(handler=research_cli.command_research)
+    evaluate = commands.add_parser("evaluate", help="judge a learning layer against a placebo")
+    evaluate_cli.add_arguments(evaluate)
+    evaluate.set_defaults(handler=evaluate_cli.command_evaluate)
     analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
     analyze_cli.add_arguments(analyze)
     analyze.set_defaults(handler=analyze_cli.command_analyze)

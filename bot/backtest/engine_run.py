@@ -33,6 +33,7 @@ from bot.backtest.vector_features import (
     window_seed_weight,
 )
 from bot.core.engine import TradingEngine
+from bot.core.gates import EntryGate
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
 from bot.core.sentiment import HeadlineScore
@@ -195,6 +196,7 @@ def run_engine(
     headlines: Iterable[HeadlineScore] | None = None,
     llm: BacktestLlm | None = None,
     memory: MemoryIndex | None = None,
+    gate: EntryGate | None = None,
 ) -> RunOutcome:
     """Replay ``data`` from ``data.first`` through the engine; return its trades.
 
@@ -202,6 +204,7 @@ def run_engine(
     ``llm`` (``bot.backtest.llm_run``) gives the engine its LLM bias bar by bar; without it the
     run is exactly as it always was. ``memory`` seeds the memory of past setups (else it starts
     empty); it grows as the run's brackets close and is consulted when ``settings.memory.enabled``.
+    ``gate`` (the evaluation harness's placebo) may refuse entries the other layers allowed.
     """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
@@ -213,6 +216,7 @@ def run_engine(
         update={"paper_slippage_ticks": settings.backtest.slippage_ticks})})
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions, memory=memory)
+    engine.entry_gate = gate
     if headlines is not None:
         engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,

@@ -21,6 +21,7 @@ from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
 from bot.core.features import BarWindow, compute_features
 from bot.core.fill_guard import BAD_FILL, bad_fill
+from bot.core.gates import EntryGate
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.memory import MemoryIndex
@@ -101,6 +102,7 @@ class TradingEngine:
         self._rule_hold_minutes: dict[str, float] = {}  # bracket -> time exit a rule shortened
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
+        self.entry_gate: EntryGate | None = None  # the evaluation harness's placebo only
         self.sentiment_book: SentimentBook | None = None  # given by the runtime or backtester
         self.last_sentiment: float | None = None
         self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
@@ -346,6 +348,8 @@ class TradingEngine:
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
+        if self.entry_gate is not None and not self.entry_gate.allows(verdict.side, now):
+            return Verdict.REJECT, self.entry_gate.name, (*signal.reasons, *notes), "none", None
         bracket_id = bracket_id_for(self.instrument.symbol, now)
         self.broker.place_bracket(verdict, bracket_id, now)
         self.risk_state = risk.record_entry(self.risk_state)

@@ -17,6 +17,7 @@ from pathlib import Path
 from shared.persistence import schema_llm_cache, schema_news, schema_research
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
@@ -426,6 +427,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     memory_tables,
     schema_research.research_tables,
     memory_shadow_column,
+    evaluation_tables,
 ]
 
 
