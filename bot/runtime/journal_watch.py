@@ -66,7 +66,8 @@ def check_at_start(db_path: Path, limit_s: float = START_CHECK_LIMIT_S) -> None:
         logger.warning("journal integrity check of %s not finished within %.0f s; starting",
                        db_path, limit_s)
     elif report.problems:
-        shown = "; ".join(report.problems[:3])
+        shown = "; ".join(report.problems[:3]) + (
+            f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else "")
         raise JournalDamaged(db_path, shown)
     else:
         logger.info("journal integrity check of %s: ok (%.2f s)", db_path, report.seconds)

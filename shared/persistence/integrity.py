@@ -49,7 +49,8 @@ def quick_check(conn: sqlite3.Connection, limit_s: float) -> IntegrityReport:
         return IntegrityReport(True, (str(exc),), time.monotonic() - started)
     finally:
         conn.set_progress_handler(None, 0)
-    problems = tuple(str(row[0]) for row in rows if str(row[0]) != "ok")
+    lines = (line.strip() for row in rows for line in str(row[0]).splitlines())
+    problems = tuple(line for line in lines if line and line != "ok")
     return IntegrityReport(True, problems, time.monotonic() - started)
 
 
