@@ -50,11 +50,11 @@ class CatchUpGuard:
         lag_s = self.lag_s(bar, wall_now)
         if not self.holding and lag_s > HOLD_AFTER_S:
             self._hold(engine, bar, now, lag_s)
+        elif self.holding and lag_s < RELEASE_BELOW_S:
+            self._release(engine, now, lag_s)
         elif self.holding:
             self.max_lag_s = max(self.max_lag_s, lag_s)
             self.held_bars += 1
-            if lag_s < RELEASE_BELOW_S:
-                self._release(engine, now, lag_s)
 
     def _hold(self, engine: TradingEngine, bar: Bar, now: datetime, lag_s: float) -> None:
         self.holding, self.held_bars, self.max_lag_s = True, 1, lag_s
