@@ -310,6 +310,7 @@ class LiveBot:
             await self._wait_until(pacer.due(bar, time.monotonic(), wall_clock_utc()))
             if self.stop_requested.is_set():
                 return False
+            self.catch_up.observe(self.engine, bar, wall_clock_utc())  # no entries on a backlog
             self.process_bar(bar)
             self.service()
             if self.max_bars_reached():
@@ -354,7 +355,6 @@ class LiveBot:
             return
         started_s = time.perf_counter()
         self.news.poll()
-        self.catch_up.observe(self.engine, bar, wall_clock_utc())  # no entries on a backlog
         record = self.engine.on_bar(bar)
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
