@@ -60,13 +60,13 @@ def acquire(db_path: Path, started_at: datetime, wait_s: float = LOCK_WAIT_S) ->
     """
     path = lock_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = _open_and_lock(path, db_path, deadline)
+        if _still_at(path, fd):
+            break
+        os.close(fd)  # the file was removed or replaced between open and lock: lock the new one
     try:
-        deadline = time.monotonic() + wait_s
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                raise JournalInUse(db_path, read_holder_fd(fd))
-            time.sleep(RETRY_S)
         text = holder_now(started_at).to_text().encode("utf-8") + b"\n"
         os.ftruncate(fd, 0)
         os.pwrite(fd, text, 0)
@@ -75,6 +75,30 @@ def acquire(db_path: Path, started_at: datetime, wait_s: float = LOCK_WAIT_S) ->
         os.close(fd)  # closing drops the lock too, if it was taken
         raise
     return fd
+
+
+def _open_and_lock(path: Path, db_path: Path, deadline: float) -> int:
+    """Open ``path`` and take its exclusive lock, retrying until ``deadline``."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise JournalInUse(db_path, read_holder_fd(fd))
+            time.sleep(RETRY_S)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _still_at(path: Path, fd: int) -> bool:
+    """Whether the locked file is still the one ``path`` names."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 @contextmanager
