@@ -71,6 +71,7 @@ def journal_safety_faults(work: Path) -> list[Row]:
         journal_safety.newer_schema,
         lambda w: journal_safety.journal_file_gone(w, "deleted"),
         lambda w: journal_safety.journal_file_gone(w, "replaced"),
+        lambda w: journal_safety.journal_file_gone(w, "wal_deleted"),
         journal_safety.backup_while_running,
         lambda w: journal_safety.stop_signal(w, "sighup"),
         lambda w: journal_safety.stop_signal(w, "sigint_storm"),

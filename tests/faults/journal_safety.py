@@ -271,7 +271,8 @@ def _replace_with_copy(db: Path, work: Path) -> None:
 
 
 def journal_file_gone(work: Path, how: str = "deleted") -> FaultResult:
-    """Delete (or replace) the database under a running bot: it must stop with exit 3 and one
+    """Delete the database (``how``: "deleted"), its WAL ("wal_deleted") or move an older copy
+    over it ("replaced") under a running bot: it must stop with exit 3 and one
     line naming a rescue copy that holds every decision the bot had made, and a bot restarted
     on the rescue copy moved back must carry on from it."""
     config = write_config(work, f"{how}.yaml", {"feed": {**FEED, "speed": 200}})
@@ -286,6 +287,8 @@ def journal_file_gone(work: Path, how: str = "deleted") -> FaultResult:
         seen = decision_count(db)
         if how == "deleted":
             db.unlink()
+        elif how == "wal_deleted":  # then a dashboard's write would go to a WAL the bot never reads
+            db.with_name(db.name + "-wal").unlink()
         else:
             _replace_with_copy(db, work)
         gone_at = time.monotonic()

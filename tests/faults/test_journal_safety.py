@@ -43,7 +43,7 @@ def test_a_schema_from_newer_code_is_refused_with_one_line_and_exit_2(tmp_path):
     assert result.exit_codes == (2,)
 
 
-@pytest.mark.parametrize("how", ["deleted", "replaced"])
+@pytest.mark.parametrize("how", ["deleted", "wal_deleted", "replaced"])
 def test_the_database_deleted_or_replaced_while_running_exits_3_and_its_rescue_copy_resumes(
     tmp_path, how
 ):
