@@ -8,10 +8,12 @@ While running, ``JournalWatch.check`` (called between bars, at most every ``CHEC
 compares the database path with the files the bot opened: the database, its ``-wal`` and
 ``-shm`` must still be there with the same device and inode, the database must not have shrunk
 (SQLite never shrinks it without a VACUUM, which the bot does not run; a file copied over it
-does) and must still start with SQLite's header. When one was deleted or replaced, the bot's
-open connection still sees the whole journal: the watch saves it (online backup) beside the
-path as ``<db>.rescued-<UTC time>`` and raises ``JournalFileFault``; the live loop stands down
-as for any journal fault (entries halted, position left protected) and the process exits 3.
+does). Only ``stat`` is used: opening and closing the database file in this process would drop
+the POSIX locks SQLite holds on it (another process could then delete the live WAL). When one
+was deleted or replaced, the bot's open connection still sees the whole journal: the watch
+saves it (online backup) beside the path as ``<db>.rescued-<UTC time>`` and raises
+``JournalFileFault``; the live loop stands down as for any journal fault (entries halted,
+position left protected) and the process exits 3.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 START_CHECK_LIMIT_S = 20.0
 CHECK_EVERY_S = 0.5
-SQLITE_MAGIC = b"SQLite format 3\x00"
 SIDE_FILES = ("-wal", "-shm")
 
 
@@ -111,13 +112,7 @@ class JournalWatch:
             return (f"{self.db_path.name} shrank from {self.size_bytes} to {size} bytes while "
                     "the bot ran (something wrote over it)")
         self.size_bytes = size
-        if size and self._header() != SQLITE_MAGIC:
-            return f"{self.db_path.name} no longer starts with an SQLite header"
         return None
-
-    def _header(self) -> bytes:
-        with self.db_path.open("rb") as file:
-            return file.read(len(SQLITE_MAGIC))
 
     def check(self, conn: sqlite3.Connection, protection: Callable[[], str]) -> None:
         """Every ``every_s``: raise ``JournalFileFault`` (after saving the journal) on a problem."""
