@@ -40,6 +40,9 @@ SIDE_FILES = ("-wal", "-shm")
 class JournalDamaged(JournalFault):
     """The journal failed its integrity check at start."""
 
+    def __str__(self) -> str:  # the journal_fault event and the log say what happened
+        return self.line().removeprefix("error: ")
+
     def line(self) -> str:
         return (f"error: journal integrity check failed at {self.path}: {self.cause}; refusing "
                 f"to start on it (restore a backup made with `python -m bot backup`); "
@@ -48,6 +51,9 @@ class JournalDamaged(JournalFault):
 
 class JournalFileFault(JournalFault):
     """The journal file was deleted or replaced under the running bot."""
+
+    def __str__(self) -> str:
+        return self.line().removeprefix("error: ")
 
     def line(self) -> str:
         return (f"error: journal file {self.cause} at {self.path}: stopping new entries; "
