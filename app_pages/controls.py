@@ -8,6 +8,7 @@ from dashboard import frame, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import report_queries
 from shared.persistence.db import write_transaction
+from shared.persistence.lock_file import describe_status, lock_status
 from shared.persistence.ops_store import enqueue_command
 from shared.supervisor import process_info, start_process, stop_process
 
@@ -25,6 +26,7 @@ def process_panel() -> None:
     info = process_info("bot")
     st.metric("Bot process", info.state)
     st.caption(info.description)
+    st.caption(describe_status(lock_status(frame.db_path())))  # who owns the journal (its lock)
     left, right = st.columns(2)
     if left.button("Start bot", disabled=info.state in ("RUNNING", "STARTING")):
         st.toast(start_process("bot", wait=False))

@@ -24,6 +24,7 @@ from tests.faults import (  # noqa: E402
     bad_input,
     bad_prints,
     engine_fault,
+    journal_safety,
     llm_scenarios,
     scenarios,
 )
@@ -42,6 +43,7 @@ class Row:
     naked_positions: int | None = None
     restart_to_first_decision_s: float | None = None
     note: str = ""
+    wrong_pnl: int | None = None  # trades whose P&L disagrees with their prices
 
 
 def folder(work: Path, name: str) -> Path:
@@ -67,6 +69,29 @@ def process_faults(work: Path) -> list[Row]:
         logger.warning("disk full skipped: %s", exc)
     return [Row(r.fault, r.survived, r.rows_lost, r.duplicate_orders, r.naked_positions,
                 r.restart_to_first_decision_s, "; ".join(r.problems)[:60]) for r in results]
+
+
+def journal_safety_faults(work: Path) -> list[Row]:
+    """Two bots on one journal, a damaged or newer journal, the file deleted or replaced while
+    running, backups while running, SIGHUP and a SIGINT storm, a SIGSTOP backlog."""
+    runs: list[Callable[[Path], scenarios.FaultResult]] = [
+        journal_safety.two_bots_one_journal, journal_safety.damaged_journal,
+        journal_safety.newer_schema,
+        lambda w: journal_safety.journal_file_gone(w, "deleted"),
+        lambda w: journal_safety.journal_file_gone(w, "replaced"),
+        lambda w: journal_safety.journal_file_gone(w, "wal_deleted"),
+        journal_safety.backup_while_running,
+        lambda w: journal_safety.stop_signal(w, "sighup"),
+        lambda w: journal_safety.stop_signal(w, "sigint_storm"),
+        journal_safety.frozen_then_backlog,
+    ]
+    rows = []
+    for index, run in enumerate(runs):
+        r = run(folder(work, f"journal_{index}"))
+        rows.append(Row(r.fault, r.survived, r.rows_lost, r.duplicate_orders, r.naked_positions,
+                        r.restart_to_first_decision_s, "; ".join(r.problems)[:60],
+                        r.detail.get("wrong_pnl")))
+    return rows
 
 
 def bad_input_faults(work: Path) -> list[Row]:
@@ -115,15 +140,15 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        rows = (process_faults(work) + bad_input_faults(work) + bad_print_faults(work)
-                + llm_faults(work))
-    header = ("fault", "survived", "rows lost", "dup orders", "naked", "restart->decision s",
-              "note")
-    widths = (30, 8, 9, 10, 5, 19, 0)
+        rows = process_faults(work) + journal_safety_faults(work) + bad_input_faults(work)
+        rows += bad_print_faults(work) + llm_faults(work)
+    header = ("fault", "survived", "rows lost", "dup orders", "naked", "wrong P&L",
+              "restart->decision s", "note")
+    widths = (30, 8, 9, 10, 5, 9, 19, 0)
     print(" ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
     for row in rows:
         values = (row.fault, "yes" if row.survived else "NO", cell(row.rows_lost),
-                  cell(row.duplicate_orders), cell(row.naked_positions),
+                  cell(row.duplicate_orders), cell(row.naked_positions), cell(row.wrong_pnl),
                   cell(row.restart_to_first_decision_s), row.note)
         print(" ".join(cell(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip())
     survived = sum(r.survived for r in rows)

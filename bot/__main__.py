@@ -7,9 +7,13 @@ when no bot is running); ``fetch-history`` (IB bars for backtests into data/hist
 (``bot/runtime/faults.py``): 0 clean stop; 2 bad config (an empty config file included), an
 unusable replay file (binary, not UTF-8, empty, wrong columns: the same one line as ``python -m bot
 backtest`` prints for it) or a refused start (a live account, live port or ``ib_live`` without both
-the config flag and the environment variable); 3 a journal fault (the database cannot be written:
-disk full, I/O error, locked past its busy timeout), reported in one stderr line naming the
-database.
+the config flag and the environment variable), another bot holding the database's writer lock
+(``<db>.lock``; the line names its pid and host) or a database written by newer code (schema
+version above ours); 3 a journal fault (the database cannot be written: disk full, I/O error,
+locked past its busy timeout; it fails its integrity check at start; its file is deleted or
+replaced while running), reported in one stderr line naming the database. SIGTERM, SIGINT and
+SIGHUP all stop cleanly (exit 0), a repeated signal included. ``backup`` copies a journal safely
+while the bot runs.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
+from bot import backup_cli
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.backtest import cli as backtest_cli
 from bot.evaluation import cli as evaluate_cli
@@ -33,11 +39,19 @@ from bot.runtime.config_watch import (
     settings_for_start,
 )
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
+from bot.runtime.journal_lock import JournalInUse, journal_lock
+from bot.runtime.journal_watch import check_at_start
+from bot.runtime.stop_signals import StopSignals
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import BadNewsFileError, ConfigError, DataFileError
 from shared.domain.models import Mode
 from shared.persistence import config_source, ops_store
-from shared.persistence.db import db_path_from_env, open_database, write_transaction
+from shared.persistence.db import (
+    SchemaTooNewError,
+    db_path_from_env,
+    open_database,
+    write_transaction,
+)
 
 logger = logging.getLogger("bot")
 
@@ -103,7 +117,17 @@ def _refuse(reason: str) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    """Choose the config version, check it, then run the live loop until stopped."""
+    """Take the journal's writer lock, check the journal, choose and check the config version,
+    then run the live loop until stopped (signals: ``bot/runtime/stop_signals.py``)."""
+    stop = StopSignals().install()
+    try:
+        with ExitStack() as held:  # the writer lock, until the process is done with the journal
+            return _run_locked(args, stop, held)
+    finally:
+        stop.ignore_further()
+
+
+def _run_locked(args: argparse.Namespace, stop: StopSignals, held: ExitStack) -> int:
     config_path = _config_path(args.config)
     if args.config:  # a bad file or a refused start is refused before the database is touched
         refusal = refuse_start_reason(load_settings(config_path), dict(os.environ))
@@ -112,6 +136,8 @@ def command_run(args: argparse.Namespace) -> int:
     db_path = Path(args.db) if args.db else db_path_from_env()
     try:
         with journal_guard(db_path, os_errors=True):
+            held.enter_context(journal_lock(db_path, wall_clock_utc()))  # before any read
+            check_at_start(db_path)
             conn = open_database(db_path)
             try:
                 version_id, settings = settings_for_start(
@@ -127,9 +153,10 @@ def command_run(args: argparse.Namespace) -> int:
         from bot.composition import broker_factory
         from bot.runtime.live import run_live
 
-        return asyncio.run(
-            run_live(settings, db_path, source, broker_factory(settings), version_id)
-        )
+        return asyncio.run(run_live(settings, db_path, source, broker_factory(settings),
+                                    version_id, stop.event))
+    except JournalInUse as in_use:
+        return _refuse(str(in_use))
     except JournalFault as fault:
         logger.error("%s", fault.line())
         sys.stderr.write(fault.line() + "\n")
@@ -270,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="trade log: audit JSONL and Bedrock fine-tuning JSONL")
     export_cli.add_arguments(export)
     export.set_defaults(handler=export_cli.command_export)
+    backup = commands.add_parser("backup", help="copy a journal safely (SQLite online backup)")
+    backup_cli.add_arguments(backup)
+    backup.set_defaults(handler=backup_cli.command_backup)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
@@ -290,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         logger.error("invalid config: %s", exc)
         sys.stderr.write(f"error: invalid config: {exc}\n")
+        return EXIT_BAD_CONFIG
+    except SchemaTooNewError as exc:
+        logger.error("%s", exc)
+        sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_CONFIG
     except DataFileError as exc:  # the same line as `python -m bot backtest` gives for the file
         logger.error("unusable bar file: %s", exc)

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sqlite3
 import time
 from collections import deque
@@ -39,15 +38,18 @@ from bot.runtime.bar_source import (
     open_bar_source,
     warm_start_bars,
 )
+from bot.runtime.catch_up import CatchUpGuard
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.engine_guard import EngineGuard
 from bot.runtime.equity_floor import EquityFloor
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
+from bot.runtime.journal_watch import JournalWatch
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from bot.runtime.news_intake import NewsIntake
 from bot.runtime.rules_watch import RulesWatcher
+from bot.runtime.stop_signals import STOP_SIGNALS
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError, DataFileError
@@ -180,6 +182,9 @@ class LiveBot:
         self._last_heartbeat_s = float("-inf")
         self._last_prune_s = float("-inf")
         self._started_with_bar = last_bar
+        self.journal_watch = JournalWatch(self.db_path, wall_clock_utc)  # deleted or replaced
+        self.catch_up = CatchUpGuard(settings.feed.bar_seconds,
+                                     self.stream is None and follows_wall_clock(settings.feed))
 
     def engine_now(self) -> datetime:
         """The engine's time: the close of its last bar, or the wall clock before any bar."""
@@ -215,6 +220,9 @@ class LiveBot:
         """
         try:
             return await self._run()
+        except JournalFault as fault:  # the journal file deleted or replaced (journal_watch)
+            self._stand_down(fault, fault)
+            raise
         except Exception as exc:
             if not is_journal_error(exc):
                 raise
@@ -310,6 +318,7 @@ class LiveBot:
             await self._wait_until(pacer.due(bar, time.monotonic(), wall_clock_utc()))
             if self.stop_requested.is_set():
                 return False
+            self.catch_up.observe(self.engine, bar, wall_clock_utc())  # no entries on a backlog
             self.process_bar(bar)
             self.service()
             if self.max_bars_reached():
@@ -403,6 +412,7 @@ class LiveBot:
 
     def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
         """Run pending commands and write the heartbeat when it is due (or forced)."""
+        self.journal_watch.check(self.conn, self._protection)
         handled = process_pending_commands(
             self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
         )
@@ -509,16 +519,16 @@ class LiveBot:
 
 async def run_live(
     settings: Settings, db_path: Path, config_source: str, make_broker: BrokerFactory,
-    version_id: int | None = None,
+    version_id: int | None = None, stop_requested: asyncio.Event | None = None,
 ) -> int:
-    """Run the bot until SIGTERM/SIGINT (or ``feed.max_bars``); return the exit code.
+    """Run the bot until SIGTERM/SIGINT/SIGHUP (or ``feed.max_bars``); return the exit code.
 
     The signal handlers go in before start-up, so a SIGTERM while restoring is honoured too.
     Raises ``JournalFault`` when the database fails, at start-up or later.
     """
-    stop_requested = asyncio.Event()
+    stop_requested = asyncio.Event() if stop_requested is None else stop_requested
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop_requested.set)
     with journal_guard(Path(db_path)):  # start-up reads and writes the journal too
         bot = LiveBot(settings, db_path, config_source, make_broker, version_id, stop_requested)

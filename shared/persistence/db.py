@@ -30,6 +30,23 @@ DEFAULT_DB_PATH = Path("data/trader.db")
 BUSY_TIMEOUT_MS = 5000
 
 
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer version of the code (``user_version`` above ours).
+
+    Opening it would let old code write rows a newer schema does not expect, so every process
+    refuses it with this one line (the bot exits 2: a restart cannot help, an upgrade can).
+    """
+
+    def __init__(self, found: int, known: int, path: Path | None = None) -> None:
+        where = f" at {path}" if path is not None else ""
+        super().__init__(
+            f"database schema version {found}{where} is newer than this code knows ({known}): "
+            "run the newer code, or point --db/TRADER_DB at another database"
+        )
+        self.found = found
+        self.known = known
+
+
 def db_path_from_env(default: Path = DEFAULT_DB_PATH) -> Path:
     """Return the database path: env ``TRADER_DB`` if set, else ``default``."""
     value = os.environ.get("TRADER_DB", "").strip()
@@ -440,9 +457,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Apply every migration above the current ``user_version``; return the new version."""
     current = schema_version(conn)
     if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema version {current} is newer than this code ({len(MIGRATIONS)})"
-        )
+        raise SchemaTooNewError(current, len(MIGRATIONS))
     for index in range(current, len(MIGRATIONS)):
         with write_transaction(conn):
             MIGRATIONS[index](conn)
@@ -452,7 +467,15 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def open_database(path: Path | str) -> sqlite3.Connection:
-    """Connect for writing and bring the schema up to date."""
+    """Connect for writing and bring the schema up to date (``SchemaTooNewError`` naming
+    ``path`` when a newer version of the code wrote it)."""
     conn = connect(path)
-    migrate(conn)
+    try:
+        migrate(conn)
+    except SchemaTooNewError as exc:
+        conn.close()
+        raise SchemaTooNewError(exc.found, exc.known, Path(path)) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn

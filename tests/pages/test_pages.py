@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import os
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bot.runtime.journal_lock import journal_lock
 from shared.config.settings import Settings
 from shared.persistence import config_source, journal_store, ops_store
 from shared.persistence.db import connect
@@ -87,6 +89,15 @@ def test_halt_button_queues_a_command(app_env):
     pending = ops_store.pending_commands(conn)
     assert [(c.kind, c.payload) for c in pending] == [("halt", {"reason": "halted from the "
                                                                           "dashboard"})]
+
+
+def test_bot_control_names_the_process_holding_the_journal(app_env):
+    app = open_page("app_pages/controls.py")
+    assert "Journal writer: none" in [c.value for c in app.caption]
+    with journal_lock(app_env["db"], datetime(2026, 12, 7, 18, 0, tzinfo=UTC)):
+        app = open_page("app_pages/controls.py")
+        writer = f"Journal writer: pid {os.getpid()} on host {os.uname().nodename}, since "
+        assert any(c.value.startswith(writer) for c in app.caption), [c.value for c in app.caption]
 
 
 def test_flatten_needs_confirmation(app_env):
