@@ -17,7 +17,16 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import backtest_charts, backtest_jobs, charts, frame, reports, tables, zones
+from dashboard import (
+    backtest_charts,
+    backtest_jobs,
+    charts,
+    frame,
+    plain,
+    reports,
+    tables,
+    zones,
+)
 from shared.config.backtest_request import (
     ACTIVE_STATUSES,
     REFERENCE_STRATEGY_NAMES,
@@ -44,10 +53,11 @@ def _saved_upload(upload) -> str | None:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        st.error(f"{upload.name}: not a UTF-8 text CSV file")
+        st.error(f"{plain.escape(upload.name)}: not a UTF-8 text CSV file")
         return None
     if len([line for line in text.splitlines() if line.strip()]) < 2:
-        st.error(f"{upload.name}: needs a header or data row and at least one more bar")
+        st.error(f"{plain.escape(upload.name)}: needs a header or data row and at least one "
+                 "more bar")
         return None
     folder = frame.db_path().parent / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +73,7 @@ def _params(text: str) -> dict[str, str] | None:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            st.error(f"Parameter line {line!r}: expected KEY=VALUE")
+            st.error(f"Parameter line {plain.escape(repr(line))}: expected KEY=VALUE")
             return None
         params[key.strip()] = value.strip()
     return params
@@ -176,7 +186,7 @@ if submitted:
                                                         "memory": memory})
                         for mode, memory, _ in runs]
         except ValidationError as exc:
-            st.error(f"Invalid request: {describe_validation_error(exc)}")
+            st.error(f"Invalid request: {plain.escape(describe_validation_error(exc))}")
         else:
             st.session_state["bt_launched"] = []  # shown together once they are done
             for request, (mode, _, memory_suffix) in zip(requests, runs, strict=True):
@@ -280,7 +290,8 @@ if any(m.get("memory_enabled") for m in all_metrics.values()):
 first = rows[chosen[0]]
 request = json.loads(first.get("request_json") or "{}")
 symbol = (request.get("params") or {}).get("instrument.symbol", "MES")
-st.caption(f"{chosen[0]}: {symbol}, data {request.get('data_label') or request.get('data')}")
+st.caption(plain.escape(f"{chosen[0]}: {symbol}, data "
+                        f"{request.get('data_label') or request.get('data')}"))
 metrics_of_first = all_metrics[chosen[0]]
 CARDS_PER_ROW = 4
 cards = backtest_charts.HEADLINE_METRICS
@@ -290,10 +301,11 @@ for row_start in range(0, len(cards), CARDS_PER_ROW):
                                           strict=False):
         column.metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
 if metrics_of_first.get("stopped_reason"):
-    st.warning(f"Stopped early: {metrics_of_first['stopped_reason']}")
+    st.warning(f"Stopped early: {plain.escape(metrics_of_first['stopped_reason'])}")
 if metrics_of_first.get("undefined"):
-    st.caption("n/a: " + "; ".join(f"{name.replace('_', ' ')} ({reason})"
-                                   for name, reason in metrics_of_first["undefined"].items()))
+    st.caption(plain.escape("n/a: " + "; ".join(
+        f"{name.replace('_', ' ')} ({reason})"
+        for name, reason in metrics_of_first["undefined"].items())))
 if equity:
     st.plotly_chart(backtest_charts.equity_drawdown_figure(equity, zone), key="bt_equity")
 candles = json.loads(first.get("chart_json") or "{}")

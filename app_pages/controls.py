@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame, tables, zones
+from dashboard import frame, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import report_queries
 from shared.persistence.db import write_transaction
@@ -27,11 +27,11 @@ def process_panel() -> None:
     st.caption(info.description)
     left, right = st.columns(2)
     if left.button("Start bot", disabled=info.state in ("RUNNING", "STARTING")):
-        st.toast(start_process("bot", wait=False))
+        st.toast(plain.escape(start_process("bot", wait=False)))
         st.rerun(scope="fragment")
     if right.button("Stop bot", disabled=info.state != "RUNNING"):
         with st.spinner("Stopping: the bot finishes its bar and exits"):
-            st.toast(stop_process("bot", wait=True))
+            st.toast(plain.escape(stop_process("bot", wait=True)))
         st.rerun(scope="fragment")
 
 

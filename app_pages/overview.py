@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, fmt, frame, overview_panels, reports, tables, zones
+from dashboard import charts, fmt, frame, overview_panels, plain, reports, tables, zones
 from shared.persistence import journal_store, ops_store, report_queries, trade_story_store
 
 st.title("Overview")
@@ -18,7 +18,7 @@ zone = frame.display_zone()
 window_hours = st.segmented_control("Chart window", [1, 6, 24], default=6,
                                     format_func=lambda h: f"{h} h") or 6
 if config_problem:
-    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+    st.warning(f"The config file is invalid, showing defaults: {plain.escape(config_problem)}")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, research_views, tables, zones
+from dashboard import config_editor, frame, plain, research_views, tables, zones
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -42,7 +42,7 @@ def _lines(text: str, label: str) -> dict[str, str] | None:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            st.error(f"{label} line {line!r}: expected KEY=VALUE")
+            st.error(f"{label} line {plain.escape(repr(line))}: expected KEY=VALUE")
             return None
         found[key.strip()] = value.strip()
     return found
@@ -128,7 +128,7 @@ if submitted:
         try:
             request = ResearchRequest.model_validate(values)
         except ValidationError as exc:
-            st.error(f"Invalid request: {describe_validation_error(exc)}")
+            st.error(f"Invalid request: {plain.escape(describe_validation_error(exc))}")
         else:
             _launch(request, name.strip())
 
@@ -149,13 +149,14 @@ def runs_panel() -> None:
     for run in runs:
         if run.active:
             left, right = st.columns([5, 1])
-            left.progress(run.progress, text=f"Research run {run.id} {run.name}: {run.status}, "
-                          f"{run.message}" + (" (cancelling)" if run.cancel_requested else ""))
+            left.progress(run.progress, text=plain.escape(
+                f"Research run {run.id} {run.name}: {run.status}, {run.message}"
+                + (" (cancelling)" if run.cancel_requested else "")))
             if right.button("Cancel", key=f"rs_cancel_{run.id}"):
                 with frame.writer() as conn, write_transaction(conn):
                     research_store.request_research_cancel(conn, run.id)
         elif run.status == "failed":
-            st.error(f"Research run {run.id} {run.name} failed: {run.message}")
+            st.error(plain.escape(f"Research run {run.id} {run.name} failed: {run.message}"))
     zone = frame.display_zone()
     st.dataframe(zones.in_zone(research_views.runs_frame(runs), zone), hide_index=True,
                  column_config=tables.RUNS, column_order=tables.RUN_ORDER)
@@ -197,9 +198,9 @@ if document["kind"] == "sweep":
         running, points[picked], request.backtest.strategy)
     if skipped:
         st.warning(f"Not config settings (the {request.backtest.strategy} reference strategy's "
-                   f"own): {', '.join(skipped)}")
+                   f"own): {plain.escape(', '.join(skipped))}")
     for error in errors:
-        st.error(f"{error.location}: {error.message}")
+        st.error(plain.escape(f"{error.location}: {error.message}"))
     if candidate is not None and not errors:
         with frame.reader() as conn:
             _, active_text = (config_editor.active_yaml(conn, running) if conn is not None

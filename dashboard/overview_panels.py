@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import fmt, llm_reports, tables, trader_view, zones
+from dashboard import fmt, llm_reports, plain, tables, trader_view, zones
 from shared.persistence.ops_store import Heartbeat
 from shared.persistence.trade_story_store import TradeStory
 
@@ -54,9 +54,9 @@ def risk_panel(heartbeat: Heartbeat | None) -> None:
                     f"streak **{view.consecutive_losses}** of {view.max_consecutive_losses} · "
                     f"cooldown left **{view.cooldown_left_s / 60:.1f} min**")
         if view.halted:
-            st.error(f"Halted: {view.halt_reason or 'by command'}")
+            st.error(f"Halted: {plain.escape(view.halt_reason or 'by command')}")
         elif view.blocked_reason:
-            st.warning(f"New entries blocked: {view.blocked_reason}")
+            st.warning(f"New entries blocked: {plain.escape(view.blocked_reason)}")
         else:
             st.success("New entries allowed")
 
@@ -98,8 +98,8 @@ def drilldown(story: TradeStory, zone: str) -> None:
                     f"{decision.signal_confidence:.2f} → memory {decision.memory_adjustment:+.2f}"
                     f" → LLM {decision.llm_adjustment:+.2f} → final "
                     f"{decision.final_confidence:.2f}")
-        for reason in decision.reasons:
-            st.markdown(f"- {reason}")
+        if decision.reasons:
+            st.text("\n".join(f"- {reason}" for reason in decision.reasons))
         votes = pd.DataFrame([{"strategy": v.strategy, "vote": v.action,
                                "confidence": v.confidence, "reasons": "; ".join(v.reasons)}
                               for v in decision.votes])
@@ -135,9 +135,11 @@ def drilldown(story: TradeStory, zone: str) -> None:
         "id": call.call_id, "status": call.status, "bias": call.bias,
         "confidence": call.confidence, "action": call.action, "cost_usd": call.cost_usd,
         "response": call.response, "error": ""})
-    st.markdown(f"**LLM call in force** ({call.trigger}, "
-                f"{zones.fmt_time(call.created_at, zone)}): {summary.headline}")
+    st.markdown(f"**LLM call in force** ({plain.escape(call.trigger)}, "
+                f"{zones.fmt_time(call.created_at, zone)}): {plain.escape(summary.headline)}")
     if summary.rationale:
-        st.markdown(f"Rationale: {summary.rationale}")
+        plain.labelled_text("Rationale", summary.rationale)
+    if summary.key_factors:
+        plain.labelled_text("Key factors", "\n".join(summary.key_factors))
     if summary.risk_notes:
-        st.markdown(f"Risk notes: {summary.risk_notes}")
+        plain.labelled_text("Risk notes", summary.risk_notes)
