@@ -24,6 +24,7 @@ from dashboard import (
     frame,
     plain,
     reports,
+    server_files,
     tables,
     zones,
 )
@@ -155,17 +156,19 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     submitted = st.form_submit_button("Run backtest", type="primary")
 
 if submitted:
+    folders = frame.current_settings()[0].backtest.data_folders
     data, label = "synthetic", None
     if source == UPLOAD:
         if upload is None:
             st.error("Choose a CSV file to upload")
         data, label = (_saved_upload(upload) or "", upload.name) if upload else ("", None)
     elif source == SERVER_FILE:
-        data = server_path.strip()
-        if not data:
-            st.error("Enter the path of a bar file")
+        data = server_files.page_path(server_path, folders, frame.db_path(), "bar file",
+                                      folder_ok=True) or ""
+    news_path = news.strip() and server_files.page_path(news, folders, frame.db_path(),
+                                                        "headlines file")
     params = _params(params_text)
-    if data and params is not None:
+    if data and params is not None and news_path is not None:
         params.setdefault("instrument.symbol", instrument)
         values = {
             "data": data, "data_label": label, "bars": int(bars), "seed": int(seed),
@@ -174,7 +177,7 @@ if submitted:
             "strategy": None if strategy == ENSEMBLE else strategy, "params": params,
             "commission_usd": commission.strip() or None,
             "slippage_ticks": slippage.strip() or None, "contracts": contracts.strip() or None,
-            "news": news.strip() or None,
+            "news": news_path or None,
             "llm": backtest_charts.LLM_SOURCES[llm_source], "llm_max_calls": int(llm_calls),
             "llm_yes_spend": bool(llm_spend),
         }

@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, plain, research_views, tables, zones
+from dashboard import config_editor, frame, plain, research_views, server_files, tables, zones
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -109,10 +109,13 @@ with st.expander("New run", expanded=not has_runs), st.form("research_request"):
 
 if submitted:
     params, grid = _lines(params_text, "Parameter"), _lines(grid_text, "Grid")
-    if params is not None and grid is not None:
+    data_path = "synthetic" if data.strip().lower() in ("", "synthetic") else (
+        server_files.page_path(data, frame.current_settings()[0].backtest.data_folders,
+                               frame.db_path(), "bar file", folder_ok=True))
+    if params is not None and grid is not None and data_path is not None:
         values = {
             "kind": KINDS[kind],
-            "backtest": {"data": data.strip() or "synthetic", "bars": int(bars),
+            "backtest": {"data": data_path, "bars": int(bars),
                          "tz": zone.strip() or "UTC",
                          "strategy": None if strategy == ENSEMBLE else strategy,
                          "params": params},

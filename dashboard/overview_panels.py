@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import fmt, llm_reports, plain, tables, trader_view, zones
+from dashboard import bot_down, fmt, llm_reports, plain, tables, trader_view, zones
 from shared.persistence.ops_store import Heartbeat
 from shared.persistence.trade_story_store import TradeStory
 
@@ -18,8 +18,9 @@ def _level_line(name: str, level: trader_view.Level | None) -> str:
             f"away · {fmt.signed_usd(level.pnl_if_filled_cents)} if filled")
 
 
-def position_panel(heartbeat: Heartbeat | None, zone: str) -> None:
-    """Side and size, entry, last price, open P&L, working stop and target with distances."""
+def position_panel(heartbeat: Heartbeat | None, zone: str, running: bool = True) -> None:
+    """Side and size, entry, last price, open P&L, working stop and target with distances;
+    while the bot is down, what still protects the position."""
     view = trader_view.position_view(heartbeat)
     with st.container(border=True):
         st.markdown("**Position**")
@@ -34,12 +35,15 @@ def position_panel(heartbeat: Heartbeat | None, zone: str) -> None:
                     f"**{fmt.signed_usd(view.open_pnl_cents)}**")
         st.markdown(_level_line("Stop", view.stop))
         st.markdown(_level_line("Target", view.target))
-        if view.stop is None:
+        if not running:
+            st.warning(bot_down.protection_while_down(heartbeat.mode))
+        elif view.stop is None:
             st.error("No working protective stop: the bot re-places it on its next check.")
 
 
-def risk_panel(heartbeat: Heartbeat | None) -> None:
-    """Daily loss used against the cap, trades left, loss streak, cooldown, halt/block."""
+def risk_panel(heartbeat: Heartbeat | None, running: bool = True) -> None:
+    """Daily loss used against the cap, trades left, loss streak, cooldown, halt/block; no
+    "entries allowed" while the bot is not running."""
     with st.container(border=True):
         st.markdown("**Risk today**")
         if heartbeat is None:
@@ -53,7 +57,9 @@ def risk_panel(heartbeat: Heartbeat | None) -> None:
         st.markdown(f"Trades left **{view.trades_left}** of {view.max_trades_per_day} · loss "
                     f"streak **{view.consecutive_losses}** of {view.max_consecutive_losses} · "
                     f"cooldown left **{view.cooldown_left_s / 60:.1f} min**")
-        if view.halted:
+        if not running:
+            st.info("No new entries: the bot is not running")
+        elif view.halted:
             st.error(f"Halted: {plain.escape(view.halt_reason or 'by command')}")
         elif view.blocked_reason:
             st.warning(f"New entries blocked: {plain.escape(view.blocked_reason)}")
