@@ -33,6 +33,28 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+READ_CHUNK_BYTES = 65_536
+MAX_REPLY_BYTES = 8_000_000
+
+
+def read_by(reply: Any, deadline: float) -> bytes:
+    """The reply's body, read as it arrives; past ``deadline`` (monotonic) the connection is
+    closed and TimeoutError raised. The socket timeout alone bounds each read, not the total:
+    one byte a second would keep it reading for ever."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            reply.close()
+            raise TimeoutError("the reply took longer than read_timeout_s")
+        chunk = reply.read1(READ_CHUNK_BYTES)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            reply.close()
+            raise ValueError(f"reply larger than {MAX_REPLY_BYTES:,} bytes")
 
 
 class OpenAICompatibleProvider:
@@ -80,13 +102,17 @@ class OpenAICompatibleProvider:
         return body
 
     def _post(self, body: bytes) -> tuple[int, bytes, str]:
+        """One POST whose whole life (connect, headers, body) ends by ``read_timeout_s``: a
+        server trickling bytes cannot keep the thread and its socket past it."""
+        deadline = time.monotonic() + self.cfg.read_timeout_s
         request = urllib.request.Request(self.base_url + "/chat/completions", data=body,
                                          headers=self._headers(), method="POST")
         try:
             with _OPENER.open(request, timeout=self.cfg.read_timeout_s) as reply:
-                return reply.status, reply.read(), ""
+                return reply.status, read_by(reply, deadline), ""
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read(), f"HTTP {exc.code}"
+            with exc:
+                return exc.code, read_by(exc, deadline), f"HTTP {exc.code}"
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
         """One HTTP request; remote failures become statuses, transient ones retryable."""
@@ -103,6 +129,8 @@ class OpenAICompatibleProvider:
             code, payload, error = self._post(body)
         except TimeoutError:
             return failed(CallStatus.TIMEOUT, "read timed out", True, False)
+        except ValueError as exc:  # a reply beyond MAX_REPLY_BYTES
+            return failed(CallStatus.ERROR, str(exc), False, False)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):

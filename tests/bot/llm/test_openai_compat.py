@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
@@ -18,6 +20,7 @@ from tests.fakellm.server import (
     server_error,
     throttled,
 )
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -150,3 +153,71 @@ def test_availability_follows_the_server(fake):
                      connect_timeout_s=0.5)
     available, reason = OpenAICompatibleProvider(cfg, env={}).availability()
     assert not available and "unreachable" in reason
+
+
+class TricklingServer:
+    """Answers every POST with headers at once, then one body byte a second, for ever (until
+    the client closes): the per-read socket timeout alone never fires against it."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self.open_connections = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # the listener closed
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.open_connections += 1
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100000\r\n\r\n")
+            while not self._stop.wait(self.interval_s):
+                conn.sendall(b" ")
+        except OSError:
+            pass  # the client closed its end: what the provider must do
+        finally:
+            conn.close()
+            with self._lock:
+                self.open_connections -= 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self.listener.close()
+
+
+def test_a_trickling_server_leaks_no_thread_and_no_socket(conn):
+    server = TricklingServer(interval_s=1.0)
+    try:
+        cfg = llm_config(provider="openai_compatible", openai_base_url=server.url + "/v1",
+                         openai_model="llama3.1", timeout_s=0.5, read_timeout_s=2.0,
+                         max_attempts=1)
+        provider = OpenAICompatibleProvider(cfg, env={})
+        before = threading.active_count()
+        for _ in range(3):
+            outcome = analyst(conn, cfg, provider).analyze(request())
+            assert outcome.status is CallStatus.TIMEOUT
+        assert server.open_connections >= 1  # the calls are still reading in their threads
+        wait_for(lambda: threading.active_count() <= before and server.open_connections == 0,
+                 10, "the abandoned calls to end and close their sockets")
+        assert not [t for t in threading.enumerate() if t.name == "llm-call"]
+    finally:
+        server.close()
