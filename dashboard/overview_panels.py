@@ -57,10 +57,10 @@ def risk_panel(heartbeat: Heartbeat | None, running: bool = True) -> None:
         st.markdown(f"Trades left **{view.trades_left}** of {view.max_trades_per_day} · loss "
                     f"streak **{view.consecutive_losses}** of {view.max_consecutive_losses} · "
                     f"cooldown left **{view.cooldown_left_s / 60:.1f} min**")
-        if not running:
-            st.info("No new entries: the bot is not running")
-        elif view.halted:
+        if view.halted:
             st.error(f"Halted: {plain.escape(view.halt_reason or 'by command')}")
+        elif not running:
+            st.info("No new entries: the bot is not running")
         elif view.blocked_reason:
             st.warning(f"New entries blocked: {plain.escape(view.blocked_reason)}")
         else:

@@ -9,6 +9,7 @@ parsed); text that must sit inside a markdown element is escaped with ``escape``
 
 from __future__ import annotations
 
+import re
 import string
 
 import streamlit as st
@@ -19,10 +20,18 @@ import streamlit as st
 _ACTIVE = frozenset(string.punctuation)
 
 
+# GitHub-flavoured markdown turns bare ``http://…``, ``www.…`` and ``name@host.tld`` in the
+# rendered text into links whatever the escapes (a browser test saw it): an invisible word
+# joiner breaks each pattern without changing what the reader sees.
+WORD_JOINER = "\u2060"
+_AUTOLINKS = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+
+
 def escape(text: object) -> str:
     """``text`` as markdown that renders as exactly that text (every active character
-    backslash-escaped; line breaks kept as hard breaks)."""
-    escaped = "".join("\\" + ch if ch in _ACTIVE else ch for ch in str(text))
+    backslash-escaped, autolink patterns broken by a word joiner; line breaks kept)."""
+    unlinked = _AUTOLINKS.sub(WORD_JOINER, str(text))
+    escaped = "".join("\\" + ch if ch in _ACTIVE else ch for ch in unlinked)
     lines = escaped.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "  \n".join(lines)
 

@@ -55,4 +55,4 @@ def app_env(paper_run_db, tmp_path, monkeypatch) -> dict[str, Path]:
 
 def shown(markdown: str) -> str:
     """What a markdown element built with ``dashboard.plain.escape`` shows: escapes removed."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n").replace("\u2060", "")
