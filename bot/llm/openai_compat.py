@@ -17,6 +17,7 @@ import urllib.request
 from typing import Any
 
 from bot.core.llm_reply import extract_json
+from bot.llm.bounded_read import read_by
 from bot.llm.types import CallStatus, ProviderResult, Usage
 from shared.config.settings import LlmConfig
 
@@ -33,28 +34,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
-READ_CHUNK_BYTES = 65_536
-MAX_REPLY_BYTES = 8_000_000
-
-
-def read_by(reply: Any, deadline: float) -> bytes:
-    """The reply's body, read as it arrives; past ``deadline`` (monotonic) the connection is
-    closed and TimeoutError raised. The socket timeout alone bounds each read, not the total:
-    one byte a second would keep it reading for ever."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            reply.close()
-            raise TimeoutError("the reply took longer than read_timeout_s")
-        chunk = reply.read1(READ_CHUNK_BYTES)
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            reply.close()
-            raise ValueError(f"reply larger than {MAX_REPLY_BYTES:,} bytes")
 
 
 class OpenAICompatibleProvider:
