@@ -2,7 +2,8 @@
 
 Each page run opens short-lived connections (read-only for views); nothing is cached across
 sessions but derived data. Writes are intents only: commands, config versions, backtest
-requests, alert test requests, and decisions on learned rules (author ``dashboard``).
+requests, alert test requests, and decisions on learned rules (author ``dashboard``); a login
+lockout is journaled as an answered ``commands`` row (``shared/persistence/login_audit.py``).
 """
 
 from __future__ import annotations

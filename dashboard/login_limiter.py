@@ -93,6 +93,7 @@ class LoginLimiter:
                                (ALL_CLIENTS, self.policy.global_lockout_failures)):
                 record = self._record(key, now)
                 record.failures.append(now)
+                self._records[key] = record
                 if record.locked_until <= now and len(record.failures) >= limit:
                     lockout_s = self.policy.lockout_minutes * 60
                     record.locked_until = now + lockout_s
@@ -106,9 +107,15 @@ class LoginLimiter:
             self._records.pop(client, None)
 
     def _record(self, key: str, now: float) -> _Record:
-        record = self._records.setdefault(key, _Record())
+        """The key's record with failures older than the window dropped (a client with none
+        left and no lockout is forgotten, so the table holds only recent offenders)."""
+        record = self._records.get(key) or _Record()
         horizon = now - self.policy.window_minutes * 60
         record.failures[:] = [t for t in record.failures if t > horizon]
+        if record.failures or record.locked_until > now:
+            self._records[key] = record
+        else:
+            self._records.pop(key, None)
         return record
 
     def _next_allowed(self, record: _Record) -> float:

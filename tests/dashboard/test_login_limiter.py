@@ -69,3 +69,14 @@ def test_failures_older_than_the_window_are_forgotten():
     clock.now += 61
     assert limiter.failed("a") == []
     assert limiter.refusal("a") is None
+
+
+def test_clients_with_nothing_recent_are_forgotten():
+    clock = Clock()
+    limiter = LoginLimiter(LoginPolicy(window_minutes=1), clock)
+    for n in range(50):
+        assert limiter.refusal(f"10.0.0.{n}") is None  # a scan that never fails leaves no row
+    limiter.failed("a")
+    clock.now += 61
+    limiter.refusal("a")
+    assert limiter._records == {}
