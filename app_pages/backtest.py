@@ -220,7 +220,7 @@ def runs_panel() -> None:
             if backtest_jobs.mark_lost_runs(conn, runs, now):
                 runs = backtest_store.backtest_runs(conn)
     if st.session_state.get("bt_notice"):
-        st.toast(st.session_state.pop("bt_notice"))
+        st.toast(plain.escape(st.session_state.pop("bt_notice")))
     if not runs:
         st.info("No backtest runs yet.")
         return
@@ -235,15 +235,15 @@ def runs_panel() -> None:
         text, button = st.columns([6, 1], vertical_alignment="center")
         if run["status"] in ACTIVE_STATUSES:
             asked = " (cancel requested)" if run["cancel_requested_at"] else ""
-            text.progress(float(run["progress"]), text=f"{_run_title(run)}: {run['status']}"
-                          f"{asked}, {run['message']}")
+            text.progress(float(run["progress"]), text=plain.escape(
+                f"{_run_title(run)}: {run['status']}{asked}, {run['message']}"))
             if button.button("Cancel", key=f"cancel-{run['id']}",
                              disabled=bool(run["cancel_requested_at"])):
                 _act(lambda c, r=run: backtest_jobs.cancel(c, r, frame.utc_now()), run)
                 st.rerun(scope="fragment")
         else:
             shown = text.error if run["status"] == "failed" else text.warning
-            shown(f"{_run_title(run)} {run['status']}: {_short(run['message'])}")
+            shown(plain.escape(f"{_run_title(run)} {run['status']}: {_short(run['message'])}"))
             if button.button("Delete", key=f"delete-{run['id']}"):
                 _act(lambda c, r=run: backtest_jobs.delete(c, r, frame.utc_now(),
                                                            frame.db_path()), run)

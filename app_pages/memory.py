@@ -185,7 +185,8 @@ def exports_panel() -> None:
     with frame.reader() as conn:
         runs = memory_views.export_rows(conn) if conn is not None else []
     for run in runs[:5]:
-        label = f"Export {run.id} ({run.request.get('since')}): {run.status} — {run.message}"
+        label = plain.escape(f"Export {run.id} ({run.request.get('since')}): {run.status} — "
+                             f"{run.message}")
         if run.status == "running":
             st.progress(float(run.progress), text=label)
             if run.pid and st.button(f"Cancel export {run.id}", key=f"cancel_{run.id}"):
@@ -195,7 +196,8 @@ def exports_panel() -> None:
                     st.warning(f"Export {run.id} is no longer running")
         elif run.status == "done":
             st.success(label)
-            st.caption(f"{run.result.get('training_file')} · {run.result.get('audit_file')}")
+            st.caption(plain.escape(f"{run.result.get('training_file')} · "
+                                    f"{run.result.get('audit_file')}"))
         else:
             st.error(label)
 

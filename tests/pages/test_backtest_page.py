@@ -108,7 +108,7 @@ def test_a_bad_csv_upload_is_rejected_with_the_reason(app_env):
     assert "missing column(s)" in failed["message"]
     assert "bad.csv" in failed["message"] and "uploads" not in failed["message"]
     page = open_page()
-    errors = [e.value for e in page.error]
+    errors = [shown(e.value) for e in page.error]
     assert any("missing column(s)" in text for text in errors)
     next(b for b in page.button if b.label == "Delete").click().run()
     assert runs(app_env["db"]) == []
