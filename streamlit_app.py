@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame
+from dashboard import frame, plain
 from dashboard.status import bot_status
 from shared.persistence import ops_store
 from shared.supervisor import process_info
@@ -31,11 +31,12 @@ def status_sidebar() -> None:
     with frame.reader() as conn:
         state = ops_store.read_bot_state(conn) if conn is not None else None
     status = bot_status(process, state, frame.utc_now(), settings.engine.heartbeat_seconds)
-    st.metric("Bot", status.liveness.value, help=f"supervisor: {process.state}. "
-              f"{process.description}")
+    st.metric("Bot", status.liveness.value, help=plain.escape(
+        f"supervisor: {process.state}. {process.description}"))
     (st.warning if status.stale else st.caption)(status.heartbeat_line)
     if state is not None:
-        st.caption(f"Mode: **{MODE_LABELS.get(state.mode, state.mode)}** · {state.symbol}")
+        st.caption(f"Mode: **{plain.escape(MODE_LABELS.get(state.mode, state.mode))}** · "
+                   f"{plain.escape(state.symbol)}")
     st.caption(status.broker_line)
     (st.caption if status.entries_allowed or not status.running else st.error)(
         status.entries_line)

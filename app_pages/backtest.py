@@ -23,7 +23,9 @@ from dashboard import (
     charts,
     evaluation_views,
     frame,
+    plain,
     reports,
+    server_files,
     tables,
     zones,
 )
@@ -53,10 +55,11 @@ def _saved_upload(upload) -> str | None:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        st.error(f"{upload.name}: not a UTF-8 text CSV file")
+        st.error(f"{plain.escape(upload.name)}: not a UTF-8 text CSV file")
         return None
     if len([line for line in text.splitlines() if line.strip()]) < 2:
-        st.error(f"{upload.name}: needs a header or data row and at least one more bar")
+        st.error(f"{plain.escape(upload.name)}: needs a header or data row and at least one "
+                 "more bar")
         return None
     folder = frame.db_path().parent / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,7 +75,7 @@ def _params(text: str) -> dict[str, str] | None:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            st.error(f"Parameter line {line!r}: expected KEY=VALUE")
+            st.error(f"Parameter line {plain.escape(repr(line))}: expected KEY=VALUE")
             return None
         params[key.strip()] = value.strip()
     return params
@@ -154,17 +157,19 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     submitted = st.form_submit_button("Run backtest", type="primary")
 
 if submitted:
+    folders = frame.current_settings()[0].backtest.data_folders
     data, label = "synthetic", None
     if source == UPLOAD:
         if upload is None:
             st.error("Choose a CSV file to upload")
         data, label = (_saved_upload(upload) or "", upload.name) if upload else ("", None)
     elif source == SERVER_FILE:
-        data = server_path.strip()
-        if not data:
-            st.error("Enter the path of a bar file")
+        data = server_files.page_path(server_path, folders, frame.db_path(), "bar file",
+                                      folder_ok=True) or ""
+    news_path = news.strip() and server_files.page_path(news, folders, frame.db_path(),
+                                                        "headlines file")
     params = _params(params_text)
-    if data and params is not None:
+    if data and params is not None and news_path is not None:
         params.setdefault("instrument.symbol", instrument)
         values = {
             "data": data, "data_label": label, "bars": int(bars), "seed": int(seed),
@@ -173,7 +178,7 @@ if submitted:
             "strategy": None if strategy == ENSEMBLE else strategy, "params": params,
             "commission_usd": commission.strip() or None,
             "slippage_ticks": slippage.strip() or None, "contracts": contracts.strip() or None,
-            "news": news.strip() or None,
+            "news": news_path or None,
             "llm": backtest_charts.LLM_SOURCES[llm_source], "llm_max_calls": int(llm_calls),
             "llm_yes_spend": bool(llm_spend),
         }
@@ -185,7 +190,7 @@ if submitted:
                                                         "memory": memory})
                         for mode, memory, _ in runs]
         except ValidationError as exc:
-            st.error(f"Invalid request: {describe_validation_error(exc)}")
+            st.error(f"Invalid request: {plain.escape(describe_validation_error(exc))}")
         else:
             st.session_state["bt_launched"] = []  # shown together once they are done
             for request, (mode, _, memory_suffix) in zip(requests, runs, strict=True):
@@ -216,7 +221,7 @@ def runs_panel() -> None:
             if backtest_jobs.mark_lost_runs(conn, runs, now):
                 runs = backtest_store.backtest_runs(conn)
     if st.session_state.get("bt_notice"):
-        st.toast(st.session_state.pop("bt_notice"))
+        st.toast(plain.escape(st.session_state.pop("bt_notice")))
     if not runs:
         st.info("No backtest runs yet.")
         return
@@ -231,15 +236,15 @@ def runs_panel() -> None:
         text, button = st.columns([6, 1], vertical_alignment="center")
         if run["status"] in ACTIVE_STATUSES:
             asked = " (cancel requested)" if run["cancel_requested_at"] else ""
-            text.progress(float(run["progress"]), text=f"{_run_title(run)}: {run['status']}"
-                          f"{asked}, {run['message']}")
+            text.progress(float(run["progress"]), text=plain.escape(
+                f"{_run_title(run)}: {run['status']}{asked}, {run['message']}"))
             if button.button("Cancel", key=f"cancel-{run['id']}",
                              disabled=bool(run["cancel_requested_at"])):
                 _act(lambda c, r=run: backtest_jobs.cancel(c, r, frame.utc_now()), run)
                 st.rerun(scope="fragment")
         else:
             shown = text.error if run["status"] == "failed" else text.warning
-            shown(f"{_run_title(run)} {run['status']}: {_short(run['message'])}")
+            shown(plain.escape(f"{_run_title(run)} {run['status']}: {_short(run['message'])}"))
             if button.button("Delete", key=f"delete-{run['id']}"):
                 _act(lambda c, r=run: backtest_jobs.delete(c, r, frame.utc_now(),
                                                            frame.db_path()), run)
@@ -292,7 +297,8 @@ if any(m.get("memory_enabled") for m in all_metrics.values()):
 first = rows[chosen[0]]
 request = json.loads(first.get("request_json") or "{}")
 symbol = (request.get("params") or {}).get("instrument.symbol", "MES")
-st.caption(f"{chosen[0]}: {symbol}, data {request.get('data_label') or request.get('data')}")
+st.caption(plain.escape(f"{chosen[0]}: {symbol}, data "
+                        f"{request.get('data_label') or request.get('data')}"))
 metrics_of_first = all_metrics[chosen[0]]
 CARDS_PER_ROW = 4
 cards = backtest_charts.HEADLINE_METRICS
@@ -302,10 +308,11 @@ for row_start in range(0, len(cards), CARDS_PER_ROW):
                                           strict=False):
         column.metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
 if metrics_of_first.get("stopped_reason"):
-    st.warning(f"Stopped early: {metrics_of_first['stopped_reason']}")
+    st.warning(f"Stopped early: {plain.escape(metrics_of_first['stopped_reason'])}")
 if metrics_of_first.get("undefined"):
-    st.caption("n/a: " + "; ".join(f"{name.replace('_', ' ')} ({reason})"
-                                   for name, reason in metrics_of_first["undefined"].items()))
+    st.caption(plain.escape("n/a: " + "; ".join(
+        f"{name.replace('_', ' ')} ({reason})"
+        for name, reason in metrics_of_first["undefined"].items())))
 if equity:
     st.plotly_chart(backtest_charts.equity_drawdown_figure(equity, zone), key="bt_equity")
 candles = json.loads(first.get("chart_json") or "{}")

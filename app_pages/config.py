@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import config_editor as editor
-from dashboard import frame, tables, zones
+from dashboard import frame, plain, tables, zones
 from shared.config.settings import Settings, changed_fields, hot_reloadable_fields, settings_to_yaml
 from shared.persistence import report_queries
 from shared.supervisor import start_process, stop_process
@@ -27,7 +27,7 @@ def propose(settings: Settings | None, errors: list[editor.FieldError], note: st
     if errors:
         st.session_state.pop("pending", None)
         for error in errors:
-            st.error(f"{error.location}: {error.message}")
+            st.error(plain.escape(f"{error.location}: {error.message}"))
         st.warning("Nothing was saved.")
         return
     st.session_state["pending"] = {"yaml": settings_to_yaml(settings), "note": note}
@@ -112,7 +112,7 @@ if "saved" in st.session_state:
     st.success(f"Saved version {version_id}. The bot applies live fields within one loop "
                "iteration.")
     if later:
-        st.warning("Applies on restart: " + ", ".join(later))
+        st.warning(plain.escape("Applies on restart: " + ", ".join(later)))
         if st.button("Restart the bot now"):
             stop_process("bot", wait=True)
-            st.toast(start_process("bot", wait=False))
+            st.toast(plain.escape(start_process("bot", wait=False)))

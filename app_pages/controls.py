@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame, tables, zones
+from dashboard import bot_down, frame, plain, tables, zones
 from shared.domain.models import CommandKind
-from shared.persistence import report_queries
+from shared.persistence import ops_store, report_queries
 from shared.persistence.db import write_transaction
 from shared.persistence.lock_file import describe_status, lock_status
 from shared.persistence.ops_store import enqueue_command
@@ -25,16 +25,39 @@ def queue(kind: CommandKind, payload: dict | None = None) -> None:
 def process_panel() -> None:
     info = process_info("bot")
     st.metric("Bot process", info.state)
-    st.caption(info.description)
-    st.caption(describe_status(lock_status(frame.db_path())))  # who owns the journal (its lock)
+    st.caption(plain.escape(info.description))
+    st.caption(plain.escape(describe_status(lock_status(frame.db_path()))))  # the journal's lock
     left, right = st.columns(2)
     if left.button("Start bot", disabled=info.state in ("RUNNING", "STARTING")):
-        st.toast(start_process("bot", wait=False))
+        st.toast(plain.escape(start_process("bot", wait=False)))
         st.rerun(scope="fragment")
     if right.button("Stop bot", disabled=info.state != "RUNNING"):
-        with st.spinner("Stopping: the bot finishes its bar and exits"):
-            st.toast(stop_process("bot", wait=True))
-        st.rerun(scope="fragment")
+        with frame.reader() as conn:
+            state = ops_store.read_bot_state(conn) if conn is not None else None
+        warning = bot_down.stop_warning(state)
+        if warning is None:
+            stop_bot()
+        else:  # ask first, saying what stays protected
+            st.session_state["stop_warning"] = warning
+    warning = st.session_state.get("stop_warning")
+    if warning is not None:
+        st.warning(plain.escape(warning))
+        confirm, cancel = st.columns(2)
+        confirm.button("Stop the bot, leave the position open", type="primary",
+                       on_click=confirmed_stop)
+        cancel.button("Keep the bot running", on_click=st.session_state.pop,
+                      args=("stop_warning", None))
+
+
+def confirmed_stop() -> None:
+    st.session_state.pop("stop_warning", None)
+    st.toast(plain.escape(stop_process("bot", wait=True)))
+
+
+def stop_bot() -> None:
+    with st.spinner("Stopping: the bot finishes its bar and exits"):
+        st.toast(plain.escape(stop_process("bot", wait=True)))
+    st.rerun(scope="fragment")
 
 
 process_panel()

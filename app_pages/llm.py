@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import evaluation_views, fmt, frame, llm_reports, tables, zones
+from dashboard import evaluation_views, fmt, frame, llm_reports, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import codec, llm_state, llm_store, ops_store
 from shared.persistence.db import write_transaction
@@ -23,7 +23,7 @@ st.title("LLM")
 settings, config_problem = frame.current_settings()
 llm = settings.llm
 if config_problem:
-    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+    st.warning(f"The config file is invalid, showing defaults: {plain.escape(config_problem)}")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
@@ -48,7 +48,7 @@ def status_panel() -> None:
         columns[0].metric("Provider", state["provider"],
                           "available" if state["available"] else "unavailable",
                           delta_color="normal" if state["available"] else "inverse")
-        columns[0].caption(state["reason"] or state["model"])
+        columns[0].caption(plain.escape(state["reason"] or state["model"]))
     columns[1].metric("Mode", llm.mode)
     bias = state["bias"] if state else "neutral"
     columns[2].metric("Bias in force", bias)
@@ -65,7 +65,8 @@ def status_panel() -> None:
         st.caption(f"{usage.refused} call(s) refused by the governor today")
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
     st.subheader("Detector")
-    st.caption(f"Triggers: {', '.join(settings.events.triggers) or 'none'}; cooldown "
+    st.caption(f"Triggers: {plain.escape(', '.join(settings.events.triggers) or 'none')}; "
+               f"cooldown "
                f"{settings.events.cooldown_minutes:g} min (bar time)")
     st.dataframe(zones.in_zone(detector, zone), hide_index=True, column_config={
         "last": st.column_config.DatetimeColumn("last", format=tables.TIME),
@@ -115,15 +116,15 @@ def result_panel() -> None:
                f"{command.status if command else 'unknown'}")
     if call is not None and call.status not in ("pending",):
         summary = llm_reports.reply_summary(call)
-        (st.success if summary.ok else st.error)(summary.headline)
+        (st.success if summary.ok else st.error)(plain.escape(summary.headline))
         if summary.rationale:
-            st.markdown(f"**Rationale:** {summary.rationale}")
+            plain.labelled_text("Rationale", summary.rationale)
         if summary.key_factors:
-            st.markdown("**Key factors:** " + "; ".join(summary.key_factors))
+            plain.labelled_text("Key factors", "\n".join(summary.key_factors))
         if summary.risk_notes:
-            st.markdown(f"**Risk notes:** {summary.risk_notes}")
+            plain.labelled_text("Risk notes", summary.risk_notes)
     elif command is not None and command.result:
-        st.info(command.result)
+        st.info(plain.escape(command.result))
     else:
         st.info("Waiting for the analysis…")
 
@@ -163,7 +164,8 @@ def log_panel() -> None:
             f"#{i} {details[i].trigger} {details[i].status} "
             f"{zones.fmt_time(details[i].created_at, zone)}"))
         row = details[chosen]
-        st.caption(f"template {row.template_version} · stop {row.stop_reason or '-'} · "
+        st.caption(f"template {row.template_version} · stop "
+                   f"{plain.escape(row.stop_reason or '-')} · "
                    f"retries {row.retry_attempts}")
         left, right = st.columns(2)
         left.code(row.system_prompt + "\n\n" + row.prompt, language="text",

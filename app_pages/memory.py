@@ -18,7 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import evaluation_views, frame, memory_views, tables
+from dashboard import evaluation_views, frame, memory_views, plain, tables
 from shared.domain.rules import RuleStatus
 from shared.persistence import learning_reports, memory_calibration, rules_store
 from shared.persistence.db import write_transaction
@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 st.title("Memory & learning")
 settings, config_problem = frame.current_settings()
 if config_problem:
-    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+    st.warning(f"The config file is invalid, showing defaults: {plain.escape(config_problem)}")
 
 
 def decide(rule_id: int, version: int, status: RuleStatus, note: str = "") -> None:
@@ -77,7 +77,8 @@ else:
         columns[2].caption(f"expected {memory.get('expected_r', 0):+.2f} R, bound {bound:+.2f} R")
     columns[3].metric("Confidence change", f"{memory.get('adjustment', 0):+.3f}")
     st.caption(f"Decision {verdict.decision_id} at {verdict.ts:%Y-%m-%d %H:%M:%S} UTC "
-               f"({verdict.signal_action} -> {verdict.verdict}): {memory.get('reason', '')}")
+               f"({verdict.signal_action} -> {verdict.verdict}): "
+               f"{plain.escape(memory.get('reason', ''))}")
     neighbours = memory_views.neighbours_frame(memory)
     if not neighbours.empty:
         st.dataframe(neighbours, hide_index=True)
@@ -115,7 +116,7 @@ else:  # model-free text, but shown as plain text all the same (DESIGN §4.15)
 st.subheader("Learned rules")
 message = st.session_state.pop("rule_message", None)
 if message:
-    (st.error if message[0] == "error" else st.success)(message[1])
+    (st.error if message[0] == "error" else st.success)(plain.escape(message[1]))
 st.caption("Rules act only once approved here (or auto-applied when they passed the "
            "out-of-sample gate, days they were not mined from, "
            f"learning.auto_apply: {str(settings.learning.auto_apply).lower()}); they can refuse "
@@ -126,12 +127,14 @@ if not proposed and not approved:
             "(`python -m bot review --day YYYY-MM-DD` reviews a day now).")
 for rule in approved:
     with st.container(border=True):
-        st.markdown(f"**{memory_views.rule_line(rule)}**")
+        st.markdown(f"**{plain.escape(memory_views.rule_line(rule))}**")
         start = since.get(rule.id)
         st.caption(f"In force since {start:%Y-%m-%d %H:%M:%S} UTC" if start else "In force",
                    help="when it was approved")
-        st.caption(f"Approved by {rule.decided_by} · version {rule.version} · expires "
-                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · {memory_views.backtest_line(rule)}")
+        st.caption(f"Approved by {plain.escape(rule.decided_by)} · version {rule.version} · "
+                   f"expires "
+                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · "
+                   f"{plain.escape(memory_views.backtest_line(rule))}")
         st.button(f"Expire #{rule.id}", key=f"expire_{rule.id}", on_click=decide,
                   args=(rule.id, rule.version, RuleStatus.EXPIRED, "expired on the dashboard"))
         with st.expander("History and evidence"):
@@ -139,9 +142,10 @@ for rule in approved:
             st.json(rule.evidence, expanded=False)
 for rule in proposed:
     with st.container(border=True):
-        st.markdown(f"**{memory_views.rule_line(rule)}**")
-        st.caption(f"Proposed by the review of {rule.review_day} · expires "
-                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · {memory_views.backtest_line(rule)}")
+        st.markdown(f"**{plain.escape(memory_views.rule_line(rule))}**")
+        st.caption(f"Proposed by the review of {plain.escape(rule.review_day)} · expires "
+                   f"{rule.expires_at:%Y-%m-%d %H:%M} UTC · "
+                   f"{plain.escape(memory_views.backtest_line(rule))}")
         with st.container(horizontal=True):  # buttons as wide as their labels, in one row
             st.button(f"Approve #{rule.id}", key=f"approve_{rule.id}", type="primary",
                       on_click=decide, args=(rule.id, rule.version, RuleStatus.APPROVED))
@@ -162,16 +166,18 @@ if decided:
 if not acted.empty:
     latest = acted.iloc[0]
     st.markdown(f"Latest decision with rules in force, {latest['time']} UTC: "
-                f"**{latest['verdict']}** {latest['rule']} — {latest['reasons']}")
+                f"**{plain.escape(latest['verdict'])}** {plain.escape(latest['rule'])} — "
+                f"{plain.escape(latest['reasons'])}")
     st.dataframe(acted, hide_index=True)
 
 st.subheader("Lessons")
 if not lessons:
     st.info("No lesson yet (the review asks the LLM when llm.enabled and learning.lesson).")
 for lesson in lessons:
-    st.markdown(f"**{lesson.review_day}** — {lesson.text}")
+    plain.labelled_text(str(lesson.review_day), lesson.text)
 if reviews:
-    st.caption("Reviews: " + "; ".join(f"{r.day} {r.status} ({r.message})" for r in reviews))
+    st.caption(plain.escape("Reviews: " + "; ".join(f"{r.day} {r.status} ({r.message})"
+                                                    for r in reviews)))
 
 st.subheader("Training export")
 with st.form("export_form"):
@@ -203,7 +209,8 @@ def exports_panel() -> None:
     with frame.reader() as conn:
         runs = memory_views.export_rows(conn) if conn is not None else []
     for run in runs[:5]:
-        label = f"Export {run.id} ({run.request.get('since')}): {run.status} — {run.message}"
+        label = plain.escape(f"Export {run.id} ({run.request.get('since')}): {run.status} — "
+                             f"{run.message}")
         if run.status == "running":
             st.progress(float(run.progress), text=label)
             if run.pid and st.button(f"Cancel export {run.id}", key=f"cancel_{run.id}"):
@@ -214,7 +221,7 @@ def exports_panel() -> None:
         elif run.status == "done":
             st.success(label)
             files = [run.result.get(k) for k in ("training_file", "heldout_file", "audit_file")]
-            st.caption(" · ".join(str(f) for f in files if f))
+            st.caption(plain.escape(" · ".join(str(f) for f in files if f)))
         else:
             st.error(label)
 

@@ -9,8 +9,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, fmt, frame, overview_panels, reports, tables, zones
+from dashboard import bot_down, charts, fmt, frame, overview_panels, plain, reports, tables, zones
+from dashboard.status import bot_status
 from shared.persistence import journal_store, ops_store, report_queries, trade_story_store
+from shared.supervisor import process_info
 
 st.title("Overview")
 settings, config_problem = frame.current_settings()
@@ -18,7 +20,7 @@ zone = frame.display_zone()
 window_hours = st.segmented_control("Chart window", [1, 6, 24], default=6,
                                     format_func=lambda h: f"{h} h") or 6
 if config_problem:
-    st.warning(f"The config file is invalid, showing defaults: {config_problem}")
+    st.warning(f"The config file is invalid, showing defaults: {plain.escape(config_problem)}")
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds)
@@ -35,16 +37,24 @@ def live_panel() -> None:
         sentiment = report_queries.sentiment_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
+    status = bot_status(process_info("bot"), state, frame.utc_now(),
+                        settings.engine.heartbeat_seconds)
+    down = state is not None and not status.running
+    as_of = zones.fmt_time(state.heartbeat_at, zone) if state else ""
+    if down:
+        st.warning(bot_down.stopped_line(state, status.liveness.value, as_of))
     cards = st.columns(4)
-    cards[0].metric("Open P&L", fmt.usd(state.unrealized_cents if state else None))
+    cards[0].metric("Open P&L" if not down else "Open P&L (last heartbeat)",
+                    fmt.usd(state.unrealized_cents if state else None),
+                    help=f"as of {as_of}, not live: the bot is not running" if down else None)
     cards[1].metric("Realized today", fmt.usd(state.realized_today_cents if state else None))
     cards[2].metric("Equity", fmt.usd(state.equity_cents if state else None))
     cards[3].metric("LLM bias", state.bias if state else "–")
     left, middle, right = st.columns([5, 5, 4])
     with left:
-        overview_panels.position_panel(state, zone)
+        overview_panels.position_panel(state, zone, running=not down)
     with middle:
-        overview_panels.risk_panel(state)
+        overview_panels.risk_panel(state, running=not down)
     with right:
         overview_panels.session_panel(state, zone)
     shown_trades = zones.in_zone(trades, zone)

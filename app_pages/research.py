@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, research_views, tables, zones
+from dashboard import config_editor, frame, plain, research_views, server_files, tables, zones
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -42,7 +42,7 @@ def _lines(text: str, label: str) -> dict[str, str] | None:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            st.error(f"{label} line {line!r}: expected KEY=VALUE")
+            st.error(f"{label} line {plain.escape(repr(line))}: expected KEY=VALUE")
             return None
         found[key.strip()] = value.strip()
     return found
@@ -109,10 +109,13 @@ with st.expander("New run", expanded=not has_runs), st.form("research_request"):
 
 if submitted:
     params, grid = _lines(params_text, "Parameter"), _lines(grid_text, "Grid")
-    if params is not None and grid is not None:
+    data_path = "synthetic" if data.strip().lower() in ("", "synthetic") else (
+        server_files.page_path(data, frame.current_settings()[0].backtest.data_folders,
+                               frame.db_path(), "bar file", folder_ok=True))
+    if params is not None and grid is not None and data_path is not None:
         values = {
             "kind": KINDS[kind],
-            "backtest": {"data": data.strip() or "synthetic", "bars": int(bars),
+            "backtest": {"data": data_path, "bars": int(bars),
                          "tz": zone.strip() or "UTC",
                          "strategy": None if strategy == ENSEMBLE else strategy,
                          "params": params},
@@ -128,7 +131,7 @@ if submitted:
         try:
             request = ResearchRequest.model_validate(values)
         except ValidationError as exc:
-            st.error(f"Invalid request: {describe_validation_error(exc)}")
+            st.error(f"Invalid request: {plain.escape(describe_validation_error(exc))}")
         else:
             _launch(request, name.strip())
 
@@ -153,13 +156,14 @@ def runs_panel() -> None:
     for run in runs:
         if run.active:
             left, right = st.columns([5, 1])
-            left.progress(run.progress, text=f"Research run {run.id} {run.name}: {run.status}, "
-                          f"{run.message}" + (" (cancelling)" if run.cancel_requested else ""))
+            left.progress(run.progress, text=plain.escape(
+                f"Research run {run.id} {run.name}: {run.status}, {run.message}"
+                + (" (cancelling)" if run.cancel_requested else "")))
             if right.button("Cancel", key=f"rs_cancel_{run.id}"):
                 with frame.writer() as conn, write_transaction(conn):
                     research_store.request_research_cancel(conn, run.id)
         elif run.status == "failed":
-            st.error(f"Research run {run.id} {run.name} failed: {run.message}")
+            st.error(plain.escape(f"Research run {run.id} {run.name} failed: {run.message}"))
     zone = frame.display_zone()
     st.dataframe(zones.in_zone(research_views.runs_frame(runs), zone), hide_index=True,
                  column_config=tables.RUNS, column_order=tables.RUN_ORDER)
@@ -201,9 +205,9 @@ if document["kind"] == "sweep":
         running, points[picked], request.backtest.strategy)
     if skipped:
         st.warning(f"Not config settings (the {request.backtest.strategy} reference strategy's "
-                   f"own): {', '.join(skipped)}")
+                   f"own): {plain.escape(', '.join(skipped))}")
     for error in errors:
-        st.error(f"{error.location}: {error.message}")
+        st.error(plain.escape(f"{error.location}: {error.message}"))
     if candidate is not None and not errors:
         with frame.reader() as conn:
             _, active_text = (config_editor.active_yaml(conn, running) if conn is not None

@@ -2,12 +2,15 @@
 
 Each page run opens short-lived connections (read-only for views); nothing is cached across
 sessions but derived data. Writes are intents only: commands, config versions, backtest
-requests, alert test requests, and decisions on learned rules (author ``dashboard``).
+requests, alert test requests, and decisions on learned rules (author ``dashboard``); a login
+lockout is journaled as an answered ``commands`` row (``shared/persistence/login_audit.py``).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -17,13 +20,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import zones
+from dashboard import login_limiter, zones
 from dashboard_guard import PASSWORD_ENV, describe_address, is_loopback
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
-from shared.persistence import config_source
-from shared.persistence.db import connect, db_path_from_env, open_database
+from shared.persistence import config_source, login_audit
+from shared.persistence.db import (
+    connect,
+    db_path_from_env,
+    open_database,
+    write_transaction,
+)
 from shared.persistence.ops_store import Heartbeat
+
+logger = logging.getLogger(__name__)
 
 
 def db_path() -> Path:
@@ -123,12 +133,53 @@ def password_ok() -> bool:
         return True
     with st.form("login"):
         password = st.text_input("Password", type="password")
-        if st.form_submit_button("Log in"):
-            if hmac.compare_digest(password.encode(), expected.encode()):
-                st.session_state["authenticated"] = True
-                st.rerun()
-            st.error("Wrong password")
+        if st.form_submit_button("Log in") and _attempt_login(password, expected):
+            st.session_state["authenticated"] = True
+            st.rerun()
     return False
+
+
+def client_key() -> str:
+    """Who is logging in, for the rate limit: the websocket peer's address when Streamlit
+    reports one (forwarded-for headers are not trusted), else one key shared by all."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):
+        return login_limiter.UNKNOWN_CLIENT
+    try:  # only a real address counts (a test harness reports a stand-in object)
+        return str(ipaddress.ip_address(address)) if isinstance(address, str) else (
+            login_limiter.UNKNOWN_CLIENT)
+    except ValueError:
+        return login_limiter.UNKNOWN_CLIENT
+
+
+def _attempt_login(password: str, expected: str) -> bool:
+    """Check one attempt through the rate limit; say why it failed; journal a lockout."""
+    limiter = login_limiter.LIMITER
+    client = client_key()
+    refusal = limiter.refusal(client)
+    if refusal is None and hmac.compare_digest(password.encode(), expected.encode()):
+        limiter.succeeded(client)
+        return True
+    # an attempt while told to wait counts as a failure; one while locked out changes nothing
+    lockouts = [] if refusal is not None and refusal.locked else limiter.failed(client)
+    for lockout in lockouts:
+        _journal_lockout(lockout)
+    now_refused = limiter.refusal(client) if lockouts else refusal
+    st.error(now_refused.message if now_refused else "Wrong password")
+    return False
+
+
+def _journal_lockout(lockout: login_limiter.Lockout) -> None:
+    """Log the lockout and journal it (a failing database must not open the gate)."""
+    logger.warning("dashboard login locked for %s for %.0f s after %d wrong passwords",
+                   lockout.client, lockout.lockout_s, lockout.failures)
+    try:
+        with writer() as conn, write_transaction(conn):
+            login_audit.record_login_lockout(conn, lockout.client, lockout.failures,
+                                             lockout.lockout_s, utc_now())
+    except (sqlite3.Error, OSError) as exc:
+        logger.error("could not journal the dashboard login lockout: %s", exc)
 
 
 LAYOUT_CSS = """<style>

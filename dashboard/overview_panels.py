@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import fmt, llm_reports, tables, trader_view, zones
+from dashboard import bot_down, fmt, llm_reports, plain, tables, trader_view, zones
 from shared.persistence.ops_store import Heartbeat
 from shared.persistence.trade_story_store import TradeStory
 
@@ -18,8 +18,9 @@ def _level_line(name: str, level: trader_view.Level | None) -> str:
             f"away · {fmt.signed_usd(level.pnl_if_filled_cents)} if filled")
 
 
-def position_panel(heartbeat: Heartbeat | None, zone: str) -> None:
-    """Side and size, entry, last price, open P&L, working stop and target with distances."""
+def position_panel(heartbeat: Heartbeat | None, zone: str, running: bool = True) -> None:
+    """Side and size, entry, last price, open P&L, working stop and target with distances;
+    while the bot is down, what still protects the position."""
     view = trader_view.position_view(heartbeat)
     with st.container(border=True):
         st.markdown("**Position**")
@@ -34,12 +35,15 @@ def position_panel(heartbeat: Heartbeat | None, zone: str) -> None:
                     f"**{fmt.signed_usd(view.open_pnl_cents)}**")
         st.markdown(_level_line("Stop", view.stop))
         st.markdown(_level_line("Target", view.target))
-        if view.stop is None:
+        if not running:
+            st.warning(bot_down.protection_while_down(heartbeat.mode))
+        elif view.stop is None:
             st.error("No working protective stop: the bot re-places it on its next check.")
 
 
-def risk_panel(heartbeat: Heartbeat | None) -> None:
-    """Daily loss used against the cap, trades left, loss streak, cooldown, halt/block."""
+def risk_panel(heartbeat: Heartbeat | None, running: bool = True) -> None:
+    """Daily loss used against the cap, trades left, loss streak, cooldown, halt/block; no
+    "entries allowed" while the bot is not running."""
     with st.container(border=True):
         st.markdown("**Risk today**")
         if heartbeat is None:
@@ -54,9 +58,11 @@ def risk_panel(heartbeat: Heartbeat | None) -> None:
                     f"streak **{view.consecutive_losses}** of {view.max_consecutive_losses} · "
                     f"cooldown left **{view.cooldown_left_s / 60:.1f} min**")
         if view.halted:
-            st.error(f"Halted: {view.halt_reason or 'by command'}")
+            st.error(f"Halted: {plain.escape(view.halt_reason or 'by command')}")
+        elif not running:
+            st.info("No new entries: the bot is not running")
         elif view.blocked_reason:
-            st.warning(f"New entries blocked: {view.blocked_reason}")
+            st.warning(f"New entries blocked: {plain.escape(view.blocked_reason)}")
         else:
             st.success("New entries allowed")
 
@@ -98,8 +104,8 @@ def drilldown(story: TradeStory, zone: str) -> None:
                     f"{decision.signal_confidence:.2f} → memory {decision.memory_adjustment:+.2f}"
                     f" → LLM {decision.llm_adjustment:+.2f} → final "
                     f"{decision.final_confidence:.2f}")
-        for reason in decision.reasons:
-            st.markdown(f"- {reason}")
+        if decision.reasons:
+            st.text("\n".join(f"- {reason}" for reason in decision.reasons))
         votes = pd.DataFrame([{"strategy": v.strategy, "vote": v.action,
                                "confidence": v.confidence, "reasons": "; ".join(v.reasons)}
                               for v in decision.votes])
@@ -135,9 +141,11 @@ def drilldown(story: TradeStory, zone: str) -> None:
         "id": call.call_id, "status": call.status, "bias": call.bias,
         "confidence": call.confidence, "action": call.action, "cost_usd": call.cost_usd,
         "response": call.response, "error": ""})
-    st.markdown(f"**LLM call in force** ({call.trigger}, "
-                f"{zones.fmt_time(call.created_at, zone)}): {summary.headline}")
+    st.markdown(f"**LLM call in force** ({plain.escape(call.trigger)}, "
+                f"{zones.fmt_time(call.created_at, zone)}): {plain.escape(summary.headline)}")
     if summary.rationale:
-        st.markdown(f"Rationale: {summary.rationale}")
+        plain.labelled_text("Rationale", summary.rationale)
+    if summary.key_factors:
+        plain.labelled_text("Key factors", "\n".join(summary.key_factors))
     if summary.risk_notes:
-        st.markdown(f"Risk notes: {summary.risk_notes}")
+        plain.labelled_text("Risk notes", summary.risk_notes)

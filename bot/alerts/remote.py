@@ -1,7 +1,8 @@
 """Remote commands from Telegram: who may ask, what each command does, what it answers.
 
-Only chats in ALERT_TELEGRAM_COMMAND_CHATS are obeyed; anything from another chat is refused
-and journaled in ``commands`` (author ``telegram:<chat id>``, status failed) without a reply.
+Only chats in ALERT_TELEGRAM_COMMAND_CHATS are obeyed; anything from another chat is dropped
+without a reply and without a ``commands`` row (a stranger could otherwise fill the journal):
+it is counted per chat and logged on the 1st, 10th, 100th … message from that chat.
 ``/halt``, ``/resume`` and ``/flatten`` become rows in the same ``commands`` queue the dashboard
 writes, so the bot carries them out exactly as it does the dashboard's; ``/flatten`` only
 arms a confirmation, and ``/confirm`` from the same chat within 60 s queues the kill switch.
@@ -12,6 +13,7 @@ in ``commands`` as done.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
@@ -49,6 +51,18 @@ class RemoteCommands:
         self.allowed = allowed
         self.wall_clock = wall_clock
         self._flatten_armed: dict[int, datetime] = {}
+        self.refused: dict[int, int] = {}  # messages dropped per chat outside the allow-list
+
+    def is_allowed(self, chat_id: int) -> bool:
+        return chat_id in self.allowed
+
+    def refuse(self, chat_id: int, name: str) -> None:
+        """Drop a message from a chat outside the allow-list: count it, log it sparsely."""
+        count = self.refused.get(chat_id, 0) + 1
+        self.refused[chat_id] = count
+        if count == 1 or math.log10(count).is_integer():
+            logger.warning("refused %r from chat %s: not in ALERT_TELEGRAM_COMMAND_CHATS "
+                           "(%d message(s) from it dropped so far)", name[:40], chat_id, count)
 
     def handle(self, chat_id: int, text: str) -> Reply | None:
         """Carry out one message; None when the chat is refused (no answer to strangers)."""
@@ -56,12 +70,8 @@ class RemoteCommands:
         word = text.strip().split(maxsplit=1)[0] if text.strip() else ""
         name = word.split("@", 1)[0].lstrip("/").lower()
         author = f"telegram:{chat_id}"
-        if chat_id not in self.allowed:
-            logger.warning("refused %r from chat %s: not in ALERT_TELEGRAM_COMMAND_CHATS",
-                           name, chat_id)
-            self._log(name or "unknown", now, CommandStatus.FAILED,
-                      f"refused: chat {chat_id} is not in ALERT_TELEGRAM_COMMAND_CHATS", author,
-                      {"text": text[:200]})
+        if not self.is_allowed(chat_id):
+            self.refuse(chat_id, name)
             return None
         armed_until = self._flatten_armed.pop(chat_id, None)
         if name in ("halt", "resume"):

@@ -1,10 +1,13 @@
 """Telegram command bot: long-polls ``getUpdates`` over plain HTTP and answers with ``sendMessage``.
 
-Runs on its own thread in the alerter. The update offset is stored in ``alert_state`` so a
-restart neither re-runs nor loses a command; messages older than ``MAX_MESSAGE_AGE`` (sent while
-the alerter was down) are journaled and ignored, so a stale ``/flatten`` can never fire. After a
-queued command the chat also gets the bot's result once it is carried out. The API base comes
-from ``alerts.telegram_api_url`` (a local stand-in in tests); the token from the channel URL.
+Runs on its own thread in the alerter. The update offset is stored in ``alert_state`` before
+an update is handled, and an update whose id is below it (delivered again) is skipped, so no
+command runs twice, across restarts too (a crash mid-update loses that one message rather than
+repeating it). Messages from chats outside the allow-list are dropped unjournaled; messages
+older than ``MAX_MESSAGE_AGE`` (sent while the alerter was down) are journaled and ignored, so a
+stale ``/flatten`` can never fire. After a queued command the chat also gets the bot's
+result once it is carried out. The API base comes from ``alerts.telegram_api_url`` (a local
+stand-in in tests); the token from the channel URL.
 """
 
 from __future__ import annotations
@@ -94,11 +97,15 @@ class TelegramPoller:
                     continue
                 backoff_s = 1.0
                 for update in updates or []:
-                    offset = max(offset, int(update.get("update_id", 0)) + 1)
-                    self._handle(conn, handler, update.get("message") or {})
-                    with write_transaction(conn):
+                    update_id = int(update.get("update_id", 0))
+                    if update_id < offset:  # delivered again: handled already
+                        logger.info("telegram update %d delivered again: skipped", update_id)
+                        continue
+                    offset = update_id + 1
+                    with write_transaction(conn):  # acknowledged first: at most once
                         alerts_store.set_state(conn, OFFSET_STATE, str(offset),
                                                self._wall_clock())
+                    self._handle(conn, handler, update.get("message") or {})
                 self._follow_outcomes(handler)
         finally:
             conn.close()
@@ -107,6 +114,9 @@ class TelegramPoller:
         chat_id = (message.get("chat") or {}).get("id")
         text = message.get("text")
         if not isinstance(chat_id, int) or not isinstance(text, str):
+            return
+        if not handler.is_allowed(chat_id):  # before anything is journaled
+            handler.refuse(chat_id, text.strip()[:40])
             return
         sent_at = datetime.fromtimestamp(int(message.get("date") or 0), UTC)
         age = self._wall_clock() - sent_at

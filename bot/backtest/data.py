@@ -23,6 +23,7 @@ from bot.adapters.feeds.replay import (
     NO_DATA_ROWS,
     PRICE_COLUMNS,
     LoadedBars,
+    content_free,
     load_bars,
 )
 from bot.adapters.feeds.synthetic import SyntheticMarket
@@ -179,7 +180,8 @@ def file_data(path: Path, tz: str, bar_seconds: int | None, tick_size: float) ->
                         f"first at {first_bad}")
         frame = frame[~off_grid]
     if frame.empty:
-        raise DataFileError(path, f"no usable rows ({'; '.join(problems[:2])})")
+        raise DataFileError(path, "no usable rows (" + "; ".join(
+            content_free(problem) for problem in problems[:2]) + ")")
     native = _native_seconds(frame.index)
     wanted = bar_seconds or native
     if wanted < native:

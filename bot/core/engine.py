@@ -45,6 +45,8 @@ from shared.domain.models import (
     ExitReason,
     Features,
     OrderPlan,
+    OrderRole,
+    OrderStatus,
     Position,
     Regime,
     Rejection,
@@ -191,10 +193,18 @@ class TradingEngine:
     def flatten(self, reason: ExitReason, now: datetime) -> str:
         """Cancel a pending entry and exit any position at the next bar's open."""
         position = self.broker.position()
+        exit_working = any(o.role is OrderRole.EXIT and o.status is OrderStatus.WORKING
+                           for o in self.broker.working_orders())
         self.broker.close_position(reason, now)
         self._journal_broker()
         if position is None:
             message = "flat: working entry orders (if any) cancelled"
+        elif exit_working:  # a flatten sent earlier is still working: nothing new was sent
+            message = (f"market exit already working for {position.side.value} "
+                       f"{position.contracts}: no second exit sent")
+        elif not self.broker.connected:
+            message = (f"not connected to the broker: the exit for {position.side.value} "
+                       f"{position.contracts} is sent on reconnect")
         else:
             message = f"market exit sent for {position.side.value} {position.contracts}"
         self.journal.record_event(now, "flatten", "warning", message, {"reason": reason.value})

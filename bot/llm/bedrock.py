@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from botocore.exceptions import (
 )
 
 from bot.core.llm_reply import extract_json
+from bot.llm.bounded_read import read_by
 from bot.llm.types import CallStatus, ProviderResult, Usage
 from shared.config.settings import LlmConfig
 
@@ -120,6 +122,60 @@ def _dumps(value: Any) -> str:
         return repr(value)
 
 
+class _ReadBody:
+    """What botocore's AWSResponse expects of ``raw`` for a body already read."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, *_: Any, **__: Any) -> Iterator[bytes]:
+        yield self.body
+
+    def close(self) -> None:
+        return None
+
+
+def bound_botocore_reads(client: Any, total_s: float) -> bool:
+    """Make ``client`` read every reply within ``total_s`` of sending it; False (logged) when
+    this botocore has no HTTP session where one is expected."""
+    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    send = getattr(session, "send", None)
+    if send is None:
+        logger.warning("botocore's HTTP session not found: reply reads are bounded only by "
+                       "the socket timeout")
+        return False
+
+    def bounded_send(request: Any) -> Any:
+        deadline = time.monotonic() + total_s
+        streamed = bool(getattr(request, "stream_output", True))
+        request.stream_output = True  # botocore would read the body itself, unbounded
+        try:
+            response = send(request)
+        finally:
+            request.stream_output = streamed
+        if streamed:  # a streaming operation: its reader is botocore's caller
+            return response
+        try:
+            body = read_by(response.raw, deadline)
+        except TimeoutError as exc:
+            raise ReadTimeoutError(endpoint_url=request.url, error=exc) from None
+        except ValueError as exc:  # a reply beyond MAX_REPLY_BYTES
+            raise HTTPClientError(error=exc) from None
+        except Exception as exc:  # urllib3's own errors (its package is botocore's business)
+            response.raw.close()
+            if "timeout" in type(exc).__name__.lower():
+                raise ReadTimeoutError(endpoint_url=request.url, error=exc) from None
+            raise HTTPClientError(error=exc) from None
+        release = getattr(response.raw, "release_conn", None)
+        if release is not None:
+            release()  # the body is read: the connection goes back to the pool
+        response.raw = _ReadBody(body)
+        return response
+
+    session.send = bounded_send
+    return True
+
+
 class BedrockProvider:
     """Converse with forced tool use; remote failures become statuses, never exceptions."""
 
@@ -138,6 +194,7 @@ class BedrockProvider:
             "bedrock-runtime", region_name=cfg.aws_region, config=config,
             endpoint_url=cfg.bedrock_endpoint_url or None,
         )
+        bound_botocore_reads(self._client, cfg.read_timeout_s)
 
     def availability(self) -> tuple[bool, str]:
         """Available when boto3 finds credentials in the environment chain."""

@@ -17,6 +17,7 @@ import urllib.request
 from typing import Any
 
 from bot.core.llm_reply import extract_json
+from bot.llm.bounded_read import read_by
 from bot.llm.types import CallStatus, ProviderResult, Usage
 from shared.config.settings import LlmConfig
 
@@ -80,13 +81,17 @@ class OpenAICompatibleProvider:
         return body
 
     def _post(self, body: bytes) -> tuple[int, bytes, str]:
+        """One POST whose whole life (connect, headers, body) ends by ``read_timeout_s``: a
+        server trickling bytes cannot keep the thread and its socket past it."""
+        deadline = time.monotonic() + self.cfg.read_timeout_s
         request = urllib.request.Request(self.base_url + "/chat/completions", data=body,
                                          headers=self._headers(), method="POST")
         try:
             with _OPENER.open(request, timeout=self.cfg.read_timeout_s) as reply:
-                return reply.status, reply.read(), ""
+                return reply.status, read_by(reply, deadline), ""
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read(), f"HTTP {exc.code}"
+            with exc:
+                return exc.code, read_by(exc, deadline), f"HTTP {exc.code}"
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
         """One HTTP request; remote failures become statuses, transient ones retryable."""
@@ -103,6 +108,8 @@ class OpenAICompatibleProvider:
             code, payload, error = self._post(body)
         except TimeoutError:
             return failed(CallStatus.TIMEOUT, "read timed out", True, False)
+        except ValueError as exc:  # a reply beyond MAX_REPLY_BYTES
+            return failed(CallStatus.ERROR, str(exc), False, False)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):

@@ -670,6 +670,11 @@ class BacktestConfig(Section):
         "flatten, no more entries. 0 = the account is wiped out; set your broker's initial "
         "margin (it changes) to stop when one more contract could not be held",
     )
+    data_folders: list[str] = Field(
+        default_factory=list, max_length=20, json_schema_extra=HOT,
+        description="Server folders the dashboard's file fields may read from, besides the "
+        "journal's folder (data/) and the checkout's data/",
+    )
 
     @model_validator(mode="after")
     def _ruin_below_start(self) -> BacktestConfig:

@@ -29,8 +29,10 @@ def test_manual_trigger_shows_the_models_answer(page, running_product, fake_llm)
     answer = page.get_by_text(re.compile(r"Call \d+ ok: BULLISH confidence 0\.80 BUY · cost \$"))
     expect(answer).to_be_visible(timeout=TIMEOUT_MS)
     # the model's reasoning is shown, not only its verdict
-    expect(page.get_by_text("Rationale: momentum after the open")).to_be_visible()
-    expect(page.get_by_text("Risk notes: none")).to_be_visible()
+    expect(page.get_by_text("Rationale", exact=True)).to_be_visible()
+    expect(page.get_by_text("momentum after the open", exact=True)).to_be_visible()
+    expect(page.get_by_text("Risk notes", exact=True)).to_be_visible()
+    expect(page.get_by_text("none", exact=True).first).to_be_visible()
     call_id = int(re.search(r"Call (\d+)", answer.inner_text()).group(1))
     calls = {c.call_id: c for c in query(running_product["db"], llm_store.recent_calls)}
     assert "FOMC minutes" in calls[call_id].prompt and calls[call_id].trigger == "manual"

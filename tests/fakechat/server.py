@@ -45,6 +45,7 @@ class FakeChatServer:
         self._failures: list[int] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
+        self._redeliver = False
         self._lock = threading.Condition()
         self._closed = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -86,6 +87,13 @@ class FakeChatServer:
             self._next_update_id += 1
             self._lock.notify_all()
 
+    def redeliver(self) -> None:
+        """Answer the next getUpdates with every update so far, whatever the offset (as after
+        a lost acknowledgement)."""
+        with self._lock:
+            self._redeliver = True
+            self._lock.notify_all()
+
     def sends(self, kind: str = "sendMessage") -> list[Recorded]:
         """Recorded sends: ``sendMessage`` (Telegram) or ``services`` (Slack)."""
         with self._lock:
@@ -101,7 +109,11 @@ class FakeChatServer:
         deadline = time.monotonic() + min(timeout_s, LONG_POLL_CAP_S)
         with self._lock:
             while True:
-                found = [u for u in self._updates if u["update_id"] >= offset]
+                found = [u for u in self._updates
+                         if u["update_id"] >= offset or self._redeliver]
+                if self._redeliver and found:
+                    self._redeliver = False
+                    return found
                 left = deadline - time.monotonic()
                 if found or left <= 0 or self._closed.is_set():
                     return found

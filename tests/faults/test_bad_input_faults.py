@@ -45,7 +45,7 @@ def test_bad_config_edits_are_refused_and_the_bot_keeps_its_config(tmp_path):
     ("non_utf8", " line 5: not UTF-8 text (byte 0xe9)"),
     ("empty", ": the file is empty"),
     ("wrong_columns", ": missing column(s) timestamp, open, high, low, close, volume; "
-                      "found when, price"),
+                      "found 2 column(s), none recognised"),
 ])
 def test_an_unusable_replay_file_exits_2_with_the_backtests_line(tmp_path, kind, reason):
     result = unusable_replay_file(tmp_path, kind)

@@ -304,3 +304,33 @@ def test_the_command_bot_ignores_stale_messages_and_never_reruns_one_after_a_res
     second.stop(5)
     assert kinds()[2] == ("status", "done")  # the earlier updates were not handled again
     assert [r.body["chat_id"] for r in telegram.sends()] == [42, 42]  # resume and status
+
+
+def test_a_redelivered_update_runs_once_and_strangers_leave_no_rows(tmp_path, telegram):
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    setup = load_channel(Channel.TELEGRAM, env(), settings(telegram).alerts)
+    poller = TelegramPoller(telegram.url, setup.bot_token, setup.redact, frozenset({42}), db,
+                            now, long_poll_s=0.2)
+
+    def kinds():
+        conn = connect(db, readonly=True)
+        try:
+            return [(r["kind"], r["author"]) for r in conn.execute(
+                "SELECT kind, author FROM commands ORDER BY id")]
+        finally:
+            conn.close()
+
+    poller.start()
+    try:
+        for _ in range(50):
+            telegram.send_update(666, "/halt")  # a stranger's flood
+        telegram.send_update(42, "/halt")
+        wait_for(lambda: kinds(), 20, "the allowed chat's halt")
+        telegram.redeliver()  # the same updates again, /halt included
+        telegram.send_update(42, "/status")
+        wait_for(lambda: len(kinds()) >= 2, 20, "the next message")
+    finally:
+        poller.stop(5)
+    assert kinds() == [("halt", "telegram:42"), ("status", "telegram:42")]
+    assert [r.body["chat_id"] for r in telegram.sends()] == [42, 42]  # halt and status

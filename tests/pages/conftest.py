@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -50,3 +51,8 @@ def app_env(paper_run_db, tmp_path, monkeypatch) -> dict[str, Path]:
     config = tmp_path / "config.yaml"
     shutil.copy(paper_run_db.parent / "config.yaml", config)
     return wire_dashboard(monkeypatch, db, config)
+
+
+def shown(markdown: str) -> str:
+    """What a markdown element built with ``dashboard.plain.escape`` shows: escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n").replace("\u2060", "")

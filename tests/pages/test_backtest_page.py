@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shared.persistence import backtest_store
-from shared.persistence.db import connect
+from shared.persistence import backtest_store, config_source
+from shared.persistence.db import connect, open_database, write_transaction
+from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -106,7 +108,7 @@ def test_a_bad_csv_upload_is_rejected_with_the_reason(app_env):
     assert "missing column(s)" in failed["message"]
     assert "bad.csv" in failed["message"] and "uploads" not in failed["message"]
     page = open_page()
-    errors = [e.value for e in page.error]
+    errors = [shown(e.value) for e in page.error]
     assert any("missing column(s)" in text for text in errors)
     next(b for b in page.button if b.label == "Delete").click().run()
     assert runs(app_env["db"]) == []
@@ -127,8 +129,22 @@ def test_the_form_shows_only_the_chosen_sources_fields_and_the_instrument(app_en
     assert '"instrument.symbol": "ES"' in request
 
 
+def allow_folder(db: Path, folder: Path) -> None:
+    """List ``folder`` in the active config's backtest.data_folders, as the Config page would."""
+    conn = open_database(db)
+    try:
+        settings = config_source.active_settings(conn, env={})[1]
+        backtest = settings.backtest.model_copy(update={"data_folders": [str(folder)]})
+        with write_transaction(conn):
+            config_source.store_version(conn, settings.model_copy(update={"backtest": backtest}),
+                                        "test", "allow a data folder", datetime.now(UTC))
+    finally:
+        conn.close()
+
+
 def test_an_empty_date_range_is_reported(app_env, shared_data):
     path = shared_data / "ES_1min_2025-08-31_2025-11-03_utc.csv"
+    allow_folder(app_env["db"], shared_data)
     submit(open_page(), bt_source="File on the server", bt_path=str(path),
            bt_start="2030-01-01")
     failed = wait_for_run(app_env["db"], "failed")
@@ -213,3 +229,18 @@ def test_llm_modes_are_compared_side_by_side_on_the_same_data(app_env):
     assert set(table["LLM"]) == {"replay"} and set(table["New calls"]) == {"0"}
     assert {"Trades", "Net P&L", "Max drawdown", "New $", "Trades it enabled",
             "Skipped entries followed"} <= set(table.columns)
+
+
+def test_a_server_path_outside_the_data_folders_is_refused_without_its_content(app_env):
+    outside = "/etc/passwd"
+    first_line = Path(outside).read_text().splitlines()[0]
+    app = submit(open_page(), bt_source="File on the server", bt_path=outside)
+    errors = [shown(e.value) for e in app.error]
+    assert len(errors) == 1 and errors[0].startswith("/etc/passwd: not inside the data folders")
+    assert first_line not in errors[0] and str(app_env["db"].parent) in errors[0]
+    app = submit(open_page(), bt_source="File on the server", bt_path="/etc/no-such-file")
+    assert [shown(e.value) for e in app.error] == [errors[0].replace("passwd",
+                                                                     "no-such-file")]
+    app = submit(open_page(), bt_news="../../../../../../etc/passwd")
+    assert any("not inside the data folders" in shown(e.value) for e in app.error)
+    assert runs(app_env["db"]) == []

@@ -16,6 +16,7 @@ from shared.persistence import config_source, llm_state, llm_store, news_store, 
 from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -68,7 +69,7 @@ def ask(app: AppTest, notes: str) -> AppTest:
 
 
 def result_text(app: AppTest) -> str:
-    return " ".join(e.value for e in [*app.success, *app.error, *app.info])
+    return " ".join(shown(e.value) for e in [*app.success, *app.error, *app.info])
 
 
 def test_status_shows_quota_and_limit_from_the_config(app_env):

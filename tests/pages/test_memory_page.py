@@ -13,6 +13,7 @@ from shared.domain.rules import RuleStatus
 from shared.persistence import rules_store, trade_log_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.integration.botproc import wait_for
+from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -46,12 +47,12 @@ def test_approving_a_rule_puts_it_in_force_with_its_author(app_env):
     rule_id = propose(app_env["db"])
     app = open_memory_page()
     assert not app.exception
-    assert any(f"#{rule_id} · proposed" in m.value for m in app.markdown)
-    assert any("Range longs kept failing." in m.value for m in app.markdown)
+    assert any(f"#{rule_id} · proposed" in shown(m.value) for m in app.markdown)
+    assert any(t.value == "Range longs kept failing." for t in app.text)
     app = next(b for b in app.button if b.label == f"Approve #{rule_id}").click().run()
     assert not app.exception
-    assert any(f"Rule #{rule_id} approved" in s.value for s in app.success)
-    assert any(f"#{rule_id} · approved" in m.value for m in app.markdown)
+    assert any(f"Rule #{rule_id} approved" in shown(s.value) for s in app.success)
+    assert any(f"#{rule_id} · approved" in shown(m.value) for m in app.markdown)
     assert any("In force since" in c.value for c in app.caption)
     conn = connect(app_env["db"], readonly=True)
     stored = rules_store.rule(conn, rule_id)
@@ -103,7 +104,7 @@ def test_a_decision_on_a_stale_view_is_refused(app_env):
                                 datetime.now(UTC))
     conn.close()
     app = next(b for b in app.button if b.label == f"Approve #{rule_id}").click().run()
-    assert any("changed meanwhile" in e.value for e in app.error)
+    assert any("changed meanwhile" in shown(e.value) for e in app.error)
 
 
 def test_buckets_and_the_memory_panel(app_env):

@@ -15,6 +15,7 @@ from shared.config.settings import Settings
 from shared.persistence import config_source, journal_store, ops_store
 from shared.persistence.db import connect
 from tests.integration.botproc import query
+from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -119,7 +120,7 @@ def test_config_form_rejects_a_bad_value_and_saves_nothing(app_env):
     app.selectbox[0].select("risk").run()
     _field(app, "field.risk.max_contracts").set_value(0)
     next(b for b in app.button if b.label == "Review changes").click().run()
-    assert any("risk.max_contracts" in e.value for e in app.error)
+    assert any("risk.max_contracts" in shown(e.value) for e in app.error)
     before = app_env["config"].read_text()
     assert not any(b.label == "Save as new version" for b in app.button)
     assert app_env["config"].read_text() == before
@@ -144,7 +145,8 @@ def test_config_yaml_mode_reports_unknown_keys(app_env):
     yaml_area = next(t for t in app.text_area if t.label == "config.yaml")
     yaml_area.input("risk:\n  max_contract: 3\n")
     next(b for b in app.button if b.label == "Review YAML").click().run()
-    assert any("risk.max_contract" in e.value and "Extra inputs" in e.value for e in app.error)
+    assert any("risk.max_contract" in shown(e.value) and "Extra inputs" in e.value
+               for e in app.error)
 
 
 def test_trades_page_metrics_match_the_journal(app_env):

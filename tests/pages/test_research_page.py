@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from shared.persistence import ops_store, research_store
 from shared.persistence.db import connect, open_database
-from tests.pages.conftest import wire_dashboard
+from tests.pages.conftest import shown, wire_dashboard
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_walk_forward_and_monte_carlo_runs_show_their_results(research_env):
 
 def test_a_bad_grid_is_refused_on_the_page(research_env):
     app = submit(open_page(), rs_grid="risk.nope=1,2")
-    assert any("risk.nope" in e.value for e in app.error)
+    assert any("risk.nope" in shown(e.value) for e in app.error)
     assert latest(research_env["db"]) is None
 
 

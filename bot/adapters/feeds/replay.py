@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
         problems.append(f"{_where(path, line)}: duplicate timestamp {stamp} (first row kept)")
     bars = good.loc[~duplicated, list(BAR_COLUMNS)]
     if bars.empty:
-        first = f"; first problem: {problems[0]}" if problems else ""
+        first = f"; first problem: {content_free(problems[0])}" if problems else ""
         raise DataFileError(
             path, f"no usable rows ({rows_read} read, {malformed} malformed{first})"
         )
@@ -132,6 +133,15 @@ def load_bars(path: str | Path, timezone: str = "UTC", fast: bool = True) -> Loa
                         out_of_order, order_problems)
     _log_summary(path, loaded)
     return loaded
+
+
+_QUOTED = re.compile(r"""\s*:?\s*(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def content_free(problem: str) -> str:
+    """A row problem without the cell text it quotes (``open is not a number: 'abc'`` becomes
+    ``open is not a number``): a refusal of a whole file must not echo what the file holds."""
+    return _QUOTED.sub("", problem)
 
 
 def iter_bar_objects(frame: pd.DataFrame) -> Iterator[Bar]:
@@ -219,9 +229,12 @@ def _map_columns(path: Path, names: list[str]) -> dict[str, list[int]]:
     missing = [name for name in ("ts", *BAR_COLUMNS) if name not in mapping]
     if missing:
         wanted = ", ".join("timestamp" if name == "ts" else name for name in missing)
-        shown = [name[:40] for name in names[:MAX_NAMES_SHOWN]]
-        more = f" (+{len(names) - len(shown)} more)" if len(names) > len(shown) else ""
-        raise DataFileError(path, f"missing column(s) {wanted}; found {', '.join(shown)}{more}")
+        # only names from our own vocabulary: the first line of an arbitrary file is its
+        # content (a password hash, a key), never to be echoed in an error
+        known = [name for name in names if name in _KNOWN_NAMES][:MAX_NAMES_SHOWN]
+        recognised = f"recognised: {', '.join(known)}" if known else "none recognised"
+        raise DataFileError(path, f"missing column(s) {wanted}; found {len(names)} column(s), "
+                                  f"{recognised}")
     return mapping
 
 

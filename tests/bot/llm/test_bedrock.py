@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -19,6 +20,8 @@ from tests.fakellm.server import (
     server_error,
     throttled,
 )
+from tests.fakellm.trickle import TricklingServer
+from tests.support import wait_for
 
 MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
@@ -272,3 +275,24 @@ def test_identical_prompt_within_the_ttl_reuses_the_reply_at_no_cost(conn, fake)
     calls = llm_store.recent_calls(conn)
     assert calls[0].status == "cached" and calls[0].cost_usd == 0
     assert llm_store.daily_usage(conn, calls[0].day).calls == 1
+
+
+def test_a_trickling_endpoint_leaks_no_thread_and_no_socket(conn):
+    server = TricklingServer(interval_s=1.0)
+    try:
+        cfg = llm_config(provider="bedrock", bedrock_model=MODEL,
+                         bedrock_endpoint_url=server.url, timeout_s=0.5, read_timeout_s=2.0,
+                         max_attempts=1)
+        provider = BedrockProvider(cfg)
+        before = threading.active_count()
+        for _ in range(3):
+            outcome = analyst(conn, cfg, provider).analyze(request())
+            assert outcome.status is CallStatus.TIMEOUT
+        assert server.open_connections >= 1  # the calls are still reading in their threads
+        wait_for(lambda: threading.active_count() <= before and server.open_connections == 0,
+                 10, "the abandoned calls to end and close their sockets")
+        assert not [t for t in threading.enumerate() if t.name == "llm-call"]
+        result = provider.complete_json("system", "user", {"type": "object"})
+        assert result.status is CallStatus.TIMEOUT and result.retryable
+    finally:
+        server.close()

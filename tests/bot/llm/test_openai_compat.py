@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -18,6 +19,8 @@ from tests.fakellm.server import (
     server_error,
     throttled,
 )
+from tests.fakellm.trickle import TricklingServer
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -150,3 +153,22 @@ def test_availability_follows_the_server(fake):
                      connect_timeout_s=0.5)
     available, reason = OpenAICompatibleProvider(cfg, env={}).availability()
     assert not available and "unreachable" in reason
+
+
+def test_a_trickling_server_leaks_no_thread_and_no_socket(conn):
+    server = TricklingServer(interval_s=1.0)
+    try:
+        cfg = llm_config(provider="openai_compatible", openai_base_url=server.url + "/v1",
+                         openai_model="llama3.1", timeout_s=0.5, read_timeout_s=2.0,
+                         max_attempts=1)
+        provider = OpenAICompatibleProvider(cfg, env={})
+        before = threading.active_count()
+        for _ in range(3):
+            outcome = analyst(conn, cfg, provider).analyze(request())
+            assert outcome.status is CallStatus.TIMEOUT
+        assert server.open_connections >= 1  # the calls are still reading in their threads
+        wait_for(lambda: threading.active_count() <= before and server.open_connections == 0,
+                 10, "the abandoned calls to end and close their sockets")
+        assert not [t for t in threading.enumerate() if t.name == "llm-call"]
+    finally:
+        server.close()

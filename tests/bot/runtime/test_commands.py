@@ -100,3 +100,27 @@ def test_pending_commands_are_carried_out_in_order_and_marked(tmp_path):
     assert outcomes[first].status == "done" and "lunch" in outcomes[first].result
     assert outcomes[second].status == "done" and not engine.risk_state.halted
     assert outcomes[bad].status == "failed"
+
+
+def test_fifty_flattens_send_one_exit_and_say_so(tmp_path):
+    engine = engine_in_position()
+    position = engine.broker.position()
+    conn = open_database(tmp_path / "t.db")
+    with write_transaction(conn):
+        ids = [ops_store.enqueue_command(conn, CommandKind.FLATTEN, NOW, {"halt": True})
+               for _ in range(50)]
+    assert process_pending_commands(conn, engine, engine.last_bar.ts, NOW) == 50
+    results = [ops_store.command_outcome(conn, i).result for i in ids]
+    side = f"{position.side.value} {position.contracts}"
+    assert results[0] == f"market exit sent for {side}; entries halted"
+    assert set(results[1:]) == {f"market exit already working for {side}: no second exit "
+                                f"sent; entries halted"}
+    exits = [o for o in engine.broker.working_orders() if o.role.value == "exit"]
+    assert len(exits) == 1
+    engine.on_bar(next_bar_after(engine))
+    assert engine.broker.position() is None
+    with write_transaction(conn):
+        late = ops_store.enqueue_command(conn, CommandKind.FLATTEN, NOW, {"halt": True})
+    process_pending_commands(conn, engine, engine.last_bar.ts, NOW)
+    assert ops_store.command_outcome(conn, late).result.startswith("flat:")
+    conn.close()

@@ -356,4 +356,22 @@ def test_a_data_file_error_is_one_printable_line_whatever_the_file_held(tmp_path
     with pytest.raises(DataFileError) as caught:
         load_bars(path)
     message = str(caught.value)
-    assert message.isprintable() and "missing column(s)" in message and "(+18 more)" in message
+    assert message.isprintable() and "missing column(s)" in message
+    assert "found 30 column(s), none recognised" in message and "\\x07" not in message
+
+
+@pytest.mark.parametrize("text", [
+    "root:$6$SECRETHASH:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",  # /etc/shadow
+    "AWS_SECRET_ACCESS_KEY=SECRETHASH\nREGION=x\n",  # a secrets file
+    "api_key,SECRETHASH,b,c,d,e\n1,2,3,4,5,6\n",  # a header that is not ours
+    "timestamp,open,high,low,close,volume\nSECRETHASH,1,2,0.5,1,4\n",  # cells that are not bars
+    "timestamp,open,high,low,close,volume\n2024-01-02 14:30:00,SECRETHASH,2,0.5,1,4\n",
+])
+def test_refusing_a_file_never_echoes_what_it_holds(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(DataFileError) as caught:
+        load_bars(path)
+    message = str(caught.value)
+    assert "SECRETHASH" not in message
+    assert message.startswith(f"{path}") and ("missing column" in message
+                                               or "no usable rows" in message)
