@@ -45,6 +45,7 @@ from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journ
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
 from bot.runtime.news_intake import NewsIntake
+from bot.runtime.outside_writes import OutsideWrites
 from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stream_player import play_stream
 from shared.config.settings import Settings
@@ -162,6 +163,7 @@ class LiveBot:
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
         self.engine.warm_up(recent)
+        self.outside = OutsideWrites(self.conn)  # skips polls while no one else wrote
         self.news = NewsIntake(self.conn, self.engine)
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
         self.rules_watch = RulesWatcher(self.conn, self.engine, wall_clock_utc())  # learned
@@ -345,7 +347,8 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
-        self.news.poll()
+        if self.outside.since_last("news"):
+            self.news.poll()
         record = self.engine.on_bar(bar)
         self.llm.after_bar(record)
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
@@ -391,11 +394,12 @@ class LiveBot:
 
     def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
         """Run pending commands and write the heartbeat when it is due (or forced)."""
+        outside = self.outside.since_last("service") or force_heartbeat
         handled = process_pending_commands(
             self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
-        )
-        handled += self._reload_config()
-        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc())
+        ) if outside else 0
+        handled += self._reload_config() if outside else 0
+        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc(), outside)
         handled += self.llm.service()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
