@@ -1,8 +1,10 @@
 """Benchmark the live loop: per-bar decision latency (p50/p99) and journal writes per second.
 
 Runs the real ``LiveBot`` (paper broker, synthetic feed, SQLite journal in a temp folder) over
-a fixed number of bars as fast as it can go, then a journal-only write loop. Prints figures;
-asserts nothing. Usage: ``python benchmarks/bench_live_loop.py [bars]``.
+a fixed number of bars as fast as it can go, with the default layers and then with every layer
+on (memory consulted, news sentiment, learned rules polled, the LLM enabled with its worker
+idle: provider "none"), then a journal-only write loop. Prints figures; asserts nothing.
+Usage: ``python benchmarks/bench_live_loop.py [bars]``.
 """
 
 from __future__ import annotations
@@ -29,16 +31,25 @@ from shared.persistence.db import open_database  # noqa: E402
 logger = logging.getLogger("bench")
 
 
-def bench_live_loop(bars: int, folder: Path) -> None:
+EVERY_LAYER = {
+    "memory": {"enabled": True},
+    "news": {"enabled": True},
+    "llm": {"enabled": True, "provider": "none"},
+}
+
+
+def bench_live_loop(bars: int, folder: Path, layers: dict | None = None) -> None:
     """Run the live loop over ``bars`` synthetic bars and print latency and throughput."""
     settings = settings_from_mapping(
         {
             "feed": {"start": "2025-03-03T14:30:00Z", "speed": 1_000_000, "max_bars": bars},
             "engine": {"heartbeat_seconds": 1.0},
+            **(layers or {}),
         },
         env={},
     )
-    bot = LiveBot(settings, folder / "bench.db", "benchmark", paper_broker)
+    name = "every layer on" if layers else "default layers"
+    bot = LiveBot(settings, folder / f"bench-{len(layers or {})}.db", "benchmark", paper_broker)
     started = time.perf_counter()
     asyncio.run(bot.run())
     elapsed_s = time.perf_counter() - started
@@ -46,7 +57,7 @@ def bench_live_loop(bars: int, folder: Path) -> None:
     warm = latencies[settings.features.window_bars:]
     journal = bot.engine.journal
     writes = journal.writes if isinstance(journal, SqliteJournal) else 0
-    print(f"live loop: {len(latencies)} bars in {elapsed_s:.2f} s "
+    print(f"live loop, {name}: {len(latencies)} bars in {elapsed_s:.2f} s "
           f"({len(latencies) / elapsed_s:,.0f} bars/s)")
     print(f"per-bar decision latency (full window, n={len(warm)}): "
           f"p50 {np.percentile(warm, 50):.3f} ms  p99 {np.percentile(warm, 99):.3f} ms  "
@@ -79,6 +90,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         bench_live_loop(bars, Path(tmp))
+        bench_live_loop(bars, Path(tmp), EVERY_LAYER)
         bench_journal(5000, Path(tmp))
 
 

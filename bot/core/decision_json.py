@@ -31,14 +31,13 @@ _FEATURE_VALUES = attrgetter(*(name for name in _SORTED_KEYS if name != "sentime
 _KEY_PREFIXES = tuple(f"{json.dumps(name)}: " for name in _SORTED_KEYS)
 
 
-def _json_number(value: Any) -> str:
-    """One value as ``json.dumps`` writes it, non-finite floats as null."""
-    if type(value) is float:
-        return float.__repr__(value) if math.isfinite(value) else "null"
-    if type(value) is int:
-        return int.__repr__(value)
-    if value is None:
-        return "null"
+_TEXT_OF = {float: float.__repr__, int: int.__repr__, type(None): lambda _: "null"}
+_NON_FINITE = frozenset(("nan", "inf", "-inf"))
+_TEMPLATE = "{{" + ", ".join(prefix + "{}" for prefix in _KEY_PREFIXES) + "}}"
+
+
+def _json_text(value: Any) -> str:
+    """One value as ``json.dumps`` writes it, non-finite floats as null (any type)."""
     return _ENCODE(_finite_or_none(value))
 
 
@@ -47,9 +46,8 @@ def features_json(features: Features, sentiment: float | None = None) -> str:
     is the decision's)."""
     values = list(_FEATURE_VALUES(features))
     values.insert(_SENTIMENT_AT, sentiment)
-    return "{" + ", ".join(
-        [prefix + _json_number(value) for prefix, value in zip(_KEY_PREFIXES, values,
-                                                                strict=True)]) + "}"
+    texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
+    return _TEMPLATE.format(*["null" if text in _NON_FINITE else text for text in texts])
 
 
 def regime_json(regime: Regime) -> str:
