@@ -42,6 +42,7 @@ from bot.runtime.bar_source import (
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
+from bot.runtime.heap import freeze_startup_heap
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
 from bot.runtime.news_intake import NewsIntake
@@ -221,6 +222,7 @@ class LiveBot:
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
         if self.stream is not None:
+            freeze_startup_heap()
             await play_stream(self, self.stream)
             return self._finish(2 if self.stream.fatal else 0)
         try:
@@ -234,6 +236,7 @@ class LiveBot:
         self._report_source(source)
         if source.history:
             self.warm_start(source.history)
+        freeze_startup_heap()
         finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")

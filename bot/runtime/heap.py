@@ -1,0 +1,24 @@
+"""Keep the garbage collector's full passes off the live loop's per-bar path.
+
+By the time bars flow, the process holds a few hundred thousand long-lived objects (pandas,
+the exchange calendar, the config, memory, a replay file's bars). Each full collection walks
+them all: tens of milliseconds on one bar, the loop's worst latencies. Collecting once and then
+freezing what is left (``gc.freeze``: moved to a generation the collector never scans) leaves
+the collector only the objects made while trading; nothing is leaked (it is all alive anyway).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def freeze_startup_heap() -> int:
+    """Collect once, then exempt every surviving object from later collections."""
+    gc.collect()
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    logger.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
+    return frozen
