@@ -32,8 +32,6 @@ from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
-pytestmark = pytest.mark.unit
-
 CFG = FeatureConfig()
 NAMES = tuple(f.name for f in fields(Features) if f.name != "ts")
 VALUES = attrgetter(*NAMES)  # a Features' values in NAMES order (astuple deep-copies: slow)
@@ -84,10 +82,12 @@ def assert_bit_equal(got: np.ndarray, expected: np.ndarray) -> None:
                     f"{got[bar, column]!r} != {expected[bar, column]!r}")
 
 
+@pytest.mark.unit
 def test_feature_names_follow_the_backtester_columns() -> None:
     assert NAMES == FEATURE_COLUMNS
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("bars", "seed", "bar_seconds"), [(3000, 5, 5), (2000, 11, 60)])
 def test_incremental_equals_the_backtester_on_the_synthetic_market(
     bars: int, seed: int, bar_seconds: int
@@ -96,6 +96,9 @@ def test_incremental_equals_the_backtester_on_the_synthetic_market(
     assert_bit_equal(incremental_rows(data), reference_rows(data))
 
 
+# Every bar of 105,000 real bars through both paths takes 15-35 s on two cores: kept out of
+# the unit lane (make test-fast) and run by the full suite.
+@pytest.mark.integration
 @pytest.mark.parametrize(("name", "tz"), REAL_FILES)
 def test_incremental_equals_the_backtester_on_every_bar_of_the_real_files(
     shared_data: Path, name: str, tz: str
@@ -105,6 +108,7 @@ def test_incremental_equals_the_backtester_on_every_bar_of_the_real_files(
     assert_bit_equal(incremental_rows(data), reference_rows(data))
 
 
+@pytest.mark.unit
 def test_incremental_equals_the_window_batch_on_the_synthetic_market() -> None:
     data = synthetic_data(1500, 7, 5, None)
     state, window = IncrementalFeatures(CFG), BarWindow(CFG.window_bars)
@@ -121,6 +125,7 @@ def test_incremental_equals_the_window_batch_on_the_synthetic_market() -> None:
         assert close_enough.all(), (index, [NAMES[i] for i in np.flatnonzero(~close_enough)])
 
 
+@pytest.mark.unit
 def test_a_restart_that_replays_the_window_continues_bit_for_bit() -> None:
     data = synthetic_data(1400, 3, 5, None)
     running = IncrementalFeatures(CFG)
@@ -140,6 +145,7 @@ def test_a_restart_that_replays_the_window_continues_bit_for_bit() -> None:
         np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
+@pytest.mark.unit
 def test_a_short_window_computes_every_bar_in_batch() -> None:
     short = FeatureConfig(window_bars=60, atr_baseline_bars=20)
     assert ema_seed_weight(short) > 1e-15 >= ema_seed_weight(CFG)
@@ -152,6 +158,7 @@ def test_a_short_window_computes_every_bar_in_batch() -> None:
     assert str(state.features()) == str(compute_features(window, short))
 
 
+@pytest.mark.unit
 def test_a_rejected_bar_leaves_the_state_untouched() -> None:
     data = synthetic_data(600, 5, 5, None)
     state = IncrementalFeatures(CFG)
@@ -167,6 +174,7 @@ def test_a_rejected_bar_leaves_the_state_untouched() -> None:
     assert str(after) == str(before)
 
 
+@pytest.mark.unit
 def test_running_ewm_is_pandas_ewm_bit_for_bit() -> None:
     import pandas as pd
 
@@ -180,6 +188,7 @@ def test_running_ewm_is_pandas_ewm_bit_for_bit() -> None:
         np.testing.assert_array_equal(got, expected.to_numpy())
 
 
+@pytest.mark.unit
 def test_the_atr_bank_refuses_a_baseline_longer_than_the_window_allows() -> None:
     with pytest.raises(ValueError, match="do not fit"):
         WindowAtrBank(100, 14, 88)
