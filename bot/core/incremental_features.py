@@ -28,6 +28,10 @@ from shared.domain.models import Bar, Features
 
 NAN = float("nan")
 MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vanishes in float64
+# The ATR bank keeps 2 x baseline values of each of the window's recursions: 1.9 MB with the
+# defaults. A config far beyond them (window 5,000, baseline 4,000: 320 MB) computes the ATR on
+# the window each bar instead.
+ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
 
 _add = np.add.reduce
 
@@ -39,6 +43,11 @@ def ema_seed_weight(cfg: FeatureConfig) -> float:
     # the previous bar's MACD histogram is read too: one step fewer
     return max((1.0 - pandas_alpha(span=span)) ** (cfg.window_bars - 1 - start)
                for span, start in spans)
+
+
+def atr_bank_bytes(cfg: FeatureConfig) -> int:
+    """Memory the ATR bank of this config holds."""
+    return 8 * 2 * cfg.atr_baseline_bars * (cfg.window_bars - cfg.atr_period + 1)
 
 
 def mean_std(values: np.ndarray, ddof: int = 0) -> tuple[float, float]:
@@ -62,7 +71,8 @@ class IncrementalFeatures:
         self._macd_fast = RunningEwm(pandas_alpha(span=cfg.macd_fast), cfg.macd_fast)
         self._macd_slow = RunningEwm(pandas_alpha(span=cfg.macd_slow), cfg.macd_slow)
         self._macd_signal = RunningEwm(pandas_alpha(span=cfg.macd_signal), cfg.macd_signal)
-        self._atr = WindowAtrBank(cfg.window_bars, cfg.atr_period, cfg.atr_baseline_bars)
+        self._atr = WindowAtrBank(cfg.window_bars, cfg.atr_period, cfg.atr_baseline_bars) \
+            if atr_bank_bytes(cfg) <= ATR_BANK_MAX_BYTES else None
         self._ema = (NAN, NAN)
         self._macd = (NAN, NAN)  # line, histogram
         self._macd_hist_prev = NAN
@@ -79,7 +89,8 @@ class IncrementalFeatures:
         line = self._macd_fast.update(close) - self._macd_slow.update(close)
         self._macd_hist_prev = self._macd[1]
         self._macd = (line, line - self._macd_signal.update(line))
-        self._atr.update(bar.high, bar.low, close)
+        if self._atr is not None:
+            self._atr.update(bar.high, bar.low, close)
         change = close - self._previous_close if self._previous_close == self._previous_close \
             else 0.0
         self._previous_close = close
@@ -95,7 +106,8 @@ class IncrementalFeatures:
         full = bars == window.capacity
         open_, high, low, close, volume = window.columns()
         rsi, rsi_prev = self._rsi(close, full)
-        atr, atr_baseline = self._atr.window_values() if full else _batch_atr(high, low, close, cfg)
+        atr, atr_baseline = self._atr.window_values() if full and self._atr is not None \
+            else _batch_atr(high, low, close, cfg)
         upper, middle, lower = _bollinger(close, cfg.bollinger_period, cfg.bollinger_std)
         last_open, last_close = float(open_[-1]), float(close[-1])
         band_width = upper - lower

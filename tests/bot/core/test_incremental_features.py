@@ -27,7 +27,12 @@ from bot.backtest.vector_features import (
     window_seeded_values,
 )
 from bot.core.features import BarWindow, compute_features
-from bot.core.incremental_features import IncrementalFeatures, ema_seed_weight
+from bot.core.incremental_features import (
+    ATR_BANK_MAX_BYTES,
+    IncrementalFeatures,
+    atr_bank_bytes,
+    ema_seed_weight,
+)
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
@@ -156,6 +161,21 @@ def test_a_short_window_computes_every_bar_in_batch() -> None:
         state.append(data.bar(index))
         window.append(data.bar(index))
     assert str(state.features()) == str(compute_features(window, short))
+
+
+@pytest.mark.unit
+def test_a_config_whose_atr_bank_would_be_huge_computes_the_atr_on_the_window() -> None:
+    huge = FeatureConfig(window_bars=5000, atr_baseline_bars=4000)
+    assert atr_bank_bytes(huge) > ATR_BANK_MAX_BYTES >= atr_bank_bytes(CFG)
+    state, window = IncrementalFeatures(huge), BarWindow(huge.window_bars)
+    assert state.incremental
+    data = synthetic_data(5100, 5, 5, None)
+    for index in range(len(data)):
+        state.append(data.bar(index))
+        window.append(data.bar(index))
+    got, expected = state.features(), compute_features(window, huge)
+    for name in ("atr_points", "atr_baseline_points", "body_over_atr", "rsi", "bollinger_upper"):
+        assert getattr(got, name) == getattr(expected, name), name
 
 
 @pytest.mark.unit
