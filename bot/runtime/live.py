@@ -42,7 +42,7 @@ from bot.runtime.bar_source import (
 from bot.runtime.commands import process_pending_commands
 from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
-from bot.runtime.heap import freeze_startup_heap
+from bot.runtime.heap import freeze_startup_heap, thaw_heap
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory
 from bot.runtime.news_intake import NewsIntake
@@ -262,6 +262,7 @@ class LiveBot:
         self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
         self.llm.stop()
         self.conn.close()
+        thaw_heap()
         logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
                     self.bad_bars)
         return code
