@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from bot.core import risk
 from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
-from bot.core.features import BarWindow, compute_features
 from bot.core.fill_guard import BAD_FILL, bad_fill
 from bot.core.gates import EntryGate
+from bot.core.incremental_features import IncrementalFeatures
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
 from bot.core.memory import MemoryIndex
@@ -94,7 +94,8 @@ class TradingEngine:
         self.journal = journal
         self.clock = session_clock
         self.risk_state = risk_state or RiskState()
-        self.window = BarWindow(settings.features.window_bars)
+        self.live_features = IncrementalFeatures(settings.features)  # owns the window
+        self.window = self.live_features.window
         self.bar_length = timedelta(seconds=settings.feed.bar_seconds)
         self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
         self.last_bar: Bar | None = None
@@ -119,7 +120,7 @@ class TradingEngine:
     def warm_up(self, bars: Iterable[Bar]) -> None:
         """Fill the indicator window with already-journaled bars (no decisions, no orders)."""
         for bar in bars:
-            self.window.append(bar)
+            self.live_features.append(bar)
             self.last_bar = bar
 
     def reconcile(self, now: datetime) -> list[str]:
@@ -247,8 +248,8 @@ class TradingEngine:
         self._journal_broker()
         self.follow_shadows(bar)
         if features is None:
-            self.window.append(bar)
-            features = compute_features(self.window, self.settings.features)
+            self.live_features.append(bar)
+            features = self.live_features.features()
         self.last_bar = bar
         self.last_features = features
         regime = assess_regime(

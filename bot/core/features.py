@@ -81,6 +81,13 @@ class BarWindow:
         view.flags.writeable = False
         return view
 
+    def columns(self) -> np.ndarray:
+        """Return open, high, low, close and volume as the rows of one read-only view."""
+        end = self._head + self._capacity
+        view = self._buffer[:, end - self._count : end]
+        view.flags.writeable = False
+        return view
+
     @property
     def open(self) -> np.ndarray:
         """Return bar opens, oldest first (read-only view)."""

@@ -147,7 +147,7 @@ class EngineGuard:
         engine.journal_broker_updates()
         window = engine.window
         if window.last_ts is None or window.last_ts < bar.ts:
-            window.append(bar)
+            engine.live_features.append(bar)  # the window and its indicator states together
         if engine.last_bar is None or engine.last_bar.ts < bar.ts:
             engine.last_bar = bar
         engine.journal.record_bar(engine.instrument.symbol, bar)

@@ -44,10 +44,12 @@ from bot.runtime.config_watch import ConfigWatcher
 from bot.runtime.engine_guard import EngineGuard
 from bot.runtime.equity_floor import EquityFloor
 from bot.runtime.faults import JournalFault, cause_text, is_journal_error, journal_guard
+from bot.runtime.heap import freeze_startup_heap, thaw_heap
 from bot.runtime.journal_watch import JournalWatch
 from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from bot.runtime.news_intake import NewsIntake
+from bot.runtime.outside_writes import OutsideWrites
 from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stop_signals import STOP_SIGNALS
 from bot.runtime.stream_player import play_stream
@@ -171,6 +173,7 @@ class LiveBot:
             settings.feed, get_instrument(self.symbol).tick_size))
         self.quarantine.seed(recent)
         self.equity_floor = EquityFloor(self.conn)  # risk.min_equity_usd: flatten and halt
+        self.outside = OutsideWrites(self.conn)  # skips polls while no one else wrote
         self.news = NewsIntake(self.conn, self.engine)
         resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
@@ -235,6 +238,7 @@ class LiveBot:
             logger.warning("reconcile: %s", message)
         self.service(force_heartbeat=True, status="running")
         if self.stream is not None:
+            freeze_startup_heap()
             await play_stream(self, self.stream)
             return self._finish(2 if self.stream.fatal else 0)
         try:
@@ -248,6 +252,7 @@ class LiveBot:
         self._report_source(source)
         if source.history:
             self.warm_start(source.history)
+        freeze_startup_heap()
         finished = await self._play(source.bars)
         if finished:
             logger.info("bar source finished; idle until stopped")
@@ -273,6 +278,7 @@ class LiveBot:
         self.service(force_heartbeat=True, status="stopped" if code == 0 else "refused")
         self.llm.stop()
         self.conn.close()
+        thaw_heap()
         logger.info("stopped after %d bars (%d bad bars skipped)", self.bars_processed,
                     self.bad_bars)
         return code
@@ -361,9 +367,14 @@ class LiveBot:
             self.engine.journal.flush()
             return
         started_s = time.perf_counter()
-        self.guard.on_bar(bar, self.news.poll, self._after_decision)  # survives an engine fault
+        self.guard.on_bar(bar, self._poll_news, self._after_decision)  # survives an engine fault
         self.bar_latencies_ms.append((time.perf_counter() - started_s) * 1000)
         self.bars_processed += 1
+
+    def _poll_news(self) -> None:
+        """Read newly scored headlines, only when another connection wrote since the last look."""
+        if self.outside.since_last("news"):
+            self.news.poll()
 
     def _after_decision(self, record: DecisionRecord) -> None:
         """After the engine decided on a bar: the equity floor, then the LLM detector."""
@@ -413,11 +424,12 @@ class LiveBot:
     def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
         """Run pending commands and write the heartbeat when it is due (or forced)."""
         self.journal_watch.check(self.conn, self._protection)
+        outside = self.outside.since_last("service") or force_heartbeat
         handled = process_pending_commands(
             self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
-        )
-        handled += self._reload_config()
-        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc())
+        ) if outside else 0
+        handled += self._reload_config() if outside else 0
+        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc(), outside)
         handled += self.llm.service()
         now_s = time.monotonic()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds

@@ -33,10 +33,16 @@ class RulesWatcher:
                 engine.restore_rule_hold(position.bracket_id, hold)
         self.poll(engine.last_bar.ts if engine.last_bar else wall_now, wall_now)
 
-    def poll(self, engine_now: datetime, wall_now: datetime) -> int:
-        """Reload if any rule changed or one in force expired; return 1 when reloaded."""
-        version = rules_store.rules_version(self.conn)
+    def poll(self, engine_now: datetime, wall_now: datetime, outside_writes: bool = True) -> int:
+        """Reload if any rule changed or one in force expired; return 1 when reloaded.
+
+        ``outside_writes`` False (no other connection committed since the last poll: rules
+        are written by the dashboard and the review) skips the version query.
+        """
         expired = any(r.expires_at <= wall_now for r in self.engine.rules.rules)
+        if not outside_writes and not expired:
+            return 0
+        version = rules_store.rules_version(self.conn)
         if version == self._version and not expired:
             return 0
         self._version = version

@@ -1,0 +1,236 @@
+"""The live loop's features, updated bar by bar instead of recomputed over the whole window.
+
+``IncrementalFeatures`` owns the engine's ``BarWindow`` and, beside it, the indicator states:
+EMAs and MACD advance in O(1) (``RunningEwm``), the window's ATR and baseline in one numpy step
+over the window's recursions (``WindowAtrBank``), RSI is four dot products over the window and
+the rolling means and deviations a few reductions over their last bars. Every value equals
+``compute_features`` on the same window bit for bit (the tests check every feature on every
+bar of the real and synthetic markets), so decisions, and live = backtest parity, are unchanged.
+
+The EMA and MACD states run over every bar since the state was created, where the window's
+batch seeds them at its first bar: they agree (bit for bit) once the seed's weight has vanished
+below float precision, the condition under which the backtester also uses its whole-history
+columns. A config whose window is too short for that computes each bar on the window in batch,
+as before. A restart rebuilds the state by replaying the journaled window (``warm_up``), which
+is exactly what the batch sees.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
+from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
+from shared.config.settings import FeatureConfig
+from shared.domain.models import Bar, Features
+
+NAN = float("nan")
+MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vanishes in float64
+# The ATR bank keeps 2 x baseline values of each of the window's recursions: 1.9 MB with the
+# defaults. A config far beyond them (window 5,000, baseline 4,000: 320 MB) computes the ATR on
+# the window each bar instead.
+ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
+
+_add = np.add.reduce
+
+
+def ema_seed_weight(cfg: FeatureConfig) -> float:
+    """The largest weight an EMA or MACD value still gives the window's first bar."""
+    spans = ((cfg.ema_fast, 0), (cfg.ema_slow, 0), (cfg.macd_fast, 0), (cfg.macd_slow, 0),
+             (cfg.macd_signal, cfg.macd_slow - 1))
+    # the previous bar's MACD histogram is read too: one step fewer
+    return max((1.0 - pandas_alpha(span=span)) ** (cfg.window_bars - 1 - start)
+               for span, start in spans)
+
+
+def atr_bank_bytes(cfg: FeatureConfig) -> int:
+    """Memory the ATR bank of this config holds."""
+    return 8 * 2 * cfg.atr_baseline_bars * (cfg.window_bars - cfg.atr_period + 1)
+
+
+def mean_std(values: np.ndarray, ddof: int = 0) -> tuple[float, float]:
+    """``values.mean()`` and ``values.std(ddof)``, the same float operations, less overhead."""
+    count = len(values)
+    mean = float(_add(values)) / count
+    deviations = values - mean
+    np.multiply(deviations, deviations, out=deviations)
+    return mean, math.sqrt(float(_add(deviations)) / (count - ddof))
+
+
+class IncrementalFeatures:
+    """The rolling window and its indicator states; ``features()`` gives the newest bar's."""
+
+    def __init__(self, cfg: FeatureConfig) -> None:
+        self.cfg = cfg
+        self.window = BarWindow(cfg.window_bars)
+        self.incremental = ema_seed_weight(cfg) <= MAX_SEED_WEIGHT
+        self._ema_fast = RunningEwm(pandas_alpha(span=cfg.ema_fast), cfg.ema_fast)
+        self._ema_slow = RunningEwm(pandas_alpha(span=cfg.ema_slow), cfg.ema_slow)
+        self._macd_fast = RunningEwm(pandas_alpha(span=cfg.macd_fast), cfg.macd_fast)
+        self._macd_slow = RunningEwm(pandas_alpha(span=cfg.macd_slow), cfg.macd_slow)
+        self._macd_signal = RunningEwm(pandas_alpha(span=cfg.macd_signal), cfg.macd_signal)
+        self._atr = WindowAtrBank(cfg.window_bars, cfg.atr_period, cfg.atr_baseline_bars) \
+            if atr_bank_bytes(cfg) <= ATR_BANK_MAX_BYTES else None
+        self._ema = (NAN, NAN)
+        self._macd = (NAN, NAN)  # line, histogram
+        self._macd_hist_prev = NAN
+        self._gains = DoubledRing(cfg.window_bars)  # each bar's close - previous close, >= 0
+        self._losses = DoubledRing(cfg.window_bars)  # and previous close - close, >= 0
+        self._previous_close = NAN
+        self._rsi_weights = _rsi_weights(cfg.rsi_period, cfg.window_bars)
+
+    def append(self, bar: Bar) -> None:
+        """Add a bar (``BarWindow.append`` validates it first) and advance every state."""
+        self.window.append(bar)
+        close = bar.close
+        self._ema = (self._ema_fast.update(close), self._ema_slow.update(close))
+        line = self._macd_fast.update(close) - self._macd_slow.update(close)
+        self._macd_hist_prev = self._macd[1]
+        self._macd = (line, line - self._macd_signal.update(line))
+        if self._atr is not None:
+            self._atr.update(bar.high, bar.low, close)
+        change = close - self._previous_close if self._previous_close == self._previous_close \
+            else 0.0
+        self._previous_close = close
+        self._gains.append(change if change > 0.0 else 0.0)
+        self._losses.append(-change if change < 0.0 else 0.0)
+
+    def features(self) -> Features:
+        """Every indicator on the newest bar, equal to ``compute_features`` on the window."""
+        window, cfg = self.window, self.cfg
+        bars = len(window)
+        if not self.incremental or bars == 0 or window.last_ts is None:
+            return compute_features(window, cfg)
+        full = bars == window.capacity
+        open_, high, low, close, volume = window.columns()
+        rsi, rsi_prev = self._rsi(close, full)
+        atr, atr_baseline = self._atr.window_values() if full and self._atr is not None \
+            else _batch_atr(high, low, close, cfg)
+        upper, middle, lower = _bollinger(close, cfg.bollinger_period, cfg.bollinger_std)
+        last_open, last_close = float(open_[-1]), float(close[-1])
+        band_width = upper - lower
+        roc_period = cfg.rate_of_change_period
+        reference_close = float(close[-1 - roc_period]) if bars > roc_period else NAN
+        macd_line, macd_hist = self._macd
+        return Features(
+            ts=window.last_ts, open=last_open, high=float(high[-1]), low=float(low[-1]),
+            close=last_close, volume=float(volume[-1]), bars_in_window=bars,
+            rsi=rsi, rsi_prev=rsi_prev,
+            macd=macd_line, macd_signal=macd_line - macd_hist, macd_hist=macd_hist,
+            macd_hist_prev=self._macd_hist_prev if bars > 1 else NAN,
+            atr_points=atr, atr_baseline_points=atr_baseline,
+            ema_fast=self._ema[0], ema_slow=self._ema[1],
+            sma_slow=float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow
+            if bars >= cfg.sma_slow else NAN,
+            bollinger_upper=upper, bollinger_middle=middle, bollinger_lower=lower,
+            bollinger_percent=(last_close - lower) / band_width if band_width != 0.0 else 0.5,
+            rate_of_change_pct=(last_close / reference_close - 1.0) * 100.0,
+            momentum_points=last_close - reference_close,
+            volume_zscore=_volume_zscore(volume, cfg.volume_z_period),
+            body_over_atr=(last_close - last_open) / atr if atr != 0.0 else 0.0,
+            realized_vol_pct=_realized_vol_pct(close, cfg.realized_vol_bars),
+        )
+
+    def _rsi(self, close: np.ndarray, full: bool) -> tuple[float, float]:
+        """RSI and the previous bar's RSI on the window, as ``wilder_rsi_tail`` gives them."""
+        period = self.cfg.rsi_period
+        ready = len(close) - period
+        if ready <= 0:
+            return NAN, NAN
+        if not full:
+            values = wilder_rsi_tail(close, period, min(2, ready))
+            return float(values[-1]), float(values[-2]) if len(values) > 1 else NAN
+        weights, weights_prev = self._rsi_weights
+        averages = []
+        for ring in (self._gains, self._losses):
+            # the window's first change counts as none (np.diff with prepend=close[0])
+            values = ring.zero_oldest()
+            averages.append((float(weights @ values), float(weights_prev @ values[:-1])))
+            ring.restore_oldest()
+        (gain, gain_prev), (loss, loss_prev) = averages
+        return _rsi_value(gain, loss), _rsi_value(gain_prev, loss_prev)
+
+
+class DoubledRing:
+    """The last ``capacity`` floats, each written twice so the newest are one contiguous view."""
+
+    __slots__ = ("_buffer", "_capacity", "_head", "_saved")
+
+    def __init__(self, capacity: int) -> None:
+        self._buffer = np.zeros(2 * capacity)
+        self._capacity = capacity
+        self._head = 0  # where the next value goes; once full, the oldest value sits here
+        self._saved = 0.0
+
+    def append(self, value: float) -> None:
+        """Add a value, dropping the oldest."""
+        head = self._head
+        self._buffer[head] = value
+        self._buffer[head + self._capacity] = value
+        self._head = head + 1 if head + 1 < self._capacity else 0
+
+    def zero_oldest(self) -> np.ndarray:
+        """The last ``capacity`` values, oldest first, the oldest read as 0 until restored."""
+        head = self._head
+        self._saved = float(self._buffer[head])
+        self._buffer[head] = 0.0
+        return self._buffer[head : head + self._capacity]
+
+    def restore_oldest(self) -> None:
+        """Undo ``zero_oldest``."""
+        self._buffer[self._head] = self._saved
+
+
+def _rsi_weights(period: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ewm_tail``'s weights for the last and the one-before-last value of a full window."""
+    alpha = 1.0 / period
+    decay = (1.0 - alpha) ** np.arange(length - 1, -1, -1, dtype=float)
+    built = []
+    for back in (0, 1):
+        end = length - back
+        weights = alpha * decay[length - end :]
+        weights[0] = decay[length - end]
+        built.append(weights)
+    return built[0], built[1]
+
+
+def _rsi_value(average_gain: float, average_loss: float) -> float:
+    if average_loss == 0.0:
+        return 100.0
+    return 100.0 - 100.0 / (1.0 + average_gain / average_loss)
+
+
+def _batch_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig
+               ) -> tuple[float, float]:
+    """ATR and baseline on a window still filling (the bank serves full windows only)."""
+    series = wilder_atr(high, low, close, cfg.atr_period)
+    atr = float(series[-1]) if len(series) else NAN
+    tail = cfg.atr_baseline_bars
+    return atr, float(series[-tail:].mean()) if len(series) >= tail else NAN
+
+
+def _bollinger(close: np.ndarray, period: int, width_std: float) -> tuple[float, float, float]:
+    if len(close) < period:
+        return NAN, NAN, NAN
+    middle, deviation = mean_std(close[-period:])
+    spread = width_std * deviation
+    return middle + spread, middle, middle - spread
+
+
+def _volume_zscore(volume: np.ndarray, period: int) -> float:
+    if len(volume) < period + 1:
+        return NAN
+    mean, deviation = mean_std(volume[-period - 1 : -1])
+    if deviation == 0.0:
+        return 0.0
+    return (float(volume[-1]) - mean) / deviation
+
+
+def _realized_vol_pct(close: np.ndarray, bars: int) -> float:
+    if len(close) < bars + 1:
+        return NAN
+    logs = np.log(close[-bars - 1 :])
+    log_returns = np.subtract(logs[1:], logs[:-1], out=logs[1:])
+    return mean_std(log_returns, ddof=1)[1] * 100.0
