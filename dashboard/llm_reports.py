@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -66,7 +66,19 @@ def _reply_fields(response: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def reply_summary(call: llm_store.LlmCallRow) -> ReplySummary:
+class AnsweredCall(Protocol):
+    """What a reply summary reads: the call log's row, or the trade story's line of it."""
+
+    call_id: int
+    status: str
+    bias: str | None
+    confidence: float | None
+    action: str | None
+    cost_usd: float | None
+    response: str | None
+
+
+def reply_summary(call: AnsweredCall) -> ReplySummary:
     """What a call answered: bias, confidence, action, cost, and the rationale and risk notes."""
     fields = _reply_fields(call.response or "")
     confidence = call.confidence
@@ -76,8 +88,9 @@ def reply_summary(call: llm_store.LlmCallRow) -> ReplySummary:
     if call.action:
         parts.append(str(call.action))
     headline = " ".join(parts) + f" · cost {fmt.cost_usd(call.cost_usd or 0.0)}"
-    if call.error:
-        headline += f" · {call.error}"
+    error = getattr(call, "error", "")  # the call log's row has one; a trade's line does not
+    if error:
+        headline += f" · {error}"
     factors = fields.get("key_factors") or ()
     if isinstance(factors, str):
         factors = (factors,)

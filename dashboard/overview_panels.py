@@ -137,10 +137,7 @@ def drilldown(story: TradeStory, zone: str) -> None:
     if call is None:
         st.caption("No LLM bias was in force at entry.")
         return
-    summary = llm_reports.reply_summary({
-        "id": call.call_id, "status": call.status, "bias": call.bias,
-        "confidence": call.confidence, "action": call.action, "cost_usd": call.cost_usd,
-        "response": call.response, "error": ""})
+    summary = llm_reports.reply_summary(call)
     st.markdown(f"**LLM call in force** ({plain.escape(call.trigger)}, "
                 f"{zones.fmt_time(call.created_at, zone)}): {plain.escape(summary.headline)}")
     if summary.rationale:

@@ -241,3 +241,43 @@ def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
     utc = app.dataframe[0].value["ts"].iloc[0]
     assert str(chicago.tz) == "America/Chicago" and str(utc.tz) == "UTC"
     assert chicago == utc  # the same instant, shown in another zone
+
+
+def test_trade_drilldown_shows_the_llm_call_in_force(app_env):
+    """Issue 23: the drill-down crashed ('dict' has no attribute 'response') once a trade had an
+    answered LLM call before it; it now shows the call, its reply as plain text."""
+    from datetime import timedelta
+
+    from shared.persistence import llm_store
+    from shared.persistence.db import write_transaction
+
+    conn = connect(app_env["db"])
+    try:
+        first = conn.execute("SELECT MIN(recorded_at) FROM decisions").fetchone()[0]
+        at = datetime.fromisoformat(first) - timedelta(minutes=1)
+        with write_transaction(conn):  # the entries were taken with that call's bias in force
+            conn.execute("UPDATE decisions SET labels_json = json_set(labels_json, '$.bias', "
+                         "'bullish') WHERE bracket_id IS NOT NULL")
+        request = llm_store.CallRequest(
+            created_at=at, day=at.date().isoformat(), trigger="volatility", trigger_json="{}",
+            command_id=None, provider="bedrock", model="m", template_version="v1",
+            prompt_hash="h", system_prompt="s", prompt="p")
+        reply = json.dumps({"bias": "BULLISH", "confidence": 0.7,
+                            "rationale": "![x](http://beacon.invalid/b.png) buyers stepped in",
+                            "key_factors": ["breadth"], "risk_notes": "thin tape"})
+        with write_transaction(conn):
+            reservation = llm_store.reserve_call(conn, request, 0.01,
+                                                 llm_store.Limits(100, 5.0, 0.8))
+            llm_store.settle_call(conn, reservation.call_id, llm_store.Settlement(
+                status="ok", response=reply, error="", stop_reason="tool_use", input_tokens=10,
+                output_tokens=10, cache_read_tokens=0, cache_write_tokens=0, cost_usd=0.001,
+                latency_ms=5.0, retry_attempts=0, bias="BULLISH", confidence=0.7,
+                action="BUY", settled_at=at))
+    finally:
+        conn.close()
+    app = open_page("app_pages/overview.py")
+    assert not app.exception
+    text = " ".join(m.value for m in app.markdown)
+    assert "LLM call in force" in text and "BULLISH" in text
+    shown_text = " ".join(t.value for t in app.text)
+    assert "buyers stepped in" in shown_text and "thin tape" in shown_text
