@@ -15,16 +15,16 @@ from shared.persistence import evaluation_store
 from shared.persistence.evaluation_store import EvaluationRun
 
 FORMS = (("whole_run", "whole run"), ("walk_forward", "walk-forward (out of sample)"))
-HOW_TO = ("No evaluation saved yet. Judge memory against a placebo with "
-          "`python -m bot evaluate --layer memory --data FILE --save`.")
+HOW_TO = ("No evaluation saved yet. Judge memory against a placebo with: "
+          "python -m bot evaluate --layer memory --data FILE --save")
 
 
 def how_to(layer: str) -> str:
     """What to run to get a layer's first saved evaluation."""
     extra = {"llm": " --llm-journal data/trader.db", "rules": " --rules data/trader.db",
              "news": " --news FILE.csv"}.get(layer, "")
-    return (f"No evaluation saved yet. Judge the {layer} layer against a placebo with "
-            f"`python -m bot evaluate --layer {layer} --data FILE{extra} --save`.")
+    return (f"No evaluation saved yet. Judge the {layer} layer against a placebo with: "
+            f"python -m bot evaluate --layer {layer} --data FILE{extra} --save")
 
 
 def layer_runs(conn: sqlite3.Connection, layer: str, limit: int = 10) -> list[EvaluationRun]:

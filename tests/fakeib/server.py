@@ -45,6 +45,7 @@ class GatewayConfig:
     start_price: float = 5800.0
     history_bars: int = 720
     bar_interval_s: float = 0.1
+    start_paused: bool = False  # no bar until ``pause_bars(False)``: the clock waits for a client
     ids_before_accounts: bool = True
     commission_per_contract: dict[str, float] = field(
         default_factory=lambda: {"MES": 0.57, "ES": 2.07})
@@ -156,7 +157,7 @@ class FakeGateway:
         self.next_valid_id = config.next_valid_id
         self.refused_client_ids: set[int] = set()
         self.delay_s = 0.0
-        self.bars_paused = False
+        self.bars_paused = config.start_paused
         self.request_log: list[tuple[int | None, list[str]]] = []
         self.history_requests: dict[tuple, float] = {}
         self.error_counts: dict[int, int] = {}

@@ -83,12 +83,15 @@ def test_flatten_command_exits_through_ib_and_the_oca_cancels_the_bracket(tmp_pa
 
 def test_the_bot_rolls_to_the_next_quarterly_on_the_roll_date_when_flat(tmp_path):
     start = datetime(2025, 3, 12, 23, 52, tzinfo=UTC)  # MESH5 expires 2025-03-21: rolls 03-13
-    gateway = FakeGatewayThread(GatewayConfig(start=start, bar_interval_s=0.05)).start()
+    # The clock waits for the bot: a slow start must not find the market already past midnight.
+    gateway = FakeGatewayThread(GatewayConfig(start=start, bar_interval_s=0.05,
+                                              start_paused=True)).start()
     db, log = tmp_path / "t.db", tmp_path / "bot.log"
     process = start_bot(ib_config(tmp_path, gateway.port), db, log)
     try:
         connected = wait_for(lambda: events(db, "ib_connected"), 30, "connected", process, log)
         assert "MESH5" in connected[0].message
+        gateway.pause_bars(False)
         rolled = wait_for(lambda: events(db, "contract_rolled"), 60, "the roll", process, log)
         next_month = gateway.call(lambda: gateway.gateway.futures("MES")[1])
         subscribed = [fields for _, fields in gateway.requests("50")]

@@ -92,7 +92,7 @@ def test_a_proposal_shows_its_out_of_sample_evidence_beside_the_in_sample_one(ap
     assert list(frame["effect $"]) == ["+$29.45", "-$4.00"]
     assert frame["verdict"].iloc[1] == "not passed"
     assert frame["95% interval"].iloc[1] == "[-$15.00, +$7.00]"
-    assert any("q=0.800 (did not pass out of sample)" in c.value for c in app.caption)
+    assert any("q=0.800 (did not pass out of sample)" in shown(c.value) for c in app.caption)
 
 
 def test_a_decision_on_a_stale_view_is_refused(app_env):
