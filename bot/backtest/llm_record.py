@@ -24,6 +24,7 @@ from bot.core.llm_reply import LlmReply, parse_reply, reply_json_schema
 from bot.llm.analyst import AnalysisRequest, Analyst, prompt_hash
 from bot.llm.context import build_request
 from bot.llm.cost import price_for, reserve_usd
+from bot.llm.prompt_sections import extras_from_engine
 from bot.llm.snapshot import record_as_row, snapshot_with_trades, trade_rows
 from bot.llm.types import CallStatus, Provider, ProviderResult, Trigger, Usage
 from bot.ports import wall_clock_utc
@@ -61,7 +62,8 @@ class CacheAnswers:
         snapshot = snapshot_with_trades(
             record_as_row(record), engine.broker.position(),
             engine.risk_state.realized_today_cents,
-            trade_rows(trades, self.cfg.recent_trades_in_prompt))
+            trade_rows(trades, self.cfg.recent_trades_in_prompt),
+            extras_from_engine(engine, record.ts))
         request = build_request(trigger, snapshot)
         return request, prompt_hash(*self.identity, request.system, request.user)
 

@@ -23,6 +23,7 @@ from bot.core.llm_bias import state_from_reply
 from bot.llm.analyst import AnalysisOutcome, outcome_summary
 from bot.llm.context import build_request
 from bot.llm.detector import EventDetector
+from bot.llm.prompt_sections import extras_from_engine
 from bot.llm.snapshot import record_as_row, snapshot_from_decision
 from bot.llm.types import CallStatus, Trigger, TriggerKind
 from bot.llm.worker import LlmWorker
@@ -137,7 +138,7 @@ class LlmService:
         snapshot = snapshot_from_decision(
             record_as_row(record), self.engine.broker.position(),
             self.engine.risk_state.realized_today_cents, self.conn,
-            self.settings.llm.recent_trades_in_prompt,
+            self.settings.llm.recent_trades_in_prompt, extras_from_engine(self.engine, record.ts),
         )
         if not worker.submit(build_request(trigger, snapshot, self._lessons())):
             return self._dropped_because(trigger, QUEUE_FULL)
