@@ -13,9 +13,9 @@ import numpy as np
 
 from bot.backtest.data import BarData
 from bot.core.llm_reply import LlmReply
-from bot.learning.calibration import ScoredCall, calibration, score, skill, skill_before
-from bot.learning.call_labels import HORIZON_MINUTES
 from shared.config.settings import LlmConfig
+from shared.domain.calibration import ScoredCall, calibration, score, skill, skill_before
+from shared.domain.call_outcome import HORIZON_MINUTES
 
 _NS_PER_MINUTE = 60 * 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain.calibration import AnsweredCall
 from shared.persistence.codec import from_text, to_text
 
 
-@dataclass(frozen=True, slots=True)
-class AnsweredCall:
-    """One ``ok`` market call with its validated answer and the prompt that asked it."""
-
-    call_id: int
-    created_at: datetime
-    trigger: str
-    provider: str
-    model: str
-    mode: str
-    prompt: str
-    bias: str
-    confidence: float
-
-
-def answered_calls(conn: sqlite3.Connection, limit: int = 5000) -> list[AnsweredCall]:
-    """The latest ``limit`` ``ok`` market calls (not a review's lesson), oldest first."""
+def answered_calls(conn: sqlite3.Connection, after_id: int = 0, limit: int = 5000
+                   ) -> list[AnsweredCall]:
+    """The latest ``limit`` ``ok`` market calls (not a review's lesson) with an id above
+    ``after_id``, oldest first."""
     rows = conn.execute(
         "SELECT id, created_at, trigger, provider, model, mode, prompt, bias, confidence "
-        "FROM llm_calls WHERE status = 'ok' AND trigger != 'review' AND bias IS NOT NULL "
-        "AND confidence IS NOT NULL ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        "FROM llm_calls WHERE id > ? AND status = 'ok' AND trigger != 'review' "
+        "AND bias IS NOT NULL AND confidence IS NOT NULL ORDER BY id DESC LIMIT ?",
+        (after_id, limit)).fetchall()
     return [AnsweredCall(int(r["id"]), from_text(r["created_at"]), str(r["trigger"]),
                          str(r["provider"]), str(r["model"]), str(r["mode"] or ""),
                          str(r["prompt"]), str(r["bias"]), float(r["confidence"]))

@@ -1,8 +1,8 @@
 """The LLM calibration ledger: is the model right as often as it says it is?
 
 Every ``ok`` market call is scored against the market's move over the horizon its prompt asks
-about, with the rule the training labels use (``bot.learning.call_labels``: the close 45
-minutes after the prompt's bar minus the close of that bar; within the dead band is NEUTRAL).
+about, with the rule the training labels use (``shared.domain.call_outcome``: the close 45 minutes
+after the prompt's bar minus the close of that bar; within the dead band is NEUTRAL).
 The call is right (a hit) when its bias is that label. Its confidence is read as the
 probability of being right, so the Brier score is the mean of (confidence - hit)².
 
@@ -25,11 +25,30 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.learning.call_labels import DEAD_BAND_POINTS, HORIZON_MINUTES, SNAPSHOT_MARK, label_for
-from shared.persistence.calibration_store import AnsweredCall
+from shared.domain.call_outcome import (
+    DEAD_BAND_POINTS,
+    HORIZON_MINUTES,
+    SNAPSHOT_MARK,
+    label_for,
+)
 
 Z_95 = 1.96
 MIN_SKILL_CALLS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredCall:
+    """One ``ok`` market call with its validated answer and the prompt that asked it."""
+
+    call_id: int
+    created_at: datetime
+    trigger: str
+    provider: str
+    model: str
+    mode: str
+    prompt: str
+    bias: str
+    confidence: float
 
 
 @dataclass(frozen=True, slots=True)
