@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.llm.analyst import AnalysisRequest
+from bot.llm.blind import BLIND_DROPPED_DATA, blind_snapshot
 from bot.llm.prompt_sections import NONE_YET
 from bot.llm.types import Trigger
 
@@ -85,15 +86,19 @@ def _safe_json(value: Any) -> str:
 
 
 def build_request(
-    trigger: Trigger, snapshot: Snapshot, lessons: tuple[str, ...] = ()
+    trigger: Trigger, snapshot: Snapshot, lessons: tuple[str, ...] = (), blind: bool = False
 ) -> AnalysisRequest:
     """The system prompt and user message for one trigger (same input, same text).
 
     ``lessons`` (the nightly review's, newest first) go into the untrusted data block: they
-    inform the model, never instruct it, and a learned rule never travels this way.
+    inform the model, never instruct it, and a learned rule never travels this way. ``blind``
+    (``bot.llm.blind``) drops the date, rebases prices to an index and drops headline text.
     """
     trusted = {k: v for k, v in trigger.payload.items() if k not in UNTRUSTED_KEYS}
     untrusted = {k: trigger.payload[k] for k in UNTRUSTED_KEYS if k in trigger.payload}
+    if blind:
+        snapshot = blind_snapshot(snapshot)
+        untrusted = {k: v for k, v in untrusted.items() if k not in BLIND_DROPPED_DATA}
     if lessons:
         untrusted["lessons"] = [text[:MAX_LESSON_CHARS] for text in lessons]
     user = USER_TEMPLATE.format(
@@ -126,6 +131,9 @@ def bounded_snapshot_json(snapshot: Snapshot) -> str:
         "recent_trades": snapshot.recent_trades[:MAX_TRADES_SHOWN],
         "memory": memory, "news": snapshot.news if snapshot.news is not None else NONE_YET,
     }
+    if not snapshot.ts:  # blind: no bar time at all, prices as an index
+        del data["time_utc"]
+        data["prices"] = "index: the current price is 100"
     text = _safe_json(data)
     while len(text) > MAX_SNAPSHOT_CHARS and data["recent_trades"]:
         data["recent_trades"] = data["recent_trades"][:-1]
@@ -134,6 +142,7 @@ def bounded_snapshot_json(snapshot: Snapshot) -> str:
         data["memory"] = {**memory, "nearest": []}
         text = _safe_json(data)
     if len(text) > MAX_SNAPSHOT_CHARS:  # only malformed inputs get here: keep the core
-        data = {k: data[k] for k in ("symbol", "time_utc", "price", "signal", "risk_today")}
+        data = {k: data[k] for k in ("symbol", "time_utc", "price", "signal", "risk_today")
+                if k in data}
         text = _safe_json(data)[:MAX_SNAPSHOT_CHARS]
     return text
