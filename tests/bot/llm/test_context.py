@@ -136,3 +136,16 @@ def test_the_prompt_stays_within_its_bound_however_long_the_inputs(clock):
     data = json.loads(line)
     assert data["memory"]["similar_setups"] == 10 and data["news"]["headlines_recent"] == 2
     assert 0 < len(data["recent_trades"]) <= 10
+
+
+def test_the_oldest_trades_then_the_nearest_setups_go_first_when_too_long(clock):
+    bot = engine(clock, news=True)
+    trades = [{"side": "long", "contracts": 1, "entry": 5700.0, "exit": 5702.5,
+               "exit_reason": f"r{i}" + "x" * 400, "pnl_usd": 11.25} for i in range(10)]
+    snap = snapshot_with_trades(decision(verdict(10).to_json(), 0.1), None, 0, trades,
+                                extras_from_engine(bot, T0))
+    data = snapshot_json(build_request(TRIGGER, snap))
+    kept = [t["exit_reason"][:2] for t in data["recent_trades"]]
+    assert 0 < len(kept) < 10 and kept == [f"r{i}" for i in range(len(kept))], "newest kept"
+    assert len(data["memory"]["nearest"]) == 3, "trades went first"
+    assert data["news"]["headlines_recent"] == 2 and data["risk_today"]["loss_streak"] == 0
