@@ -214,3 +214,34 @@ if (llm_verdict := evaluation_views.headline(llm_evaluations)) is None:
 else:
     st.text(llm_verdict)
     st.dataframe(evaluation_views.evidence_frame(llm_evaluations), hide_index=True)
+
+
+def calibration_panel() -> None:
+    """Is the model right as often as it says? Every ok call scored against the 45-min move."""
+    from dashboard import llm_calibration  # here, so the page's header stays untouched
+
+    st.subheader("Calibration: is it right as often as it says?")
+    with frame.reader() as conn:
+        if conn is None:
+            return
+        scored, waiting = llm_calibration.ledger(conn)
+    figures = llm_calibration.calibration(scored)
+    measured = llm_calibration.skill(scored, llm.skill_min_calls)
+    st.text(llm_calibration.meaning(figures, llm.skill_min_calls, measured))
+    st.caption(f"{waiting} answered call(s) not scored (the bar 45 minutes after the prompt is "
+               "not journaled yet, or the prompt has no market bar). Skill scaling is "
+               f"{'on' if llm.skill_scaled else 'off'} (llm.skill_scaled).")
+    if not scored:
+        return
+    st.plotly_chart(llm_calibration.reliability_figure(scored), key="llm_reliability")
+    columns = {name: st.column_config.NumberColumn(format="percent")
+               for name in ("hit_rate", "hit_low", "hit_high", "mean_confidence", "base_rate")}
+    columns["brier"] = st.column_config.NumberColumn(format="%.3f")
+    for title, table in (("By confidence decile", llm_calibration.decile_frame(scored)),
+                         ("By trigger", llm_calibration.trigger_frame(scored)),
+                         ("By model and mode", llm_calibration.model_frame(scored))):
+        st.caption(title)
+        st.dataframe(table, hide_index=True, column_config=columns)
+
+
+calibration_panel()

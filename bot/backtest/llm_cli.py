@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-latency-s", type=float, default=2.0, metavar="S",
                        help="record/replay-cache: a reply counts from its trigger bar's close "
                        "plus this (default 2)")
+    group.add_argument("--blind", action="store_true",
+                       help="record/replay-cache: date-blind prompts (no date or time of year, "
+                       "prices rebased to an index, no headline text)")
     group.add_argument("--yes-spend", action="store_true",
                        help="record: accept the cost estimate printed before the first call")
 
@@ -34,7 +37,7 @@ def request_values(args: argparse.Namespace) -> dict[str, Any]:
     """The request fields of these flags."""
     return {"llm": args.llm, "llm_mode": args.llm_mode, "llm_journal": args.llm_journal,
             "llm_max_calls": args.llm_max_calls, "llm_latency_s": args.llm_latency_s,
-            "llm_yes_spend": args.yes_spend}
+            "llm_yes_spend": args.yes_spend, "llm_blind": args.blind}
 
 
 def report_line(metrics: dict[str, Any]) -> str | None:

@@ -24,6 +24,7 @@ from bot.core.llm_reply import LlmReply, parse_reply, reply_json_schema
 from bot.llm.analyst import AnalysisRequest, Analyst, prompt_hash
 from bot.llm.context import build_request
 from bot.llm.cost import price_for, reserve_usd
+from bot.llm.prompt_sections import extras_from_engine
 from bot.llm.snapshot import record_as_row, snapshot_with_trades, trade_rows
 from bot.llm.types import CallStatus, Provider, ProviderResult, Trigger, Usage
 from bot.ports import wall_clock_utc
@@ -49,6 +50,7 @@ class CacheAnswers:
         self.cfg = cfg
         self.triggers = triggers
         self.identity = identity
+        self.blind = False  # date-blind prompts (``--blind``; bot.llm.blind)
         self.asked = 0
         self.hits = 0
         self.misses = 0
@@ -61,8 +63,9 @@ class CacheAnswers:
         snapshot = snapshot_with_trades(
             record_as_row(record), engine.broker.position(),
             engine.risk_state.realized_today_cents,
-            trade_rows(trades, self.cfg.recent_trades_in_prompt))
-        request = build_request(trigger, snapshot)
+            trade_rows(trades, self.cfg.recent_trades_in_prompt),
+            extras_from_engine(engine, record.ts))
+        request = build_request(trigger, snapshot, blind=self.blind)
         return request, prompt_hash(*self.identity, request.system, request.user)
 
     def cached(self, key: str) -> tuple[LlmReply | None, int]:
@@ -95,7 +98,8 @@ class CacheAnswers:
 
     def counts(self) -> dict[str, Any]:
         """Triggers and where their answers came from; this source never spends."""
-        return {"llm_triggers": sum(len(t) for t in self.triggers.values()),
+        return {"llm_blind": self.blind,
+                "llm_triggers": sum(len(t) for t in self.triggers.values()),
                 "llm_triggers_asked": self.asked, "llm_cache_hits": self.hits,
                 "llm_cache_misses": self.misses,
                 "llm_calls": 0, "llm_cost_usd": 0.0}

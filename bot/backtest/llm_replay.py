@@ -16,8 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.backtest.data import BarData
-from bot.backtest.llm_run import BacktestLlm
+from bot.backtest.llm_run import BacktestLlm, engine_time_at
 from bot.core.llm_reply import parse_reply
+from bot.runtime.llm_ledger import JournalLedger
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
 from shared.persistence import llm_backtest_store
@@ -47,19 +48,23 @@ def journal_llm(path: Path, data: BarData, settings: Settings) -> BacktestLlm:
     since = data.ts(0) - timedelta(minutes=settings.llm.bias_ttl_minutes)
     until = data.ts(len(data) - 1) + timedelta(seconds=data.bar_seconds)
     conn = open_journal(path)
+    applied = 0
     try:
         replies = llm_backtest_store.journal_replies(conn, since, until)
+        ledger = JournalLedger(conn) if settings.llm.skill_scaled else None
+        for row in replies:
+            reply, problem = parse_reply({"bias": row.bias, "confidence": row.confidence,
+                                          "action": row.action})
+            if reply is None:
+                logger.warning("LLM call %d in the journal skipped: %s", row.call_id, problem)
+                continue
+            issued = row.at if row.applied else engine_time_at(data, row.at)
+            skill = (ledger.skill_at(issued, settings.llm.skill_min_calls)
+                     if ledger is not None else 1.0)  # as the live bot measured it then
+            hook.add_reply(reply, row.at, row.call_id, row.at if row.applied else None, skill)
+            applied += row.applied
     finally:
         conn.close()
-    applied = 0
-    for row in replies:
-        reply, problem = parse_reply({"bias": row.bias, "confidence": row.confidence,
-                                      "action": row.action})
-        if reply is None:
-            logger.warning("LLM call %d in the journal skipped: %s", row.call_id, problem)
-            continue
-        hook.add_reply(reply, row.at, row.call_id, row.at if row.applied else None)
-        applied += row.applied
     hook.source_cost_usd = sum(row.cost_usd for row in replies)
     logger.info("LLM replay from %s: %d replies in range (%d as the live bot applied them, "
                 "%d from their settled_at), bought for $%.4f; this run costs $0", path,

@@ -24,6 +24,7 @@ import numpy as np
 
 from bot.adapters.journal import MemoryJournal
 from bot.backtest.data import BarData
+from bot.backtest.llm_skill import BacktestLedger
 from bot.core.engine import TradingEngine
 from bot.core.llm_bias import LlmBiasState, state_from_reply
 from bot.core.llm_reply import LlmReply
@@ -123,11 +124,15 @@ class BacktestLlm:
         self.entries: dict[str, float] = {}
         self.source_cost_usd = 0.0  # what the replayed replies cost when they were bought
         self._inputs: bool | None = None
+        self.skill_scaled = settings.llm.skill_scaled
+        # the calibration ledger of the answers at triggers (none for a journal replay)
+        self.ledger = BacktestLedger(data, settings.llm) if answers is not None else None
+        self._model = str(getattr(answers, "identity", ("", source))[-1])
 
     # --- replies ----------------------------------------------------------------------------
 
     def add_reply(self, reply: LlmReply, arrival: datetime, call_id: int,
-                  engine_time: datetime | None = None) -> None:
+                  engine_time: datetime | None = None, skill: float = 1.0) -> None:
         """A reply that arrived at ``arrival``; ``engine_time`` when a live bot journaled it.
 
         It is issued at ``engine_time`` (else the engine's time at the arrival) and counts
@@ -138,7 +143,7 @@ class BacktestLlm:
         if index >= len(self.data):
             return
         issued = engine_time if engine_time is not None else engine_time_at(self.data, arrival)
-        state = state_from_reply(reply, issued, self.ttl_minutes, call_id)
+        state = state_from_reply(reply, issued, self.ttl_minutes, call_id, skill)
         heapq.heappush(self._due, _Due(index, self._seq, state))
         self._seq += 1
 
@@ -185,8 +190,15 @@ class BacktestLlm:
             engine.journal_inputs, self._inputs = self._inputs, None
         for trigger in triggers:
             reply, call_id = self.answers.answer(engine, record, trigger)
-            if reply is not None:
-                self.add_reply(reply, trigger.ts + self.latency, call_id)
+            if reply is None:
+                continue
+            arrival = trigger.ts + self.latency
+            skill = 1.0
+            if self.ledger is not None:
+                if self.skill_scaled:
+                    skill = self.ledger.skill_at(engine_time_at(self.data, arrival))
+                self.ledger.note(reply, record.ts, trigger.kind.value, self._model, call_id)
+            self.add_reply(reply, arrival, call_id, skill=skill)
 
     def close(self) -> None:
         """Release the answers' database (if any)."""
@@ -200,6 +212,8 @@ class BacktestLlm:
         counts = {"llm_source_cost_usd": round(self.source_cost_usd, 6)}
         if self.answers is not None:
             counts.update(self.answers.counts())
+        if self.ledger is not None:
+            counts.update(self.ledger.metrics())
         return LlmRunSummary(self.source, self.mode, self.replies, self.applied, self.nudged,
                              self.vetoed, dict(self.entries), shadows, counts)
 

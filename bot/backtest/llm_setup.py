@@ -49,6 +49,7 @@ def make_backtest_llm(request: BacktestRequest, settings: Settings, data: BarDat
     cfg = settings.llm
     if request.llm == "replay-cache":
         answers = cache_answers(path, cfg, triggers, provider_identity(cfg))
+        answers.blind = request.llm_blind
         return BacktestLlm(data, settings, request.llm, answers, request.llm_latency_s)
     if cfg.provider == "none":
         raise ConfigError("--llm record: llm.provider is none; configure bedrock or "
@@ -64,5 +65,6 @@ def make_backtest_llm(request: BacktestRequest, settings: Settings, data: BarDat
         raise ConfigError(f"--llm record: the LLM provider is unavailable: {reason}")
     answers = record_answers(path, cfg, triggers, provider, request.llm_max_calls,
                              estimate.total_usd)
+    answers.blind = request.llm_blind
     logger.info("LLM record: governed calls logged in %s", path)
     return BacktestLlm(data, settings, request.llm, answers, request.llm_latency_s)

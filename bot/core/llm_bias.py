@@ -29,6 +29,7 @@ class LlmBiasState:
     issued_at: datetime
     expires_at: datetime
     call_id: int
+    skill: float = 1.0  # the model's measured skill when issued (used with llm.skill_scaled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,17 @@ NO_INFLUENCE = LlmInfluence(0.0, False, Bias.NEUTRAL, "")
 
 
 def state_from_reply(
-    reply: LlmReply, issued_at: datetime, ttl_minutes: float, call_id: int
+    reply: LlmReply, issued_at: datetime, ttl_minutes: float, call_id: int, skill: float = 1.0
 ) -> LlmBiasState:
-    """The bias a reply puts in force from ``issued_at`` for ``ttl_minutes``."""
+    """The bias a reply puts in force from ``issued_at`` for ``ttl_minutes``.
+
+    ``skill`` is the calibration ledger's measure when it was issued (from earlier calls).
+    """
     return LlmBiasState(
         bias=_REPLY_BIAS[reply.bias.value], confidence=_unit(reply.confidence),
         action=_REPLY_ACTION[reply.action.value], issued_at=issued_at,
         expires_at=issued_at + timedelta(minutes=ttl_minutes), call_id=call_id,
+        skill=_unit(skill),
     )
 
 
@@ -86,10 +91,13 @@ def llm_influence(
             return LlmInfluence(0.0, False, state.bias, f"{label} agrees (consensus)")
         return LlmInfluence(0.0, True, state.bias,
                             f"{label} does not agree with >= {cfg.consensus_min_confidence:.2f}")
+    scale = _unit(state.skill) if cfg.skill_scaled else 1.0
+    if cfg.skill_scaled:
+        label = f"{label} skill {scale:.2f}"
     if view is True:
-        boost = min(_unit(cfg.max_boost), c * cfg.agree_scale)
+        boost = min(_unit(cfg.max_boost), c * cfg.agree_scale) * scale
         return LlmInfluence(boost, False, state.bias, f"{label} agrees: +{boost:.3f}")
     if view is False:
-        penalty = min(_unit(cfg.max_penalty), c * cfg.disagree_scale)
+        penalty = min(_unit(cfg.max_penalty), c * cfg.disagree_scale) * scale
         return LlmInfluence(-penalty, False, state.bias, f"{label} disagrees: -{penalty:.3f}")
     return LlmInfluence(0.0, False, state.bias, "")

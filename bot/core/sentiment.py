@@ -81,3 +81,10 @@ class SentimentBook:
             return 0.0
         return weighted / max(1.0, total)
 
+    def count_within(self, ts: datetime, minutes: float) -> int:
+        """How many headlines were received in the ``minutes`` up to and including ``ts``."""
+        now_us = epoch_us(ts)
+        start = bisect.bisect_left(self._items, (now_us - int(minutes * _US_PER_MINUTE), -2.0))
+        return max(0, bisect.bisect_right(self._items, (now_us, 2.0)) - start)
+
+

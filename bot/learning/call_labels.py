@@ -28,27 +28,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.domain.call_outcome import (
+    DEAD_BAND_POINTS,
+    DIRECTIONS,
+    HORIZON_MINUTES,
+    SNAPSHOT_MARK,
+    CallLabel,
+    label_for,
+    prompt_time,
+)
 from shared.persistence.learning_queries import MarketCall
 
-HORIZON_MINUTES = 45
-DEAD_BAND_POINTS = 1.0
-SNAPSHOT_MARK = "Market snapshot (JSON):\n"
-DIRECTIONS = {"BULLISH": "BUY", "BEARISH": "SELL", "NEUTRAL": "HOLD"}
-
-
-@dataclass(frozen=True, slots=True)
-class CallLabel:
-    """The answer a call's prompt should have got."""
-
-    bias: str
-    confidence: float
-
-    def answer(self) -> dict[str, Any]:
-        """The assistant turn: the reply schema with only the label's fields filled."""
-        return {"bias": self.bias, "confidence": self.confidence,
-                "action": DIRECTIONS[self.bias], "rationale": "", "key_factors": [],
-                "risk_notes": ""}
-
+__all__ = ["DEAD_BAND_POINTS", "DIRECTIONS", "HORIZON_MINUTES", "SNAPSHOT_MARK", "CallLabel",
+           "Example", "LabelCounts", "label_calls", "label_for", "prompt_time", "split_by_day"]
 
 @dataclass(frozen=True, slots=True)
 class Example:
@@ -70,28 +62,6 @@ class Example:
             {"role": "assistant", "content": json.dumps(self.label.answer(), sort_keys=True)},
         ]
         return record
-
-
-def prompt_time(prompt: str) -> datetime | None:
-    """The market snapshot's ``time_utc`` (the prompt's bar), or None when it has none."""
-    start = prompt.find(SNAPSHOT_MARK)
-    if start < 0:
-        return None
-    line = prompt[start + len(SNAPSHOT_MARK):].split("\n", 1)[0]
-    try:
-        value = json.loads(line).get("time_utc")
-        stamp = datetime.fromisoformat(str(value))
-    except (ValueError, AttributeError, TypeError):
-        return None
-    return stamp if stamp.tzinfo is not None else None
-
-
-def label_for(move_points: float, dead_band_points: float) -> CallLabel:
-    """The label of a move over the horizon (see the module's rule)."""
-    if abs(move_points) <= dead_band_points:
-        return CallLabel("NEUTRAL", 0.3)
-    confidence = 0.75 if abs(move_points) >= 4 * dead_band_points else 0.55
-    return CallLabel("BULLISH" if move_points > 0 else "BEARISH", confidence)
 
 
 @dataclass

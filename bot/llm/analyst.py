@@ -124,7 +124,7 @@ class Analyst:
             model=self.provider.model, template_version=request.template_version,
             prompt_hash=prompt_hash(self.provider.name, self.provider.model, request.system,
                                     request.user),
-            system_prompt=request.system, prompt=request.user,
+            system_prompt=request.system, prompt=request.user, mode=self.cfg.mode,
         )
 
     def analyze(self, request: AnalysisRequest) -> AnalysisOutcome:

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
+from bot.llm.prompt_sections import PromptExtras, memory_section, news_section, risk_section
 from shared.domain.models import DecisionRecord, Position, TradeRecord
 from shared.persistence import codec, journal_store, llm_state, ops_store
 
@@ -30,26 +31,32 @@ def _trades(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
 
 def snapshot_from_decision(
     decision: dict[str, Any], position: Position | None, realized_today_cents: int,
-    conn: sqlite3.Connection, trades_limit: int,
+    conn: sqlite3.Connection, trades_limit: int, extras: PromptExtras | None = None,
 ) -> Snapshot:
     """A snapshot from a journaled decision row (or a ``DecisionRecord`` as a dict)."""
     return snapshot_with_trades(decision, position, realized_today_cents,
-                                _trades(conn, trades_limit))
+                                _trades(conn, trades_limit), extras)
 
 
 def snapshot_with_trades(
     decision: dict[str, Any], position: Position | None, realized_today_cents: int,
-    recent_trades: list[dict[str, Any]],
+    recent_trades: list[dict[str, Any]], extras: PromptExtras | None = None,
 ) -> Snapshot:
-    """A snapshot from a decision row and the recent trades as given (a backtest's own)."""
+    """A snapshot from a decision row and the recent trades as given (a backtest's own).
+
+    ``extras`` (the engine's headline count and risk limits) complete the news and risk
+    sections; without them the news is "none yet" and the risk shows the day's P&L only.
+    """
     features = json.loads(decision["features_json"])
+    realized_today_usd = realized_today_cents / 100
     return Snapshot(
         symbol=str(decision["symbol"]), ts=str(decision["ts"]), price=float(decision["close"]),
         features=pick_features(features), regime=json.loads(decision["regime_json"]),
         signal={"action": str(decision["signal_action"]),
                 "confidence": round(float(decision["signal_confidence"]), 3)},
-        position=_position(position), realized_today_usd=realized_today_cents / 100,
-        recent_trades=recent_trades,
+        position=_position(position), realized_today_usd=realized_today_usd,
+        recent_trades=recent_trades, memory=memory_section(decision.get("memory_json")),
+        news=news_section(features, extras), risk=risk_section(realized_today_usd, extras),
     )
 
 
@@ -68,7 +75,7 @@ def record_as_row(record: DecisionRecord) -> dict[str, Any]:
     return {"symbol": record.symbol, "ts": codec.to_text(record.ts), "close": record.close,
             "features_json": record.features_json, "regime_json": record.regime_json,
             "signal_action": record.signal_action.value,
-            "signal_confidence": record.signal_confidence}
+            "signal_confidence": record.signal_confidence, "memory_json": record.memory_json}
 
 
 def snapshot_from_journal(conn: sqlite3.Connection, trades_limit: int) -> Snapshot | None:

@@ -23,9 +23,11 @@ from bot.core.llm_bias import state_from_reply
 from bot.llm.analyst import AnalysisOutcome, outcome_summary
 from bot.llm.context import build_request
 from bot.llm.detector import EventDetector
+from bot.llm.prompt_sections import extras_from_engine
 from bot.llm.snapshot import record_as_row, snapshot_from_decision
 from bot.llm.types import CallStatus, Trigger, TriggerKind
 from bot.llm.worker import LlmWorker
+from bot.runtime.llm_ledger import JournalLedger
 from shared.config.settings import Settings
 from shared.domain.errors import CommandRejected
 from shared.domain.models import DecisionRecord
@@ -62,6 +64,7 @@ class LlmService:
         self._next_news_s = 0.0
         self._state_written: tuple[Any, ...] = ()
         self._dropped: set[TriggerKind] = set()
+        self._ledger: JournalLedger | None = None  # read only with llm.skill_scaled
 
     def apply_settings(self, settings: Settings) -> None:
         """Hot-reloaded event and LLM settings (mode, bounds, limits, triggers)."""
@@ -137,7 +140,7 @@ class LlmService:
         snapshot = snapshot_from_decision(
             record_as_row(record), self.engine.broker.position(),
             self.engine.risk_state.realized_today_cents, self.conn,
-            self.settings.llm.recent_trades_in_prompt,
+            self.settings.llm.recent_trades_in_prompt, extras_from_engine(self.engine, record.ts),
         )
         if not worker.submit(build_request(trigger, snapshot, self._lessons())):
             return self._dropped_because(trigger, QUEUE_FULL)
@@ -174,7 +177,8 @@ class LlmService:
         journal = self.engine.journal
         if outcome.reply is not None and outcome.status in (CallStatus.OK, CallStatus.CACHED):
             self.engine.set_llm_bias(state_from_reply(
-                outcome.reply, now, self.settings.llm.bias_ttl_minutes, outcome.call_id))
+                outcome.reply, now, self.settings.llm.bias_ttl_minutes, outcome.call_id,
+                self._skill(now)))
         severity = "info" if outcome.reply is not None else "warning"
         summary = outcome_summary(outcome)
         journal.record_event(now, "llm_result", severity, summary, {
@@ -186,6 +190,15 @@ class LlmService:
         if outcome.trigger.command_id is not None:
             with write_transaction(self.conn):
                 llm_state.set_command_result(self.conn, outcome.trigger.command_id, summary)
+
+    def _skill(self, now: datetime) -> float:
+        """The model's measured skill at engine time ``now`` (1.0 unless skill-scaled)."""
+        cfg = self.settings.llm
+        if not cfg.skill_scaled:
+            return 1.0
+        if self._ledger is None:
+            self._ledger = JournalLedger(self.conn)
+        return self._ledger.skill_at(now, cfg.skill_min_calls)
 
     def _write_state(self) -> None:
         worker = self.worker

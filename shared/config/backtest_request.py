@@ -134,6 +134,9 @@ class BacktestRequest(StoredRequest):
         "bar's close plus this",
     )
     llm_yes_spend: bool = Field(False, description="record: accept the printed cost estimate")
+    llm_blind: bool = Field(
+        False, description="record/replay-cache: date-blind prompts (no date, prices as an "
+        "index, no headline text) so no model can recognise the day")
     data_label: str | None = Field(
         None, max_length=300,
         description="The data as the user knows it (an upload's own file name), used in errors "

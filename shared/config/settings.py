@@ -416,6 +416,11 @@ class LlmConfig(Section):
     bias_ttl_minutes: float = Field(60.0, gt=0, json_schema_extra=HOT)
     reply_cache_minutes: float = Field(10.0, ge=0, description="Identical prompt reuses a reply")
     recent_trades_in_prompt: int = Field(5, ge=0, le=50)
+    skill_scaled: bool = Field(
+        False, json_schema_extra=HOT,
+        description="Scale the nudge by the model's measured skill (calibration ledger; 0 "
+        "until it shows skill over skill_min_calls scored calls)")
+    skill_min_calls: int = Field(30, ge=5, le=10000, json_schema_extra=HOT)
     prices: dict[str, ModelPrice] = Field(default_factory=default_model_prices)
     unknown_model_price: ModelPrice = Field(
         default_factory=lambda: _price(0.015, 0.075),

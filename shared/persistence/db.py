@@ -19,6 +19,7 @@ from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
 from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
+from shared.persistence.schema_llm_mode import llm_call_mode
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
 from shared.persistence.schema_rules import learning_tables
@@ -445,6 +446,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     schema_research.research_tables,
     memory_shadow_column,
     evaluation_tables,
+    llm_call_mode,
 ]
 
 

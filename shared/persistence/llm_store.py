@@ -38,6 +38,7 @@ class CallRequest:
     prompt_hash: str
     system_prompt: str
     prompt: str
+    mode: str = ""  # llm.mode when the call was made (the calibration ledger's breakdown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +145,8 @@ def _call_row(row: sqlite3.Row) -> LlmCallRow:
 
 _INSERT_CALL = (
     "INSERT INTO llm_calls (created_at, day, trigger, trigger_json, command_id, provider, "
-    "model, template_version, prompt_hash, system_prompt, prompt, status, error, reserved_usd) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "model, template_version, prompt_hash, system_prompt, prompt, status, error, reserved_usd, "
+    "mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -155,7 +156,7 @@ def _insert_call(
     cursor = conn.execute(_INSERT_CALL, (
         to_text(req.created_at), req.day, req.trigger, req.trigger_json, req.command_id,
         req.provider, req.model, req.template_version, req.prompt_hash, req.system_prompt,
-        req.prompt, status, error, reserved_usd,
+        req.prompt, status, error, reserved_usd, req.mode,
     ))
     return int(cursor.lastrowid or 0)
 

@@ -1,6 +1,7 @@
 """Fake Bedrock ``converse`` and OpenAI ``chat/completions`` on loopback, scripted per request.
 
-Each request takes the next step of the script (or the default step when the script is empty).
+Each request takes the next step of the script (or, when the script is empty, the responder's
+step for that request, else the default step).
 A step says how to answer: a tool call, text, a Bedrock error type with its HTTP status, a stop
 reason, raw bytes (a garbage body), and an optional delay. Every request is recorded when it
 arrives (before any delay), so ``count`` is the server-side number of HTTP requests.
@@ -12,6 +13,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -59,8 +61,10 @@ def garbage(body: bytes = b"\x00\xff<html>502 upstream \x9c\xfe garbage", status
 class FakeLlmServer:
     """A ThreadingHTTPServer on 127.0.0.1 with a script of steps and a request log."""
 
-    def __init__(self, default: Step | None = None, port: int = 0) -> None:
+    def __init__(self, default: Step | None = None, port: int = 0,
+                 responder: Callable[[dict[str, Any]], Step] | None = None) -> None:
         self.default = default or Step()
+        self.responder = responder  # answers from the request itself when the script is empty
         self.script: deque[Step] = deque()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -89,7 +93,9 @@ class FakeLlmServer:
     def next_step(self, record: dict[str, Any]) -> Step:
         with self._lock:
             self.requests.append(record)
-            return self.script.popleft() if self.script else self.default
+            if self.script:
+                return self.script.popleft()
+            return self.responder(record) if self.responder is not None else self.default
 
     def record(self, record: dict[str, Any]) -> None:
         """Log a request that takes no step (a GET)."""
