@@ -47,16 +47,21 @@ def cold_start_line(cfg: MemoryConfig, size: MemorySize | None) -> str:
     """Whether the cold-start allowance is in force, with the counts behind it."""
     stored = 0 if size is None else size.closed
     shadows = 0 if size is None else size.shadows
-    counts = f"memory holds {stored} closed setups ({shadows} from refused entries' shadows)"
+    counts = f"memory holds {stored} closed setups, {shadows} of them refused entries' shadows"
+    if not cfg.enabled:
+        return (f"Memory is off (memory.enabled: false): it refuses nothing; {counts}, "
+                "recorded so it is ready when switched on.")
     floor = (f"; entries still need {cfg.min_similar_trades} similar setups "
              "(min_similar_trades)" if cfg.min_similar_trades else "")
     if cfg.cold_start_setups == 0:
         return f"Cold start: off (cold_start_setups 0); {counts}{floor}."
     if stored >= cfg.cold_start_setups:
-        return (f"Cold start: inactive, {counts} (≥ cold_start_setups {cfg.cold_start_setups}): "
+        return (f"Cold start: inactive, {counts} (at least cold_start_setups "
+                f"{cfg.cold_start_setups}): "
                 f"the expected-value test decides{floor}.")
     policy = "let through" if cfg.cold_start == "allow" else "refused"
-    return (f"Cold start: active, {counts} (< cold_start_setups {cfg.cold_start_setups}): "
+    return (f"Cold start: active, {counts} (fewer than cold_start_setups "
+            f"{cfg.cold_start_setups}): "
             f"entries are {policy} without the expected-value test{floor}.")
 
 

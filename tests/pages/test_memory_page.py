@@ -117,9 +117,9 @@ def test_buckets_and_the_memory_panel(app_env):
     assert buckets["trades"].sum() == total
     assert any("No memory verdict yet" in i.value for i in app.info)
     closed = conn_count(app_env["db"], "SELECT COUNT(*) FROM memory WHERE closed_ts IS NOT NULL")
-    cold = next(m.value for m in app.markdown if m.value.startswith("Cold start:"))
-    assert f"memory holds {closed} closed setups (0 from refused entries' shadows)" in cold
-    assert ("active" if closed < 100 else "inactive") in cold  # the default cold_start_setups
+    state = next(m.value for m in app.markdown if m.value.startswith("Memory is off"))
+    assert f"memory holds {closed} closed setups, 0 of them refused entries' shadows" in state
+    assert "it refuses nothing" in state  # the default: memory.enabled false
     assert any(m.value.startswith("Calibration: no decision memory judged") for m in app.markdown)
 
 
