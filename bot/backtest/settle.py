@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.engine_run import RunOutcome
+from bot.backtest.run_outcome import RunOutcome
 from shared.domain.epoch import epoch_ns
 from shared.domain.instruments import Instrument
 from shared.domain.models import ExitReason, Position, TradeRecord
