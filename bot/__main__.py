@@ -25,14 +25,9 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from bot import backup_cli
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
-from bot.backtest import cli as backtest_cli
-from bot.evaluation import cli as evaluate_cli
-from bot.learning import export_cli, review_cli
-from bot.llm import analyze_cli
+from bot.lazy_commands import add_command, chosen_command
 from bot.ports import wall_clock_utc
-from bot.research import cli as research_cli
 from bot.runtime.config_watch import (
     import_config_file,
     settings_for_process,
@@ -249,8 +244,12 @@ def command_news(args: argparse.Namespace) -> int:
         conn.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m bot`` argument parser."""
+LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
+                 "backup")
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The ``python -m bot`` argument parser (only ``chosen``'s module loaded, if given)."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, handler, text in (
@@ -270,19 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--note", help="why (stored with the version)")
     config.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
     config.set_defaults(handler=command_config)
-    backtest = commands.add_parser("backtest", help="replay bars through the decision path")
-    backtest_cli.add_arguments(backtest)
-    backtest.set_defaults(handler=backtest_cli.command_backtest)
-    research = commands.add_parser(
-        "research", help="sweeps, walk-forward and Monte Carlo (local workers or Dask)")
-    research_cli.add_arguments(research)
-    research.set_defaults(handler=research_cli.command_research)
-    evaluate = commands.add_parser("evaluate", help="judge a learning layer against a placebo")
-    evaluate_cli.add_arguments(evaluate)
-    evaluate.set_defaults(handler=evaluate_cli.command_evaluate)
-    analyze = commands.add_parser("analyze", help="one manual LLM analysis from the journal")
-    analyze_cli.add_arguments(analyze)
-    analyze.set_defaults(handler=analyze_cli.command_analyze)
+    add_command(commands, "backtest", "bot.backtest.cli", "command_backtest",
+                "replay bars through the decision path", chosen)
+    add_command(commands, "research", "bot.research.cli", "command_research",
+                "sweeps, walk-forward and Monte Carlo (local workers or Dask)", chosen)
+    add_command(commands, "evaluate", "bot.evaluation.cli", "command_evaluate",
+                "judge a learning layer against a placebo", chosen)
+    add_command(commands, "analyze", "bot.llm.analyze_cli", "command_analyze",
+                "one manual LLM analysis from the journal", chosen)
     news = commands.add_parser("news", help="collect and score headlines (feeds, IB news)")
     news.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     news.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
@@ -290,16 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store the headlines of a time,headline[,source][,score] CSV, exit")
     news.add_argument("--tz", default="UTC", help="zone of naive times in --import")
     news.set_defaults(handler=command_news)
-    review = commands.add_parser("review", help="nightly review: rule proposals and a lesson")
-    review_cli.add_arguments(review)
-    review.set_defaults(handler=review_cli.command_review)
-    export = commands.add_parser("export-training",
-                                 help="trade log: audit JSONL and Bedrock fine-tuning JSONL")
-    export_cli.add_arguments(export)
-    export.set_defaults(handler=export_cli.command_export)
-    backup = commands.add_parser("backup", help="copy a journal safely (SQLite online backup)")
-    backup_cli.add_arguments(backup)
-    backup.set_defaults(handler=backup_cli.command_backup)
+    add_command(commands, "review", "bot.learning.review_cli", "command_review",
+                "nightly review: rule proposals and a lesson", chosen)
+    add_command(commands, "export-training", "bot.learning.export_cli", "command_export",
+                "trade log: audit JSONL and Bedrock fine-tuning JSONL", chosen)
+    add_command(commands, "backup", "bot.backup_cli", "command_backup",
+                "copy a journal safely (SQLite online backup)", chosen)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
@@ -314,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     configure_logging()
-    args = build_parser().parse_args(argv)
+    args = build_parser(chosen_command(sys.argv[1:] if argv is None else argv,
+                                       LAZY_COMMANDS)).parse_args(argv)
     try:
         return int(args.handler(args))
     except ConfigError as exc:

@@ -23,8 +23,12 @@ from shared.persistence.db import write_transaction
 def label_trades(
     trades: list[TradeRecord], labels: dict[str, dict[str, str]]
 ) -> list[TradeRecord]:
-    """Attach the entry's regime labels (and bias) to each closed trade."""
-    return [replace(t, labels=labels.get(t.bracket_id, t.labels)) for t in trades]
+    """Attach the entry's regime labels (and bias) to each closed trade.
+
+    A trade without labels to attach is kept as it is (it is frozen: no copy needed).
+    """
+    return [t if t.bracket_id not in labels else replace(t, labels=labels[t.bracket_id])
+            for t in trades]
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ import numpy as np
 
 from bot.adapters.paper_broker import PaperBroker
 from bot.backtest.data import BarData
-from bot.backtest.engine_run import BacktestJournal, Progress, ProgressTicker, RunOutcome
-from bot.core.engine import bracket_id_for
+from bot.backtest.run_outcome import BacktestJournal, Progress, ProgressTicker, RunOutcome
+from bot.core.bracket_ids import bracket_id_for
 from bot.core.strategies import rsi_macd_bracket, sma_cross
 from shared.domain.instruments import Instrument
 from shared.domain.models import ExitReason, OrderPlan, OrderType, Side

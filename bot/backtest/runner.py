@@ -27,13 +27,9 @@ from bot.backtest.data import (
     select_range,
     synthetic_data,
 )
-from bot.backtest.engine_run import Progress, RunOutcome, commission_cents, run_engine
-from bot.backtest.llm_run import llm_metrics
-from bot.backtest.llm_setup import make_backtest_llm
-from bot.backtest.memory_seed import seed_memory
-from bot.backtest.news import load_headline_scores
 from bot.backtest.process_memory import trim_heap
 from bot.backtest.quarantine import quarantine_data, quarantine_metrics
+from bot.backtest.run_outcome import Progress, RunOutcome, commission_cents
 from bot.backtest.settle import Costs, settle
 from bot.core.fill_guard import count_bad_fills
 from bot.core.strategies import REFERENCE_STRATEGIES, STRATEGIES
@@ -200,6 +196,12 @@ def execute(
         return runner(data, params, instrument, commission_cents(settings, instrument),  # type: ignore[arg-type]
                       settings.backtest.slippage_ticks, reference_contracts(request, settings),
                       progress)
+    # the decision engine, news, memory and LLM load only for a run that uses them (0.2 s CPU)
+    from bot.backtest.engine_run import run_engine
+    from bot.backtest.llm_setup import make_backtest_llm
+    from bot.backtest.memory_seed import seed_memory
+    from bot.backtest.news import load_headline_scores
+
     headlines = load_headline_scores(Path(request.news), request.tz) if request.news else None
     seed = request.memory_seed
     memory = seed_memory(seed, data.ts(data.first)) if seed and settings.memory.enabled else None
@@ -275,6 +277,8 @@ def summarize_outcome(
     if outcome.memory is not None:
         summary.update(outcome.memory.metrics())
     if outcome.llm is not None:
+        from bot.backtest.llm_run import llm_metrics
+
         summary.update(llm_metrics(outcome.llm, trades))
     curve = metrics.equity_curve(trades, starting)
     drawdowns = metrics.drawdown_curve(curve, starting)

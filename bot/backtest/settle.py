@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.backtest.data import BarData
-from bot.backtest.engine_run import RunOutcome
+from bot.backtest.run_outcome import RunOutcome
+from shared.domain.epoch import epoch_ns
 from shared.domain.instruments import Instrument
 from shared.domain.models import ExitReason, Position, TradeRecord
 
@@ -175,7 +176,7 @@ def equity_at_closes(
 
 def _bar_indices(data: BarData, stamps: list[datetime]) -> np.ndarray:
     """``bar_index`` of many times at once."""
-    ns = np.array([_ns(ts) for ts in stamps], dtype=np.int64)
+    ns = epoch_ns(stamps)
     return np.searchsorted(data.ts_ns, ns, side="right").astype(np.int64) - 1
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core import risk
+from bot.core.bracket_ids import bracket_id_for
 from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
 from bot.core.fill_guard import BAD_FILL, bad_fill
@@ -56,11 +57,6 @@ from shared.domain.models import (
 
 MEMORY_RULE = "memory"  # the rule recorded when memory refuses an entry risk approved
 LEARNED_RULE = "learned_rule"  # the rule recorded when a learned rule refuses an entry
-
-
-def bracket_id_for(symbol: str, decision_ts: datetime) -> str:
-    """Deterministic bracket id from the symbol and the decision time."""
-    return f"{symbol}-{decision_ts:%Y%m%dT%H%M%S}"
 
 
 class TradingEngine:

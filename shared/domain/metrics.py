@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from shared.domain.epoch import epoch_ns
 from shared.domain.instruments import Instrument
 from shared.domain.models import TradeRecord
 
@@ -194,9 +195,10 @@ def exposure(trades: Iterable[TradeRecord], bar_starts_ns: np.ndarray) -> float:
     if total == 0:
         return NAN
     held = np.zeros(total + 1, dtype=np.int64)
-    spans = [(_ns(trade.entry_ts), _ns(trade.exit_ts)) for trade in trades]
-    if spans:  # all trades at once: one searchsorted per side, not two per trade
-        entries, exits = np.array(spans, dtype=np.int64).T
+    closed = list(trades)
+    if closed:  # all trades at once: one searchsorted per side, not two per trade
+        entries = epoch_ns([trade.entry_ts for trade in closed])
+        exits = epoch_ns([trade.exit_ts for trade in closed])
         np.add.at(held, np.searchsorted(bar_starts_ns, entries, side="left"), 1)
         np.add.at(held, np.searchsorted(bar_starts_ns, exits, side="right"), -1)
     return float(np.count_nonzero(np.cumsum(held[:-1]))) / total
@@ -226,9 +228,15 @@ class GroupStats:
 def breakdown(trades: Iterable[TradeRecord], key: Callable[[TradeRecord], str]
               ) -> list[GroupStats]:
     """Group trades by ``key`` and give each group's statistics, sorted by key."""
+    closed = list(trades)
+    return _grouped(closed, [key(trade) for trade in closed])
+
+
+def _grouped(trades: Sequence[TradeRecord], keys: Sequence[str]) -> list[GroupStats]:
+    """Each group's statistics, sorted by key; ``keys[i]`` is the group of ``trades[i]``."""
     groups: dict[str, list[TradeRecord]] = defaultdict(list)
-    for trade in trades:
-        groups[key(trade)].append(trade)
+    for trade, name in zip(trades, keys, strict=True):
+        groups[name].append(trade)
     rows = []
     for name in sorted(groups):
         stats = trade_stats(groups[name])
@@ -267,13 +275,20 @@ def exit_reason_key(trade: TradeRecord) -> str:
 
 def breakdowns(trades: Sequence[TradeRecord], zone: str = "America/Chicago"
                ) -> dict[str, list[GroupStats]]:
-    """Every standard breakdown: regime labels, hour of day, weekday and exit reason."""
+    """Every standard breakdown: regime labels, hour of day, weekday and exit reason.
+
+    Each entry time is converted to ``zone`` once for both the hour and the weekday (the keys
+    are those of ``hour_key`` and ``weekday_key``).
+    """
+    tz = ZoneInfo(zone)
+    local = [trade.entry_ts.astimezone(tz) for trade in trades]
+    weekdays = [ts.weekday() for ts in local]
     return {
         "trend": breakdown(trades, label_key("trend")),
         "volatility": breakdown(trades, label_key("volatility")),
         "time_bucket": breakdown(trades, label_key("time_bucket")),
-        "hour": breakdown(trades, hour_key(zone)),
-        "weekday": breakdown(trades, weekday_key(zone)),
+        "hour": _grouped(trades, [f"{ts.hour:02d}" for ts in local]),
+        "weekday": _grouped(trades, [f"{day} {WEEKDAYS[day]}" for day in weekdays]),
         "exit_reason": breakdown(trades, exit_reason_key),
     }
 
@@ -347,10 +362,3 @@ def undefined_reasons(result: dict[str, Any], returns: Sequence[float]) -> dict[
         if isinstance(value, float) and not math.isfinite(value):
             reasons[name] = reason or "not defined for these trades"
     return reasons
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
-
-
-def _ns(ts: datetime) -> int:
-    return (ts - _EPOCH) // timedelta(microseconds=1) * 1000
