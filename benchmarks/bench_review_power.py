@@ -155,7 +155,7 @@ def main() -> None:
     engine: dict[str, Any] = {}
     if args.backtest_days:
         learning["backtest_days"] = args.backtest_days
-        engine["bars_retention_days"] = max(7, args.backtest_days + 3)
+        engine["bars_retention_days"] = max(7, 2 * args.backtest_days + 7)  # gate spans weekends
     if args.lookback_days:
         learning["lookback_days"] = args.lookback_days
     settings = settings_from_mapping({"feed": {"bar_seconds": BAR_SECONDS},
