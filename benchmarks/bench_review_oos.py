@@ -9,7 +9,12 @@ the next five days' figure, how many passed (``improved``) and what they made, a
 in-sample / next-days correlation. Asserts nothing. Uses only APIs that the review had before
 the out-of-sample gate too, so ``PYTHONPATH=<older checkout> python benchmarks/...`` measures
 the earlier review on the same journal. Needs ``../shared/data`` (or ``--data FILE``).
-Usage: ``python benchmarks/bench_review_oos.py [--data FILE] [--work FOLDER]``.
+Other files: ``--tz`` names the zone of naive times (``America/New_York`` for the ET files),
+the bar size is the file's own, ``--last-review``/``--reviews`` pick the reviewed days and
+``--lookback-days``/``--backtest-days`` the review's windows (a file shorter than the default
+20 + 4 days needs smaller ones). Next days past the file's end are not counted (fewer than 5).
+Usage: ``python benchmarks/bench_review_oos.py [--data FILE] [--tz ZONE] [--last-review DAY]
+[--reviews N] [--lookback-days N] [--backtest-days N] [--work FOLDER]``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ if "PYTHONPATH" not in os.environ:
 
 import numpy as np  # noqa: E402
 
-from bot.backtest.data import file_data  # noqa: E402
+from bot.backtest.data import BarData, file_data  # noqa: E402
 from bot.backtest.engine_run import run_engine, session_clock  # noqa: E402
 from bot.core.rules import RuleBook  # noqa: E402
 from bot.learning.gate import bar_data, run_summary  # noqa: E402
@@ -48,9 +53,8 @@ FORWARD_DAYS = 5
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def journal(path: Path, data_file: Path, settings: Settings) -> None:
+def journal(path: Path, data: BarData, settings: Settings) -> None:
     """The engine's run of the file as a live bot's journal: bars, decisions, trades."""
-    data = file_data(data_file, "UTC", None, 0.25)
     outcome = run_engine(settings, data, keep_decisions=True)
     conn = open_database(path)
     now = datetime.now(UTC)
@@ -67,10 +71,13 @@ def forward_cents(conn: Any, settings: Settings, row: Any) -> int:
     """Net P&L with the rule minus without over the trading days after its review day."""
     clock = session_clock()
     day = date.fromisoformat(row.review_day)
-    after = [d for d in clock.trading_days_through(day + timedelta(days=10), 12)
-             if d > day][:FORWARD_DAYS]
-    start, stop = clock.session_bounds(after[0])[0], clock.session_bounds(after[-1])[1]
     symbol = settings.instrument.symbol
+    last_bar = learning_queries.bars_before(conn, symbol, FAR, 1)[-1].ts
+    after = [d for d in clock.trading_days_through(day + timedelta(days=10), 12)
+             if day < d and clock.session_bounds(d)[0] <= last_bar][:FORWARD_DAYS]
+    if not after:
+        return 0
+    start, stop = clock.session_bounds(after[0])[0], clock.session_bounds(after[-1])[1]
     bars = learning_queries.bars_between(conn, symbol, start, stop)
     warm = learning_queries.bars_before(conn, symbol, start, settings.features.window_bars)
     data = bar_data(warm + bars, len(warm))
@@ -87,19 +94,27 @@ def in_sample_cents(row: Any) -> tuple[int | None, int | None]:
     return inside["estimated_improvement_cents"], row.backtest.get("improvement_cents")
 
 
-def measure(work: Path, data_file: Path) -> dict[str, Any]:
-    settings = settings_from_mapping({"feed": {"bar_seconds": 60}})
+def measure(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    data = file_data(args.data, args.tz, None, 0.25)
+    learning: dict[str, Any] = {}
+    if args.lookback_days:
+        learning["lookback_days"] = args.lookback_days
+    if args.backtest_days:
+        learning["backtest_days"] = args.backtest_days
+    settings = settings_from_mapping({"feed": {"bar_seconds": data.bar_seconds},
+                                      "learning": learning})
     base = work / "journal.db"
     if not base.exists():
-        journal(base, data_file, settings)
+        journal(base, data, settings)
     db = work / "reviewed.db"
     shutil.copy(base, db)
     conn = open_database(db)
     clock = session_clock()
-    for day in clock.trading_days_through(LAST_REVIEW, REVIEWS):
+    for day in clock.trading_days_through(args.last_review, args.reviews):
         end = clock.session_bounds(day)[1]
         review_day(conn, settings, day, clock, lambda end=end: end + timedelta(minutes=10))
     rows = sorted(rules_store.rules(conn), key=lambda r: r.id)
+    trades = len(learning_queries.review_trades(conn, datetime(2000, 1, 1, tzinfo=UTC), FAR))
     figures = [(row, *in_sample_cents(row), forward_cents(conn, settings, row)) for row in rows]
     conn.close()
     passed = [f for f in figures if f[0].improved]
@@ -110,7 +125,12 @@ def measure(work: Path, data_file: Path) -> dict[str, Any]:
         return round(sum(v or 0 for v in values) / 100, 2)
 
     return {
-        "reviews": REVIEWS, "proposals": len(figures),
+        "data": args.data.name, "bar_seconds": data.bar_seconds,
+        "lookback_days": settings.learning.lookback_days,
+        "backtest_days": settings.learning.backtest_days,
+        "journal_trades": trades, "reviews": args.reviews,
+        "last_review": args.last_review.isoformat(),
+        "proposals": len(figures),
         "median_bucket_trades": sizes[len(sizes) // 2] if sizes else None,
         "in_sample_usd": usd([f[1] for f in figures]),
         "gate_out_of_sample_usd": usd([f[2] for f in figures]),
@@ -127,16 +147,21 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--tz", default="UTC", help="zone of the file's naive times")
+    parser.add_argument("--last-review", type=date.fromisoformat, default=LAST_REVIEW)
+    parser.add_argument("--reviews", type=int, default=REVIEWS, help="trading days reviewed")
+    parser.add_argument("--lookback-days", type=int, help="learning.lookback_days")
+    parser.add_argument("--backtest-days", type=int, help="learning.backtest_days")
     parser.add_argument("--work", type=Path, help="folder kept between runs (the journal)")
     args = parser.parse_args()
     if not args.data.is_file():
         sys.exit(f"skipped: {args.data} not found (the shared real-data folder is absent)")
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
-        print(json.dumps(measure(args.work, args.data), indent=1))
+        print(json.dumps(measure(args.work, args), indent=1))
         return
     with tempfile.TemporaryDirectory() as folder:
-        print(json.dumps(measure(Path(folder), args.data), indent=1))
+        print(json.dumps(measure(Path(folder), args), indent=1))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Pure functions over the trades of the review's mining window (the days before its gate
 window: every proposal is then judged on days it was not mined from). Three kinds, each
 needing ``min_sample`` trades in its bucket and a losing bucket overall:
-- lock_bucket: ``min_losses`` or more losses of one side in a trend/volatility bucket within the
+- lock_bucket: ``min_losses`` or more losses of one side in a trend/volatility bucket, or in a
+  time-of-day/volatility bucket (the labels memory keys its buckets on; any trend), within the
   mining window (freqtrade's StoplossGuard, per bucket and side);
 - raise_threshold: in a side/trend/volatility bucket, the entry-confidence cut that would have
   kept the best net P&L on the mining window, when it drops at least one trade and keeps at
@@ -93,17 +94,26 @@ def base_evidence(trades: list[ReviewTrade], window: tuple[date, date]) -> dict[
     }
 
 
+def _lock_buckets(trades: list[ReviewTrade]) -> list[tuple[Bucket, list[ReviewTrade]]]:
+    """Each side's trades by trend/volatility, then by time of day/volatility (any trend)."""
+    by_trend = _group(trades, lambda t: (t.side, t.trend, t.volatility))
+    timed = [t for t in trades if t.time_bucket is not None]
+    by_time = _group(timed, lambda t: (t.side, t.time_bucket, t.volatility))
+    return ([(Bucket(Side(side), trend, vol), group)
+             for (side, trend, vol), group in by_trend.items()]
+            + [(Bucket(Side(side), None, vol, time_bucket), group)
+               for (side, time_bucket, vol), group in by_time.items()])
+
+
 def lock_proposals(trades: list[ReviewTrade], window: tuple[date, date],
                    limits: MiningLimits) -> list[Proposal]:
     """Lock a side in a losing bucket that lost ``min_losses`` times."""
     found = []
-    for (side, trend, volatility), group in _group(
-            trades, lambda t: (t.side, t.trend, t.volatility)).items():
+    for bucket, group in _lock_buckets(trades):
         evidence = base_evidence(group, window)
         if (len(group) < limits.min_sample or evidence["losses"] < limits.min_losses
                 or evidence["net_pnl_cents"] >= 0):
             continue
-        bucket = Bucket(Side(side), trend, volatility)
         summary = (f"Lock {bucket.describe()}: {_count(evidence['losses'], 'loss', 'losses')} in "
                    f"{_count(evidence['trades'], 'trade', 'trades')} "
                    f"({_usd(evidence['net_pnl_cents'])} net) "

@@ -70,22 +70,41 @@ def _mining_window():
     return (clock.session_bounds(date(2025, 3, 3))[0], clock.session_bounds(date(2025, 3, 10))[0])
 
 
-def _trades_in(conn, side, trend, volatility):
+LABELS = ("trend", "volatility", "time_bucket")
+
+
+def _trades_in(conn, bucket):
+    """The mined trades of a lock's bucket (its side and every label it names)."""
     since, until = _mining_window()
+    named = [name for name in LABELS if bucket[name] is not None]
+    where = "".join(f" AND {name} = ?" for name in named)
     return conn.execute(
-        "SELECT id, bracket_id, pnl_net_cents FROM trades WHERE side = ? AND trend = ? "
-        "AND volatility = ? AND exit_ts >= ? AND exit_ts < ? ORDER BY exit_ts, id",
-        (side, trend, volatility, to_text(since), to_text(until))).fetchall()
+        "SELECT id, bracket_id, pnl_net_cents FROM trades WHERE side = ? AND trend IS NOT NULL "
+        f"AND volatility IS NOT NULL{where} AND exit_ts >= ? AND exit_ts < ? "
+        "ORDER BY exit_ts, id",
+        (bucket["side"], *(bucket[name] for name in named), to_text(since),
+         to_text(until))).fetchall()
+
+
+def _in_bucket(decision, bucket) -> bool:
+    """An entry decision on the bucket's side with every label the bucket names."""
+    return (decision.verdict is Verdict.ENTER
+            and decision.action_taken.startswith(f"bracket:{bucket['side']}:")
+            and all(decision.labels[name] == bucket[name] for name in LABELS
+                    if bucket[name] is not None))
 
 
 def test_a_lock_proposal_carries_evidence_that_matches_the_journal(reviewed):
     conn, report, _ = reviewed
     locks = [r for r in rules_store.rules(conn) if r.kind == RuleKind.LOCK_BUCKET.value]
     assert locks and len(report.proposed) == len(rules_store.rules(conn))
+    kinds = {"trend" if json.loads(r.params_json)["bucket"]["trend"] else "time_bucket"
+             for r in locks}
+    assert kinds == {"trend", "time_bucket"}  # both keyings are mined
     for lock in locks:
         bucket = lock.evidence
         params = json.loads(lock.params_json)["bucket"]
-        rows = _trades_in(conn, params["side"], params["trend"], params["volatility"])
+        rows = _trades_in(conn, params)
         assert bucket["trade_ids"] == [r["id"] for r in rows]
         assert bucket["bracket_ids"] == [r["bracket_id"] for r in rows]
         assert bucket["trades"] == len(rows)
@@ -118,10 +137,7 @@ def test_approving_a_lock_refuses_the_next_matching_setup(reviewed):
     lock = next(r for r in rules_store.rules(conn) if r.kind == RuleKind.LOCK_BUCKET.value)
     params = json.loads(lock.params_json)["bucket"]
     _, before = _decisions(conn, bars)
-    first = next(d for d in before if d.verdict is Verdict.ENTER
-                 and d.action_taken.startswith(f"bracket:{params['side']}:")
-                 and d.labels["trend"] == params["trend"]
-                 and d.labels["volatility"] == params["volatility"])
+    first = next(d for d in before if _in_bucket(d, params))
     with write_transaction(conn):
         rules_store.decide_rule(conn, lock.id, RuleStatus.APPROVED, "dashboard", "", WALL,
                                 expected_version=lock.version)
@@ -130,9 +146,7 @@ def test_approving_a_lock_refuses_the_next_matching_setup(reviewed):
     same_bar = next(d for d in after if d.ts == first.ts)
     assert same_bar.verdict is Verdict.REJECT and same_bar.risk_rule == LEARNED_RULE
     assert any(f"rule #{lock.id}" in reason for reason in same_bar.reasons)
-    assert not any(d.verdict is Verdict.ENTER and d.action_taken.startswith(
-        f"bracket:{params['side']}:") and d.labels["trend"] == params["trend"]
-        and d.labels["volatility"] == params["volatility"] for d in after)
+    assert not any(_in_bucket(d, params) for d in after)
     assert [e.status for e in rules_store.rule_history(conn, lock.id)] == [
         RuleStatus.PROPOSED, RuleStatus.APPROVED]
     assert rules_store.in_force_since(conn, lock.id) == WALL
