@@ -9,6 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import fmt
+from dashboard.trader_view import PositionView
+
 
 def wall_clock(values):
     """Times as naive wall-clock values of their own zone: plotly shows tz-aware times by
@@ -38,9 +41,11 @@ def downsample_ohlc(bars: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, 
 def price_chart(
     bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = "",
     sentiment: pd.DataFrame | None = None, zone: str | None = None,
+    position: PositionView | None = None,
 ) -> go.Figure:
     """Candles with EMA and Bollinger overlays and trade entry/exit markers (downsampled in UTC,
-    shown in ``zone``); the rolling sentiment in a panel below when given."""
+    shown in ``zone``); the open position's entry, stop and target when given; the rolling
+    sentiment in a panel below when given."""
     candles, step = downsample_ohlc(bars, max_points)
     first_candle = candles.index.min() if len(candles) else None
     if zone is not None and len(candles):
@@ -64,11 +69,15 @@ def price_chart(
     if not trades.empty:
         shown = trades if first_candle is None else trades[trades["entry_ts"] >= first_candle]
         add_trade_markers(figure, shown)
+    if position is not None and len(candles):
+        add_open_position(figure, position, first_candle, candles.index.max(), zone)
     label = f" ({step} candles)" if step != "raw" else ""
+    # The legend under the plot: above it, it wraps into rows at narrow widths and covers
+    # the title (1,024 px).
     figure.update_layout(
-        title=f"{title}{label}", height=500, xaxis_rangeslider_visible=False,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0},
+        title=f"{title}{label}", height=520, xaxis_rangeslider_visible=False,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
     )
     if sentiment is not None and not sentiment.empty:
         add_sentiment_panel(figure, sentiment["sentiment"], step, zone)
@@ -122,6 +131,48 @@ def add_trade_markers(figure: go.Figure, trades: pd.DataFrame) -> None:
         hovertemplate="exit (%{customdata[0]}) @ %{y:.2f}, net $%{customdata[1]:,.2f}"
                       "<extra></extra>",
     ))
+
+
+POSITION_LINES = (("Stop", "#d7191c", "dash"), ("Target", "#1a9641", "dash"))
+
+
+def add_open_position(
+    figure: go.Figure, position: PositionView, first_candle: pd.Timestamp,
+    last_candle: pd.Timestamp, zone: str | None,
+) -> None:
+    """The open position: its entry as a large outlined ▲/▼ (when inside the window) and
+    horizontal lines at the entry, the working stop and the target, from the entry (or the
+    window's start) to the last candle, each named with its price."""
+    entry_ts = pd.Timestamp(position.entry_ts) if position.entry_ts is not None else None
+    inside = entry_ts is not None and first_candle is not None and entry_ts >= first_candle
+    start = entry_ts if inside else first_candle
+    if zone is not None and start is not None and start.tzinfo is not None:
+        start = start.tz_convert(zone)
+    start = wall_clock(start) if start is not None else last_candle
+    side = position.side
+    symbol, color, _ = ENTRY_MARKERS[side]
+    arrow = "▲" if side == "long" else "▼"
+    label = f"Open {side} {position.contracts} {arrow} @ {fmt.points(position.entry_price)}"
+    if inside:
+        figure.add_trace(go.Scatter(
+            x=[start], y=[position.entry_price], mode="markers", name=label,
+            marker={"symbol": symbol, "size": 18, "color": color,
+                    "line": {"width": 3, "color": "#ffb000"}},
+            hovertemplate=f"open {side} entry @ %{{y:.2f}}<extra></extra>",
+        ))
+    levels = [("Entry", position.entry_price, color, "dot")]
+    for (name, line_color, dash), level in zip(POSITION_LINES,
+                                               (position.stop, position.target), strict=True):
+        if level is not None:
+            levels.append((name, level.price, line_color, dash))
+    for name, price, line_color, dash in levels:
+        figure.add_trace(go.Scatter(
+            x=[start, last_candle], y=[price, price], mode="lines+text",
+            name=label if name == "Entry" and not inside else f"{name} {fmt.points(price)}",
+            line={"color": line_color, "width": 2 if name != "Entry" else 1, "dash": dash},
+            text=["", f"{name} {fmt.points(price)}"], textposition="top left",
+            textfont={"color": line_color}, hovertemplate=f"{name} %{{y:.2f}}<extra></extra>",
+        ))
 
 
 def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
