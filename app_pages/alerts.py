@@ -35,6 +35,11 @@ if st.button("Send test message", disabled=not chosen):
     st.success(f"{count} test message(s) queued: the alerter sends them on its next poll.")
 
 
+def _shown(deliveries):
+    """Times in the chosen zone, the ones inside the messages' text included."""
+    return zones.texts_in_zone(zones.in_zone(deliveries, zone), zone, ("headline", "error"))
+
+
 @st.fragment(run_every=3)
 def deliveries_panel() -> None:
     with frame.reader() as conn:
@@ -46,12 +51,13 @@ def deliveries_panel() -> None:
     if not rows:
         st.caption("No alert raised yet.")
         return
-    st.dataframe(zones.in_zone(alert_views.deliveries_frame(rows), zone), hide_index=True,
+    st.caption(f"Times in {zones.zone_label(zone)}")
+    st.dataframe(_shown(alert_views.deliveries_frame(rows)), hide_index=True,
                  column_config=tables.ALERT_DELIVERIES, column_order=tables.ALERT_DELIVERY_ORDER)
     st.subheader("Failures")
     failed = alert_views.failures(rows)
     if failed:
-        st.dataframe(zones.in_zone(alert_views.deliveries_frame(failed), zone), hide_index=True,
+        st.dataframe(_shown(alert_views.deliveries_frame(failed)), hide_index=True,
                      column_config=tables.ALERT_DELIVERIES,
                      column_order=tables.ALERT_DELIVERY_ORDER)
     else:

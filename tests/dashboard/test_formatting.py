@@ -82,3 +82,23 @@ def test_frames_and_times_convert_to_the_display_zone():
     assert shown["created_at"].iloc[0].hour == 9
     assert zones.fmt_time(datetime(2025, 1, 15, 15, tzinfo=UTC), zones.EXCHANGE_ZONE) == (
         "2025-01-15 09:00:00 CST")
+
+
+@pytest.mark.parametrize(("text", "zone", "expected"), [
+    ("Test message from the MyTrader dashboard (2026-12-07 19:30:00 UTC)", "America/Chicago",
+     "Test message from the MyTrader dashboard (2026-12-07 13:30:00 CST)"),
+    ("flatten · 2025-07-03 15:00:00Z", "America/Chicago", "flatten · 2025-07-03 10:00:00 CDT"),
+    ("at 2025-03-03T15:00:00 UTC.", "UTC", "at 2025-03-03 15:00:00 UTC."),
+    ("day 2025-03-03 only, price 5000.25", "America/Chicago",
+     "day 2025-03-03 only, price 5000.25"),
+    ("", "UTC", ""),
+])
+def test_utc_times_inside_a_message_are_shown_in_the_display_zone(text, zone, expected):
+    assert zones.text_in_zone(text, zone) == expected
+
+
+def test_a_frames_message_columns_are_shown_in_the_display_zone():
+    frame = pd.DataFrame({"headline": ["sent 2025-03-03 15:00:00 UTC", None], "n": [1, 2]})
+    shown = zones.texts_in_zone(frame, "America/Chicago", ("headline", "missing"))
+    assert shown["headline"][0] == "sent 2025-03-03 09:00:00 CST" and pd.isna(shown["headline"][1])
+    assert frame["headline"][0].endswith("UTC"), "the input is left alone"

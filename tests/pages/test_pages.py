@@ -244,6 +244,24 @@ def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
     assert chicago == utc  # the same instant, shown in another zone
 
 
+def test_the_zone_choice_is_kept_in_the_url_and_read_back_on_reload(app_env):
+    """Issue 23: the zone choice was forgotten on reload."""
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert app.query_params["tz"] == "America/Chicago"
+    app.sidebar.selectbox[0].select("UTC").run()
+    assert app.query_params["tz"] == "UTC"
+    reloaded = AppTest.from_file(APP, default_timeout=60)  # a new session with that URL
+    reloaded.query_params["tz"] = "UTC"
+    reloaded.run()
+    assert reloaded.sidebar.selectbox[0].value == "UTC"
+    reloaded.switch_page("app_pages/overview.py").run()
+    assert str(reloaded.dataframe[0].value["ts"].iloc[0].tz) == "UTC"
+    bogus = AppTest.from_file(APP, default_timeout=60)
+    bogus.query_params["tz"] = "Mars/Olympus"
+    bogus.run()
+    assert bogus.sidebar.selectbox[0].value == "America/Chicago"
+
+
 def test_trade_drilldown_shows_the_llm_call_in_force(app_env):
     """Issue 23: the drill-down crashed ('dict' has no attribute 'response') once a trade had an
     answered LLM call before it; it now shows the call, its reply as plain text."""
