@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from dashboard import (
     backtest_charts,
     backtest_jobs,
+    backtest_selection,
     charts,
     evaluation_views,
     frame,
@@ -269,10 +270,15 @@ with frame.reader() as conn:
 if not finished:
     st.stop()
 labels = {f"#{r['id']} {r['name']}".strip(): r["id"] for r in finished}
-launched = [label for label, run_id in labels.items()
-            if run_id in st.session_state.get("bt_launched", [])]
-chosen = st.multiselect("Results of (several to compare)", list(labels),
-                        default=launched if len(launched) > 1 else list(labels)[:1])
+names = {run_id: label for label, run_id in labels.items()}
+wanted = [names[i] for i in backtest_selection.default_selection(
+    finished, st.session_state.get("bt_launched", []))]
+if st.session_state.get("bt_results_default") != wanted:  # a run (of a batch) just finished
+    st.session_state["bt_results_default"] = wanted
+    st.session_state["bt_results"] = wanted
+st.session_state["bt_results"] = [label for label in st.session_state.get("bt_results", [])
+                                  if label in labels]
+chosen = st.multiselect("Results of (several to compare)", list(labels), key="bt_results")
 if not chosen:
     st.stop()
 with frame.reader() as conn:

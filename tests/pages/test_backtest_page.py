@@ -200,6 +200,9 @@ def test_memory_compare_runs_off_and_on_and_shows_them_side_by_side(app_env):
                 for r in requests}) == 1  # the same data, strategy and parameters
     app = app.run()  # the same session: both runs are selected for comparison
     assert len(app.multiselect[0].value) == 2
+    reloaded = open_page()  # issue 23: after a reload only the second run was selected
+    assert sorted(reloaded.multiselect[0].value) == sorted(
+        f"#{r['id']} {r['name']}" for r in found)
     table = next(d.value for d in app.dataframe if "Entries refused by memory" in d.value.index)
     assert list(table.loc["Memory"]) in (["on", "off"], ["off", "on"])
     refused = dict(zip(table.loc["Memory"], table.loc["Entries refused by memory"], strict=True))
