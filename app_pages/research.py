@@ -15,7 +15,16 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, plain, research_views, server_files, tables, zones
+from dashboard import (
+    config_editor,
+    fmt,
+    frame,
+    plain,
+    research_views,
+    server_files,
+    tables,
+    zones,
+)
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -234,7 +243,7 @@ else:
     cards = st.columns(3)
     cards[0].metric("Probability of ruin", f"{document['probability_of_ruin']:.1%}")
     cards[1].metric("Median final P&L",
-                    f"${document['percentiles']['final_pnl_cents']['50'] / 100:,.2f}")
+                    fmt.usd(document['percentiles']['final_pnl_cents']['50']))
     cards[2].metric("Simulations", f"{document['runs']:,} ({document['method']})")
     st.plotly_chart(research_views.fan_figure(document), key="rs_fan")
     st.dataframe(research_views.percentiles_frame(document), hide_index=True)

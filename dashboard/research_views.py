@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from dashboard import fmt
 from dashboard.config_editor import FieldError, validate_config
 from shared.config.backtest_request import split_params
 from shared.config.settings import STRATEGY_NAMES, Settings
@@ -64,9 +65,12 @@ def heatmap_figure(document: dict[str, Any], x_key: str, y_key: str) -> go.Figur
     grid = document["grid"]
     table = frame.groupby([y_key, x_key])["objective"].max().unstack(x_key)
     table = table.reindex(index=grid[y_key], columns=grid[x_key])
+    # Diverging around break-even (0; 1 for a profit factor): a losing cell is never green,
+    # however much less it lost than its neighbours.
+    middle = 1.0 if document.get("objective") == "profit_factor" else 0.0
     figure = go.Figure(go.Heatmap(z=table.to_numpy(), x=[str(v) for v in table.columns],
                                   y=[str(v) for v in table.index], colorscale="RdYlGn",
-                                  colorbar={"title": "objective"},
+                                  zmid=middle, colorbar={"title": "objective"},
                                   hovertemplate=f"{x_key}=%{{x}}<br>{y_key}=%{{y}}<br>"
                                                 "objective=%{z:,.2f}<extra></extra>"))
     figure.update_layout(title=OBJECTIVE_LABELS.get(document.get("objective", ""), "objective"),
@@ -136,11 +140,14 @@ def fan_figure(document: dict[str, Any]) -> go.Figure:
 
 
 def percentiles_frame(document: dict[str, Any]) -> pd.DataFrame:
-    """Percentiles of final P&L and max drawdown, in dollars."""
+    """Percentiles of final P&L and max drawdown as money text, lowest percentile first (the
+    stored keys are text: "25" sorts before "5")."""
     found = document["percentiles"]
-    return pd.DataFrame([{"percentile": f"{p}%", "final P&L $": found["final_pnl_cents"][p] / 100,
-                          "max drawdown $": found["max_drawdown_cents"][p] / 100}
-                         for p in found["final_pnl_cents"]])
+    order = sorted(found["final_pnl_cents"], key=float)
+    return pd.DataFrame([{"Percentile": f"{float(p):g} %",
+                          "Final P&L": fmt.usd(found["final_pnl_cents"][p]),
+                          "Max drawdown": fmt.usd(found["max_drawdown_cents"][p])}
+                         for p in order])
 
 
 def config_with_params(settings: Settings, params: dict[str, str], strategy: str | None
