@@ -313,6 +313,9 @@ for row_start in range(0, len(cards), CARDS_PER_ROW):
                                           cards[row_start:row_start + CARDS_PER_ROW],
                                           strict=False):
         column.metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
+if metrics_of_first.get("bars_per_second") is not None:  # how fast, not how well: a detail
+    st.caption(f"Replayed {metrics_of_first.get('bars', 0):,} bars at "
+               f"{metrics_of_first['bars_per_second']:,.0f} bars/s")
 if metrics_of_first.get("stopped_reason"):
     st.warning(f"Stopped early: {plain.escape(metrics_of_first['stopped_reason'])}")
 if metrics_of_first.get("undefined"):
@@ -332,8 +335,8 @@ if trades:
 for group in ("trend", "volatility", "time_bucket", "weekday", "exit_reason"):
     if breakdowns.get(group):
         st.caption(f"By {group.replace('_', ' ')}")
-        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group]), hide_index=True,
-                     column_config=tables.BREAKDOWN)
+        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group], group),
+                     hide_index=True)
 if st.button(f"Delete run {re.sub(r'^#', '', chosen[0])}", type="secondary"):
     with frame.writer() as conn:
         backtest_jobs.delete(conn, first, frame.utc_now(), frame.db_path())

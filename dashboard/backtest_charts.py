@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -17,7 +18,7 @@ HEADLINE_METRICS = (
     ("expectancy_cents", "Expectancy", "usd"), ("sharpe", "Sharpe (daily)", "ratio"),
     ("sortino", "Sortino (daily)", "ratio"), ("max_drawdown_cents", "Max drawdown", "usd"),
     ("exposure", "Exposure", "pct"), ("trades_per_day", "Trades per day", "ratio"),
-    ("buy_and_hold_cents", "Buy & hold", "usd"), ("bars_per_second", "Bars / s", "int"),
+    ("buy_and_hold_cents", "Buy & hold", "usd"),
 )
 
 
@@ -33,7 +34,7 @@ def format_metric(value: Any, kind: str) -> str:
     if kind == "usd":
         return fmt.usd(value)
     if kind == "pct":
-        return f"{value:.1%}"
+        return f"{value * 100:.1f} %"
     if kind == "int":
         return f"{value:,.0f}"
     return f"{value:.2f}"
@@ -105,14 +106,29 @@ def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone
     return figure
 
 
-def breakdown_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A breakdown (from the run's JSON) as a table in dollars."""
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    frame["net_pnl_usd"] = frame.pop("net_pnl_cents") / 100
-    frame["average_trade_usd"] = frame.pop("average_trade_cents") / 100
-    return frame
+WEEKDAY_KEY = re.compile(r"^\d (\w{3})$")  # "0 Mon": the digit only sorts the days
+
+
+def group_label(key: Any) -> str:
+    """A breakdown group as a person reads it: ``Mon`` (not ``0 Mon``), ``profit target``."""
+    text = str(key)
+    if (weekday := WEEKDAY_KEY.match(text)) is not None:
+        return weekday.group(1)
+    return text.replace("_", " ")
+
+
+def breakdown_frame(rows: list[dict[str, Any]], group: str = "group") -> pd.DataFrame:
+    """A breakdown (from the run's JSON) as text for a trader: money ``-$1,250.00``, win rate
+    ``47.7 %`` (one decimal everywhere), profit factor ``1.35``, ``∞`` with no losing trade
+    and ``n/a`` with no trade to divide by (never "None")."""
+    columns = [group.replace("_", " ").capitalize(), "Trades", "Net P&L", "Avg trade",
+               "Win rate", "Profit factor"]
+    return pd.DataFrame([[
+        group_label(row.get("key")), f"{row.get('trades', 0):,}",
+        fmt.usd(row.get("net_pnl_cents")), fmt.usd(row.get("average_trade_cents")),
+        fmt.percent(row.get("win_rate")).replace("%", " %").replace(fmt.DASH, "n/a"),
+        fmt.ratio(row.get("profit_factor")).replace(fmt.DASH, "n/a"),
+    ] for row in rows], columns=columns)
 
 
 # --- The LLM in backtests: sources, modes to compare, and the side-by-side table -----------

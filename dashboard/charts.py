@@ -184,9 +184,10 @@ def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
     drawdown = equity - equity.cummax()
     # Two stacked y axes on one x axis (make_subplots costs ~0.1 s per figure).
     figure = go.Figure([
-        go.Scatter(x=times, y=equity, name="Equity", mode="lines"),
+        # Steps: equity changes only when a trade closes, so no diagonal between closes.
+        go.Scatter(x=times, y=equity, name="Equity", mode="lines", line_shape="hv"),
         go.Scatter(x=times, y=drawdown, name="Drawdown", fill="tozeroy", yaxis="y2",
-                   line={"color": "crimson"}),
+                   line_shape="hv", line={"color": "crimson"}),
     ])
     figure.update_layout(
         height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},

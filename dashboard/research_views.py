@@ -111,7 +111,8 @@ def stitched_equity_figure(document: dict[str, Any]) -> go.Figure:
     """Realized equity of the stitched out-of-sample trades."""
     points = document["equity"]
     figure = go.Figure(go.Scatter(x=[p[0] for p in points], y=[p[1] / 100 for p in points],
-                                  mode="lines", name="out-of-sample equity"))
+                                  mode="lines", line_shape="hv",
+                                  name="out-of-sample equity"))
     for window in document["windows"][1:]:
         figure.add_vline(x=window["test_start"], line_dash="dot", line_color="grey")
     figure.update_layout(title="Stitched out-of-sample equity ($)", height=360,

@@ -36,12 +36,6 @@ TRADES = {
 TRADE_ORDER = ("bracket_id", "side", "contracts", "pnl_net_usd", "entry_ts", "entry_price",
                "exit_ts", "exit_price", "exit_reason", "pnl_gross_usd", "commission_usd",
                "trend", "volatility", "time_bucket", "bias_at_entry", "symbol")
-BREAKDOWN = {
-    "net_pnl_usd": _money("net P&L", format=fmt.USD_COLUMN),
-    "average_trade_usd": _money("avg trade", format=fmt.USD_COLUMN),
-    "win_rate": _money("win rate", format="percent"),
-    "profit_factor": _money("profit factor", format="%.2f"),
-}
 DECISIONS = {
     "ts": _time("time"),
     "close": _money("close", format=fmt.PRICE_COLUMN),

@@ -102,3 +102,39 @@ def test_a_frames_message_columns_are_shown_in_the_display_zone():
     shown = zones.texts_in_zone(frame, "America/Chicago", ("headline", "missing"))
     assert shown["headline"][0] == "sent 2025-03-03 09:00:00 CST" and pd.isna(shown["headline"][1])
     assert frame["headline"][0].endswith("UTC"), "the input is left alone"
+
+
+def test_a_breakdown_reads_as_text_for_a_trader():
+    from dashboard.backtest_charts import breakdown_frame
+
+    rows = [{"key": "0 Mon", "trades": 1200, "wins": 3, "win_rate": 0.47651,
+             "net_pnl_cents": -212572, "average_trade_cents": -177.1, "profit_factor": None},
+            {"key": "4 Fri", "trades": 2, "wins": 2, "win_rate": 1.0, "net_pnl_cents": 500,
+             "average_trade_cents": 250.0, "profit_factor": float("inf")}]
+    table = breakdown_frame(rows, "weekday")
+    assert list(table.columns) == ["Weekday", "Trades", "Net P&L", "Avg trade", "Win rate",
+                                   "Profit factor"]
+    assert table.iloc[0].tolist() == ["Mon", "1,200", "-$2,125.72", "-$1.77", "47.7 %", "n/a"]
+    assert table.iloc[1].tolist() == ["Fri", "2", "$5.00", "$2.50", "100.0 %", "∞"]
+    assert "None" not in table.to_string()
+    exits = breakdown_frame([{**rows[1], "key": "time_exit"}], "exit_reason")
+    assert exits.columns[0] == "Exit reason" and exits.iloc[0, 0] == "time exit"
+
+
+def test_trader_cards_hold_no_engine_speed_and_percent_has_one_decimal():
+    from dashboard.backtest_charts import HEADLINE_METRICS, format_metric
+
+    assert "bars_per_second" not in {key for key, _, _ in HEADLINE_METRICS}
+    assert format_metric(0.47651, "pct") == "47.7 %" and format_metric(None, "pct") == "n/a"
+
+
+def test_the_equity_curve_steps_at_each_close():
+    trades = pd.DataFrame({
+        "entry_ts": pd.to_datetime(["2025-03-03 15:00", "2025-03-03 16:00"], utc=True),
+        "exit_ts": pd.to_datetime(["2025-03-03 15:30", "2025-03-03 16:30"], utc=True),
+        "pnl_net_usd": [10.0, -5.0]})
+    from dashboard.charts import equity_chart
+
+    figure = equity_chart(trades, 1000.0)
+    assert {trace.line.shape for trace in figure.data} == {"hv"}
+    assert list(figure.data[0].y) == [1000.0, 1010.0, 1005.0]
