@@ -22,6 +22,8 @@ HEADLINE_METRICS = (
 )
 
 
+READABLE_TRADES = 60  # trades a price chart opens on; more markers overlap into a smear
+
 # A horizontal legend in the top margin, below the title (never on top of it).
 LEGEND_UNDER_TITLE = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left",
                       "x": 0.0}
@@ -93,16 +95,31 @@ def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.
 
 def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone: str
                   ) -> go.Figure:
-    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked."""
+    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked. With
+    more than ``READABLE_TRADES`` trades the chart opens on the last ones (every trade is
+    drawn; zoom out or double-click to see all), with the price axis fitted to that window."""
+    times = charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone))
     figure = go.Figure(go.Candlestick(
-        x=charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone)),
-        open=candles.get("open", []), high=candles.get("high", []),
+        x=times, open=candles.get("open", []), high=candles.get("high", []),
         low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
-    charts.add_trade_markers(figure, zones.in_zone(reports.trades_table(trades), zone))
+    table = zones.in_zone(reports.trades_table(trades), zone)
+    charts.add_trade_markers(figure, table)
+    title = f"Trades on price (times in {zone})"
+    if len(table) > READABLE_TRADES and len(times):
+        start = charts.wall_clock(table["entry_ts"]).iloc[-READABLE_TRADES]
+        inside = [i for i, t in enumerate(times) if t >= start]
+        if inside:
+            low = min(candles["low"][i] for i in inside)
+            high = max(candles["high"][i] for i in inside)
+            pad = max(0.25, (high - low) * 0.05)
+            figure.update_xaxes(range=[start, times[-1]])
+            figure.update_yaxes(range=[low - pad, high + pad])
+            title = (f"Trades on price: the last {READABLE_TRADES} of {len(table):,} "
+                     f"(zoom out for all; times in {zone})")
     figure.update_layout(height=480, xaxis_rangeslider_visible=False,
                          margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                         title=f"Trades on price (times in {zone})", legend=LEGEND_UNDER_TITLE)
+                         title=title, legend=LEGEND_UNDER_TITLE)
     return figure
 
 

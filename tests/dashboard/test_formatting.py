@@ -138,3 +138,27 @@ def test_the_equity_curve_steps_at_each_close():
     figure = equity_chart(trades, 1000.0)
     assert {trace.line.shape for trace in figure.data} == {"hv"}
     assert list(figure.data[0].y) == [1000.0, 1010.0, 1005.0]
+
+
+def test_a_backtest_with_many_trades_opens_on_the_last_ones():
+    from datetime import timedelta
+
+    from dashboard.backtest_charts import READABLE_TRADES, trades_figure
+    from shared.domain.models import ExitReason, Side, TradeRecord
+
+    start = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+    times = [start + timedelta(minutes=i) for i in range(1000)]
+    candles = {"ts": [t.isoformat() for t in times], "open": [5000.0 + i for i in range(1000)],
+               "high": [5001.0 + i for i in range(1000)], "low": [4999.0 + i for i in range(1000)],
+               "close": [5000.0 + i for i in range(1000)]}
+    trades = [TradeRecord(f"B{i}", "MES", Side.LONG, 1, times[i * 8], 5000.0 + i * 8,
+                          times[i * 8 + 3], 5003.0 + i * 8, ExitReason.TARGET, 1500, 124, 1376,
+                          {}) for i in range(120)]
+    figure = trades_figure(candles, trades, "UTC")
+    first_shown = times[(120 - READABLE_TRADES) * 8].replace(tzinfo=None)
+    assert pd.Timestamp(figure.layout.xaxis.range[0]) == pd.Timestamp(first_shown)
+    low, high = figure.layout.yaxis.range
+    assert low < 4999.0 + (120 - READABLE_TRADES) * 8 and high > 5001.0 + 999
+    assert f"the last {READABLE_TRADES} of 120" in figure.layout.title.text
+    few = trades_figure(candles, trades[:10], "UTC")
+    assert few.layout.xaxis.range is None and "the last" not in few.layout.title.text
