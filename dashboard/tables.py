@@ -32,6 +32,8 @@ TRADES = {
     "exit_ts": _time("exit time"),
     "exit_price": _money("exit", format=fmt.PRICE_COLUMN),
     "exit_reason": st.column_config.TextColumn("exit reason"),
+    "time_bucket": st.column_config.TextColumn("time of day"),
+    "bias_at_entry": st.column_config.TextColumn("LLM bias at entry"),
 }
 TRADE_ORDER = ("bracket_id", "side", "contracts", "pnl_net_usd", "entry_ts", "entry_price",
                "exit_ts", "exit_price", "exit_reason", "pnl_gross_usd", "commission_usd",
@@ -41,6 +43,9 @@ DECISIONS = {
     "close": _money("close", format=fmt.PRICE_COLUMN),
     "final_confidence": _money("confidence", format="%.3f"),
     "reasons": st.column_config.TextColumn("reasons", width="large"),
+    "action_taken": st.column_config.TextColumn("action taken"),
+    "signal_action": st.column_config.TextColumn("signal"),
+    "risk_rule": st.column_config.TextColumn("risk rule"),
 }
 DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
                   "signal_action", "risk_rule")
@@ -50,6 +55,8 @@ LLM_CALLS = {
     "latency_ms": _money("latency ms", format="%.0f"),
     "confidence": _money("confidence", format="%.2f"),
     "error": st.column_config.TextColumn("error", width="medium"),
+    "input_tokens": st.column_config.NumberColumn("tokens in"),
+    "output_tokens": st.column_config.NumberColumn("tokens out"),
 }
 LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
                   "action", "latency_ms", "input_tokens", "output_tokens", "error", "model")
