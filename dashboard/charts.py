@@ -76,8 +76,8 @@ def price_chart(
     # the title (1,024 px).
     figure.update_layout(
         title=f"{title}{label}", height=520, xaxis_rangeslider_visible=False,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
+        margin={"l": 10, "r": 110 if position is not None else 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.11, "xanchor": "left", "x": 0},
     )
     if sentiment is not None and not sentiment.empty:
         add_sentiment_panel(figure, sentiment["sentiment"], step, zone)
@@ -141,14 +141,17 @@ def add_open_position(
     last_candle: pd.Timestamp, zone: str | None,
 ) -> None:
     """The open position: its entry as a large outlined ▲/▼ (when inside the window) and
-    horizontal lines at the entry, the working stop and the target, from the entry (or the
-    window's start) to the last candle, each named with its price."""
+    horizontal lines across the window at the entry, the working stop and the target, each
+    named with its price at the right edge."""
     entry_ts = pd.Timestamp(position.entry_ts) if position.entry_ts is not None else None
     inside = entry_ts is not None and first_candle is not None and entry_ts >= first_candle
-    start = entry_ts if inside else first_candle
-    if zone is not None and start is not None and start.tzinfo is not None:
-        start = start.tz_convert(zone)
-    start = wall_clock(start) if start is not None else last_candle
+
+    def shown(ts: pd.Timestamp | None) -> pd.Timestamp:
+        if ts is None:
+            return last_candle
+        return wall_clock(ts.tz_convert(zone) if zone is not None and ts.tzinfo else ts)
+
+    start, window_start = shown(entry_ts), shown(first_candle)
     side = position.side
     symbol, color, _ = ENTRY_MARKERS[side]
     arrow = "▲" if side == "long" else "▼"
@@ -167,11 +170,12 @@ def add_open_position(
             levels.append((name, level.price, line_color, dash))
     for name, price, line_color, dash in levels:
         figure.add_trace(go.Scatter(
-            x=[start, last_candle], y=[price, price], mode="lines+text",
+            x=[window_start, last_candle], y=[price, price], mode="lines+text",
             name=label if name == "Entry" and not inside else f"{name} {fmt.points(price)}",
             line={"color": line_color, "width": 2 if name != "Entry" else 1, "dash": dash},
-            text=["", f"{name} {fmt.points(price)}"], textposition="top left",
-            textfont={"color": line_color}, hovertemplate=f"{name} %{{y:.2f}}<extra></extra>",
+            text=["", f" {name} {fmt.points(price)}"], textposition="middle right",
+            cliponaxis=False, textfont={"color": line_color},
+            hovertemplate=f"{name} %{{y:.2f}}<extra></extra>",
         ))
 
 
