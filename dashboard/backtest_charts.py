@@ -144,8 +144,18 @@ def breakdown_frame(rows: list[dict[str, Any]], group: str = "group") -> pd.Data
         group_label(row.get("key")), f"{row.get('trades', 0):,}",
         fmt.usd(row.get("net_pnl_cents")), fmt.usd(row.get("average_trade_cents")),
         fmt.percent(row.get("win_rate")).replace("%", " %").replace(fmt.DASH, "n/a"),
-        fmt.ratio(row.get("profit_factor")).replace(fmt.DASH, "n/a"),
+        fmt.ratio(_profit_factor(row)).replace(fmt.DASH, "n/a"),
     ] for row in rows], columns=columns)
+
+
+def _profit_factor(row: dict[str, Any]) -> float | None:
+    """The stored profit factor; JSON keeps no infinity, so a group of only winners (stored
+    as null) is infinite again."""
+    value = row.get("profit_factor")
+    trades = row.get("trades") or 0
+    if value is None and trades > 0 and row.get("wins") == trades:
+        return float("inf")
+    return value
 
 
 # --- The LLM in backtests: sources, modes to compare, and the side-by-side table -----------

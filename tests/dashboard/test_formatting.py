@@ -119,6 +119,8 @@ def test_a_breakdown_reads_as_text_for_a_trader():
     assert "None" not in table.to_string()
     exits = breakdown_frame([{**rows[1], "key": "time_exit"}], "exit_reason")
     assert exits.columns[0] == "Exit reason" and exits.iloc[0, 0] == "time exit"
+    stored = breakdown_frame([{**rows[1], "profit_factor": None}], "exit_reason")  # as JSON
+    assert stored["Profit factor"].tolist() == ["∞"]
 
 
 def test_trader_cards_hold_no_engine_speed_and_percent_has_one_decimal():
