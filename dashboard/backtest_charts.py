@@ -36,7 +36,7 @@ def format_metric(value: Any, kind: str) -> str:
     if kind == "usd":
         return fmt.usd(value)
     if kind == "pct":
-        return f"{value * 100:.1f} %"
+        return fmt.percent(value)
     if kind == "int":
         return f"{value:,.0f}"
     return f"{value:.2f}"
@@ -136,14 +136,14 @@ def group_label(key: Any) -> str:
 
 def breakdown_frame(rows: list[dict[str, Any]], group: str = "group") -> pd.DataFrame:
     """A breakdown (from the run's JSON) as text for a trader: money ``-$1,250.00``, win rate
-    ``47.7 %`` (one decimal everywhere), profit factor ``1.35``, ``∞`` with no losing trade
+    ``47.7%`` (one decimal, as on every page), profit factor ``1.35``, ``∞`` with no losing trade
     and ``n/a`` with no trade to divide by (never "None")."""
     columns = [group.replace("_", " ").capitalize(), "Trades", "Net P&L", "Avg trade",
                "Win rate", "Profit factor"]
     return pd.DataFrame([[
         group_label(row.get("key")), f"{row.get('trades', 0):,}",
         fmt.usd(row.get("net_pnl_cents")), fmt.usd(row.get("average_trade_cents")),
-        fmt.percent(row.get("win_rate")).replace("%", " %").replace(fmt.DASH, "n/a"),
+        fmt.percent(row.get("win_rate")).replace(fmt.DASH, "n/a"),
         fmt.ratio(_profit_factor(row)).replace(fmt.DASH, "n/a"),
     ] for row in rows], columns=columns)
 

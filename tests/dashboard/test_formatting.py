@@ -114,8 +114,8 @@ def test_a_breakdown_reads_as_text_for_a_trader():
     table = breakdown_frame(rows, "weekday")
     assert list(table.columns) == ["Weekday", "Trades", "Net P&L", "Avg trade", "Win rate",
                                    "Profit factor"]
-    assert table.iloc[0].tolist() == ["Mon", "1,200", "-$2,125.72", "-$1.77", "47.7 %", "n/a"]
-    assert table.iloc[1].tolist() == ["Fri", "2", "$5.00", "$2.50", "100.0 %", "∞"]
+    assert table.iloc[0].tolist() == ["Mon", "1,200", "-$2,125.72", "-$1.77", "47.7%", "n/a"]
+    assert table.iloc[1].tolist() == ["Fri", "2", "$5.00", "$2.50", "100.0%", "∞"]
     assert "None" not in table.to_string()
     exits = breakdown_frame([{**rows[1], "key": "time_exit"}], "exit_reason")
     assert exits.columns[0] == "Exit reason" and exits.iloc[0, 0] == "time exit"
@@ -127,7 +127,7 @@ def test_trader_cards_hold_no_engine_speed_and_percent_has_one_decimal():
     from dashboard.backtest_charts import HEADLINE_METRICS, format_metric
 
     assert "bars_per_second" not in {key for key, _, _ in HEADLINE_METRICS}
-    assert format_metric(0.47651, "pct") == "47.7 %" and format_metric(None, "pct") == "n/a"
+    assert format_metric(0.47651, "pct") == "47.7%" and format_metric(None, "pct") == "n/a"
 
 
 def test_the_equity_curve_steps_at_each_close():

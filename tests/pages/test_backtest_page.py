@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,12 +75,12 @@ def test_a_synthetic_run_launches_and_shows_results(app_env):
     # issue 23: trader figures only on the cards; breakdowns read as text, never "None"
     assert "Bars / s" not in labels
     assert any("bars/s" in c.value for c in app.caption)
-    assert app.metric[[m.label for m in app.metric].index("Win rate")].value.endswith(" %")
+    assert app.metric[[m.label for m in app.metric].index("Win rate")].value.endswith("%")
     weekday = next(d.value for d in app.dataframe if "Weekday" in d.value.columns)
     assert set(weekday["Weekday"]) <= {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
     for table in (d.value for d in app.dataframe if "Profit factor" in d.value.columns):
         assert "None" not in table.to_string() and "nan" not in table.to_string()
-        assert all(v.endswith(" %") for v in table["Win rate"])
+        assert all(re.fullmatch(r"\d+\.\d%", v) for v in table["Win rate"])
 
 
 def test_a_bad_headline_file_fails_the_run_naming_its_line(app_env, tmp_path):
