@@ -19,7 +19,8 @@ st.caption("Channels come from the alerter's environment (ALERT_TELEGRAM_URL, AL
 with frame.reader() as conn:
     statuses = alerts_store.channel_statuses(conn) if conn is not None else []
 if statuses:
-    st.dataframe(zones.in_zone(alert_views.channels_frame(statuses), zone), hide_index=True,
+    st.dataframe(tables.readable(zones.in_zone(alert_views.channels_frame(statuses), zone)),
+                 hide_index=True,
                  column_config=tables.ALERT_CHANNELS, column_order=tables.ALERT_CHANNEL_ORDER)
     st.caption(f"Times in {zones.zone_label(zone)}")
 else:
@@ -37,7 +38,8 @@ if st.button("Send test message", disabled=not chosen):
 
 def _shown(deliveries):
     """Times in the chosen zone, the ones inside the messages' text included."""
-    return zones.texts_in_zone(zones.in_zone(deliveries, zone), zone, ("headline", "error"))
+    return tables.readable(zones.texts_in_zone(zones.in_zone(deliveries, zone), zone,
+                                               ("headline", "error")))
 
 
 @st.fragment(run_every=3)

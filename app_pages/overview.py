@@ -83,10 +83,10 @@ def live_panel() -> None:
                         key="equity")
     st.subheader("Latest decisions")
     st.caption(f"Times in {zones.zone_label(zone)}")
-    st.dataframe(zones.in_zone(decisions, zone), hide_index=True,
+    st.dataframe(tables.readable(zones.in_zone(decisions, zone)), hide_index=True,
                  column_config=tables.DECISIONS, column_order=tables.DECISION_ORDER)
     st.subheader("Recent trades")
-    st.dataframe(shown_trades.tail(20).iloc[::-1], hide_index=True,
+    st.dataframe(tables.readable(shown_trades.tail(20).iloc[::-1]), hide_index=True,
                  column_config=tables.TRADES, column_order=tables.TRADE_ORDER)
 
 

@@ -7,6 +7,7 @@ decimals, prices with two).
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import fmt
@@ -14,6 +15,29 @@ from dashboard import fmt
 _money = st.column_config.NumberColumn
 TIME = "YYYY-MM-DD HH:mm:ss"
 SHORT_TIME = "MM-DD HH:mm:ss"
+
+
+MISSING = "—"
+YES = "✓"
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for a person: booleans (and 0/1 flag columns holding only those) as ✓ / —, and
+    no "None" in a text column (an empty cell reads as —)."""
+    result = frame.copy()
+    for name in result.columns:
+        column = result[name]
+        if pd.api.types.is_bool_dtype(column):
+            result[name] = pd.Series([YES if v else MISSING for v in column], index=result.index,
+                                     dtype=object)
+        elif pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            values = [MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v
+                      for v in column]
+            if all(isinstance(v, bool) or v == MISSING for v in values) and any(
+                    isinstance(v, bool) for v in values):
+                values = [YES if v is True else MISSING for v in values]
+            result[name] = pd.Series(values, index=result.index, dtype=object)
+    return result
 
 
 def _time(label: str) -> st.column_config.DatetimeColumn:

@@ -164,3 +164,18 @@ def test_a_backtest_with_many_trades_opens_on_the_last_ones():
     assert f"the last {READABLE_TRADES} of 120" in figure.layout.title.text
     few = trades_figure(candles, trades[:10], "UTC")
     assert few.layout.xaxis.range is None and "the last" not in few.layout.title.text
+
+
+def test_tables_show_flags_as_ticks_and_no_none():
+    from dashboard.tables import readable
+
+    frame = pd.DataFrame({"configured": [True, False], "flag": pd.Series([True, None],
+                                                                         dtype=object),
+                          "risk_rule": pd.Series(["cooldown", None], dtype=object),
+                          "pnl": [1.5, float("nan")]})
+    shown = readable(frame)
+    assert shown["configured"].tolist() == ["✓", "—"]
+    assert shown["flag"].tolist() == ["✓", "—"]
+    assert shown["risk_rule"].tolist() == ["cooldown", "—"]
+    assert shown["pnl"].iloc[0] == 1.5 and pd.isna(shown["pnl"].iloc[1]), "numbers untouched"
+    assert "None" not in shown.to_string()
