@@ -77,7 +77,7 @@ def price_chart(
     figure.update_layout(
         title=f"{title}{label}", height=520, xaxis_rangeslider_visible=False,
         margin={"l": 10, "r": 110 if position is not None else 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.11, "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.17, "xanchor": "left", "x": 0},
     )
     if sentiment is not None and not sentiment.empty:
         add_sentiment_panel(figure, sentiment["sentiment"], step, zone)
