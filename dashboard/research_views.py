@@ -36,7 +36,8 @@ def points_frame(document: dict[str, Any]) -> pd.DataFrame:
         rows.append({**point["params"], "objective": objective_display(document,
                                                                        point["objective"]),
                      "net P&L $": _dollars(metrics["net_pnl_cents"]), "trades": metrics["trades"],
-                     "win rate": metrics["win_rate"], "profit factor": metrics["profit_factor"],
+                     "win rate": _percent(metrics["win_rate"]),
+                     "profit factor": metrics["profit_factor"],
                      "Sharpe": metrics["sharpe"],
                      "max DD $": _dollars(metrics["max_drawdown_cents"])})
     return pd.DataFrame(rows).sort_values("objective", ascending=False, na_position="last")
@@ -52,6 +53,11 @@ def runs_frame(runs: list[ResearchRunSummary]) -> pd.DataFrame:
 def best_first(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sweep points by objective, best first (undefined last; ties in grid order)."""
     return sorted(points, key=lambda p: (p["objective"] is None, -(p["objective"] or 0.0)))
+
+
+def _percent(fraction: float | None) -> float | None:
+    """A fraction as percent points, shown with one decimal like every win rate."""
+    return None if fraction is None else fraction * 100
 
 
 def _dollars(cents: float | None) -> float | None:

@@ -75,3 +75,14 @@ def test_the_run_messages_read_as_text_not_python():
     assert summary_line(MONTE_CARLO) == "1000 runs; median final P&L $10.00; ruin 1.2 %"
     walk = {"kind": "walk_forward", "windows": [1], "stitched": {"net_pnl_cents": -212572}}
     assert summary_line(walk) == "1 windows; out-of-sample net -$2,125.72"
+
+
+def test_sweep_points_give_win_rate_in_percent_points_for_one_decimal():
+    from dashboard.research_views import points_frame
+
+    metrics = {"net_pnl_cents": -35629, "trades": 94, "win_rate": 0.361702,
+               "profit_factor": 0.8, "sharpe": -1.0, "max_drawdown_cents": 50000}
+    sweep = {"objective": "net_pnl", "points": [{"params": {"a": "1"}, "objective": -35629,
+                                                 "metrics": metrics}]}
+    row = points_frame(sweep).iloc[0]
+    assert abs(row["win rate"] - 36.1702) < 1e-9 and row["net P&L $"] == -356.29
