@@ -7,6 +7,8 @@ Streamlit serves a deep link such as ``/trades`` on a fresh server by running th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import frame, plain
@@ -14,7 +16,10 @@ from dashboard.status import bot_status
 from shared.persistence import ops_store
 from shared.supervisor import process_info
 
-st.set_page_config(page_title="MyTrader", page_icon=":material/candlestick_chart:", layout="wide")
+# A local icon: a ``:material/…:`` or emoji icon makes the browser fetch it from Google's or
+# jsDelivr's servers, and a trading box may be offline.
+FAVICON = Path(__file__).parent / "dashboard" / "assets" / "favicon.svg"
+st.set_page_config(page_title="MyTrader", page_icon=str(FAVICON), layout="wide")
 
 frame.apply_layout()
 if not frame.password_ok():

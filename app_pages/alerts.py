@@ -19,7 +19,8 @@ st.caption("Channels come from the alerter's environment (ALERT_TELEGRAM_URL, AL
 with frame.reader() as conn:
     statuses = alerts_store.channel_statuses(conn) if conn is not None else []
 if statuses:
-    st.dataframe(zones.in_zone(alert_views.channels_frame(statuses), zone), hide_index=True,
+    st.dataframe(tables.readable(zones.in_zone(alert_views.channels_frame(statuses), zone)),
+                 hide_index=True,
                  column_config=tables.ALERT_CHANNELS, column_order=tables.ALERT_CHANNEL_ORDER)
     st.caption(f"Times in {zones.zone_label(zone)}")
 else:
@@ -35,6 +36,12 @@ if st.button("Send test message", disabled=not chosen):
     st.success(f"{count} test message(s) queued: the alerter sends them on its next poll.")
 
 
+def _shown(deliveries):
+    """Times in the chosen zone, the ones inside the messages' text included."""
+    return tables.readable(zones.texts_in_zone(zones.in_zone(deliveries, zone), zone,
+                                               ("headline", "error")))
+
+
 @st.fragment(run_every=3)
 def deliveries_panel() -> None:
     with frame.reader() as conn:
@@ -46,12 +53,13 @@ def deliveries_panel() -> None:
     if not rows:
         st.caption("No alert raised yet.")
         return
-    st.dataframe(zones.in_zone(alert_views.deliveries_frame(rows), zone), hide_index=True,
+    st.caption(f"Times in {zones.zone_label(zone)}")
+    st.dataframe(_shown(alert_views.deliveries_frame(rows)), hide_index=True,
                  column_config=tables.ALERT_DELIVERIES, column_order=tables.ALERT_DELIVERY_ORDER)
     st.subheader("Failures")
     failed = alert_views.failures(rows)
     if failed:
-        st.dataframe(zones.in_zone(alert_views.deliveries_frame(failed), zone), hide_index=True,
+        st.dataframe(_shown(alert_views.deliveries_frame(failed)), hide_index=True,
                      column_config=tables.ALERT_DELIVERIES,
                      column_order=tables.ALERT_DELIVERY_ORDER)
     else:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from dashboard import (
     backtest_charts,
     backtest_jobs,
+    backtest_selection,
     charts,
     evaluation_views,
     frame,
@@ -269,10 +270,15 @@ with frame.reader() as conn:
 if not finished:
     st.stop()
 labels = {f"#{r['id']} {r['name']}".strip(): r["id"] for r in finished}
-launched = [label for label, run_id in labels.items()
-            if run_id in st.session_state.get("bt_launched", [])]
-chosen = st.multiselect("Results of (several to compare)", list(labels),
-                        default=launched if len(launched) > 1 else list(labels)[:1])
+names = {run_id: label for label, run_id in labels.items()}
+wanted = [names[i] for i in backtest_selection.default_selection(
+    finished, st.session_state.get("bt_launched", []))]
+if st.session_state.get("bt_results_default") != wanted:  # a run (of a batch) just finished
+    st.session_state["bt_results_default"] = wanted
+    st.session_state["bt_results"] = wanted
+st.session_state["bt_results"] = [label for label in st.session_state.get("bt_results", [])
+                                  if label in labels]
+chosen = st.multiselect("Results of (several to compare)", list(labels), key="bt_results")
 if not chosen:
     st.stop()
 with frame.reader() as conn:
@@ -307,6 +313,9 @@ for row_start in range(0, len(cards), CARDS_PER_ROW):
                                           cards[row_start:row_start + CARDS_PER_ROW],
                                           strict=False):
         column.metric(label, backtest_charts.format_metric(metrics_of_first.get(key), kind))
+if metrics_of_first.get("bars_per_second") is not None:  # how fast, not how well: a detail
+    st.caption(f"Replayed {metrics_of_first.get('bars', 0):,} bars at "
+               f"{metrics_of_first['bars_per_second']:,.0f} bars/s")
 if metrics_of_first.get("stopped_reason"):
     st.warning(f"Stopped early: {plain.escape(metrics_of_first['stopped_reason'])}")
 if metrics_of_first.get("undefined"):
@@ -326,8 +335,8 @@ if trades:
 for group in ("trend", "volatility", "time_bucket", "weekday", "exit_reason"):
     if breakdowns.get(group):
         st.caption(f"By {group.replace('_', ' ')}")
-        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group]), hide_index=True,
-                     column_config=tables.BREAKDOWN)
+        st.dataframe(backtest_charts.breakdown_frame(breakdowns[group], group),
+                     hide_index=True)
 if st.button(f"Delete run {re.sub(r'^#', '', chosen[0])}", type="secondary"):
     with frame.writer() as conn:
         backtest_jobs.delete(conn, first, frame.utc_now(), frame.db_path())

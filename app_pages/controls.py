@@ -90,13 +90,14 @@ def outcomes_panel() -> None:
     zone = frame.display_zone()
     st.subheader("Commands and outcomes")
     st.caption(f"Times in {zones.zone_label(zone)}")
-    st.dataframe(zones.in_zone(commands, zone, ("created_at", "processed_at")),
+    st.dataframe(tables.readable(zones.in_zone(commands, zone, ("created_at", "processed_at"))),
                  hide_index=True, column_config={
                      "created_at": st.column_config.DatetimeColumn(format=tables.TIME),
                      "processed_at": st.column_config.DatetimeColumn(format=tables.TIME),
                      "result": st.column_config.TextColumn(width="large")})
     st.subheader("Events")
-    st.dataframe(zones.in_zone(events, zone, ("ts",)), hide_index=True, column_config={
+    st.dataframe(tables.readable(zones.in_zone(events, zone, ("ts",))), hide_index=True,
+                 column_config={
         "ts": st.column_config.DatetimeColumn("time", format=tables.TIME),
         "message": st.column_config.TextColumn(width="large")})
 

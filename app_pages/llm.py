@@ -115,6 +115,11 @@ def result_panel() -> None:
     st.caption(f"Command #{command_id} via {st.session_state.get('llm_via')}: "
                f"{command.status if command else 'unknown'}")
     if call is not None and call.status not in ("pending",):
+        if st.session_state.get("llm_header_for") != command_id:
+            # The answer is in: rerun the whole page once so the header (bias, calls and cost
+            # today) shows it now, not at its next timed refresh.
+            st.session_state["llm_header_for"] = command_id
+            st.rerun(scope="app")
         summary = llm_reports.reply_summary(call)
         (st.success if summary.ok else st.error)(plain.escape(summary.headline))
         if summary.rationale:

@@ -9,7 +9,18 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import bot_down, charts, fmt, frame, overview_panels, plain, reports, tables, zones
+from dashboard import (
+    bot_down,
+    charts,
+    fmt,
+    frame,
+    overview_panels,
+    plain,
+    reports,
+    tables,
+    trader_view,
+    zones,
+)
 from dashboard.status import bot_status
 from shared.persistence import journal_store, ops_store, report_queries, trade_story_store
 from shared.supervisor import process_info
@@ -63,8 +74,8 @@ def live_panel() -> None:
     else:
         st.plotly_chart(charts.price_chart(
             bars, shown_trades, settings.dashboard.chart_max_points,
-            f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", sentiment, zone),
-            key="price")
+            f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", sentiment, zone,
+            trader_view.position_view(state)), key="price")
     if not trades.empty:
         st.subheader("Equity")
         st.plotly_chart(charts.equity_chart(shown_trades,
@@ -72,10 +83,10 @@ def live_panel() -> None:
                         key="equity")
     st.subheader("Latest decisions")
     st.caption(f"Times in {zones.zone_label(zone)}")
-    st.dataframe(zones.in_zone(decisions, zone), hide_index=True,
+    st.dataframe(tables.readable(zones.in_zone(decisions, zone)), hide_index=True,
                  column_config=tables.DECISIONS, column_order=tables.DECISION_ORDER)
     st.subheader("Recent trades")
-    st.dataframe(shown_trades.tail(20).iloc[::-1], hide_index=True,
+    st.dataframe(tables.readable(shown_trades.tail(20).iloc[::-1]), hide_index=True,
                  column_config=tables.TRADES, column_order=tables.TRADE_ORDER)
 
 

@@ -15,7 +15,16 @@ from pathlib import Path
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import config_editor, frame, plain, research_views, server_files, tables, zones
+from dashboard import (
+    config_editor,
+    fmt,
+    frame,
+    plain,
+    research_views,
+    server_files,
+    tables,
+    zones,
+)
 from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES
 from shared.config.research_request import (
     MC_METHODS,
@@ -64,8 +73,15 @@ def _launch(request: ResearchRequest, name: str) -> None:
 
 with frame.reader() as conn:
     has_runs = bool(conn is not None and research_store.research_runs(conn, limit=1))
+# The tool is chosen outside the form so the form shows only that tool's fields.
+kind = st.radio("Tool", list(KINDS), horizontal=True, key="rs_kind")
+tool = KINDS[kind]
+# what a hidden field sends (the same defaults as the fields)
+objective, drawdown_weight, workers, search, trials, cluster = OBJECTIVES[0], 1.0, 2, "grid", 50, ""
+train_bars, test_bars, anchored = 5000, 2000, False
+method, block_length, runs, seed, starting, ruin = "block", 5, 1000, 7, "", 0.0
+grid_text = ""
 with st.expander("New run", expanded=not has_runs), st.form("research_request"):
-    kind = st.radio("Tool", list(KINDS), horizontal=True, key="rs_kind")
     left, middle, right = st.columns(3)
     data = left.text_input("Data: synthetic, or a CSV/Parquet path on the server", "synthetic",
                            key="rs_data")
@@ -75,35 +91,42 @@ with st.expander("New run", expanded=not has_runs), st.form("research_request"):
     strategy = st.selectbox("Strategy", [ENSEMBLE, *STRATEGY_NAMES, *REFERENCE_STRATEGY_NAMES],
                             key="rs_strategy")
     params_text = st.text_area("Fixed parameters, KEY=VALUE per line", key="rs_params")
-    grid_text = st.text_area("Grid, KEY=V1,V2,... per line (sweep, walk-forward)",
-                             key="rs_grid")
-    left, middle, right = st.columns(3)
-    objective = left.selectbox("Objective", OBJECTIVES, key="rs_objective")
-    drawdown_weight = middle.number_input("Drawdown weight", 0.0, 100.0, 1.0, key="rs_ddw")
-    workers = right.number_input("Local workers", 1, 64, 2, key="rs_workers")
-    left, right = st.columns([1, 2])
-    search = left.selectbox("Sweep search", ["grid", "tpe"], key="rs_search",
-                            help="grid: every point; tpe: Optuna TPE trials (seeded)")
-    trials = left.number_input("TPE trials", 1, 100_000, 50, key="rs_trials")
-    cluster = right.text_input("Dask scheduler (blank: this machine), e.g. tcp://10.0.0.5:8786",
-                               key="rs_cluster")
-    left, middle, right = st.columns(3)
-    train_bars = left.number_input("Walk-forward: in-sample bars", 0, 10_000_000, 5000,
-                                   key="rs_train")
-    test_bars = middle.number_input("Walk-forward: out-of-sample bars", 0, 10_000_000, 2000,
-                                    key="rs_test")
-    anchored = right.checkbox("Anchored windows", key="rs_anchored",
-                              help="The in-sample window grows from the first bar instead of "
-                              "rolling forward")
-    left, middle, right = st.columns(3)
-    method = left.selectbox("Monte Carlo method", MC_METHODS, index=MC_METHODS.index("block"),
-                            key="rs_method")
-    block_length = middle.number_input("Block length (trades)", 1, 10_000, 5, key="rs_block")
-    runs = right.number_input("Simulations", 1, 1_000_000, 1000, key="rs_runs")
-    left, middle, right = st.columns(3)
-    seed = left.number_input("Seed (Monte Carlo, TPE)", value=7, step=1, key="rs_seed")
-    starting = middle.text_input("Starting equity $ (blank: the config's)", key="rs_start_eq")
-    ruin = right.number_input("Ruin at equity $", 0.0, 1e9, 0.0, key="rs_ruin")
+    if tool != "monte_carlo":
+        grid_text = st.text_area("Grid, KEY=V1,V2,... per line (sweep, walk-forward)",
+                                 key="rs_grid")
+        left, middle, right = st.columns(3)
+        objective = left.selectbox("Objective", OBJECTIVES, key="rs_objective")
+        drawdown_weight = middle.number_input("Drawdown weight", 0.0, 100.0, 1.0, key="rs_ddw")
+        workers = right.number_input("Local workers", 1, 64, 2, key="rs_workers")
+        left, right = st.columns([1, 2])
+        if tool == "sweep":
+            search = left.selectbox("Sweep search", ["grid", "tpe"], key="rs_search",
+                                    help="grid: every point; tpe: Optuna TPE trials (seeded)")
+            trials = left.number_input("TPE trials", 1, 100_000, 50, key="rs_trials")
+        cluster = right.text_input("Dask scheduler (blank: this machine), e.g. "
+                                   "tcp://10.0.0.5:8786", key="rs_cluster")
+    if tool == "walk_forward":
+        left, middle, right = st.columns(3)
+        train_bars = left.number_input("Walk-forward: in-sample bars", 0, 10_000_000, 5000,
+                                       key="rs_train")
+        test_bars = middle.number_input("Walk-forward: out-of-sample bars", 0, 10_000_000,
+                                        2000, key="rs_test")
+        anchored = right.checkbox("Anchored windows", key="rs_anchored",
+                                  help="The in-sample window grows from the first bar "
+                                  "instead of rolling forward")
+    if tool == "monte_carlo":
+        left, middle, right = st.columns(3)
+        method = left.selectbox("Monte Carlo method", MC_METHODS,
+                                index=MC_METHODS.index("block"), key="rs_method")
+        block_length = middle.number_input("Block length (trades)", 1, 10_000, 5,
+                                           key="rs_block")
+        runs = right.number_input("Simulations", 1, 1_000_000, 1000, key="rs_runs")
+        left, middle, right = st.columns(3)
+        starting = middle.text_input("Starting equity $ (blank: the config's)",
+                                     key="rs_start_eq")
+        ruin = right.number_input("Ruin at equity $", 0.0, 1e9, 0.0, key="rs_ruin")
+    if tool in ("sweep", "monte_carlo"):
+        seed = st.number_input("Seed (Monte Carlo, TPE)", value=7, step=1, key="rs_seed")
     name = st.text_input("Run name (optional)", key="rs_name")
     submitted = st.form_submit_button("Start research run", type="primary")
 
@@ -234,7 +257,7 @@ else:
     cards = st.columns(3)
     cards[0].metric("Probability of ruin", f"{document['probability_of_ruin']:.1%}")
     cards[1].metric("Median final P&L",
-                    f"${document['percentiles']['final_pnl_cents']['50'] / 100:,.2f}")
+                    fmt.usd(document['percentiles']['final_pnl_cents']['50']))
     cards[2].metric("Simulations", f"{document['runs']:,} ({document['method']})")
     st.plotly_chart(research_views.fan_figure(document), key="rs_fan")
     st.dataframe(research_views.percentiles_frame(document), hide_index=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, frame, reports, tables, zones
+from dashboard import backtest_charts, charts, frame, reports, tables, zones
 from shared.domain import metrics
 from shared.domain.instruments import usd_to_cents
 from shared.persistence import journal_store, report_queries
@@ -82,8 +83,8 @@ right.plotly_chart(charts.pnl_bar_chart(bucket_pnl, "Net P&L by time-of-day buck
                    key="time_bucket")
 for name in ("trend", "volatility", "exit_reason"):
     st.caption(f"By {name.replace('_', ' ')}")
-    st.dataframe(reports.breakdown_table(groups[name]), hide_index=True,
-                 column_config=tables.BREAKDOWN)
+    st.dataframe(backtest_charts.breakdown_frame([asdict(g) for g in groups[name]], name),
+                 hide_index=True)
 
 st.subheader("Trade log")
 st.dataframe(table, hide_index=True, column_config=tables.TRADES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -17,9 +18,11 @@ HEADLINE_METRICS = (
     ("expectancy_cents", "Expectancy", "usd"), ("sharpe", "Sharpe (daily)", "ratio"),
     ("sortino", "Sortino (daily)", "ratio"), ("max_drawdown_cents", "Max drawdown", "usd"),
     ("exposure", "Exposure", "pct"), ("trades_per_day", "Trades per day", "ratio"),
-    ("buy_and_hold_cents", "Buy & hold", "usd"), ("bars_per_second", "Bars / s", "int"),
+    ("buy_and_hold_cents", "Buy & hold", "usd"),
 )
 
+
+READABLE_TRADES = 60  # trades a price chart opens on; more markers overlap into a smear
 
 # A horizontal legend in the top margin, below the title (never on top of it).
 LEGEND_UNDER_TITLE = {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left",
@@ -33,7 +36,7 @@ def format_metric(value: Any, kind: str) -> str:
     if kind == "usd":
         return fmt.usd(value)
     if kind == "pct":
-        return f"{value:.1%}"
+        return fmt.percent(value)
     if kind == "int":
         return f"{value:,.0f}"
     return f"{value:.2f}"
@@ -92,27 +95,67 @@ def equity_drawdown_figure(points: list[tuple[Any, int, int]], zone: str) -> go.
 
 def trades_figure(candles: dict[str, list[Any]], trades: list[TradeRecord], zone: str
                   ) -> go.Figure:
-    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked."""
+    """Price candles with each trade's entry (▲ long / ▼ short) and exit (×) marked. With
+    more than ``READABLE_TRADES`` trades the chart opens on the last ones (every trade is
+    drawn; zoom out or double-click to see all), with the price axis fitted to that window."""
+    times = charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone))
     figure = go.Figure(go.Candlestick(
-        x=charts.wall_clock(pd.to_datetime(candles.get("ts", []), utc=True).tz_convert(zone)),
-        open=candles.get("open", []), high=candles.get("high", []),
+        x=times, open=candles.get("open", []), high=candles.get("high", []),
         low=candles.get("low", []), close=candles.get("close", []), name="Price",
     ))
-    charts.add_trade_markers(figure, zones.in_zone(reports.trades_table(trades), zone))
+    table = zones.in_zone(reports.trades_table(trades), zone)
+    charts.add_trade_markers(figure, table)
+    title = f"Trades on price (times in {zone})"
+    if len(table) > READABLE_TRADES and len(times):
+        start = charts.wall_clock(table["entry_ts"]).iloc[-READABLE_TRADES]
+        inside = [i for i, t in enumerate(times) if t >= start]
+        if inside:
+            low = min(candles["low"][i] for i in inside)
+            high = max(candles["high"][i] for i in inside)
+            pad = max(0.25, (high - low) * 0.05)
+            figure.update_xaxes(range=[start, times[-1]])
+            figure.update_yaxes(range=[low - pad, high + pad])
+            title = (f"Trades on price: the last {READABLE_TRADES} of {len(table):,} "
+                     f"(zoom out for all; times in {zone})")
     figure.update_layout(height=480, xaxis_rangeslider_visible=False,
                          margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                         title=f"Trades on price (times in {zone})", legend=LEGEND_UNDER_TITLE)
+                         title=title, legend=LEGEND_UNDER_TITLE)
     return figure
 
 
-def breakdown_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A breakdown (from the run's JSON) as a table in dollars."""
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    frame["net_pnl_usd"] = frame.pop("net_pnl_cents") / 100
-    frame["average_trade_usd"] = frame.pop("average_trade_cents") / 100
-    return frame
+WEEKDAY_KEY = re.compile(r"^\d (\w{3})$")  # "0 Mon": the digit only sorts the days
+
+
+def group_label(key: Any) -> str:
+    """A breakdown group as a person reads it: ``Mon`` (not ``0 Mon``), ``profit target``."""
+    text = str(key)
+    if (weekday := WEEKDAY_KEY.match(text)) is not None:
+        return weekday.group(1)
+    return text.replace("_", " ")
+
+
+def breakdown_frame(rows: list[dict[str, Any]], group: str = "group") -> pd.DataFrame:
+    """A breakdown (from the run's JSON) as text for a trader: money ``-$1,250.00``, win rate
+    ``47.7%`` (one decimal, as on every page), profit factor ``1.35``, ``∞`` with no losing trade
+    and ``n/a`` with no trade to divide by (never "None")."""
+    columns = [group.replace("_", " ").capitalize(), "Trades", "Net P&L", "Avg trade",
+               "Win rate", "Profit factor"]
+    return pd.DataFrame([[
+        group_label(row.get("key")), f"{row.get('trades', 0):,}",
+        fmt.usd(row.get("net_pnl_cents")), fmt.usd(row.get("average_trade_cents")),
+        fmt.percent(row.get("win_rate")).replace(fmt.DASH, "n/a"),
+        fmt.ratio(_profit_factor(row)).replace(fmt.DASH, "n/a"),
+    ] for row in rows], columns=columns)
+
+
+def _profit_factor(row: dict[str, Any]) -> float | None:
+    """The stored profit factor; JSON keeps no infinity, so a group of only winners (stored
+    as null) is infinite again."""
+    value = row.get("profit_factor")
+    trades = row.get("trades") or 0
+    if value is None and trades > 0 and row.get("wins") == trades:
+        return float("inf")
+    return value
 
 
 # --- The LLM in backtests: sources, modes to compare, and the side-by-side table -----------

@@ -9,6 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import fmt
+from dashboard.trader_view import PositionView
+
 
 def wall_clock(values):
     """Times as naive wall-clock values of their own zone: plotly shows tz-aware times by
@@ -38,9 +41,11 @@ def downsample_ohlc(bars: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, 
 def price_chart(
     bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = "",
     sentiment: pd.DataFrame | None = None, zone: str | None = None,
+    position: PositionView | None = None,
 ) -> go.Figure:
     """Candles with EMA and Bollinger overlays and trade entry/exit markers (downsampled in UTC,
-    shown in ``zone``); the rolling sentiment in a panel below when given."""
+    shown in ``zone``); the open position's entry, stop and target when given; the rolling
+    sentiment in a panel below when given."""
     candles, step = downsample_ohlc(bars, max_points)
     first_candle = candles.index.min() if len(candles) else None
     if zone is not None and len(candles):
@@ -64,11 +69,15 @@ def price_chart(
     if not trades.empty:
         shown = trades if first_candle is None else trades[trades["entry_ts"] >= first_candle]
         add_trade_markers(figure, shown)
+    if position is not None and len(candles):
+        add_open_position(figure, position, first_candle, candles.index.max(), zone)
     label = f" ({step} candles)" if step != "raw" else ""
+    # The legend under the plot: above it, it wraps into rows at narrow widths and covers
+    # the title (1,024 px).
     figure.update_layout(
-        title=f"{title}{label}", height=500, xaxis_rangeslider_visible=False,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0},
+        title=f"{title}{label}", height=520, xaxis_rangeslider_visible=False,
+        margin={"l": 10, "r": 110 if position is not None else 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.17, "xanchor": "left", "x": 0},
     )
     if sentiment is not None and not sentiment.empty:
         add_sentiment_panel(figure, sentiment["sentiment"], step, zone)
@@ -124,6 +133,52 @@ def add_trade_markers(figure: go.Figure, trades: pd.DataFrame) -> None:
     ))
 
 
+POSITION_LINES = (("Stop", "#d7191c", "dash"), ("Target", "#1a9641", "dash"))
+
+
+def add_open_position(
+    figure: go.Figure, position: PositionView, first_candle: pd.Timestamp,
+    last_candle: pd.Timestamp, zone: str | None,
+) -> None:
+    """The open position: its entry as a large outlined ▲/▼ (when inside the window) and
+    horizontal lines across the window at the entry, the working stop and the target, each
+    named with its price at the right edge."""
+    entry_ts = pd.Timestamp(position.entry_ts) if position.entry_ts is not None else None
+    inside = entry_ts is not None and first_candle is not None and entry_ts >= first_candle
+
+    def shown(ts: pd.Timestamp | None) -> pd.Timestamp:
+        if ts is None:
+            return last_candle
+        return wall_clock(ts.tz_convert(zone) if zone is not None and ts.tzinfo else ts)
+
+    start, window_start = shown(entry_ts), shown(first_candle)
+    side = position.side
+    symbol, color, _ = ENTRY_MARKERS[side]
+    arrow = "▲" if side == "long" else "▼"
+    label = f"Open {side} {position.contracts} {arrow} @ {fmt.points(position.entry_price)}"
+    if inside:
+        figure.add_trace(go.Scatter(
+            x=[start], y=[position.entry_price], mode="markers", name=label,
+            marker={"symbol": symbol, "size": 18, "color": color,
+                    "line": {"width": 3, "color": "#ffb000"}},
+            hovertemplate=f"open {side} entry @ %{{y:.2f}}<extra></extra>",
+        ))
+    levels = [("Entry", position.entry_price, color, "dot")]
+    for (name, line_color, dash), level in zip(POSITION_LINES,
+                                               (position.stop, position.target), strict=True):
+        if level is not None:
+            levels.append((name, level.price, line_color, dash))
+    for name, price, line_color, dash in levels:
+        figure.add_trace(go.Scatter(
+            x=[window_start, last_candle], y=[price, price], mode="lines+text",
+            name=label if name == "Entry" and not inside else f"{name} {fmt.points(price)}",
+            line={"color": line_color, "width": 2 if name != "Entry" else 1, "dash": dash},
+            text=["", f" {name} {fmt.points(price)}"], textposition="middle right",
+            cliponaxis=False, textfont={"color": line_color},
+            hovertemplate=f"{name} %{{y:.2f}}<extra></extra>",
+        ))
+
+
 def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
     """Equity after each closed trade (from the first entry) and its drawdown from the peak."""
     times = wall_clock(pd.concat([trades["entry_ts"].iloc[:1], trades["exit_ts"]],
@@ -133,9 +188,10 @@ def equity_chart(trades: pd.DataFrame, starting_equity_usd: float) -> go.Figure:
     drawdown = equity - equity.cummax()
     # Two stacked y axes on one x axis (make_subplots costs ~0.1 s per figure).
     figure = go.Figure([
-        go.Scatter(x=times, y=equity, name="Equity", mode="lines"),
+        # Steps: equity changes only when a trade closes, so no diagonal between closes.
+        go.Scatter(x=times, y=equity, name="Equity", mode="lines", line_shape="hv"),
         go.Scatter(x=times, y=drawdown, name="Drawdown", fill="tozeroy", yaxis="y2",
-                   line={"color": "crimson"}),
+                   line_shape="hv", line={"color": "crimson"}),
     ])
     figure.update_layout(
         height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -108,11 +108,17 @@ def display_zone() -> str:
 
 
 def zone_selector() -> str:
-    """The sidebar's time-zone choice, kept in the session across pages."""
+    """The sidebar's time-zone choice, kept in the session across pages and in the URL
+    (``?tz=UTC``), so a reload or a bookmark keeps it."""
     if st.session_state.get(zones.ZONE_KEY) not in zones.ZONES:
-        st.session_state[zones.ZONE_KEY] = zones.EXCHANGE_ZONE
-    return st.selectbox("Times shown in", zones.ZONES, key=zones.ZONE_KEY,
+        wanted = st.query_params.get(zones.ZONE_PARAM)
+        st.session_state[zones.ZONE_KEY] = (wanted if wanted in zones.ZONES
+                                            else zones.EXCHANGE_ZONE)
+    zone = st.selectbox("Times shown in", zones.ZONES, key=zones.ZONE_KEY,
                         format_func=zones.selector_label)
+    if st.query_params.get(zones.ZONE_PARAM) != zone:
+        st.query_params[zones.ZONE_PARAM] = zone
+    return zone
 
 
 def password_ok() -> bool:

@@ -13,7 +13,6 @@ from datetime import datetime
 import pandas as pd
 
 from dashboard import fmt, zones
-from shared.domain.metrics import GroupStats
 from shared.domain.models import TradeRecord
 from shared.persistence import journal_store
 
@@ -55,16 +54,6 @@ def trades_table(trades: Sequence[TradeRecord]) -> pd.DataFrame:
                "trend", "volatility", "time_bucket", "bias_at_entry"]
     frame = pd.DataFrame(rows, columns=columns)
     return _utc(frame, "entry_ts", "exit_ts")
-
-
-def breakdown_table(groups: Sequence[GroupStats]) -> pd.DataFrame:
-    """A breakdown (per hour, regime bucket, ...) with money in dollars, for display."""
-    return pd.DataFrame([
-        {"group": g.key, "trades": g.trades, "wins": g.wins, "win_rate": g.win_rate,
-         "net_pnl_usd": g.net_pnl_cents / 100, "average_trade_usd": g.average_trade_cents / 100,
-         "profit_factor": g.profit_factor}
-        for g in groups
-    ])
 
 
 def pnl_by_hour(table: pd.DataFrame, zone: str) -> pd.Series:

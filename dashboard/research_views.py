@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import yaml
 
+from dashboard import fmt
 from dashboard.config_editor import FieldError, validate_config
 from shared.config.backtest_request import split_params
 from shared.config.settings import STRATEGY_NAMES, Settings
@@ -35,7 +36,8 @@ def points_frame(document: dict[str, Any]) -> pd.DataFrame:
         rows.append({**point["params"], "objective": objective_display(document,
                                                                        point["objective"]),
                      "net P&L $": _dollars(metrics["net_pnl_cents"]), "trades": metrics["trades"],
-                     "win rate": metrics["win_rate"], "profit factor": metrics["profit_factor"],
+                     "win rate": _percent(metrics["win_rate"]),
+                     "profit factor": metrics["profit_factor"],
                      "Sharpe": metrics["sharpe"],
                      "max DD $": _dollars(metrics["max_drawdown_cents"])})
     return pd.DataFrame(rows).sort_values("objective", ascending=False, na_position="last")
@@ -53,6 +55,11 @@ def best_first(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(points, key=lambda p: (p["objective"] is None, -(p["objective"] or 0.0)))
 
 
+def _percent(fraction: float | None) -> float | None:
+    """A fraction as percent points, shown with one decimal like every win rate."""
+    return None if fraction is None else fraction * 100
+
+
 def _dollars(cents: float | None) -> float | None:
     return None if cents is None else cents / 100
 
@@ -64,9 +71,12 @@ def heatmap_figure(document: dict[str, Any], x_key: str, y_key: str) -> go.Figur
     grid = document["grid"]
     table = frame.groupby([y_key, x_key])["objective"].max().unstack(x_key)
     table = table.reindex(index=grid[y_key], columns=grid[x_key])
+    # Diverging around break-even (0; 1 for a profit factor): a losing cell is never green,
+    # however much less it lost than its neighbours.
+    middle = 1.0 if document.get("objective") == "profit_factor" else 0.0
     figure = go.Figure(go.Heatmap(z=table.to_numpy(), x=[str(v) for v in table.columns],
                                   y=[str(v) for v in table.index], colorscale="RdYlGn",
-                                  colorbar={"title": "objective"},
+                                  zmid=middle, colorbar={"title": "objective"},
                                   hovertemplate=f"{x_key}=%{{x}}<br>{y_key}=%{{y}}<br>"
                                                 "objective=%{z:,.2f}<extra></extra>"))
     figure.update_layout(title=OBJECTIVE_LABELS.get(document.get("objective", ""), "objective"),
@@ -107,7 +117,8 @@ def stitched_equity_figure(document: dict[str, Any]) -> go.Figure:
     """Realized equity of the stitched out-of-sample trades."""
     points = document["equity"]
     figure = go.Figure(go.Scatter(x=[p[0] for p in points], y=[p[1] / 100 for p in points],
-                                  mode="lines", name="out-of-sample equity"))
+                                  mode="lines", line_shape="hv",
+                                  name="out-of-sample equity"))
     for window in document["windows"][1:]:
         figure.add_vline(x=window["test_start"], line_dash="dot", line_color="grey")
     figure.update_layout(title="Stitched out-of-sample equity ($)", height=360,
@@ -136,11 +147,14 @@ def fan_figure(document: dict[str, Any]) -> go.Figure:
 
 
 def percentiles_frame(document: dict[str, Any]) -> pd.DataFrame:
-    """Percentiles of final P&L and max drawdown, in dollars."""
+    """Percentiles of final P&L and max drawdown as money text, lowest percentile first (the
+    stored keys are text: "25" sorts before "5")."""
     found = document["percentiles"]
-    return pd.DataFrame([{"percentile": f"{p}%", "final P&L $": found["final_pnl_cents"][p] / 100,
-                          "max drawdown $": found["max_drawdown_cents"][p] / 100}
-                         for p in found["final_pnl_cents"]])
+    order = sorted(found["final_pnl_cents"], key=float)
+    return pd.DataFrame([{"Percentile": f"{float(p):g} %",
+                          "Final P&L": fmt.usd(found["final_pnl_cents"][p]),
+                          "Max drawdown": fmt.usd(found["max_drawdown_cents"][p])}
+                         for p in order])
 
 
 def config_with_params(settings: Settings, params: dict[str, str], strategy: str | None

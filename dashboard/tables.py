@@ -7,6 +7,7 @@ decimals, prices with two).
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import fmt
@@ -14,6 +15,29 @@ from dashboard import fmt
 _money = st.column_config.NumberColumn
 TIME = "YYYY-MM-DD HH:mm:ss"
 SHORT_TIME = "MM-DD HH:mm:ss"
+
+
+MISSING = "—"
+YES = "✓"
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for a person: booleans (and 0/1 flag columns holding only those) as ✓ / —, and
+    no "None" in a text column (an empty cell reads as —)."""
+    result = frame.copy()
+    for name in result.columns:
+        column = result[name]
+        if pd.api.types.is_bool_dtype(column):
+            result[name] = pd.Series([YES if v else MISSING for v in column], index=result.index,
+                                     dtype=object)
+        elif pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            values = [MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v
+                      for v in column]
+            if all(isinstance(v, bool) or v == MISSING for v in values) and any(
+                    isinstance(v, bool) for v in values):
+                values = [YES if v is True else MISSING for v in values]
+            result[name] = pd.Series(values, index=result.index, dtype=object)
+    return result
 
 
 def _time(label: str) -> st.column_config.DatetimeColumn:
@@ -32,21 +56,20 @@ TRADES = {
     "exit_ts": _time("exit time"),
     "exit_price": _money("exit", format=fmt.PRICE_COLUMN),
     "exit_reason": st.column_config.TextColumn("exit reason"),
+    "time_bucket": st.column_config.TextColumn("time of day"),
+    "bias_at_entry": st.column_config.TextColumn("LLM bias at entry"),
 }
 TRADE_ORDER = ("bracket_id", "side", "contracts", "pnl_net_usd", "entry_ts", "entry_price",
                "exit_ts", "exit_price", "exit_reason", "pnl_gross_usd", "commission_usd",
                "trend", "volatility", "time_bucket", "bias_at_entry", "symbol")
-BREAKDOWN = {
-    "net_pnl_usd": _money("net P&L", format=fmt.USD_COLUMN),
-    "average_trade_usd": _money("avg trade", format=fmt.USD_COLUMN),
-    "win_rate": _money("win rate", format="percent"),
-    "profit_factor": _money("profit factor", format="%.2f"),
-}
 DECISIONS = {
     "ts": _time("time"),
     "close": _money("close", format=fmt.PRICE_COLUMN),
     "final_confidence": _money("confidence", format="%.3f"),
     "reasons": st.column_config.TextColumn("reasons", width="large"),
+    "action_taken": st.column_config.TextColumn("action taken"),
+    "signal_action": st.column_config.TextColumn("signal"),
+    "risk_rule": st.column_config.TextColumn("risk rule"),
 }
 DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
                   "signal_action", "risk_rule")
@@ -56,6 +79,8 @@ LLM_CALLS = {
     "latency_ms": _money("latency ms", format="%.0f"),
     "confidence": _money("confidence", format="%.2f"),
     "error": st.column_config.TextColumn("error", width="medium"),
+    "input_tokens": st.column_config.NumberColumn("tokens in"),
+    "output_tokens": st.column_config.NumberColumn("tokens out"),
 }
 LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
                   "action", "latency_ms", "input_tokens", "output_tokens", "error", "model")
@@ -73,7 +98,7 @@ MEMORY_BUCKETS = {
 SWEEP_POINTS = {
     "objective": _money("objective", format="%.2f"),
     "net P&L $": _money("net P&L", format=fmt.USD_COLUMN),
-    "win rate": _money("win rate", format="percent"),
+    "win rate": _money("win rate", format="%.1f%%"),
     "profit factor": _money("profit factor", format="%.2f"),
     "Sharpe": _money("Sharpe", format="%.2f"),
     "max DD $": _money("max drawdown", format=fmt.USD_COLUMN),

@@ -7,7 +7,8 @@ own time, America/Chicago (CME Globex days run 17:00 to 16:00 CT).
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import re
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -16,8 +17,11 @@ EXCHANGE_ZONE = "America/Chicago"
 ZONES = (EXCHANGE_ZONE, "UTC", "America/New_York", "Europe/London", "Europe/Berlin",
          "Asia/Tokyo")
 ZONE_KEY = "display_zone"
+ZONE_PARAM = "tz"  # the URL query parameter remembering the choice across reloads
 SESSION_OPEN_CT = time(17, 0)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# A UTC time written into a message (alerts write ``2025-03-03 15:00:00 UTC``; older rows ``Z``)
+UTC_IN_TEXT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:Z| UTC)\b")
 
 
 SELECTOR_LABELS = {EXCHANGE_ZONE: "Chicago (CT) · exchange", "UTC": "UTC",
@@ -75,3 +79,26 @@ def session_hour_order(zone: str, on: datetime | None = None) -> list[int]:
     open_ct = datetime.combine(day, SESSION_OPEN_CT, tzinfo=ZoneInfo(EXCHANGE_ZONE))
     first = open_ct.astimezone(ZoneInfo(zone)).hour
     return [(first + step) % 24 for step in range(24)]
+
+
+def text_in_zone(text: str | None, zone: str) -> str | None:
+    """A message with each UTC time in it rewritten in ``zone`` with its abbreviation, so a
+    table shown in CT carries no UTC text (``... 15:00:00 UTC`` -> ``... 09:00:00 CST``)."""
+    if not text:
+        return text
+
+    def local(match: re.Match[str]) -> str:
+        moment = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}").replace(tzinfo=UTC)
+        return fmt_time(moment, zone)
+
+    return UTC_IN_TEXT.sub(local, text)
+
+
+def texts_in_zone(frame: pd.DataFrame, zone: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A copy whose text ``columns`` have their UTC times rewritten in ``zone``."""
+    result = frame.copy()
+    for name in columns:
+        if name in result.columns:
+            result[name] = pd.Series([text_in_zone(v, zone) if isinstance(v, str) else v
+                                      for v in result[name]], index=result.index, dtype=object)
+    return result

@@ -87,7 +87,8 @@ def price(value: float | None) -> str:
 
 
 def when(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M:%SZ")
+    """A time in an alert, named UTC in words (a trader's phone shows no zone of its own)."""
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def entry_alert(fill: EntryFillRow) -> Alert:

@@ -14,6 +14,7 @@ import os
 import signal
 import sqlite3
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.backtest import llm_cli
+from bot.backtest.config_choice import choose_config
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
@@ -38,14 +40,21 @@ CANCEL_SIGNAL = signal.SIGUSR1  # the cancel watcher's nudge to the main thread
 CANCEL_POLL_S = 0.5
 EXIT_CANCELLED = 4  # a stored run was cancelled (flag, deleted row, SIGTERM/SIGINT)
 PROGRESS_EVERY_S = 0.5
+EXIT_CODES_TEXT = ("exit codes (README, section 'Exit codes'): 0 done, 2 bad input (one line on "
+                   "stderr names it), 4 a stored run (--run-id) was cancelled")
+CONFIG_HELP = ("the config the run starts from: 'active' (default: the active version in the "
+               "database, --db or env TRADER_DB, as the bot runs it; built-in defaults when "
+               "there is none), 'defaults' (built-in defaults) or a YAML file")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The backtest subcommand's flags (outside tools rely on these names)."""
-    add_request_arguments(parser)
+    add_request_arguments(parser, CONFIG_HELP)
+    parser.epilog = EXIT_CODES_TEXT
     parser.add_argument("--json", metavar="OUT", help="write {trades, metrics} here")
     parser.add_argument("--run-id", type=int, help="run the request stored in backtest_runs")
-    parser.add_argument("--db", help="SQLite file for --run-id (default env TRADER_DB)")
+    parser.add_argument("--db", help="SQLite file for --run-id and the active config (default "
+                        "env TRADER_DB, else data/trader.db)")
     parser.add_argument("--memory", metavar="off|on|FILE",
                         help="memory of past setups: off, on (starts empty), or a SQLite "
                         "journal whose setups closed before the first bar seed it; default: "
@@ -56,7 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     llm_cli.add_arguments(parser)
 
 
-def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+def add_request_arguments(
+    parser: argparse.ArgumentParser,
+    config_help: str = "base config YAML (default: built-in defaults)",
+) -> None:
     """The flags that make a ``BacktestRequest``: data, strategy, parameters, costs, config
     (shared with ``python -m bot research``)."""
     data = parser.add_argument_group("data")
@@ -76,7 +88,7 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     strategy.add_argument("--commission", type=float, metavar="USD_PER_SIDE")
     strategy.add_argument("--slippage", type=int, metavar="TICKS")
     strategy.add_argument("--contracts", type=int, metavar="N")
-    strategy.add_argument("--config", help="base config YAML (default: built-in defaults)")
+    strategy.add_argument("--config", help=config_help)
 
 
 def request_from_args(args: argparse.Namespace) -> BacktestRequest:
@@ -203,11 +215,15 @@ def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
     return_freed_arrays_to_os()
     if args.run_id is None:
-        try:
-            result = run_backtest(request_from_args(args), LogProgress())
-        except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
-            return _refuse(str(exc))
-        _report(result, args.json)
+        with tempfile.TemporaryDirectory(prefix="backtest-config-") as folder:
+            try:
+                choice = choose_config(args.config, args.db, Path(folder))
+                logger.info("config: %s", choice.label)
+                args.config = choice.path
+                result = run_backtest(request_from_args(args), LogProgress())
+            except (ConfigError, BadBarError, BadNewsFileError, OSError) as exc:
+                return _refuse(str(exc))
+        _report(result, args.json, choice.label)
         return 0
     return _run_stored(args)
 
@@ -302,7 +318,8 @@ def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, 
             )
         raise
     _settle(watcher)
-    _report(result, args.json)
+    _report(result, args.json,
+            f"file {request.config}" if request.config else "built-in defaults")
     conn.close()
     return 0
 
@@ -319,21 +336,34 @@ def _ignore_signals() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
-def _report(result: BacktestResult, json_path: str | None) -> None:
+def money_text(cents: float) -> str:
+    """Cents as dollars with the sign in front, as the dashboard writes them: ``-$2,125.72``."""
+    sign = "-" if round(cents) < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"
+
+
+def percent_text(fraction: float | None) -> str:
+    """A fraction as ``47.7 %``; undefined (no trades) as ``n/a``."""
+    if fraction is None or not math.isfinite(fraction):
+        return "n/a"
+    return f"{fraction * 100:.1f} %"
+
+
+def _report(result: BacktestResult, json_path: str | None, config_label: str = "") -> None:
     m = result.metrics
     logger.info(
-        "backtest done: %d trades, net $%.2f, win rate %s, %d bars in %.1f s (%s bars/s); "
-        "file rows skipped %s, out of order (sorted) %s",
-        m["trades"], m["net_pnl_cents"] / 100, _finite(m["win_rate"]), result.bars,
+        "backtest done: %d trades, net %s, win rate %s, %d bars in %.1f s (%s bars/s); "
+        "file rows skipped %s, out of order (sorted) %s%s",
+        m["trades"], money_text(m["net_pnl_cents"]), percent_text(m["win_rate"]), result.bars,
         result.seconds, m["bars_per_second"], m.get("rows_skipped", 0),
-        m.get("rows_out_of_order", 0),
+        m.get("rows_out_of_order", 0), f"; config: {config_label}" if config_label else "",
     )
     if m.get("memory_enabled"):
         logger.info(
             "memory: %d setups (%d seeded); refused %d entries; the %d followed to their exit "
-            "(one at a time) would have made $%.2f net", m["memory_setups"],
+            "(one at a time) would have made %s net", m["memory_setups"],
             m["memory_seeded_setups"], m["memory_refused"], m["memory_refused_closed"],
-            m["memory_refused_net_pnl_cents"] / 100,
+            money_text(m["memory_refused_net_pnl_cents"]),
         )
     if result.stopped_reason:
         logger.warning("backtest stopped early: %s", result.stopped_reason)

@@ -110,9 +110,17 @@ def record_entry(state: RiskState) -> RiskState:
     return replace(state, entries_today=state.entries_today + 1)
 
 
+# Exits the trader ordered (dashboard flatten, kill switch): their P&L counts against the
+# daily cap, but they are not the strategy's losses, so they neither extend the loss streak nor
+# start the cooldown (otherwise entries stay blocked after the trader's own exit).
+TRADER_EXITS = frozenset({ExitReason.FLATTEN, ExitReason.KILL_SWITCH})
+
+
 def record_trade(state: RiskState, trade: TradeRecord) -> RiskState:
     """Fold a closed trade into the daily P&L, the loss streak and the cooldown clock."""
     realized = state.realized_today_cents + trade.pnl_net_cents
+    if trade.exit_reason in TRADER_EXITS:
+        return replace(state, realized_today_cents=realized)
     if trade.pnl_net_cents < 0:
         return replace(
             state,

@@ -33,7 +33,8 @@ DEFAULT_CONFIG = Path("data/config.yaml")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ``review`` subcommand."""
     when = parser.add_mutually_exclusive_group(required=True)
-    when.add_argument("--day", help="the CME trading day to review (YYYY-MM-DD)")
+    when.add_argument("--day", help="the CME trading day to review (YYYY-MM-DD); a day "
+                      "still open is reviewed with a warning")
     when.add_argument("--nightly", action="store_true",
                       help="run forever: review each trading day after its session close")
     parser.add_argument("--config", help="YAML config (default data/config.yaml if present)")
@@ -76,11 +77,28 @@ def command_review(args: argparse.Namespace) -> int:
         return run_nightly(args, clock)
     try:
         day = date.fromisoformat(args.day)
-        clock.session_bounds(day)
+    except ValueError:
+        sys.stderr.write(f"error: --day {args.day}: not a date; expected YYYY-MM-DD "
+                         "(e.g. 2026-12-07)\n")
+        return EXIT_BAD_INPUT
+    try:
+        _, session_end = clock.session_bounds(day)
     except ValueError as exc:
         sys.stderr.write(f"error: --day {args.day}: {exc}\n")
         return EXIT_BAD_INPUT
+    if (warning := open_session_warning(day, session_end, wall_clock_utc())) is not None:
+        logger.warning("%s", warning)
+        sys.stderr.write(f"warning: {warning}\n")
     return review_once(args, day, clock)
+
+
+def open_session_warning(day: date, session_end: datetime, now: datetime) -> str | None:
+    """A line when ``day``'s session has not ended: its review sees only the trades so far."""
+    if now >= session_end:
+        return None
+    return (f"trading day {day} is still open (its session ends {session_end:%Y-%m-%d %H:%M} "
+            "UTC): this review covers only the trades closed so far; review it again after "
+            "the close")
 
 
 def _last_closed_day(clock: CmeSessionClock, now: datetime) -> date | None:

@@ -22,7 +22,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.backtest.cli import add_request_arguments, flag_errors, request_from_args
+from bot.backtest.cli import (
+    add_request_arguments,
+    flag_errors,
+    money_text,
+    request_from_args,
+)
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.ports import wall_clock_utc
 from bot.research.execute import execute
@@ -229,13 +234,14 @@ def _run(request: ResearchRequest, conn: sqlite3.Connection | None, run_id: int 
 def summary_line(document: dict[str, Any]) -> str:
     """One line saying what a finished run found."""
     if document["kind"] == "sweep":
-        return f"{len(document['points'])} points; best {document['best']['params']}"
+        best = ", ".join(f"{k}={v}" for k, v in document["best"]["params"].items())
+        return f"{len(document['points'])} points; best {best or '(defaults)'}"
     if document["kind"] == "walk_forward":
-        net = document["stitched"]["net_pnl_cents"] / 100
-        return f"{len(document['windows'])} windows; out-of-sample net ${net:,.2f}"
-    median = document["percentiles"]["final_pnl_cents"]["50"] / 100
-    return (f"{document['runs']} runs; median final P&L ${median:,.2f}; ruin "
-            f"{document['probability_of_ruin']:.1%}")
+        net = money_text(document["stitched"]["net_pnl_cents"])
+        return f"{len(document['windows'])} windows; out-of-sample net {net}"
+    median = money_text(document["percentiles"]["final_pnl_cents"]["50"])
+    return (f"{document['runs']} runs; median final P&L {median}; ruin "
+            f"{document['probability_of_ruin'] * 100:.1f} %")
 
 
 def _end(conn: sqlite3.Connection | None, run_id: int | None,

@@ -102,7 +102,7 @@ def test_one_event_reaches_telegram_slack_and_email_as_those_services_expect(
         assert alerter.poll_once() == 1
         wait_for(settled(tmp_path / "t.db", 3), 20, "three deliveries")
         wait_for(lambda: smtp.messages, 10, "the email")
-    text = "KILL SWITCH: market exit sent for long 1\nflatten · 2025-03-03 15:00:00Z"
+    text = "KILL SWITCH: market exit sent for long 1\nflatten · 2025-03-03 15:00:00 UTC"
     [sent] = telegram.sends()
     assert sent.path == f"/bot{TOKEN}/sendMessage"
     assert sent.body["chat_id"] == CHAT and sent.text == text

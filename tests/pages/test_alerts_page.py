@@ -41,3 +41,19 @@ def test_the_page_shows_channels_masked_and_failures_and_queues_a_test_message(a
     assert [(d.kind, d.channel, d.source) for d in requested] == [
         ("test", "telegram", "dashboard")]
     conn.close()
+
+
+def test_deliveries_show_the_times_inside_messages_in_the_chosen_zone(app_env):
+    """Issue 23: UTC text inside a table labelled CT (the test message's own time)."""
+    conn = open_database(app_env["db"])
+    with write_transaction(conn):
+        alerts_store.request_test(conn, "telegram", "Test message from the MyTrader dashboard "
+                                  "(2025-03-03 15:00:00 UTC)", NOW)
+    conn.close()
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app = app.switch_page("app_pages/alerts.py").run()
+    assert not app.exception, app.exception
+    deliveries = app.dataframe[0].value
+    assert deliveries["headline"].tolist() == [
+        "Test message from the MyTrader dashboard (2025-03-03 09:00:00 CST)"]
+    assert any("Times in America/Chicago" in c.value for c in app.caption)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,15 @@ def test_a_synthetic_run_launches_and_shows_results(app_env):
     assert {"Net P&L", "Trades", "Win rate", "Sharpe (daily)", "Max drawdown"} <= labels
     assert len(app.get("plotly_chart")) >= 2  # equity/drawdown and trades on price
     assert len(app.dataframe) >= 4  # the runs table and breakdowns
+    # issue 23: trader figures only on the cards; breakdowns read as text, never "None"
+    assert "Bars / s" not in labels
+    assert any("bars/s" in c.value for c in app.caption)
+    assert app.metric[[m.label for m in app.metric].index("Win rate")].value.endswith("%")
+    weekday = next(d.value for d in app.dataframe if "Weekday" in d.value.columns)
+    assert set(weekday["Weekday"]) <= {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+    for table in (d.value for d in app.dataframe if "Profit factor" in d.value.columns):
+        assert "None" not in table.to_string() and "nan" not in table.to_string()
+        assert all(re.fullmatch(r"\d+\.\d%", v) for v in table["Win rate"])
 
 
 def test_a_bad_headline_file_fails_the_run_naming_its_line(app_env, tmp_path):
@@ -200,6 +210,9 @@ def test_memory_compare_runs_off_and_on_and_shows_them_side_by_side(app_env):
                 for r in requests}) == 1  # the same data, strategy and parameters
     app = app.run()  # the same session: both runs are selected for comparison
     assert len(app.multiselect[0].value) == 2
+    reloaded = open_page()  # issue 23: after a reload only the second run was selected
+    assert sorted(reloaded.multiselect[0].value) == sorted(
+        f"#{r['id']} {r['name']}" for r in found)
     table = next(d.value for d in app.dataframe if "Entries refused by memory" in d.value.index)
     assert list(table.loc["Memory"]) in (["on", "off"], ["off", "on"])
     refused = dict(zip(table.loc["Memory"], table.loc["Entries refused by memory"], strict=True))

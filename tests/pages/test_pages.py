@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -244,11 +245,27 @@ def test_times_follow_the_zone_chosen_in_the_sidebar(app_env):
     assert chicago == utc  # the same instant, shown in another zone
 
 
+def test_the_zone_choice_is_kept_in_the_url_and_read_back_on_reload(app_env):
+    """Issue 23: the zone choice was forgotten on reload."""
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert app.query_params["tz"] == "America/Chicago"
+    app.sidebar.selectbox[0].select("UTC").run()
+    assert app.query_params["tz"] == "UTC"
+    reloaded = AppTest.from_file(APP, default_timeout=60)  # a new session with that URL
+    reloaded.query_params["tz"] = "UTC"
+    reloaded.run()
+    assert reloaded.sidebar.selectbox[0].value == "UTC"
+    reloaded.switch_page("app_pages/overview.py").run()
+    assert str(reloaded.dataframe[0].value["ts"].iloc[0].tz) == "UTC"
+    bogus = AppTest.from_file(APP, default_timeout=60)
+    bogus.query_params["tz"] = "Mars/Olympus"
+    bogus.run()
+    assert bogus.sidebar.selectbox[0].value == "America/Chicago"
+
+
 def test_trade_drilldown_shows_the_llm_call_in_force(app_env):
     """Issue 23: the drill-down crashed ('dict' has no attribute 'response') once a trade had an
     answered LLM call before it; it now shows the call, its reply as plain text."""
-    from datetime import timedelta
-
     from shared.persistence import llm_store
     from shared.persistence.db import write_transaction
 
@@ -282,3 +299,59 @@ def test_trade_drilldown_shows_the_llm_call_in_force(app_env):
     assert "LLM call in force" in text and "BULLISH" in text
     shown_text = " ".join(t.value for t in app.text)
     assert "buyers stepped in" in shown_text and "thin tape" in shown_text
+
+
+def test_overview_draws_the_open_position_with_its_stop_and_target(app_env):
+    """Issue 23: the open position was not on the chart, only closed trades."""
+    from dataclasses import replace
+
+    from shared.persistence.db import write_transaction
+
+    conn = connect(app_env["db"])
+    try:
+        state = ops_store.read_bot_state(conn)
+        entry_ts = state.last_bar_ts - timedelta(minutes=20)
+        with write_transaction(conn):
+            ops_store.upsert_bot_state(conn, replace(
+                state, position_side="short", position_contracts=1,
+                position_entry_price=5004.0, position_entry_ts=entry_ts,
+                position_stop_price=5012.25, position_target_price=4990.5))
+    finally:
+        conn.close()
+    app = open_page("app_pages/overview.py")
+    assert not app.exception
+    price = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                 if any(t.get("name") == "Price" for t in json.loads(c.proto.spec)["data"]))
+    traces = {t.get("name"): t for t in price["data"]}
+    marker = traces["Open short 1 ▼ @ 5,004.00"]
+    assert marker["y"] == [5004.0] and marker["marker"]["symbol"] == "triangle-down"
+    entry_wall = entry_ts.astimezone(ZoneInfo("America/Chicago")).replace(tzinfo=None)
+    assert datetime.fromisoformat(marker["x"][0]) == entry_wall  # shown in the chosen zone
+    for name, level in (("Entry 5,004.00", 5004.0), ("Stop 5,012.25", 5012.25),
+                        ("Target 4,990.50", 4990.5)):
+        line = traces[name]
+        assert line["y"] == [level, level], name  # across the window, past the entry
+        assert datetime.fromisoformat(line["x"][0]) < entry_wall < datetime.fromisoformat(
+            line["x"][1])
+    assert traces["Stop 5,012.25"]["line"]["color"] != traces["Target 4,990.50"]["line"]["color"]
+
+
+def test_overview_draws_no_position_lines_when_flat(app_env):
+    from dataclasses import replace
+
+    from shared.persistence.db import write_transaction
+
+    conn = connect(app_env["db"])
+    try:
+        with write_transaction(conn):
+            ops_store.upsert_bot_state(conn, replace(
+                ops_store.read_bot_state(conn), position_side=None, position_contracts=0,
+                position_entry_price=None, position_entry_ts=None, position_stop_price=None,
+                position_target_price=None))
+    finally:
+        conn.close()
+    app = open_page("app_pages/overview.py")
+    names = {t.get("name") for c in app.get("plotly_chart")
+             for t in json.loads(c.proto.spec)["data"]}
+    assert "Price" in names
+    assert not any(str(n).startswith(("Open ", "Stop ", "Target ", "Entry ")) for n in names)

@@ -50,10 +50,10 @@ def wait_done(db: Path, timeout_s: float = 180) -> research_store.ResearchRunSum
 
 
 def submit(app: AppTest, **fields) -> AppTest:
+    if "rs_kind" in fields:  # outside the form: the form then shows that tool's fields
+        app = app.radio(key="rs_kind").set_value(fields.pop("rs_kind")).run()
     for key, value in fields.items():
-        if key == "rs_kind":
-            app.radio(key=key).set_value(value)
-        elif key in ("rs_strategy", "rs_method", "rs_objective"):
+        if key in ("rs_strategy", "rs_method", "rs_objective"):
             app.selectbox(key=key).set_value(value)
         elif key in ("rs_bars", "rs_train", "rs_test", "rs_runs", "rs_workers"):
             app.number_input(key=key).set_value(value)
@@ -95,7 +95,7 @@ def test_walk_forward_and_monte_carlo_runs_show_their_results(research_env):
     assert len(app.get("plotly_chart")) == 1  # stitched equity
     assert len(app.dataframe) >= 3  # runs, windows, stability
     submit(app, rs_kind="Monte Carlo", rs_bars=6000, rs_strategy="rsi_macd_bracket",
-           rs_runs=500, rs_grid="")
+           rs_runs=500)  # no grid field: a Monte Carlo run has none
     wait_done(research_env["db"])
     app = open_page()
     labels = {m.label for m in app.metric}
@@ -125,3 +125,19 @@ def test_progress_survives_a_reload_and_the_cancel_button_stops_the_run(research
         return run if run.status == "cancelled" else None
     run = wait_for(cancelled, 60, "the run to be cancelled")
     assert run.tasks_done < 16, run
+
+
+def test_the_form_shows_only_the_chosen_tools_fields(research_env):
+    """Issue 23: every tool's fields were shown at once."""
+    app = open_page()
+    keys = {w.key for w in (*app.number_input, *app.text_area, *app.selectbox, *app.checkbox)}
+    assert {"rs_grid", "rs_objective", "rs_trials"} <= keys
+    assert not keys & {"rs_train", "rs_method", "rs_runs", "rs_anchored"}
+    app = app.radio(key="rs_kind").set_value("Monte Carlo").run()
+    keys = {w.key for w in (*app.number_input, *app.text_area, *app.selectbox, *app.checkbox)}
+    assert {"rs_method", "rs_runs", "rs_block", "rs_seed"} <= keys
+    assert not keys & {"rs_grid", "rs_objective", "rs_train", "rs_trials"}
+    app = app.radio(key="rs_kind").set_value("Walk-forward").run()
+    keys = {w.key for w in (*app.number_input, *app.text_area, *app.selectbox, *app.checkbox)}
+    assert {"rs_grid", "rs_train", "rs_test", "rs_anchored"} <= keys
+    assert not keys & {"rs_method", "rs_runs", "rs_trials"}

@@ -28,6 +28,13 @@ def test_an_exit_alert_carries_prices_reason_and_net_pnl_in_dollars():
     assert "entry 5000.25" in alert.text and "commission $2.48" in alert.text
 
 
+def test_times_in_an_alert_are_named_utc_in_words():
+    trade = TradeRecord("MES-x", "MES", Side.SHORT, 1, TS, 5000.0, TS, 4990.0,
+                        ExitReason.TARGET, 5000, 124, 4876, {})
+    text = exit_alert(3, trade).text
+    assert "2025-03-03 15:00:00 UTC" in text and "15:00:00Z" not in text
+
+
 @pytest.mark.parametrize(("kind", "severity", "expected"), [
     ("flatten", "warning", AlertKind.KILL_SWITCH),
     ("halt", "warning", AlertKind.HALT),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -12,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bot.backtest.cli import money_text, percent_text
 from shared.config.backtest_request import BacktestRequest
-from shared.persistence import backtest_store
+from shared.persistence import backtest_store, ops_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
 from tests.support import REPO_ROOT
@@ -234,3 +236,70 @@ def test_memory_on_and_off_report_refusals_and_a_journal_seeds_it(tmp_path):
     seeded = backtest("--bars", "2000", "--memory", str(empty))
     assert seeded.returncode == 0, seeded.stderr
     assert "memory seeded with 0 setups" in seeded.stdout
+
+
+def _db_with_active_config(db: Path, yaml_text: str) -> int:
+    conn = open_database(db)
+    try:
+        with write_transaction(conn):
+            return ops_store.insert_config_version(conn, yaml_text, "test", "edited",
+                                                   datetime.now(UTC))
+    finally:
+        conn.close()
+
+
+def test_the_run_uses_the_active_config_version_by_default_and_says_so(tmp_path):
+    db = tmp_path / "trader.db"
+    version = _db_with_active_config(db, "instrument:\n  commission_per_side_usd: 5.0\n")
+    runs = {}
+    for name, flags in (("active", []), ("defaults", ["--config", "defaults"])):
+        out = tmp_path / f"{name}.json"
+        done = backtest("--bars", "3000", "--db", str(db), "--json", str(out), *flags)
+        assert done.returncode == 0, done.stderr
+        runs[name] = (done.stdout + done.stderr, json.loads(out.read_text())["trades"])
+    said, trades = runs["active"]
+    assert f"config: active config version {version} from {db}" in said
+    assert trades and all(t["commission_cents"] == 2 * 500 * t["contracts"] for t in trades)
+    said, trades = runs["defaults"]
+    assert "config: built-in defaults (--config defaults)" in said
+    assert trades and all(t["commission_cents"] != 2 * 500 * t["contracts"] for t in trades)
+
+
+def test_without_a_database_the_run_says_it_uses_the_defaults(tmp_path):
+    missing = tmp_path / "none.db"
+    done = backtest("--bars", "2000", "--db", str(missing))
+    assert done.returncode == 0, done.stderr
+    assert f"config: built-in defaults (no database at {missing})" in done.stdout + done.stderr
+    refused = backtest("--bars", "2000", "--db", str(missing), "--config", "active")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (f"error: --config active: no database at {missing} (set "
+                                      "--db or TRADER_DB)")
+
+
+def test_the_summary_writes_money_and_percent_for_a_trader(tmp_path):
+    done = backtest("--bars", "3000", "--config", "defaults")
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in (done.stdout + done.stderr).splitlines() if "backtest done" in x)
+    assert re.search(r"net -?\$[\d,]+\.\d\d, win rate \d+\.\d %", line), line
+    assert "$-" not in line
+
+
+@pytest.mark.parametrize(("cents", "text"), [(-212572, "-$2,125.72"), (0, "$0.00"),
+                                             (123456789, "$1,234,567.89"), (-0.4, "$0.00")])
+def test_money_text(cents, text):
+    assert money_text(cents) == text
+
+
+@pytest.mark.parametrize(("fraction", "text"), [(0.47651, "47.7 %"), (1.0, "100.0 %"),
+                                                (None, "n/a"), (float("nan"), "n/a")])
+def test_percent_text(fraction, text):
+    assert percent_text(fraction) == text
+
+
+def test_help_names_the_readme_exit_codes_section():
+    done = subprocess.run([sys.executable, "-m", "bot", "backtest", "--help"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert "README, section 'Exit codes'" in " ".join(done.stdout.split())
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "### Exit codes" in readme and "`python -m bot backtest` (its `--help` points here)" \
+        in readme

@@ -233,6 +233,26 @@ def test_state_counts_losses_and_resets_streak_on_a_win():
     assert state.consecutive_losses == 0 and state.realized_today_cents == -4400
 
 
+@pytest.mark.parametrize("reason", [ExitReason.FLATTEN, ExitReason.KILL_SWITCH])
+def test_the_traders_own_exit_is_no_loss_for_the_streak_or_the_cooldown(reason):
+    state = risk.record_trade(RiskState(), _trade(-300, NOW - timedelta(minutes=30)))
+    manual = replace(_trade(-2500, NOW), exit_reason=reason)
+    state = risk.record_trade(state, manual)
+    assert state.realized_today_cents == -2800, "the money lost still counts against the cap"
+    assert state.consecutive_losses == 1 and state.last_loss_ts == NOW - timedelta(minutes=30)
+    after = request(now=NOW + timedelta(seconds=30))
+    assert isinstance(plan(after, state), OrderPlan), "entries are open right after the flatten"
+    rebuilt = risk.rebuild_state(date(2025, 3, 4), [manual], 1, False, "")
+    assert rebuilt.consecutive_losses == 0 and rebuilt.last_loss_ts is None
+    assert risk.entry_block(rebuilt, CFG, NOW + timedelta(seconds=30), 120.0) is None
+
+
+def test_a_stop_out_still_starts_the_cooldown():
+    state = risk.record_trade(RiskState(), _trade(-2500, NOW))
+    verdict = plan(request(now=NOW + timedelta(seconds=30)), state)
+    assert rule_of(verdict) == RiskRule.COOLDOWN
+
+
 def test_new_trading_day_resets_daily_counters_but_not_a_halt():
     state = RiskState(date(2025, 3, 4), -20000, 7, 2, NOW, True, "kill")
     same = risk.start_day(state, date(2025, 3, 4))

@@ -9,6 +9,7 @@ import pytest
 
 from bot.adapters.journal import MemoryJournal
 from bot.adapters.paper_broker import PaperBroker
+from bot.core import risk
 from bot.core.engine import TradingEngine
 from bot.core.sessions import CmeSessionClock
 from bot.runtime.commands import execute_command, process_pending_commands
@@ -71,6 +72,24 @@ def test_flatten_exits_at_the_next_open_and_halts_unless_told_not_to():
     engine.on_bar(next_bar_after(engine))
     assert engine.broker.position() is None
     assert engine.journal.trades[-1].exit_reason is ExitReason.FLATTEN
+
+
+def test_entries_are_not_blocked_after_the_traders_own_flatten():
+    engine = engine_in_position()
+    before = engine.risk_state
+    execute_command(engine, CommandRow(1, "flatten", {"halt": False}, NOW), engine.last_bar.ts,
+                    None)
+    bar = next_bar_after(engine)
+    engine.on_bar(bar)
+    trade = engine.journal.trades[-1]
+    assert trade.exit_reason is ExitReason.FLATTEN and trade.pnl_net_cents < 0, trade
+    after = engine.risk_state
+    assert after.realized_today_cents == before.realized_today_cents + trade.pnl_net_cents
+    assert (after.consecutive_losses, after.last_loss_ts) == (
+        before.consecutive_losses, before.last_loss_ts)
+    block = risk.entry_block(after, engine.settings.risk, bar.ts,
+                             engine.clock.minutes_to_close(bar.ts))
+    assert block is None, block
 
 
 def test_an_unknown_kind_fails_naming_the_known_ones():
