@@ -280,6 +280,16 @@ def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, 
     watcher = CancelWatcher(db_path, args.run_id)
     watcher.start()
     run_row = RunRow(conn, args.run_id)
+    with tempfile.TemporaryDirectory(prefix="backtest-config-") as config_folder:
+        return _run_request(args, conn, row, db_path, watcher, run_row, config_folder)
+
+
+def _run_request(
+    args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, Any], db_path: Path,
+    watcher: CancelWatcher, run_row: RunRow, config_folder: str,
+) -> int:
+    """Run the stored request (its config, or the active version written to
+    ``config_folder``) and record the outcome on its row."""
     request: BacktestRequest | None = None
     try:
         run_row.check_cancelled()
@@ -289,6 +299,12 @@ def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, 
         request = BacktestRequest.from_json(row["request_json"])
         if request.llm_journal is None:  # the run's database holds the LLM call log too
             request = request.model_copy(update={"llm_journal": str(db_path)})
+        label = f"file {request.config}" if request.config else "built-in defaults"
+        if request.config is None:  # a dashboard run starts from the active config, as the bot
+            choice = choose_config(None, str(db_path), Path(config_folder))
+            request = request.model_copy(update={"config": choice.path})
+            label = choice.label
+        logger.info("backtest run %d: config %s", args.run_id, label)
         result = run_backtest(request, run_row.progress)
         document = result_json(result)
         with write_transaction(conn):
@@ -318,8 +334,7 @@ def _run_row(args: argparse.Namespace, conn: sqlite3.Connection, row: dict[str, 
             )
         raise
     _settle(watcher)
-    _report(result, args.json,
-            f"file {request.config}" if request.config else "built-in defaults")
+    _report(result, args.json, label)
     conn.close()
     return 0
 

@@ -303,3 +303,20 @@ def test_help_names_the_readme_exit_codes_section():
     readme = (REPO_ROOT / "README.md").read_text()
     assert "### Exit codes" in readme and "`python -m bot backtest` (its `--help` points here)" \
         in readme
+
+
+def test_a_dashboard_run_starts_from_the_active_config_version(tmp_path):
+    """Issue 23: a run queued by the Backtest page (no config in its request) uses the config
+    the trader edited, the database's active version, and says so, as the command line does."""
+    db = tmp_path / "trader.db"
+    version = _db_with_active_config(db, "instrument:\n  commission_per_side_usd: 5.0\n")
+    run_id = _queue(db, BacktestRequest(bars=3000))
+    done = backtest("--run-id", str(run_id), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert f"config active config version {version} from {db}" in done.stdout + done.stderr
+    conn = connect(db, readonly=True)
+    try:
+        trades = backtest_store.backtest_trades(conn, run_id)
+    finally:
+        conn.close()
+    assert trades and all(t.commission_cents == 2 * 500 * t.contracts for t in trades)
