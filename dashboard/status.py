@@ -10,13 +10,12 @@ cap, trades per day, loss streak, cooldown, session close) blocks them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 
 from shared.persistence.ops_store import Heartbeat
+from shared.process_check import process_running
 from shared.supervisor import ProcessInfo
 
 MIN_STALE_S = 15.0
@@ -53,20 +52,7 @@ class BotStatus:
 
 def process_alive(pid: int | None) -> bool:
     """Whether process ``pid`` exists on this machine and is not a zombie."""
-    if not pid or pid <= 0:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        try:
-            return stat.read_text().rpartition(")")[2].split()[0] != "Z"
-        except (OSError, IndexError):
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    return process_running(pid)
     return True
 
 
