@@ -53,8 +53,9 @@ FORWARD_DAYS = 5
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def journal(path: Path, data: BarData, settings: Settings) -> None:
-    """The engine's run of the file as a live bot's journal: bars, decisions, trades."""
+def journal(path: Path, data: BarData, settings: Settings) -> int:
+    """The engine's run of the bars as a live bot's journal: bars, decisions, trades; returns
+    the number of trades."""
     outcome = run_engine(settings, data, keep_decisions=True)
     conn = open_database(path)
     now = datetime.now(UTC)
@@ -65,6 +66,7 @@ def journal(path: Path, data: BarData, settings: Settings) -> None:
         for trade in outcome.trades:
             journal_store.insert_trade(conn, trade, now)
     conn.close()
+    return len(outcome.trades)
 
 
 def forward_cents(conn: Any, settings: Settings, row: Any) -> int:

@@ -30,14 +30,16 @@ from typing import Any
 if "PYTHONPATH" not in os.environ:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_review_oos import journal  # noqa: E402  (its sibling: the same engine-run journal)
+
 from bot.backtest.data import BarData, synthetic_data  # noqa: E402
-from bot.backtest.engine_run import run_engine, session_clock  # noqa: E402
+from bot.backtest.engine_run import session_clock  # noqa: E402
 from bot.backtest.planted_edge import plant, planted_edge  # noqa: E402
 from bot.learning.review import review_day  # noqa: E402
 from shared.config.settings import Settings, settings_from_mapping  # noqa: E402
 from shared.domain.rules import RuleKind, parse_rule  # noqa: E402
-from shared.persistence import journal_store, rules_store  # noqa: E402
-from shared.persistence.db import open_database, write_transaction  # noqa: E402
+from shared.persistence import rules_store  # noqa: E402
+from shared.persistence.db import open_database  # noqa: E402
 
 EDGE = "open_high_vol_longs"
 BAR_SECONDS = 60
@@ -51,21 +53,6 @@ def market(seed: int, days: int, settings: Settings, planted: bool) -> BarData:
     data = synthetic_data(BARS_PER_DAY * days, seed, BAR_SECONDS, None)
     edge = planted_edge(EDGE if planted else None)
     return plant(data, edge, settings.features, settings.regime)
-
-
-def journal(path: Path, data: BarData, settings: Settings) -> int:
-    """The engine's run of ``data`` as a live bot's journal: bars, decisions, trades."""
-    outcome = run_engine(settings, data, keep_decisions=True)
-    conn = open_database(path)
-    now = datetime.now(UTC)
-    with write_transaction(conn):
-        journal_store.insert_bars(conn, settings.instrument.symbol,
-                                  [data.bar(i) for i in range(len(data))])
-        journal_store.insert_decisions(conn, list(outcome.decisions), now)
-        for trade in outcome.trades:
-            journal_store.insert_trade(conn, trade, now)
-    conn.close()
-    return len(outcome.trades)
 
 
 def is_planted(kind: str, params_json: str) -> bool:
