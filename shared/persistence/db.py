@@ -460,11 +460,17 @@ def migrate(conn: sqlite3.Connection) -> int:
     current = schema_version(conn)
     if current > len(MIGRATIONS):
         raise SchemaTooNewError(current, len(MIGRATIONS))
-    for index in range(current, len(MIGRATIONS)):
+    while current < len(MIGRATIONS):
         with write_transaction(conn):
-            MIGRATIONS[index](conn)
-            conn.execute(f"PRAGMA user_version = {index + 1}")
-        logger.info("database migrated to schema version %d", index + 1)
+            # Re-read under the write lock: another process (the bot and the alerts worker
+            # start together) may have applied this step while we waited for the lock.
+            current = schema_version(conn)
+            if current >= len(MIGRATIONS):
+                break
+            MIGRATIONS[current](conn)
+            conn.execute(f"PRAGMA user_version = {current + 1}")
+        current += 1
+        logger.info("database migrated to schema version %d", current)
     return schema_version(conn)
 
 

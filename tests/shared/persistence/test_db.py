@@ -47,6 +47,48 @@ def test_migrate_is_idempotent_and_versioned(tmp_path):
     assert migrate(connection) == version
 
 
+def test_two_processes_migrating_one_file_apply_each_step_once(tmp_path, monkeypatch):
+    """The bot and the alerts worker start together on a fresh journal: the one that reads
+    the old version first and gets the write lock second must not replay a step."""
+    import threading
+
+    from shared.persistence import db
+
+    path = tmp_path / "race.db"
+    late, early = connect(path), connect(path)
+    read_stale = threading.Event()
+    other_finished = threading.Event()
+    real_version = db.schema_version
+    calls = {"late": 0}
+
+    def version_seen_by(conn):
+        found = real_version(conn)
+        if conn is late:
+            calls["late"] += 1
+            if calls["late"] == 1:
+                read_stale.set()
+                other_finished.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(db, "schema_version", version_seen_by)
+    errors: list[BaseException] = []
+
+    def migrate_late():
+        try:
+            db.migrate(late)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=migrate_late)
+    worker.start()
+    assert read_stale.wait(timeout=30)
+    assert db.migrate(early) == len(db.MIGRATIONS)
+    other_finished.set()
+    worker.join(timeout=60)
+    assert errors == []
+    assert real_version(late) == len(db.MIGRATIONS)
+
+
 def test_newer_schema_is_refused(tmp_path):
     connection = open_database(tmp_path / "n.db")
     connection.execute("PRAGMA user_version = 99")
