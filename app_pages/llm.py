@@ -37,6 +37,7 @@ def status_panel() -> None:
         state = llm_state.read_state(conn)
         usage = llm_store.daily_usage(conn, now.date().isoformat())
         history = llm_reports.cost_history_frame(conn, now.date())
+        routes = llm_reports.route_cost_frame(conn)
         bot = ops_store.read_bot_state(conn)
         bar_now = bot.last_bar_ts if bot else None
         detector = llm_reports.detector_frame(conn, bar_now, settings.events.cooldown_minutes)
@@ -64,6 +65,9 @@ def status_panel() -> None:
     if usage.refused:
         st.caption(f"{usage.refused} call(s) refused by the governor today")
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
+    if llm.routes or len(routes) > 1:
+        st.caption("Cost per model route (llm.routes; every call logged, all days)")
+        st.dataframe(routes, hide_index=True, column_config=tables.LLM_ROUTES)
     st.subheader("Detector")
     st.caption(f"Triggers: {plain.escape(', '.join(settings.events.triggers) or 'none')}; "
                f"cooldown "

@@ -23,7 +23,7 @@ from shared.persistence import codec, llm_state, llm_store, news_store
 from shared.persistence.ops_store import Heartbeat
 
 HEARTBEAT_FRESH_S = 15.0
-CALL_COLUMNS = ["id", "created_at", "trigger", "status", "model", "input_tokens",
+CALL_COLUMNS = ["id", "created_at", "trigger", "status", "route", "model", "input_tokens",
                 "output_tokens", "cost_usd", "latency_ms", "bias", "confidence", "action",
                 "error"]
 
@@ -99,6 +99,13 @@ def reply_summary(call: AnsweredCall) -> ReplySummary:
         key_factors=tuple(str(f) for f in factors if f),
         risk_notes=str(fields.get("risk_notes") or ""), ok=bool(call.bias),
     )
+
+
+def route_cost_frame(conn: sqlite3.Connection, since_day: str = "") -> pd.DataFrame:
+    """Calls and dollars per model route (``llm.routes``), dearest first."""
+    return pd.DataFrame([{"route": r.route, "model": r.model, "calls": r.calls,
+                          "cost_usd": r.cost_usd} for r in llm_store.route_costs(conn, since_day)],
+                        columns=["route", "model", "calls", "cost_usd"])
 
 
 def calls_frame(conn: sqlite3.Connection, limit: int = 200) -> pd.DataFrame:

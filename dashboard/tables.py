@@ -82,8 +82,13 @@ LLM_CALLS = {
     "input_tokens": st.column_config.NumberColumn("tokens in"),
     "output_tokens": st.column_config.NumberColumn("tokens out"),
 }
+LLM_ROUTES = {
+    "cost_usd": _money("cost", format=fmt.COST_COLUMN),
+    "calls": st.column_config.NumberColumn("calls"),
+}
 LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
-                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "model")
+                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "route",
+                  "model")
 RUNS = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
     "created_at": _time("created"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from bot.llm.analyst import AnalysisRequest, Analyst, prompt_hash
 from bot.llm.context import build_request
 from bot.llm.cost import price_for, reserve_usd
 from bot.llm.prompt_sections import extras_from_engine
+from bot.llm.providers import make_provider
+from bot.llm.routing import choose_route, config_for_model
 from bot.llm.snapshot import record_as_row, snapshot_with_trades, trade_rows
 from bot.llm.types import CallStatus, Provider, ProviderResult, Trigger, Usage
 from bot.ports import wall_clock_utc
@@ -66,7 +70,10 @@ class CacheAnswers:
             trade_rows(trades, self.cfg.recent_trades_in_prompt),
             extras_from_engine(engine, record.ts))
         request = build_request(trigger, snapshot, blind=self.blind)
-        return request, prompt_hash(*self.identity, request.system, request.user)
+        choice = choose_route(self.cfg, request.volatility, trigger.kind.value)
+        request = replace(request, route=choice.name)
+        model = choice.model if self.cfg.routes else self.identity[1]
+        return request, prompt_hash(self.identity[0], model, request.system, request.user)
 
     def cached(self, key: str) -> tuple[LlmReply | None, int]:
         """The recorded reply to the prompt ``key`` and its call id (None, 0 when absent)."""
@@ -110,14 +117,31 @@ class CacheAnswers:
             self.conn.close()
 
 
+class AttemptCount:
+    """The HTTP attempts a record run made, over every routed model, and its cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.attempts = 0
+
+
 class CountingProvider:
     """Passes calls to a provider and counts them: the HTTP attempts a record run made."""
 
-    def __init__(self, provider: Provider, cap: int) -> None:
+    def __init__(self, provider: Provider, cap: int | AttemptCount) -> None:
         self.provider = provider
         self.name, self.model = provider.name, provider.model
-        self.cap = cap
-        self.attempts = 0
+        self.count = cap if isinstance(cap, AttemptCount) else AttemptCount(cap)
+
+    @property
+    def cap(self) -> int:
+        """The most HTTP attempts the run may make."""
+        return self.count.cap
+
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts made so far by this run (every model)."""
+        return self.count.attempts
 
     def availability(self) -> tuple[bool, str]:
         """The wrapped provider's."""
@@ -125,10 +149,10 @@ class CountingProvider:
 
     def complete_json(self, system: str, user: str, schema: dict[str, Any]) -> ProviderResult:
         """One counted attempt; past the cap none is made (a safety belt: never reached)."""
-        if self.attempts >= self.cap:
+        if self.count.attempts >= self.count.cap:
             return ProviderResult(CallStatus.ERROR, None, "", Usage(), 0.0, "", 0,
-                                  f"--llm-max-calls {self.cap} reached")
-        self.attempts += 1
+                                  f"--llm-max-calls {self.count.cap} reached")
+        self.count.attempts += 1
         return self.provider.complete_json(system, user, schema)
 
 
@@ -139,16 +163,28 @@ class RecordAnswers(CacheAnswers):
 
     def __init__(self, conn: sqlite3.Connection, cfg: LlmConfig,
                  triggers: dict[int, tuple[Trigger, ...]], provider: CountingProvider,
-                 budget_usd: float) -> None:
+                 budget_usd: float,
+                 factory: Callable[[LlmConfig], Provider] = make_provider) -> None:
         super().__init__(conn, cfg, triggers, (provider.name, provider.model))
         self.writer = conn
         self.provider = provider
+        self.factory = factory  # builds the provider of a routed model (llm.routes)
         self.budget_usd = budget_usd
         self.spent_usd = 0.0
         self.governed = 0
         self.capped = 0
         self.failed = 0
-        self.price = price_for(provider.model, cfg, provider.name)
+        self._routed: dict[str, CountingProvider] = {provider.model: provider}
+
+    def provider_for(self, request: AnalysisRequest) -> CountingProvider:
+        """The counted provider of the request's route (the default one without routes)."""
+        if not self.cfg.routes:
+            return self.provider
+        model = choose_route(self.cfg, request.volatility, request.trigger.kind.value).model
+        if model not in self._routed:
+            built = self.factory(config_for_model(self.cfg, model))
+            self._routed[model] = CountingProvider(built, self.provider.count)
+        return self._routed[model]
 
     def answer(self, engine: TradingEngine, record: DecisionRecord, trigger: Trigger
                ) -> tuple[LlmReply | None, int]:
@@ -158,21 +194,23 @@ class RecordAnswers(CacheAnswers):
         if reply is not None:
             self.hits += 1
             return reply, call_id
+        provider = self.provider_for(request)
+        price = price_for(provider.model, self.cfg, provider.name)
         each = reserve_usd(request.system + request.user + json.dumps(reply_json_schema()),
-                           self.cfg.max_output_tokens, self.price, self.provider.model)
-        allowed = attempts_allowed(self.cfg, self.provider.cap - self.provider.attempts,
+                           self.cfg.max_output_tokens, price, provider.model)
+        allowed = attempts_allowed(self.cfg, provider.cap - provider.attempts,
                                    self.budget_usd - self.spent_usd, each)
         if allowed <= 0:
             self.capped += 1
             self._miss(trigger, key, "call cap or estimate reached: no call, no bias")
             return None, 0
-        return self._call(request, key, trigger, allowed)
+        return self._call(request, key, trigger, allowed, provider)
 
-    def _call(self, request: AnalysisRequest, key: str, trigger: Trigger, allowed: int
-              ) -> tuple[LlmReply | None, int]:
+    def _call(self, request: AnalysisRequest, key: str, trigger: Trigger, allowed: int,
+              provider: CountingProvider) -> tuple[LlmReply | None, int]:
         after_id = llm_backtest_store.last_call_id(self.writer)
         cfg = self.cfg.model_copy(update={"max_attempts": allowed})
-        outcome = Analyst(self.writer, cfg, self.provider, wall_clock_utc).analyze(request)
+        outcome = Analyst(self.writer, cfg, provider, wall_clock_utc).analyze(request)
         attempts, spent = llm_backtest_store.prompt_spend(self.writer, key, after_id)
         self.governed += attempts
         self.spent_usd += spent
@@ -182,7 +220,7 @@ class RecordAnswers(CacheAnswers):
             return None, outcome.call_id
         with write_transaction(self.writer):
             llm_backtest_store.store_cached_reply(self.writer, llm_backtest_store.NewCachedReply(
-                key, wall_clock_utc(), self.provider.name, self.provider.model,
+                key, wall_clock_utc(), provider.name, provider.model,
                 request.template_version, trigger.kind.value, trigger.ts, outcome.call_id,
                 outcome.reply.model_dump(mode="json"), spent))
         return outcome.reply, outcome.call_id
@@ -210,7 +248,9 @@ def cache_answers(path: Path, cfg: LlmConfig, triggers: dict[int, tuple[Trigger,
 
 
 def record_answers(path: Path, cfg: LlmConfig, triggers: dict[int, tuple[Trigger, ...]],
-                   provider: Provider, cap: int, budget_usd: float) -> RecordAnswers:
-    """``record`` answers: governed calls logged in (and cached to) the database ``path``."""
+                   provider: Provider, cap: int, budget_usd: float,
+                   factory: Callable[[LlmConfig], Provider] = make_provider) -> RecordAnswers:
+    """``record`` answers: governed calls logged in (and cached to) the database ``path``;
+    ``factory`` builds the providers of other routed models than ``provider``'s."""
     return RecordAnswers(open_database(path), cfg, triggers, CountingProvider(provider, cap),
-                         budget_usd)
+                         budget_usd, factory)

@@ -118,12 +118,14 @@ class SpendEstimate:
 
 
 def per_call_usd(cfg: LlmConfig) -> float:
-    """Worst-case dollars of one attempt with a typical prompt (the governor's formula)."""
-    provider, model = provider_identity(cfg)
-    price = price_for(model, cfg, provider)
+    """Worst-case dollars of one attempt with a typical prompt (the governor's formula), at
+    the dearest model a call may be routed to (``llm.routes``)."""
+    provider, default = provider_identity(cfg)
     user_bytes = USER_PROMPT_BYTES + TRADE_BYTES * cfg.recent_trades_in_prompt
     prompt = SYSTEM_PROMPT + "x" * user_bytes + json.dumps(reply_json_schema())
-    return reserve_usd(prompt, cfg.max_output_tokens, price, model)
+    models = {default, *(route.model for route in cfg.routes)}
+    return max(reserve_usd(prompt, cfg.max_output_tokens, price_for(model, cfg, provider), model)
+               for model in models)
 
 
 def estimate_spend(cfg: LlmConfig, triggers: int, cap: int) -> SpendEstimate:

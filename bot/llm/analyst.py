@@ -55,6 +55,8 @@ class AnalysisRequest:
     user: str
     template_version: str
     queued_at: datetime | None = None  # wall clock when the worker accepted it
+    volatility: str = ""  # the regime's volatility label at the trigger (model routing)
+    route: str = ""  # the llm.routes entry that answers it ("default" or "" without routes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,7 @@ class Analyst:
             prompt_hash=prompt_hash(self.provider.name, self.provider.model, request.system,
                                     request.user),
             system_prompt=request.system, prompt=request.user, mode=self.cfg.mode,
+            route=request.route,
         )
 
     def analyze(self, request: AnalysisRequest) -> AnalysisOutcome:

@@ -10,11 +10,13 @@ import argparse
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from bot.llm.analyst import Analyst, outcome_summary
 from bot.llm.context import build_request
 from bot.llm.providers import make_provider
+from bot.llm.routing import ProviderRouter
 from bot.llm.snapshot import snapshot_from_journal
 from bot.llm.types import Trigger, TriggerKind
 from bot.ports import wall_clock_utc
@@ -89,10 +91,12 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
         ops_store.insert_event(conn, trigger.ts, "llm_trigger", "info", "LLM trigger manual (job)",
                            {"trigger": "manual", "command_id": command_id, **clean},
                            wall_clock_utc())
-    provider = make_provider(settings.llm)
+    request = build_request(trigger, snapshot)
+    choice, provider = ProviderRouter(make_provider).route(
+        settings.llm, request.volatility, trigger.kind.value)
     available, reason = provider.availability()
     if not available:
         return _finish(conn, command_id, f"LLM unavailable: {reason}", 1)
     outcome = Analyst(conn, settings.llm, provider, wall_clock_utc).analyze(
-        build_request(trigger, snapshot))
+        replace(request, route=choice.name))
     return _finish(conn, command_id, outcome_summary(outcome), 0 if outcome.reply else 1)

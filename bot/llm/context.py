@@ -106,7 +106,9 @@ def build_request(
         snapshot=bounded_snapshot_json(snapshot),
         data=_safe_json(untrusted)[:MAX_UNTRUSTED_CHARS],
     )
-    return AnalysisRequest(trigger, SYSTEM_PROMPT, user, TEMPLATE_VERSION)
+    volatility = snapshot.regime.get("volatility")
+    return AnalysisRequest(trigger, SYSTEM_PROMPT, user, TEMPLATE_VERSION,
+                           volatility=volatility if isinstance(volatility, str) else "")
 
 
 def _short_regime(regime: dict[str, Any]) -> dict[str, Any]:

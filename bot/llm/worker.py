@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst
 from bot.llm.providers import make_provider
+from bot.llm.routing import ProviderRouter, default_model
 from bot.llm.types import CallStatus, Provider
 from shared.config.settings import LlmConfig
 from shared.persistence import llm_store
@@ -92,11 +93,12 @@ class LlmWorker:
             if abandoned:
                 logger.warning("%d LLM call(s) left pending by a stopped process closed",
                                abandoned)
-            provider = self.provider_factory(self.cfg)
+            router = ProviderRouter(self.provider_factory)
+            provider = router.provider(self.cfg, default_model(self.cfg))
             self.model = provider.model
             self.availability = provider.availability()
-            logger.info("LLM worker: %s %s available=%s (%s)", provider.name, provider.model,
-                        *self.availability)
+            logger.info("LLM worker: %s %s available=%s (%s); %d model route(s)", provider.name,
+                        provider.model, *self.availability, len(self.cfg.routes))
             while not self._stop.is_set():
                 try:
                     request = self.requests.get(timeout=POLL_S)
@@ -104,7 +106,7 @@ class LlmWorker:
                     continue
                 if request is None:
                     break
-                self._results.put(self._analyze(conn, provider, request))
+                self._results.put(self._analyze(conn, router, request))
         finally:
             conn.close()
 
@@ -114,9 +116,12 @@ class LlmWorker:
             return 0.0
         return max(0.0, (self.wall_clock() - request.queued_at).total_seconds())
 
-    def _analyze(self, conn, provider: Provider, request: AnalysisRequest) -> AnalysisOutcome:
+    def _analyze(self, conn, router: ProviderRouter, request: AnalysisRequest
+                 ) -> AnalysisOutcome:
         try:
             cfg = self.cfg
+            choice, provider = router.route(cfg, request.volatility, request.trigger.kind.value)
+            request = replace(request, route=choice.name)
             analyst = Analyst(conn, cfg, provider, self.wall_clock, self._stop.wait)
             age_s = self.queue_age_s(request)
             if age_s > cfg.max_queue_age_seconds:

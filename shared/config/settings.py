@@ -27,6 +27,7 @@ from pydantic import (
 
 from shared.config.bounds import BoundedModel
 from shared.config.learning_checks import gate_retention_problem
+from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
@@ -421,11 +422,23 @@ class LlmConfig(Section):
         description="Scale the nudge by the model's measured skill (calibration ledger; 0 "
         "until it shows skill over skill_min_calls scored calls)")
     skill_min_calls: int = Field(30, ge=5, le=10000, json_schema_extra=HOT)
+    routes: list[LlmRoute] = Field(
+        default_factory=list, max_length=MAX_ROUTES, json_schema_extra=HOT,
+        description="Model per moment, first match wins (shared/config/llm_routes.py); "
+        "empty: the default model for every call")
     prices: dict[str, ModelPrice] = Field(default_factory=default_model_prices)
     unknown_model_price: ModelPrice = Field(
         default_factory=lambda: _price(0.015, 0.075),
         description="Used for a Bedrock model missing from prices (errs on the dear side)",
     )
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, routes: list[LlmRoute]) -> list[LlmRoute]:
+        problem = duplicate_route_problem(routes)
+        if problem:
+            raise ValueError(problem)
+        return routes
 
 
 class EventsConfig(Section):

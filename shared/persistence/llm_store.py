@@ -39,6 +39,7 @@ class CallRequest:
     system_prompt: str
     prompt: str
     mode: str = ""  # llm.mode when the call was made (the calibration ledger's breakdown)
+    route: str = ""  # the llm.routes entry that chose the model ("default" when none matched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,17 @@ class LlmCallRow:
     confidence: float | None
     action: str | None
     settled_at: datetime | None
+    route: str = ""  # the llm.routes entry that chose the model ("" before routing)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteCost:
+    """Calls and dollars of one route and model (``llm.routes``; "default" when none matched)."""
+
+    route: str
+    model: str
+    calls: int
+    cost_usd: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +158,7 @@ def _call_row(row: sqlite3.Row) -> LlmCallRow:
 _INSERT_CALL = (
     "INSERT INTO llm_calls (created_at, day, trigger, trigger_json, command_id, provider, "
     "model, template_version, prompt_hash, system_prompt, prompt, status, error, reserved_usd, "
-    "mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "mode, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -156,7 +168,7 @@ def _insert_call(
     cursor = conn.execute(_INSERT_CALL, (
         to_text(req.created_at), req.day, req.trigger, req.trigger_json, req.command_id,
         req.provider, req.model, req.template_version, req.prompt_hash, req.system_prompt,
-        req.prompt, status, error, reserved_usd, req.mode,
+        req.prompt, status, error, reserved_usd, req.mode, req.route,
     ))
     return int(cursor.lastrowid or 0)
 
@@ -276,6 +288,17 @@ def governed_attempts(conn: sqlite3.Connection) -> dict[str, int]:
     ).fetchone()[0]
     daily = conn.execute("SELECT COALESCE(SUM(calls), 0) FROM llm_daily").fetchone()[0]
     return {"rows": int(rows), "daily_calls": int(daily)}
+
+
+def route_costs(conn: sqlite3.Connection, since_day: str = "") -> list[RouteCost]:
+    """Calls (every logged attempt but refused and expired ones) and dollars per route and
+    model from ``since_day`` on (UTC ISO day; everything when empty), dearest first."""
+    rows = conn.execute(
+        "SELECT route, model, COUNT(*) AS calls, COALESCE(SUM(cost_usd), 0) AS cost "
+        "FROM llm_calls WHERE day >= ? AND status NOT IN (?, ?) GROUP BY route, model "
+        "ORDER BY cost DESC, route", (since_day, STATUS_REFUSED, STATUS_EXPIRED)).fetchall()
+    return [RouteCost(str(r["route"]) or "default", str(r["model"]), int(r["calls"]),
+                      float(r["cost"])) for r in rows]
 
 
 def status_counts(conn: sqlite3.Connection) -> dict[str, int]:

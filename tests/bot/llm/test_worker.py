@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 from bot.llm.bedrock import BedrockProvider
 from bot.llm.types import CallStatus
@@ -71,3 +73,30 @@ def test_a_request_older_than_the_queue_age_limit_is_discarded_unsent(tmp_path):
     assert (expired.status, expired.reserved_usd, expired.cost_usd) == ("expired", 0, 0)
     assert "Notes: stale" in expired.prompt and "Notes: fresh" in ok.prompt
     assert sent == 1 == llm_store.governed_attempts(conn)["daily_calls"]
+
+
+def test_the_live_worker_routes_each_request_by_its_volatility(tmp_path):
+    """llm.routes in the live worker: a high-volatility request goes to the routed model's
+    URL and is logged with its route; a calm one stays on the default model."""
+    db = tmp_path / "t.db"
+    open_database(db).close()
+    with FakeLlmServer() as fake:
+        cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
+                         bedrock_model="calm-model", routes=[
+                             {"name": "busy", "model": "busy-model", "volatility": ["high"]}])
+        worker = LlmWorker(db, cfg, lambda: datetime.now(UTC), BedrockProvider)
+        worker.start()
+        done: list = []
+        try:
+            assert worker.submit(replace(request("quiet"), volatility="normal"))
+            assert worker.submit(replace(request("wild"), volatility="high"))
+            wait_for(lambda: done.extend(worker.results()) or len(done) == 2, 10, "two results")
+        finally:
+            worker.stop(timeout_s=0.1)
+        paths = [unquote(r["path"]) for r in fake.requests if r["method"] == "POST"]
+    assert [o.status for o in done] == [CallStatus.OK, CallStatus.OK]
+    assert ["/model/calm-model/" in paths[0], "/model/busy-model/" in paths[1]] == [True, True]
+    conn = connect(db, readonly=True)
+    quiet, wild = reversed(llm_store.recent_calls(conn))
+    assert (quiet.route, quiet.model) == ("default", "calm-model")
+    assert (wild.route, wild.model) == ("busy", "busy-model")
