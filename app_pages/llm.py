@@ -254,3 +254,22 @@ def calibration_panel() -> None:
 
 
 calibration_panel()
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds)
+def finetune_panel() -> None:
+    with frame.reader() as conn:
+        if conn is None:
+            return
+        jobs = llm_reports.finetune_frame(conn)
+    if jobs.empty:
+        return
+    st.subheader("Fine-tuning jobs")
+    st.caption("python -m bot finetune start | status | evaluate: a custom model answers a "
+               "route only once its held-out evaluation shows a Brier score not above its "
+               "base model's")
+    st.dataframe(zones.in_zone(jobs, frame.display_zone(), ("created_at",)), hide_index=True,
+                 column_config=tables.FINETUNE_JOBS)
+
+
+finetune_panel()

@@ -245,7 +245,7 @@ def command_news(args: argparse.Namespace) -> int:
 
 
 LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
-                 "backup")
+                 "backup", "finetune")
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -290,6 +290,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
                 "trade log: audit JSONL and Bedrock fine-tuning JSONL", chosen)
     add_command(commands, "backup", "bot.backup_cli", "command_backup",
                 "copy a journal safely (SQLite online backup)", chosen)
+    add_command(commands, "finetune", "bot.learning.finetune_cli", "command_finetune",
+                "Bedrock fine-tuning: start, status, evaluate, list", chosen)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from dashboard import fmt
 from shared.domain.attribution import Attribution, EntryOutcome, attribute
-from shared.persistence import codec, llm_state, llm_store, news_store
+from shared.persistence import codec, finetune_store, llm_state, llm_store, news_store
 from shared.persistence.ops_store import Heartbeat
 
 HEARTBEAT_FRESH_S = 15.0
@@ -99,6 +99,25 @@ def reply_summary(call: AnsweredCall) -> ReplySummary:
         key_factors=tuple(str(f) for f in factors if f),
         risk_notes=str(fields.get("risk_notes") or ""), ok=bool(call.bias),
     )
+
+
+def finetune_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The fine-tuning jobs, newest first: status, estimate and the held-out verdict."""
+    rows = []
+    for job in finetune_store.jobs(conn):
+        verdict = json.loads(job.evaluation_json) if job.evaluation_json else {}
+        rows.append({"created_at": job.created_at, "job": job.job_name, "status": job.status,
+                     "base model": job.base_model, "examples": job.train_examples,
+                     "held out": job.validation_examples, "estimate_usd": job.estimate_usd,
+                     "base Brier": verdict.get("base", {}).get("brier"),
+                     "custom Brier": verdict.get("custom", {}).get("brier"),
+                     "route allowed": "yes" if job.approved else "no",
+                     "note": verdict.get("reason") or job.message or job.custom_model_arn})
+    return pd.DataFrame(rows, columns=FINETUNE_COLUMNS)
+
+
+FINETUNE_COLUMNS = ["created_at", "job", "status", "base model", "examples", "held out",
+                    "estimate_usd", "base Brier", "custom Brier", "route allowed", "note"]
 
 
 def route_cost_frame(conn: sqlite3.Connection, since_day: str = "") -> pd.DataFrame:

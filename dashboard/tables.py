@@ -82,6 +82,13 @@ LLM_CALLS = {
     "input_tokens": st.column_config.NumberColumn("tokens in"),
     "output_tokens": st.column_config.NumberColumn("tokens out"),
 }
+FINETUNE_JOBS = {
+    "created_at": _time("started"),
+    "estimate_usd": _money("estimate", format=fmt.USD_COLUMN),
+    "base Brier": _money("base Brier", format="%.3f"),
+    "custom Brier": _money("custom Brier", format="%.3f"),
+    "note": st.column_config.TextColumn("note", width="large"),
+}
 LLM_ROUTES = {
     "cost_usd": _money("cost", format=fmt.COST_COLUMN),
     "calls": st.column_config.NumberColumn("calls"),

@@ -166,8 +166,10 @@ def test_pages_never_import_the_bot_a_broker_or_an_llm_client(path):
 # bot/adapters/ib/).
 LIBRARY_HOMES = {
     "ib_async": ("bot/adapters/ib/",),
-    "boto3": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py"),
-    "botocore": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py"),
+    "boto3": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py",
+              "bot/llm/bedrock_control.py"),
+    "botocore": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py",
+                 "bot/llm/bedrock_control.py"),
     "feedparser": ("bot/adapters/news/rss.py",),
     "vaderSentiment": ("bot/adapters/news/vader.py",),
     "apprise": ("bot/alerts/",),

@@ -22,7 +22,7 @@ from bot.llm.types import Trigger, TriggerKind
 from bot.ports import wall_clock_utc
 from shared.config.settings import load_settings
 from shared.domain.models import CommandKind
-from shared.persistence import codec, config_source, llm_state, ops_store
+from shared.persistence import codec, config_source, finetune_store, llm_state, ops_store
 from shared.persistence.db import db_path_from_env, open_database, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ def _analyze(conn, settings, args: argparse.Namespace) -> int:
                            wall_clock_utc())
     request = build_request(trigger, snapshot)
     choice, provider = ProviderRouter(make_provider).route(
-        settings.llm, request.volatility, trigger.kind.value)
+        settings.llm, request.volatility, trigger.kind.value,
+        lambda model: finetune_store.approved_custom_model(conn, model))
     available, reason = provider.availability()
     if not available:
         return _finish(conn, command_id, f"LLM unavailable: {reason}", 1)

@@ -8,12 +8,15 @@ is priced and logged under the model that answered it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.llm.types import Provider
 from shared.config.llm_routes import DEFAULT_ROUTE
 from shared.config.settings import LlmConfig
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,14 @@ class RouteChoice:
 
     name: str
     model: str
+
+
+CUSTOM_MODEL_MARKERS = (":custom-model/", ":provisioned-model/")
+
+
+def is_custom_model(model: str) -> bool:
+    """Whether ``model`` names a fine-tuned Bedrock model (or its provisioned throughput)."""
+    return any(marker in model for marker in CUSTOM_MODEL_MARKERS)
 
 
 def default_model(cfg: LlmConfig) -> str:
@@ -57,8 +68,15 @@ class ProviderRouter:
             self._providers[key] = self.factory(config_for_model(cfg, model))
         return self._providers[key]
 
-    def route(self, cfg: LlmConfig, volatility: str, trigger: str
-              ) -> tuple[RouteChoice, Provider]:
-        """The route for this moment and the provider that answers it."""
+    def route(self, cfg: LlmConfig, volatility: str, trigger: str,
+              approved: Callable[[str], bool] | None = None) -> tuple[RouteChoice, Provider]:
+        """The route for this moment and the provider that answers it. A fine-tuned model
+        that ``approved`` does not vouch for (its held-out evaluation has not passed) never
+        answers: the default model does, and the refusal is logged."""
         choice = choose_route(cfg, volatility, trigger)
+        if is_custom_model(choice.model) and (approved is None or not approved(choice.model)):
+            logger.warning("route %s: %s is a fine-tuned model without a passed evaluation "
+                           "(python -m bot finetune evaluate); the default model answers",
+                           choice.name, choice.model)
+            choice = RouteChoice(DEFAULT_ROUTE, default_model(cfg))
         return choice, self.provider(cfg, choice.model)

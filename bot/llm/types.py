@@ -30,6 +30,7 @@ class TriggerKind(StrEnum):
     NEWS = "news"
     MANUAL = "manual"
     REVIEW = "review"  # the nightly review's lesson (bot/learning), not a market event
+    EVALUATION = "evaluation"  # finetune evaluate: a held-out prompt, not a market event
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bot.llm.providers import make_provider
 from bot.llm.routing import ProviderRouter, default_model
 from bot.llm.types import CallStatus, Provider
 from shared.config.settings import LlmConfig
-from shared.persistence import llm_store
+from shared.persistence import finetune_store, llm_store
 from shared.persistence.db import connect, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,9 @@ class LlmWorker:
                  ) -> AnalysisOutcome:
         try:
             cfg = self.cfg
-            choice, provider = router.route(cfg, request.volatility, request.trigger.kind.value)
+            choice, provider = router.route(
+                cfg, request.volatility, request.trigger.kind.value,
+                lambda model: finetune_store.approved_custom_model(conn, model))
             request = replace(request, route=choice.name)
             analyst = Analyst(conn, cfg, provider, self.wall_clock, self._stop.wait)
             age_s = self.queue_age_s(request)

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from shared.config.bounds import BoundedModel
+from shared.config.finetune import FinetuneConfig
 from shared.config.learning_checks import gate_retention_problem
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
 from shared.config.retired import drop_retired
@@ -773,6 +774,7 @@ class Settings(Section):
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
 
     @model_validator(mode="after")
     def _gate_within_retention(self) -> Settings:

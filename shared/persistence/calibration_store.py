@@ -15,7 +15,8 @@ def answered_calls(conn: sqlite3.Connection, after_id: int = 0, limit: int = 500
     ``after_id``, oldest first."""
     rows = conn.execute(
         "SELECT id, created_at, trigger, provider, model, mode, prompt, bias, confidence "
-        "FROM llm_calls WHERE id > ? AND status = 'ok' AND trigger != 'review' "
+        "FROM llm_calls WHERE id > ? AND status = 'ok' "
+        "AND trigger NOT IN ('review', 'evaluation') "
         "AND bias IS NOT NULL AND confidence IS NOT NULL ORDER BY id DESC LIMIT ?",
         (after_id, limit)).fetchall()
     return [AnsweredCall(int(r["id"]), from_text(r["created_at"]), str(r["trigger"]),

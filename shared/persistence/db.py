@@ -18,6 +18,7 @@ from shared.persistence import schema_llm_cache, schema_news, schema_research
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
 from shared.persistence.schema_evaluation import evaluation_tables
+from shared.persistence.schema_finetune import finetune_jobs
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_llm_mode import llm_call_mode
 from shared.persistence.schema_llm_route import llm_call_route
@@ -449,6 +450,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     evaluation_tables,
     llm_call_mode,
     llm_call_route,
+    finetune_jobs,
 ]
 
 

@@ -119,7 +119,8 @@ def market_calls(conn: sqlite3.Connection, created_since: datetime) -> list[Mark
     """Calls (every attempt) logged since ``created_since`` with a prompt, oldest first."""
     rows = conn.execute(
         "SELECT id, created_at, trigger, system_prompt, prompt FROM llm_calls "
-        "WHERE created_at >= ? AND trigger != 'review' AND prompt != '' ORDER BY id",
+        "WHERE created_at >= ? AND trigger NOT IN ('review', 'evaluation') AND prompt != '' "
+        "ORDER BY id",
         (to_text(created_since),)).fetchall()
     return [MarketCall(int(r["id"]), from_text(r["created_at"]), str(r["trigger"]),
                        str(r["system_prompt"]), str(r["prompt"])) for r in rows]
