@@ -651,7 +651,9 @@ class AlertsConfig(Section):
         0.0, ge=0, json_schema_extra=HOT, description="Equity moving this much within "
         "pnl_swing_minutes is pnl_swing; 0 = off",
     )
-    pnl_swing_minutes: float = Field(15.0, gt=0, le=1440, json_schema_extra=HOT)
+    pnl_swing_minutes: float = Field(
+        15.0, gt=0, le=1440, json_schema_extra=HOT, description="The window of pnl_swing_usd",
+    )
 
     @field_validator("telegram", "slack", "email", mode="before")
     @classmethod
