@@ -102,7 +102,10 @@ def _heartbeat_verdict(obs: BotObservation, stale_s: float, supervised: bool) ->
 def judge(obs: BotObservation, stale_s: float) -> Verdict:
     """Up, down with the reason, or UNKNOWN (stopped on purpose, starting, never run)."""
     state = obs.supervisor_state
-    last_seen = obs.heartbeat_at or obs.now
+    beating = obs.heartbeat_at is not None and obs.heartbeat_status in BEATING
+    # The outage began at the last beat of a live bot; a bot stopped on purpose before (its
+    # heartbeat says "stopped") failed when supervisord last started it.
+    last_seen = (obs.heartbeat_at if beating else obs.started_at) or obs.now
     if state == "FATAL":
         return Verdict(Health.DOWN, "supervisord gave up restarting the bot (FATAL)", last_seen)
     if state == "EXITED" and obs.exit_status != 0:

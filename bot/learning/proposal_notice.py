@@ -28,7 +28,7 @@ def proposal_message(day: str, proposed: list[dict[str, Any]]) -> str:
     listed = "; ".join(f"#{p['rule_id']} {p['summary']}" for p in proposed[:MAX_LISTED])
     more = f" (+{len(proposed) - MAX_LISTED} more)" if len(proposed) > MAX_LISTED else ""
     return (f"{' and '.join(parts)} from the review of {day}: {listed}{more}. "
-            "Approve or reject them on the Rules page")
+            "Approve or reject them on the Memory & learning page")
 
 
 def record_proposals(conn: sqlite3.Connection, day: str, proposed: list[dict[str, Any]],

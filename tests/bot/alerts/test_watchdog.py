@@ -116,3 +116,10 @@ def test_the_down_and_recovered_alerts_share_the_outage_s_start_as_their_key():
 def test_staleness_is_bar_lengths_or_seconds_never_under_two_beats(bars, seconds, bar_s, beat_s,
                                                                    expected):
     assert stale_after_s(bars, seconds, bar_s, beat_s) == expected
+
+
+def test_an_outage_of_a_bot_stopped_on_purpose_before_begins_at_its_failed_start():
+    beat_last_week = seen(7 * 86_400, "FATAL", beat_s=0, status="stopped",
+                          started_s=7 * 86_400 - 3)
+    assert judge(beat_last_week, STALE_S).since == T0 + timedelta(seconds=7 * 86_400 - 3)
+    assert judge(seen(100, "FATAL", beat_s=90), STALE_S).since == T0 + timedelta(seconds=90)
