@@ -9,6 +9,7 @@ an outage already told keeps its key (the alerts table ignores it the second tim
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from shared.config.settings import Settings
 from shared.persistence import alert_feed_store, ops_store
 from shared.supervisor import ProcessInfo, process_info
 
+logger = logging.getLogger(__name__)
 ProcessProbe = Callable[[str, str | None], ProcessInfo]
 
 
@@ -39,7 +41,15 @@ class HealthWatch:
         self.equity = SwingWindow()
 
     def poll(self, settings: Settings) -> list[Alert]:
-        """The alerts this pass raises (usually none)."""
+        """The alerts this pass raises (usually none); a failure is logged and raises none, so
+        the journal's alerts of the same poll still go out."""
+        try:
+            return self._poll(settings)
+        except Exception:  # a locked database or a bug: the next poll tries again
+            logger.exception("watchdog pass failed; retrying on the next poll")
+            return []
+
+    def _poll(self, settings: Settings) -> list[Alert]:
         cfg = settings.alerts
         now = self.wall_clock()
         heartbeat = ops_store.read_bot_state(self.conn)
