@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.persistence.db import connect, set_busy_timeout, write_transaction
 from shared.supervisor import process_info, start_process
 from tests.fakechat.server import FakeChatServer, Recorded
 from tests.integration.botproc import REPO_ROOT, heartbeat, wait_for, write_config
@@ -102,6 +104,33 @@ def kill_until_fatal(url: str, killed: dict[int, float]):
     return probe
 
 
+def writable(db: Path) -> bool:
+    """Whether another connection can take the journal's write lock now."""
+    conn = connect(db)
+    try:
+        set_busy_timeout(conn, 200)
+        with write_transaction(conn):
+            return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def freeze(pid: int, db: Path) -> float:
+    """SIGSTOP the bot between two of its write transactions (a bot frozen while it holds the
+    write lock would also hold the alerter's writes: another failure, not this test's); return
+    the monotonic time of the freeze."""
+    def stopped_unlocked() -> float | None:
+        os.kill(pid, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        if writable(db):
+            return stopped_at
+        os.kill(pid, signal.SIGCONT)
+        return None
+    return wait_for(stopped_unlocked, 30, "a freeze outside a write transaction")
+
+
 def test_a_bot_killed_to_fatal_and_a_frozen_bot_are_told_within_twice_the_staleness(
         tmp_path, short_dir):
     db, log = tmp_path / "t.db", tmp_path / "alerter.log"
@@ -150,8 +179,7 @@ def test_a_bot_killed_to_fatal_and_a_frozen_bot_are_told_within_twice_the_stalen
             assert heartbeat(db).pid == restarted.pid
 
             frozen = restarted.pid
-            os.kill(frozen, signal.SIGSTOP)
-            stopped_at = time.monotonic()
+            stopped_at = freeze(frozen, db)
             downs = wait_for(lambda: len(found := telegram(fake, "BOT DOWN")) == 2 and found,
                              30, "the frozen bot's alert", alerter, log)
             assert "no heartbeat for" in downs[1].text and "frozen" in downs[1].text
