@@ -29,6 +29,8 @@ class ProcessInfo:
     state: str
     description: str
     pid: int
+    exit_status: int = 0  # of the last exit (-1: killed by a signal)
+    started_at: float = 0.0  # epoch seconds supervisord started the current process (0: never)
 
 
 def supervisor_url() -> str:
@@ -47,7 +49,8 @@ def process_info(name: str, url: str | None = None) -> ProcessInfo:
         info = _proxy(url).supervisor.getProcessInfo(name)
     except (OSError, xmlrpc.client.Error) as exc:
         return ProcessInfo(name, "UNKNOWN", f"supervisor unreachable: {exc}", 0)
-    return ProcessInfo(name, info["statename"], info["description"], int(info["pid"]))
+    return ProcessInfo(name, info["statename"], info["description"], int(info["pid"]),
+                       int(info.get("exitstatus") or 0), float(info.get("start") or 0))
 
 
 def start_process(name: str, wait: bool = False, url: str | None = None) -> str:

@@ -120,8 +120,17 @@ def event_alert(event: EventRow) -> Alert | None:
         kind = AlertKind.INCIDENT
     if kind is None:
         return None
-    text = f"{TITLES.get(kind, kind.value)}: {event.message}\n{event.kind} · {when(event.ts)}"
+    text = f"{titled(TITLES.get(kind, kind.value), event.message)}\n{event.kind} · {when(event.ts)}"
     return Alert(kind, f"event:{event.event_id}", text, event.ts)
+
+
+def titled(title: str, message: str) -> str:
+    """``Title: message``, or the message alone (capitalised) when it already starts with the
+    title: "entries halted: manual" reads "Entries halted: manual", never "Entries halted:
+    entries halted: manual"."""
+    if message.casefold().startswith(title.casefold()):
+        return message[:1].upper() + message[1:]
+    return f"{title}: {message}"
 
 
 def risk_alert(refusal: RiskRefusalRow) -> Alert:

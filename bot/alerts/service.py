@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bot.alerts.channels import ChannelSetup, command_chats, load_channels
 from bot.alerts.follower import JournalFollower
+from bot.alerts.health import HealthWatch
 from bot.alerts.messages import Alert
 from bot.alerts.sender import ChannelSender
 from bot.alerts.summary import poll_summary
@@ -61,6 +62,7 @@ class Alerter:
             for channel, setup in self.channels.items() if setup.transport is not None
         }
         self.follower = JournalFollower(self.conn, wall_clock)
+        self.health = HealthWatch(self.conn, wall_clock, env)
         self.commands: TelegramPoller | None = None
         self.commands_problem = ""
         self._setup_commands(env)
@@ -112,6 +114,7 @@ class Alerter:
         """One pass: reload config, read the journal, raise and dispatch; return alerts raised."""
         self._reload_config()
         alerts, marks = self.follower.poll(self.cfg)
+        alerts += self.health.poll(self.settings)
         summary, summary_marks = poll_summary(self.conn, self.settings.feed.bar_seconds,
                                               self.wall_clock())
         stored = self._store(alerts + summary, {**marks, **summary_marks})

@@ -31,6 +31,7 @@ from bot.learning.gate import GateInputs, GateResult, bar_data, gate
 from bot.learning.gate_llm import applied_replies
 from bot.learning.lesson import ask_lesson
 from bot.learning.oos_stats import benjamini_hochberg
+from bot.learning.proposal_notice import record_proposals
 from bot.learning.proposals import MiningLimits, Proposal, propose
 from bot.llm.types import Provider
 from shared.config.settings import Settings
@@ -114,6 +115,7 @@ def review_day(
     with write_transaction(conn):
         rules_store.finish_review_run(conn, run_id, "done", message, report.summary(),
                                       wall_clock())
+        record_proposals(conn, report.day, report.proposed, wall_clock())
     logger.info("review of %s: %s", day, message)
     return report
 

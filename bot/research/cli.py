@@ -31,6 +31,7 @@ from bot.backtest.cli import (
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.ports import wall_clock_utc
 from bot.research.execute import execute
+from bot.research.finish_notice import record_finish
 from bot.research.grid import load_grid_file, parse_grid_flags
 from bot.research.objectives import OBJECTIVE_HELP
 from bot.research.progress import RunControl, TerminalBar, both
@@ -223,6 +224,8 @@ def _run(request: ResearchRequest, conn: sqlite3.Connection | None, run_id: int 
         with write_transaction(conn):
             research_store.finish_research_run(conn, run_id, document, summary_line(document),
                                                wall_clock_utc())
+            record_finish(conn, run_id, request.kind.value, "done", summary_line(document),
+                          wall_clock_utc())
     logger.info("research done: %s", summary_line(document))
     if json_path:
         Path(json_path).write_text(json.dumps(document, indent=1), encoding="utf-8")
@@ -249,6 +252,7 @@ def _end(conn: sqlite3.Connection | None, run_id: int | None,
     if conn is not None and run_id is not None:
         with write_transaction(conn):
             research_store.end_research_run(conn, run_id, status, message, wall_clock_utc())
+            record_finish(conn, run_id, "", status.value, message, wall_clock_utc())
 
 
 def _refuse(message: str, conn: sqlite3.Connection | None = None,

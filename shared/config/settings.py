@@ -647,6 +647,27 @@ class AlertsConfig(Section):
         30.0, gt=0, json_schema_extra=HOT, description="Older undelivered alerts are dropped"
     )
     poll_seconds: float = Field(1.0, gt=0, le=60, description="How often the journal is read")
+    # Watchdog (docs/alerts.md): bot_down / bot_recovered, llm_unavailable, pnl_swing.
+    bot_program: str = Field("bot", min_length=1, description="The bot's supervisord program")
+    bot_stale_bars: float = Field(
+        6.0, gt=0, le=1000, json_schema_extra=HOT, description="A heartbeat older than this "
+        "many bar lengths is bot_down (at least two heartbeat intervals)",
+    )
+    bot_stale_seconds: float = Field(
+        0.0, ge=0, le=86_400, json_schema_extra=HOT, description="When above 0: the heartbeat "
+        "age that is bot_down, in place of bot_stale_bars",
+    )
+    llm_outage_minutes: float = Field(
+        15.0, gt=0, le=1440, json_schema_extra=HOT, description="LLM calls failing (timeout, "
+        "throttled, error) with none answered for this long is llm_unavailable",
+    )
+    pnl_swing_usd: float = Field(
+        0.0, ge=0, json_schema_extra=HOT, description="Equity moving this much within "
+        "pnl_swing_minutes is pnl_swing; 0 = off",
+    )
+    pnl_swing_minutes: float = Field(
+        15.0, gt=0, le=1440, json_schema_extra=HOT, description="The window of pnl_swing_usd",
+    )
 
     @field_validator("telegram", "slack", "email", mode="before")
     @classmethod

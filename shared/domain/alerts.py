@@ -30,10 +30,15 @@ class AlertKind(StrEnum):
     LLM_QUOTA_WARNING = "llm_quota_warning"
     LLM_QUOTA_EXHAUSTED = "llm_quota_exhausted"
     LLM_LOW_CONFIDENCE = "llm_low_confidence"
-    RULES_PROPOSED = "rules_proposed"  # learned memory rules awaiting approval (later work)
+    RULES_PROPOSED = "rules_proposed"  # the nightly review stored rules awaiting approval
     BACKTEST_FINISHED = "backtest_finished"
-    RESEARCH_FINISHED = "research_finished"  # research runs (later work)
+    RESEARCH_FINISHED = "research_finished"  # a research run done, failed or cancelled
     DAILY_SUMMARY = "daily_summary"
+    BOT_DOWN = "bot_down"  # the watchdog: FATAL, exited unexpectedly, or heartbeat stale
+    BOT_RECOVERED = "bot_recovered"
+    LLM_UNAVAILABLE = "llm_unavailable"  # the provider failing for llm_outage_minutes
+    LLM_RECOVERED = "llm_recovered"
+    PNL_SWING = "pnl_swing"  # equity moved pnl_swing_usd within pnl_swing_minutes
 
 
 class AlertLevel(StrEnum):
@@ -74,10 +79,11 @@ TEST_KIND = "test"
 COMMAND_REPLY_KIND = "command_reply"
 
 _QUIET = frozenset({AlertKind.STOP_MOVED, AlertKind.CONFIG_APPLIED, AlertKind.LLM_LOW_CONFIDENCE,
-                    AlertKind.BACKTEST_FINISHED, AlertKind.RESEARCH_FINISHED})
+                    AlertKind.BACKTEST_FINISHED, AlertKind.RESEARCH_FINISHED,
+                    AlertKind.LLM_RECOVERED})
 _EMAIL = frozenset({AlertKind.KILL_SWITCH, AlertKind.RISK_LIMIT, AlertKind.BROKER_DISCONNECTED,
                     AlertKind.JOURNAL_FAILURE, AlertKind.INCIDENT, AlertKind.LLM_QUOTA_EXHAUSTED,
-                    AlertKind.DAILY_SUMMARY})
+                    AlertKind.DAILY_SUMMARY, AlertKind.BOT_DOWN, AlertKind.BOT_RECOVERED})
 
 
 def default_levels(channel: Channel) -> dict[AlertKind, AlertLevel]:

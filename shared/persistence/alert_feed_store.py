@@ -239,3 +239,36 @@ def decisions_between_times(conn: sqlite3.Connection, start: datetime, end: date
     row = conn.execute("SELECT COUNT(*) FROM decisions WHERE ts >= ? AND ts < ?",
                        (to_text(start), to_text(end))).fetchone()
     return int(row[0])
+
+
+PROVIDER_ANSWERED = ("ok", "parse_error")  # the provider replied (a bad reply is still a reply)
+PROVIDER_FAILED = ("timeout", "throttled", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class LlmFailureStreak:
+    """Failed calls since the last answered one (``answered``: one exists at all)."""
+
+    answered: bool
+    failures: int
+    first_failure_at: datetime | None
+    last_status: str
+    last_error: str
+
+
+def llm_failure_streak(conn: sqlite3.Connection) -> LlmFailureStreak | None:
+    """The provider's failures after its last answer; None before any call reached it."""
+    answered = conn.execute(
+        f"SELECT COALESCE(MAX(id), 0) FROM llm_calls WHERE status IN "
+        f"({', '.join('?' for _ in PROVIDER_ANSWERED)})", PROVIDER_ANSWERED).fetchone()[0]
+    marks = ", ".join("?" for _ in PROVIDER_FAILED)
+    row = conn.execute(
+        f"SELECT COUNT(*) AS n, MIN(created_at) AS first FROM llm_calls WHERE id > ? "
+        f"AND status IN ({marks})", (answered, *PROVIDER_FAILED)).fetchone()
+    if not row["n"]:
+        return LlmFailureStreak(True, 0, None, "", "") if answered else None
+    last = conn.execute(
+        f"SELECT status, error FROM llm_calls WHERE id > ? AND status IN ({marks}) "
+        f"ORDER BY id DESC LIMIT 1", (answered, *PROVIDER_FAILED)).fetchone()
+    return LlmFailureStreak(bool(answered), int(row["n"]), from_text(row["first"]),
+                            str(last["status"]), str(last["error"] or ""))

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.rule_book import approved_book
+from bot.alerts.follower import JournalFollower
 from bot.backtest.engine_run import run_engine, session_clock
 from bot.core.engine import LEARNED_RULE
 from bot.learning.review import review_day
+from shared.config.settings import AlertsConfig
+from shared.domain.alerts import AlertKind
 from shared.domain.models import Verdict
 from shared.domain.rules import RuleKind, RuleStatus
 from shared.persistence import rules_store
@@ -205,3 +208,19 @@ def test_auto_apply_approves_only_what_passed_out_of_sample(seeded, tmp_path):
         statuses.add(stored.status)
     assert statuses == {RuleStatus.APPROVED, RuleStatus.PROPOSED}
     conn.close()
+
+
+def test_a_review_that_proposed_rules_becomes_one_rules_proposed_alert(reviewed):
+    conn, report, _ = reviewed
+    follower = JournalFollower(conn, lambda: WALL + timedelta(minutes=1))
+    alerts, _ = follower.poll(AlertsConfig())  # watermarks 0: every journaled event
+    told = [a for a in alerts if a.kind == AlertKind.RULES_PROPOSED]
+    assert len(told) == 1 and report.proposed
+    assert told[0].headline.startswith(
+        f"Rules proposed: {len(report.proposed)} rule(s) await approval from the review of "
+        f"{DAY}: #{report.proposed[0]['rule_id']} {report.proposed[0]['summary']}")
+    again = review_day(conn, journal_settings(), date.fromisoformat(DAY), session_clock(),
+                       lambda: WALL)
+    assert again.proposed == []
+    alerts, _ = JournalFollower(conn, lambda: WALL).poll(AlertsConfig())
+    assert len([a for a in alerts if a.kind == AlertKind.RULES_PROPOSED]) == 1  # no new one

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts.messages import event_alert
 from shared.config.research_request import ResearchKind, ResearchRequest
-from shared.persistence import research_store
+from shared.domain.alerts import AlertKind
+from shared.persistence import alert_feed_store, research_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
 
@@ -153,6 +155,15 @@ def test_a_stored_run_reports_progress_and_honours_the_cancel_flag(tmp_path):
     row = _row(db, run_id)
     assert row.summary.status == "cancelled" and "cancelled after" in row.summary.message
     assert row.summary.tasks_done < 16
+    conn = connect(db, readonly=True)
+    try:  # each end is one research_finished event, which the alerter turns into an alert
+        alerts = [event_alert(e) for e in alert_feed_store.events_between(conn, 0, 10**9)]
+    finally:
+        conn.close()
+    told = [a.headline for a in alerts if a and a.kind == AlertKind.RESEARCH_FINISHED]
+    assert told == [f"Research finished: sweep run #{done_id} done: 2 points; best stop_atr="
+                    f"{_row(db, done_id).result['best']['params']['stop_atr']}",
+                    f"Research finished: run #{run_id} cancelled: {row.summary.message}"]
 
 
 def test_sigterm_stops_a_run_within_seconds_and_leaves_no_worker(tmp_path):
