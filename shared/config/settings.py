@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from shared.config.bounds import BoundedModel
+from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.learning_checks import gate_retention_problem
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
@@ -85,6 +86,10 @@ class IbConfig(Section):
     commission_wait_s: float = Field(
         2.0, gt=0, description="Wait this long for IB's commission report before estimating"
     )
+    restart_window: RestartWindowConfig = Field(default_factory=RestartWindowConfig)
+    login_alert_after_minutes: float = Field(
+        10.0, gt=0, description="Reconnects failing this long outside the restart window: "
+        "ib_login_needed alert (IB Gateway waits for a login or 2FA)")
 
     @model_validator(mode="after")
     def _backoff_order(self) -> IbConfig:

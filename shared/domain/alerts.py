@@ -34,6 +34,7 @@ class AlertKind(StrEnum):
     BACKTEST_FINISHED = "backtest_finished"
     RESEARCH_FINISHED = "research_finished"  # research runs (later work)
     DAILY_SUMMARY = "daily_summary"
+    IB_LOGIN_NEEDED = "ib_login_needed"  # reconnects failing outside the gateway's restart
 
 
 class AlertLevel(StrEnum):
@@ -77,7 +78,7 @@ _QUIET = frozenset({AlertKind.STOP_MOVED, AlertKind.CONFIG_APPLIED, AlertKind.LL
                     AlertKind.BACKTEST_FINISHED, AlertKind.RESEARCH_FINISHED})
 _EMAIL = frozenset({AlertKind.KILL_SWITCH, AlertKind.RISK_LIMIT, AlertKind.BROKER_DISCONNECTED,
                     AlertKind.JOURNAL_FAILURE, AlertKind.INCIDENT, AlertKind.LLM_QUOTA_EXHAUSTED,
-                    AlertKind.DAILY_SUMMARY})
+                    AlertKind.DAILY_SUMMARY, AlertKind.IB_LOGIN_NEEDED})
 
 
 def default_levels(channel: Channel) -> dict[AlertKind, AlertLevel]:
