@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.backtest.continuous import Adjustment, RollSplice, adjust, factors, offsets_points
+from shared.domain.continuous import Adjustment, RollSplice, adjust, factors, offsets_points
 
 pytestmark = pytest.mark.unit
 
