@@ -84,9 +84,20 @@ def atr_jump(data: BarData, rolls: list[RollSplice]) -> float:
     return float(max(true_range[i] for i in at) / np.median(true_range)) if at else 1.0
 
 
-def run(path: Path) -> dict:
-    result = run_backtest(BacktestRequest(data=str(path)))
-    return result.metrics
+def run(path: Path) -> tuple[dict, list[tuple]]:
+    """The default ensemble on ``path`` without costs and without a ruin stop: the metrics and
+    the trades as (entry time, exit time, side, P&L in points)."""
+    request = BacktestRequest(data=str(path), commission_usd=0, slippage_ticks=0,
+                              params={"backtest.starting_equity_usd": "10000000"})
+    result = run_backtest(request)
+    trades = [(t.entry_ts, t.exit_ts, t.side.value, t.exit_price - t.entry_price)
+              for t in result.trades]
+    return result.metrics, trades
+
+
+def differing(trades: list[tuple], reference: list[tuple]) -> int:
+    """Trades not in ``reference`` with the same times, side and points."""
+    return len(set(trades) - set(reference))
 
 
 def main() -> None:
@@ -106,18 +117,22 @@ def main() -> None:
     for roll in rolls:
         print(f"  {datetime.fromtimestamp(roll.at_ns / 1e9, UTC):%Y-%m-%d} {roll.from_symbol}"
               f" -> {roll.to_symbol}  gap {roll.gap_points:+.2f} points")
-    header = (f"{'series':<18} {'trades':>6} {'net P&L':>11} {'max DD':>10} {'win %':>6} "
-              f"{'PF':>5} {'quarantined':>11} {'shifts':>6} {'TR at roll':>10} {'s':>5}")
+    header = (f"{'series':<18} {'trades':>6} {'not as true':>11} {'net P&L':>11} "
+              f"{'max DD':>10} {'win %':>6} {'quarantined':>11} {'shifts':>6} "
+              f"{'TR at roll':>10} {'s':>5}")
+    print("default ensemble, no commission or slippage, no ruin stop")
     print(header)
+    reference: list[tuple] | None = None
     with tempfile.TemporaryDirectory() as folder:
         for name, data in series.items():
             path = Path(folder) / f"{name.split()[0]}.parquet"
             write_series(path, data)
             started = time.perf_counter()
-            m = run(path)
-            print(f"{name:<18} {m['trades']:>6} {m['net_pnl_cents'] / 100:>11,.2f} "
-                  f"{m['max_drawdown_cents'] / 100:>10,.2f} {m['win_rate'] * 100:>6.1f} "
-                  f"{m['profit_factor']:>5.2f} {m['bars_quarantined']:>11} "
+            m, trades = run(path)
+            reference = trades if reference is None else reference
+            print(f"{name:<18} {m['trades']:>6} {differing(trades, reference):>11} "
+                  f"{m['net_pnl_cents'] / 100:>11,.2f} {m['max_drawdown_cents'] / 100:>10,.2f} "
+                  f"{m['win_rate'] * 100:>6.1f} {m['bars_quarantined']:>11} "
                   f"{m['level_shifts']:>6} {atr_jump(data, rolls):>9.1f}x "
                   f"{time.perf_counter() - started:>5.1f}")
 
