@@ -96,8 +96,8 @@ def run(path: Path) -> tuple[dict, list[tuple]]:
 
 
 def differing(trades: list[tuple], reference: list[tuple]) -> int:
-    """Trades not in ``reference`` with the same times, side and points."""
-    return len(set(trades) - set(reference))
+    """Trades in one run and not in the other (same times, side and points)."""
+    return len(set(trades) ^ set(reference))
 
 
 def main() -> None:
@@ -117,7 +117,7 @@ def main() -> None:
     for roll in rolls:
         print(f"  {datetime.fromtimestamp(roll.at_ns / 1e9, UTC):%Y-%m-%d} {roll.from_symbol}"
               f" -> {roll.to_symbol}  gap {roll.gap_points:+.2f} points")
-    header = (f"{'series':<18} {'trades':>6} {'not as true':>11} {'net P&L':>11} "
+    header = (f"{'series':<18} {'trades':>6} {'changed':>11} {'net P&L':>11} "
               f"{'max DD':>10} {'win %':>6} {'quarantined':>11} {'shifts':>6} "
               f"{'TR at roll':>10} {'s':>5}")
     print("default ensemble, no commission or slippage, no ruin stop")
