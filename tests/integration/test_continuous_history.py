@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from bot.adapters.feeds.replay import load_bars
 from bot.backtest.data import file_data
 from shared.persistence import ops_store
 from shared.persistence.db import connect
@@ -58,6 +59,8 @@ def test_the_roll_is_measured_journaled_and_back_adjusted_away(tmp_path):
     assert len(series) == len(raw) == 4 * 1440 and before.sum() == 2 * 1440
     assert (series.close[before] == raw.close[before] + BASIS_POINTS).all()
     assert (series.close[~before] == raw.close[~before]).all()
+    replayed = load_bars(folder / "1min-back-adjusted.parquet")  # the replay feed's reader
+    assert len(replayed.bars) == len(series) and not replayed.problems
     # Across the splice the adjusted series moves as the price path did; the raw one jumps.
     last, first = int(before.sum()) - 1, int(before.sum())
     assert raw.close[first] - raw.close[last] == pytest.approx(
