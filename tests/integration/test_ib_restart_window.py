@@ -62,8 +62,9 @@ class Harness:
 
     def __init__(self, config: Settings, db: Path, clock: StepClock) -> None:
         self.conn = open_database(db)
+        self.last_bar_ts: datetime | None = None  # as the live loop's engine: history gaps only
         self.broker, self.session = open_ib(config, self.conn, [], None, 62, clock,
-                                            lambda: None, clock)
+                                            lambda: self.last_bar_ts, clock)
         self.notices: list[StreamNotice] = []
         self.live_bars_after_connect = 0  # real-time bars since the last connect notice
 
@@ -77,6 +78,8 @@ class Harness:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}; notices {self.kinds()}")
             item = await self.session.next_item(0.02)
+            if item is not None and item.bars:
+                self.last_bar_ts = item.bars[-1].ts
             if item is not None and item.live:
                 self.live_bars_after_connect += len(item.bars)
             self.session.needs_reconcile()
