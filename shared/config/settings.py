@@ -86,7 +86,9 @@ class IbConfig(Section):
     commission_wait_s: float = Field(
         2.0, gt=0, description="Wait this long for IB's commission report before estimating"
     )
-    restart_window: RestartWindowConfig = Field(default_factory=RestartWindowConfig)
+    restart_window: RestartWindowConfig = Field(
+        default_factory=RestartWindowConfig, description="IB Gateway's daily restart: "
+        "disconnects inside it are expected events; no new entry around it")
     login_alert_after_minutes: float = Field(
         10.0, gt=0, description="Reconnects failing this long outside the restart window: "
         "ib_login_needed alert (IB Gateway waits for a login or 2FA)")
