@@ -75,8 +75,10 @@ class RestartWatch:
         return notices
 
     def connected_kind(self) -> str:
-        """``ib_restart_reconnected`` after an expected drop, else ``ib_connected``."""
-        return "ib_restart_reconnected" if self.expected_drop else "ib_connected"
+        """``ib_restart_reconnected`` after an expected drop, else ``ib_connected`` (also after
+        a login alert: whoever was told the gateway needs a login is told it is back)."""
+        quiet = self.expected_drop and not self.login_alerted
+        return "ib_restart_reconnected" if quiet else "ib_connected"
 
     def connected(self) -> None:
         """A connection is up: the failing streak and the expected drop are over."""

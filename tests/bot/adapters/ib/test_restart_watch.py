@@ -62,3 +62,15 @@ def test_login_needed_once_per_streak_after_the_configured_minutes():
         again += [n.kind for n in watch.connect_failed(WHERE, "refused", 1, 2.0)]
         clock.at += timedelta(minutes=1)
     assert again.count("ib_login_needed") == 1  # a new streak, a new alert
+
+
+def test_after_a_login_alert_the_reconnect_is_announced_even_after_a_nightly_drop():
+    clock = Clock(INSIDE)
+    watch = RestartWatch(IbConfig(login_alert_after_minutes=5), clock)
+    watch.disconnected(WHERE, 2.0)
+    clock.at = INSIDE + timedelta(minutes=30)  # the window is over; still refused
+    for _ in range(7):
+        watch.connect_failed(WHERE, "refused", 1, 2.0)
+        clock.at += timedelta(minutes=1)
+    assert watch.login_alerted
+    assert watch.connected_kind() == "ib_connected"
