@@ -2,7 +2,9 @@
 
 After every connect: live-account guard, front month, reconcile, history for the window (or
 the gap), then real-time bars. A disconnect or error 1100 stops new entries at once; every
-transition is reported as a notice. Implements ``bot.ports.BarStream``.
+transition is reported as a notice. Inside IB Gateway's daily restart window those notices are
+expected events, not incidents, and refused reconnects outside it end in an ``ib_login_needed``
+incident (``restart_watch``). Implements ``bot.ports.BarStream``.
 """
 
 from __future__ import annotations
