@@ -8,12 +8,17 @@ builder and a person read it.
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from shared.domain.continuous import RollSplice
+from shared.domain.errors import DataFileError
+
+logger = logging.getLogger(__name__)
 
 
 def rolls_path(out: Path, symbol: str, bar: str) -> Path:
@@ -22,19 +27,36 @@ def rolls_path(out: Path, symbol: str, bar: str) -> Path:
 
 
 def cached_days(out: Path, symbol: str, bar: str) -> list[date]:
-    """The days in the cache, oldest first."""
-    folder = out / symbol / bar
-    return sorted(date.fromisoformat(p.stem) for p in folder.glob("*.parquet"))
+    """The days in the cache, oldest first (a file not named by a date is passed over)."""
+    days = []
+    for path in (out / symbol / bar).glob("*.parquet"):
+        try:
+            days.append(date.fromisoformat(path.stem))
+        except ValueError:
+            logger.warning("%s is not a day file (YYYY-MM-DD.parquet); passed over", path)
+    return sorted(days)
 
 
 def read_rolls(path: Path) -> list[RollSplice]:
-    """The rolls measured before (none when the file does not exist)."""
+    """The rolls measured before (none when the file does not exist).
+
+    Raises ``DataFileError`` naming the file and the problem when it cannot be read.
+    """
     if not path.exists():
         return []
-    frame = pd.read_csv(path)
-    return [RollSplice(int(pd.Timestamp(row.at).value), str(row.from_symbol),
-                       str(row.to_symbol), float(row.old_close), float(row.new_close))
-            for row in frame.itertuples()]
+    try:
+        frame = pd.read_csv(path)
+        rolls = [RollSplice(int(pd.Timestamp(row.at).value), str(row.from_symbol),
+                            str(row.to_symbol), float(row.old_close), float(row.new_close))
+                 for row in frame.itertuples()]
+    except (ValueError, TypeError, AttributeError, KeyError, pd.errors.ParserError) as exc:
+        raise DataFileError(path, f"not a roll journal ({type(exc).__name__}: {exc}); "
+                            "delete it to measure the rolls again") from None
+    for number, roll in enumerate(rolls, start=2):
+        closes = (roll.old_close, roll.new_close)
+        if not all(math.isfinite(c) and c > 0 for c in closes):
+            raise DataFileError(path, f"closes must be positive numbers, got {closes}", number)
+    return rolls
 
 
 def write_rolls(path: Path, rolls: list[RollSplice]) -> None:

@@ -33,7 +33,7 @@ from bot.adapters.ib.feed import fetch_history
 from bot.adapters.ib.pacing import HistoryPacer
 from shared.config.settings import IbConfig
 from shared.domain.continuous import RollSplice
-from shared.domain.errors import TemporaryError
+from shared.domain.errors import DataFileError, TemporaryError
 from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ async def fetch_history_command(cfg: IbConfig, symbol: str, days: int, bar: str,
         if rolls:
             measured = await roll_gaps(ib, cfg, symbol, bar, out, on_roll)
             logger.info("history: %d roll(s) in %s", len(measured), rolls_path(out, symbol, bar))
-    except TemporaryError as exc:
+    except (TemporaryError, DataFileError) as exc:
         logger.error("history download failed: %s", exc)
         return 1
     finally:
