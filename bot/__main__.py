@@ -202,6 +202,10 @@ def command_fetch_history(args: argparse.Namespace) -> int:
 
     settings = load_settings(_config_path(args.config))
     client_id = args.client_id if args.client_id is not None else settings.ib.client_id + 1
+    if args.continuous is not None:  # rolls measured, then the spliced series built
+        from bot.backtest.continuous_cli import fetch_continuous
+
+        return fetch_continuous(args, settings, client_id)
     return asyncio.run(fetch_history_command(
         settings.ib, args.symbol, args.days, args.bar, Path(args.out), client_id))
 
@@ -299,6 +303,9 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     history.add_argument("--bar", choices=("1min", "5s"), default="1min")
     history.add_argument("--out", default="data/history", help="cache folder for Parquet files")
     history.add_argument("--client-id", type=int, help="default: the config's client_id + 1")
+    history.add_argument("--db", help="journal for roll events (default TRADER_DB)")
+    history.add_argument("--continuous", choices=("none", "back-adjusted", "ratio"),
+                         help="also write <out>/<symbol>/<bar>-<method>.parquet across rolls")
     history.set_defaults(handler=command_fetch_history)
     return parser
 

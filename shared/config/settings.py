@@ -27,6 +27,7 @@ from pydantic import (
 
 from shared.config.bounds import BoundedModel
 from shared.config.finetune import FinetuneConfig
+from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.learning_checks import gate_retention_problem
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
 from shared.config.retired import drop_retired
@@ -87,6 +88,12 @@ class IbConfig(Section):
     commission_wait_s: float = Field(
         2.0, gt=0, description="Wait this long for IB's commission report before estimating"
     )
+    restart_window: RestartWindowConfig = Field(
+        default_factory=RestartWindowConfig, description="IB Gateway's daily restart: "
+        "disconnects inside it are expected events; no new entry around it")
+    login_alert_after_minutes: float = Field(
+        10.0, gt=0, description="Reconnects failing this long outside the restart window: "
+        "ib_login_needed alert (IB Gateway waits for a login or 2FA)")
 
     @model_validator(mode="after")
     def _backoff_order(self) -> IbConfig:

@@ -39,6 +39,7 @@ class AlertKind(StrEnum):
     LLM_UNAVAILABLE = "llm_unavailable"  # the provider failing for llm_outage_minutes
     LLM_RECOVERED = "llm_recovered"
     PNL_SWING = "pnl_swing"  # equity moved pnl_swing_usd within pnl_swing_minutes
+    IB_LOGIN_NEEDED = "ib_login_needed"  # reconnects failing outside the gateway's restart
 
 
 class AlertLevel(StrEnum):
@@ -83,7 +84,8 @@ _QUIET = frozenset({AlertKind.STOP_MOVED, AlertKind.CONFIG_APPLIED, AlertKind.LL
                     AlertKind.LLM_RECOVERED})
 _EMAIL = frozenset({AlertKind.KILL_SWITCH, AlertKind.RISK_LIMIT, AlertKind.BROKER_DISCONNECTED,
                     AlertKind.JOURNAL_FAILURE, AlertKind.INCIDENT, AlertKind.LLM_QUOTA_EXHAUSTED,
-                    AlertKind.DAILY_SUMMARY, AlertKind.BOT_DOWN, AlertKind.BOT_RECOVERED})
+                    AlertKind.DAILY_SUMMARY, AlertKind.BOT_DOWN, AlertKind.BOT_RECOVERED,
+                    AlertKind.IB_LOGIN_NEEDED})
 
 
 def default_levels(channel: Channel) -> dict[AlertKind, AlertLevel]:

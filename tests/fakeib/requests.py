@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tests.fakeib import wire
-from tests.fakeib.market import SPECS, TICK, ListedFuture
+from tests.fakeib.market import SPECS, TICK, ListedFuture, listed_futures
 from tests.fakeib.venue import FakeOrder
 
 if TYPE_CHECKING:
@@ -136,7 +136,8 @@ class RequestHandlers:
             self.send(wire.error(req_id, 321, "Error validating request:-'bX' : cause - "
                                               "end date must be empty with keepUpToDate"))
             return
-        if not self.resolve(contract, include_expired=f[14] == "1"):
+        found = self.resolve(contract, include_expired=f[14] == "1")
+        if not found:
             self.send(wire.error(req_id, 200, "No security definition has been found"))
             return
         key = (tuple(contract), end_text, bar_size, duration)
@@ -156,8 +157,21 @@ class RequestHandlers:
                                               "HMDS query returned no data"))
             return
         start = end - timedelta(seconds=seconds)
-        self.send(wire.historical_data(req_id, start, end, (b.as_tuple() for b in bars),
-                                       format_date))
+        basis = self.basis_points(found[0])
+        self.send(wire.historical_data(
+            req_id, start, end, ((b.ts, b.open + basis, b.high + basis, b.low + basis,
+                                  b.close + basis, b.volume) for b in bars), format_date))
+
+    def basis_points(self, fut: ListedFuture) -> float:
+        """How far ``fut`` trades above the front month of the gateway's start (history only)."""
+        per_quarter = self.gateway.config.contract_basis_points
+        if not per_quarter:
+            return 0.0
+        front = listed_futures(fut.symbol, self.gateway.config.start.date())[0]
+        quarters = (int(fut.contract_month) // 100 * 12 + int(fut.contract_month) % 100
+                    - int(front.contract_month) // 100 * 12
+                    - int(front.contract_month) % 100) // 3
+        return quarters * per_quarter
 
     def req_realtime_bars(self, f: list[str]) -> None:
         req_id = int(f[2])

@@ -50,6 +50,9 @@ class GatewayConfig:
     commission_per_contract: dict[str, float] = field(
         default_factory=lambda: {"MES": 0.57, "ES": 2.07})
     news_providers: tuple[str, ...] = ("BRFG", "BRFUPDN")
+    # History of each later quarterly is this many points above the one before (carry), so a
+    # continuous series has known roll gaps; real-time bars are the price path as it is.
+    contract_basis_points: float = 0.0
 
 
 class ClientSession:

@@ -18,7 +18,9 @@ def ib_config(folder: Path, port: int, name: str = "ib.yaml", **sections: Any) -
         "broker": {"mode": "ib_paper"},
         "ib": {"port": port, "client_id": 17, "connect_timeout_s": 3,
                "reconnect_initial_s": 0.2, "reconnect_max_s": 1.0, "commission_wait_s": 1.0,
-               "bar_timeout_s": 5},
+               "bar_timeout_s": 5,
+               # These tests run on the wall clock: the nightly window must not change them.
+               "restart_window": {"enabled": False}},
         "features": {"window_bars": 120, "atr_baseline_bars": 100},
         "strategies": {"weights": {"breakout": 1.0}},
         # The fake's 5-second walk is about twice as volatile as ES: two one-minute ATRs keep

@@ -23,6 +23,7 @@ from bot.adapters.ib import orders as ib_orders
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.ids import OrderIdMap
 from bot.adapters.ib.mapping import EXEC_SIDE, order_status, parse_order_ref
+from bot.adapters.ib.restart_window import describe, entries_paused
 from bot.ports import BrokerUpdates, StreamNotice
 from shared.config.settings import IbConfig
 from shared.domain.errors import BrokerError
@@ -193,6 +194,9 @@ class IbBroker:
         wait_s = self._reject_until_s - time.monotonic()
         if wait_s > 0:
             return f"not sent: entries paused {wait_s:.0f} s more after IB rejected one"
+        if entries_paused(self.cfg.restart_window, self.now()):
+            return ("not sent: new entries paused around IB Gateway's daily restart "
+                    f"({describe(self.cfg.restart_window)})")
         return None
 
     def _next_order_id(self) -> int:

@@ -3,23 +3,37 @@
 Each complete UTC day is fetched from the contract that was the front month that day (expired
 ones included), in chunks IB accepts for the bar size, through the pacing rules, with a
 progress bar on stderr. A day already in the cache is not asked for again.
+
+With ``--continuous`` the rolls between the cached days are measured too (``roll_gaps``): the
+live roll rule names the front month of each day; where it changes, the new contract's bars of
+the old contract's last day are fetched and both closes at their last common bar are written
+to ``<bar>-rolls.csv`` beside the day folder (the splice is then built by
+``bot.backtest.continuous_build``).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from ib_async import IB
 
-from bot.adapters.ib.contracts import choose_front_month, list_contracts, qualify
+from bot.adapters.feeds.roll_journal import cached_days, read_rolls, rolls_path, write_rolls
+from bot.adapters.ib.contracts import (
+    ListedContract,
+    choose_front_month,
+    list_contracts,
+    qualify,
+)
 from bot.adapters.ib.feed import fetch_history
 from bot.adapters.ib.pacing import HistoryPacer
 from shared.config.settings import IbConfig
-from shared.domain.errors import TemporaryError
+from shared.domain.continuous import RollSplice
+from shared.domain.errors import DataFileError, TemporaryError
 from shared.domain.models import Bar
 
 logger = logging.getLogger(__name__)
@@ -65,8 +79,9 @@ class Progress:
 
 
 async def fetch_history_command(cfg: IbConfig, symbol: str, days: int, bar: str, out: Path,
-                                client_id: int) -> int:
-    """Download ``days`` complete UTC days of ``bar`` bars; return the exit code."""
+                                client_id: int, rolls: bool = False,
+                                on_roll: Callable[[RollSplice], None] | None = None) -> int:
+    """Download ``days`` complete UTC days of ``bar`` bars (and the rolls); the exit code."""
     ib = IB()
     try:
         await ib.connectAsync(cfg.host, cfg.port, clientId=client_id,
@@ -77,7 +92,10 @@ async def fetch_history_command(cfg: IbConfig, symbol: str, days: int, bar: str,
         return 1
     try:
         written = await download(ib, cfg, symbol, days, bar, out)
-    except TemporaryError as exc:
+        if rolls:
+            measured = await roll_gaps(ib, cfg, symbol, bar, out, on_roll)
+            logger.info("history: %d roll(s) in %s", len(measured), rolls_path(out, symbol, bar))
+    except (TemporaryError, DataFileError) as exc:
         logger.error("history download failed: %s", exc)
         return 1
     finally:
@@ -101,15 +119,80 @@ async def download(ib: IB, cfg: IbConfig, symbol: str, days: int, bar: str, out:
     progress = Progress(len(missing) * (86_400 // chunk_s))
     for day in missing:
         chosen = choose_front_month(listed, day, cfg.roll_days_before_expiry)
-        contract = await qualify(ib, chosen.con_id, cfg.exchange)
-        contract.includeExpired = True
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        bars: dict[datetime, Bar] = {}
-        for offset in range(chunk_s, 86_400 + 1, chunk_s):
-            end = start + timedelta(seconds=offset)
-            for item in await fetch_history(ib, contract, bar_seconds, chunk_s, pacer, end):
-                if start <= item.ts < start + timedelta(days=1):
-                    bars[item.ts] = item
-            progress.step(f"{chosen.local_symbol} {day.isoformat()} {end:%H:%M}")
-        write_day(cache_path(out, symbol, bar, day), [bars[k] for k in sorted(bars)])
+        bars = await fetch_day(ib, cfg, chosen, day, bar_seconds, pacer, progress)
+        write_day(cache_path(out, symbol, bar, day), bars)
     return len(missing)
+
+
+async def fetch_day(ib: IB, cfg: IbConfig, chosen: ListedContract, day: date, bar_seconds: int,
+                    pacer: HistoryPacer, progress: Progress | None) -> list[Bar]:
+    """One complete UTC day of ``chosen``'s bars, in time order."""
+    chunk_s = CHUNK_SECONDS[bar_seconds]
+    contract = await qualify(ib, chosen.con_id, cfg.exchange)
+    contract.includeExpired = True
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    bars: dict[datetime, Bar] = {}
+    for offset in range(chunk_s, 86_400 + 1, chunk_s):
+        end = start + timedelta(seconds=offset)
+        for item in await fetch_history(ib, contract, bar_seconds, chunk_s, pacer, end):
+            if start <= item.ts < start + timedelta(days=1):
+                bars[item.ts] = item
+        if progress is not None:
+            progress.step(f"{chosen.local_symbol} {day.isoformat()} {end:%H:%M}")
+    return [bars[k] for k in sorted(bars)]
+
+
+def roll_days(listed: list[ListedContract], days: list[date],
+              roll_days_before_expiry: int) -> list[tuple[date, ListedContract, ListedContract]]:
+    """(first day of the new contract, old, new) wherever the live rule changes contract."""
+    found = []
+    previous: ListedContract | None = None
+    for day in days:
+        chosen = choose_front_month(listed, day, roll_days_before_expiry)
+        if previous is not None and chosen.con_id != previous.con_id:
+            found.append((day, previous, chosen))
+        previous = chosen
+    return found
+
+
+async def roll_gaps(ib: IB, cfg: IbConfig, symbol: str, bar: str, out: Path,
+                    on_roll: Callable[[RollSplice], None] | None = None) -> list[RollSplice]:
+    """Measure every roll between the cached days not measured yet (each newly measured one
+    is handed to ``on_roll``: the journal); return all of them."""
+    path = rolls_path(out, symbol, bar)
+    known = {r.at_ns: r for r in read_rolls(path)}
+    days = cached_days(out, symbol, bar)
+    listed = await list_contracts(ib, symbol, cfg.exchange, include_expired=True)
+    pacer = HistoryPacer()
+    for day, old, new in roll_days(listed, days, cfg.roll_days_before_expiry):
+        at_ns = int(pd.Timestamp(datetime(day.year, day.month, day.day, tzinfo=UTC)).value)
+        if at_ns in known:
+            continue
+        known[at_ns] = await _measure(ib, cfg, out, symbol, bar, (day, old, new), pacer, days)
+        write_rolls(path, list(known.values()))  # a crash keeps what was measured
+        if on_roll is not None:
+            on_roll(known[at_ns])
+    return sorted(known.values(), key=lambda r: r.at_ns)
+
+
+async def _measure(ib: IB, cfg: IbConfig, out: Path, symbol: str, bar: str,
+                   roll: tuple[date, ListedContract, ListedContract], pacer: HistoryPacer,
+                   days: list[date]) -> RollSplice:
+    """Both closes at the last bar the old and the new contract traded together."""
+    day, old, new = roll
+    for before in reversed([d for d in days if d < day][-5:]):
+        frame = pd.read_parquet(cache_path(out, symbol, bar, before))
+        if frame.empty:
+            continue  # a closed day: look one further back
+        old_close = dict(zip(pd.to_datetime(frame["ts"], utc=True), frame["close"],
+                             strict=True))
+        new_bars = await fetch_day(ib, cfg, new, before, BAR_SECONDS[bar], pacer, None)
+        common = [b for b in new_bars if pd.Timestamp(b.ts) in old_close]
+        if common:
+            last = common[-1]
+            return RollSplice(int(pd.Timestamp(datetime(day.year, day.month, day.day,
+                                                        tzinfo=UTC)).value),
+                              old.local_symbol, new.local_symbol,
+                              float(old_close[pd.Timestamp(last.ts)]), last.close)
+    raise TemporaryError(f"roll {old.local_symbol} -> {new.local_symbol} on {day}: no bar "
+                         "where both contracts traded in the cached days before it")

@@ -2,7 +2,9 @@
 
 After every connect: live-account guard, front month, reconcile, history for the window (or
 the gap), then real-time bars. A disconnect or error 1100 stops new entries at once; every
-transition is reported as a notice. Implements ``bot.ports.BarStream``.
+transition is reported as a notice. Inside IB Gateway's daily restart window those notices are
+expected events, not incidents, and refused reconnects outside it end in an ``ib_login_needed``
+incident (``restart_watch``). Implements ``bot.ports.BarStream``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from bot.adapters.ib.ids import OrderIdMap
 from bot.adapters.ib.mapping import ERROR_RULES, IbAction, is_paper_account
 from bot.adapters.ib.pacing import HistoryPacer
 from bot.adapters.ib.reconcile import reconcile_with_ib
-from bot.ports import StreamItem, StreamNotice
+from bot.adapters.ib.restart_watch import RestartWatch
+from bot.ports import StreamItem, StreamNotice, wall_clock_utc
 from shared.config.settings import Settings
 from shared.domain.errors import TemporaryError
 from shared.domain.instruments import get_instrument
@@ -47,7 +50,8 @@ class IbSession:
     """Owns the ib_async client; the live loop reads bars and notices from it."""
 
     def __init__(self, settings: Settings, broker: IbBroker, allow_live: bool,
-                 last_bar_ts: Callable[[], datetime | None]) -> None:
+                 last_bar_ts: Callable[[], datetime | None],
+                 clock: Callable[[], datetime] = wall_clock_utc) -> None:
         self.settings = settings
         self.cfg = settings.ib
         self.broker = broker
@@ -70,6 +74,7 @@ class IbSession:
         self._listed: list[ListedContract] = []
         self._contract_day: date | None = None
         self._roll_task: asyncio.Task[None] | None = None
+        self.restart = RestartWatch(self.cfg, clock)  # the daily restart and "login needed"
 
     # --- BarStream --------------------------------------------------------------------------
 
@@ -139,21 +144,20 @@ class IbSession:
                     logger.exception("unexpected error while connecting to IB")
                 self._cleanup()
                 reason = self._failure_reason(exc)
-                self._notice("ib_connect_failed", "warning",
-                             f"cannot connect to IB at {where}: {reason}; attempt {attempt}, "
-                             f"retrying in {delay_s:g} s", attempt=attempt, retry_s=delay_s)
+                for notice in self.restart.connect_failed(where, reason, attempt, delay_s):
+                    self._notice(notice.kind, notice.severity, notice.message, **notice.detail)
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, self.cfg.reconnect_max_s)
                 continue
             delay_s, attempt = self.cfg.reconnect_initial_s, 0
+            self.restart.connected()
             try:
                 await self._serve()
             except Exception:  # the watchdog must not end the session
                 logger.exception("IB session watchdog failed; reconnecting")
             self._cleanup()
-            self._notice("ib_disconnected", "incident",
-                         f"lost the connection to IB at {where}; new entries stopped, "
-                         f"reconnecting in {delay_s:g} s")
+            notice = self.restart.disconnected(where, delay_s)
+            self._notice(notice.kind, notice.severity, notice.message, **notice.detail)
             await asyncio.sleep(delay_s)
 
     def _failure_reason(self, exc: BaseException) -> str:
@@ -196,7 +200,7 @@ class IbSession:
         if self.broker.pending_flatten is not None:
             self.broker.close_position(self.broker.pending_flatten, self.broker.now())
         self._reconcile_due = True
-        self._notice("ib_connected", "info",
+        self._notice(self.restart.connected_kind(), "info",
                      f"connected to IB at {self.cfg.host}:{self.cfg.port} (client id "
                      f"{self.cfg.client_id}, account {', '.join(accounts)}); trading "
                      f"{contract.localSymbol} (conId {contract.conId})",
@@ -304,13 +308,15 @@ class IbSession:
         elif rule.action is IbAction.FARM_OK:
             self._farm_broken = False
             self._resubscribe()
-        self._notice(rule.kind, rule.severity, f"IB {code}: {message}", code=code)
+        kind, severity = self.restart.error_kind(rule.kind, rule.severity)
+        self._notice(kind, severity, f"IB {code}: {message}", code=code)
 
 
 def open_ib(
     settings: Settings, conn: sqlite3.Connection, working: list[Order],
     position: Position | None, commission_estimate_cents: int,
     now: Callable[[], datetime], last_bar_ts: Callable[[], datetime | None],
+    clock: Callable[[], datetime] = wall_clock_utc,
 ) -> tuple[IbBroker, IbSession]:
     """The IB broker and its session, restored from the journal (IB corrects it on connect)."""
     instrument = get_instrument(settings.instrument.symbol)
@@ -319,4 +325,4 @@ def open_ib(
     ids = OrderIdMap(conn, settings.ib.client_id)
     broker = IbBroker(instrument, settings.ib, book, ids, commission_estimate_cents, now)
     allow_live = settings.broker.allow_live and os.environ.get(LIVE_ENV_FLAG) == "yes"
-    return broker, IbSession(settings, broker, allow_live, last_bar_ts)
+    return broker, IbSession(settings, broker, allow_live, last_bar_ts, clock)

@@ -48,6 +48,9 @@ def test_times_in_an_alert_are_named_utc_in_words():
     ("bad_bar", "warning", None),
     ("bad_fill", "incident", AlertKind.INCIDENT),
     ("level_shift", "warning", AlertKind.INCIDENT),
+    ("ib_login_needed", "incident", AlertKind.IB_LOGIN_NEEDED),
+    ("ib_restart_disconnect", "info", None),  # the gateway's nightly restart: expected
+    ("ib_restart_reconnected", "info", None),
 ])
 def test_events_map_to_alert_kinds(kind, severity, expected):
     alert = event_alert(EventRow(5, TS, kind, severity, "what happened", {}))
