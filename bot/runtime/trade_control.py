@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from bot.core.engine import TradingEngine
 from bot.core.trade_control import LevelKind, LevelMove, check_level_move, fmt_price
 from shared.domain.errors import BrokerError, CommandRejected
-from shared.domain.models import ExitReason, OrderRole, Position
+from shared.domain.models import ExitReason, Mode, OrderRole, Position
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,9 @@ def move_level(engine: TradingEngine, kind: LevelKind, payload: dict[str, Any],
         _refuse(engine, now, f"the broker did not take it (see the events): the {kind.value} "
                              f"stays at {kept}", detail)
     message = f"{verdict.message} for {position.side.value} {position.contracts}"
+    if engine.settings.broker.mode is not Mode.PAPER:  # IB answers later, asynchronously
+        message += (f" (sent to IB as a modification; a refusal is journaled as "
+                    f"{kind.value}_modify_rejected)")
     _journal(engine, now, True, message, {**detail, "price": price})
     return message
 

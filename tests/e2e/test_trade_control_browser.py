@@ -39,10 +39,11 @@ def trading_product(chromium_path, tmp_path_factory) -> Iterator[dict]:
     bot = start_bot(config, db, bot_log)
     server = None
     try:
-        wait_for(lambda: query(db, journal_store.load_position, "MES"), 120,
-                 "an open position", bot, bot_log)
+        wait_for(lambda: heartbeat(db), 60, "the bot's first heartbeat", bot, bot_log)
         server, url = launch_dashboard(folder, {"TRADER_DB": str(db),
                                                 "TRADER_CONFIG": str(config)})
+        wait_for(lambda: query(db, journal_store.load_position, "MES"), 120,
+                 "an open position", bot, bot_log)
         yield {"url": url, "db": db, "bot": bot, "bot_log": bot_log}
     finally:
         if server is not None:

@@ -72,6 +72,7 @@ def test_move_stop_and_target_modify_the_gateways_orders_and_exit_closes_only_th
                                      price=new_stop), process, log)
         assert done.status == "done", done.result
         assert done.result.startswith(f"stop tightened {old_stop:,.2f} → {new_stop:,.2f}")
+        assert done.result.endswith("a refusal is journaled as stop_modify_rejected)")
         wait_for(lambda: fake.modifications(), 10, "the modification at the gateway",
                  process, log)
         assert fake.modifications() == [(stop.order_ref, new_stop)]
