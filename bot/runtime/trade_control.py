@@ -13,7 +13,6 @@ level whenever it could not take the new one, and the outcome says so.
 from __future__ import annotations
 
 import logging
-import math
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -41,15 +40,16 @@ def _refuse(engine: TradingEngine, now: datetime, message: str,
     raise CommandRejected(f"refused: {message}")
 
 
-def _requested_price(payload: dict[str, Any], kind: LevelKind) -> float:
+def _requested_price(payload: dict[str, Any]) -> float | None:
+    """The payload's price as a float ("5,010.25" too), or None when it is not a number."""
     value = payload.get("price")
     if isinstance(value, str):
         try:
             return float(value.replace(",", ""))
         except ValueError:
-            return math.nan
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
+        return None
     return float(value)
 
 
@@ -75,8 +75,12 @@ def move_level(engine: TradingEngine, kind: LevelKind, payload: dict[str, Any],
     if bar is None:
         _refuse(engine, now, f"no market price yet: cannot check a {kind.value}", detail)
     current = position.stop_price if kind is LevelKind.STOP else position.target_price
+    requested = _requested_price(payload)
+    if requested is None:
+        _refuse(engine, now, f"{kind.value} price {payload.get('price')!r} is not a number "
+                             "(the payload needs a \"price\")", detail)
     move = LevelMove(kind, position.side, position.contracts, position.entry_price, bar.close,
-                     current, _requested_price(payload, kind))
+                     current, requested)
     verdict = check_level_move(move, engine.settings.risk, engine.instrument)
     if not verdict.accepted or verdict.price is None:
         _refuse(engine, now, verdict.message, detail)

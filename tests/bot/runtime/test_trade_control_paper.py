@@ -172,3 +172,14 @@ def test_exit_position_exits_this_position_at_the_next_open_without_halting(desk
     assert again.status is CommandStatus.FAILED
     assert again.result == "refused: no open position" or again.result.startswith(
         f"refused: trade {position.bracket_id} is no longer open")
+
+
+@pytest.mark.parametrize(("payload", "says"), [
+    ({}, "stop price None is not a number"),
+    ({"price": "abc"}, "stop price 'abc' is not a number"),
+    ({"price": "nan"}, "stop price nan is not a finite number"),
+])
+def test_a_move_without_a_usable_price_is_refused_naming_it(desk, payload, says):
+    desk.until(lambda: desk.broker.position() is not None)
+    outcome = desk.command(CommandKind.MOVE_STOP, **payload)
+    assert outcome.status is CommandStatus.FAILED and says in outcome.result, outcome.result
