@@ -21,9 +21,10 @@ TIMEOUT_MS = 30_000
 CONFIG = (
     "feed:\n  source: synthetic\n  seed: 7\n  start: '2025-03-03T14:30:00Z'\n  speed: 40\n"
     "features:\n  window_bars: 120\n  atr_baseline_bars: 100\n"
-    # a 20-point stop and a 60-point target: the position stays open while the test works it
-    "risk:\n  max_hold_minutes: 600\n  trailing_stop_enabled: false\n  min_stop_points: 20\n"
-    "  reward_risk_ratio: 3\n  cooldown_after_loss_minutes: 0\n"
+    # a 40-point stop and a 120-point target: the position stays open while the test works it
+    "risk:\n  max_hold_minutes: 600\n  trailing_stop_enabled: false\n  min_stop_points: 40\n"
+    "  risk_per_trade_usd: 250\n  max_contracts: 1\n  reward_risk_ratio: 3\n"
+    "  cooldown_after_loss_minutes: 0\n"
     "engine:\n  heartbeat_seconds: 0.5\n  commands_poll_seconds: 0.1\n"
     "dashboard:\n  refresh_seconds: 2\n"
 )
