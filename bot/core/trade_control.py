@@ -9,8 +9,9 @@ The rule, in one place so the dashboard, the docs and the tests agree:
 - **tightening** (a stop moved toward the market, a target moved toward the market) is always
   allowed;
 - **widening a stop** is allowed only while the loss if it fills, from the entry price on the
-  position's contracts and before commission, stays within ``risk.risk_per_trade_usd`` and
-  within ``risk.disaster_stop_usd`` (the smaller of the two);
+  position's contracts and before commission, stays within ``risk.risk_per_trade_usd``, within
+  ``risk.disaster_stop_usd`` and within what is left of today's ``risk.daily_loss_limit_usd``
+  (the smallest of the three);
 - **widening a target** adds no loss, so it is allowed within the fat-finger band;
 - every level must lie within ``FAT_FINGER_BAND_FRACTION`` (5 %) of the market.
 """
@@ -47,6 +48,7 @@ class LevelMove:
     market_price: float
     current_price: float | None
     requested_price: float
+    daily_loss_left_cents: int | None = None  # the daily loss budget left (None: not checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +118,28 @@ def _band_problem(move: LevelMove, price: float) -> str | None:
             f"{FAT_FINGER_BAND_FRACTION:.0%} of it (fat-finger guard)")
 
 
-def stop_loss_limit_cents(cfg: RiskConfig) -> int:
-    """The most a widened stop may lose if it fills: risk per trade, capped by the disaster stop."""
-    return round(min(cfg.risk_per_trade_usd, cfg.disaster_stop_usd) * 100)
+def stop_loss_limit_cents(cfg: RiskConfig, daily_loss_left_cents: int | None = None) -> int:
+    """The most a widened stop may lose if it fills: risk per trade, capped by the disaster stop
+    and by the daily loss budget left (when given; never below zero)."""
+    limit = round(min(cfg.risk_per_trade_usd, cfg.disaster_stop_usd) * 100)
+    if daily_loss_left_cents is not None:
+        limit = min(limit, max(daily_loss_left_cents, 0))
+    return limit
 
 
 def _widened_stop_problem(move: LevelMove, price: float, cfg: RiskConfig,
                           instrument: Instrument) -> str | None:
     loss_cents = -instrument.pnl_cents(move.side, move.entry_price, price, move.contracts)
-    limit_cents = stop_loss_limit_cents(cfg)
+    limit_cents = stop_loss_limit_cents(cfg, move.daily_loss_left_cents)
     if loss_cents <= limit_cents:
         return None
+    left = move.daily_loss_left_cents
+    budget = "" if left is None else f", daily loss left ${max(left, 0) / 100:,.2f}"
     return (f"stop {fmt_price(price)} would lose ${loss_cents / 100:,.2f} on {move.contracts} "
             f"contract(s) from the entry {fmt_price(move.entry_price)} if filled: more than the "
             f"${limit_cents / 100:,.2f} a widened stop may risk (risk.risk_per_trade_usd "
-            f"${cfg.risk_per_trade_usd:,.2f}, disaster stop ${cfg.disaster_stop_usd:,.2f})")
+            f"${cfg.risk_per_trade_usd:,.2f}, disaster stop ${cfg.disaster_stop_usd:,.2f}"
+            f"{budget})")
 
 
 def check_level_move(move: LevelMove, cfg: RiskConfig, instrument: Instrument) -> LevelVerdict:

@@ -79,8 +79,10 @@ def move_level(engine: TradingEngine, kind: LevelKind, payload: dict[str, Any],
     if requested is None:
         _refuse(engine, now, f"{kind.value} price {payload.get('price')!r} is not a number "
                              "(the payload needs a \"price\")", detail)
+    daily_left_cents = (round(engine.settings.risk.daily_loss_limit_usd * 100)
+                        + engine.risk_state.realized_today_cents)
     move = LevelMove(kind, position.side, position.contracts, position.entry_price, bar.close,
-                     current, requested)
+                     current, requested, daily_left_cents)
     verdict = check_level_move(move, engine.settings.risk, engine.instrument)
     if not verdict.accepted or verdict.price is None:
         _refuse(engine, now, verdict.message, detail)

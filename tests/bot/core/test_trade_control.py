@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -72,6 +73,19 @@ def test_the_disaster_stop_caps_a_widened_stop_when_smaller():
     assert not refused.accepted and "disaster stop $50.00" in refused.message
 
 
+def test_the_daily_loss_left_caps_a_widened_stop():
+    move = long_stop(4998.0)  # 2 MES from 5,006: loses $80 if filled, within $100 per trade
+    assert check_level_move(move, CFG, MES).accepted
+    tight_day = replace(move, daily_loss_left_cents=5000)
+    verdict = check_level_move(tight_day, CFG, MES)
+    assert not verdict.accepted and "daily loss left $50.00" in verdict.message
+    spent = replace(move, requested_price=5001.0, current_price=5004.0,
+                    daily_loss_left_cents=-2000)
+    assert not check_level_move(spent, CFG, MES).accepted  # budget gone: no widening below entry
+    tighten = replace(move, requested_price=5002.0, daily_loss_left_cents=-2000)
+    assert check_level_move(tighten, CFG, MES).accepted  # tightening stays allowed
+
+
 def test_short_stop_must_be_above_the_market_and_target_below():
     stop = LevelMove(LevelKind.STOP, Side.SHORT, 1, 5004.0, 5010.25, 5012.25, 5009.0)
     assert check_level_move(stop, CFG, MES).message == (
@@ -119,11 +133,13 @@ sides = st.sampled_from([Side.LONG, Side.SHORT])
 @settings(max_examples=150, deadline=None)
 @given(side=sides, kind=st.sampled_from(list(LevelKind)), entry=ticks, market=ticks,
        current=st.one_of(st.none(), ticks), requested=ticks, contracts=st.integers(1, 10),
-       risk_usd=st.floats(5, 2000), disaster_usd=st.floats(5, 2000))
+       risk_usd=st.floats(5, 2000), disaster_usd=st.floats(5, 2000),
+       daily_left=st.one_of(st.none(), st.integers(-50_000, 200_000)))
 def test_every_accepted_move_is_on_tick_on_its_side_and_within_limits(
-        side, kind, entry, market, current, requested, contracts, risk_usd, disaster_usd):
+        side, kind, entry, market, current, requested, contracts, risk_usd, disaster_usd,
+        daily_left):
     move = LevelMove(kind, side, contracts, entry / 4, market / 4,
-                     None if current is None else current / 4, requested / 4)
+                     None if current is None else current / 4, requested / 4, daily_left)
     cfg = RiskConfig(risk_per_trade_usd=risk_usd, disaster_stop_usd=disaster_usd)
     verdict = check_level_move(move, cfg, MES)
     if not verdict.accepted:
@@ -137,6 +153,7 @@ def test_every_accepted_move_is_on_tick_on_its_side_and_within_limits(
     if kind is LevelKind.STOP and verdict.widens:
         loss = -MES.pnl_cents(side, move.entry_price, price, contracts)
         assert loss <= stop_loss_limit_cents(cfg)
+        assert daily_left is None or loss <= max(daily_left, 0)
 
 
 @settings(max_examples=150, deadline=None)
