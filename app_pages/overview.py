@@ -67,7 +67,7 @@ def live_panel() -> None:
     with left:
         overview_panels.position_panel(
             state, zone, running=not down,
-            controls=lambda: trade_controls.render(ticket, state, running=not down))
+            controls=lambda: trade_controls.render(ticket, state, not down, zone))
     with middle:
         overview_panels.risk_panel(state, running=not down)
     with right:

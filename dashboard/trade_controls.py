@@ -11,12 +11,14 @@ would act only when the bot starts again.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import streamlit as st
 
-from dashboard import fmt, frame, plain
+from dashboard import fmt, frame, plain, zones
 from shared.domain.models import CommandKind, CommandStatus, Order, OrderRole
 from shared.persistence import journal_store, ops_store
 from shared.persistence.db import write_transaction
@@ -24,6 +26,9 @@ from shared.persistence.ops_store import Heartbeat
 
 STATE_KEY = "trade_control_command"
 PRICE_STEP = 0.25  # the MES/ES tick: the bot refuses anything off it
+# IB's refusal of a sent modification comes after the command's outcome, as one of these events
+REFUSAL_KINDS = ("stop_modify_rejected", "target_modify_rejected")
+RECENT_EVENTS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +39,30 @@ class Ticket:
     stop_price: float | None
     target_price: float | None
     entry: Order | None
+    refusals: tuple[tuple[datetime, str], ...] = field(default=())  # the broker's, this trade
+
+
+def _refusals(conn: sqlite3.Connection, bracket_id: str) -> tuple[tuple[datetime, str], ...]:
+    """The broker's refusals of this trade's modifications (IB answers after the command)."""
+    found = []
+    for event in ops_store.recent_events(conn, RECENT_EVENTS):
+        if event.kind not in REFUSAL_KINDS:
+            continue
+        try:
+            ref = str(json.loads(event.detail_json or "{}").get("order_ref", ""))
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if ref.startswith(f"{bracket_id}-"):
+            found.append((event.ts, event.message))
+    return tuple(found[:3])
 
 
 def read_ticket(conn: sqlite3.Connection, symbol: str) -> Ticket:
-    """The journaled position and working entry of ``symbol``."""
+    """The journaled position (with the broker's refusals of its moves) and working entry."""
     position = journal_store.load_position(conn, symbol)
     if position is not None:
-        return Ticket(position.bracket_id, position.stop_price, position.target_price, None)
+        return Ticket(position.bracket_id, position.stop_price, position.target_price, None,
+                      _refusals(conn, position.bracket_id))
     entry = next((o for o in journal_store.working_orders(conn, symbol)
                   if o.role is OrderRole.ENTRY), None)
     return Ticket(None, None, None, entry)
@@ -81,8 +103,9 @@ def _level_control(kind: CommandKind, name: str, bracket_id: str, current: float
                f"Move {name} to {fmt.points(price)}")
 
 
-def render(ticket: Ticket, heartbeat: Heartbeat | None, running: bool) -> None:
-    """The controls for the open position (or the working entry), then the last outcome."""
+def render(ticket: Ticket, heartbeat: Heartbeat | None, running: bool, zone: str) -> None:
+    """The controls for the open position (or the working entry), then the last outcome and
+    the broker's refusals of this trade's moves, newest first."""
     disabled = not running or heartbeat is None
     if ticket.bracket_id is not None:
         st.caption("Tighten a level any time; a stop may be widened only while its loss if "
@@ -106,3 +129,5 @@ def render(ticket: Ticket, heartbeat: Heartbeat | None, running: bool) -> None:
     if disabled and (ticket.bracket_id or ticket.entry):
         st.caption("Controls are off while the bot is not running.")
     _outcome()
+    for ts, message in ticket.refusals:
+        st.error(f"{zones.fmt_time(ts, zone)}: {plain.escape(message)}")

@@ -25,7 +25,7 @@ from shared.domain.models import (
 from shared.persistence import journal_store, ops_store
 from shared.persistence.db import open_database, write_transaction
 from shared.supervisor import ProcessInfo
-from tests.pages.conftest import wire_dashboard
+from tests.pages.conftest import shown, wire_dashboard
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 NOW = datetime.now(UTC)
@@ -108,3 +108,20 @@ def test_controls_are_off_while_the_bot_is_stopped(app_db):
     app = AppTest.from_file(APP, default_timeout=60).run()
     assert _button(app, "Move target").disabled and _button(app, "Exit position").disabled
     assert any("Controls are off while the bot is not running" in c.value for c in app.caption)
+
+
+def test_the_brokers_refusal_of_a_move_is_shown_on_the_card_for_this_trade_only(app_db):
+    db, _ = app_db
+    _journal(db, position=True)
+    conn = open_database(db)
+    with write_transaction(conn):
+        for bracket in (BRACKET, "MES-20250303T140000"):  # this trade's, then an older one's
+            ops_store.insert_event(
+                conn, NOW, "stop_modify_rejected", "incident",
+                f"IB rejected moving the stop of {bracket} (321 Error validating request); "
+                "the old stop 4990 stays working", {"order_ref": f"{bracket}-stop"}, NOW)
+    conn.close()
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    shown_errors = [shown(e.value) for e in app.error]
+    mine = [e for e in shown_errors if "IB rejected moving the stop" in e]
+    assert len(mine) == 1 and BRACKET in mine[0] and "the old stop 4990 stays working" in mine[0]
