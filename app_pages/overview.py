@@ -18,6 +18,7 @@ from dashboard import (
     plain,
     reports,
     tables,
+    trade_controls,
     trader_view,
     zones,
 )
@@ -48,6 +49,7 @@ def live_panel() -> None:
         sentiment = report_queries.sentiment_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
+        ticket = trade_controls.read_ticket(conn, symbol)
     status = bot_status(process_info("bot"), state, frame.utc_now(),
                         settings.engine.heartbeat_seconds)
     down = state is not None and not status.running
@@ -63,7 +65,9 @@ def live_panel() -> None:
     cards[3].metric("LLM bias", state.bias if state else "–")
     left, middle, right = st.columns([5, 5, 4])
     with left:
-        overview_panels.position_panel(state, zone, running=not down)
+        overview_panels.position_panel(
+            state, zone, running=not down,
+            controls=lambda: trade_controls.render(ticket, state, not down, zone))
     with middle:
         overview_panels.risk_panel(state, running=not down)
     with right:

@@ -3,6 +3,8 @@ and the drill-down of one trade. Values come from ``trader_view`` and the stores
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -18,14 +20,18 @@ def _level_line(name: str, level: trader_view.Level | None) -> str:
             f"away · {fmt.signed_usd(level.pnl_if_filled_cents)} if filled")
 
 
-def position_panel(heartbeat: Heartbeat | None, zone: str, running: bool = True) -> None:
+def position_panel(heartbeat: Heartbeat | None, zone: str, running: bool = True,
+                   controls: Callable[[], None] | None = None) -> None:
     """Side and size, entry, last price, open P&L, working stop and target with distances;
-    while the bot is down, what still protects the position."""
+    while the bot is down, what still protects the position; then the per-trade ``controls``
+    (``dashboard.trade_controls``) when given."""
     view = trader_view.position_view(heartbeat)
     with st.container(border=True):
         st.markdown("**Position**")
         if view is None:
             st.markdown("Flat: no open position.")
+            if controls is not None:
+                controls()
             return
         arrow = "▲" if view.side == "long" else "▼"
         st.markdown(f"### {arrow} {view.side.upper()} {view.contracts}")
@@ -39,6 +45,8 @@ def position_panel(heartbeat: Heartbeat | None, zone: str, running: bool = True)
             st.warning(bot_down.protection_while_down(heartbeat.mode))
         elif view.stop is None:
             st.error("No working protective stop: the bot re-places it on its next check.")
+        if controls is not None:
+            controls()
 
 
 def risk_panel(heartbeat: Heartbeat | None, running: bool = True) -> None:

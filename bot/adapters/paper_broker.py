@@ -108,6 +108,23 @@ class PaperBroker:
         self._position = replace(self._position, stop_price=price)
         self._updates.position_changed = True
 
+    def move_target(self, new_target_price: float, ts: datetime) -> None:
+        """Modify the working target (a trader's command); the position records the new level."""
+        target = self._working(OrderRole.TARGET)
+        if target is None or self._position is None:
+            raise BrokerError(135, "no working target to modify")
+        price = self._instrument.round_to_tick(new_target_price)
+        self._set(replace(target, price=price), ts, f"target moved to {price:g}")
+        self._position = replace(self._position, target_price=price)
+        self._updates.position_changed = True
+
+    def cancel_entry(self, ts: datetime) -> bool:
+        """Cancel a working, unfilled entry with its stop and target; False when there is none."""
+        if self._position is not None or not self.has_pending_entry():
+            return False
+        self._cancel_all(ts, "cancelled by the trader")
+        return True
+
     def close_position(self, reason: ExitReason, ts: datetime) -> None:
         """Flatten: cancel a pending entry, or send a market exit that fills at the next open."""
         if self._position is None:

@@ -1,4 +1,6 @@
-"""Carry out queued dashboard commands (``flatten``, ``halt``, ``resume``, ``trigger_llm``).
+"""Carry out queued dashboard commands (``flatten``, ``halt``, ``resume``, ``trigger_llm``, and
+the per-trade ``move_stop``, ``move_target``, ``cancel_entry``, ``exit_position`` of
+``bot.runtime.trade_control``).
 
 ``flatten`` is the kill switch: it cancels a pending entry, exits any position at the next bar's
 open and halts new entries, unless its payload says ``{"halt": false}``. An unknown command is
@@ -16,6 +18,8 @@ from datetime import datetime
 from typing import Any, Protocol, assert_never
 
 from bot.core.engine import TradingEngine
+from bot.core.trade_control import LevelKind
+from bot.runtime import trade_control
 from bot.runtime.faults import is_journal_error
 from shared.domain.errors import CommandRejected
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
@@ -55,6 +59,14 @@ def execute_command(
             return CommandStatus.DONE, llm.manual(command.payload, command.command_id, now)
         case CommandKind.FLATTEN:
             return CommandStatus.DONE, _flatten(engine, command.payload, now)
+        case CommandKind.MOVE_STOP | CommandKind.MOVE_TARGET:
+            level = LevelKind.STOP if kind is CommandKind.MOVE_STOP else LevelKind.TARGET
+            return CommandStatus.DONE, trade_control.move_level(engine, level, command.payload,
+                                                                now)
+        case CommandKind.CANCEL_ENTRY:
+            return CommandStatus.DONE, trade_control.cancel_entry(engine, command.payload, now)
+        case CommandKind.EXIT_POSITION:
+            return CommandStatus.DONE, trade_control.exit_position(engine, command.payload, now)
         case _:
             assert_never(kind)
 

@@ -100,6 +100,11 @@ class CommandKind(StrEnum):
     HALT = "halt"
     RESUME = "resume"
     TRIGGER_LLM = "trigger_llm"
+    # per-trade control from the position card (bot/runtime/trade_control.py)
+    MOVE_STOP = "move_stop"
+    MOVE_TARGET = "move_target"
+    CANCEL_ENTRY = "cancel_entry"
+    EXIT_POSITION = "exit_position"
 
 
 class CommandStatus(StrEnum):

@@ -128,6 +128,16 @@ def upsert_order(
     )
 
 
+def order_event_history(conn: sqlite3.Connection, order_id: str) -> list[tuple[str, float | None,
+                                                                              str]]:
+    """(status, price, detail) of every journaled change of one order, oldest first."""
+    rows = conn.execute(
+        "SELECT status, price, detail FROM order_events WHERE order_id = ? ORDER BY id",
+        (order_id,),
+    ).fetchall()
+    return [(r["status"], r["price"], r["detail"]) for r in rows]
+
+
 def _order_from_row(row: sqlite3.Row) -> Order:
     return Order(
         order_id=row["order_id"],

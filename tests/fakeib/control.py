@@ -81,6 +81,12 @@ class FakeGatewayThread:
             self.gateway.venue.reject_next = count
         self.call(set_count)
 
+    def reject_next_modifies(self, count: int = 1) -> None:
+        """Refuse the next ``count`` modifications of working orders (error 321, order live)."""
+        def set_count() -> None:
+            self.gateway.venue.reject_next_modifies = count
+        self.call(set_count)
+
     def set_delay(self, seconds: float) -> None:
         def set_delay() -> None:
             self.gateway.delay_s = seconds
@@ -131,6 +137,11 @@ class FakeGatewayThread:
     def placed_orders(self) -> list[FakeOrder]:
         """Every order ever accepted, in placement order (copies are not taken: read only)."""
         return self.call(lambda: list(self.gateway.venue.placed))
+
+    def modifications(self) -> list[tuple[str, float | None]]:
+        """(order ref, new stop or limit price) of every accepted modification of a working
+        order, in order."""
+        return self.call(lambda: list(self.gateway.venue.modifications))
 
     def working_orders(self) -> list[FakeOrder]:
         return self.call(lambda: [o for o in self.gateway.venue.orders.values() if o.active])

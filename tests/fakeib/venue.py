@@ -86,6 +86,8 @@ class Venue:
     positions: dict[int, tuple[ListedFuture, float, float]] = field(default_factory=dict)
     realized_usd: float = 0.0
     reject_next: int = 0
+    reject_next_modifies: int = 0
+    modifications: list[tuple[str, float | None]] = field(default_factory=list)
     placed: list[FakeOrder] = field(default_factory=list)
     _perm_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_001))
     _exec_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -96,6 +98,15 @@ class Venue:
         """New order or modification of a working one (same client and order id)."""
         existing = self.orders.get(order.key)
         if existing is not None and existing.active:
+            if self.reject_next_modifies > 0 and existing.status != "PendingSubmit":
+                self.reject_next_modifies -= 1  # refused: the order works on, unchanged
+                self.send(order.client_id, wire.error(
+                    order.order_id, 321, "Error validating request.-'bW' : cause - fake "
+                    "gateway scripted modify rejection"))
+                return
+            if existing.status != "PendingSubmit":  # (order ref, its new working price)
+                price = order.aux if existing.order_type == "STP" else order.lmt
+                self.modifications.append((existing.order_ref, price))
             existing.qty, existing.lmt, existing.aux = order.qty, order.lmt, order.aux
             if transmit and existing.status == "PendingSubmit":
                 self._transmit(existing)

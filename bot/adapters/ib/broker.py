@@ -42,6 +42,11 @@ from shared.domain.models import (
 
 logger = logging.getLogger(__name__)
 
+# IB's answers to a modification it refused while the order stays live (ib_async logs them on
+# the trade as warnings): does not match (105), off-tick price (110), not found (135), request
+# invalid (321), type change (329). Other warnings (e.g. 399 outside-RTH notes) are not refusals.
+MODIFY_REFUSED_CODES = frozenset({105, 110, 135, 321, 329})
+
 
 class IbBroker:
     """Trades one contract at IB for the engine; the session attaches and detaches the client."""
@@ -61,6 +66,7 @@ class IbBroker:
         self.now = now
         self._waiting_s: dict[str, float] = {}
         self._reject_until_s = 0.0
+        self._modifying: dict[str, tuple[Order, int]] = {}  # ref -> (order before, log mark)
 
     # --- connection -------------------------------------------------------------------------
 
@@ -126,21 +132,82 @@ class IbBroker:
 
     def move_stop(self, new_stop_price: float, ts: datetime, reason: ExitReason) -> None:
         """Modify the working stop at IB (same orderId, new stop price)."""
-        stop = self.book.working(OrderRole.STOP)
-        trade = self.trades.get(stop.order_id) if stop else None
-        if stop is None or trade is None or not self.connected or self.ib is None:
-            self.book.notice("stop_not_moved", "warning",
-                             f"stop not moved to {new_stop_price:g}: no live stop at IB")
+        self._modify(OrderRole.STOP, new_stop_price, ts, reason)
+
+    def move_target(self, new_target_price: float, ts: datetime) -> None:
+        """Modify the working target at IB (same orderId, new limit price)."""
+        self._modify(OrderRole.TARGET, new_target_price, ts, ExitReason.TARGET)
+
+    def cancel_entry(self, ts: datetime) -> bool:
+        """Cancel the unfilled entry at IB (IB cancels its children); False when none works."""
+        entry = self.book.working(OrderRole.ENTRY)
+        if entry is None or self.book.position is not None or not self.connected:
+            return False
+        self._cancel(entry)
+        return True
+
+    def _modify(self, role: OrderRole, new_price: float, ts: datetime,
+                reason: ExitReason) -> None:
+        """Send a modification of our working stop or target; the book takes the new price now
+        and goes back to the old one if IB rejects it (``sync``), so IB and the book agree."""
+        order = self.book.working(role)
+        trade = self.trades.get(order.order_id) if order else None
+        name = role.value
+        if order is None or trade is None or trade.isDone() or not self.connected \
+                or self.ib is None:
+            self.book.notice(f"{name}_not_moved", "warning",
+                             f"{name} not moved to {new_price:g}: no live {name} at IB")
             return
-        price = self.instrument.round_to_tick(new_stop_price)
-        trade.order.auxPrice = price
+        price = self.instrument.round_to_tick(new_price)
+        field = "auxPrice" if role is OrderRole.STOP else "lmtPrice"
+        old_price = getattr(trade.order, field)
+        setattr(trade.order, field, price)
         trade.order.transmit = True
-        self.ib.placeOrder(self.contract, trade.order)
-        self.book.set(replace(stop, price=price, exit_reason=reason), ts,
-                      f"stop moved to {price:g}")
-        if self.book.position is not None:
-            self.book.position = replace(self.book.position, stop_price=price)
-            self.book.updates.position_changed = True
+        try:
+            self.ib.placeOrder(self.contract, trade.order)
+        except ConnectionError as exc:
+            setattr(trade.order, field, old_price)
+            self.book.notice(f"{name}_not_moved", "warning",
+                             f"{name} not moved to {price:g} ({exc}): it stays at {old_price:g}")
+            return
+        self._modifying[order.order_id] = (order, len(trade.log))
+        self._book_level(replace(order, price=price, exit_reason=reason), ts,
+                         f"{name} moved to {price:g} (IB order {trade.order.orderId} modified)")
+
+    def _book_level(self, order: Order, ts: datetime, detail: str) -> None:
+        self.book.set(order, ts, detail)
+        position = self.book.position
+        if position is None:
+            return
+        if order.role is OrderRole.STOP:
+            self.book.position = replace(position, stop_price=order.price)
+        else:
+            self.book.position = replace(position, target_price=order.price)
+        self.book.updates.position_changed = True
+
+    def _check_modification(self, ref: str, trade: Trade) -> None:
+        """A modification IB refused leaves the old order working: book the old price back."""
+        pending = self._modifying.get(ref)
+        if pending is None:
+            return
+        before, mark = pending
+        if trade.isDone() or ref not in self.book.orders:
+            self._modifying.pop(ref, None)
+            return
+        refusal = next((e for e in trade.log[mark:] if e.errorCode in MODIFY_REFUSED_CODES),
+                       None)
+        if refusal is None:
+            return
+        self._modifying.pop(ref, None)
+        name = before.role.value
+        field = "auxPrice" if before.role is OrderRole.STOP else "lmtPrice"
+        setattr(trade.order, field, before.price)
+        self._book_level(before, self.now(), f"{name} modification rejected by IB "
+                         f"({refusal.errorCode}): {name} stays at {before.price:g}")
+        self.book.notice(f"{name}_modify_rejected", "incident",
+                         f"IB rejected moving the {name} of {before.bracket_id} "
+                         f"({refusal.errorCode} {refusal.message}); the old {name} "
+                         f"{before.price:g} stays working", order_ref=ref)
 
     def close_position(self, reason: ExitReason, ts: datetime) -> None:
         """Flatten: cancel working orders when flat, else a market exit in the bracket's OCA."""
@@ -317,7 +384,10 @@ class IbBroker:
         self.trades[ref] = trade
         if trade.order.permId:
             self.ids.note_perm_id(ref, trade.order.permId, self.now())
-        codes = [entry.errorCode for entry in trade.log if entry.errorCode]
+        self._check_modification(ref, trade)
+        # a warning (a refused modification) leaves the order live: not a rejection of it
+        codes = [entry.errorCode for entry in trade.log
+                 if entry.errorCode and entry.status != "ValidationError"]
         status = order_status(trade.orderStatus.status, codes)
         if status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return

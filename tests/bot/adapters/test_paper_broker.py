@@ -227,3 +227,39 @@ def test_second_bracket_and_wrong_side_levels_are_refused():
     bad = OrderPlan("MES", Side.LONG, 1, OrderType.MARKET, 5000.0, 5010.0, 5015.0, 10, 15, "bad")
     with pytest.raises(BrokerError, match="wrong side"):
         broker().place_bracket(bad, "B3", T0)
+
+
+def test_a_moved_target_fills_at_its_new_level_and_the_old_one_is_gone():
+    b = broker()
+    submit(b)
+    b.on_bar(bar(1, 5000, 5001, 4999, 5000))  # entry at 5000; target 5015
+    b.drain_updates()
+    b.move_target(5008.0, T0 + 2 * STEP)
+    event = b.drain_updates().orders[-1]
+    assert (event.order.role, event.order.price, event.detail) == (
+        OrderRole.TARGET, 5008.0, "target moved to 5008")
+    assert b.position().target_price == 5008.0
+    b.on_bar(bar(2, 5004, 5009, 5003, 5006))  # touches 5008, not the old 5015
+    (trade,) = b.drain_updates().trades
+    assert (trade.exit_price, trade.exit_reason) == (5008.0, ExitReason.TARGET)
+
+
+def test_move_target_without_a_position_is_a_broker_error():
+    b = broker()
+    submit(b)
+    with pytest.raises(BrokerError, match="no working target"):
+        b.move_target(5008.0, T0)
+
+
+def test_cancel_entry_cancels_the_unfilled_bracket_only():
+    b = broker()
+    submit(b)
+    assert b.cancel_entry(T0 + STEP)
+    assert [e.order.status for e in b.drain_updates().orders] == [OrderStatus.CANCELLED] * 3
+    b.on_bar(bar(1, 5000, 5001, 4999, 5000))
+    assert b.position() is None and not b.drain_updates().fills
+    assert not b.cancel_entry(T0 + 2 * STEP), "nothing left to cancel"
+    submit(b)
+    b.on_bar(bar(2, 5000, 5001, 4999, 5000))
+    assert not b.cancel_entry(T0 + 3 * STEP), "a filled entry is not cancelled"
+    assert b.position() is not None and len(b.working_orders()) == 2

@@ -14,6 +14,7 @@ from bot.core.engine import TradingEngine
 from bot.core.sessions import CmeSessionClock
 from bot.runtime.commands import execute_command, process_pending_commands
 from shared.config.settings import settings_from_mapping
+from shared.domain.errors import CommandRejected
 from shared.domain.instruments import get_instrument
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
 from shared.persistence import ops_store
@@ -50,15 +51,25 @@ def next_bar_after(engine: TradingEngine):
     return next(b for b in synthetic_bars(6000) if b.ts > engine.last_bar.ts)
 
 
+# per-trade commands without a price, or cancel_entry while a position is open, are refused
+REFUSED_WITHOUT_PAYLOAD = (CommandKind.MOVE_STOP, CommandKind.MOVE_TARGET,
+                           CommandKind.CANCEL_ENTRY)
+
+
 @pytest.mark.parametrize("kind", list(CommandKind), ids=str)
 def test_every_command_kind_has_its_own_branch(kind):
     engine = engine_in_position()
     llm = RecordingLlm()
-    status, message = execute_command(engine, CommandRow(1, kind.value, {}, NOW), NOW, llm)
-    assert status is CommandStatus.DONE, message
+    if kind in REFUSED_WITHOUT_PAYLOAD:
+        with pytest.raises(CommandRejected, match="refused: "):
+            execute_command(engine, CommandRow(1, kind.value, {}, NOW), NOW, llm)
+    else:
+        status, message = execute_command(engine, CommandRow(1, kind.value, {}, NOW), NOW, llm)
+        assert status is CommandStatus.DONE, message
     engine.on_bar(next_bar_after(engine))
-    # only flatten closes the position; only trigger_llm reaches the LLM
-    assert (engine.broker.position() is None) == (kind is CommandKind.FLATTEN)
+    # only flatten and exit_position close the position; only trigger_llm reaches the LLM
+    assert (engine.broker.position() is None) == (
+        kind in (CommandKind.FLATTEN, CommandKind.EXIT_POSITION))
     assert (llm.calls != []) == (kind is CommandKind.TRIGGER_LLM)
     assert engine.risk_state.halted == (kind in (CommandKind.HALT, CommandKind.FLATTEN))
 
