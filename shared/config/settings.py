@@ -27,6 +27,7 @@ from pydantic import (
 
 from shared.config.bounds import BoundedModel
 from shared.config.learning_checks import gate_retention_problem
+from shared.config.protections import ProtectionsConfig
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
@@ -751,6 +752,7 @@ class Settings(Section):
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    protections: ProtectionsConfig = Field(default_factory=ProtectionsConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     news: NewsConfig = Field(default_factory=NewsConfig)
