@@ -157,7 +157,7 @@ def entry_block(
         if net <= -round(cfg.drawdown_limit_usd * 100):
             return Rejection(
                 ProtectionRule.DRAWDOWN,
-                f"net ${net / 100:,.2f} over the last {cfg.drawdown_sessions} sessions reached "
+                f"net {_usd(net)} over the last {cfg.drawdown_sessions} sessions reached "
                 f"the -${cfg.drawdown_limit_usd:,.2f} limit: paused until the window rolls on",
             )
     if cfg.blackout_events:
@@ -170,6 +170,11 @@ def entry_block(
                 f"{cfg.blackout_after_minutes:g} min after",
             )
     return None
+
+
+def _usd(cents: int) -> str:
+    """Signed dollars, the sign before the $: -$550.00."""
+    return f"{'-' if cents < 0 else ''}${abs(cents) / 100:,.2f}"
 
 
 def effective_risk(cfg: RiskConfig, prot: ProtectionsConfig, equity_cents: int) -> RiskConfig:
