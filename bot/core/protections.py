@@ -222,3 +222,52 @@ def flatten_due(
     if cfg.flatten_before_release_minutes <= 0:
         return None
     return calendar.near(now, cfg.flatten_before_release_minutes, 0.0)
+
+
+def _next_release(calendar: ReleaseCalendar, now: datetime, after_minutes: float) -> str:
+    release = calendar.near(now, 366 * 24 * 60.0, after_minutes)
+    if release is None:
+        return "no listed release ahead"
+    return f"next {release.event} {release.at.astimezone(EASTERN):%a %Y-%m-%d %H:%M} ET"
+
+
+def status_lines(
+    state: RiskState, prot: ProtectionsConfig, fixed: RiskConfig, now: datetime,
+    calendar: ReleaseCalendar,
+) -> tuple[str, ...]:
+    """One line per protection in force, with its state, for the dashboard's risk panel."""
+    equity_usd = max(state.day_start_equity_cents, 0) / 100
+    lines = []
+    for pct, fixed_usd, what in ((prot.risk_per_trade_pct, fixed.risk_per_trade_usd,
+                                  "Risk per trade"),
+                                 (prot.daily_loss_limit_pct, fixed.daily_loss_limit_usd,
+                                  "Daily loss cap")):
+        if pct > 0:
+            by_pct = equity_usd * pct / 100
+            lines.append(f"{what} ${min(by_pct, fixed_usd):,.2f}: {pct:g}% of ${equity_usd:,.0f} "
+                         f"equity is ${by_pct:,.2f}, the fixed limit ${fixed_usd:,.2f}; the "
+                         "smaller applies")
+    if prot.max_exposure_pct > 0:
+        lines.append(f"Exposure at most {prot.max_exposure_pct:g}% of equity: "
+                     f"${equity_usd * prot.max_exposure_pct / 100:,.0f} notional")
+    day_pnl = state.realized_today_cents + state.open_pnl_cents
+    if prot.daily_profit_target_usd > 0:
+        lines.append(f"Profit target ${prot.daily_profit_target_usd:,.2f}: day P&L "
+                     f"{_usd(day_pnl)} (peak {_usd(state.day_peak_pnl_cents)})")
+    if prot.giveback_pct > 0:
+        lines.append(f"Give-back lock at {prot.giveback_pct:g}% of the day's peak (armed from "
+                     f"${prot.giveback_min_peak_usd:,.2f}): peak {_usd(state.day_peak_pnl_cents)}"
+                     f", day P&L {_usd(day_pnl)}")
+    if prot.drawdown_sessions > 0:
+        lines.append(f"Last {prot.drawdown_sessions} sessions: "
+                     f"{_usd(drawdown_cents(state, prot.drawdown_sessions))} (pause at "
+                     f"-${prot.drawdown_limit_usd:,.2f})")
+    if prot.blackout_events:
+        flatten = (f", flatten {prot.flatten_before_release_minutes:g} min before"
+                   if prot.flatten_before_release_minutes > 0 else "")
+        lines.append(f"Release blackout {', '.join(prot.blackout_events)} "
+                     f"-{prot.blackout_before_minutes:g}/+{prot.blackout_after_minutes:g} min"
+                     f"{flatten}: {_next_release(calendar, now, prot.blackout_after_minutes)}")
+    if state.profit_lock:
+        lines.append(f"Locked for the day: {state.profit_lock}")
+    return tuple(lines)

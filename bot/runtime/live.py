@@ -29,7 +29,7 @@ from bot.adapters.journal import SqliteJournal
 from bot.adapters.release_calendar import release_calendar
 from bot.core.bar_quarantine import BarQuarantine, JumpLimits
 from bot.core.engine import TradingEngine
-from bot.core.protections import effective_risk
+from bot.core.protections import effective_risk, status_lines
 from bot.core.protections import entry_block as protection_block
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
@@ -528,6 +528,9 @@ class LiveBot:
             config_version=self.config_version,
             bars_processed=self.bars_processed,
             bad_bars_skipped=self.bad_bars,
+            protections_status="\n".join(status_lines(
+                risk_state, self.settings.protections, self.settings.risk, self.engine_now(),
+                self.engine.releases)),
             status=status,
         )
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S

@@ -22,6 +22,7 @@ from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_llm_mode import llm_call_mode
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
+from shared.persistence.schema_protections import heartbeat_protections
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
 
@@ -447,6 +448,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     memory_shadow_column,
     evaluation_tables,
     llm_call_mode,
+    heartbeat_protections,
 ]
 
 

@@ -63,6 +63,7 @@ class Heartbeat:
     config_version: int | None = None
     bars_processed: int = 0
     bad_bars_skipped: int = 0
+    protections_status: str = ""  # one line per protection in force (bot.core.protections)
 
 
 _TIME_FIELDS = {"heartbeat_at", "last_bar_ts", "position_entry_ts", "cooldown_until",

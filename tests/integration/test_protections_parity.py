@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.protections import ProtectionRule
 from shared.config.backtest_request import BacktestRequest
-from shared.persistence import journal_store
+from shared.persistence import journal_store, ops_store
 from tests.integration.botproc import query, start_bot, write_config
 from tests.integration.test_backtest_parity import ACTIVE_RISK, _check_parity
 
@@ -51,3 +51,8 @@ def test_protections_give_identical_trades_live_and_backtest(tmp_path):
     for rule in (ProtectionRule.GIVEBACK, ProtectionRule.DRAWDOWN, ProtectionRule.BLACKOUT):
         assert rules[rule] > 0, f"{rule} never acted: {rules}"
     assert {t.contracts for t in query(db, journal_store.all_trades)} == {1}  # exposure cap
+    status = query(db, ops_store.read_bot_state).protections_status.splitlines()
+    assert [line.split(" ")[0] for line in status[:6]] == [
+        "Risk", "Daily", "Exposure", "Give-back", "Last", "Release"]
+    assert "; the smaller applies" in status[0] and "(pause at -$120.00)" in status[4]
+    assert "no listed release ahead" in status[5]  # the calendar's last release has passed

@@ -234,3 +234,27 @@ def test_defaults_are_all_off():
 def test_bad_protections_are_refused_with_the_reason(fields, message):
     with pytest.raises(ValueError, match=message):
         ProtectionsConfig(**fields)
+
+
+# --- what the risk panel shows ------------------------------------------------------------------
+
+def test_status_lines_name_each_protection_in_force_with_its_state():
+    assert protections.status_lines(RiskState(), prot(), RISK, NOW, CALENDAR) == ()
+    cfg = prot(risk_per_trade_pct=0.4, daily_profit_target_usd=300, giveback_pct=50,
+               drawdown_sessions=3, drawdown_limit_usd=500, blackout_events=("CPI",),
+               flatten_before_release_minutes=5)
+    state = RiskState(day_start_equity_cents=EQUITY_CENTS, realized_today_cents=5_000,
+                      open_pnl_cents=-1_000, day_peak_pnl_cents=9_000)
+    lines = protections.status_lines(state, cfg, RISK, NOW, CALENDAR)
+    assert lines == (
+        "Risk per trade $100.00: 0.4% of $25,000 equity is $100.00, the fixed limit $200.00; "
+        "the smaller applies",
+        "Profit target $300.00: day P&L $40.00 (peak $90.00)",
+        "Give-back lock at 50% of the day's peak (armed from $100.00): peak $90.00, day P&L "
+        "$40.00",
+        "Last 3 sessions: $50.00 (pause at -$500.00)",
+        "Release blackout CPI -15/+15 min, flatten 5 min before: next CPI Thu 2025-09-11 "
+        "08:30 ET",
+    )
+    after = protections.status_lines(state, cfg, RISK, NOW + timedelta(hours=2), CALENDAR)
+    assert after[-1].endswith("no listed release ahead")
