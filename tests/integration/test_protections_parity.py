@@ -5,13 +5,16 @@ release blackout (from a user-edited calendar file) all act."""
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.core.protections import ProtectionRule
 from shared.config.backtest_request import BacktestRequest
-from shared.persistence import journal_store, ops_store
+from shared.persistence import codec, journal_store, ops_store
+from tests.bot.backtest.conftest import minute_bars
 from tests.integration.botproc import query, start_bot, write_config
 from tests.integration.test_backtest_parity import ACTIVE_RISK, _check_parity
 
@@ -56,3 +59,31 @@ def test_protections_give_identical_trades_live_and_backtest(tmp_path):
         "Risk", "Daily", "Exposure", "Give-back", "Last", "Release"]
     assert "; the smaller applies" in status[0] and "(pause at -$120.00)" in status[4]
     assert "no listed release ahead" in status[5]  # the calendar's last release has passed
+
+
+def test_a_restarted_bot_restores_the_protections_and_still_matches_the_backtest(tmp_path):
+    sample = tmp_path / "bars.csv"  # synthetic minutes replayed from a file, in two runs
+    with sample.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["timestamp", "open", "high", "low", "close", "volume"])
+        for bar in minute_bars(BARS, seed=SEED, start=datetime(2021, 1, 4, tzinfo=UTC)):
+            writer.writerow([bar.ts.isoformat(), bar.open, bar.high, bar.low, bar.close,
+                             bar.volume])
+    releases = tmp_path / "releases.csv"
+    releases.write_text(RELEASES, encoding="utf-8")
+    feed = {"source": "replay", "replay_path": str(sample), "bar_seconds": 60,
+            "speed": 100_000, "max_bars": BARS // 2}
+    config = write_config(tmp_path, "c.yaml", {
+        "feed": feed, "risk": ACTIVE_RISK, "engine": {"heartbeat_seconds": 0.5},
+        "protections": {**PROTECTIONS, "releases_file": str(releases)}})
+    db, log = tmp_path / "live.db", tmp_path / "bot.log"
+    for _ in range(2):  # the second run restores its counters from the journal
+        process = start_bot(config, db, log)
+        assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
+    request = BacktestRequest(data=str(sample), config=str(config))
+    assert _check_parity(config, db, request) >= 10
+    restart = datetime(2021, 1, 4, tzinfo=UTC) + timedelta(minutes=BARS // 2)
+    after = Counter(row["risk_rule"] for row in query(db, journal_store.recent_decisions,
+                                                       1_000_000)
+                    if codec.from_text(row["ts"]) > restart)
+    assert after[ProtectionRule.DRAWDOWN] > 0, after  # yesterday's loss, read back at restart
