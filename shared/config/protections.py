@@ -53,21 +53,23 @@ class ProtectionsConfig(BoundedModel):
     )
     drawdown_sessions: int = Field(
         0, ge=0, le=MAX_DRAWDOWN_SESSIONS, json_schema_extra=HOT,
-        description="Multi-day pause: the last N sessions (today included) ... (0 = off)",
+        description="Multi-day pause over the last N trading sessions, today included (0 = "
+        "off; set with drawdown_limit_usd)",
     )
     drawdown_limit_usd: float = Field(
         0.0, ge=0, json_schema_extra=HOT,
-        description="... no new entries while their net P&L is at or below minus this",
+        description="No new entries while those sessions' net closed P&L is at or below minus "
+        "this",
     )
     blackout_events: tuple[str, ...] = Field(
         (), description="Release kinds that block entries, e.g. [CPI, NFP, FOMC] (empty = off)",
     )
     blackout_before_minutes: float = Field(
         15.0, ge=0, le=1440, json_schema_extra=HOT,
-        description="No entries from this long before a listed release ...",
+        description="No entries from this long before a listed release",
     )
     blackout_after_minutes: float = Field(
-        15.0, ge=0, le=1440, json_schema_extra=HOT, description="... until this long after it",
+        15.0, ge=0, le=1440, json_schema_extra=HOT, description="... and until this long after it",
     )
     flatten_before_release_minutes: float = Field(
         0.0, ge=0, le=1440, json_schema_extra=HOT,

@@ -87,3 +87,17 @@ def test_a_restarted_bot_restores_the_protections_and_still_matches_the_backtest
                                                        1_000_000)
                     if codec.from_text(row["ts"]) > restart)
     assert after[ProtectionRule.DRAWDOWN] > 0, after  # yesterday's loss, read back at restart
+
+
+def test_a_malformed_release_line_stops_the_bot_at_start_naming_the_line(tmp_path):
+    releases = tmp_path / "releases.csv"
+    releases.write_text(RELEASES + "2021-01-06,8.30am,CPI,test\n", encoding="utf-8")
+    feed = {"source": "synthetic", "seed": SEED, "start": "2021-01-04T00:00:00Z",
+            "bar_seconds": 60, "speed": 100_000, "max_bars": 10}
+    config = write_config(tmp_path, "c.yaml", {
+        "feed": feed, "protections": {**PROTECTIONS, "releases_file": str(releases)}})
+    db, log = tmp_path / "live.db", tmp_path / "bot.log"
+    assert start_bot(config, db, log).wait(timeout=240) == 2  # EXIT_BAD_CONFIG
+    assert (f"error: invalid config: releases file {releases} line 7: time_et '8.30am' is "
+            "not HH:MM") in log.read_text()
+    assert not query(db, journal_store.all_trades)
