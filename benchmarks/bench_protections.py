@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.backtest.engine_run import run_engine, session_clock  # noqa: E402
 from bot.backtest.runner import build_settings, load_data  # noqa: E402
 from bot.core.protections import ProtectionRule  # noqa: E402
+from bot.core.risk import RiskRule  # noqa: E402
 from shared.calendars.releases import SHIPPED_RELEASES, load_releases  # noqa: E402
 from shared.config.backtest_request import BacktestRequest  # noqa: E402
 from shared.config.protections import ProtectionsConfig  # noqa: E402
@@ -78,7 +79,8 @@ def main() -> None:
         update={"bar_seconds": data.bar_seconds})})
     print(f"{args.data.name}: {len(data) - data.first:,} bars "
           f"{data.ts(data.first):%Y-%m-%d} .. {data.ts(len(data) - 1):%Y-%m-%d}")
-    rules = {str(r) for r in ProtectionRule}
+    # the protections' own rules, and the risk rules the % of equity limits tighten
+    rules = {str(r) for r in ProtectionRule} | {str(RiskRule.DAILY_LOSS), str(RiskRule.SIZE)}
     runs = {}
     for name, protections in SCENARIOS.items():
         outcome, seconds = _run(settings, data, protections)
