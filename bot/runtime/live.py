@@ -531,6 +531,8 @@ class LiveBot:
             protections_status="\n".join(status_lines(
                 risk_state, self.settings.protections, self.settings.risk, self.engine_now(),
                 self.engine.releases)),
+            day_peak_pnl_cents=risk_state.day_peak_pnl_cents,
+            profit_lock_rule=risk_state.profit_lock_rule, profit_lock=risk_state.profit_lock,
             status=status,
         )
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S

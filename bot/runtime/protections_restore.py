@@ -1,15 +1,16 @@
 """Rebuild the protections' counters from the journal after a restart.
 
 Equity (starting equity + every closed trade), the net P&L of each of the last trading days for
-the multi-day drawdown pause, and the day's peak P&L from today's closed trades (open P&L
-between bars is not journaled, so a peak reached only by an open position before the restart is
-not restored).
-"""
+the multi-day drawdown pause, and the day's peak P&L and profit lock: from today's closed
+trades, and from the last heartbeat when it was written on the same trading day (a peak reached
+by an open position's unrealized gain is in no trade; the heartbeat, written at every stop and
+every few seconds, keeps it)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 
 from bot.core import protections
@@ -18,7 +19,7 @@ from bot.core.sessions import CmeSessionClock
 from shared.config.protections import MAX_DRAWDOWN_SESSIONS
 from shared.config.settings import Settings
 from shared.domain.instruments import usd_to_cents
-from shared.persistence import journal_store
+from shared.persistence import journal_store, ops_store
 
 
 def restore_protections(
@@ -40,5 +41,13 @@ def restore_protections(
         pnl_by_day[trade_day] += trade.pnl_net_cents
         if trade_day == day:
             today.append(trade.pnl_net_cents)
-    return protections.restore(state, sessions, dict(pnl_by_day), today, realized_total,
-                               starting, settings.protections)
+    restored = protections.restore(state, sessions, dict(pnl_by_day), today, realized_total,
+                                   starting, settings.protections)
+    beat = ops_store.read_bot_state(conn)
+    if beat is None or beat.last_bar_ts is None or clock.trading_day(beat.last_bar_ts) != day:
+        return restored
+    rule, reason = restored.profit_lock_rule, restored.profit_lock
+    if not rule:
+        rule, reason = beat.profit_lock_rule, beat.profit_lock
+    return replace(restored, profit_lock_rule=rule, profit_lock=reason,
+                   day_peak_pnl_cents=max(restored.day_peak_pnl_cents, beat.day_peak_pnl_cents))
