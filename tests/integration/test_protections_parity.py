@@ -1,7 +1,8 @@
-"""Parity with the protections on: the same bars through ``python -m bot run`` (paper,
-synthetic minutes) and the backtester give identical trades and per-bar verdicts while the
-give-back lock, the multi-day drawdown pause, the % of equity limits, the exposure cap and a
-release blackout (from a user-edited calendar file) all act."""
+"""Parity with the protections on: the same bars through ``python -m bot run`` (paper, synthetic
+minutes replayed from a file, stopped and restarted halfway) and the backtester give identical
+trades and per-bar verdicts while the give-back lock, the multi-day drawdown pause, the % of
+equity limits, the exposure cap and a release blackout (from a user-edited calendar file) all
+act; the restarted bot reads its protections' history back from the journal."""
 
 from __future__ import annotations
 
@@ -35,32 +36,6 @@ PROTECTIONS = {"giveback_pct": 50, "giveback_min_peak_usd": 15, "drawdown_sessio
                "blackout_after_minutes": 20, "flatten_before_release_minutes": 10}
 
 
-def test_protections_give_identical_trades_live_and_backtest(tmp_path):
-    releases = tmp_path / "releases.csv"
-    releases.write_text(RELEASES, encoding="utf-8")
-    feed = {"source": "synthetic", "seed": SEED, "start": "2021-01-04T00:00:00Z",
-            "bar_seconds": 60, "speed": 100_000, "max_bars": BARS}
-    config = write_config(tmp_path, "c.yaml", {
-        "feed": feed, "risk": ACTIVE_RISK, "engine": {"heartbeat_seconds": 0.5},
-        "protections": {**PROTECTIONS, "releases_file": str(releases)}})
-    db, log = tmp_path / "live.db", tmp_path / "bot.log"
-    process = start_bot(config, db, log)
-    assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
-    request = BacktestRequest(data="synthetic", bars=BARS, seed=SEED, bar_size="1min",
-                              config=str(config))
-    assert _check_parity(config, db, request) >= 10
-    rules = Counter(row["risk_rule"] for row in query(db, journal_store.recent_decisions,
-                                                       1_000_000))
-    for rule in (ProtectionRule.GIVEBACK, ProtectionRule.DRAWDOWN, ProtectionRule.BLACKOUT):
-        assert rules[rule] > 0, f"{rule} never acted: {rules}"
-    assert {t.contracts for t in query(db, journal_store.all_trades)} == {1}  # exposure cap
-    status = query(db, ops_store.read_bot_state).protections_status.splitlines()
-    assert [line.split(" ")[0] for line in status[:6]] == [
-        "Risk", "Daily", "Exposure", "Give-back", "Last", "Release"]
-    assert "; the smaller applies" in status[0] and "(pause at -$120.00)" in status[4]
-    assert "no listed release ahead" in status[5]  # the calendar's last release has passed
-
-
 def test_a_restarted_bot_restores_the_protections_and_still_matches_the_backtest(tmp_path):
     sample = tmp_path / "bars.csv"  # synthetic minutes replayed from a file, in two runs
     with sample.open("w", newline="") as out:
@@ -87,6 +62,16 @@ def test_a_restarted_bot_restores_the_protections_and_still_matches_the_backtest
                                                        1_000_000)
                     if codec.from_text(row["ts"]) > restart)
     assert after[ProtectionRule.DRAWDOWN] > 0, after  # yesterday's loss, read back at restart
+    rules = Counter(row["risk_rule"] for row in query(db, journal_store.recent_decisions,
+                                                       1_000_000))
+    for rule in (ProtectionRule.GIVEBACK, ProtectionRule.DRAWDOWN, ProtectionRule.BLACKOUT):
+        assert rules[rule] > 0, f"{rule} never acted: {rules}"
+    assert {t.contracts for t in query(db, journal_store.all_trades)} == {1}  # exposure cap
+    status = query(db, ops_store.read_bot_state).protections_status.splitlines()
+    assert [line.split(" ")[0] for line in status[:6]] == [
+        "Risk", "Daily", "Exposure", "Give-back", "Last", "Release"]
+    assert "; the smaller applies" in status[0] and "(pause at -$120.00)" in status[4]
+    assert "no listed release ahead" in status[5]  # the calendar's last release has passed
 
 
 def test_a_malformed_release_line_stops_the_bot_at_start_naming_the_line(tmp_path):
