@@ -73,6 +73,10 @@ def risk_panel(heartbeat: Heartbeat | None, running: bool = True) -> None:
             st.warning(f"New entries blocked: {plain.escape(view.blocked_reason)}")
         else:
             st.success("New entries allowed")
+        if view.protections:
+            st.markdown("**Protections**")
+            for line in view.protections:
+                st.caption(plain.escape(line))
 
 
 def session_panel(heartbeat: Heartbeat | None, zone: str) -> None:

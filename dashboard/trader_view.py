@@ -49,6 +49,7 @@ class RiskView:
     halted: bool
     halt_reason: str
     blocked_reason: str
+    protections: tuple[str, ...] = ()  # one line per protection in force, with its state
 
 
 def _level(side: Side, entry: float, last: float | None, price: float | None, contracts: int,
@@ -97,4 +98,5 @@ def risk_view(heartbeat: Heartbeat) -> RiskView:
         max_consecutive_losses=heartbeat.max_consecutive_losses,
         cooldown_left_s=cooldown_left_s, halted=heartbeat.halted,
         halt_reason=heartbeat.halt_reason, blocked_reason=heartbeat.entries_blocked_reason,
+        protections=tuple(line for line in heartbeat.protections_status.splitlines() if line),
     )

@@ -16,6 +16,7 @@ import numpy as np
 
 from bot.adapters.journal import MemoryJournal
 from bot.adapters.paper_broker import PaperBroker
+from bot.adapters.release_calendar import release_calendar
 from bot.backtest.data import BarData
 from bot.backtest.events import (
     entries_blocked_until,
@@ -46,7 +47,7 @@ from bot.core.sentiment import HeadlineScore
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker
 from shared.config.settings import Settings
-from shared.domain.instruments import Instrument, get_instrument
+from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
 from shared.domain.models import Bar, OrderRole
 
 if TYPE_CHECKING:
@@ -76,6 +77,13 @@ def _may_end_flat(broker: Broker, bar: Bar) -> bool:
     if position.side.sign > 0:
         return bar.low <= stop or bar.high >= target
     return bar.high >= stop or bar.low <= target
+
+
+def _protections_watch(settings: Settings) -> bool:
+    """Whether a protection needs every bar while a position is open (its open P&L marked, or
+    an exit before a release)."""
+    prot = settings.protections
+    return prot.marks_open_pnl or prot.flatten_before_release_minutes > 0
 
 
 def _only_bracket_working(broker: Broker) -> bool:
@@ -113,6 +121,8 @@ def run_engine(
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions, memory=memory)
     engine.entry_gate = gate
+    engine.releases = release_calendar(settings.protections)
+    engine.starting_equity_cents = usd_to_cents(settings.backtest.starting_equity_usd)
     if headlines is not None:
         engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
@@ -212,7 +222,7 @@ def _next_active(
             return None
         found = int(np.searchsorted(firing, allowed))
         return int(firing[found]) if found < len(firing) else None
-    if not _only_bracket_working(broker):
-        return index
+    if not _only_bracket_working(broker) or _protections_watch(settings):
+        return index  # the profit lock and the exit before a release look at every bar
     return next_position_event(data, index, position, engine.position_risk(position),
                                instrument)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.core import risk
+from bot.core import protections, risk
 from bot.core.bracket_ids import bracket_id_for
 from bot.core.decision_json import features_json, regime_json, votes_json
 from bot.core.ensemble import combine
@@ -36,7 +36,7 @@ from bot.core.sessions import CmeSessionClock
 from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
 from shared.config.settings import RiskConfig, Settings
-from shared.domain.instruments import Instrument, get_instrument
+from shared.domain.instruments import Instrument, get_instrument, usd_to_cents
 from shared.domain.memory import MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import (
     Action,
@@ -102,6 +102,10 @@ class TradingEngine:
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
         self.entry_gate: EntryGate | None = None  # the evaluation harness's placebo only
+        # protections (bot.core.protections): the release calendar is given by the composition
+        # root (live loop, backtester); % limits are of this equity plus closed trades' P&L
+        self.releases = protections.NO_RELEASES
+        self.starting_equity_cents = usd_to_cents(settings.broker.paper_starting_equity_usd)
         self.sentiment_book: SentimentBook | None = None  # given by the runtime or backtester
         self.last_sentiment: float | None = None
         self.shadows = ShadowBook(self.instrument, settings.broker.paper_slippage_ticks,
@@ -239,9 +243,13 @@ class TradingEngine:
         rolling window is not kept); the live loop leaves it out.
         """
         now = bar.ts + self.bar_length
-        self.risk_state = risk.start_day(self.risk_state, self.clock.trading_day(bar.ts))
+        self.risk_state = protections.begin_day(self.risk_state, self.clock.trading_day(bar.ts),
+                                                self.clock, self.starting_equity_cents)
         self.broker.on_bar(bar)
         self._journal_broker()
+        if self.settings.protections.marks_open_pnl:
+            self.risk_state = protections.mark(self.risk_state, self._open_pnl_cents(bar.close),
+                                               self.settings.protections)
         self.follow_shadows(bar)
         if features is None:
             self.live_features.append(bar)
@@ -319,17 +327,8 @@ class TradingEngine:
         base_confidence, confidence = confidences
         setup, memory_verdict = memory
         position = self.broker.position()
-        if position is not None:
-            instruction = risk.manage_position(
-                position, bar.close, now, self.position_risk(position), self.instrument
-            )
-            if instruction is not None and instruction.kind is InstructionKind.EXIT:
-                reason = instruction.exit_reason or ExitReason.FLATTEN
-                self.broker.close_position(reason, now)
-                return Verdict.EXIT, None, (instruction.reason,), f"exit:{reason.value}", None
-            if instruction is not None and instruction.new_stop_price is not None:
-                self.broker.move_stop(instruction.new_stop_price, now, ExitReason.TRAILING_STOP)
-                return Verdict.MANAGE, None, (instruction.reason,), "move_stop", None
+        if position is not None and (managed := self._manage(position, bar, now)) is not None:
+            return managed
         if signal.action is Action.HOLD:
             return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
         request = EntryRequest(
@@ -339,7 +338,7 @@ class TradingEngine:
             entry_pending=self.broker.has_pending_entry(), sizing_confidence=base_confidence,
             bar_seconds=self.settings.feed.bar_seconds,
         )
-        verdict = risk.plan_entry(request, self.risk_state, self.settings.risk, self.instrument)
+        verdict = self.plan_entry(request)
         llm_note = (influence.note,) if influence.note else ()
         notes = (*((memory_verdict.reason,) if memory_verdict.consulted else ()), *llm_note)
         if influence.adjustment or influence.veto:
@@ -366,17 +365,61 @@ class TradingEngine:
         action = f"bracket:{verdict.side.value}:{verdict.contracts}"
         return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
 
+    def _manage(
+        self, position: Position, bar: Bar, now: datetime
+    ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None] | None:
+        """Risk's exits and trailing stop, then the protections' exit before a release."""
+        instruction = risk.manage_position(
+            position, bar.close, now, self.position_risk(position), self.instrument
+        )
+        if instruction is not None and instruction.kind is InstructionKind.EXIT:
+            reason = instruction.exit_reason or ExitReason.FLATTEN
+            self.broker.close_position(reason, now)
+            return Verdict.EXIT, None, (instruction.reason,), f"exit:{reason.value}", None
+        if instruction is not None and instruction.new_stop_price is not None:
+            self.broker.move_stop(instruction.new_stop_price, now, ExitReason.TRAILING_STOP)
+            return Verdict.MANAGE, None, (instruction.reason,), "move_stop", None
+        release = protections.flatten_due(now, self.settings.protections, self.releases)
+        if release is None:
+            return None
+        self.broker.close_position(ExitReason.RELEASE_FLATTEN, now)
+        return (Verdict.EXIT, protections.ProtectionRule.BLACKOUT,
+                (f"{release.event} at {release.at:%Y-%m-%d %H:%M} UTC: flattened before it",),
+                f"exit:{ExitReason.RELEASE_FLATTEN.value}", None)
+
     def _attribute(
         self, request: EntryRequest, base_confidence: float, verdict: OrderPlan | Rejection,
         veto: bool, labels: dict[str, str], now: datetime,
     ) -> None:
         """Journal the verdict without the LLM; follow a bracket it skipped as a shadow."""
-        baseline = risk.plan_entry(replace(request, confidence=base_confidence), self.risk_state,
-                                   self.settings.risk, self.instrument)
+        baseline = self.plan_entry(replace(request, confidence=base_confidence))
         enters = isinstance(baseline, OrderPlan)
         labels["verdict_without_llm"] = "enter" if enters else f"reject:{baseline.rule}"
         if isinstance(baseline, OrderPlan) and (veto or not isinstance(verdict, OrderPlan)):
             self.shadows.add(baseline, now)
+
+    def plan_entry(self, request: EntryRequest) -> OrderPlan | Rejection:
+        """The risk manager's verdict with the protections: limits lowered to their % of
+        equity, then the profit lock, drawdown pause, release blackout and exposure cap."""
+        prot, state = self.settings.protections, self.risk_state
+        cfg = protections.effective_risk(self.settings.risk, prot, state.day_start_equity_cents)
+        verdict = risk.plan_entry(request, state, cfg, self.instrument)
+        if not isinstance(verdict, OrderPlan):
+            return verdict
+        block = protections.entry_block(state, prot, request.now, self.releases)
+        if block is not None:
+            return block
+        return protections.cap_exposure(verdict, prot, state.day_start_equity_cents,
+                                        self.instrument)
+
+    def _open_pnl_cents(self, close: float) -> int:
+        """The open position at ``close``, its entry commission paid (0 when flat)."""
+        position = self.broker.position()
+        if position is None:
+            return 0
+        return (self.instrument.pnl_cents(position.side, position.entry_price, close,
+                                          position.contracts)
+                - position.entry_commission_cents)
 
     # --- learned rules (bot.core.rules): refuse an entry or shorten its time exit -------------
 

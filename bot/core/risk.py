@@ -57,6 +57,15 @@ class RiskState:
     last_loss_ts: datetime | None = None
     halted: bool = False
     halt_reason: str = ""
+    # protections (bot.core.protections): equity, the day's P&L path, earlier days' P&L
+    realized_total_cents: int = 0  # every closed trade's net P&L, for equity
+    day_start_equity_cents: int = 0  # starting equity + realized before today (0: unknown)
+    open_pnl_cents: int = 0  # the open position marked at the last bar's close
+    day_peak_pnl_cents: int = 0  # highest realized today + open P&L seen today
+    profit_lock_rule: str = ""  # the profit target or give-back lock that ended today's entries
+    profit_lock: str = ""  # ... and why
+    past_days: tuple[tuple[date, int], ...] = ()  # earlier trading days' net P&L, oldest first
+    recent_sessions: tuple[date, ...] = ()  # the latest trading days through today, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +122,15 @@ def record_entry(state: RiskState) -> RiskState:
 # Exits the trader ordered (dashboard flatten, kill switch): their P&L counts against the
 # daily cap, but they are not the strategy's losses, so they neither extend the loss streak nor
 # start the cooldown (otherwise entries stay blocked after the trader's own exit).
-TRADER_EXITS = frozenset({ExitReason.FLATTEN, ExitReason.KILL_SWITCH})
+# A protection's exit before an economic release is not a strategy loss either.
+TRADER_EXITS = frozenset({ExitReason.FLATTEN, ExitReason.KILL_SWITCH,
+                          ExitReason.RELEASE_FLATTEN})
 
 
 def record_trade(state: RiskState, trade: TradeRecord) -> RiskState:
     """Fold a closed trade into the daily P&L, the loss streak and the cooldown clock."""
     realized = state.realized_today_cents + trade.pnl_net_cents
+    state = replace(state, realized_total_cents=state.realized_total_cents + trade.pnl_net_cents)
     if trade.exit_reason in TRADER_EXITS:
         return replace(state, realized_today_cents=realized)
     if trade.pnl_net_cents < 0:

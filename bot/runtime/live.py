@@ -26,8 +26,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.adapters.journal import SqliteJournal
+from bot.adapters.release_calendar import release_calendar
 from bot.core.bar_quarantine import BarQuarantine, JumpLimits
 from bot.core.engine import TradingEngine
+from bot.core.protections import effective_risk, status_lines
+from bot.core.protections import entry_block as protection_block
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
 from bot.core.sessions import CmeSessionClock
 from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
@@ -50,6 +53,7 @@ from bot.runtime.llm_service import LlmService
 from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from bot.runtime.news_intake import NewsIntake
 from bot.runtime.outside_writes import OutsideWrites
+from bot.runtime.protections_restore import restore_protections
 from bot.runtime.rules_watch import RulesWatcher
 from bot.runtime.stop_signals import STOP_SIGNALS
 from bot.runtime.stream_player import play_stream
@@ -164,9 +168,11 @@ class LiveBot:
         brackets |= {position.bracket_id} if position is not None else set()
         self.engine = TradingEngine(
             settings, self.broker, SqliteJournal(self.conn), self.clock,
-            restore_risk_state(self.conn, self.clock, self.symbol, last_bar), labels,
+            restore_protections(self.conn, self.clock, restore_risk_state(
+                self.conn, self.clock, self.symbol, last_bar), settings), labels,
             memory=restore_memory(self.conn), memory_open=open_setups(self.conn, sorted(brackets)),
         )
+        self.engine.releases = release_calendar(settings.protections)  # blackouts' calendar
         self.engine.warm_up(recent)
         self.guard = EngineGuard(self.engine)
         self.quarantine = BarQuarantine(JumpLimits.from_config(  # bad prints never reach it
@@ -470,7 +476,10 @@ class LiveBot:
             minutes_to_close = self.clock.minutes_to_close(now)
         except ValueError:  # outside the calendar the clock was built for
             phase, next_change, minutes_to_close = SessionPhase.UNKNOWN, None, 0.0
-        block = entry_block(risk_state, self.settings.risk, now, minutes_to_close)
+        block = entry_block(risk_state, effective_risk(
+            self.settings.risk, self.settings.protections, risk_state.day_start_equity_cents),
+            now, minutes_to_close) or protection_block(
+            risk_state, self.settings.protections, now, self.engine.releases)
         if block is not None and block.rule != RiskRule.NEAR_CLOSE:
             return phase, next_change, block.reason
         if phase is not SessionPhase.OPEN:
@@ -484,7 +493,8 @@ class LiveBot:
         realized_total = journal_store.total_realized_cents(self.conn)
         equity = usd_to_cents(self.settings.broker.paper_starting_equity_usd) + realized_total
         risk_state = self.engine.risk_state
-        cfg = self.settings.risk
+        cfg = effective_risk(self.settings.risk, self.settings.protections,
+                             risk_state.day_start_equity_cents)  # % of equity limits applied
         phase, next_change, blocked = self._session_and_block(risk_state)
         heartbeat = ops_store.Heartbeat(
             heartbeat_at=wall_clock_utc(),
@@ -518,6 +528,11 @@ class LiveBot:
             config_version=self.config_version,
             bars_processed=self.bars_processed,
             bad_bars_skipped=self.bad_bars,
+            protections_status="\n".join(status_lines(
+                risk_state, self.settings.protections, self.settings.risk, self.engine_now(),
+                self.engine.releases)),
+            day_peak_pnl_cents=risk_state.day_peak_pnl_cents,
+            profit_lock_rule=risk_state.profit_lock_rule, profit_lock=risk_state.profit_lock,
             status=status,
         )
         prune = last is not None and time.monotonic() - self._last_prune_s >= PRUNE_EVERY_S

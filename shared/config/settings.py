@@ -30,6 +30,7 @@ from shared.config.finetune import FinetuneConfig
 from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.learning_checks import gate_retention_problem
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
+from shared.config.protections import ProtectionsConfig
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
@@ -793,6 +794,7 @@ class Settings(Section):
     regime: RegimeConfig = Field(default_factory=RegimeConfig)
     strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    protections: ProtectionsConfig = Field(default_factory=ProtectionsConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     news: NewsConfig = Field(default_factory=NewsConfig)

@@ -85,6 +85,7 @@ class ExitReason(StrEnum):
     KILL_SWITCH = "kill_switch"
     END_OF_DATA = "end_of_data"  # backtest only: still open at the last bar, closed there
     RUIN_STOP = "ruin_stop"  # equity fell to the ruin level or risk.min_equity_usd, flattened
+    RELEASE_FLATTEN = "release_flatten"  # protections: flattened before an economic release
 
 
 class Mode(StrEnum):

@@ -24,6 +24,7 @@ from shared.persistence.schema_llm_mode import llm_call_mode
 from shared.persistence.schema_llm_route import llm_call_route
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
+from shared.persistence.schema_protections import heartbeat_protections
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
 
@@ -451,6 +452,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     llm_call_mode,
     llm_call_route,
     finetune_jobs,
+    heartbeat_protections,
 ]
 
 

@@ -63,6 +63,10 @@ class Heartbeat:
     config_version: int | None = None
     bars_processed: int = 0
     bad_bars_skipped: int = 0
+    protections_status: str = ""  # one line per protection in force (bot.core.protections)
+    day_peak_pnl_cents: int = 0  # the day's peak P&L, open P&L included (read back at restart)
+    profit_lock_rule: str = ""  # the profit target / give-back lock in force today, and why
+    profit_lock: str = ""
 
 
 _TIME_FIELDS = {"heartbeat_at", "last_bar_ts", "position_entry_ts", "cooldown_until",

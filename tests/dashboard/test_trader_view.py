@@ -41,3 +41,12 @@ def test_flat_is_none_and_the_risk_panel_counts_what_is_left():
         cooldown_until=T0 + timedelta(minutes=2), entries_blocked_reason="3 losses in a row"))
     assert risk.loss_used_fraction == 0.5 and risk.trades_left == 3
     assert risk.cooldown_left_s == 120 and risk.blocked_reason == "3 losses in a row"
+
+
+def test_the_risk_panel_lists_each_protection_line():
+    risk = trader_view.risk_view(beat(
+        daily_loss_limit_cents=20_000, entries_blocked_reason="CPI at 08:30 ET: no entries",
+        protections_status="Daily loss cap $200.00\n\nLast 3 sessions: -$50.00"))
+    assert risk.protections == ("Daily loss cap $200.00", "Last 3 sessions: -$50.00")
+    assert risk.blocked_reason == "CPI at 08:30 ET: no entries"
+    assert trader_view.risk_view(beat()).protections == ()

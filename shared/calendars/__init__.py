@@ -1,0 +1,1 @@
+"""Calendars shipped with the code: economic release times (``releases``)."""
