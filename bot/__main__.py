@@ -47,6 +47,7 @@ from shared.persistence.db import (
     open_database,
     write_transaction,
 )
+from shared.private_files import write_private_text
 
 logger = logging.getLogger("bot")
 
@@ -92,7 +93,7 @@ def command_init(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     config_path.parent.mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
-        config_path.write_text(settings_to_yaml(Settings()), encoding="utf-8")
+        write_private_text(config_path, settings_to_yaml(Settings()))
         logger.info("wrote default config to %s", config_path)
     db_path = Path(args.db) if args.db else db_path_from_env()
     conn = open_database(db_path)

@@ -24,6 +24,7 @@ from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
+from shared.private_files import create_private
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            create_private(Path(path))  # 0600; SQLite gives -wal and -shm the same mode
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
