@@ -246,7 +246,7 @@ def command_news(args: argparse.Namespace) -> int:
 
 
 LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
-                 "backup")
+                 "backup", "maintenance")
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -291,6 +291,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
                 "trade log: audit JSONL and Bedrock fine-tuning JSONL", chosen)
     add_command(commands, "backup", "bot.backup_cli", "command_backup",
                 "copy a journal safely (SQLite online backup)", chosen)
+    add_command(commands, "maintenance", "bot.maintenance.cli", "command_maintenance",
+                "retention (Parquet archive), nightly backup and size record, once", chosen)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

@@ -2,7 +2,8 @@
 
 ``--nightly`` is the supervisord program ``review``: it sleeps until the next CME session close
 (the session calendar in ``bot/core/sessions.py``) plus ``learning.review_delay_minutes``,
-reviews that trading day in this process (never in the trading loop), and sleeps again. On
+reviews that trading day in this process (never in the trading loop), runs the journal's
+maintenance (``bot/maintenance/nightly.py``: retention, archive, backup), and sleeps again. On
 start it first catches up the last closed day if no review of it finished. SIGTERM ends the
 wait at once. Exit codes: 0 done, 2 bad input (a date that is not a CME trading day).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bot.core.sessions import CmeSessionClock
 from bot.learning.review import review_day
+from bot.maintenance.nightly import safe_maintenance
 from bot.ports import wall_clock_utc
 from shared.config.settings import Settings, load_settings
 from shared.persistence import rules_store
@@ -133,6 +135,7 @@ def run_nightly(args: argparse.Namespace, clock: CmeSessionClock) -> int:
         if stop.wait(max(0.0, (due - wall_clock_utc()).total_seconds())):
             break
         _safe_review(args, day, clock)
+        safe_maintenance(_db(args), _settings(args).maintenance, wall_clock_utc(), stop)
         delay = timedelta(minutes=_settings(args).learning.review_delay_minutes)
     logger.info("nightly review stopped")
     return 0

@@ -27,6 +27,7 @@ from pydantic import (
 
 from shared.config.bounds import BoundedModel
 from shared.config.learning_checks import gate_retention_problem
+from shared.config.maintenance import MaintenanceConfig
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
 from shared.domain.alerts import AlertKind, AlertLevel, Channel, default_levels
@@ -760,6 +761,7 @@ class Settings(Section):
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
 
     @model_validator(mode="after")
     def _gate_within_retention(self) -> Settings:

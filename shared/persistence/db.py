@@ -20,6 +20,7 @@ from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique
 from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_llm_mode import llm_call_mode
+from shared.persistence.schema_maintenance import maintenance_runs
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
 from shared.persistence.schema_rules import learning_tables
@@ -450,6 +451,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     memory_shadow_column,
     evaluation_tables,
     llm_call_mode,
+    maintenance_runs,
 ]
 
 
