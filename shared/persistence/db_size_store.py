@@ -49,6 +49,7 @@ class MaintenanceRun:
     message: str
     file_bytes: int
     wal_bytes: int
+    db_bytes: int  # pages x page size: the database with its WAL's committed pages
     free_bytes: int
     tables: dict[str, dict[str, Any]]
     deleted: dict[str, int]
@@ -135,6 +136,7 @@ def recent_runs(conn: sqlite3.Connection, limit: int = 30) -> list[MaintenanceRu
     return [MaintenanceRun(
         int(r["id"]), from_text(r["started_at"]), optional_ts(r["finished_at"]), r["status"],
         r["message"], int(r["file_bytes"]), int(r["wal_bytes"]),
+        int(r["page_size"]) * int(r["page_count"]),
         int(r["page_size"]) * int(r["freelist_count"]), json.loads(r["tables_json"]),
         json.loads(r["deleted_json"]), json.loads(r["archived_json"]), r["backup_path"],
         int(r["backup_bytes"])) for r in rows]
