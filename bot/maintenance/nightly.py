@@ -51,6 +51,7 @@ class Report:
     archived: list[str] = field(default_factory=list)
     backup_path: str = ""
     backup_bytes: int = 0
+    longest_write_ms: float = 0.0  # the longest delete transaction (the bot waited at most this)
     problems: list[str] = field(default_factory=list)
 
 
@@ -60,6 +61,7 @@ def _retention(conn: sqlite3.Connection, config: MaintenanceConfig, db_path: Pat
         for outcome in apply_retention(conn, config, now, archive_folder(config, db_path), stop):
             report.deleted[outcome.table] = outcome.deleted
             report.archived.extend(str(p) for p in outcome.archived)
+            report.longest_write_ms = max(report.longest_write_ms, outcome.longest_write_ms)
     except Exception as exc:  # logged and recorded; the backup still runs
         logger.exception("retention failed")
         report.problems.append(f"retention failed: {type(exc).__name__}: {exc}")

@@ -26,7 +26,8 @@ class MaintenanceConfig(BoundedModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     retention: bool = Field(True, description="Delete old rows nightly (the days below)")
-    decisions_days: int = _days(14, "Decisions (one per bar, with features and votes JSON)")
+    decisions_days: int = _days(
+        7, "Decisions (one per bar, with features and votes JSON; trades' entry decisions stay)")
     events_days: int = _days(90, "Events")
     llm_calls_days: int = _days(180, "LLM calls (prompt and reply)")
     alerts_days: int = _days(90, "Delivered or failed alerts (and their attempts)")
@@ -35,7 +36,7 @@ class MaintenanceConfig(BoundedModel):
     archive_dir: str = Field(
         "", description="Folder of the Parquet archive; empty = 'archive' beside the database")
     batch_rows: int = Field(
-        2000, ge=100, le=50_000,
+        500, ge=100, le=50_000,
         description="Rows deleted per short write transaction (the bot writes in between)")
     batch_pause_ms: float = Field(
         50.0, ge=0, le=5000, description="Pause between two delete transactions")

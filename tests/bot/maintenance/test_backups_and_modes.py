@@ -134,3 +134,23 @@ def test_bot_init_writes_the_config_file_and_database_owner_only(tmp_path):
          str(tmp_path / "t.db")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert mode(tmp_path / "c.yaml") == 0o600 and mode(tmp_path / "t.db") == 0o600
+
+
+@pytest.mark.integration
+def test_the_maintenance_command_runs_once_and_refuses_a_bad_config(conn, tmp_path):
+    journal(conn)
+    conn.close()
+    config = tmp_path / "c.yaml"
+    config.write_text("maintenance:\n  decisions_days: 3\n  backup_keep: 1\n")
+    command = [sys.executable, "-m", "bot", "maintenance", "--db", str(tmp_path / "t.db"),
+               "--config", str(config)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "deleted 2 decisions, 0 events, 0 llm_calls, 0 alerts; 1 archive file(s)" \
+        in done.stdout, done.stdout
+    assert len(backups_in(tmp_path / "backups", tmp_path / "t.db")) == 1
+    config.write_text("maintenance:\n  decisions_days: 1\n")
+    refused = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2
+    assert "maintenance.decisions_days: Value error, must be 0 (keep forever) or at least 2" \
+        in refused.stderr
