@@ -160,6 +160,7 @@ def test_a_concurrent_writer_is_never_refused_while_retention_deletes(conn, tmp_
                         writer, [decision(NOW + len(written) * timedelta(seconds=5))], NOW)
                 written.append(1)
                 started.set()
+                done.wait(0.002)  # a bar every 2 ms: far faster than the bot's 5 s
         except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
             started.set()
