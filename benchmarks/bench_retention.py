@@ -41,6 +41,7 @@ from shared.persistence import (  # noqa: E402
     journal_store,
     llm_store,
     ops_store,
+    retention_store,
 )
 from shared.persistence.alerts_store import Delivery  # noqa: E402
 from shared.persistence.db import open_database, write_transaction  # noqa: E402
@@ -71,7 +72,7 @@ def write_day(conns: list, sample: list[DecisionRecord], day: int) -> None:
         for conn in conns:
             with write_transaction(conn):
                 journal_store.insert_decisions(conn, records, written)
-                for k in range(60 // 23 + (hour < 60 % 23)):
+                for k in range(60 // 23 + (hour < 60 % 23)):  # 60 events over 23 hours
                     ops_store.insert_event(conn, written, "llm_trigger", "info",
                                            f"trigger {hour}.{k}", {"reason": "volatility"},
                                            written)
@@ -143,9 +144,8 @@ def main() -> None:
             print(f"{day + 1:>3} {mb(used_bytes(off))} {mb(used_bytes(on))} "
                   f"{mb(on_db.stat().st_size)} {mb(folder_bytes(folder / 'on' / 'archive'))} "
                   f"{report.longest_write_ms:12.0f} ms {took:6.1f} s")
-        rows_off = {t: journal_store_count(off, t) for t in ("decisions", "events", "llm_calls",
-                                                              "alerts")}
-        rows_on = {t: journal_store_count(on, t) for t in rows_off}
+        rows_off = {t: retention_store.row_count(off, t) for t in retention_store.RETAINED}
+        rows_on = {t: retention_store.row_count(on, t) for t in rows_off}
         print(f"rows off: {rows_off}")
         print(f"rows on:  {rows_on}")
         wal = Path(f"{on_db}-wal")
@@ -162,11 +162,6 @@ def main() -> None:
         off.close()
         on.close()
     print(f"total {time.perf_counter() - began:.0f} s")
-
-
-def journal_store_count(conn, table: str) -> int:
-    from shared.persistence import retention_store
-    return retention_store.row_count(conn, table)
 
 
 if __name__ == "__main__":
