@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import bot_down, frame, plain, tables, zones
+from dashboard import bot_down, db_size_views, frame, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import ops_store, report_queries
 from shared.persistence.db import write_transaction
@@ -103,3 +103,23 @@ def outcomes_panel() -> None:
 
 
 outcomes_panel()
+
+
+@st.fragment(run_every=60)
+def database_panel() -> None:
+    with frame.reader() as conn:
+        if conn is None:
+            return
+        view = db_size_views.db_size_view(conn, frame.db_path())
+    st.subheader("Database size")
+    file_column, wal_column, free_column, growth_column = st.columns(4)
+    file_column.metric("Journal file", db_size_views.human_bytes(view.file_bytes))
+    wal_column.metric("WAL", db_size_views.human_bytes(view.wal_bytes))
+    free_column.metric("Free for reuse", db_size_views.human_bytes(view.free_bytes))
+    growth_column.metric("Growth per day", db_size_views.human_bytes(view.growth_bytes_per_day))
+    st.caption(plain.escape(view.summary(frame.utc_now())))
+    if not view.tables.empty:
+        st.dataframe(view.tables, hide_index=True)
+
+
+database_panel()

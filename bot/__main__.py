@@ -47,6 +47,7 @@ from shared.persistence.db import (
     open_database,
     write_transaction,
 )
+from shared.private_files import write_private_text
 
 logger = logging.getLogger("bot")
 
@@ -92,7 +93,7 @@ def command_init(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
     config_path.parent.mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
-        config_path.write_text(settings_to_yaml(Settings()), encoding="utf-8")
+        write_private_text(config_path, settings_to_yaml(Settings()))
         logger.info("wrote default config to %s", config_path)
     db_path = Path(args.db) if args.db else db_path_from_env()
     conn = open_database(db_path)
@@ -249,7 +250,7 @@ def command_news(args: argparse.Namespace) -> int:
 
 
 LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
-                 "backup", "finetune")
+                 "backup", "finetune", "maintenance")
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -296,6 +297,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
                 "copy a journal safely (SQLite online backup)", chosen)
     add_command(commands, "finetune", "bot.learning.finetune_cli", "command_finetune",
                 "Bedrock fine-tuning: start, status, evaluate, list", chosen)
+    add_command(commands, "maintenance", "bot.maintenance.cli", "command_maintenance",
+                "retention (Parquet archive), nightly backup and size record, once", chosen)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")

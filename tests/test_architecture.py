@@ -178,7 +178,7 @@ LIBRARY_HOMES = {
     "distributed": ("bot/research/dask_backend.py",),
     "optuna": ("bot/research/tpe.py",),
     "pyarrow": ("bot/adapters/feeds/fast_csv.py", "bot/backtest/bar_cache.py",
-                "bot/backtest/process_memory.py"),
+                "bot/backtest/process_memory.py", "bot/maintenance/archive.py"),
 }
 
 

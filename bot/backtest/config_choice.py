@@ -15,6 +15,7 @@ from pathlib import Path
 from shared.domain.errors import ConfigError
 from shared.persistence import ops_store
 from shared.persistence.db import connect, db_path_from_env
+from shared.private_files import write_private_text
 
 ACTIVE = "active"
 DEFAULTS = "defaults"
@@ -48,7 +49,7 @@ def choose_config(flag: str | None, db_flag: str | None, folder: Path) -> Config
         return ConfigChoice(None, f"built-in defaults ({db} has no config version yet)")
     version_id, yaml_text = active
     path = folder / f"config-version-{version_id}.yaml"
-    path.write_text(yaml_text, encoding="utf-8")
+    write_private_text(path, yaml_text)
     return ConfigChoice(str(path), f"active config version {version_id} from {db}")
 
 

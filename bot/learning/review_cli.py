@@ -2,7 +2,8 @@
 
 ``--nightly`` is the supervisord program ``review``: it sleeps until the next CME session close
 (the session calendar in ``bot/core/sessions.py``) plus ``learning.review_delay_minutes``,
-reviews that trading day in this process (never in the trading loop), and sleeps again. On
+reviews that trading day in this process (never in the trading loop), runs the journal's
+maintenance (``bot/maintenance/nightly.py``: retention, archive, backup), and sleeps again. On
 start it first catches up the last closed day if no review of it finished. SIGTERM ends the
 wait at once. Exit codes: 0 done, 2 bad input (a date that is not a CME trading day).
 """
@@ -19,8 +20,10 @@ from pathlib import Path
 
 from bot.core.sessions import CmeSessionClock
 from bot.learning.review import review_day
+from bot.maintenance.nightly import safe_maintenance
 from bot.ports import wall_clock_utc
 from shared.config.settings import Settings, load_settings
+from shared.domain.errors import ConfigError
 from shared.persistence import rules_store
 from shared.persistence.db import db_path_from_env, open_database
 
@@ -133,9 +136,20 @@ def run_nightly(args: argparse.Namespace, clock: CmeSessionClock) -> int:
         if stop.wait(max(0.0, (due - wall_clock_utc()).total_seconds())):
             break
         _safe_review(args, day, clock)
+        _maintenance(args, stop)
         delay = timedelta(minutes=_settings(args).learning.review_delay_minutes)
     logger.info("nightly review stopped")
     return 0
+
+
+def _maintenance(args: argparse.Namespace, stop: threading.Event) -> None:
+    """The journal's nightly maintenance with tonight's config (skipped, logged, if invalid)."""
+    try:
+        config = _settings(args).maintenance
+    except ConfigError as exc:
+        logger.error("nightly maintenance skipped: %s", exc)
+        return
+    safe_maintenance(_db(args), config, wall_clock_utc(), stop)
 
 
 def _safe_review(args: argparse.Namespace, day: date, clock: CmeSessionClock) -> None:

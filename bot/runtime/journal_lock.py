@@ -79,7 +79,7 @@ def acquire(db_path: Path, started_at: datetime, wait_s: float = LOCK_WAIT_S) ->
 
 def _open_and_lock(path: Path, db_path: Path, deadline: float) -> int:
     """Open ``path`` and take its exclusive lock, retrying until ``deadline``."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         while not _try_lock(fd):
             if time.monotonic() >= deadline:

@@ -30,6 +30,7 @@ from shared.config.finetune import FinetuneConfig
 from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.learning_checks import gate_retention_problem
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
+from shared.config.maintenance import MaintenanceConfig
 from shared.config.protections import ProtectionsConfig
 from shared.config.retired import drop_retired
 from shared.config.size_cap import oversize_problem
@@ -805,6 +806,7 @@ class Settings(Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
 
     @model_validator(mode="after")
     def _gate_within_retention(self) -> Settings:

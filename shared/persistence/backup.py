@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shared.persistence.db import connect
 from shared.persistence.integrity import quick_check
+from shared.private_files import create_private
 
 CHECK_LIMIT_S = 60.0
 
@@ -35,6 +36,7 @@ class BackupResult:
 
 def _copy(source: sqlite3.Connection, out: Path) -> int:
     """Copy ``source`` into a new file ``out``; return its page count."""
+    create_private(out)  # the copy holds everything the journal does: owner-only (0600)
     target = sqlite3.connect(str(out))
     try:
         source.backup(target)  # one step: one consistent read transaction

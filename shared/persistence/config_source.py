@@ -10,7 +10,6 @@ stored text, at start and on every reload alike.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
@@ -20,6 +19,7 @@ from shared.config.settings import Settings, parse_config_text, settings_to_yaml
 from shared.domain.errors import ConfigError
 from shared.persistence import ops_store
 from shared.persistence.db import require_transaction
+from shared.private_files import write_private_text
 
 
 def store_version(
@@ -64,7 +64,5 @@ def export_active(conn: sqlite3.Connection, path: Path) -> bool:
     if active is None:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(active.yaml, encoding="utf-8")
-    os.replace(temporary, path)
+    write_private_text(path, active.yaml)
     return True

@@ -22,11 +22,13 @@ from shared.persistence.schema_finetune import finetune_jobs
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
 from shared.persistence.schema_llm_mode import llm_call_mode
 from shared.persistence.schema_llm_route import llm_call_route
+from shared.persistence.schema_maintenance import maintenance_runs
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
 from shared.persistence.schema_protections import heartbeat_protections
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
+from shared.private_files import create_private
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            create_private(Path(path))  # 0600; SQLite gives -wal and -shm the same mode
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -453,6 +457,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     llm_call_route,
     finetune_jobs,
     heartbeat_protections,
+    maintenance_runs,
 ]
 
 

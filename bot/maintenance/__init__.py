@@ -1,0 +1,1 @@
+"""Nightly journal maintenance: retention with a Parquet archive, backups, size records."""
