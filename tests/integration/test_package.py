@@ -1,4 +1,4 @@
-"""``pip install .`` gives a working ``mytrader`` and the docs' Dask cluster recipe works as written.
+"""``pip install .`` gives a working ``mytrader``; the docs' Dask cluster recipe works as written.
 
 One venv per module: MyTrader installed with pip (no dependencies: the running venv's packages
 are reused) and used from an empty working folder, so only the installed copy can be imported.
