@@ -65,6 +65,16 @@ def test_mytrader_is_python_m_bot_from_any_folder(venv, elsewhere):
     assert (site / "dashboard" / "assets" / "favicon.svg").is_file()
 
 
+def test_the_package_requires_exactly_the_pins_of_requirements_txt(venv):
+    pins = {line.split("#")[0].strip() for line in
+            (REPO_ROOT / "requirements.txt").read_text().splitlines()} - {""}
+    (metadata,) = venv.site_packages().glob("mytrader-*.dist-info/METADATA")
+    required = {line.removeprefix("Requires-Dist: ").strip()
+                for line in metadata.read_text().splitlines()
+                if line.startswith("Requires-Dist: ")}
+    assert required == pins and len(pins) > 10
+
+
 def recipe() -> list[list[str]]:
     """The cluster recipe's commands (scheduler, worker, client) as argument lists."""
     text = RECIPE_PAGE.read_text(encoding="utf-8")
