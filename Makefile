@@ -10,9 +10,12 @@ PIDFILE := var/run/supervisord.pid
 
 .PHONY: install run stop logs status test test-fast lint bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# MyTrader itself is installed editable (no dependencies: they are the pins above), so
+# .venv/bin/mytrader and .venv/bin/dask scheduler|worker import this checkout from any folder.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -61,4 +64,4 @@ bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build mytrader.egg-info

@@ -40,8 +40,8 @@ CANCEL_SIGNAL = signal.SIGUSR1  # the cancel watcher's nudge to the main thread
 CANCEL_POLL_S = 0.5
 EXIT_CANCELLED = 4  # a stored run was cancelled (flag, deleted row, SIGTERM/SIGINT)
 PROGRESS_EVERY_S = 0.5
-EXIT_CODES_TEXT = ("exit codes (README, section 'Exit codes'): 0 done, 2 bad input (one line on "
-                   "stderr names it), 4 a stored run (--run-id) was cancelled")
+EXIT_CODES_TEXT = ("exit codes (docs/reference.md, section 'Exit codes'): 0 done, 2 bad input (one "
+                   "line on stderr names it), 4 a stored run (--run-id) was cancelled")
 CONFIG_HELP = ("the config the run starts from: 'active' (default: the active version in the "
                "database, --db or env TRADER_DB, as the bot runs it; built-in defaults when "
                "there is none), 'defaults' (built-in defaults) or a YAML file")

@@ -4,7 +4,7 @@ Whatever the model returns is untrusted: enums are matched case-insensitively, t
 a bounded length, and anything else is a parse error. Confidence (asked for as 0..1): a value in
 0..1 is taken as it is; a value above 1 and up to 100 is read as a percentage (``72`` -> 0.72,
 ``7.5`` -> 0.075, i.e. 7.5 %); anything else is clamped (negative -> 0, above 100 -> 1). The
-README's LLM section states the same rule.
+docs/llm.md states the same rule.
 """
 
 from __future__ import annotations

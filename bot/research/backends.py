@@ -1,8 +1,8 @@
 """Where research tasks run: local worker processes or an existing Dask cluster; shared types.
 
 Workers must run the same code as the process that sends them tasks, or the same task could
-give another result: ``code_fingerprint`` hashes the bot's sources and ``require_same_code``
-refuses a cluster whose workers differ.
+give another result: ``code_fingerprint`` hashes the sources and ``require_same_code``
+refuses a cluster whose workers differ (``cluster_code`` checks the scheduler and the workers).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shared
 from shared.domain.errors import ConfigError
 
 POLL_S = 0.5
@@ -50,20 +51,23 @@ Backend = LocalBackend | DaskBackend
 
 
 def code_fingerprint() -> str:
-    """A hash of the bot's Python sources: workers must run the same code to give the same
-    results."""
-    root = Path(__file__).resolve().parents[1]
+    """A hash of MyTrader's Python sources (``bot`` and ``shared``): the scheduler and the workers
+    must run the same code as the client to give the same results. The same from a checkout,
+    an editable install or ``pip install .`` of the same version."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for package in (Path(__file__).resolve().parents[1], Path(shared.__file__).resolve().parent):
+        for path in sorted(package.rglob("*.py")):
+            digest.update(str(path.relative_to(package.parent)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def require_same_code(worker_prints: dict[str, str]) -> None:
     """Refuse workers whose code differs from ours (their results could differ)."""
     mine = code_fingerprint()
-    other = sorted(address for address, found in worker_prints.items() if found != mine)
+    other = sorted(f"{address} (code {found})" for address, found in worker_prints.items()
+                   if found != mine)
     if other:
-        raise ConfigError(f"Dask worker(s) {', '.join(other)} run other code than this checkout "
-                          "(start them from the same version of MyTrader)")
+        raise ConfigError(f"Dask worker(s) {', '.join(other)} run other code than this client "
+                          f"(code {mine}): install the same version of MyTrader on every "
+                          "machine (pip install . from the same commit) and restart them")

@@ -2,7 +2,8 @@
 
 The bars are scattered once with ``broadcast=True`` (one copy per worker, not one per task);
 every task is submitted with its own key, so the results come back keyed as on the local
-backend. Workers must run this checkout's code (checked first, by a hash of its sources).
+backend. The scheduler and the workers must run this code (checked first, by a hash of its
+sources: ``cluster_code``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from bot.research.backends import (
     Progress,
     StopCheck,
     TaskFunction,
-    code_fingerprint,
-    require_same_code,
 )
+from bot.research.cluster_code import check_scheduler, check_workers
 from bot.research.dask_probe import handshake_problem
 from shared.domain.errors import ConfigError
 
@@ -53,10 +53,11 @@ def run_on_dask(
     client = connect(backend)
     futures: list = []
     try:
+        check_scheduler(client, backend.address)
         workers = client.scheduler_info(n_workers=-1).get("workers", {})
         if not workers:
             raise ConfigError(f"--cluster {backend.address}: the scheduler has no workers")
-        require_same_code(client.run(code_fingerprint))
+        check_workers(client, backend.address)
         logger.info("research on %s: %d workers, %d tasks", backend.address, len(workers),
                     len(tasks))
         shared = client.scatter(data, broadcast=True, hash=False)

@@ -1,6 +1,6 @@
-"""Every page at 1,400 and 1,024 px: full-page screenshots into docs/screenshots/ (the README
-shows them) and no clipped number: no metric value, sidebar line or code block cut short, no
-table past the right edge."""
+"""Every page at 1,400 and 1,024 px: full-page screenshots into docs/screenshots/ (the README and
+docs/dashboard.md show them) and no clipped number: no metric value, sidebar line or code block
+cut short, no table past the right edge."""
 
 from __future__ import annotations
 

@@ -296,13 +296,13 @@ def test_percent_text(fraction, text):
     assert percent_text(fraction) == text
 
 
-def test_help_names_the_readme_exit_codes_section():
+def test_help_names_the_docs_exit_codes_section():
     done = subprocess.run([sys.executable, "-m", "bot", "backtest", "--help"], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
-    assert "README, section 'Exit codes'" in " ".join(done.stdout.split())
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert "### Exit codes" in readme and "`python -m bot backtest` (its `--help` points here)" \
-        in readme
+    assert "docs/reference.md, section 'Exit codes'" in " ".join(done.stdout.split())
+    reference = (REPO_ROOT / "docs" / "reference.md").read_text()
+    assert "## Exit codes" in reference and "| `backtest` (its `--help` points here) | done |" \
+        in reference
 
 
 def test_a_dashboard_run_starts_from_the_active_config_version(tmp_path):

@@ -9,7 +9,7 @@ from bot.adapters.news.vader import VaderScorer
 pytestmark = pytest.mark.unit
 
 # VADER's lexicon is general English: "gains", "great", "worry", "crash", "panic" carry weight,
-# market jargon such as "soar" or "edge higher" does not (see the README).
+# market jargon such as "soar" or "edge higher" does not (see docs/news.md).
 STRONG_UP = "Stocks post strong gains on great earnings"
 MILD_UP = "Shares rise modestly"
 NEUTRAL = "The Federal Reserve will publish its minutes on Wednesday"
