@@ -40,6 +40,9 @@ def use_fake(app_env: dict, fake: FakeLlmServer, **feed) -> None:
     config["llm"] = {"enabled": True, "provider": "bedrock", "bedrock_endpoint_url": fake.url,
                      "timeout_s": 5, "read_timeout_s": 4}
     config["engine"] = {"heartbeat_seconds": 0.5, "commands_poll_seconds": 0.1}
+    # only the page's manual trigger asks the model: a market event (a volatility spike on
+    # the synthetic feed, more likely the slower the machine) would be a second call
+    config["events"] = {"triggers": []}
     if feed:
         config["feed"] = {**config.get("feed", {}), **feed}
     app_env["config"].write_text(yaml.safe_dump(config))

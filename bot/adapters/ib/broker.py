@@ -378,12 +378,14 @@ class IbBroker:
 
     def _sync_trade(self, trade: Trade) -> None:
         ref = trade.order.orderRef
+        if trade.contract.conId != self.contract.conId:
+            return
+        if trade.order.permId:  # ours only; also once the order filled and left the book
+            self.ids.note_perm_id(ref, trade.order.permId, self.now())
         order = self.book.orders.get(ref)
-        if order is None or trade.contract.conId != self.contract.conId:
+        if order is None:
             return
         self.trades[ref] = trade
-        if trade.order.permId:
-            self.ids.note_perm_id(ref, trade.order.permId, self.now())
         self._check_modification(ref, trade)
         # a warning (a refused modification) leaves the order live: not a rejection of it
         codes = [entry.errorCode for entry in trade.log
