@@ -15,9 +15,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.backtest.engine_run import run_engine
-from bot.backtest.llm_setup import make_backtest_llm
-from bot.backtest.runner import build_settings, load_data
 from bot.llm.context import Snapshot, build_request
 from bot.llm.types import Trigger, TriggerKind
 from shared.config.backtest_request import BacktestRequest
@@ -25,6 +22,7 @@ from shared.persistence import llm_store
 from shared.persistence.db import connect
 from tests.fakellm.server import FakeLlmServer
 from tests.integration.botproc import write_config
+from tests.integration.llm_backtests import run_llm_backtest
 
 pytestmark = pytest.mark.integration
 
@@ -61,15 +59,7 @@ def recorded_prompts(tmp_path, url: str, blind: bool, **data) -> tuple[list[str]
     db = tmp_path / f"{name}.db"
     request = BacktestRequest(**data, config=str(config), llm_journal=str(db), llm="record",
                               llm_max_calls=200, llm_yes_spend=True, llm_blind=blind)
-    settings = build_settings(request)
-    bars = load_data(request, settings)
-    settings = settings.model_copy(update={"feed": settings.feed.model_copy(
-        update={"bar_seconds": bars.bar_seconds})})
-    hook = make_backtest_llm(request, settings, bars)
-    try:
-        run_engine(settings, bars, llm=hook)
-    finally:
-        hook.close()
+    _, bars = run_llm_backtest(request)
     conn = connect(db)
     try:
         calls = llm_store.recent_calls(conn, 10_000)

@@ -15,8 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.backtest.engine_run import run_engine
-from bot.backtest.llm_setup import make_backtest_llm
 from bot.backtest.runner import build_settings, load_data
 from shared.config.backtest_request import BacktestRequest
 from shared.domain.calibration import calibration, prompt_bar, score_calls, skill
@@ -25,6 +23,7 @@ from shared.persistence import calibration_store
 from shared.persistence.db import connect
 from tests.fakellm.server import GOOD_REPLY, FakeLlmServer, Step
 from tests.integration.botproc import write_config
+from tests.integration.llm_backtests import run_llm_backtest
 
 pytestmark = pytest.mark.integration
 
@@ -97,16 +96,7 @@ def record_run(tmp_path, url: str, name: str, **llm):
                               start="2025-03-03T00:00:00Z", config=str(config),
                               llm_journal=str(db), llm="record", llm_max_calls=MAX_CALLS,
                               llm_yes_spend=True)
-    settings = build_settings(request)
-    data = load_data(request, settings)
-    settings = settings.model_copy(update={"feed": settings.feed.model_copy(
-        update={"bar_seconds": data.bar_seconds})})
-    hook = make_backtest_llm(request, settings, data)
-    try:
-        outcome = run_engine(settings, data, keep_decisions=True, llm=hook)
-    finally:
-        hook.close()
-    return outcome, db
+    return run_llm_backtest(request, keep_decisions=True)[0], db
 
 
 def closes_of(tmp_path) -> dict[datetime, float]:

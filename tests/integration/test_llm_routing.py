@@ -15,15 +15,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.backtest.engine_run import run_engine
-from bot.backtest.llm_setup import make_backtest_llm
-from bot.backtest.runner import build_settings, load_data
 from dashboard.llm_reports import route_cost_frame
 from shared.config.backtest_request import BacktestRequest
 from shared.persistence import llm_store
 from shared.persistence.db import connect
 from tests.fakellm.server import FakeLlmServer
 from tests.integration.botproc import write_config
+from tests.integration.llm_backtests import run_llm_backtest
 
 pytestmark = pytest.mark.integration
 
@@ -66,15 +64,7 @@ def test_a_seeded_record_run_sends_each_moment_to_its_routed_model(tmp_path, mon
                                   start="2025-03-03T00:00:00Z", config=str(config),
                                   llm_journal=str(db), llm="record", llm_max_calls=200,
                                   llm_yes_spend=True)
-        settings = build_settings(request)
-        bars = load_data(request, settings)
-        settings = settings.model_copy(update={"feed": settings.feed.model_copy(
-            update={"bar_seconds": bars.bar_seconds})})
-        hook = make_backtest_llm(request, settings, bars)
-        try:
-            run_engine(settings, bars, llm=hook)
-        finally:
-            hook.close()
+        run_llm_backtest(request)
         paths = [unquote(r["path"]) for r in fake.requests if r["method"] == "POST"]
     conn = connect(db)
     try:
