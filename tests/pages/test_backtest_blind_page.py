@@ -32,6 +32,7 @@ from shared.persistence.db import connect, open_database, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import write_config
 from tests.pages.conftest import shown, wire_dashboard
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +68,8 @@ def store_and_run(db: Path, request: BacktestRequest, name: str) -> int:
     conn = open_database(db)
     try:
         with write_transaction(conn):
-            run_id = backtest_store.insert_backtest_run(conn, request.to_json(),
-                                                        pd.Timestamp.now(tz="UTC").to_pydatetime(),
-                                                        name)
+            run_id = backtest_store.insert_backtest_run(
+                conn, request.to_json(), pd.Timestamp.now(tz="UTC").to_pydatetime(), name)
     finally:
         conn.close()
     env = {**os.environ, **DUMMY_AWS, "PYTHONPATH": str(ROOT), "TRADER_DB": str(db)}
@@ -100,9 +100,19 @@ def two_runs(tmp_path_factory) -> tuple[Path, Path, list[int]]:
         fake.responder = remembering(closes, seed=3)
         ids = [store_and_run(db, plain, "mem · plain"),
                store_and_run(db, BacktestRequest(**base, llm_blind=True), "mem · blind")]
-        other = BacktestRequest(**{**base, "seed": 5}, llm_blind=True)
-        ids.append(store_and_run(db, other, "other bars · blind"))
-    return db, config, ids
+    # a blind run over other bars (its figures stored as they came; only its request matters)
+    other = BacktestRequest(**{**base, "seed": 5}, llm_blind=True)
+    conn = open_database(db)
+    try:
+        metrics = json.loads(backtest_store.backtest_run(conn, ids[1])["metrics_json"])
+        now = pd.Timestamp.now(tz="UTC").to_pydatetime()
+        with write_transaction(conn):
+            other_id = backtest_store.insert_backtest_run(conn, other.to_json(), now,
+                                                          "other bars · blind")
+            backtest_store.finish_backtest_run(conn, other_id, metrics, {}, [], [], now)
+    finally:
+        conn.close()
+    return db, config, [*ids, other_id]
 
 
 def open_page(env: dict, labels: list[str]) -> AppTest:
@@ -158,3 +168,41 @@ def test_a_pair_over_different_bars_is_not_compared(two_runs, monkeypatch):
     assert not any("Brier score (lower is better)" in d.value.index for d in app.dataframe)
     warnings = [shown(w.value) for w in app.warning]
     assert any("differ in seed, not only in blind prompts" in w for w in warnings), warnings
+
+
+def test_the_form_launches_a_plain_and_a_blind_run_of_the_same_request(two_runs, monkeypatch):
+    db, config, ids = two_runs
+    env = wire_dashboard(monkeypatch, db, config)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    app = app.switch_page("app_pages/backtest.py").run()
+    app.selectbox(key="bt_llm_blind").set_value("compare plain / blind")
+    app.number_input(key="bt_bars").set_value(1000)
+    refused = app.button[0].click().run()  # the LLM is off: no prompt to blind
+    assert any("only record and replay-cache runs send prompts" in shown(e.value)
+               for e in refused.error)
+    refused.selectbox(key="bt_llm").set_value("replay the record cache ($0)")
+    refused.text_input(key="bt_name").set_value("pair")
+    launched = refused.button[0].click().run()
+    assert not launched.exception, launched.exception
+    conn = connect(env["db"], readonly=True)
+    try:
+        new = [r for r in backtest_store.backtest_runs(conn) if r["id"] not in ids]
+        requests = {r["name"]: json.loads(backtest_store.backtest_run(conn, r["id"])
+                                          ["request_json"]) for r in new}
+    finally:
+        conn.close()
+    assert sorted(requests) == ["pair · blind", "pair · plain"]
+    assert requests["pair · blind"]["llm_blind"] and not requests["pair · plain"]["llm_blind"]
+    assert {k: v for k, v in requests["pair · blind"].items() if k != "llm_blind"} == {
+        k: v for k, v in requests["pair · plain"].items() if k != "llm_blind"}
+
+    def ended() -> list[dict]:  # nothing the test started outlives it
+        conn = connect(env["db"], readonly=True)
+        try:
+            mine = [r for r in backtest_store.backtest_runs(conn) if r["id"] not in ids]
+        finally:
+            conn.close()
+        return mine if all(r["status"] in ("done", "failed") for r in mine) else []
+
+    finished = wait_for(ended, 180, "the plain and the blind run to end")
+    assert {r["status"] for r in finished} == {"done"}, finished
