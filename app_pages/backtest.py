@@ -306,8 +306,7 @@ if any(backtest_charts.has_llm(m) for m in all_metrics.values()):
     st.caption("The LLM in these runs: results, new calls and dollars, what it enabled and "
                "skipped")
     st.dataframe(backtest_charts.llm_comparison_frame(all_metrics), hide_index=True)
-    pair = backtest_blind.find_pair({label: (json.loads(row.get("request_json") or "{}"),
-                                             all_metrics[label]) for label, row in rows.items()})
+    pair = backtest_blind.pair_among(rows, all_metrics)
     if pair is not None and backtest_blind.pair_note(pair):
         st.warning(plain.escape(backtest_blind.pair_note(pair)))
     elif pair is not None:

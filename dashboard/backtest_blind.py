@@ -12,6 +12,7 @@ that too).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,13 @@ def find_pair(runs: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> BlindPa
         return None
     pairs = [BlindPair(p, blind[0], differing(llm[p], llm[blind[0]])) for p in plain]
     return min(pairs, key=lambda pair: len(pair.differing))
+
+
+def pair_among(rows: dict[str, dict[str, Any]], metrics: dict[str, dict[str, Any]]
+               ) -> BlindPair | None:
+    """``find_pair`` over the page's stored run rows (label -> row) and their metrics."""
+    return find_pair({label: (json.loads(row.get("request_json") or "{}"), metrics[label])
+                      for label, row in rows.items()})
 
 
 def differing(first: dict[str, Any], second: dict[str, Any]) -> tuple[str, ...]:

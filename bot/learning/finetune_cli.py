@@ -270,7 +270,11 @@ def _schedule(conn: sqlite3.Connection, settings: Settings, args: argparse.Names
     from bot.learning.retrain import check_retrain
 
     db = Path(args.db) if args.db else db_path_from_env()
-    outcome = check_retrain(conn, settings, db, wall_clock_utc(), start_job)
+    try:
+        outcome = check_retrain(conn, settings, db, wall_clock_utc(), start_job)
+    except (RuntimeError, OSError) as exc:  # the export could not write its files
+        sys.stderr.write(f"error: retrain files not prepared: {exc}\n")
+        return EXIT_FAILED
     sys.stdout.write(outcome.message + "\n")
     return EXIT_FAILED if outcome.failed else 0
 

@@ -62,8 +62,8 @@ class FinetuneConfig(BoundedModel):
     retrain_role_arn: str = Field(
         "", description="Retrain schedule: IAM role Bedrock assumes (empty = cannot start)")
     retrain_s3_uri: str = Field(
-        "", description="Retrain schedule: s3://bucket/prefix for the files (empty = cannot "
-        "start)")
+        "", pattern=r"^(s3://[^/\s]+(/\S*)?)?$",
+        description="Retrain schedule: s3://bucket/prefix for the files (empty = cannot start)")
     retrain_folder: str = Field(
         "", description="Retrain schedule: where the prepared files go; empty = retrain/ "
         "beside the database")
