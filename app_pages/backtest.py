@@ -18,6 +18,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import (
+    backtest_blind,
     backtest_charts,
     backtest_jobs,
     backtest_selection,
@@ -147,8 +148,14 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
                                  key="bt_llm_mode", help="compare all four: one run per mode "
                                  "on the same data, side by side below")
     llm_calls = right.number_input("Record: max LLM calls", 0, 10_000, 20, key="bt_llm_calls")
-    llm_spend = st.checkbox("Record: I accept the cost estimate of the paid LLM calls",
-                            key="bt_llm_spend")
+    left, right = st.columns([3, 2])
+    llm_spend = left.checkbox("Record: I accept the cost estimate of the paid LLM calls",
+                              key="bt_llm_spend")
+    llm_blind = right.selectbox("Prompts (record, replay-cache)",
+                                list(backtest_blind.BLIND_CHOICES), key="bt_llm_blind",
+                                help="date-blind: no date, prices as an index, no headline "
+                                "text; compare: one run of each on the same data, and the "
+                                "measured memorisation (plain − blind) below")
     left, right = st.columns([3, 2])
     memory_choice = left.radio("Memory of past setups", MEMORY_CHOICES, horizontal=True,
                                key="bt_memory")
@@ -184,18 +191,24 @@ if submitted:
             "llm_yes_spend": bool(llm_spend),
         }
         modes = backtest_charts.LLM_MODE_CHOICES[llm_modes]
-        runs = [(mode, memory, memory_suffix) for mode in modes
-                for memory, memory_suffix in _memory_runs(memory_choice, seeded)]
+        blinds = backtest_blind.BLIND_CHOICES[llm_blind]
+        runs = [(mode, memory, memory_suffix, blind) for mode in modes
+                for memory, memory_suffix in _memory_runs(memory_choice, seeded)
+                for blind in blinds]
         try:
+            backtest_blind.check_choice(llm_blind, values["llm"])
             requests = [BacktestRequest.model_validate({**values, "llm_mode": mode,
-                                                        "memory": memory})
-                        for mode, memory, _ in runs]
-        except ValidationError as exc:
+                                                        "memory": memory, "llm_blind": blind})
+                        for mode, memory, _, blind in runs]
+        except ValidationError as exc:  # (a ValueError too: caught first)
             st.error(f"Invalid request: {plain.escape(describe_validation_error(exc))}")
+        except ValueError as exc:
+            st.error(plain.escape(str(exc)))
         else:
             st.session_state["bt_launched"] = []  # shown together once they are done
-            for request, (mode, _, memory_suffix) in zip(requests, runs, strict=True):
-                suffix = (f" · llm {mode}" if len(modes) > 1 else "") + memory_suffix
+            for request, (mode, _, memory_suffix, blind) in zip(requests, runs, strict=True):
+                suffix = ((f" · llm {mode}" if len(modes) > 1 else "") + memory_suffix
+                          + (f" · {'blind' if blind else 'plain'}" if len(blinds) > 1 else ""))
                 _launch(request, (name.strip() + suffix).strip())
 
 
@@ -293,6 +306,16 @@ if any(backtest_charts.has_llm(m) for m in all_metrics.values()):
     st.caption("The LLM in these runs: results, new calls and dollars, what it enabled and "
                "skipped")
     st.dataframe(backtest_charts.llm_comparison_frame(all_metrics), hide_index=True)
+    pair = backtest_blind.pair_among(rows, all_metrics)
+    if pair is not None and backtest_blind.pair_note(pair):
+        st.warning(plain.escape(backtest_blind.pair_note(pair)))
+    elif pair is not None:
+        st.caption("Blind vs plain on the same bars: a model that remembers the days does "
+                   "better plain (higher hit rate, lower Brier score, more P&L); differences "
+                   "inside the hit rates' intervals are noise")
+        st.dataframe(backtest_blind.memorisation_frame(
+            all_metrics[pair.plain], all_metrics[pair.blind], (pair.plain, pair.blind)),
+            key="bt_memorisation")
 if any(m.get("memory_enabled") for m in all_metrics.values()):
     st.caption("Memory of past setups (refused entries are followed one at a time to where "
                "their bracket would have exited)")

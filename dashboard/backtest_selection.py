@@ -1,6 +1,7 @@
 """Which finished backtest runs the Backtest page shows first: the ones this session just
 launched, or after a reload the latest batch launched together (``compare off / on``, the four
-LLM modes), so a comparison opens with every run of it selected, not only the newest."""
+LLM modes, plain / blind), so a comparison opens with every run of it selected, not only the
+newest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from shared.persistence.codec import from_text
 
 # the suffixes the page adds to the names of runs launched together
-BATCH_SUFFIX = re.compile(r"\s*(?:· llm \w+)?\s*(?:· memory (?:off|on))?$")
+BATCH_SUFFIX = re.compile(
+    r"\s*(?:· llm \w+)?\s*(?:· memory (?:off|on))?\s*(?:· (?:plain|blind))?$")
 BATCH_WINDOW_S = 120.0
 
 

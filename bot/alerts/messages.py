@@ -65,6 +65,8 @@ EVENT_KINDS: dict[str, AlertKind] = {
     "bad_fill": AlertKind.INCIDENT,  # a fill lost beyond the disaster stop (bot/core/fill_guard)
     "level_shift": AlertKind.INCIDENT,  # a held price jump: a roll splice or a real gap
     "ib_login_needed": AlertKind.IB_LOGIN_NEEDED,  # bot/adapters/ib/restart_watch
+    "retrain_ready": AlertKind.RETRAIN,  # bot/learning/retrain: files prepared, not started
+    "retrain_started": AlertKind.RETRAIN,
 }
 RISK_RULES = (RiskRule.DAILY_LOSS.value, RiskRule.CONSECUTIVE_LOSSES.value)
 TITLES = {
@@ -74,7 +76,7 @@ TITLES = {
     AlertKind.JOURNAL_FAILURE: "JOURNAL FAILURE", AlertKind.CONFIG_APPLIED: "Config applied",
     AlertKind.CONFIG_REJECTED: "Config rejected", AlertKind.RULES_PROPOSED: "Rules proposed",
     AlertKind.RESEARCH_FINISHED: "Research finished", AlertKind.INCIDENT: "Incident",
-    AlertKind.IB_LOGIN_NEEDED: "IB Gateway needs a login",
+    AlertKind.IB_LOGIN_NEEDED: "IB Gateway needs a login", AlertKind.RETRAIN: "Retrain",
 }
 
 

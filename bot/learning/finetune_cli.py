@@ -7,6 +7,7 @@ control-plane attempt). ``status`` reads every unfinished job's status (or ``--j
 ``evaluate`` asks the base and the custom model every held-out example and approves the custom
 model for a route only when it is at least as well calibrated (``finetune_eval``). Each job,
 its estimate, status and evaluation is a ``finetune_jobs`` row, shown on the LLM page.
+``schedule`` runs the nightly retrain check once (``retrain``).
 Exit codes: 0 done (evaluate: approved), 1 failed remotely (evaluate: not approved),
 2 bad input or refused.
 """
@@ -48,7 +49,7 @@ _JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*$")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``finetune`` actions and their options."""
-    parser.add_argument("action", choices=("start", "status", "evaluate", "list"))
+    parser.add_argument("action", choices=("start", "status", "evaluate", "list", "schedule"))
     parser.add_argument("--train", help="training JSONL (export-training --out)")
     parser.add_argument("--validation", help="held-out JSONL (<stem>.heldout.jsonl)")
     parser.add_argument("--base-model", help="base model id to customise")
@@ -76,8 +77,8 @@ def command_finetune(args: argparse.Namespace) -> int:
         return _refuse(str(exc))
     conn = open_database(db)
     try:
-        handler = {"start": _start, "status": _status, "evaluate": _evaluate,
-                   "list": _list}[args.action]
+        handler = {"start": start_job, "status": _status, "evaluate": _evaluate,
+                   "list": _list, "schedule": _schedule}[args.action]
         return handler(conn, settings, args)
     except ConfigError as exc:
         return _refuse(str(exc))
@@ -127,7 +128,9 @@ def governed(conn: sqlite3.Connection, settings: Settings, operation: str, targe
     return result, error
 
 
-def _start(conn: sqlite3.Connection, settings: Settings, args: argparse.Namespace) -> int:
+def start_job(conn: sqlite3.Connection, settings: Settings, args: argparse.Namespace) -> int:
+    """``finetune start``: check, upload, start; 0 started, 1 failed remotely; ConfigError
+    when refused. The retrain schedule starts its jobs through here too."""
     _need(args, "train", "validation", "base_model", "role_arn", "s3")
     from bot.llm.s3_export import S3Uploader, parse_s3_uri, upload_files
 
@@ -260,6 +263,20 @@ def _evaluation_estimate(settings: Settings, models: list[str], examples: list[A
         total += sum(reserve_usd(e.system + e.prompt, cfg.max_output_tokens, price, model)
                      for e in examples)
     return total
+
+
+def _schedule(conn: sqlite3.Connection, settings: Settings, args: argparse.Namespace) -> int:
+    """The nightly retrain check, once, now (``retrain.check_retrain``)."""
+    from bot.learning.retrain import check_retrain
+
+    db = Path(args.db) if args.db else db_path_from_env()
+    try:
+        outcome = check_retrain(conn, settings, db, wall_clock_utc(), start_job)
+    except (RuntimeError, OSError) as exc:  # the export could not write its files
+        sys.stderr.write(f"error: retrain files not prepared: {exc}\n")
+        return EXIT_FAILED
+    sys.stdout.write(outcome.message + "\n")
+    return EXIT_FAILED if outcome.failed else 0
 
 
 def _list(conn: sqlite3.Connection, settings: Settings, args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 ``--nightly`` is the supervisord program ``review``: it sleeps until the next CME session close
 (the session calendar in ``bot/core/sessions.py``) plus ``learning.review_delay_minutes``,
 reviews that trading day in this process (never in the trading loop), runs the journal's
-maintenance (``bot/maintenance/nightly.py``: retention, archive, backup), and sleeps again. On
+maintenance (``bot/maintenance/nightly.py``: retention, archive, backup), checks the retrain
+schedule (``bot/learning/retrain.py``), and sleeps again. On
 start it first catches up the last closed day if no review of it finished. SIGTERM ends the
 wait at once. Exit codes: 0 done, 2 bad input (a date that is not a CME trading day).
 """
@@ -137,6 +138,7 @@ def run_nightly(args: argparse.Namespace, clock: CmeSessionClock) -> int:
             break
         _safe_review(args, day, clock)
         _maintenance(args, stop)
+        _retrain(args)
         delay = timedelta(minutes=_settings(args).learning.review_delay_minutes)
     logger.info("nightly review stopped")
     return 0
@@ -150,6 +152,22 @@ def _maintenance(args: argparse.Namespace, stop: threading.Event) -> None:
         logger.error("nightly maintenance skipped: %s", exc)
         return
     safe_maintenance(_db(args), config, wall_clock_utc(), stop)
+
+
+def _retrain(args: argparse.Namespace) -> None:
+    """The fine-tuning retrain schedule (``bot/learning/retrain.py``) with tonight's config."""
+    from bot.learning.finetune_cli import start_job  # boto3: loaded here, not at start
+    from bot.learning.retrain import check_retrain
+
+    try:
+        settings = _settings(args)
+        conn = open_database(_db(args))
+        try:
+            check_retrain(conn, settings, _db(args), wall_clock_utc(), start_job)
+        finally:
+            conn.close()
+    except Exception:  # one bad night must not end the schedule: logged, retried tomorrow
+        logger.exception("retrain check failed")
 
 
 def _safe_review(args: argparse.Namespace, day: date, clock: CmeSessionClock) -> None:

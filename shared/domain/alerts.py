@@ -40,6 +40,7 @@ class AlertKind(StrEnum):
     LLM_RECOVERED = "llm_recovered"
     PNL_SWING = "pnl_swing"  # equity moved pnl_swing_usd within pnl_swing_minutes
     IB_LOGIN_NEEDED = "ib_login_needed"  # reconnects failing outside the gateway's restart
+    RETRAIN = "retrain"  # the retrain schedule prepared a fine-tuning job's files or started it
 
 
 class AlertLevel(StrEnum):
@@ -81,7 +82,7 @@ COMMAND_REPLY_KIND = "command_reply"
 
 _QUIET = frozenset({AlertKind.STOP_MOVED, AlertKind.CONFIG_APPLIED, AlertKind.LLM_LOW_CONFIDENCE,
                     AlertKind.BACKTEST_FINISHED, AlertKind.RESEARCH_FINISHED,
-                    AlertKind.LLM_RECOVERED})
+                    AlertKind.LLM_RECOVERED, AlertKind.RETRAIN})
 _EMAIL = frozenset({AlertKind.KILL_SWITCH, AlertKind.RISK_LIMIT, AlertKind.BROKER_DISCONNECTED,
                     AlertKind.JOURNAL_FAILURE, AlertKind.INCIDENT, AlertKind.LLM_QUOTA_EXHAUSTED,
                     AlertKind.DAILY_SUMMARY, AlertKind.BOT_DOWN, AlertKind.BOT_RECOVERED,

@@ -119,3 +119,16 @@ def approved_custom_model(conn: sqlite3.Connection, model_id: str) -> bool:
         "(custom_model_arn = ? OR json_extract(evaluation_json, '$.custom.model') = ?) LIMIT 1",
         (model_id, model_id)).fetchone()
     return row is not None
+
+
+RETRAIN_EVENT_KINDS = ("retrain_ready", "retrain_started")
+
+
+def last_retrain_at(conn: sqlite3.Connection) -> datetime | None:
+    """When the retrain schedule last acted: the newest job, or the newest prepared-files
+    (``retrain_ready``/``retrain_started``) event; None when neither exists."""
+    found = [from_text(r[0]) for r in conn.execute(
+        "SELECT MAX(created_at) FROM finetune_jobs UNION ALL "
+        "SELECT MAX(ts) FROM events WHERE kind IN (?, ?)", RETRAIN_EVENT_KINDS).fetchall()
+        if r[0]]
+    return max(found) if found else None
