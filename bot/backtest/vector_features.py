@@ -20,6 +20,7 @@ from ta.trend import MACD, EMAIndicator
 
 from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from bot.core.features import wilder_atr, wilder_rsi_tail
+from bot.core.session_levels import LEVEL_NAMES
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Features
 
@@ -181,14 +182,20 @@ _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
 
 def feature_matrix(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-    volume: np.ndarray, cfg: FeatureConfig,
+    volume: np.ndarray, cfg: FeatureConfig, levels: Mapping[str, np.ndarray] | None = None,
 ) -> FeatureTable:
-    """Every bar's features (a ``FeatureTable``); each column is written as soon as computed."""
+    """Every bar's features (a ``FeatureTable``); each column is written as soon as computed.
+
+    ``levels`` are the session levels' columns (``session_level_columns``); NaN without them.
+    """
     count = len(close)
     stored = np.empty((count, len(STORED_COLUMNS)), order="F")
 
-    def put(name: str, values: np.ndarray) -> None:
+    def put(name: str, values: np.ndarray | float) -> None:
         stored[:, _STORED_INDEX[name]] = values
+
+    for name in LEVEL_NAMES:
+        put(name, levels[name] if levels is not None else NAN)
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).

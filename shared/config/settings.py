@@ -136,6 +136,9 @@ class FeedConfig(Section):
     )
 
 
+_NOT_BARS = ("window_bars", "opening_range_minutes")
+
+
 class FeatureConfig(Section):
     """Indicator periods, in bars."""
 
@@ -156,6 +159,8 @@ class FeatureConfig(Section):
     rate_of_change_period: int = Field(12, ge=1)
     volume_z_period: int = Field(20, ge=3)
     realized_vol_bars: int = Field(60, ge=5)
+    opening_range_minutes: int = Field(
+        30, ge=1, le=390, description="Opening range: the first N minutes of RTH (08:30 CT)")
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> FeatureConfig:
@@ -164,7 +169,7 @@ class FeatureConfig(Section):
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
         longer = [f"{name} ({value})" for name, value in self  # every int here is in bars
-                  if isinstance(value, int) and name != "window_bars" and value > self.window_bars]
+                  if isinstance(value, int) and name not in _NOT_BARS and value > self.window_bars]
         if longer:
             raise ValueError(f"{', '.join(longer)} longer than window_bars ({self.window_bars})")
         if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
