@@ -257,8 +257,18 @@ class BreakoutParams(Section):
     min_volume_zscore: float = Field(1.5)
 
 
+class OpeningRangeBreakoutParams(Section):
+    """The opening-range breakout (not in the default ensemble: give it a weight to use it)."""
+
+    min_break_over_atr: float = Field(
+        0.25, ge=0, description="Close beyond the opening range by at least this many ATRs")
+    vwap_confirms: bool = Field(
+        True, description="Only when the close is on the break's side of the session VWAP")
+
+
 # The strategy registry in bot/strategies is checked against this list by a test.
-STRATEGY_NAMES: tuple[str, ...] = ("breakout", "momentum_reversal", "rsi_macd")
+STRATEGY_NAMES: tuple[str, ...] = (
+    "breakout", "momentum_reversal", "opening_range_breakout", "rsi_macd")
 
 
 class StrategiesConfig(Section):
@@ -273,6 +283,8 @@ class StrategiesConfig(Section):
         default_factory=MomentumReversalParams, json_schema_extra=HOT
     )
     breakout: BreakoutParams = Field(default_factory=BreakoutParams, json_schema_extra=HOT)
+    opening_range_breakout: OpeningRangeBreakoutParams = Field(
+        default_factory=OpeningRangeBreakoutParams, json_schema_extra=HOT)
 
     @field_validator("weights")
     @classmethod
