@@ -319,8 +319,6 @@ def test_a_verdict_serialises_its_counts_and_neighbours(cloud):
 
 def test_setup_vectors_are_float32_in_schema_order_from_real_features():
     from bot.core.features import BarWindow, compute_features
-    from shared.config.settings import FeatureConfig
-
     from bot.core.session_levels import (
         RELATIVE_NAMES,
         LevelRules,
@@ -328,6 +326,7 @@ def test_setup_vectors_are_float32_in_schema_order_from_real_features():
         levels_over_atr,
     )
     from bot.core.sessions import CmeSessionClock
+    from shared.config.settings import FeatureConfig
 
     cfg = FeatureConfig()
     window = BarWindow(cfg.window_bars)
