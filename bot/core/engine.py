@@ -117,8 +117,7 @@ class TradingEngine:
 
     def warm_up(self, bars: Iterable[Bar]) -> None:
         """Fill the indicator window with already-journaled bars (no decisions, no orders)."""
-        for bar in bars:
-            self.live_features.append(bar)
+        for bar in self.live_features.warm_up(bars):
             self.last_bar = bar
 
     def reconcile(self, now: datetime) -> list[str]:

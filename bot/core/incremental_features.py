@@ -18,6 +18,7 @@ is exactly what the batch sees.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -100,6 +101,19 @@ class IncrementalFeatures:
         self._previous_close = close
         self._gains.append(change if change > 0.0 else 0.0)
         self._losses.append(-change if change < 0.0 else 0.0)
+
+    def warm_up(self, bars: Iterable[Bar]) -> Iterator[Bar]:
+        """Append journaled bars, yielding each; those older than the window's reach only the
+        session levels (the indicators start, as ever, from the window's first bar)."""
+        kept = list(bars)
+        older = max(0, len(kept) - self.window.capacity)
+        for bar in kept[:older]:
+            if self.levels is not None:
+                self.levels.update(bar.ts.timestamp(), bar.high, bar.low, bar.close, bar.volume)
+            yield bar
+        for bar in kept[older:]:
+            self.append(bar)
+            yield bar
 
     def features(self) -> Features:
         """Every indicator on the newest bar, equal to ``compute_features`` on the window."""

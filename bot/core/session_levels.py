@@ -196,3 +196,16 @@ def level_rules(settings: Settings) -> LevelRules:
 def session_tracker(clock: CmeSessionClock, settings: Settings) -> SessionLevelTracker:
     """A tracker cutting the levels as ``settings`` say."""
     return SessionLevelTracker(clock, level_rules(settings))
+
+
+# Bars from the previous trading day's RTH open to the end of the current day: 08:30 CT to
+# 16:00 CT the next day less the daily halt, 30.5 hours of trading, rounded up.
+LOOKBACK_HOURS = 32.0
+
+
+def warmup_bars(settings: Settings) -> int:
+    """Bars a restart replays so the levels (prior day included) are as if never stopped: the
+    indicator window, or ``LOOKBACK_HOURS`` of bars when longer. A previous trading day
+    without RTH (the NYSE shut, CME open) needs more; its prior levels then stay unknown."""
+    return max(settings.features.window_bars,
+               math.ceil(LOOKBACK_HOURS * 3600 / settings.feed.bar_seconds))

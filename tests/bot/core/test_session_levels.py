@@ -146,3 +146,37 @@ def test_relative_levels_are_distances_in_atrs() -> None:
     assert all(math.isnan(v) for v in levels_over_atr(replace(features, atr_points=0.0)))
     assert datetime.fromtimestamp(data.ts_ns[0] / 1e9, UTC) + timedelta(minutes=399) == (
         data.ts(len(data) - 1))
+
+
+@pytest.mark.unit
+def test_a_restart_replaying_the_journaled_lookback_keeps_every_level() -> None:
+    from bot.core.incremental_features import IncrementalFeatures
+    from bot.core.session_levels import session_tracker, warmup_bars
+    from shared.config.settings import Settings
+
+    settings = Settings().model_copy(update={"feed": Settings().feed.model_copy(
+        update={"bar_seconds": 60})})
+    data = synthetic_data(4200, 3, 60, None)  # about three trading days of minutes
+    lookback = warmup_bars(settings)
+    assert lookback == 1920 > settings.features.window_bars
+    stop = 3600
+
+    def fresh() -> IncrementalFeatures:
+        return IncrementalFeatures(settings.features, session_tracker(session_clock(), settings))
+
+    running, restarted, short = fresh(), fresh(), fresh()
+    for index in range(stop):
+        running.append(data.bar(index))
+    list(restarted.warm_up(data.bar(i) for i in range(stop - lookback, stop)))
+    list(short.warm_up(data.bar(i) for i in range(stop - 500, stop)))  # the window only
+    assert len(restarted.window) == settings.features.window_bars
+    short_differs = 0
+    for index in range(stop, len(data)):
+        for state in (running, restarted, short):
+            state.append(data.bar(index))
+        expected = np.array(running.levels.levels())
+        np.testing.assert_array_equal(np.array(restarted.levels.levels()), expected)
+        assert restarted.features().rsi == running.features().rsi
+        short_differs += not np.array_equal(np.array(short.levels.levels()), expected,
+                                            equal_nan=True)
+    assert short_differs > 0  # the window alone is not enough
