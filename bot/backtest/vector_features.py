@@ -1,6 +1,7 @@
 """Every bar's ``Features`` computed once per run, vectorised, as the live window computes them.
 
-Same formulas and warm-up (NaN) pattern as ``bot.core.features.compute_features``. Most columns come
+Same formulas and warm-up (NaN) pattern as ``bot.core.features.compute_features``; the session
+levels come from ``bot.core.session_levels.session_level_columns``. Most columns come
 out bit for bit equal to the live window's. RSI and ATR (and what derives from ATR) are seeded
 at the window's first bar live, so over the whole history they differ by ~1e-15 relative; that
 is enough to flip a tie (an unchanged close leaves RSI mathematically equal to the previous
@@ -128,7 +129,8 @@ class FeatureTable:
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
     bars' columns are not copied, and ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window``
-    are derived when asked, so a million bars take 18 stored indicator columns (144 MB).
+    are derived when asked, so a million bars take 26 stored columns (208 MB: 18 indicators
+    and the 8 session levels).
     """
 
     def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
