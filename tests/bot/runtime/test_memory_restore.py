@@ -150,8 +150,8 @@ def test_a_restart_while_a_shadow_is_open_resumes_it_and_decides_as_without_the_
     expected = _verdicts_after(whole_conn, bars[cut].ts)
     assert after == expected and any(m != "{}" for _, m in after)
     assert repr(second.memory.index.rows) == repr(whole.memory.index.rows)  # NaN levels
-    assert memory_store.open_shadow_setups(conn, "MES") == memory_store.open_shadow_setups(
-        whole_conn, "MES")
+    assert repr(memory_store.open_shadow_setups(conn, "MES")) == repr(
+        memory_store.open_shadow_setups(whole_conn, "MES"))
     conn.close()
     whole_conn.close()
 
