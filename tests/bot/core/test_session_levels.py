@@ -9,7 +9,8 @@ files in ``test_incremental_features.py``.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 
 from bot.backtest.engine_run import session_clock
+from bot.core.features import BarWindow, compute_features
 from bot.core.session_levels import (
     LEVEL_NAMES,
     LevelRules,
@@ -24,6 +26,7 @@ from bot.core.session_levels import (
     levels_over_atr,
     session_level_columns,
 )
+from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar
 from tests.bot.core.test_incremental_features import synthetic_data
 
@@ -128,24 +131,17 @@ def test_levels_of_made_up_five_minute_bars() -> None:
 @pytest.mark.unit
 def test_relative_levels_are_distances_in_atrs() -> None:
     data = synthetic_data(400, 5, 60, None)
-    rules = LevelRules(30, 60)
     columns = session_level_columns(data.ts_ns / 1e9, data.high, data.low, data.close,
-                                    data.volume, session_clock(), rules)
-    from dataclasses import replace
-
-    from bot.core.features import BarWindow, compute_features
-    from shared.config.settings import FeatureConfig
-
+                                    data.volume, session_clock(), LevelRules(30, 60))
     window, cfg = BarWindow(500), FeatureConfig()
     for index in range(len(data)):
         window.append(data.bar(index))
     levels = [float(columns[name][-1]) for name in LEVEL_NAMES]
     features = compute_features(window, cfg, levels)
+    assert [getattr(features, name) for name in LEVEL_NAMES] == levels
     relative = levels_over_atr(features)
     assert relative[0] == (features.close - levels[0]) / features.atr_points
     assert all(math.isnan(v) for v in levels_over_atr(replace(features, atr_points=0.0)))
-    assert datetime.fromtimestamp(data.ts_ns[0] / 1e9, UTC) + timedelta(minutes=399) == (
-        data.ts(len(data) - 1))
 
 
 @pytest.mark.unit
