@@ -17,6 +17,7 @@ from dashboard import (
     overview_panels,
     plain,
     reports,
+    session_lines,
     tables,
     trade_controls,
     trader_view,
@@ -50,6 +51,7 @@ def live_panel() -> None:
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
         ticket = trade_controls.read_ticket(conn, symbol)
+        levels = session_lines.latest_levels(journal_store.recent_decisions(conn, 1))
     status = bot_status(process_info("bot"), state, frame.utc_now(),
                         settings.engine.heartbeat_seconds)
     down = state is not None and not status.running
@@ -79,7 +81,7 @@ def live_panel() -> None:
         st.plotly_chart(charts.price_chart(
             bars, shown_trades, settings.dashboard.chart_max_points,
             f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", sentiment, zone,
-            trader_view.position_view(state)), key="price")
+            trader_view.position_view(state), levels), key="price")
     if not trades.empty:
         st.subheader("Equity")
         st.plotly_chart(charts.equity_chart(shown_trades,

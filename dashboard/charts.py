@@ -6,10 +6,12 @@ so a day of 5-second bars draws fast in the browser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import fmt
+from dashboard import fmt, session_lines
 from dashboard.trader_view import PositionView
 
 
@@ -41,11 +43,12 @@ def downsample_ohlc(bars: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, 
 def price_chart(
     bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = "",
     sentiment: pd.DataFrame | None = None, zone: str | None = None,
-    position: PositionView | None = None,
+    position: PositionView | None = None, levels: Mapping[str, float] | None = None,
 ) -> go.Figure:
     """Candles with EMA and Bollinger overlays and trade entry/exit markers (downsampled in UTC,
-    shown in ``zone``); the open position's entry, stop and target when given; the rolling
-    sentiment in a panel below when given."""
+    shown in ``zone``); the open position's entry, stop and target when given; the session
+    levels (label -> price, ``dashboard.session_lines``) when given; the rolling sentiment in a
+    panel below when given."""
     candles, step = downsample_ohlc(bars, max_points)
     first_candle = candles.index.min() if len(candles) else None
     if zone is not None and len(candles):
@@ -69,6 +72,8 @@ def price_chart(
     if not trades.empty:
         shown = trades if first_candle is None else trades[trades["entry_ts"] >= first_candle]
         add_trade_markers(figure, shown)
+    if levels and len(candles):
+        add_session_levels(figure, levels, candles.index.min(), candles.index.max())
     if position is not None and len(candles):
         add_open_position(figure, position, first_candle, candles.index.max(), zone)
     label = f" ({step} candles)" if step != "raw" else ""
@@ -76,7 +81,8 @@ def price_chart(
     # the title (1,024 px).
     figure.update_layout(
         title=f"{title}{label}", height=520, xaxis_rangeslider_visible=False,
-        margin={"l": 10, "r": 110 if position is not None else 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 110 if position is not None or levels else 10, "t": 40,
+                "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.17, "xanchor": "left", "x": 0},
     )
     if sentiment is not None and not sentiment.empty:
@@ -176,6 +182,20 @@ def add_open_position(
             text=["", f" {name} {fmt.points(price)}"], textposition="middle right",
             cliponaxis=False, textfont={"color": line_color},
             hovertemplate=f"{name} %{{y:.2f}}<extra></extra>",
+        ))
+
+
+def add_session_levels(figure: go.Figure, levels: Mapping[str, float], start: pd.Timestamp,
+                       end: pd.Timestamp) -> None:
+    """Each session level as a thin dashed line across the window, named at its right end."""
+    for label, price in levels.items():
+        colour = session_lines.colour_of(label)
+        figure.add_trace(go.Scatter(
+            x=[start, end], y=[price, price], mode="lines+text", name=f"{label} {price:,.2f}",
+            line={"color": colour, "width": 1, "dash": "dash"},
+            text=["", f" {label}"], textposition="middle right", cliponaxis=False,
+            textfont={"color": colour, "size": 10},
+            hovertemplate=f"{label} %{{y:.2f}}<extra></extra>",
         ))
 
 

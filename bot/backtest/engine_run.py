@@ -44,6 +44,7 @@ from bot.core.gates import EntryGate
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
 from bot.core.sentiment import HeadlineScore
+from bot.core.session_levels import level_rules, session_level_columns
 from bot.core.sessions import CmeSessionClock
 from bot.ports import Broker
 from shared.config.settings import Settings
@@ -54,6 +55,12 @@ if TYPE_CHECKING:
     from bot.backtest.llm_run import BacktestLlm
 
 logger = logging.getLogger(__name__)
+
+
+def data_levels(data: BarData, settings: Settings) -> dict[str, np.ndarray]:
+    """Every bar's session levels, as the live engine's tracker gives them."""
+    return session_level_columns(data.ts_ns / 1e9, data.high, data.low, data.close,
+                                 data.volume, session_clock(), level_rules(settings))
 
 
 @lru_cache(maxsize=1)
@@ -126,7 +133,7 @@ def run_engine(
     if headlines is not None:
         engine.use_sentiment(headlines)
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume,
-                            settings.features)
+                            settings.features, data_levels(data, settings))
     engine.set_rules(rules or RuleBook())  # learned rules, as the live bot would apply them
     firing = entry_candidates(matrix, settings)
     may_enter = np.zeros(len(data), dtype=bool)

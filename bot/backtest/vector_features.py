@@ -1,6 +1,7 @@
 """Every bar's ``Features`` computed once per run, vectorised, as the live window computes them.
 
-Same formulas and warm-up (NaN) pattern as ``bot.core.features.compute_features``. Most columns come
+Same formulas and warm-up (NaN) pattern as ``bot.core.features.compute_features``; the session
+levels come from ``bot.core.session_levels.session_level_columns``. Most columns come
 out bit for bit equal to the live window's. RSI and ATR (and what derives from ATR) are seeded
 at the window's first bar live, so over the whole history they differ by ~1e-15 relative; that
 is enough to flip a tie (an unchanged close leaves RSI mathematically equal to the previous
@@ -20,6 +21,7 @@ from ta.trend import MACD, EMAIndicator
 
 from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
 from bot.core.features import wilder_atr, wilder_rsi_tail
+from bot.core.session_levels import LEVEL_NAMES
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Features
 
@@ -127,7 +129,8 @@ class FeatureTable:
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
     bars' columns are not copied, and ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window``
-    are derived when asked, so a million bars take 18 stored indicator columns (144 MB).
+    are derived when asked, so a million bars take 26 stored columns (208 MB: 18 indicators
+    and the 8 session levels).
     """
 
     def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
@@ -181,14 +184,20 @@ _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
 
 def feature_matrix(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-    volume: np.ndarray, cfg: FeatureConfig,
+    volume: np.ndarray, cfg: FeatureConfig, levels: Mapping[str, np.ndarray] | None = None,
 ) -> FeatureTable:
-    """Every bar's features (a ``FeatureTable``); each column is written as soon as computed."""
+    """Every bar's features (a ``FeatureTable``); each column is written as soon as computed.
+
+    ``levels`` are the session levels' columns (``session_level_columns``); NaN without them.
+    """
     count = len(close)
     stored = np.empty((count, len(STORED_COLUMNS)), order="F")
 
-    def put(name: str, values: np.ndarray) -> None:
+    def put(name: str, values: np.ndarray | float) -> None:
         stored[:, _STORED_INDEX[name]] = values
+
+    for name in LEVEL_NAMES:
+        put(name, levels[name] if levels is not None else NAN)
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).

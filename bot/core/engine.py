@@ -32,6 +32,7 @@ from bot.core.regime import assess_regime
 from bot.core.risk import EntryRequest, InstructionKind, RiskState
 from bot.core.rules import NOT_ASKED, RuleBook, RulesVerdict, evaluate_entry
 from bot.core.sentiment import HeadlineScore, SentimentBook
+from bot.core.session_levels import session_tracker
 from bot.core.sessions import CmeSessionClock
 from bot.core.strategies import run_strategies
 from bot.ports import Broker, Journal
@@ -90,7 +91,8 @@ class TradingEngine:
         self.journal = journal
         self.clock = session_clock
         self.risk_state = risk_state or RiskState()
-        self.live_features = IncrementalFeatures(settings.features)  # owns the window
+        self.live_features = IncrementalFeatures(  # owns the window and the session levels
+            settings.features, session_tracker(session_clock, settings))
         self.window = self.live_features.window
         self.bar_length = timedelta(seconds=settings.feed.bar_seconds)
         self.entry_labels: dict[str, dict[str, str]] = dict(entry_labels or {})
@@ -119,8 +121,7 @@ class TradingEngine:
 
     def warm_up(self, bars: Iterable[Bar]) -> None:
         """Fill the indicator window with already-journaled bars (no decisions, no orders)."""
-        for bar in bars:
-            self.live_features.append(bar)
+        for bar in self.live_features.warm_up(bars):
             self.last_bar = bar
 
     def reconcile(self, now: datetime) -> list[str]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from ta.trend import MACD, EMAIndicator
 
+from bot.core.session_levels import LEVEL_NAMES
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -202,8 +204,10 @@ def _realized_vol_pct(close: np.ndarray, bars: int) -> float:
     return float(log_returns.std(ddof=1) * 100.0)
 
 
-def compute_features(window: BarWindow, cfg: FeatureConfig) -> Features:
-    """Compute every indicator on the newest bar of the window."""
+def compute_features(window: BarWindow, cfg: FeatureConfig, levels: Sequence[float] = ()
+                     ) -> Features:
+    """Compute every indicator on the newest bar of the window; ``levels`` are its session
+    levels in ``LEVEL_NAMES`` order (NaN when not given)."""
     bars = len(window)
     if bars == 0 or window.last_ts is None:
         raise ValueError("cannot compute features of an empty window")
@@ -272,4 +276,5 @@ def compute_features(window: BarWindow, cfg: FeatureConfig) -> Features:
         volume_zscore=_volume_zscore(volume, cfg.volume_z_period),
         body_over_atr=body_over_atr,
         realized_vol_pct=_realized_vol_pct(close, cfg.realized_vol_bars),
+        **dict(zip(LEVEL_NAMES, levels, strict=False)),
     )

@@ -18,11 +18,13 @@ is exactly what the batch sees.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
+from bot.core.session_levels import LEVEL_NAMES, SessionLevelTracker
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -62,8 +64,9 @@ def mean_std(values: np.ndarray, ddof: int = 0) -> tuple[float, float]:
 class IncrementalFeatures:
     """The rolling window and its indicator states; ``features()`` gives the newest bar's."""
 
-    def __init__(self, cfg: FeatureConfig) -> None:
+    def __init__(self, cfg: FeatureConfig, levels: SessionLevelTracker | None = None) -> None:
         self.cfg = cfg
+        self.levels = levels  # session levels (NaN in the features without a tracker)
         self.window = BarWindow(cfg.window_bars)
         self.incremental = ema_seed_weight(cfg) <= MAX_SEED_WEIGHT
         self._ema_fast = RunningEwm(pandas_alpha(span=cfg.ema_fast), cfg.ema_fast)
@@ -85,6 +88,8 @@ class IncrementalFeatures:
         """Add a bar (``BarWindow.append`` validates it first) and advance every state."""
         self.window.append(bar)
         close = bar.close
+        if self.levels is not None:
+            self.levels.update(bar.ts.timestamp(), bar.high, bar.low, close, bar.volume)
         self._ema = (self._ema_fast.update(close), self._ema_slow.update(close))
         line = self._macd_fast.update(close) - self._macd_slow.update(close)
         self._macd_hist_prev = self._macd[1]
@@ -97,12 +102,26 @@ class IncrementalFeatures:
         self._gains.append(change if change > 0.0 else 0.0)
         self._losses.append(-change if change < 0.0 else 0.0)
 
+    def warm_up(self, bars: Iterable[Bar]) -> Iterator[Bar]:
+        """Append journaled bars, yielding each; those older than the window's reach only the
+        session levels (the indicators start, as ever, from the window's first bar)."""
+        kept = list(bars)
+        older = max(0, len(kept) - self.window.capacity)
+        for bar in kept[:older]:
+            if self.levels is not None:
+                self.levels.update(bar.ts.timestamp(), bar.high, bar.low, bar.close, bar.volume)
+            yield bar
+        for bar in kept[older:]:
+            self.append(bar)
+            yield bar
+
     def features(self) -> Features:
         """Every indicator on the newest bar, equal to ``compute_features`` on the window."""
         window, cfg = self.window, self.cfg
         bars = len(window)
+        levels = self.levels.levels() if self.levels is not None else ()
         if not self.incremental or bars == 0 or window.last_ts is None:
-            return compute_features(window, cfg)
+            return compute_features(window, cfg, levels)
         full = bars == window.capacity
         open_, high, low, close, volume = window.columns()
         rsi, rsi_prev = self._rsi(close, full)
@@ -131,6 +150,7 @@ class IncrementalFeatures:
             volume_zscore=_volume_zscore(volume, cfg.volume_z_period),
             body_over_atr=(last_close - last_open) / atr if atr != 0.0 else 0.0,
             realized_vol_pct=_realized_vol_pct(close, cfg.realized_vol_bars),
+            **dict(zip(LEVEL_NAMES, levels, strict=False)),
         )
 
     def _rsi(self, close: np.ndarray, full: bool) -> tuple[float, float]:

@@ -1,7 +1,8 @@
 """What a setup is, as numbers: its feature vector and the robust scaler that compares them.
 
 A setup is a float32 vector of stationary features (``FEATURE_NAMES``, version
-``FEATURE_SCHEMA_VERSION``: oscillators, and distances in ATRs rather than prices) with its side
+``FEATURE_SCHEMA_VERSION``: oscillators, and distances in ATRs rather than prices, the session
+levels' included) with its side
 and regime buckets. The scaler centres each feature on its median and divides by its MAD
 (x1.4826), shrunk toward a typical spread while few setups are stored, so a constant feature
 can never divide by zero and a handful of setups already gives sane distances. It is refitted
@@ -18,20 +19,25 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.core.llm_bias import LlmBiasState
+from bot.core.session_levels import RELATIVE_NAMES, levels_over_atr
 from shared.domain.memory import MemorySetup, ScalerSnapshot
 from shared.domain.models import Features, Regime, Side
 
-FEATURE_SCHEMA_VERSION = 1
+# Version 2 adds the session levels relative to price, (close - level) / ATR
+# (``bot.core.session_levels``); setups stored under version 1 are left out (counted stale).
+FEATURE_SCHEMA_VERSION = 2
 FEATURE_NAMES: tuple[str, ...] = (
     "rsi", "rsi_change", "macd_over_atr", "macd_hist_over_atr", "ema_spread_over_atr",
     "close_vs_sma_over_atr", "bollinger_percent", "rate_of_change_pct", "volume_zscore",
-    "body_over_atr", "atr_ratio", "realized_vol_pct",
+    "body_over_atr", "atr_ratio", "realized_vol_pct", *RELATIVE_NAMES,
 )
 # A typical spread (MAD x 1.4826) of each feature at entry-like bars: ES 1-minute bars of
 # 2025 and the synthetic market agree within ~20%. A fit on few setups is shrunk toward it, as
 # if PRIOR_ROWS typical setups were stored too, so a handful of setups gives sane distances.
+# The session levels' spreads (in ATRs, in RELATIVE_NAMES order) from the two 1-minute real
+# files over every bar: 6-7 for VWAP, 8-31 for the others.
 PRIOR_SCALE = np.float64([13.0, 4.0, 0.78, 0.23, 0.75, 2.7, 0.41, 0.036, 0.82, 0.6, 0.29,
-                          0.0071])
+                          0.0071, 7.0, 10.0, 12.0, 18.0, 29.0, 14.0, 7.5, 11.0])
 PRIOR_ROWS = 8
 MAD_TO_SIGMA = 1.4826
 MAD_FLOOR = 1e-6  # no feature is ever divided by less
@@ -49,7 +55,7 @@ def setup_vector(features: Features) -> tuple[float, ...]:
         features.macd_hist / per_atr, (features.ema_fast - features.ema_slow) / per_atr,
         (features.close - features.sma_slow) / per_atr, features.bollinger_percent,
         features.rate_of_change_pct, features.volume_zscore, features.body_over_atr,
-        features.atr_ratio, features.realized_vol_pct,
+        features.atr_ratio, features.realized_vol_pct, *levels_over_atr(features),
     )
     vector = np.asarray(values, dtype=np.float64)
     vector[~np.isfinite(vector)] = np.nan

@@ -21,6 +21,7 @@ from dataclasses import fields
 import numpy as np
 
 from bot.core.feature_columns import RELATIVE_MARGIN, FeatureColumns
+from bot.core.session_levels import LEVEL_NAMES
 from bot.core.sessions import CmeSessionClock
 from shared.config.settings import RegimeConfig
 from shared.domain.models import Features, Regime, TimeBucket, TrendLabel, VolatilityLabel
@@ -29,6 +30,7 @@ INDICATOR_FIELDS = tuple(
     field.name
     for field in fields(Features)
     if field.name not in {"ts", "open", "high", "low", "close", "volume", "bars_in_window"}
+    and field.name not in LEVEL_NAMES  # session levels may be unknown (no prior day yet)
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import exchange_calendars as xcals
@@ -37,6 +38,27 @@ RTH_CLOSE_CT = time(15, 0)
 _BUCKETS = (
     TimeBucket.OVERNIGHT, TimeBucket.PRE_OPEN, TimeBucket.OPEN, TimeBucket.MIDDAY, TimeBucket.CLOSE
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEdges:
+    """One trading day's edges in epoch seconds: the bars from ``start_s`` (the previous
+    session's end) to ``end_s`` belong to it; RTH is ``is_rth``'s window (``cash`` False when
+    the NYSE does not trade that day)."""
+
+    index: int
+    start_s: float
+    end_s: float
+    open_s: float
+    halt_s: float
+    rth_open_s: float
+    rth_end_s: float
+    cash: bool
+
+    def is_rth(self, epoch_s: float) -> bool:
+        """``CmeSessionClock.is_rth`` of a time inside this trading day."""
+        return (self.cash and self.rth_open_s <= epoch_s < self.rth_end_s
+                and self.open_s <= epoch_s < self.halt_s)
 
 
 def _epoch_s(values: pd.DatetimeIndex) -> list[float]:
@@ -161,6 +183,27 @@ class CmeSessionClock:
         return (inside & np.asarray(self._cash_session, dtype=bool)[at]
                 & (rth_opens <= epochs) & (epochs < rth_ends) & (opens <= epochs)
                 & (epochs < halts))
+
+    def edges_at(self, epoch_s: float) -> SessionEdges:
+        """The edges of the trading day an epoch second belongs to (ValueError outside)."""
+        index = bisect_right(self._ends, epoch_s)
+        if index >= len(self._ends) or epoch_s < self._opens[0]:
+            raise ValueError(f"epoch {epoch_s} is outside the session calendar "
+                             f"({self._labels[0]} to {self._labels[-1]})")
+        start = self._ends[index - 1] if index > 0 else float("-inf")
+        return SessionEdges(index, start, self._ends[index], self._opens[index],
+                            self._halts[index], self._rth_opens[index], self._rth_ends[index],
+                            self._cash_session[index])
+
+    def day_indices(self, epoch_s: np.ndarray) -> np.ndarray:
+        """The trading day index (``SessionEdges.index``) of many epoch seconds (-1 outside)."""
+        epochs = np.asarray(epoch_s, dtype=float)
+        index = np.searchsorted(np.asarray(self._ends), epochs, side="right")
+        return np.where((index < len(self._ends)) & (epochs >= self._opens[0]), index, -1)
+
+    def edges_of_index(self, index: int) -> SessionEdges:
+        """The edges of the trading day at calendar position ``index``."""
+        return self.edges_at(self._opens[index])
 
     def time_bucket(self, ts: datetime) -> TimeBucket:
         """Return the time-of-day bucket of ts (CLOSED whenever the market is halted)."""

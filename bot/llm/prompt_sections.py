@@ -1,4 +1,5 @@
-"""The prompt's evidence sections: memory's similar setups, the news sentiment, today's risk.
+"""The prompt's evidence sections: memory's similar setups, the news sentiment, today's risk,
+the session levels.
 
 Built from what the decision journaled (its ``memory_json`` and the ``sentiment`` in its
 features) and from the engine's counters, the same way live and in backtests. Everything is
@@ -10,6 +11,7 @@ the model learns nothing about which day it is from them. Absent evidence is lab
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,3 +101,34 @@ def risk_section(realized_today_usd: float, extras: PromptExtras | None) -> dict
             "max_consecutive_losses": extras.max_consecutive_losses,
         })
     return section
+
+
+# The session levels a decision journaled (prices), as the prompt names them.
+SESSION_LEVELS = (
+    ("vwap", "session_vwap"), ("opening_range_high", "opening_range_high"),
+    ("opening_range_low", "opening_range_low"), ("prior_day_high", "prior_day_high"),
+    ("prior_day_low", "prior_day_low"), ("prior_day_close", "prior_day_close"),
+    ("overnight_high", "overnight_high"), ("overnight_low", "overnight_low"),
+)
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def session_levels_section(features: dict[str, Any]) -> dict[str, Any] | str:
+    """How far the price is from each known session level, in ATRs (positive: above it), or
+    ``NONE_YET`` when no level (or no ATR) is known. Relative, so no price is told."""
+    close, atr = _finite(features.get("close")), _finite(features.get("atr_points"))
+    if close is None or atr is None or atr <= 0.0:
+        return NONE_YET
+    section = {}
+    for name, key in SESSION_LEVELS:
+        level = _finite(features.get(key))
+        if level is not None:
+            section[name] = round((close - level) / atr, 2)
+    if not section:
+        return NONE_YET
+    return {"price_minus_level_in_atr": section}

@@ -7,7 +7,13 @@ import sqlite3
 from typing import Any
 
 from bot.llm.context import Snapshot, pick_features
-from bot.llm.prompt_sections import PromptExtras, memory_section, news_section, risk_section
+from bot.llm.prompt_sections import (
+    PromptExtras,
+    memory_section,
+    news_section,
+    risk_section,
+    session_levels_section,
+)
 from shared.domain.models import DecisionRecord, Position, TradeRecord
 from shared.persistence import codec, journal_store, llm_state, ops_store
 
@@ -57,6 +63,7 @@ def snapshot_with_trades(
         position=_position(position), realized_today_usd=realized_today_usd,
         recent_trades=recent_trades, memory=memory_section(decision.get("memory_json")),
         news=news_section(features, extras), risk=risk_section(realized_today_usd, extras),
+        levels=session_levels_section(features),
     )
 
 

@@ -32,6 +32,7 @@ from bot.core.engine import TradingEngine
 from bot.core.protections import effective_risk, status_lines
 from bot.core.protections import entry_block as protection_block
 from bot.core.risk import RiskRule, RiskState, cooldown_until, entry_block, rebuild_state
+from bot.core.session_levels import warmup_bars
 from bot.core.sessions import CmeSessionClock
 from bot.ports import BarStream, Broker, StreamNotice, wall_clock_utc
 from bot.runtime.bar_source import (
@@ -158,7 +159,7 @@ class LiveBot:
             lambda: self.engine_now(),
             lambda: self.engine.last_bar.ts if self.engine.last_bar else None,
         ))
-        recent = journal_store.recent_bars(self.conn, self.symbol, settings.features.window_bars)
+        recent = journal_store.recent_bars(self.conn, self.symbol, warmup_bars(settings))
         last_bar = recent[-1] if recent else None
         position = self.broker.position()
         labels = {}

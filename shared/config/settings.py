@@ -147,6 +147,9 @@ class FeedConfig(Section):
     )
 
 
+_NOT_BARS = ("window_bars", "opening_range_minutes")
+
+
 class FeatureConfig(Section):
     """Indicator periods, in bars."""
 
@@ -167,6 +170,8 @@ class FeatureConfig(Section):
     rate_of_change_period: int = Field(12, ge=1)
     volume_z_period: int = Field(20, ge=3)
     realized_vol_bars: int = Field(60, ge=5)
+    opening_range_minutes: int = Field(
+        30, ge=1, le=390, description="Opening range: the first N minutes of RTH (08:30 CT)")
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> FeatureConfig:
@@ -175,7 +180,7 @@ class FeatureConfig(Section):
         if self.ema_fast >= self.ema_slow:
             raise ValueError("ema_fast must be below ema_slow")
         longer = [f"{name} ({value})" for name, value in self  # every int here is in bars
-                  if isinstance(value, int) and name != "window_bars" and value > self.window_bars]
+                  if isinstance(value, int) and name not in _NOT_BARS and value > self.window_bars]
         if longer:
             raise ValueError(f"{', '.join(longer)} longer than window_bars ({self.window_bars})")
         if self.atr_baseline_bars + self.atr_period - 1 > self.window_bars:
@@ -263,8 +268,18 @@ class BreakoutParams(Section):
     min_volume_zscore: float = Field(1.5)
 
 
+class OpeningRangeBreakoutParams(Section):
+    """The opening-range breakout (not in the default ensemble: give it a weight to use it)."""
+
+    min_break_over_atr: float = Field(
+        0.25, ge=0, description="Close beyond the opening range by at least this many ATRs")
+    vwap_confirms: bool = Field(
+        True, description="Only when the close is on the break's side of the session VWAP")
+
+
 # The strategy registry in bot/strategies is checked against this list by a test.
-STRATEGY_NAMES: tuple[str, ...] = ("breakout", "momentum_reversal", "rsi_macd")
+STRATEGY_NAMES: tuple[str, ...] = (
+    "breakout", "momentum_reversal", "opening_range_breakout", "rsi_macd")
 
 
 class StrategiesConfig(Section):
@@ -279,6 +294,8 @@ class StrategiesConfig(Section):
         default_factory=MomentumReversalParams, json_schema_extra=HOT
     )
     breakout: BreakoutParams = Field(default_factory=BreakoutParams, json_schema_extra=HOT)
+    opening_range_breakout: OpeningRangeBreakoutParams = Field(
+        default_factory=OpeningRangeBreakoutParams, json_schema_extra=HOT)
 
     @field_validator("weights")
     @classmethod

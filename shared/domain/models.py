@@ -166,6 +166,15 @@ class Features:
     volume_zscore: float
     body_over_atr: float
     realized_vol_pct: float
+    # Session levels (prices; bot.core.session_levels), NaN when unknown or not computed.
+    session_vwap: float = float("nan")
+    opening_range_high: float = float("nan")
+    opening_range_low: float = float("nan")
+    prior_day_high: float = float("nan")
+    prior_day_low: float = float("nan")
+    prior_day_close: float = float("nan")
+    overnight_high: float = float("nan")
+    overnight_low: float = float("nan")
 
     @property
     def atr_ratio(self) -> float:

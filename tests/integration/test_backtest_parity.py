@@ -19,6 +19,7 @@ import pytest
 
 from bot.backtest.engine_run import run_engine
 from bot.backtest.runner import build_settings, load_data, run_backtest
+from bot.core.memory import FEATURE_SCHEMA_VERSION
 from shared.config.backtest_request import BacktestRequest
 from shared.domain.models import ExitReason
 from shared.persistence import codec, journal_store, memory_store
@@ -133,7 +134,7 @@ def _assert_memory_guarded(db: Path) -> None:
     assert any(not v["allowed"] and not v["cold_start"] for v in verdicts)
     assert any(v["allowed"] and v["adjustment"] != 0 for v in verdicts)
     assert all("< 4 needed" in v["reason"] for v in verdicts if "needed" in v["reason"])
-    closed = query(db, memory_store.closed_memory_rows, 1)
+    closed = query(db, memory_store.closed_memory_rows, FEATURE_SCHEMA_VERSION)
     assert len([r for r in closed if not r.shadow]) == len(query(db, journal_store.all_trades))
     assert any(r.shadow for r in closed)  # refused entries taught it too
 

@@ -18,7 +18,14 @@ from bot.core.feature_columns import FeatureColumns
 from shared.config.settings import StrategiesConfig
 from shared.domain.models import Features, Vote
 
-from . import breakout, momentum_reversal, rsi_macd, rsi_macd_bracket, sma_cross
+from . import (
+    breakout,
+    momentum_reversal,
+    opening_range_breakout,
+    rsi_macd,
+    rsi_macd_bracket,
+    sma_cross,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ STRATEGIES: Mapping[str, StrategySpec] = MappingProxyType(
                          lambda cfg: cfg.momentum_reversal, momentum_reversal.may_fire),
             StrategySpec(rsi_macd.NAME, rsi_macd.vote, lambda cfg: cfg.rsi_macd,
                          rsi_macd.may_fire),
+            StrategySpec(opening_range_breakout.NAME, opening_range_breakout.vote,
+                         lambda cfg: cfg.opening_range_breakout, opening_range_breakout.may_fire),
         )
     }
 )

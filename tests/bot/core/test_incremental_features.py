@@ -1,5 +1,7 @@
 """Incremental live features = batch features, on every feature of every bar.
 
+Session levels included: the live tracker's against ``session_level_columns``.
+
 The reference is the backtester's (``feature_matrix`` columns, with RSI and ATR on each bar's own
 window as ``ExactWindows`` / ``window_seeded_values`` give them): live = backtest parity rests
 on it. The tolerance is zero: every value must be the same float64, bit for bit (NaN where the
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 
 from bot.backtest.data import BarData, file_data, synthetic_data
+from bot.backtest.engine_run import session_clock
 from bot.backtest.vector_features import (
     FEATURE_COLUMNS,
     ExactWindows,
@@ -34,6 +37,7 @@ from bot.core.incremental_features import (
     ema_seed_weight,
 )
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
+from bot.core.session_levels import LevelRules, SessionLevelTracker, session_level_columns
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -52,7 +56,8 @@ RESEEDED_BY_THE_WINDOW = ("ema_fast", "ema_slow", "macd", "macd_signal", "macd_h
 
 def incremental_rows(data: BarData, cfg: FeatureConfig = CFG) -> np.ndarray:
     """Every bar's incremental features (rows in ``NAMES`` order)."""
-    state = IncrementalFeatures(cfg)
+    rules = LevelRules(cfg.opening_range_minutes, data.bar_seconds)
+    state = IncrementalFeatures(cfg, SessionLevelTracker(session_clock(), rules))
     rows = np.empty((len(data), len(NAMES)))
     for index in range(len(data)):
         state.append(data.bar(index))
@@ -62,7 +67,10 @@ def incremental_rows(data: BarData, cfg: FeatureConfig = CFG) -> np.ndarray:
 
 def reference_rows(data: BarData, cfg: FeatureConfig = CFG) -> np.ndarray:
     """Every bar's features as the backtester computes them for an entry decision."""
-    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, cfg)
+    levels = session_level_columns(data.ts_ns / 1e9, data.high, data.low, data.close,
+                                   data.volume, session_clock(),
+                                   LevelRules(cfg.opening_range_minutes, data.bar_seconds))
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, cfg, levels)
     rows = np.column_stack([matrix.column(name) for name in NAMES])
     exact = ExactWindows(data.open, data.high, data.low, data.close,
                          np.arange(len(data)), cfg)

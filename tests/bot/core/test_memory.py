@@ -319,16 +319,29 @@ def test_a_verdict_serialises_its_counts_and_neighbours(cloud):
 
 def test_setup_vectors_are_float32_in_schema_order_from_real_features():
     from bot.core.features import BarWindow, compute_features
+    from bot.core.session_levels import (
+        RELATIVE_NAMES,
+        LevelRules,
+        SessionLevelTracker,
+        levels_over_atr,
+    )
+    from bot.core.sessions import CmeSessionClock
     from shared.config.settings import FeatureConfig
 
     cfg = FeatureConfig()
     window = BarWindow(cfg.window_bars)
-    for bar in synthetic_bars(600):
+    tracker = SessionLevelTracker(CmeSessionClock(), LevelRules(30, 5))
+    for bar in synthetic_bars(600):  # 50 minutes of RTH from the open: no prior day yet
         window.append(bar)
-    features = compute_features(window, cfg)
+        tracker.update(bar.ts.timestamp(), bar.high, bar.low, bar.close, bar.volume)
+    features = compute_features(window, cfg, tracker.levels())
     vector = setup_vector(features)
-    assert len(vector) == DIMS and all(math.isfinite(v) for v in vector)
-    assert vector == tuple(float(v) for v in np.float32(vector))
+    levels = len(RELATIVE_NAMES)
+    assert len(vector) == DIMS and all(math.isfinite(v) for v in vector[:-levels])
+    expected = np.float32(levels_over_atr(features))
+    np.testing.assert_array_equal(np.float32(vector[-levels:]), expected)
+    assert np.isfinite(expected[:3]).all()  # VWAP and the opening range are known
+    np.testing.assert_array_equal(vector, [float(v) for v in np.float32(vector)])  # float32
     assert vector[0] == pytest.approx(features.rsi, rel=1e-6)
     assert vector[FEATURE_NAMES.index("atr_ratio")] == pytest.approx(features.atr_ratio,
                                                                      rel=1e-6)

@@ -22,7 +22,6 @@ from bot.adapters.journal import MemoryJournal
 from bot.adapters.paper_broker import PaperBroker
 from bot.core import risk
 from bot.core.engine import MEMORY_RULE, TradingEngine
-from bot.core.features import compute_features
 from bot.core.memory import FEATURE_SCHEMA_VERSION, MemoryIndex, setup_vector
 from bot.core.sessions import CmeSessionClock
 from shared.config.settings import Settings, settings_from_mapping
@@ -103,7 +102,7 @@ def own_vector(world: dict, index: int) -> np.ndarray:
     """The setup vector of the decision on bar ``index``."""
     settings = world["settings"]
     engine = fresh_engine(settings, world["clock"], world["bars"][index - WINDOW:index + 1])
-    return np.float32(setup_vector(compute_features(engine.window, settings.features)))
+    return np.float32(setup_vector(engine.live_features.features()))
 
 
 def memory_from(world: dict, stored: list[dict], index: int, labels: dict) -> MemoryIndex:
@@ -130,7 +129,7 @@ def expected_order(world: dict, index: int, record, sizing_confidence: float):
     """Side, size, stop and target the risk manager gives at ``sizing_confidence``."""
     settings = world["settings"]
     engine = fresh_engine(settings, world["clock"], world["bars"][index - WINDOW:index + 1])
-    features = compute_features(engine.window, settings.features)
+    features = engine.live_features.features()
     bar = world["bars"][index]
     request = risk.EntryRequest(
         action=record.signal_action, confidence=1.0, close=bar.close,

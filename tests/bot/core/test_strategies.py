@@ -20,6 +20,7 @@ from bot.core.strategies import (
     breakout,
     get_strategy,
     momentum_reversal,
+    opening_range_breakout,
     rsi_macd,
     run_strategies,
     unknown_strategy_names,
@@ -353,7 +354,7 @@ def test_config_rejects_inverted_or_out_of_range_params(make: Callable[[], objec
 def test_run_strategies_runs_weighted_strategies_in_name_order() -> None:
     features = make_features(**RSI_MACD_BUY)
     votes = run_strategies(features, StrategiesConfig())
-    assert [vote.strategy for vote in votes] == sorted(STRATEGY_NAMES)
+    assert [vote.strategy for vote in votes] == sorted(StrategiesConfig().weights)
     some = StrategiesConfig(weights={"rsi_macd": 2.0, "breakout": 0.0, "momentum_reversal": 1.0})
     assert [vote.strategy for vote in run_strategies(features, some)] == [
         "momentum_reversal", "rsi_macd"
@@ -471,7 +472,7 @@ def random_walk_features(bars: int, seed: int) -> list[Features]:
 def test_each_strategy_fires_now_and_then_on_a_random_walk(seed: int) -> None:
     market = random_walk_features(20_000, seed)[200:]
     cfg = StrategiesConfig()
-    fired = dict.fromkeys(STRATEGIES, 0)
+    fired = {name: 0 for name, weight in cfg.weights.items() if weight > 0}  # the default ones
     for features in market:
         for vote in run_strategies(features, cfg):
             fired[vote.strategy] += vote.action is not Action.HOLD
@@ -482,3 +483,50 @@ def test_each_strategy_fires_now_and_then_on_a_random_walk(seed: int) -> None:
 def test_warm_up_bars_hold() -> None:
     first = random_walk_features(40, 3)[0]
     assert all(vote.reasons[0] == WARMING_UP for vote in run_strategies(first, StrategiesConfig()))
+
+
+# The opening-range breakout (not in the default ensemble).
+ORB_RANGE = dict(opening_range_high=5002.0, opening_range_low=4995.0, session_vwap=4999.0)
+
+
+@pytest.mark.parametrize(
+    ("bar", "action"),
+    [
+        (dict(open=5001.0, close=5003.0), Action.BUY),  # opens inside, closes 1 ATR above
+        (dict(open=5002.0, close=5002.5), Action.BUY),  # opens at the high: still a cross
+        (dict(open=4996.0, close=4994.0), Action.SELL),
+        (dict(open=5003.0, close=5004.0), Action.HOLD),  # already out: not the crossing bar
+        (dict(open=5001.0, close=5002.0), Action.HOLD),  # at the high, not beyond
+        (dict(open=5001.0, close=5002.2), Action.HOLD),  # 0.2 ATR < 0.25
+    ],
+)
+def test_opening_range_breakout_fires_on_the_crossing_bar(bar: dict, action: Action) -> None:
+    params = StrategiesConfig().opening_range_breakout
+    vote = opening_range_breakout.vote(make_features(**ORB_RANGE, **bar), params)
+    assert vote.action is action, vote.reasons
+    if action is not Action.HOLD:
+        assert 0.5 < vote.confidence <= 1.0  # a clean break passes the entry gate
+
+
+def test_opening_range_breakout_wants_vwap_on_its_side_unless_told_not_to() -> None:
+    below_vwap = make_features(**{**ORB_RANGE, "session_vwap": 5010.0}, open=5001.0,
+                               close=5003.0)
+    params = StrategiesConfig().opening_range_breakout
+    assert opening_range_breakout.vote(below_vwap, params).action is Action.HOLD
+    loose = params.model_copy(update={"vwap_confirms": False})
+    assert opening_range_breakout.vote(below_vwap, loose).action is Action.BUY
+
+
+@pytest.mark.parametrize("field", opening_range_breakout.INPUTS)
+def test_opening_range_breakout_holds_until_the_range_is_known(field: str) -> None:
+    features = make_features(**{**ORB_RANGE, "open": 5001.0, "close": 5003.0, field: math.nan})
+    vote = opening_range_breakout.vote(features, StrategiesConfig().opening_range_breakout)
+    assert (vote.action, vote.reasons[0]) == (Action.HOLD, WARMING_UP)
+
+
+def test_opening_range_breakout_is_selectable_but_not_in_the_default_ensemble() -> None:
+    assert "opening_range_breakout" not in StrategiesConfig().weights
+    chosen = StrategiesConfig(weights={"opening_range_breakout": 1.0})
+    features = make_features(**ORB_RANGE, open=5001.0, close=5003.0)
+    assert [(v.strategy, v.action) for v in run_strategies(features, chosen)] == [
+        ("opening_range_breakout", Action.BUY)]

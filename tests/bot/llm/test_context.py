@@ -1,4 +1,5 @@
-"""The prompt's context (template v2): memory's evidence, the news sentiment, today's risk.
+"""The prompt's context (template v3): memory's evidence, the news sentiment, today's risk, the
+session levels.
 
 Each section is present when the engine has it and labelled "none yet" when it has not; the
 nearest setups travel as relative features (no date, no price); the whole user message stays
@@ -103,7 +104,7 @@ def test_memory_news_and_risk_are_in_the_prompt_when_the_engine_has_them(clock):
     assert not re.search(r"\d{4}-\d{2}-\d{2}", memory_text), "no date of a past setup"
     assert "5712" not in memory_text
     assert prompt_time(request.user) == T0, "the call labeller still finds the prompt's bar"
-    assert TEMPLATE_VERSION.startswith("v2-")
+    assert TEMPLATE_VERSION.startswith("v3-")
 
 
 def test_absent_evidence_is_labelled_none_yet(clock):
@@ -149,3 +150,20 @@ def test_the_oldest_trades_then_the_nearest_setups_go_first_when_too_long(clock)
     assert 0 < len(kept) < 10 and kept == [f"r{i}" for i in range(len(kept))], "newest kept"
     assert len(data["memory"]["nearest"]) == 3, "trades went first"
     assert data["news"]["headlines_recent"] == 2 and data["risk_today"]["loss_streak"] == 0
+
+
+def test_session_levels_travel_as_distances_in_atrs_never_as_prices(clock):
+    row = decision()
+    features = json.loads(row["features_json"])
+    features.update({"session_vwap": 5705.25, "opening_range_high": 5719.25,
+                     "opening_range_low": None, "prior_day_close": 5712.25})
+    row["features_json"] = json.dumps(features)
+    snap = snapshot_with_trades(row, None, 0, [], extras_from_engine(engine(clock, False), T0))
+    request = build_request(TRIGGER, snap)
+    levels = snapshot_json(request)["session_levels"]["price_minus_level_in_atr"]
+    assert levels == {"vwap": 2.0, "opening_range_high": -2.0, "prior_day_close": 0.0}
+    assert "5705.25" not in request.user and "5719.25" not in request.user
+    assert "session_levels" in request.system
+    assert snapshot_json(build_request(TRIGGER, snapshot_with_trades(decision(), None, 0, [])))[
+        "session_levels"] == NONE_YET  # no level known yet
+    assert TEMPLATE_VERSION.startswith("v3-")

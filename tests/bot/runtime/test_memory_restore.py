@@ -11,6 +11,7 @@ from bot.adapters.journal import SqliteJournal
 from bot.adapters.paper_broker import PaperBroker
 from bot.core.engine import TradingEngine
 from bot.core.memory import FEATURE_SCHEMA_VERSION
+from bot.core.session_levels import warmup_bars
 from bot.core.sessions import CmeSessionClock
 from bot.runtime.memory_restore import open_setups, restore_memory, resume_shadows
 from shared.config.settings import settings_from_mapping
@@ -44,7 +45,8 @@ def test_the_rebuilt_index_equals_the_one_built_as_trades_closed(journaled):
     engine, conn, settings = journaled
     rebuilt = restore_memory(conn)
     built = engine.memory.index
-    assert len(built) >= 10 and rebuilt.rows == built.rows
+    # compared as text: an unknown session level is NaN in both, and NaN != NaN
+    assert len(built) >= 10 and repr(rebuilt.rows) == repr(built.rows)
     assert 0 < rebuilt.shadow_count == built.shadow_count < len(built)  # the flag came back
     assert rebuilt.scaler == built.scaler
     assert memory_store.latest_memory_scaler(conn, FEATURE_SCHEMA_VERSION) == built.scaler
@@ -140,16 +142,16 @@ def test_a_restart_while_a_shadow_is_open_resumes_it_and_decides_as_without_the_
     # the restart (no position is open at the cut in this run: check it, then rebuild)
     assert first.broker.position() is None and not first.broker.has_pending_entry()
     second = _engine(conn, settings, restore_memory(conn))
-    second.warm_up(journal_store.recent_bars(conn, "MES", settings.features.window_bars))
+    second.warm_up(journal_store.recent_bars(conn, "MES", warmup_bars(settings)))  # as live
     assert resume_shadows(conn, second) == 1 and len(second.memory.shadows.open) == 1
     for bar in bars[cut:]:
         second.on_bar(bar)
     after = _verdicts_after(conn, bars[cut].ts)
     expected = _verdicts_after(whole_conn, bars[cut].ts)
     assert after == expected and any(m != "{}" for _, m in after)
-    assert second.memory.index.rows == whole.memory.index.rows
-    assert memory_store.open_shadow_setups(conn, "MES") == memory_store.open_shadow_setups(
-        whole_conn, "MES")
+    assert repr(second.memory.index.rows) == repr(whole.memory.index.rows)  # NaN levels
+    assert repr(memory_store.open_shadow_setups(conn, "MES")) == repr(
+        memory_store.open_shadow_setups(whole_conn, "MES"))
     conn.close()
     whole_conn.close()
 
