@@ -25,6 +25,7 @@ from bot.core.gates import EntryGate
 from bot.core.incremental_features import IncrementalFeatures
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
+from bot.core.llm_gate import GateStep, LlmGate
 from bot.core.memory import MemoryIndex
 from bot.core.memory_book import MemoryBook, commission_per_side_cents
 from bot.core.memory_guard import NOT_CONSULTED, MemoryVerdict
@@ -102,6 +103,7 @@ class TradingEngine:
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
         self.entry_gate: EntryGate | None = None  # the evaluation harness's placebo only
+        self.llm_gate = LlmGate(self.bar_length)  # llm.gate (bot.core.llm_gate); off by default
         # protections (bot.core.protections): the release calendar is given by the composition
         # root (live loop, backtester); % limits are of this equity plus closed trades' P&L
         self.releases = protections.NO_RELEASES
@@ -354,6 +356,10 @@ class TradingEngine:
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
+        gate = self.llm_gate.check(verdict.side, signal.confidence, now, self.settings.llm)
+        notes = (*notes, gate.note) if gate.note else notes
+        if gate.step is not GateStep.ENTER:
+            return Verdict.REJECT, gate.rule, (*signal.reasons, *notes), "none", None
         if self.entry_gate is not None and not self.entry_gate.allows(verdict.side, now):
             return Verdict.REJECT, self.entry_gate.name, (*signal.reasons, *notes), "none", None
         bracket_id = bracket_id_for(self.instrument.symbol, now)

@@ -1,0 +1,63 @@
+"""The live glue of the per-signal LLM gate: send the gate's questions, hand it the answers.
+
+After each bar the gate's queued questions (``bot.core.llm_gate``) go to the governed worker as
+``candidate`` triggers; one that cannot be queued (LLM off, queue full) is answered at once as a
+failed call, so the candidate follows the fail mode instead of waiting. A finished analysis of a
+``candidate`` trigger becomes the gate's answer for the next bar. Nothing here waits on a model.
+The reply's risk notes (its view on size, stop or target, if any) are journaled as advisory only;
+stop, target and size always come from the risk rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.engine import TradingEngine
+from bot.core.llm_bias import state_from_reply
+from bot.core.llm_gate import GateAnswer
+from bot.llm.analyst import AnalysisOutcome
+from bot.llm.types import CallStatus, Trigger, TriggerKind
+from shared.domain.models import Side
+
+logger = logging.getLogger(__name__)
+
+LLM_OFF = "the LLM is off in this bot (llm.enabled: false)"
+
+
+def send_asks(engine: TradingEngine, submit: Callable[[Trigger], str | None],
+              enabled: bool) -> int:
+    """Queue the gate's new questions via ``submit``; return how many were taken."""
+    taken = 0
+    for ask in engine.llm_gate.take_asks():
+        trigger = Trigger(TriggerKind.CANDIDATE, ask.ts, {
+            "side": ask.side.value, "signal_confidence": round(ask.confidence, 4)})
+        dropped = submit(trigger) if enabled else LLM_OFF
+        if dropped is None:
+            taken += 1
+            continue
+        engine.llm_gate.give(GateAnswer(ask.side, ask.ts, None, error=dropped))
+    return taken
+
+
+def take_answer(engine: TradingEngine, outcome: AnalysisOutcome, now: datetime) -> bool:
+    """Hand a ``candidate`` outcome to the gate (False for any other trigger)."""
+    trigger = outcome.trigger
+    if trigger.kind is not TriggerKind.CANDIDATE:
+        return False
+    side = Side(str(trigger.payload.get("side")))
+    reply = outcome.reply
+    if reply is None or outcome.status not in (CallStatus.OK, CallStatus.CACHED):
+        engine.llm_gate.give(GateAnswer(side, trigger.ts, None, call_id=outcome.call_id,
+                                        error=outcome.error or outcome.status.value))
+        return True
+    state = state_from_reply(reply, now, 1.0, outcome.call_id)
+    engine.llm_gate.give(GateAnswer(side, trigger.ts, state.bias, state.confidence,
+                                    outcome.call_id))
+    advisory = str(getattr(reply, "risk_notes", "") or "")
+    if advisory:
+        engine.journal.record_event(now, "llm_gate_advisory", "info",
+                                    f"LLM on the {side.value} candidate (advisory only, not used): "
+                                    f"{advisory}"[:300], {"call_id": outcome.call_id})
+    return True
