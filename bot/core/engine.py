@@ -332,6 +332,8 @@ class TradingEngine:
         if position is not None and (managed := self._manage(position, bar, now)) is not None:
             return managed
         if signal.action is Action.HOLD:
+            if (held := self._held_candidate(bar, now, features, regime, labels)) is not None:
+                return held  # the LLM gate's held candidate, decided on this bar
             return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
         request = EntryRequest(
             action=signal.action, confidence=confidence, close=bar.close,
@@ -356,20 +358,51 @@ class TradingEngine:
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
-        gate = self.llm_gate.check(verdict.side, signal.confidence, now, self.settings.llm)
+        gate = self.llm_gate.check(verdict.side, signal.confidence, now, self.settings.llm,
+                                   request)
         notes = (*notes, gate.note) if gate.note else notes
         if gate.step is not GateStep.ENTER:
             return Verdict.REJECT, gate.rule, (*signal.reasons, *notes), "none", None
         if self.entry_gate is not None and not self.entry_gate.allows(verdict.side, now):
             return Verdict.REJECT, self.entry_gate.name, (*signal.reasons, *notes), "none", None
+        bracket_id, action = self._place(verdict, now, labels, setup)
+        return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
+
+    def _place(self, plan: OrderPlan, now: datetime, labels: dict[str, str],
+               setup: MemorySetup | None) -> tuple[str, str]:
+        """Send the bracket and note the entry; return its bracket id and the action text."""
         bracket_id = bracket_id_for(self.instrument.symbol, now)
-        self.broker.place_bracket(verdict, bracket_id, now)
+        self.broker.place_bracket(plan, bracket_id, now)
         self.risk_state = risk.record_entry(self.risk_state)
         self.entry_labels[bracket_id] = labels
+        self.llm_gate.drop()
         if setup is not None:
-            self.memory.entered(bracket_id, setup, verdict)
-        action = f"bracket:{verdict.side.value}:{verdict.contracts}"
-        return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
+            self.memory.entered(bracket_id, setup, plan)
+        return bracket_id, f"bracket:{plan.side.value}:{plan.contracts}"
+
+    def _held_candidate(
+        self, bar: Bar, now: datetime, features: Features, regime: Regime,
+        labels: dict[str, str],
+    ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None] | None:
+        """The LLM gate's held candidate once decided: re-planned at this bar, then entered
+        (the rules and memory already passed it on its own bar) or refused."""
+        if self.broker.position() is not None or self.broker.has_pending_entry():
+            self.llm_gate.drop()  # not flat any more: the candidate lapsed
+        resolved = self.llm_gate.held(now, self.settings.llm)
+        if resolved is None:
+            return None
+        gate, request = resolved
+        if gate.step is not GateStep.ENTER:
+            return Verdict.REJECT, gate.rule, (gate.note,), "none", None
+        plan = self.plan_entry(replace(
+            request, close=bar.close, atr_points=features.atr_points, now=now,
+            minutes_to_close=regime.minutes_to_close, regime_tradable=regime.tradable,
+            regime_reasons=regime.reasons, position=self.broker.position(),
+            entry_pending=self.broker.has_pending_entry()))
+        if not isinstance(plan, OrderPlan):
+            return Verdict.REJECT, str(plan.rule), (gate.note, plan.reason), "none", None
+        bracket_id, action = self._place(plan, now, labels, None)
+        return Verdict.ENTER, None, (gate.note, plan.reason), action, bracket_id
 
     def _manage(
         self, position: Position, bar: Bar, now: datetime

@@ -1,15 +1,16 @@
 """The per-signal LLM gate (``llm.gate: candidates``): a pure state machine over engine time.
 
-When risk approved an entry, the engine asks the gate about that candidate. The gate never
-calls a model: it queues a question (``take_asks``) that the runtime sends through the governed
-worker (live) or answers from recorded replies (backtest), and is handed the answer between
-bars (``give``). Until then the candidate waits, re-proposed bar by bar, at most
-``gate_wait_bars`` bars; then, or when the call failed, the fail mode decides (``open``: trade
-on technicals, ``closed``: skip). A signal at least ``gate_decisive_confidence`` sure is not
+When risk approved an entry, the engine asks the gate about that candidate. The gate never calls a
+model: it queues a question (``take_asks``) that the runtime sends through the governed worker
+(live) or answers from recorded replies (backtest), and is handed the answer between bars
+(``give``). Until then the candidate is held (with the engine's entry request, re-planned at the
+bar it is decided) at most ``gate_wait_bars`` bars, whether or not the signal fires again; an
+opposite candidate replaces it. Then, or when the call failed, the fail mode decides (``open``:
+trade on technicals, ``closed``: skip). A signal at least ``gate_decisive_confidence`` sure is not
 asked. A side is asked at most once per ``gate_cooldown_minutes`` (its last answer stands
 meanwhile) and ``gate_max_per_hour`` questions at most. An answer against the candidate at
-``gate_refuse_confidence`` or more refuses it; anything else lets it go (the bias the answer
-put in force gives the usual nudge). Same inputs, same verdicts: live and backtest agree.
+``gate_refuse_confidence`` or more refuses it; anything else lets it go (the bias the answer put in
+force gives the usual nudge). Same inputs, same verdicts: live and backtest agree.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.core.llm_bias import agrees
 from shared.config.settings import LlmConfig
@@ -69,8 +71,7 @@ class GateVerdict:
 @dataclass(slots=True)
 class _Pending:
     ask: GateAsk
-    bars_waited: int = 0
-    last_seen: datetime | None = None
+    request: Any  # the engine's entry request, re-planned when the candidate is decided
 
 
 @dataclass(slots=True)
@@ -93,39 +94,50 @@ class LlmGate:
         """Take an answer (between bars); it decides the candidate on the next bar."""
         self.last_answer[answer.side] = answer
 
-    def check(self, side: Side, confidence: float, now: datetime, cfg: LlmConfig) -> GateVerdict:
+    def check(self, side: Side, confidence: float, now: datetime, cfg: LlmConfig,
+              request: Any = None) -> GateVerdict:
         """The verdict on an entry risk approved at ``now`` (signal ``confidence``)."""
         if cfg.gate != "candidates":
             return GateVerdict(GateStep.ENTER, None, "")
         if confidence >= cfg.gate_decisive_confidence:
             return GateVerdict(GateStep.ENTER, None, f"llm gate: decisive signal "
                                f"{confidence:.2f} >= {cfg.gate_decisive_confidence:.2f}, not asked")
-        pending = self._current(side, now)
-        if pending is None:
+        pending = self.pending
+        if pending is None or pending.ask.side is not side:
+            self.pending = None  # an opposite candidate replaces the held one
             refusal = self._not_asking(side, now, cfg)
             if refusal is not None:
                 return refusal
             pending = self._ask(side, confidence, now)
-        pending.last_seen = now
+        pending.request = request  # re-proposed: the fresher request is the one held
+        return self._decide(pending, now, cfg)
+
+    def held(self, now: datetime, cfg: LlmConfig) -> tuple[GateVerdict, Any] | None:
+        """On a bar without a candidate: the held candidate's verdict and entry request once
+        its answer is in or its wait is over; None while it waits (or when none is held)."""
+        pending = self.pending
+        if pending is None or cfg.gate != "candidates":
+            self.pending = None
+            return None
+        verdict = self._decide(pending, now, cfg)
+        return None if verdict.step is GateStep.WAIT else (verdict, pending.request)
+
+    def drop(self) -> None:
+        """Forget the held candidate (the engine is no longer flat, or it was placed)."""
+        self.pending = None
+
+    def _decide(self, pending: _Pending, now: datetime, cfg: LlmConfig) -> GateVerdict:
+        side = pending.ask.side
         answer = self.last_answer.get(side)
         if answer is not None and answer.asked_ts == pending.ask.ts:
             self.pending = None
             return _judge(answer, side, cfg, "")
-        if pending.bars_waited >= cfg.gate_wait_bars:
+        waited = int((now - pending.ask.ts) / self.bar_length)
+        if waited >= cfg.gate_wait_bars:
             self.pending = None
-            return _fail(cfg, f"no answer after {pending.bars_waited} bar(s)")
-        pending.bars_waited += 1
+            return _fail(cfg, f"no answer after {waited} bar(s)")
         return GateVerdict(GateStep.WAIT, GATE_WAIT_RULE, f"llm gate: waiting for the answer "
-                           f"({pending.bars_waited}/{cfg.gate_wait_bars} bars)")
-
-    def _current(self, side: Side, now: datetime) -> _Pending | None:
-        """The pending candidate if it is this side's and was proposed on the previous bar."""
-        pending = self.pending
-        if (pending is None or pending.ask.side is not side or pending.last_seen is None
-                or now - pending.last_seen > self.bar_length):
-            self.pending = None  # the signal went away or turned: that candidate lapsed
-            return None
-        return pending
+                           f"({waited + 1}/{cfg.gate_wait_bars} bars)")
 
     def _not_asking(self, side: Side, now: datetime, cfg: LlmConfig) -> GateVerdict | None:
         """The verdict when this side may not be asked now (cooldown, hourly cap), else None."""
@@ -145,7 +157,7 @@ class LlmGate:
         self._outbox.append(ask)
         self.asks_sent.append(now)
         self.last_ask[side] = now
-        self.pending = _Pending(ask)
+        self.pending = _Pending(ask, None)
         return self.pending
 
 

@@ -36,6 +36,25 @@ def test_off_never_asks_nor_holds_an_entry():
     assert gate.take_asks() == []
 
 
+def test_a_held_candidate_is_decided_when_its_answer_comes_even_if_the_signal_went_away():
+    gate, c = LlmGate(BAR), cfg(gate_wait_bars=3)
+    gate.check(Side.SHORT, 0.6, bar(0), c, request="the request")
+    assert gate.held(bar(1), c) is None  # waiting, nothing to do on this bar
+    gate.give(GateAnswer(Side.SHORT, bar(0), Bias.BEARISH, 0.7, call_id=2))
+    verdict, request = gate.held(bar(2), c)
+    assert verdict.step is GateStep.ENTER and request == "the request"
+    assert gate.held(bar(3), c) is None  # decided once
+
+
+def test_an_opposite_candidate_replaces_the_held_one():
+    gate, c = LlmGate(BAR), cfg()
+    gate.check(Side.LONG, 0.6, bar(0), c)
+    assert gate.check(Side.SHORT, 0.6, bar(1), c).step is GateStep.WAIT
+    gate.give(GateAnswer(Side.LONG, bar(0), Bias.BULLISH, 0.9))  # the lapsed candidate's
+    assert gate.held(bar(2), c) is None  # the short still waits for its own answer
+    assert [a.side for a in gate.take_asks()] == [Side.LONG, Side.SHORT]
+
+
 def test_a_candidate_is_asked_once_while_it_waits_then_its_answer_lets_it_go():
     gate, c = LlmGate(BAR), cfg()
     first = gate.check(Side.LONG, 0.6, bar(0), c)
@@ -109,7 +128,8 @@ def test_hourly_cap_stops_asking_and_follows_the_fail_mode():
     gate, c = LlmGate(BAR), cfg(gate_max_per_hour=2, gate_cooldown_minutes=0,
                                 gate_fail_mode="closed")
     for minute in (0, 10):
-        gate.check(Side.LONG, 0.6, bar(minute), c)
+        assert gate.check(Side.LONG, 0.6, bar(minute), c).step is GateStep.WAIT
+        assert gate.held(bar(minute + 5), c)[0].rule == GATE_FAIL_RULE  # no answer: over
     capped = gate.check(Side.LONG, 0.6, bar(20), c)
     assert capped.step is GateStep.REFUSE and "hourly cap" in capped.note
     assert len(gate.take_asks()) == 2
