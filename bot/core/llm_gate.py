@@ -28,6 +28,7 @@ GATE_RULE = "llm_gate"  # the rule recorded when the model's answer refuses the 
 GATE_WAIT_RULE = "llm_gate_wait"  # the candidate waits for its answer (no entry this bar)
 GATE_FAIL_RULE = "llm_gate_fail_closed"  # no answer in time, fail mode closed
 HOUR = timedelta(hours=1)
+MAX_OUTBOX = 32  # questions kept for the runtime at most (it drains them after every bar)
 
 
 class GateStep(StrEnum):
@@ -154,7 +155,7 @@ class LlmGate:
 
     def _ask(self, side: Side, confidence: float, now: datetime) -> _Pending:
         ask = GateAsk(side, now, confidence)
-        self._outbox.append(ask)
+        self._outbox = [*self._outbox[-(MAX_OUTBOX - 1):], ask]  # bounded if nobody drains it
         self.asks_sent.append(now)
         self.last_ask[side] = now
         self.pending = _Pending(ask, None)

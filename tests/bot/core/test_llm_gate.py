@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.backtest.llm_gate_off import without_llm_gate
 from bot.core.llm_bias import llm_influence
 from bot.core.llm_gate import (
     GATE_FAIL_RULE,
@@ -13,7 +14,7 @@ from bot.core.llm_gate import (
     GateStep,
     LlmGate,
 )
-from shared.config.settings import LlmConfig
+from shared.config.settings import LlmConfig, settings_from_mapping
 from shared.domain.models import Action, Bias, Side
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
@@ -142,3 +143,13 @@ def test_consensus_fail_mode_closed_refuses_without_a_bias_and_open_keeps_parity
     assert llm_influence(None, Action.BUY, T0, closed).veto
     assert not llm_influence(None, Action.HOLD, T0, closed).veto
     assert not llm_influence(None, Action.BUY, T0, LlmConfig(mode="consensus")).veto
+
+
+def test_an_unanswered_asker_keeps_a_bounded_outbox_and_backtests_switch_the_gate_off():
+    gate, c = LlmGate(BAR), cfg(gate_cooldown_minutes=0, gate_max_per_hour=120,
+                                gate_wait_bars=0)
+    for minute in range(100):
+        gate.check(Side.LONG, 0.6, bar(minute), c)
+    assert len(gate.take_asks()) == 32
+    gated = settings_from_mapping({"llm": {"gate": "candidates"}}, env={})
+    assert without_llm_gate(gated).llm.gate == "off"
