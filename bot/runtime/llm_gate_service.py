@@ -4,8 +4,8 @@ After each bar the gate's queued questions (``bot.core.llm_gate``) go to the gov
 ``candidate`` triggers; one that cannot be queued (LLM off, queue full) is answered at once as a
 failed call, so the candidate follows the fail mode instead of waiting. A finished analysis of a
 ``candidate`` trigger becomes the gate's answer for the next bar. Nothing here waits on a model.
-The reply's risk notes (its view on size, stop or target, if any) are journaled as advisory only;
-stop, target and size always come from the risk rules.
+Each answer is journaled (``llm_gate_answer``) with the reply's risk notes (its view on size,
+stop or target, if any) as advisory only; stop, target and size always come from the risk rules.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.core.llm_gate import GateAnswer
 from bot.llm.analyst import AnalysisOutcome
 from bot.llm.types import CallStatus, Trigger, TriggerKind
 from shared.domain.models import Side
+from shared.persistence import codec
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +43,26 @@ def send_asks(engine: TradingEngine, submit: Callable[[Trigger], str | None],
 
 
 def take_answer(engine: TradingEngine, outcome: AnalysisOutcome, now: datetime) -> bool:
-    """Hand a ``candidate`` outcome to the gate (False for any other trigger)."""
+    """Hand a ``candidate`` outcome to the gate (False for any other trigger) and journal it
+    as ``llm_gate_answer`` (what a replay needs: the side, the ask's bar time, the answer)."""
     trigger = outcome.trigger
     if trigger.kind is not TriggerKind.CANDIDATE:
         return False
     side = Side(str(trigger.payload.get("side")))
     reply = outcome.reply
     if reply is None or outcome.status not in (CallStatus.OK, CallStatus.CACHED):
-        engine.llm_gate.give(GateAnswer(side, trigger.ts, None, call_id=outcome.call_id,
-                                        error=outcome.error or outcome.status.value))
-        return True
-    state = state_from_reply(reply, now, 1.0, outcome.call_id)
-    engine.llm_gate.give(GateAnswer(side, trigger.ts, state.bias, state.confidence,
-                                    outcome.call_id))
+        answer = GateAnswer(side, trigger.ts, None, call_id=outcome.call_id,
+                            error=outcome.error or outcome.status.value)
+    else:
+        state = state_from_reply(reply, now, 1.0, outcome.call_id)
+        answer = GateAnswer(side, trigger.ts, state.bias, state.confidence, outcome.call_id)
+    engine.llm_gate.give(answer)
     advisory = str(getattr(reply, "risk_notes", "") or "")
-    if advisory:
-        engine.journal.record_event(now, "llm_gate_advisory", "info",
-                                    f"LLM on the {side.value} candidate (advisory only, not used): "
-                                    f"{advisory}"[:300], {"call_id": outcome.call_id})
+    view = answer.bias.value if answer.bias is not None else f"failed: {answer.error}"
+    engine.journal.record_event(now, "llm_gate_answer", "info", (
+        f"LLM on the {side.value} candidate of {trigger.ts:%H:%M:%S}: {view}"
+        + (f"; advisory only, not used: {advisory}" if advisory else ""))[:300], {
+        "side": side.value, "asked_ts": codec.to_text(trigger.ts), "call_id": outcome.call_id,
+        "bias": answer.bias.value if answer.bias is not None else None,
+        "confidence": answer.confidence, "error": answer.error, "advisory": advisory[:500]})
     return True

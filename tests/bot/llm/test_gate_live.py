@@ -22,7 +22,7 @@ from bot.runtime.llm_service import LlmService
 from shared.config.settings import settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.models import DecisionRecord, Verdict
-from shared.persistence import llm_store
+from shared.persistence import llm_store, ops_store
 from shared.persistence.db import connect, open_database
 from tests.conftest import synthetic_bars
 from tests.fakellm.server import FakeLlmServer
@@ -98,3 +98,6 @@ def test_each_candidate_is_asked_once_and_quota_exhaustion_follows_the_fail_mode
     conn = connect(db, readonly=True)
     calls = llm_store.recent_calls(conn, 100)
     assert sum(c.status == "ok" for c in calls) == 3
+    answers = [e for e in ops_store.recent_events(conn, 10_000) if e.kind == "llm_gate_answer"]
+    assert len(answers) == asks  # each answer journaled once, the advisory notes with it
+    assert sum("advisory only, not used" in e.message for e in answers) == 3
