@@ -1,8 +1,9 @@
-"""Backtests run with the per-signal LLM gate off: no recorded answers drive it yet.
+"""Backtests run with the per-signal LLM gate off unless ``--llm replay`` brings its answers.
 
-With ``llm.gate: candidates`` a backtest would hold every candidate without an answer and
-follow the fail mode, and skipping idle bars could skip the bar that decides it; so a backtest
-switches the gate off and says so, rather than report a run no live bot would make.
+Without the live bot's journaled answers, a backtest with ``llm.gate: candidates`` would hold every
+candidate without an answer and follow the fail mode, and skipping idle bars could skip the bar
+that decides it; so a backtest switches the gate off and says so, rather than report a run no live
+bot would make.
 """
 
 from __future__ import annotations
@@ -18,6 +19,6 @@ def without_llm_gate(settings: Settings) -> Settings:
     """``settings`` with ``llm.gate: off`` (a warning when it was on)."""
     if settings.llm.gate == "off":
         return settings
-    logger.warning("llm.gate %s is not replayed in backtests yet: the run uses llm.gate off",
+    logger.warning("llm.gate %s needs --llm replay (the live answers): this run uses llm.gate off",
                    settings.llm.gate)
     return settings.model_copy(update={"llm": settings.llm.model_copy(update={"gate": "off"})})

@@ -21,6 +21,7 @@ from bot.llm.analyst import AnalysisOutcome
 from bot.llm.types import CallStatus, Trigger, TriggerKind
 from shared.domain.models import Side
 from shared.persistence import codec
+from shared.persistence.llm_gate_store import GATE_ANSWER_EVENT
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def send_asks(engine: TradingEngine, submit: Callable[[Trigger], str | None],
         if dropped is None:
             taken += 1
             continue
-        engine.llm_gate.give(GateAnswer(ask.side, ask.ts, None, error=dropped))
+        give(engine, GateAnswer(ask.side, ask.ts, None, error=dropped), ask.ts)
     return taken
 
 
@@ -56,13 +57,17 @@ def take_answer(engine: TradingEngine, outcome: AnalysisOutcome, now: datetime) 
     else:
         state = state_from_reply(reply, now, 1.0, outcome.call_id)
         answer = GateAnswer(side, trigger.ts, state.bias, state.confidence, outcome.call_id)
-    engine.llm_gate.give(answer)
-    advisory = str(getattr(reply, "risk_notes", "") or "")
-    view = answer.bias.value if answer.bias is not None else f"failed: {answer.error}"
-    engine.journal.record_event(now, "llm_gate_answer", "info", (
-        f"LLM on the {side.value} candidate of {trigger.ts:%H:%M:%S}: {view}"
-        + (f"; advisory only, not used: {advisory}" if advisory else ""))[:300], {
-        "side": side.value, "asked_ts": codec.to_text(trigger.ts), "call_id": outcome.call_id,
-        "bias": answer.bias.value if answer.bias is not None else None,
-        "confidence": answer.confidence, "error": answer.error, "advisory": advisory[:500]})
+    give(engine, answer, now, str(getattr(reply, "risk_notes", "") or ""))
     return True
+
+
+def give(engine: TradingEngine, answer: GateAnswer, now: datetime, advisory: str = "") -> None:
+    """Hand the gate an answer at engine time ``now`` and journal it (what a replay reads)."""
+    engine.llm_gate.give(answer)
+    view = answer.bias.value if answer.bias is not None else f"failed: {answer.error}"
+    engine.journal.record_event(now, GATE_ANSWER_EVENT, "info", (
+        f"LLM on the {answer.side.value} candidate of {answer.asked_ts:%H:%M:%S}: {view}"
+        + (f"; advisory only, not used: {advisory}" if advisory else ""))[:300], {
+        "side": answer.side.value, "asked_ts": codec.to_text(answer.asked_ts),
+        "call_id": answer.call_id, "bias": answer.bias.value if answer.bias else None,
+        "confidence": answer.confidence, "error": answer.error, "advisory": advisory[:500]})
