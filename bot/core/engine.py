@@ -386,6 +386,8 @@ class TradingEngine:
     ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None] | None:
         """The LLM gate's held candidate once decided: re-planned at this bar, then entered
         (the rules and memory already passed it on its own bar) or refused."""
+        if self.llm_gate.pending is None:
+            return None
         if self.broker.position() is not None or self.broker.has_pending_entry():
             self.llm_gate.drop()  # not flat any more: the candidate lapsed
         resolved = self.llm_gate.held(now, self.settings.llm)
