@@ -24,6 +24,7 @@ from bot.backtest.events import (
     next_position_event,
     next_shadow_event,
 )
+from bot.backtest.llm_gate_off import without_llm_gate
 from bot.backtest.run_outcome import (
     BacktestJournal,
     MemorySummary,
@@ -125,6 +126,8 @@ def run_engine(
     # the engine's shadow brackets (refused entries) slip like this run's broker
     settings = settings.model_copy(update={"broker": settings.broker.model_copy(
         update={"paper_slippage_ticks": settings.backtest.slippage_ticks})})
+    if llm is None or llm.gate is None:  # only a journal replay has the gate's answers
+        settings = without_llm_gate(settings)
     engine = TradingEngine(settings, broker, journal, session_clock(),
                            journal_inputs=keep_decisions, memory=memory)
     engine.entry_gate = gate

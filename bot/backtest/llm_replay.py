@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.backtest.data import BarData
-from bot.backtest.llm_run import BacktestLlm, engine_time_at
+from bot.backtest.llm_gate_replay import GateReplay
+from bot.backtest.llm_run import BacktestLlm, due_index, engine_time_at
 from bot.core.llm_reply import parse_reply
 from bot.runtime.llm_ledger import JournalLedger
 from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
-from shared.persistence import llm_backtest_store
+from shared.persistence import llm_backtest_store, llm_gate_store
 from shared.persistence.db import connect
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def journal_llm(path: Path, data: BarData, settings: Settings) -> BacktestLlm:
                      if ledger is not None else 1.0)  # as the live bot measured it then
             hook.add_reply(reply, row.at, row.call_id, row.at if row.applied else None, skill)
             applied += row.applied
+        hook.gate = replay_gate_answers(conn, data, since, until)
     finally:
         conn.close()
     hook.source_cost_usd = sum(row.cost_usd for row in replies)
@@ -70,3 +72,12 @@ def journal_llm(path: Path, data: BarData, settings: Settings) -> BacktestLlm:
                 "%d from their settled_at), bought for $%.4f; this run costs $0", path,
                 len(replies), applied, len(replies) - applied, hook.source_cost_usd)
     return hook
+
+
+def replay_gate_answers(conn: sqlite3.Connection, data: BarData, since: datetime,
+                        until: datetime) -> GateReplay:
+    """The per-signal gate's journaled answers, due at the bars the live bot took them."""
+    gate = GateReplay()
+    for row in llm_gate_store.gate_answers(conn, since, until):
+        gate.add(row, due_index(data, row.at))
+    return gate

@@ -24,6 +24,7 @@ import numpy as np
 
 from bot.adapters.journal import MemoryJournal
 from bot.backtest.data import BarData
+from bot.backtest.llm_gate_replay import GateReplay
 from bot.backtest.llm_skill import BacktestLedger
 from bot.core.engine import TradingEngine
 from bot.core.llm_bias import LlmBiasState, state_from_reply
@@ -128,6 +129,7 @@ class BacktestLlm:
         # the calibration ledger of the answers at triggers (none for a journal replay)
         self.ledger = BacktestLedger(data, settings.llm) if answers is not None else None
         self._model = str(getattr(answers, "identity", ("", source))[-1])
+        self.gate: GateReplay | None = None  # the live gate's answers (--llm replay only)
 
     # --- replies ----------------------------------------------------------------------------
 
@@ -155,6 +157,8 @@ class BacktestLlm:
         The run fast-forwards skipped entries' shadows over the bars before the bar returned
         here (``engine_run._follow_shadows``, called after this), so no bar reaches one twice.
         """
+        if self.gate is not None and self.gate.held:
+            return index  # a held candidate: the bar deciding it must be evaluated
         if target is None or not len(self._trigger_bars):
             return target  # nothing can happen any more: no trigger is worth a call
         found = int(np.searchsorted(self._trigger_bars, index))
@@ -164,13 +168,15 @@ class BacktestLlm:
 
     def needs_features(self, index: int) -> bool:
         """Whether bar ``index`` needs its exact features (a trigger's prompt shows them)."""
-        return index in self.triggers
+        return index in self.triggers or (self.gate is not None and self.gate.held)
 
     def before_bar(self, engine: TradingEngine, index: int) -> None:
         """Put in force every reply that arrived before this bar's decision (latest wins)."""
         while self._due and self._due[0].index <= index:
             engine.set_llm_bias(heapq.heappop(self._due).state)
             self.applied += 1
+        if self.gate is not None:
+            self.gate.before_bar(engine, index)
         if index in self.triggers:  # the prompt describes this decision: journal its inputs
             self._inputs = engine.journal_inputs
             engine.journal_inputs = True
@@ -183,6 +189,8 @@ class BacktestLlm:
             self.vetoed += 1
         if record.verdict is Verdict.ENTER and record.bracket_id:
             self.entries[record.bracket_id] = record.llm_adjustment
+        if self.gate is not None:
+            self.gate.after_bar(engine)
         triggers = self.triggers.get(index)
         if not triggers or self.answers is None:
             return

@@ -25,6 +25,7 @@ from bot.core.gates import EntryGate
 from bot.core.incremental_features import IncrementalFeatures
 from bot.core.llm_attribution import ShadowBook
 from bot.core.llm_bias import LlmBiasState, LlmInfluence, llm_influence
+from bot.core.llm_gate import GateStep, LlmGate
 from bot.core.memory import MemoryIndex
 from bot.core.memory_book import MemoryBook, commission_per_side_cents
 from bot.core.memory_guard import NOT_CONSULTED, MemoryVerdict
@@ -104,6 +105,7 @@ class TradingEngine:
         self.bias = Bias.NEUTRAL
         self._llm_bias: LlmBiasState | None = None  # given by the LLM service only
         self.entry_gate: EntryGate | None = None  # the evaluation harness's placebo only
+        self.llm_gate = LlmGate(self.bar_length)  # llm.gate (bot.core.llm_gate); off by default
         # protections (bot.core.protections): the release calendar is given by the composition
         # root (live loop, backtester); % limits are of this equity plus closed trades' P&L
         self.releases = protections.NO_RELEASES
@@ -331,6 +333,8 @@ class TradingEngine:
         if position is not None and (managed := self._manage(position, bar, now)) is not None:
             return managed
         if signal.action is Action.HOLD:
+            if (held := self._held_candidate(bar, now, features, regime, labels)) is not None:
+                return held  # the LLM gate's held candidate, decided on this bar
             return Verdict.HOLD, None, signal.reasons or ("no strategy fired",), "none", None
         request = EntryRequest(
             action=signal.action, confidence=confidence, close=bar.close,
@@ -355,16 +359,53 @@ class TradingEngine:
             return Verdict.REJECT, MEMORY_RULE, (*signal.reasons, *notes), "none", None
         if influence.veto:
             return Verdict.REJECT, "llm_consensus", (*signal.reasons, *notes), "none", None
+        gate = self.llm_gate.check(verdict.side, signal.confidence, now, self.settings.llm,
+                                   request)
+        notes = (*notes, gate.note) if gate.note else notes
+        if gate.step is not GateStep.ENTER:
+            return Verdict.REJECT, gate.rule, (*signal.reasons, *notes), "none", None
         if self.entry_gate is not None and not self.entry_gate.allows(verdict.side, now):
             return Verdict.REJECT, self.entry_gate.name, (*signal.reasons, *notes), "none", None
+        bracket_id, action = self._place(verdict, now, labels, setup)
+        return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
+
+    def _place(self, plan: OrderPlan, now: datetime, labels: dict[str, str],
+               setup: MemorySetup | None) -> tuple[str, str]:
+        """Send the bracket and note the entry; return its bracket id and the action text."""
         bracket_id = bracket_id_for(self.instrument.symbol, now)
-        self.broker.place_bracket(verdict, bracket_id, now)
+        self.broker.place_bracket(plan, bracket_id, now)
         self.risk_state = risk.record_entry(self.risk_state)
         self.entry_labels[bracket_id] = labels
+        self.llm_gate.drop()
         if setup is not None:
-            self.memory.entered(bracket_id, setup, verdict)
-        action = f"bracket:{verdict.side.value}:{verdict.contracts}"
-        return Verdict.ENTER, None, (*signal.reasons, *notes, verdict.reason), action, bracket_id
+            self.memory.entered(bracket_id, setup, plan)
+        return bracket_id, f"bracket:{plan.side.value}:{plan.contracts}"
+
+    def _held_candidate(
+        self, bar: Bar, now: datetime, features: Features, regime: Regime,
+        labels: dict[str, str],
+    ) -> tuple[Verdict, str | None, tuple[str, ...], str, str | None] | None:
+        """The LLM gate's held candidate once decided: re-planned at this bar, then entered
+        (the rules and memory already passed it on its own bar) or refused."""
+        if self.llm_gate.pending is None:
+            return None
+        if self.broker.position() is not None or self.broker.has_pending_entry():
+            self.llm_gate.drop()  # not flat any more: the candidate lapsed
+        resolved = self.llm_gate.held(now, self.settings.llm)
+        if resolved is None:
+            return None
+        gate, request = resolved
+        if gate.step is not GateStep.ENTER:
+            return Verdict.REJECT, gate.rule, (gate.note,), "none", None
+        plan = self.plan_entry(replace(
+            request, close=bar.close, atr_points=features.atr_points, now=now,
+            minutes_to_close=regime.minutes_to_close, regime_tradable=regime.tradable,
+            regime_reasons=regime.reasons, position=self.broker.position(),
+            entry_pending=self.broker.has_pending_entry()))
+        if not isinstance(plan, OrderPlan):
+            return Verdict.REJECT, str(plan.rule), (gate.note, plan.reason), "none", None
+        bracket_id, action = self._place(plan, now, labels, None)
+        return Verdict.ENTER, None, (gate.note, plan.reason), action, bracket_id
 
     def _manage(
         self, position: Position, bar: Bar, now: datetime

@@ -2,7 +2,8 @@
 
 Pure functions over explicit state, shared by live and backtest. The LLM never touches stop,
 target or size: the engine sizes from the pre-LLM confidence. An expired or absent bias is
-neutral, so an unavailable LLM leaves the bot trading on technicals alone.
+neutral, so an unavailable LLM leaves the bot trading on technicals alone (unless consensus mode
+runs with ``consensus_fail_mode: closed``: then no bias in force refuses every entry).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def llm_influence(
 ) -> LlmInfluence:
     """The confidence adjustment (and, in consensus mode, veto) for a signal at ``now``."""
     if state is None or now >= state.expires_at or cfg.mode == "disabled":
-        return NO_INFLUENCE
+        return _no_bias(action, cfg)
     c = _unit(state.confidence)
     view = agrees(state.bias, action)
     label = f"llm {state.bias.value} {c:.2f}"
@@ -101,3 +102,11 @@ def llm_influence(
         penalty = min(_unit(cfg.max_penalty), c * cfg.disagree_scale) * scale
         return LlmInfluence(-penalty, False, state.bias, f"{label} disagrees: -{penalty:.3f}")
     return LlmInfluence(0.0, False, state.bias, "")
+
+
+def _no_bias(action: Action, cfg: LlmConfig) -> LlmInfluence:
+    """No bias in force: neutral, except consensus with ``consensus_fail_mode: closed``."""
+    if cfg.mode != "consensus" or cfg.consensus_fail_mode != "closed" or action is Action.HOLD:
+        return NO_INFLUENCE
+    return LlmInfluence(0.0, True, Bias.NEUTRAL,
+                        "no llm bias in force (consensus_fail_mode closed)")

@@ -31,6 +31,7 @@ class TriggerKind(StrEnum):
     MANUAL = "manual"
     REVIEW = "review"  # the nightly review's lesson (bot/learning), not a market event
     EVALUATION = "evaluation"  # finetune evaluate: a held-out prompt, not a market event
+    CANDIDATE = "candidate"  # the per-signal gate (llm.gate): an entry the ensemble proposes
 
 
 @dataclass(frozen=True, slots=True)

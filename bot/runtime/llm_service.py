@@ -27,6 +27,7 @@ from bot.llm.prompt_sections import extras_from_engine
 from bot.llm.snapshot import record_as_row, snapshot_from_decision
 from bot.llm.types import CallStatus, Trigger, TriggerKind
 from bot.llm.worker import LlmWorker
+from bot.runtime.llm_gate_service import send_asks, take_answer
 from bot.runtime.llm_ledger import JournalLedger
 from shared.config.settings import Settings
 from shared.domain.errors import CommandRejected
@@ -75,9 +76,10 @@ class LlmService:
 
     def after_bar(self, record: DecisionRecord) -> None:
         """Run the detector on the bar just decided and queue any triggers."""
+        self.last_record = record
+        send_asks(self.engine, self._submit, self.enabled)  # the per-signal gate (llm.gate)
         if not self.enabled:
             return
-        self.last_record = record
         for trigger in self.detector.on_bar(record.ts, self.engine.last_features):
             self._submit(trigger)
         sentiment = self.engine.last_sentiment
@@ -174,6 +176,7 @@ class LlmService:
 
     def _apply(self, outcome: AnalysisOutcome) -> None:
         now = self._now()
+        take_answer(self.engine, outcome, now)  # a candidate's answer decides it next bar
         journal = self.engine.journal
         if outcome.reply is not None and outcome.status in (CallStatus.OK, CallStatus.CACHED):
             self.engine.set_llm_bias(state_from_reply(

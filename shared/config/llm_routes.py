@@ -19,7 +19,7 @@ from shared.config.bounds import BoundedModel
 
 VolatilityName = Literal["low", "normal", "high"]
 TriggerName = Literal[
-    "market_open", "market_close", "volatility_spike", "news", "manual", "review"]
+    "market_open", "market_close", "volatility_spike", "news", "manual", "review", "candidate"]
 DEFAULT_ROUTE = "default"
 MAX_ROUTES = 10
 _ROUTE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -36,7 +36,7 @@ class LlmRoute(BoundedModel):
     volatility: list[VolatilityName] = Field(
         default_factory=list, max_length=3, description="Empty: any volatility")
     triggers: list[TriggerName] = Field(
-        default_factory=list, max_length=6, description="Empty: any trigger kind")
+        default_factory=list, max_length=7, description="Empty: any trigger kind")
 
     @field_validator("name")
     @classmethod

@@ -29,6 +29,7 @@ from shared.config.bounds import BoundedModel
 from shared.config.finetune import FinetuneConfig
 from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.learning_checks import gate_retention_problem
+from shared.config.llm_gate import GATE_HELP, LlmGateMode
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
 from shared.config.maintenance import MaintenanceConfig
 from shared.config.protections import ProtectionsConfig
@@ -424,6 +425,27 @@ class LlmConfig(Section):
     disagree_scale: float = Field(0.20, ge=0, le=1, json_schema_extra=HOT,
                                   description="Penalty = min(max_penalty, confidence x this)")
     consensus_min_confidence: float = Field(0.6, ge=0, le=1, json_schema_extra=HOT)
+    consensus_fail_mode: Literal["open", "closed"] = Field(
+        "open", json_schema_extra=HOT,
+        description="consensus with no bias in force: open trades on technicals, closed skips")
+    gate: LlmGateMode = Field("off", json_schema_extra=HOT, description=GATE_HELP)
+    gate_decisive_confidence: float = Field(
+        0.85, ge=0, le=1, json_schema_extra=HOT,
+        description="Gate: a signal at least this confident enters without asking")
+    gate_refuse_confidence: float = Field(
+        0.6, ge=0, le=1, json_schema_extra=HOT,
+        description="Gate: an answer against the candidate this confident refuses it")
+    gate_wait_bars: int = Field(
+        2, ge=0, le=30, json_schema_extra=HOT,
+        description="Gate: bars a candidate waits for its answer before the fail mode")
+    gate_fail_mode: Literal["open", "closed"] = Field(
+        "open", json_schema_extra=HOT,
+        description="Gate without an answer: open trades on technicals, closed skips")
+    gate_cooldown_minutes: float = Field(
+        15.0, ge=0, le=1440, json_schema_extra=HOT,
+        description="Gate: a side is asked again only after this; meanwhile its answer stands")
+    gate_max_per_hour: int = Field(6, ge=0, le=120, json_schema_extra=HOT,
+                                   description="Gate: questions per hour (engine time) at most")
     daily_call_quota: int = Field(1000, ge=0, json_schema_extra=HOT)
     daily_cost_limit_usd: float = Field(50.0, ge=0, json_schema_extra=HOT)
     warn_fraction: float = Field(0.8, gt=0, le=1, description="Warn at this share of a limit")
