@@ -233,6 +233,11 @@ class IbBroker:
         """Book new executions and status changes reported by ib_async (idempotent)."""
         if self.ib is None or self.contract is None:
             return
+        # permIds first: an entry that filled since the last sync leaves the book with its fill,
+        # and _sync_trade below only looks at orders still in the book.
+        for trade in self.ib.trades():
+            if trade.order.permId and self.ids.known(trade.order.orderRef):
+                self.ids.note_perm_id(trade.order.orderRef, trade.order.permId, self.now())
         fills = sorted(self.ib.fills(), key=lambda f: (str(f.execution.time), f.execution.execId))
         for fill in fills:
             try:
