@@ -14,9 +14,10 @@ last bar (``settle``), as in any backtest. The rule's effect gets a seeded place
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -102,13 +103,28 @@ class GateInputs:
     memory_rows: Sequence[MemoryRow] = ()
     replies: GateReplies | None = None
     days_without_bars: Sequence[str] = ()
+    # The "without" run of one review's gates: the same settings, bars, memory, replies and
+    # approved book for every candidate, so it is computed once (the engine is deterministic).
+    _baselines: dict[tuple[int, int], Any] = field(default_factory=dict, compare=False,
+                                                   repr=False)
+
+    def baseline(self, settings: Settings, approved: RuleBook
+                 ) -> tuple[dict[str, Any], list[TradeRecord]]:
+        """The run with ``approved`` alone: computed on first use, then reused (a copy)."""
+        key = (id(settings), id(approved))
+        cached = self._baselines.get(key)
+        if cached is None or cached[0] is not settings or cached[1] is not approved:
+            run = _run(settings, self.data, approved, self.memory_rows, self.replies)
+            cached = self._baselines[key] = (settings, approved, run)
+        summary, trades = cached[2]
+        return copy.deepcopy(summary), list(trades)
 
 
 def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: LearnedRule,
          min_improvement_cents: int, seed: int) -> GateResult:
     """Backtest the gate days with the approved rules, then with the candidate added."""
     data = inputs.data
-    without, before = _run(settings, data, approved, inputs.memory_rows, inputs.replies)
+    without, before = inputs.baseline(settings, approved)
     with_rule, after = _run(settings, data, RuleBook((*approved.rules, candidate)),
                             inputs.memory_rows, inputs.replies)
     improvement = with_rule["net_pnl_cents"] - without["net_pnl_cents"]

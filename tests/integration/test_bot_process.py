@@ -169,19 +169,22 @@ def test_malformed_replay_rows_are_skipped_and_counted(tmp_path):
     assert events and "2 malformed" in events[0].message
 
 
+SAME_SEED_BARS = 800  # four round trips of this market: enough to compare whole journals
+
+
 def test_two_runs_with_the_same_seed_write_identical_journals(tmp_path):
     config = write_config(tmp_path, "c.yaml", {
-        "feed": {**FAST_FEED, "speed": 100000, "max_bars": 1500}, "risk": ACTIVE_RISK,
+        "feed": {**FAST_FEED, "speed": 100000, "max_bars": SAME_SEED_BARS}, "risk": ACTIVE_RISK,
     })
     snapshots = []
     for run in ("a", "b"):
         db, log = tmp_path / f"{run}.db", tmp_path / f"{run}.log"
         process = start_bot(config, db, log)
         assert process.wait(timeout=180) == 0, log.read_text()[-3000:]
-        assert heartbeat(db).bars_processed == 1500
+        assert heartbeat(db).bars_processed == SAME_SEED_BARS
         snapshots.append(query(db, journal_store.journal_snapshot))
     first, second = snapshots
-    assert len(first["decisions"]) == 1500 and first["trades"]
+    assert len(first["decisions"]) == SAME_SEED_BARS and len(first["trades"]) >= 3
     assert first == second
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import bot.__main__ as bot_main
 from bot.backtest.cli import money_text, percent_text
 from shared.config.backtest_request import BacktestRequest
 from shared.persistence import backtest_store, ops_store
@@ -112,10 +113,26 @@ def test_a_ruined_run_says_so_in_its_output_and_stored_metrics(tmp_path):
         (["--memory", "/no/such/journal.db"], "--memory /no/such/journal.db: no such file"),
     ],
 )
-def test_bad_input_exits_2_with_one_clear_line(flags, message):
-    done = backtest("--bars", "300", *flags)
+def test_bad_input_exits_2_with_one_clear_line(flags, message, capsys, monkeypatch):
+    """In process (``bot.__main__.main``, what ``python -m bot`` runs): the refusals are decided
+    before anything starts, and the real process's exit 2 and one line are proven by
+    test_a_bad_csv_is_refused_naming_the_problem and its neighbours."""
+    monkeypatch.setattr(bot_main, "configure_logging", lambda: None)  # pytest captures logs
+    try:
+        code = bot_main.main(["backtest", "--bars", "300", *flags])
+    except SystemExit as exc:  # argparse refuses a malformed flag by exiting
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in err and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_refused_flag_exits_2_with_one_clear_line_as_a_real_process():
+    done = backtest("--bars", "300", "--strategy", "nope")
     assert done.returncode == 2
-    assert message in done.stderr and "Traceback" not in done.stderr + done.stdout
+    assert "unknown strategy 'nope'; known: breakout" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
 
 
 def test_a_bad_csv_is_refused_naming_the_problem(tmp_path):

@@ -73,7 +73,7 @@ def world() -> dict:
                    if i >= WINDOW and d.signal_action is not Action.HOLD]
     world = {"settings": settings, "clock": clock, "bars": bars, "signal_bars": signal_bars,
              "pool": np.float32(vectors)}
-    world["entry_bars"] = [i for i in signal_bars if decide(world, i, settings)[1]]
+    world["entry_bars"] = [i for i in signal_bars if plain_decision(world, i)[1]]
     assert len(world["entry_bars"]) >= 5 and len(vectors) >= 20
     return world
 
@@ -109,7 +109,7 @@ def memory_from(world: dict, stored: list[dict], index: int, labels: dict) -> Me
     """A memory of ``stored`` setups (a negative pool index: near the decision's own setup)."""
     decided = world["bars"][index].ts + timedelta(seconds=5)
     rng = np.random.default_rng(len(stored))
-    own = own_vector(world, index) if any(item["pool"] < 0 for item in stored) else None
+    own = own_vector_once(world, index) if any(item["pool"] < 0 for item in stored) else None
     rows = []
     for number, item in enumerate(stored):
         base = own if item["pool"] < 0 else world["pool"][item["pool"] % len(world["pool"])]
@@ -142,13 +142,30 @@ def expected_order(world: dict, index: int, record, sizing_confidence: float):
     return (plan.side, plan.contracts, plan.stop_price, plan.target_price)
 
 
+def own_vector_once(world: dict, index: int) -> np.ndarray:
+    """``own_vector`` of bar ``index``, computed once per bar (it depends on the bar alone)."""
+    cache = world.setdefault("own_vector", {})
+    if index not in cache:
+        cache[index] = own_vector(world, index)
+    return cache[index].copy()
+
+
+def plain_decision(world: dict, index: int):
+    """``decide`` on bar ``index`` with the base settings, computed once per bar: it depends on
+    the bar alone (a fresh engine each time), and examples draw the same bars again and again."""
+    cache = world.setdefault("plain", {})
+    if index not in cache:
+        cache[index] = decide(world, index, world["settings"])
+    return cache[index]
+
+
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), stored=st.lists(STORED, max_size=40), memory_cfg=MEMORY_CONFIG)
 def test_memory_only_refuses_or_scales_confidence(world, data, stored, memory_cfg):
     index = data.draw(st.sampled_from(world["entry_bars"]) | st.sampled_from(world["signal_bars"]),
                       label="bar")
     base = world["settings"]
-    plain, plain_orders = decide(world, index, base)
+    plain, plain_orders = plain_decision(world, index)
     with_memory = base.model_copy(update={"memory": base.memory.model_validate(memory_cfg)})
     memory = memory_from(world, stored, index, plain.labels)
     mem, mem_orders = decide(world, index, with_memory, memory)

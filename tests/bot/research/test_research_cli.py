@@ -120,7 +120,7 @@ def _row(db: Path, run_id: int):
 def _slow_request() -> ResearchRequest:
     return ResearchRequest.model_validate({
         "kind": "sweep", "workers": 2,
-        "backtest": {"bars": 60000, "strategy": None, "commission_usd": 0},
+        "backtest": {"bars": 20000, "strategy": None, "commission_usd": 0},
         "grid": {"risk.max_hold_minutes": [str(m) for m in range(10, 90, 5)]}})
 
 
