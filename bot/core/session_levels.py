@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.core.sessions import CmeSessionClock, SessionEdges
 from shared.config.settings import Settings
 from shared.domain.models import Features
+
+if TYPE_CHECKING:  # the session calendar (exchange_calendars) loads only where a clock is built
+    from bot.core.sessions import CmeSessionClock, SessionEdges
 
 NAN = float("nan")
 LEVEL_NAMES: tuple[str, ...] = (
