@@ -1,4 +1,4 @@
-"""The ``dashboard`` section: refresh interval and chart size of the Streamlit pages (applied at once)."""
+"""The ``dashboard`` section: refresh interval and chart size of the pages (applied at once)."""
 
 from __future__ import annotations
 

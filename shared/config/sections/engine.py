@@ -1,4 +1,4 @@
-"""The ``engine`` section: the live loop's heartbeat, command polling, bar retention and shutdown."""
+"""The ``engine`` section: the live loop's heartbeat, command polls, bar retention, shutdown."""
 
 from __future__ import annotations
 
