@@ -47,6 +47,7 @@ _LABEL_TEXT = {label: _STRING(label.value)  # each enum member's JSON text, enco
 
 _TEXT_OF = {float: float.__repr__, int: int.__repr__, type(None): lambda _: "null"}
 _NON_FINITE = frozenset(("nan", "inf", "-inf"))
+_PLAIN_TYPES = frozenset((float, int))  # exactly these types: repr gives json's text
 _TEMPLATE = "{{" + ", ".join(prefix + "{}" for prefix in _KEY_PREFIXES) + "}}"
 
 
@@ -58,9 +59,14 @@ def _json_text(value: Any) -> str:
 def features_json(features: Features, sentiment: float | None = None) -> str:
     """Serialise features and the sentiment for the journal (NaN and no news as null; the time
     is the decision's)."""
-    values = list(_FEATURE_VALUES(features))
-    values.insert(_SENTIMENT_AT, sentiment)
-    texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
+    values = _FEATURE_VALUES(features)
+    if _PLAIN_TYPES.issuperset(map(type, values)):  # the usual case: repr is json's text
+        texts = list(map(repr, values))
+    else:
+        texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
+    texts.insert(_SENTIMENT_AT, _TEXT_OF.get(type(sentiment), _json_text)(sentiment))
+    if _NON_FINITE.isdisjoint(texts):
+        return _TEMPLATE.format(*texts)
     return _TEMPLATE.format(*["null" if text in _NON_FINITE else text for text in texts])
 
 
