@@ -251,6 +251,7 @@ def command_news(args: argparse.Namespace) -> int:
 
 LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
                  "backup", "finetune", "maintenance")
+EAGER_COMMANDS = ("run", "init", "alerts", "config", "news", "fetch-history")  # no lazy import
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     configure_logging()
     args = build_parser(chosen_command(sys.argv[1:] if argv is None else argv,
-                                       LAZY_COMMANDS)).parse_args(argv)
+                                       (*LAZY_COMMANDS, *EAGER_COMMANDS))).parse_args(argv)
     try:
         return int(args.handler(args))
     except ConfigError as exc:

@@ -9,17 +9,36 @@ live loop logs the reason, counts the bar and skips it, so one bad bar never cra
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.domain.models import Bar
 
 PRICE_FIELDS = ("open", "high", "low", "close")
+_INF = math.inf
 _TICK_TOLERANCE = 1e-6  # in ticks: binary floats of exact tick multiples are far closer
 
 
 def bar_problem(bar: Bar, tick_size: float = 0.25) -> str | None:
     """Return why ``bar`` is malformed, or None when it is fine."""
+    if _plainly_sound(bar):  # every bar of a feed: only the tick grid is left to check
+        return _tick_problem(bar, tick_size)
     return _timestamp_problem(bar) or _value_problem(bar) or _tick_problem(bar, tick_size)
+
+
+def _plainly_sound(bar: Bar) -> bool:
+    """A quick test that implies no timestamp or value problem (False: run the full checks).
+
+    A UTC ``datetime``; float prices with ``0 < low <= open, close <= high < inf`` (so all are
+    positive and finite; NaN fails every comparison); a finite non-negative int or float volume.
+    """
+    ts, low, high, volume = bar.ts, bar.low, bar.high, bar.volume
+    return (
+        type(ts) is datetime and ts.tzinfo is UTC
+        and type(bar.open) is float and type(high) is float and type(low) is float
+        and type(bar.close) is float and (type(volume) is float or type(volume) is int)
+        and 0.0 < low <= bar.open <= high < _INF and low <= bar.close <= high
+        and 0 <= volume < _INF
+    )
 
 
 def _timestamp_problem(bar: Bar) -> str | None:

@@ -2,8 +2,9 @@
 
 NaN and infinities become null (JSON has neither); the decision's time is the record's own.
 The live loop writes one row per bar, so the features' JSON is formatted directly (the same
-text ``json.dumps(..., sort_keys=True)`` gives, a test checks it) and the others share one
-encoder instead of building one per call.
+text ``json.dumps(..., sort_keys=True)`` gives, a test checks it), and so are the regime's and
+the votes' (texts escaped by ``json``'s own ASCII string encoder; a value of any other type goes
+through the one shared encoder).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any
 
-from shared.domain.models import Features, Regime, Signal
+from shared.domain.models import (
+    Action,
+    Features,
+    Regime,
+    Signal,
+    TimeBucket,
+    TrendLabel,
+    VolatilityLabel,
+)
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -31,8 +40,14 @@ _FEATURE_VALUES = attrgetter(*(name for name in _SORTED_KEYS if name != "sentime
 _KEY_PREFIXES = tuple(f"{json.dumps(name)}: " for name in _SORTED_KEYS)
 
 
+_STRING = json.encoder.encode_basestring_ascii  # what json.dumps uses for texts (ensure_ascii)
+_FINITE_LOW, _FINITE_HIGH = -math.inf, math.inf
+_LABEL_TEXT = {label: _STRING(label.value)  # each enum member's JSON text, encoded once
+               for kind in (Action, TimeBucket, TrendLabel, VolatilityLabel) for label in kind}
+
 _TEXT_OF = {float: float.__repr__, int: int.__repr__, type(None): lambda _: "null"}
 _NON_FINITE = frozenset(("nan", "inf", "-inf"))
+_PLAIN_TYPES = frozenset((float, int))  # exactly these types: repr gives json's text
 _TEMPLATE = "{{" + ", ".join(prefix + "{}" for prefix in _KEY_PREFIXES) + "}}"
 
 
@@ -44,30 +59,57 @@ def _json_text(value: Any) -> str:
 def features_json(features: Features, sentiment: float | None = None) -> str:
     """Serialise features and the sentiment for the journal (NaN and no news as null; the time
     is the decision's)."""
-    values = list(_FEATURE_VALUES(features))
-    values.insert(_SENTIMENT_AT, sentiment)
-    texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
+    values = _FEATURE_VALUES(features)
+    if _PLAIN_TYPES.issuperset(map(type, values)):  # the usual case: repr is json's text
+        texts = list(map(repr, values))
+    else:
+        texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
+    texts.insert(_SENTIMENT_AT, _TEXT_OF.get(type(sentiment), _json_text)(sentiment))
+    if _NON_FINITE.isdisjoint(texts):
+        return _TEMPLATE.format(*texts)
     return _TEMPLATE.format(*["null" if text in _NON_FINITE else text for text in texts])
 
 
+def _text(value: Any) -> str:
+    """One value as ``json.dumps`` writes it (``NaN``/``Infinity`` included), without building
+    an encoder's iterator for it: the common types formatted directly, any other by the encoder."""
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if kind is float and _FINITE_LOW < value < _FINITE_HIGH:
+        return float.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return _ENCODE(value)
+
+
+def _strings(values: tuple[str, ...]) -> str:
+    """A JSON array of texts, as ``json.dumps`` writes it."""
+    return "[" + ", ".join(_text(value) for value in values) + "]"
+
+
 def regime_json(regime: Regime) -> str:
-    """Serialise the regime verdict for the journal."""
-    data = {
-        "tradable": regime.tradable,
-        "reasons": list(regime.reasons),
-        "trend": regime.trend.value,
-        "volatility": regime.volatility.value,
-        "time_bucket": regime.time_bucket.value,
-        "minutes_to_close": _finite_or_none(regime.minutes_to_close),
-    }
-    return _ENCODE(data)
+    """Serialise the regime verdict for the journal (keys sorted, as ``json.dumps`` with
+    ``sort_keys`` writes them; a test compares the two)."""
+    return (
+        f'{{"minutes_to_close": {_text(_finite_or_none(regime.minutes_to_close))}, '
+        f'"reasons": {_strings(regime.reasons)}, '
+        f'"time_bucket": {_LABEL_TEXT[regime.time_bucket]}, '
+        f'"tradable": {_text(regime.tradable)}, '
+        f'"trend": {_LABEL_TEXT[regime.trend]}, '
+        f'"volatility": {_LABEL_TEXT[regime.volatility]}}}'
+    )
 
 
 def votes_json(signal: Signal) -> str:
-    """Serialise every strategy vote for the journal."""
-    votes = [
-        {"strategy": v.strategy, "action": v.action.value, "confidence": v.confidence,
-         "reasons": list(v.reasons)}
+    """Serialise every strategy vote for the journal (keys sorted, as ``json.dumps`` with
+    ``sort_keys`` writes them; a test compares the two)."""
+    return "[" + ", ".join(
+        f'{{"action": {_LABEL_TEXT[v.action]}, "confidence": {_text(v.confidence)}, '
+        f'"reasons": {_strings(v.reasons)}, "strategy": {_text(v.strategy)}}}'
         for v in signal.votes
-    ]
-    return _ENCODE(votes)
+    ) + "]"

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 def to_text(ts: datetime) -> str:
     """Render a tz-aware timestamp as ISO-8601 UTC text."""
+    if ts.tzinfo is UTC:  # the common case (every bar and decision): nothing to convert
+        return ts.isoformat()
     if ts.tzinfo is None:
         raise ValueError(f"naive timestamp {ts!r}: every stored time must be tz-aware")
     return ts.astimezone(UTC).isoformat()

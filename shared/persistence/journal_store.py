@@ -28,6 +28,11 @@ from shared.domain.models import (
 from shared.persistence.codec import from_text, to_text
 from shared.persistence.db import require_transaction
 
+# One row per bar: the encoders json.dumps(...) and json.dumps(..., sort_keys=True) would build
+# per call, built once (same text; a tuple is written as the list it was).
+_JSON = json.JSONEncoder().encode
+_JSON_SORTED = json.JSONEncoder(sort_keys=True).encode
+
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
     """Store bars for charts and warm restarts (a bar already stored is replaced)."""
@@ -66,6 +71,7 @@ def insert_decisions(
 ) -> None:
     """Journal evaluations (HOLDs included) with everything that led to the verdict."""
     require_transaction(conn, "insert_decisions")
+    recorded_text = to_text(recorded_at)
     conn.executemany(
         "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
         "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
@@ -77,8 +83,8 @@ def insert_decisions(
                 to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
                 r.signal_action.value, r.signal_confidence, r.memory_adjustment,
                 r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
-                json.dumps(list(r.reasons)), r.action_taken, r.bracket_id,
-                json.dumps(r.labels, sort_keys=True), to_text(recorded_at),
+                _JSON(r.reasons), r.action_taken, r.bracket_id,
+                _JSON_SORTED(r.labels), recorded_text,
                 r.llm_call_id, r.rules_json, r.memory_json,
             )
             for r in records

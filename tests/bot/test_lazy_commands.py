@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import LAZY_COMMANDS, build_parser
+from bot.__main__ import EAGER_COMMANDS, LAZY_COMMANDS, build_parser
 from bot.lazy_commands import chosen_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +19,7 @@ def test_chosen_command() -> None:
     assert chosen_command(["backtest", "--strategy", "x"], LAZY_COMMANDS) == "backtest"
     assert chosen_command(["--help"], LAZY_COMMANDS) is None
     assert chosen_command(["run", "--db", "x"], LAZY_COMMANDS) is None  # not a lazy one
+    assert chosen_command(["run", "--db", "x"], (*LAZY_COMMANDS, *EAGER_COMMANDS)) == "run"
     assert chosen_command([], LAZY_COMMANDS) is None
 
 
@@ -63,3 +64,28 @@ def test_a_reference_backtest_loads_neither_other_commands_nor_the_engine() -> N
                    "bot.backtest.llm_run"):
         assert module not in loaded, module
     assert "bot.backtest.reference" in loaded  # the probe did run the backtest
+
+
+RUN_PROBE = """
+import json, sys
+import bot.__main__ as entry
+code = entry.main(sys.argv[1:])  # the config file is missing: exits 2 after parsing the flags
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.integration
+def test_the_bot_run_command_loads_no_other_command(tmp_path: Path) -> None:
+    """``python -m bot run`` (every bot start) parses its flags without importing the backtest,
+    research, evaluation, learning or LLM CLIs (about 0.8 s CPU per start)."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, "run", "--config", str(tmp_path / "missing.yaml"),
+         "--db", str(tmp_path / "x.db")], cwd=ROOT, capture_output=True, text=True, check=True,
+        timeout=120)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["code"] == 2  # the missing config, reported after the flags were parsed
+    loaded = set(found["modules"])
+    for module in ("bot.backtest.cli", "bot.research.cli", "bot.evaluation.cli",
+                   "bot.learning.review_cli", "bot.learning.export_cli", "bot.llm.analyze_cli",
+                   "bot.backup_cli", "bot.learning.finetune_cli", "bot.maintenance.cli"):
+        assert module not in loaded, module

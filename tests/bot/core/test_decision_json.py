@@ -83,3 +83,39 @@ def test_regime_and_votes_json_are_unchanged() -> None:
     assert votes_json(signal) == json.dumps(
         [{"strategy": "a", "action": "buy", "confidence": 0.5, "reasons": ["r1"]}],
         sort_keys=True)
+
+
+ODD_TEXTS = ("plain", "quote \" and \\ backslash", "ünïcode ✓", "tab\tnew\nline", "", "\x00")
+ODD_NUMBERS = (0.5, 0, 1, -0.0, 1e-300, 1e300, math.nan, math.inf, -math.inf,
+               np.float64(0.25), np.float64(math.nan), True, 7)
+
+
+def plain_regime_json(regime: Regime) -> str:
+    minutes = regime.minutes_to_close
+    return json.dumps(
+        {"tradable": regime.tradable, "reasons": list(regime.reasons),
+         "trend": regime.trend.value, "volatility": regime.volatility.value,
+         "time_bucket": regime.time_bucket.value,
+         "minutes_to_close": None if isinstance(minutes, float) and not math.isfinite(minutes)
+         else minutes},
+        sort_keys=True)
+
+
+def plain_votes_json(signal: Signal) -> str:
+    return json.dumps(
+        [{"strategy": v.strategy, "action": v.action.value, "confidence": v.confidence,
+          "reasons": list(v.reasons)} for v in signal.votes],
+        sort_keys=True)
+
+
+@pytest.mark.parametrize("number", ODD_NUMBERS, ids=repr)
+def test_regime_and_votes_json_match_json_dumps_on_odd_values(number: float) -> None:
+    for tradable in (True, False):
+        for reasons in ((), ODD_TEXTS, ("one",)):
+            regime = Regime(tradable, reasons, TrendLabel.TREND_UP, VolatilityLabel.HIGH,
+                            TimeBucket.CLOSED, number)
+            assert regime_json(regime) == plain_regime_json(regime)
+    votes = tuple(Vote(name, action, number, ODD_TEXTS[: i + 1])
+                  for i, (name, action) in enumerate(zip(ODD_TEXTS, Action, strict=False)))
+    for signal in (Signal(Action.HOLD, 0.0, (), ()), Signal(Action.SELL, 0.5, votes, ("x",))):
+        assert votes_json(signal) == plain_votes_json(signal)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from bot.adapters.feeds.validation import bar_problem
+from bot.core import bar_checks
 from shared.domain.models import Bar
 
 GOOD = Bar(datetime(2024, 1, 2, 14, 30, tzinfo=UTC), 4750.0, 4751.25, 4749.5, 4751.0, 120.0)
@@ -54,3 +56,32 @@ def test_tick_size_is_a_parameter() -> None:
     half_point = dataclasses.replace(GOOD, high=4751.5, low=4749.5, open=4750.0, close=4751.0)
     assert bar_problem(half_point, tick_size=0.5) is None
     assert "0.5 tick grid" in (bar_problem(GOOD, tick_size=0.5) or "")
+
+
+def full_checks(bar: Bar, tick_size: float = 0.25) -> str | None:
+    """Every check in order, without the quick path for plainly sound bars."""
+    return (bar_checks._timestamp_problem(bar) or bar_checks._value_problem(bar)
+            or bar_checks._tick_problem(bar, tick_size))
+
+
+ODD = (4750.0, 4751.25, 4749.5, 4751.0, 4750.1, 0.0, -0.0, -1.0, 1e-300, 1e300, float("nan"),
+       float("inf"), float("-inf"), 4750, True, 7, 0, -3)
+
+
+def test_the_quick_path_answers_as_the_full_checks() -> None:
+    """bar_problem's quick path for plainly sound bars gives the full checks' answer on good
+    bars and on odd values in every field (types, zero, signs, NaN, infinities, ints, bools)."""
+    stamps = (GOOD.ts, GOOD.ts.astimezone(timezone(timedelta(hours=-5))),
+              datetime(2024, 1, 2, 14, 30))
+    checked = 0
+    for ts, field in itertools.product(stamps, ("open", "high", "low", "close", "volume")):
+        for value in ODD:
+            bar = dataclasses.replace(GOOD, ts=ts, **{field: value})
+            for tick_size in (0.25, 0.5):
+                assert bar_problem(bar, tick_size) == full_checks(bar, tick_size), (field, value)
+                checked += 1
+    for low, open_, close, high in itertools.product((4749.5, 4750.0, 4751.25), repeat=4):
+        bar = Bar(GOOD.ts, open_, high, low, close, 0.0)
+        assert bar_problem(bar) == full_checks(bar)
+        checked += 1
+    assert checked > 500

@@ -1,0 +1,50 @@
+"""A decision row's texts are what ``json.dumps`` and ``astimezone(UTC).isoformat()`` give.
+
+The journal writes one decision per bar, so ``insert_decisions`` keeps its encoders and the
+codec skips the conversion of a time already in UTC; the stored text must not change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.domain.models import Action, DecisionRecord, Verdict
+from shared.persistence import codec, journal_store
+from shared.persistence.db import write_transaction
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2025, 3, 4, 15, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("ts", [
+    T0, T0.replace(microsecond=0), T0.astimezone(ZoneInfo("America/New_York")),
+    T0.astimezone(timezone(timedelta(hours=-5))), T0.astimezone(ZoneInfo("UTC")),
+], ids=str)
+def test_to_text_is_the_utc_isoformat(ts: datetime) -> None:
+    assert codec.to_text(ts) == ts.astimezone(UTC).isoformat()
+    assert codec.from_text(codec.to_text(ts)) == ts
+
+
+def test_to_text_still_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="naive timestamp"):
+        codec.to_text(datetime(2025, 3, 4, 15, 0))
+
+
+def test_decision_row_texts_are_unchanged(conn) -> None:
+    reasons = ("rsi < 30", 'quote " and \\', "ünïcode ✓", "")
+    labels = {"trend": "range", "bias": "neutral", "volatility": "low", "time_bucket": "open"}
+    recorded = T0.astimezone(ZoneInfo("Europe/Paris")) + timedelta(seconds=1)
+    record = DecisionRecord(T0, "MES", 5000.25, "{}", "{}", "[]", Action.BUY, 0.5, 0.0, 0.0,
+                            0.5, Verdict.HOLD, None, reasons, "none", None, labels)
+    with write_transaction(conn):
+        journal_store.insert_decisions(conn, [record], recorded)
+    row = journal_store.recent_decisions(conn, 1)[0]
+    assert row["reasons_json"] == json.dumps(list(reasons))
+    assert row["labels_json"] == json.dumps(labels, sort_keys=True)
+    assert row["ts"] == T0.isoformat()
+    assert row["recorded_at"] == recorded.astimezone(UTC).isoformat()
