@@ -94,6 +94,15 @@ def _bar_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -
     os.environ.setdefault("TRADER_CACHE_DIR", str(tmp_path_factory.mktemp("bar_cache")))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _practice_market_open_around_the_clock() -> None:
+    """Real-time synthetic bots under test trade around the clock (``feed.realtime_hours``):
+    a test that waits for real-time bars must not depend on the hour CI runs at (the CME halt
+    is 16:00-17:00 CT every weekday, and the weekend). Tests of the Globex hours themselves
+    build their markets explicitly."""
+    os.environ.setdefault("TRADER_REALTIME_HOURS", "always")
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeGatewayThread]:
     """A fake TWS gateway on a loopback port, closed after the test."""

@@ -74,20 +74,22 @@ def open_bar_source(
         start, price, seed = resume_point(last_bar, cfg.seed, cfg.bar_seconds)
         if follows_wall_clock(cfg):  # no burst of bars for the time the bot was down
             start = max(start, wall_now())
-        market = SyntheticMarket(seed, start, price, cfg.bar_seconds)
+        market = SyntheticMarket(seed, start, price, cfg.bar_seconds, always_open(cfg))
     elif cfg.start is None and history_bars > 0:
         return _warm_start(cfg, wall_now(), history_bars)
     else:
         start = cfg.start.astimezone(UTC) if cfg.start is not None else wall_now()
-        market = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds)
+        market = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds,
+                                 always_open(cfg))
     return BarSource(market.iter_bars())
 
 
 def _warm_start(cfg: FeedConfig, now: datetime, history_bars: int) -> BarSource:
     """The market begun ``history_bars`` bars before ``now``: the bars closed by now as
     history, the rest (from the bar in progress on) to play."""
-    start = history_start(now, history_bars, cfg.bar_seconds)
-    bars = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds).iter_bars()
+    start = history_start(now, history_bars, cfg.bar_seconds, always_open(cfg))
+    bars = SyntheticMarket(cfg.seed, start, cfg.start_price, cfg.bar_seconds,
+                           always_open(cfg)).iter_bars()
     bar_length = timedelta(seconds=cfg.bar_seconds)
     history = []
     for bar in bars:
@@ -95,6 +97,13 @@ def _warm_start(cfg: FeedConfig, now: datetime, history_bars: int) -> BarSource:
             return BarSource(chain([bar], bars), history=tuple(history))
         history.append(bar)
     return BarSource(iter(()), history=tuple(history))  # an endless market never gets here
+
+
+def always_open(cfg: FeedConfig) -> bool:
+    """A practice market that starts now and is open around the clock
+    (``feed.realtime_hours: always``); a synthetic market with a set start keeps the Globex
+    hours, so backtests and replays of it never change."""
+    return cfg.source == "synthetic" and cfg.start is None and cfg.realtime_hours == "always"
 
 
 def follows_wall_clock(cfg: FeedConfig) -> bool:

@@ -137,6 +137,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CONFIDENCE_THRESHOLD": ("risk", "confidence_threshold"),
     "AWS_REGION": ("llm", "aws_region"),
     "AWS_BEDROCK_MODEL": ("llm", "bedrock_model"),
+    "TRADER_REALTIME_HOURS": ("feed", "realtime_hours"),
 }
 
 

@@ -6,12 +6,14 @@ a market must begin to have a given number of complete bars before an instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHICAGO = ZoneInfo("America/Chicago")
 SESSION_OPEN_CT = time(17, 0)
 SESSION_CLOSE_CT = time(16, 0)
+SessionOf = Callable[[datetime], tuple[datetime, datetime]]
 
 
 def globex_session(ts: datetime) -> tuple[datetime, datetime]:
@@ -33,16 +35,31 @@ def globex_session(ts: datetime) -> tuple[datetime, datetime]:
         trading_day += timedelta(days=1)
 
 
-def _previous_session(ts: datetime) -> tuple[datetime, datetime]:
-    """The latest Globex session that opens before ``ts``."""
+def _previous_session(ts: datetime, session_of: SessionOf = globex_session
+                      ) -> tuple[datetime, datetime]:
+    """The latest session that opens before ``ts``."""
     for days_back in range(7):
-        open_utc, close_utc = globex_session(ts - timedelta(days=days_back))
+        open_utc, close_utc = session_of(ts - timedelta(days=days_back))
         if open_utc < ts:
             return open_utc, close_utc
     raise ValueError(f"no Globex session opens in the week before {ts}")  # not reachable
 
 
-def history_start(end: datetime, bars: int, bar_seconds: int) -> datetime:
+def always_open_session(ts: datetime) -> tuple[datetime, datetime]:
+    """The UTC day holding ``ts`` as one session: a market that never closes (practice)."""
+    if ts.tzinfo is None:
+        raise ValueError("ts must be timezone-aware")
+    day = datetime.combine(ts.astimezone(UTC).date(), time(0, 0), UTC)
+    return day, day + timedelta(days=1)
+
+
+def session_clock(always_open: bool) -> SessionOf:
+    """The sessions a synthetic market trades: the Globex clock, or every hour of every day."""
+    return always_open_session if always_open else globex_session
+
+
+def history_start(end: datetime, bars: int, bar_seconds: int,
+                  always_open: bool = False) -> datetime:
     """The start of the session bar that lies ``bars`` complete bars before ``end``.
 
     A market started there yields exactly ``bars`` bars that close at or before ``end``
@@ -52,7 +69,7 @@ def history_start(end: datetime, bars: int, bar_seconds: int) -> datetime:
         raise ValueError(f"bars must be at least 1, not {bars}")
     remaining, cursor = bars, end.astimezone(UTC)
     while True:
-        open_utc, close_utc = _previous_session(cursor)
+        open_utc, close_utc = _previous_session(cursor, session_clock(always_open))
         complete = int((min(close_utc, cursor) - open_utc).total_seconds() // bar_seconds)
         if complete >= remaining:
             return open_utc + timedelta(seconds=(complete - remaining) * bar_seconds)

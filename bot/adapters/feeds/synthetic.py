@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bot.adapters.feeds.globex_clock import globex_session
+from bot.adapters.feeds.globex_clock import session_clock
 from bot.adapters.feeds.synthetic_profile import minute_profile
 from shared.domain.models import Bar
 
@@ -103,7 +103,8 @@ class SyntheticMarket:
     """An endless, seeded ES-like market of ``bar_seconds`` bars on the Globex clock."""
 
     def __init__(
-        self, seed: int, start: datetime, start_price: float, bar_seconds: int = 5
+        self, seed: int, start: datetime, start_price: float, bar_seconds: int = 5,
+        always_open: bool = False,
     ) -> None:
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError("start must be timezone-aware")
@@ -115,6 +116,7 @@ class SyntheticMarket:
         self.start = start.astimezone(UTC)
         self.start_price = max(_tick_round(start_price), TICK_SIZE_POINTS)
         self.bar_seconds = bar_seconds
+        self.session_of = session_clock(always_open)  # practice hours: bot/runtime/bar_source
 
     @classmethod
     def resumed(cls, last_bar: Bar, seed: int, bar_seconds: int = 5) -> SyntheticMarket:
@@ -145,7 +147,7 @@ class SyntheticMarket:
         )
         cursor = self.start
         while True:
-            open_utc, close_utc = globex_session(cursor)
+            open_utc, close_utc = self.session_of(cursor)
             elapsed_s = max(0.0, (cursor - open_utc).total_seconds())
             first_offset_s = math.ceil(elapsed_s / self.bar_seconds) * self.bar_seconds
             session_s = int((close_utc - open_utc).total_seconds())

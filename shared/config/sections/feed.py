@@ -21,6 +21,9 @@ class FeedConfig(Section):
     replay_path: str = Field("", description="CSV or Parquet file of bars for source=replay")
     replay_timezone: str = Field("UTC", description="Timezone of naive timestamps in the file")
     bar_seconds: int = Field(5, ge=1, le=3600)
+    realtime_hours: Literal["cme", "always"] = Field(
+        "cme", description="A synthetic market that starts now (start empty): CME Globex hours, "
+        "or always open (practice during the daily halt and on weekends)")
     max_bars: int | None = Field(None, ge=1, description="Stop after this many bars (tests)")
     warm_start_minutes: float = Field(
         360.0, ge=0, le=7 * 24 * 60,

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.adapters.feeds.synthetic import SyntheticMarket, derive_seed, globex_session, resume_point
+from bot.adapters.feeds.globex_clock import globex_session
+from bot.adapters.feeds.synthetic import SyntheticMarket, derive_seed, resume_point
 from shared.domain.models import Bar
 
 CHICAGO = ZoneInfo("America/Chicago")
