@@ -73,23 +73,62 @@ DECISIONS = {
 }
 DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
                   "signal_action", "risk_rule")
+# LLM page tables: every column named for a reader, narrow columns "small", so the call log's
+# fourteen columns fit 1,400 px without a horizontal scroll; shown with ``placeholder=""``
+# (EMPTY) so a missing value is an empty cell, never "None".
+EMPTY = ""
+_text = st.column_config.TextColumn
 LLM_CALLS = {
-    "created_at": _time("time"),
-    "cost_usd": _money("cost", format=fmt.COST_COLUMN),
-    "latency_ms": _money("latency ms", format="%.0f"),
-    "confidence": _money("confidence", format="%.2f"),
-    "error": st.column_config.TextColumn("error", width="medium"),
-    "input_tokens": st.column_config.NumberColumn("tokens in"),
-    "output_tokens": st.column_config.NumberColumn("tokens out"),
+    "id": st.column_config.NumberColumn("call", width="small", format="%d"),
+    "created_at": st.column_config.DatetimeColumn("time", format=SHORT_TIME, width="small"),
+    "trigger": _text("trigger", width="small"),
+    "status": _text("status", width="small"),
+    "route": _text("route", width="small"),
+    "model": _text("model", width="medium"),
+    "cost_usd": _money("cost", format=fmt.COST_COLUMN, width="small"),
+    "latency_ms": _money("latency (ms)", format="%.0f", width="small"),
+    "bias": _text("bias", width="small"),
+    "confidence": _money("confidence", format="%.2f", width="small"),
+    "action": _text("action", width="small"),
+    "error": _text("error", width="medium"),
+    "input_tokens": st.column_config.NumberColumn("tokens in", width="small"),
+    "output_tokens": st.column_config.NumberColumn("tokens out", width="small"),
+}
+LLM_HEADLINES = {
+    "received_at": _time("received"),
+    "created_at": _time("received"),
+    "source": _text("source", width="small"),
+    "headline": _text("headline", width="large"),
+    "score": st.column_config.NumberColumn(
+        "score", format="%+.2f", width="small", help="Sentiment in [-1, 1]; empty until scored"),
+    "scorer": _text("scored by", width="small"),
+}
+LLM_DETECTOR = {
+    "trigger": _text("trigger"),
+    "last": _time("last fired"),
+    "cooldown_left_min": st.column_config.NumberColumn("cooldown left (min)", format="%.1f"),
+}
+LLM_CALIBRATION = {
+    "calls": st.column_config.NumberColumn("calls", width="small"),
+    "hit_rate": st.column_config.NumberColumn("hit rate", format="percent"),
+    "hit_low": st.column_config.NumberColumn("hit rate low (95 %)", format="percent"),
+    "hit_high": st.column_config.NumberColumn("hit rate high (95 %)", format="percent"),
+    "mean_confidence": st.column_config.NumberColumn("mean confidence", format="percent"),
+    "brier": st.column_config.NumberColumn("Brier", format="%.3f"),
+    "base_rate": st.column_config.NumberColumn("commonest move", format="percent"),
 }
 FINETUNE_JOBS = {
     "created_at": _time("started"),
+    "held out": st.column_config.NumberColumn("held out", width="small"),
+    "examples": st.column_config.NumberColumn("examples", width="small"),
     "estimate_usd": _money("estimate", format=fmt.USD_COLUMN),
     "base Brier": _money("base Brier", format="%.3f"),
     "custom Brier": _money("custom Brier", format="%.3f"),
     "note": st.column_config.TextColumn("note", width="large"),
 }
 LLM_ROUTES = {
+    "route": st.column_config.TextColumn("route"),
+    "model": st.column_config.TextColumn("model", width="large"),
     "cost_usd": _money("cost", format=fmt.COST_COLUMN),
     "calls": st.column_config.NumberColumn("calls"),
 }
