@@ -178,4 +178,3 @@ def export_command(python: str, db_path: Path, config_path: Path | None, since: 
 def export_rows(conn: sqlite3.Connection) -> list[trade_log_store.ExportRun]:
     """The latest export runs."""
     return trade_log_store.export_runs(conn)
-
