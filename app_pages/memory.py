@@ -247,12 +247,13 @@ def export_downloads() -> None:
     button redrawn every second would lose its file while the browser fetches it)."""
     with frame.reader() as conn:
         runs = memory_views.export_rows(conn) if conn is not None else []
-    finished = [run for run in runs if run.status == "done"]
+    finished = {run.id: run for run in runs if run.status == "done"}
     if not finished:
         return
-    chosen = st.selectbox("Download the files of", finished, key="export_download_run",
-                          format_func=lambda run: f"Export {run.id} (since "
-                                                  f"{run.request.get('since')})")
+    chosen = finished[st.selectbox(
+        "Download the files of", list(finished), key="export_download_run",
+        format_func=lambda run_id: f"Export {run_id} (since "
+                                   f"{finished[run_id].request.get('since')})")]
     folder = export_files.exports_folder(frame.db_path())
     files = export_files.export_files(chosen.result, folder)
     if not files:
