@@ -64,9 +64,10 @@ def price_chart(
                                     name=f"EMA {span}", line={"width": 1, "color": color}))
     middle = close.rolling(20).mean()
     spread = 2 * close.rolling(20).std(ddof=0)
-    bands = (("Bollinger upper", middle + spread), ("Bollinger lower", middle - spread))
-    for name, values in bands:
+    bands = (("Bollinger bands", middle + spread), ("Bollinger lower", middle - spread))
+    for name, values in bands:  # one legend entry for both bands (a shorter legend)
         figure.add_trace(go.Scatter(x=candles.index, y=values, name=name,
+                                    legendgroup="bollinger", showlegend=name.endswith("bands"),
                                     line={"width": 1, "dash": "dot", "color": "grey"}))
     if not trades.empty:
         shown = trades if first_candle is None else trades[trades["entry_ts"] >= first_candle]
@@ -100,15 +101,18 @@ def price_chart(
 
 PANEL_PX = 130  # height of one panel under the candles
 PRICE_PX = 400
+LEGEND_PX = 150  # under the time axis: the legend's rows at 1,024 px, not taken from the plot
 
 
 def stack_panels(figure: go.Figure, panels: list[tuple[str, dict]]) -> None:
     """Stack ``panels`` (y axis name, its settings) under the candles, top to bottom, on the
-    one time axis (make_subplots costs ~0.1 s per figure); the time axis under the lowest."""
+    one time axis (make_subplots costs ~0.1 s per figure); the time axis under the lowest and
+    the legend in a bottom margin of its own, so a legend wrapping into rows at 1,024 px does
+    not squeeze the panels."""
     if not panels:
         return
-    height = PRICE_PX + PANEL_PX * len(panels) + 80
-    plot_px = height - 50
+    plot_px = PRICE_PX + PANEL_PX * len(panels)
+    height = plot_px + 40 + LEGEND_PX
     gap = 24 / plot_px
     share = PANEL_PX / plot_px
     bottom = 0.0
@@ -119,8 +123,8 @@ def stack_panels(figure: go.Figure, panels: list[tuple[str, dict]]) -> None:
         bottom += share
     layout["yaxis"] = {"domain": [bottom, 1.0]}
     lowest = panels[-1][0].replace("axis", "")
-    figure.update_layout(height=height, xaxis={"anchor": lowest},
-                         legend={"y": -40 / plot_px}, **layout)
+    figure.update_layout(height=height, xaxis={"anchor": lowest}, margin={"b": LEGEND_PX},
+                         legend={"y": -48 / plot_px}, **layout)
 
 
 def _shown_in(frame: pd.DataFrame, zone: str | None) -> pd.DataFrame:
@@ -137,15 +141,17 @@ def add_indicator_panels(figure: go.Figure, frame: pd.DataFrame) -> None:
     """RSI (y3, 30/70 guides) and MACD (y4: histogram, line, signal) below the candles, and
     the regime's not-tradable stretches shaded grey across every panel."""
     times = frame.index
+    # RSI and the histogram are named by their panel's axis title, not in the legend
     figure.add_trace(go.Scatter(x=times, y=frame["rsi"].tolist(), name="RSI", yaxis="y3",
                                 mode="lines", line={"width": 1, "color": "#6a3d9a"},
+                                showlegend=False,
                                 hovertemplate="RSI %{y:.1f}<extra></extra>"))
     for level in (30, 70):
         figure.add_shape(type="line", xref="x domain", x0=0, x1=1, yref="y3", y0=level,
                          y1=level, line={"width": 1, "dash": "dot", "color": "#999999"})
     hist = frame["macd_hist"]
     figure.add_trace(go.Bar(
-        x=times, y=hist.tolist(), name="MACD histogram", yaxis="y4",
+        x=times, y=hist.tolist(), name="MACD histogram", yaxis="y4", showlegend=False,
         marker_color=["#1a9641" if v >= 0 else "#d7191c" for v in hist.fillna(0)],
         hovertemplate="histogram %{y:.2f}<extra></extra>"))
     for column, name, color in (("macd", "MACD", "#1f77b4"),

@@ -115,8 +115,9 @@ def day_table(daily: pd.DataFrame, zone: str) -> pd.DataFrame:
 
 
 def heatmap(daily: pd.DataFrame, weeks_shown: int = 8) -> go.Figure:
-    """The last ``weeks_shown`` weeks as a Monday-to-Friday grid coloured by net P&L (green up,
-    red down, white flat), each cell labelled with its money; empty cells had no trade."""
+    """The last ``weeks_shown`` weeks as a Monday-to-Friday grid (weekdays along the top, a row
+    per week labelled with its Monday and total) coloured by net P&L (green up, red down, white
+    flat), each cell labelled with its money; empty cells had no trade."""
     totals = weekly_totals(daily).tail(weeks_shown)
     by_day = {row.day: row for row in daily.itertuples()}
     labels, values, texts, hovers = [], [], [], []
@@ -135,9 +136,9 @@ def heatmap(daily: pd.DataFrame, weeks_shown: int = 8) -> go.Figure:
         zmin=-limit, zmax=limit, colorscale=[[0, "#d7191c"], [0.5, "#ffffff"], [1, "#1a9641"]],
         showscale=False, xgap=3, ygap=3, name="Daily P&L",
     ))
+    # No figure title: the page's heading names it, and a title would sit on the weekdays.
     figure.update_layout(
-        title="Net P&L per trading day (rows: week of, with its total)",
-        height=max(180, 60 + 42 * len(labels)), margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=max(140, 50 + 44 * len(labels)), margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis={"autorange": "reversed", "type": "category"}, xaxis={"side": "top"},
     )
     return figure
