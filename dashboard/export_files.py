@@ -45,12 +45,20 @@ def export_files(result: Mapping[str, Any], folder: Path) -> list[ExportFile]:
         if not text or not isinstance(text, str):
             continue
         checked = server_files.check_server_path(text, [folder.resolve()], f"{kind} file")
-        if checked.path is None:
-            files.append(ExportFile(kind, Path(text).name, None, 0, checked.problem))
+        size_bytes = _size(checked.path) if checked.path is not None else None
+        if checked.path is None or size_bytes is None:
+            problem = checked.problem or f"{text}: no longer readable"
+            files.append(ExportFile(kind, Path(text).name, None, 0, problem))
         else:
-            files.append(ExportFile(kind, checked.path.name, checked.path,
-                                    checked.path.stat().st_size, None))
+            files.append(ExportFile(kind, checked.path.name, checked.path, size_bytes, None))
     return files
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # removed since the check
+        return None
 
 
 def reader(path: Path):

@@ -103,5 +103,28 @@ def test_indicator_panels_and_pnl_calendar_read_at_width(browser, panels_product
         assert calendar.bounding_box()["width"] <= width
         assert clipped_elements(page) == []
         screenshot(page, f"trades-calendar-{width}")
+        if width == 1400:
+            _llm_call_log_fits(page, panels_product["url"])
     finally:
         context.close()
+
+
+GRID_JS = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')].map(el => {
+  const scroller = el.querySelector('.dvn-scroller');
+  return {text: el.innerText.slice(0, 400), scroll: scroller ? scroller.scrollWidth : 0,
+          client: scroller ? scroller.clientWidth : 0};
+})"""
+
+
+def _llm_call_log_fits(page, url: str) -> None:
+    """The LLM page's call log: headers in words and every column on screen at 1,400 px (no
+    horizontal scroll); the screenshot shows its cells (drawn on a canvas)."""
+    page.goto(url + "/llm", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Calls", exact=True)).to_be_visible(
+        timeout=TIMEOUT_MS)
+    wait_idle(page)
+    grids = page.evaluate(GRID_JS)
+    (calls,) = [g for g in grids if "tokens out" in g["text"]]
+    assert calls["scroll"] <= calls["client"] + 1, calls
+    assert "_" not in calls["text"].split("\n")[0], calls["text"][:200]
+    screenshot(page, "llm-1400")
