@@ -164,7 +164,8 @@ def log_panel() -> None:
                      column_config=tables.LLM_HEADLINES, placeholder=tables.EMPTY)
     st.subheader("Calls")
     st.caption(f"Times in {zones.zone_label(zone)}")
-    st.dataframe(zones.in_zone(calls, zone, ("created_at",)), hide_index=True,
+    st.dataframe(llm_reports.calls_shown(zones.in_zone(calls, zone, ("created_at",))),
+                 hide_index=True,
                  column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER,
                  placeholder=tables.EMPTY)
     if details:

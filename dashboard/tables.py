@@ -73,26 +73,24 @@ DECISIONS = {
 }
 DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
                   "signal_action", "risk_rule")
-# LLM page tables: every column named for a reader, narrow columns "small", so the call log's
-# fourteen columns fit 1,400 px without a horizontal scroll; shown with ``placeholder=""``
-# (EMPTY) so a missing value is an empty cell, never "None".
+# LLM page tables: every column named for a reader; the call log's twelve columns (tokens in
+# one, the route beside the model) have pixel widths that fit 1,400 px without a scroll.
+# Shown with ``placeholder=""`` (EMPTY): a missing value is an empty cell, never "None".
 EMPTY = ""
 _text = st.column_config.TextColumn
-LLM_CALLS = {
-    "id": st.column_config.NumberColumn("call", width="small", format="%d"),
-    "created_at": st.column_config.DatetimeColumn("time", format=SHORT_TIME, width="small"),
-    "trigger": _text("trigger", width="small"),
-    "status": _text("status", width="small"),
-    "route": _text("route", width="small"),
-    "model": _text("model", width="medium"),
-    "cost_usd": _money("cost", format=fmt.COST_COLUMN, width="small"),
-    "latency_ms": _money("latency (ms)", format="%.0f", width="small"),
-    "bias": _text("bias", width="small"),
-    "confidence": _money("confidence", format="%.2f", width="small"),
-    "action": _text("action", width="small"),
-    "error": _text("error", width="medium"),
-    "input_tokens": st.column_config.NumberColumn("tokens in", width="small"),
-    "output_tokens": st.column_config.NumberColumn("tokens out", width="small"),
+LLM_CALLS = {  # pixel widths summing to 900: the main column is ~940 px at 1,400
+    "id": st.column_config.NumberColumn("call", width=50, format="%d"),
+    "created_at": st.column_config.DatetimeColumn("time", format=SHORT_TIME, width=105),
+    "trigger": _text("trigger", width=75),
+    "status": _text("status", width=65),
+    "cost_usd": _money("cost", format=fmt.COST_COLUMN, width=70),
+    "bias": _text("bias", width=70),
+    "confidence": _money("confidence", format="%.2f", width=75),
+    "action": _text("action", width=60),
+    "latency_ms": _money("latency ms", format="%.0f", width=75),
+    "tokens": _text("tokens in / out", width=95),
+    "model": _text("model", width=100),
+    "error": _text("error", width=60),
 }
 LLM_HEADLINES = {
     "received_at": _time("received"),
@@ -133,8 +131,7 @@ LLM_ROUTES = {
     "calls": st.column_config.NumberColumn("calls"),
 }
 LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
-                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "route",
-                  "model")
+                  "action", "latency_ms", "tokens", "model", "error")
 RUNS = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
     "created_at": _time("created"),
