@@ -78,16 +78,16 @@ DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons"
 # Shown with ``placeholder=""`` (EMPTY): a missing value is an empty cell, never "None".
 EMPTY = ""
 _text = st.column_config.TextColumn
-LLM_CALLS = {  # pixel widths summing to 900: the main column is ~940 px at 1,400
+LLM_CALLS = {  # pixel widths summing to 915: the main column is ~940 px at 1,400
     "id": st.column_config.NumberColumn("call", width=50, format="%d"),
     "created_at": st.column_config.DatetimeColumn("time", format=SHORT_TIME, width=105),
-    "trigger": _text("trigger", width=75),
+    "trigger": _text("trigger", width=100),
     "status": _text("status", width=65),
     "cost_usd": _money("cost", format=fmt.COST_COLUMN, width=70),
-    "bias": _text("bias", width=70),
+    "bias": _text("bias", width=65),
     "confidence": _money("confidence", format="%.2f", width=75),
     "action": _text("action", width=60),
-    "latency_ms": _money("latency ms", format="%.0f", width=75),
+    "latency_ms": _money("latency ms", format="%.0f", width=70),
     "tokens": _text("tokens in / out", width=95),
     "model": _text("model", width=100),
     "error": _text("error", width=60),
