@@ -139,6 +139,7 @@ def heatmap(daily: pd.DataFrame, weeks_shown: int = 8) -> go.Figure:
     # No figure title: the page's heading names it, and a title would sit on the weekdays.
     figure.update_layout(
         height=max(140, 50 + 44 * len(labels)), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        yaxis={"autorange": "reversed", "type": "category"}, xaxis={"side": "top"},
+        yaxis={"autorange": "reversed", "type": "category", "showgrid": False},
+        xaxis={"side": "top", "showgrid": False}, plot_bgcolor="#f4f4f4",
     )
     return figure
