@@ -81,3 +81,4 @@ def test_the_sentiment_panel_stays_lowest_and_no_indicator_means_no_panel():
                                indicators=raw([1, 1]).assign(rsi=math.nan, macd=math.nan))
     assert {t.name for t in plain.data}.isdisjoint({"RSI", "MACD"})
     assert plain.layout.height == 520
+
