@@ -1,10 +1,11 @@
-"""Bot control: start/stop the process via supervisor; halt, resume and flatten via commands."""
+"""Bot control: start/stop the process via supervisor; halt, resume and flatten via commands;
+the tail of the bot's log."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import bot_down, db_size_views, frame, plain, tables, zones
+from dashboard import bot_down, db_size_views, frame, log_tail, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import ops_store, report_queries
 from shared.persistence.db import write_transaction
@@ -103,6 +104,33 @@ def outcomes_panel() -> None:
 
 
 outcomes_panel()
+
+
+@st.fragment
+def log_panel() -> None:
+    st.subheader("Bot log")
+    path = log_tail.bot_log_path()
+    level_column, lines_column, refresh_column = st.columns([3, 3, 2])
+    minimum = level_column.segmented_control(
+        "Level (and above)", log_tail.FILTER_LEVELS, default=log_tail.Level.INFO,
+        format_func=lambda level: level.name, key="log_level") or log_tail.Level.INFO
+    count = lines_column.selectbox("Lines", log_tail.LINE_CHOICES, index=1, key="log_lines")
+    refresh_column.button("Refresh log", key="log_refresh")
+    tail = log_tail.read_tail(path)
+    if tail.problem is not None:
+        st.info(plain.escape(tail.problem))
+        return
+    lines = log_tail.filtered(tail, minimum, count)
+    read = db_size_views.human_bytes(tail.bytes_read)
+    whole = db_size_views.human_bytes(tail.file_bytes)
+    st.caption(plain.escape(f"{path}: {len(lines)} line(s) at {minimum.name} or above, from the "
+                            f"last {read} of {whole}" if tail.truncated else
+                            f"{path}: {len(lines)} line(s) at {minimum.name} or above"))
+    st.code("\n".join(lines) or "(no line at this level)", language=None, wrap_lines=True,
+            height=420)
+
+
+log_panel()
 
 
 @st.fragment(run_every=60)

@@ -67,15 +67,14 @@ def status_panel() -> None:
     st.plotly_chart(llm_reports.cost_chart(history), key="llm_cost")
     if llm.routes or len(routes) > 1:
         st.caption("Cost per model route (llm.routes; every call logged, all days)")
-        st.dataframe(routes, hide_index=True, column_config=tables.LLM_ROUTES)
+        st.dataframe(routes, hide_index=True, column_config=tables.LLM_ROUTES,
+                     placeholder=tables.EMPTY)
     st.subheader("Detector")
     st.caption(f"Triggers: {plain.escape(', '.join(settings.events.triggers) or 'none')}; "
                f"cooldown "
                f"{settings.events.cooldown_minutes:g} min (bar time)")
-    st.dataframe(zones.in_zone(detector, zone), hide_index=True, column_config={
-        "last": st.column_config.DatetimeColumn("last", format=tables.TIME),
-        "cooldown_left_min": st.column_config.NumberColumn("cooldown left (min)",
-                                                           format="%.1f")})
+    st.dataframe(zones.in_zone(detector, zone), hide_index=True,
+                 column_config=tables.LLM_DETECTOR, placeholder=tables.EMPTY)
 
 
 def ask(notes: str, context: str) -> None:
@@ -161,13 +160,14 @@ def log_panel() -> None:
         details = {r.call_id: r for r in llm_store.recent_calls(conn, 200)}
     zone = frame.display_zone()
     if not news.empty:
-        st.dataframe(zones.in_zone(news, zone, ("created_at",)), hide_index=True, column_config={
-            "score": st.column_config.NumberColumn(
-                "score", format="%+.2f", help="Sentiment in [-1, 1]; empty until scored")})
+        st.dataframe(zones.in_zone(news, zone, ("created_at",)), hide_index=True,
+                     column_config=tables.LLM_HEADLINES, placeholder=tables.EMPTY)
     st.subheader("Calls")
     st.caption(f"Times in {zones.zone_label(zone)}")
-    st.dataframe(zones.in_zone(calls, zone, ("created_at",)), hide_index=True,
-                 column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER)
+    st.dataframe(llm_reports.calls_shown(zones.in_zone(calls, zone, ("created_at",))),
+                 hide_index=True,
+                 column_config=tables.LLM_CALLS, column_order=tables.LLM_CALL_ORDER,
+                 placeholder=tables.EMPTY)
     if details:
         chosen = st.selectbox("Call", list(details), format_func=lambda i: (
             f"#{i} {details[i].trigger} {details[i].status} "
@@ -222,7 +222,8 @@ if (llm_verdict := evaluation_views.headline(llm_evaluations)) is None:
     st.info(evaluation_views.how_to("llm"))
 else:
     st.text(llm_verdict)
-    st.dataframe(evaluation_views.evidence_frame(llm_evaluations), hide_index=True)
+    st.dataframe(evaluation_views.evidence_frame(llm_evaluations), hide_index=True,
+                 placeholder=tables.EMPTY)
 
 
 def calibration_panel() -> None:
@@ -243,14 +244,12 @@ def calibration_panel() -> None:
     if not scored:
         return
     st.plotly_chart(llm_calibration.reliability_figure(scored), key="llm_reliability")
-    columns = {name: st.column_config.NumberColumn(format="percent")
-               for name in ("hit_rate", "hit_low", "hit_high", "mean_confidence", "base_rate")}
-    columns["brier"] = st.column_config.NumberColumn(format="%.3f")
     for title, table in (("By confidence decile", llm_calibration.decile_frame(scored)),
                          ("By trigger", llm_calibration.trigger_frame(scored)),
                          ("By model and mode", llm_calibration.model_frame(scored))):
         st.caption(title)
-        st.dataframe(table, hide_index=True, column_config=columns)
+        st.dataframe(table, hide_index=True, column_config=tables.LLM_CALIBRATION,
+                     placeholder=tables.EMPTY)
 
 
 calibration_panel()
@@ -269,7 +268,7 @@ def finetune_panel() -> None:
                "route only once its held-out evaluation shows a Brier score not above its "
                "base model's")
     st.dataframe(zones.in_zone(jobs, frame.display_zone(), ("created_at",)), hide_index=True,
-                 column_config=tables.FINETUNE_JOBS)
+                 column_config=tables.FINETUNE_JOBS, placeholder=tables.EMPTY)
 
 
 finetune_panel()

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import evaluation_views, frame, memory_views, plain, tables
+from dashboard import (
+    db_size_views,
+    evaluation_views,
+    export_files,
+    frame,
+    memory_views,
+    plain,
+    tables,
+)
 from shared.domain.rules import RuleStatus
 from shared.persistence import learning_reports, memory_calibration, rules_store
 from shared.persistence.db import write_transaction
@@ -192,7 +200,7 @@ if start_export:
         st.error("Upload to: expected s3://bucket/prefix")
     else:
         token = uuid.uuid4().hex
-        folder = frame.db_path().parent / "exports"
+        folder = export_files.exports_folder(frame.db_path())
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / f"training-{since_day.isoformat()}-{token[:8]}.jsonl"
         argv = memory_views.export_command(sys.executable, frame.db_path(), frame.config_path(),
@@ -224,6 +232,42 @@ def exports_panel() -> None:
             st.caption(plain.escape(" · ".join(str(f) for f in files if f)))
         else:
             st.error(label)
+    done = {run.id for run in runs if run.status == "done"}
+    if not done <= st.session_state.setdefault("exports_done", done):
+        # An export finished: rerun the page once so its download buttons appear now.
+        st.session_state["exports_done"] = done
+        st.rerun(scope="app")
 
 
 exports_panel()
+
+
+def export_downloads() -> None:
+    """Download buttons for the files of the finished exports (outside the 1-s fragment: a
+    button redrawn every second would lose its file while the browser fetches it)."""
+    with frame.reader() as conn:
+        runs = memory_views.export_rows(conn) if conn is not None else []
+    finished = {run.id: run for run in runs if run.status == "done"}
+    if not finished:
+        return
+    chosen = finished[st.selectbox(
+        "Download the files of", list(finished), key="export_download_run",
+        format_func=lambda run_id: f"Export {run_id} (since "
+                                   f"{finished[run_id].request.get('since')})")]
+    folder = export_files.exports_folder(frame.db_path())
+    files = export_files.export_files(chosen.result, folder)
+    if not files:
+        st.info("This export wrote no file.")
+    for column, item in zip(st.columns(max(1, len(files))), files, strict=False):
+        if item.path is None:
+            column.error(plain.escape(item.problem or "not offered"))
+            continue
+        column.download_button(
+            f"Download {item.kind} ({db_size_views.human_bytes(item.size_bytes)})",
+            export_files.reader(item.path), item.name, export_files.JSONL_MIME,
+            on_click="ignore", key=f"export_{chosen.id}_{item.kind}")
+    if chosen.result.get("no_training_reason"):
+        st.caption(plain.escape(f"No training file: {chosen.result['no_training_reason']}"))
+
+
+export_downloads()

@@ -48,6 +48,7 @@ def live_panel() -> None:
         since = (last_ts or frame.utc_now()) - timedelta(hours=window_hours)
         bars = report_queries.bars_frame(conn, symbol, since)
         sentiment = report_queries.sentiment_frame(conn, symbol, since)
+        indicators = report_queries.indicators_frame(conn, symbol, since)
         trades = reports.trades_frame(conn)
         decisions = report_queries.decisions_frame(conn, limit=25)
         ticket = trade_controls.read_ticket(conn, symbol)
@@ -81,7 +82,7 @@ def live_panel() -> None:
         st.plotly_chart(charts.price_chart(
             bars, shown_trades, settings.dashboard.chart_max_points,
             f"{symbol} last {window_hours} h ({zones.zone_label(zone)})", sentiment, zone,
-            trader_view.position_view(state), levels), key="price")
+            trader_view.position_view(state), levels, indicators), key="price")
     if not trades.empty:
         st.subheader("Equity")
         st.plotly_chart(charts.equity_chart(shown_trades,

@@ -1,4 +1,5 @@
-"""Trades & performance: filtered trade log, metrics, P&L by hour and regime, CSV/JSON export."""
+"""Trades & performance: filtered trade log, metrics, P&L calendar, P&L by hour and regime,
+CSV/JSON export."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from dashboard import backtest_charts, charts, frame, reports, tables, zones
+from dashboard import backtest_charts, charts, frame, pnl_calendar, reports, tables, zones
 from shared.domain import metrics
 from shared.domain.instruments import usd_to_cents
 from shared.persistence import journal_store, report_queries
@@ -73,6 +74,15 @@ table = zones.in_zone(reports.trades_table(trades), zone)
 st.caption(f"Times in {zones.zone_label(zone)}")
 st.plotly_chart(charts.equity_chart(table, settings.broker.paper_starting_equity_usd),
                 key="equity")
+st.subheader("P&L calendar")
+daily = pnl_calendar.daily_frame(trades, zone)
+st.caption("Days are CME trading days (17:00 CT to 16:00 CT, named by the day they end), by "
+           f"exit time; exit times in {zones.zone_label(zone)}")
+st.plotly_chart(pnl_calendar.heatmap(daily), key="pnl_calendar")
+by_week, by_month, by_day = st.tabs(["Weekly", "Monthly", "Daily"])
+by_week.dataframe(pnl_calendar.weekly_table(daily), hide_index=True, key="calendar_weeks")
+by_month.dataframe(pnl_calendar.monthly_table(daily), hide_index=True, key="calendar_months")
+by_day.dataframe(pnl_calendar.day_table(daily, zone), hide_index=True, key="calendar_days")
 groups = metrics.breakdowns(trades)
 left, right = st.columns(2)
 left.plotly_chart(charts.pnl_bar_chart(

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import fmt, session_lines
+from dashboard import indicators as indicator_data
 from dashboard.trader_view import PositionView
 
 
@@ -44,11 +45,13 @@ def price_chart(
     bars: pd.DataFrame, trades: pd.DataFrame, max_points: int, title: str = "",
     sentiment: pd.DataFrame | None = None, zone: str | None = None,
     position: PositionView | None = None, levels: Mapping[str, float] | None = None,
+    indicators: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Candles with EMA and Bollinger overlays and trade entry/exit markers (downsampled in UTC,
     shown in ``zone``); the open position's entry, stop and target when given; the session
-    levels (label -> price, ``dashboard.session_lines``) when given; the rolling sentiment in a
-    panel below when given."""
+    levels (label -> price, ``dashboard.session_lines``) when given; RSI and MACD panels (the
+    regime's not-tradable stretches shaded) and the rolling sentiment in panels below when
+    given."""
     candles, step = downsample_ohlc(bars, max_points)
     first_candle = candles.index.min() if len(candles) else None
     if zone is not None and len(candles):
@@ -65,9 +68,10 @@ def price_chart(
                                     name=f"EMA {span}", line={"width": 1, "color": color}))
     middle = close.rolling(20).mean()
     spread = 2 * close.rolling(20).std(ddof=0)
-    bands = (("Bollinger upper", middle + spread), ("Bollinger lower", middle - spread))
-    for name, values in bands:
+    bands = (("Bollinger bands", middle + spread), ("Bollinger lower", middle - spread))
+    for name, values in bands:  # one legend entry for both bands (a shorter legend)
         figure.add_trace(go.Scatter(x=candles.index, y=values, name=name,
+                                    legendgroup="bollinger", showlegend=name.endswith("bands"),
                                     line={"width": 1, "dash": "dot", "color": "grey"}))
     if not trades.empty:
         shown = trades if first_candle is None else trades[trades["entry_ts"] >= first_candle]
@@ -85,15 +89,98 @@ def price_chart(
                 "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.17, "xanchor": "left", "x": 0},
     )
+    panels: list[tuple[str, dict]] = []
+    if indicators is not None:
+        frame = indicator_data.indicator_frame(indicators, step)
+        if indicator_data.has_values(frame):
+            frame = _shown_in(frame, zone)
+            add_indicator_panels(figure, frame)
+            panels += [("yaxis3", {"range": [0, 100], "title": "RSI",
+                                   "tickvals": [30, 50, 70]}),
+                       ("yaxis4", {"title": "MACD", "zeroline": True})]
     if sentiment is not None and not sentiment.empty:
         add_sentiment_panel(figure, sentiment["sentiment"], step, zone)
+        panels.append(("yaxis2", {"range": [-1.05, 1.05], "title": "sentiment",
+                                  "zeroline": True}))
+    stack_panels(figure, panels)
     return figure
+
+
+PANEL_PX = 130  # height of one panel under the candles
+PRICE_PX = 400
+LEGEND_PX = 150  # under the time axis: the legend's rows at 1,024 px, not taken from the plot
+
+
+def stack_panels(figure: go.Figure, panels: list[tuple[str, dict]]) -> None:
+    """Stack ``panels`` (y axis name, its settings) under the candles, top to bottom, on the
+    one time axis (make_subplots costs ~0.1 s per figure); the time axis under the lowest and
+    the legend in a bottom margin of its own, so a legend wrapping into rows at 1,024 px does
+    not squeeze the panels."""
+    if not panels:
+        return
+    plot_px = PRICE_PX + PANEL_PX * len(panels)
+    height = plot_px + 40 + LEGEND_PX
+    gap = 24 / plot_px
+    share = PANEL_PX / plot_px
+    bottom = 0.0
+    layout: dict = {}
+    for name, settings in reversed(panels):
+        layout[name] = {**settings, "domain": [bottom, bottom + share - gap],
+                        "title": {"text": settings["title"], "font": {"size": 11}}}
+        bottom += share
+    layout["yaxis"] = {"domain": [bottom, 1.0]}
+    lowest = panels[-1][0].replace("axis", "")
+    figure.update_layout(height=height, xaxis={"anchor": lowest}, margin={"b": LEGEND_PX},
+                         legend={"y": -48 / plot_px}, **layout)
+
+
+def _shown_in(frame: pd.DataFrame, zone: str | None) -> pd.DataFrame:
+    if zone is not None and len(frame) and frame.index.tz is not None:
+        frame = frame.copy()
+        frame.index = wall_clock(frame.index.tz_convert(zone))
+    return frame
+
+
+NOT_TRADABLE = "Not tradable (regime)"
+
+
+def add_indicator_panels(figure: go.Figure, frame: pd.DataFrame) -> None:
+    """RSI (y3, 30/70 guides) and MACD (y4: histogram, line, signal) below the candles, and
+    the regime's not-tradable stretches shaded grey across every panel."""
+    times = frame.index
+    # RSI and the histogram are named by their panel's axis title, not in the legend
+    figure.add_trace(go.Scatter(x=times, y=frame["rsi"].tolist(), name="RSI", yaxis="y3",
+                                mode="lines", line={"width": 1, "color": "#6a3d9a"},
+                                showlegend=False,
+                                hovertemplate="RSI %{y:.1f}<extra></extra>"))
+    for level in (30, 70):
+        figure.add_shape(type="line", xref="x domain", x0=0, x1=1, yref="y3", y0=level,
+                         y1=level, line={"width": 1, "dash": "dot", "color": "#999999"})
+    hist = frame["macd_hist"]
+    figure.add_trace(go.Bar(
+        x=times, y=hist.tolist(), name="MACD histogram", yaxis="y4", showlegend=False,
+        marker_color=["#1a9641" if v >= 0 else "#d7191c" for v in hist.fillna(0)],
+        hovertemplate="histogram %{y:.2f}<extra></extra>"))
+    for column, name, color in (("macd", "MACD", "#1f77b4"),
+                                ("macd_signal", "MACD signal", "#ff7f0e")):
+        figure.add_trace(go.Scatter(x=times, y=frame[column].tolist(), name=name, yaxis="y4",
+                                    mode="lines", line={"width": 1, "color": color},
+                                    hovertemplate=f"{name} %{{y:.2f}}<extra></extra>"))
+    spans = indicator_data.non_tradable_spans(frame)
+    for start, end in spans:
+        figure.add_shape(type="rect", xref="x", x0=start, x1=end, yref="paper", y0=0, y1=1,
+                         fillcolor="#7f7f7f", opacity=0.15, line_width=0, layer="below")
+    if spans:  # the shading's legend entry
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=NOT_TRADABLE,
+                                    marker={"symbol": "square", "size": 12, "color": "#bfbfbf"},
+                                    yaxis="y3", hoverinfo="skip"))
 
 
 def add_sentiment_panel(
     figure: go.Figure, sentiment: pd.Series, step: str, zone: str | None = None
 ) -> None:
-    """The rolling sentiment in [-1, 1] on a second y axis below the candles (same time axis)."""
+    """The rolling sentiment in [-1, 1] on a second y axis below the candles (same time axis);
+    ``stack_panels`` places it."""
     series = sentiment.astype(float)
     if step != "raw" and len(series) > 1:
         series = series.resample(step).last().dropna()
@@ -104,12 +191,6 @@ def add_sentiment_panel(
         line={"width": 1, "color": "purple"}, fill="tozeroy",
         hovertemplate="sentiment %{y:+.2f}<extra></extra>",
     ))
-    # Two stacked y axes on one x axis (make_subplots costs ~0.1 s per figure).
-    figure.update_layout(
-        height=600, yaxis={"domain": [0.3, 1.0]},
-        yaxis2={"domain": [0.0, 0.22], "range": [-1.05, 1.05], "title": "sentiment",
-                "zeroline": True},
-    )
 
 
 ENTRY_MARKERS = {

@@ -139,6 +139,24 @@ def _call_columns(call: llm_store.LlmCallRow) -> dict[str, Any]:
     return {name: values[name] for name in CALL_COLUMNS}
 
 
+def calls_shown(calls: pd.DataFrame) -> pd.DataFrame:
+    """The call log as the page's table shows it, narrow enough for 1,400 px: tokens as one
+    ``in / out`` column and the route beside the model when one chose it (none when the
+    default did); missing values stay missing (an empty cell)."""
+    shown = calls.copy()
+    shown["tokens"] = [
+        None if pd.isna(i) and pd.isna(o) else f"{_count(i)} / {_count(o)}"
+        for i, o in zip(calls["input_tokens"], calls["output_tokens"], strict=True)]
+    shown["model"] = [
+        m if not r or r == "default" or pd.isna(r) else f"{r} · {m}"
+        for m, r in zip(calls["model"], calls["route"], strict=True)]
+    return shown
+
+
+def _count(value: object) -> str:
+    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 HEADLINE_COLUMNS = ["received_at", "source", "headline", "score", "scorer"]
 
 

@@ -73,29 +73,65 @@ DECISIONS = {
 }
 DECISION_ORDER = ("ts", "verdict", "action_taken", "final_confidence", "reasons", "close",
                   "signal_action", "risk_rule")
-LLM_CALLS = {
-    "created_at": _time("time"),
-    "cost_usd": _money("cost", format=fmt.COST_COLUMN),
-    "latency_ms": _money("latency ms", format="%.0f"),
-    "confidence": _money("confidence", format="%.2f"),
-    "error": st.column_config.TextColumn("error", width="medium"),
-    "input_tokens": st.column_config.NumberColumn("tokens in"),
-    "output_tokens": st.column_config.NumberColumn("tokens out"),
+# LLM page tables: every column named for a reader; the call log's twelve columns (tokens in
+# one, the route beside the model) have pixel widths that fit 1,400 px without a scroll.
+# Shown with ``placeholder=""`` (EMPTY): a missing value is an empty cell, never "None".
+EMPTY = ""
+_text = st.column_config.TextColumn
+LLM_CALLS = {  # pixel widths summing to 915: the main column is ~940 px at 1,400
+    "id": st.column_config.NumberColumn("call", width=50, format="%d"),
+    "created_at": st.column_config.DatetimeColumn("time", format=SHORT_TIME, width=105),
+    "trigger": _text("trigger", width=100),
+    "status": _text("status", width=65),
+    "cost_usd": _money("cost", format=fmt.COST_COLUMN, width=70),
+    "bias": _text("bias", width=65),
+    "confidence": _money("confidence", format="%.2f", width=75),
+    "action": _text("action", width=60),
+    "latency_ms": _money("latency ms", format="%.0f", width=70),
+    "tokens": _text("tokens in / out", width=95),
+    "model": _text("model", width=100),
+    "error": _text("error", width=60),
+}
+LLM_HEADLINES = {
+    "received_at": _time("received"),
+    "created_at": _time("received"),
+    "source": _text("source", width="small"),
+    "headline": _text("headline", width="large"),
+    "score": st.column_config.NumberColumn(
+        "score", format="%+.2f", width="small", help="Sentiment in [-1, 1]; empty until scored"),
+    "scorer": _text("scored by", width="small"),
+}
+LLM_DETECTOR = {
+    "trigger": _text("trigger"),
+    "last": _time("last fired"),
+    "cooldown_left_min": st.column_config.NumberColumn("cooldown left (min)", format="%.1f"),
+}
+LLM_CALIBRATION = {
+    "calls": st.column_config.NumberColumn("calls", width="small"),
+    "hit_rate": st.column_config.NumberColumn("hit rate", format="percent"),
+    "hit_low": st.column_config.NumberColumn("hit rate low (95 %)", format="percent"),
+    "hit_high": st.column_config.NumberColumn("hit rate high (95 %)", format="percent"),
+    "mean_confidence": st.column_config.NumberColumn("mean confidence", format="percent"),
+    "brier": st.column_config.NumberColumn("Brier", format="%.3f"),
+    "base_rate": st.column_config.NumberColumn("commonest move", format="percent"),
 }
 FINETUNE_JOBS = {
     "created_at": _time("started"),
+    "held out": st.column_config.NumberColumn("held out", width="small"),
+    "examples": st.column_config.NumberColumn("examples", width="small"),
     "estimate_usd": _money("estimate", format=fmt.USD_COLUMN),
     "base Brier": _money("base Brier", format="%.3f"),
     "custom Brier": _money("custom Brier", format="%.3f"),
     "note": st.column_config.TextColumn("note", width="large"),
 }
 LLM_ROUTES = {
+    "route": st.column_config.TextColumn("route"),
+    "model": st.column_config.TextColumn("model", width="large"),
     "cost_usd": _money("cost", format=fmt.COST_COLUMN),
     "calls": st.column_config.NumberColumn("calls"),
 }
 LLM_CALL_ORDER = ("id", "created_at", "trigger", "status", "cost_usd", "bias", "confidence",
-                  "action", "latency_ms", "input_tokens", "output_tokens", "error", "route",
-                  "model")
+                  "action", "latency_ms", "tokens", "model", "error")
 RUNS = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
     "created_at": _time("created"),

@@ -45,6 +45,24 @@ def sentiment_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> p
     return _utc(frame, "ts").set_index("ts")
 
 
+def indicators_frame(conn: sqlite3.Connection, symbol: str, since: datetime) -> pd.DataFrame:
+    """RSI, MACD (line, signal, histogram) and the regime's tradable flag of each journaled
+    decision of ``symbol`` from ``since`` on (by time); NaN where the features were warming up
+    or not journaled."""
+    frame = pd.read_sql_query(
+        "SELECT ts, json_extract(features_json, '$.rsi') AS rsi, "
+        "json_extract(features_json, '$.macd') AS macd, "
+        "json_extract(features_json, '$.macd_signal') AS macd_signal, "
+        "json_extract(features_json, '$.macd_hist') AS macd_hist, "
+        "json_extract(regime_json, '$.tradable') AS tradable FROM decisions "
+        "WHERE symbol = ? AND ts >= ? ORDER BY ts",
+        conn, params=(symbol, to_text(since)),
+    )
+    for column in ("rsi", "macd", "macd_signal", "macd_hist", "tradable"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return _utc(frame, "ts").set_index("ts")
+
+
 def last_bar_time(conn: sqlite3.Connection, symbol: str) -> datetime | None:
     """Start time of the newest stored bar of ``symbol``."""
     row = conn.execute("SELECT MAX(ts) FROM bars WHERE symbol = ?", (symbol,)).fetchone()
