@@ -1,14 +1,14 @@
 """Probation: a candidate that lacked out-of-sample power keeps gathering evidence.
 
 A rule mined from a few trades a day cannot pass a gate of a few days, however real its edge
-(``docs/evaluation.md``). So a candidate that did not pass its first gate is not forgotten: it
-is put on probation (journaled, ``probation_store``) with that gate's per-trade effects, and
-each later review gates it on the NEW days only (trading days after the last day in its
-evidence, so never a day of its mining window) and adds their effects. Once the trades it
-touched out of sample reach ``learning.min_sample`` it is tested once on all of them (the
-placebo test over the pooled days) and either passes (a rule is proposed with that evidence)
-or fails (dropped); one that does not reach the sample within ``learning.probation_reviews``
-reviews expires.
+(``docs/evaluation.md``). So a candidate whose first gate acted on (refused or changed) fewer
+than ``learning.min_sample`` trades, and did not pass, is put on probation (journaled,
+``probation_store``) with that gate's per-trade effects. Each later review gates it on the NEW
+days only (trading days after the last day in its evidence, so never a day of its mining
+window) and adds their effects. Once the trades it acted on out of sample reach
+``learning.min_sample`` it is tested once on all of them (the placebo test over the pooled
+days) and either passes (a rule is proposed with that evidence) or fails (dropped); one that
+does not reach the sample within ``learning.probation_reviews`` reviews expires.
 
 False positives stay controlled: a candidate is tested at most twice, its first gate and this
 final test, each spending half of ``learning.gate_alpha`` (so its chance of passing by noise
@@ -41,6 +41,14 @@ def first_gate_alpha(learning: LearningConfig) -> float:
 def final_test_alpha(learning: LearningConfig) -> float:
     """The level of a review's probation tests: the rest of alpha."""
     return learning.gate_alpha * (1.0 - FIRST_GATE_SHARE)
+
+
+def lacked_power(result: GateResult, learning: LearningConfig) -> bool:
+    """A first gate where the rule acted on (refused or changed) fewer than ``min_sample``
+    trades: too few to judge, so the candidate goes on probation (one that acted on enough
+    and failed is dropped)."""
+    effects = result.effects
+    return len(effects.removed_cents) + len(effects.changed_cents) < learning.min_sample
 
 
 def evidence_of(result: GateResult, days: list[str]) -> dict[str, Any]:
@@ -114,6 +122,7 @@ def final_test(row: ProbationRow, evidence: dict[str, Any], learning: LearningCo
     return FinalTest(row, evidence, p_value, document)
 
 
-def touched(evidence: dict[str, Any]) -> int:
-    """The trades the candidate touched out of sample so far."""
-    return effects_of(evidence).touched
+def acted_on(evidence: dict[str, Any]) -> int:
+    """The trades the candidate refused or changed out of sample so far (the trades an entry
+    it freed allowed carry no evidence: the placebo test counts them on both sides)."""
+    return len(evidence["removed_cents"]) + len(evidence["changed_cents"])

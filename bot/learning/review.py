@@ -32,7 +32,7 @@ from bot.learning.gate import GateInputs, GateResult, bar_data, gate, gate_basel
 from bot.learning.gate_llm import applied_replies
 from bot.learning.lesson import ask_lesson
 from bot.learning.oos_stats import benjamini_hochberg
-from bot.learning.probation import first_gate_alpha
+from bot.learning.probation import first_gate_alpha, lacked_power
 from bot.learning.probation_review import ProbationOutcome
 from bot.learning.proposal_notice import record_proposals
 from bot.learning.proposals import MiningLimits, Proposal, propose
@@ -167,7 +167,7 @@ def _review(
     probation = _probation(conn, settings, clock, day, day_end, approved, wall_clock, report)
     if learning.probation_reviews and windows.mining:
         unpassed = [(p, r) for p, r, ok in zip(fresh, results, passed, strict=True)
-                    if isinstance(r, GateResult) and not ok]
+                    if isinstance(r, GateResult) and not ok and lacked_power(r, learning)]
         probation.started = probation_review.start(
             conn, report.day, windows.mining[-1], unpassed,
             [d.isoformat() for d in windows.gate], wall_clock())
