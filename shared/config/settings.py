@@ -772,9 +772,9 @@ class LearningConfig(Section):
     gate_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the gate's permutation test")
     probation_reviews: int = Field(
         30, ge=0, le=250,
-        description="A candidate whose first gate touched under min_sample trades stays on "
+        description="A candidate whose first gate acted on under min_sample trades stays on "
                     "probation up to this many reviews, adding each new day's trades to its "
-                    "out-of-sample evidence until it touched min_sample, then is tested once "
+                    "out-of-sample evidence until it acted on min_sample, then is tested once "
                     "more (0 = no probation)")
     auto_apply: bool = Field(
         False, description="Approve a proposal (author 'auto') when it passed out of sample")
