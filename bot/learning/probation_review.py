@@ -123,8 +123,12 @@ class _Cached:
         key = tuple(days)
         if key not in self.spans:
             inputs = self.inputs_for(days)
-            baseline = (gate_baseline(self.settings, inputs, self.approved)
-                        if isinstance(inputs, GateInputs) else None)
+            baseline = None
+            if isinstance(inputs, GateInputs):
+                baseline = gate_baseline(self.settings, inputs, self.approved)
+            else:
+                logger.warning("probation: %s: %s (no evidence added for them)",
+                               inputs.get("error"), [d.isoformat() for d in days])
             self.spans[key] = (inputs, baseline)
         return self.spans[key]
 
@@ -135,7 +139,6 @@ def _with_new_days(settings: Settings, row: ProbationRow, days: list[date], cach
     names = [d.isoformat() for d in days]
     inputs, baseline = cached.get(days)
     if not isinstance(inputs, GateInputs):
-        logger.warning("probation #%d: %s: %s", row.id, inputs.get("error"), names)
         empty = {"days": names, "bars": 0, "removed_cents": [], "added_cents": [],
                  "changed_cents": [], "without_pnls_cents": []}
         return merged(row.evidence, empty)
