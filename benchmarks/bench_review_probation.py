@@ -9,7 +9,7 @@ their first gate or after probation), the first review that passed the planted l
 the open bucket with high volatility), and the probations by how they ended. ``--plain``: the
 same market with nothing planted (every pass is then a false discovery). Asserts nothing.
 Usage: ``python benchmarks/bench_review_probation.py [--seeds 1 2 3] [--days 36]
-[--reviews 15] [--plain] [--work FOLDER]``.
+[--reviews 15] [--plain] [--probation-trades N] [--work FOLDER]``.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ def is_exact(params_json: str, kind: str) -> bool:
             and bucket["time_bucket"] == "open" and bucket["volatility"] == "high")
 
 
-def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool
-                ) -> dict[str, Any]:
+def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
+                probation_trades: int = 0) -> dict[str, Any]:
     """Journal one seed's market and review it daily; summarise the proposals."""
-    settings = multi_day_settings({"learning": LEARNING, "engine": {"bars_retention_days": 14}})
+    learning = LEARNING | {"probation_trades": probation_trades}
+    settings = multi_day_settings({"learning": learning, "engine": {"bars_retention_days": 14}})
     edge = planted_edge("open_high_vol_longs" if planted else None)
     data = plant(engine_data(multi_day_bars(seed, days)), edge, settings.features,
                  settings.regime)
@@ -98,12 +99,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=36, help="trading days of market per seed")
     parser.add_argument("--reviews", type=int, default=15, help="daily reviews from 2025-03-31")
     parser.add_argument("--plain", action="store_true", help="nothing planted (noise rate)")
+    parser.add_argument("--probation-trades", type=int, default=0,
+                        help="learning.probation_trades (0 = min_sample, 8)")
     parser.add_argument("--work", type=Path, help="folder for the journals (kept)")
     args = parser.parse_args()
 
     def run(work: Path) -> None:
         for seed in args.seeds:
-            print(json.dumps(review_seed(work, seed, args.days, args.reviews, not args.plain)),
+            print(json.dumps(review_seed(work, seed, args.days, args.reviews, not args.plain,
+                                         args.probation_trades)),
                   flush=True)
 
     if args.work:

@@ -44,11 +44,16 @@ def final_test_alpha(learning: LearningConfig) -> float:
 
 
 def lacked_power(result: GateResult, learning: LearningConfig) -> bool:
-    """A first gate where the rule acted on (refused or changed) fewer than ``min_sample``
-    trades: too few to judge, so the candidate goes on probation (one that acted on enough
-    and failed is dropped)."""
+    """A first gate where the rule acted on (refused or changed) fewer trades than a
+    probation's test needs (``probation_sample``): too few to judge, so the candidate goes on
+    probation (one that acted on enough and failed is dropped)."""
     effects = result.effects
-    return len(effects.removed_cents) + len(effects.changed_cents) < learning.min_sample
+    return len(effects.removed_cents) + len(effects.changed_cents) < probation_sample(learning)
+
+
+def probation_sample(learning: LearningConfig) -> int:
+    """Trades refused or changed out of sample before a probation's test."""
+    return learning.probation_trades or learning.min_sample
 
 
 def evidence_of(result: GateResult, days: list[str]) -> dict[str, Any]:

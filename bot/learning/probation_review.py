@@ -2,7 +2,7 @@
 
 ``start`` journals each candidate whose first gate ran but did not pass, with that gate's
 evidence. ``advance`` gates every candidate on probation on the days after its evidence (the
-reviewed day, normally), adds them, and when a candidate acted on ``learning.min_sample`` trades
+reviewed day, normally), adds them, and when a candidate acted on ``probation_sample`` trades
 out of sample tests it once over all of them; the tests of one review are corrected together
 (Benjamini-Hochberg at ``final_test_alpha``). See ``probation`` for the reasoning.
 """
@@ -28,6 +28,7 @@ from bot.learning.probation import (
     final_test_alpha,
     merged,
     new_days,
+    probation_sample,
 )
 from bot.learning.proposals import Proposal
 from shared.config.settings import Settings
@@ -97,14 +98,14 @@ def advance(conn: sqlite3.Connection, settings: Settings, trading_days: list[dat
             continue  # started by this review: its evidence already ends on the reviewed day
         evidence = _with_new_days(settings, row, days, cached, wall_clock)
         outcome.gated += 1
-        if acted_on(evidence) >= learning.min_sample:
+        if acted_on(evidence) >= probation_sample(learning):
             seed = learning.gate_seed * 1_000_003 + int(row.fingerprint[:8], 16) + 1
             due.append(final_test(row, evidence, learning, seed))
         elif row.reviews + 1 >= learning.probation_reviews:
             with write_transaction(conn):
                 probation_store.add_evidence(conn, row.id, evidence, wall_clock())
-            _end(conn, row, "expired", f"{acted_on(evidence)} of {learning.min_sample} trades "
-                 f"out of sample after {row.reviews + 1} reviews", wall_clock())
+            _end(conn, row, "expired", f"{acted_on(evidence)} of {probation_sample(learning)} "
+                 f"trades out of sample after {row.reviews + 1} reviews", wall_clock())
             outcome.expired.append(row.id)
         else:
             with write_transaction(conn):
