@@ -2,11 +2,12 @@
 
 A rule mined from a few trades a day cannot pass a gate of a few days, however real its edge
 (``docs/evaluation.md``). So a candidate whose first gate acted on (refused or changed) fewer
-than ``learning.min_sample`` trades, and did not pass, is put on probation (journaled,
+trades than a probation's test needs (``learning.probation_trades``, by default
+``learning.min_sample``), and did not pass, is put on probation (journaled,
 ``probation_store``) with that gate's per-trade effects. Each later review gates it on the NEW
 days only (trading days after the last day in its evidence, so never a day of its mining
-window) and adds their effects. Once the trades it acted on out of sample reach
-``learning.min_sample`` it is tested once on all of them (the placebo test over the pooled
+window) and adds their effects. Once the trades it acted on out of sample reach that
+sample it is tested once on all of them (the placebo test over the pooled
 days) and either passes (a rule is proposed with that evidence) or fails (dropped); one that
 does not reach the sample within ``learning.probation_reviews`` reviews expires.
 
