@@ -10,8 +10,10 @@ corrected together (Benjamini-Hochberg, ``learning.gate_alpha``); a rule *passed
 when the gate improved net P&L by more than ``learning.min_improvement_usd`` and its q-value is
 within alpha. Proposals are stored as ``proposed`` with their in-sample and out-of-sample
 evidence side by side (approved by ``auto`` only when ``learning.auto_apply`` and it passed);
-the LLM, governed, writes a short lesson. Runs as its own process (``python -m bot review``),
-never in the trading loop.
+a proposal whose gate acted on too few trades to judge it goes on probation and later reviews
+add the new days' trades to its evidence until it is tested once more (``probation``; the first
+gate then spends half of alpha). The LLM, governed, writes a short lesson. Runs as its own
+process (``python -m bot review``), never in the trading loop.
 """
 
 from __future__ import annotations
