@@ -71,8 +71,7 @@ def merged(evidence: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
     """The accumulated evidence with one more gate's appended (its days must be new)."""
     if set(more["days"]) & set(evidence["days"]):
         raise ValueError(f"days already in the probation's evidence: {more['days']}")
-    return {key: (evidence[key] + more[key]) if isinstance(more[key], list)
-            else evidence[key] + more[key] for key in more}
+    return {key: evidence[key] + more[key] for key in more}  # lists appended, bars added
 
 
 def effects_of(evidence: dict[str, Any]) -> TradeEffects:
