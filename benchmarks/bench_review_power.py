@@ -9,7 +9,9 @@ per seed, the first review day that proposed the planted rule (a refusing rule f
 any side, keyed on the open bucket and/or high volatility), whether it passed out of sample,
 how many trading days of data that took, the first day a planted rule passed, and how many
 other (non-planted) proposals passed. ``--plain`` runs the same on the market with nothing
-planted (every pass is then a false discovery). Asserts nothing.
+planted (every pass is then a false discovery). Passes include rules proposed after probation
+(``learning.probation_reviews``; ``probation`` counts the candidates by how their probation
+ended). Asserts nothing.
 Usage: ``python benchmarks/bench_review_power.py [--seeds 1 2 3] [--days 40] [--plain]
 [--backtest-days 4] [--work FOLDER]``.
 """
@@ -23,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,7 @@ from bot.backtest.planted_edge import plant, planted_edge  # noqa: E402
 from bot.learning.review import review_day  # noqa: E402
 from shared.config.settings import Settings, settings_from_mapping  # noqa: E402
 from shared.domain.rules import RuleKind, parse_rule  # noqa: E402
-from shared.persistence import rules_store  # noqa: E402
+from shared.persistence import probation_store, rules_store  # noqa: E402
 from shared.persistence.db import open_database  # noqa: E402
 
 EDGE = "open_high_vol_longs"
@@ -94,6 +97,7 @@ def review_seed(work: Path, seed: int, days: int, settings: Settings,
         review_day(conn, settings, day, clock, lambda end=end: end + timedelta(minutes=10))
     seconds = time.perf_counter() - started
     rows = sorted(rules_store.rules(conn), key=lambda r: r.id)
+    probation = Counter(p.status for p in probation_store.probations(conn, limit=100_000))
     conn.close()
     planted_rows = [r for r in rows if is_planted(r.kind, r.params_json)]
     planted_passed = [r for r in planted_rows if r.improved]
@@ -125,6 +129,8 @@ def review_seed(work: Path, seed: int, days: int, settings: Settings,
         "other_proposals": len(others),
         "other_passed": sum(1 for r in others if r.improved),
         "other_passed_rules": [r.summary for r in others if r.improved],
+        "probation": dict(probation),
+        "planted_passed_on_probation": sum(1 for r in planted_passed if "probation" in r.backtest),
     }
 
 

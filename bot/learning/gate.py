@@ -28,7 +28,12 @@ from bot.backtest.settle import Costs, settle
 from bot.core.memory import MemoryIndex
 from bot.core.rules import RuleBook
 from bot.learning.gate_llm import GateReplies, replay_hook
-from bot.learning.oos_stats import effect_interval, placebo_p_value, trade_effects
+from bot.learning.oos_stats import (
+    TradeEffects,
+    effect_interval,
+    placebo_p_value,
+    trade_effects,
+)
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument, usd_to_cents
 from shared.domain.memory import MemoryRow
@@ -92,6 +97,8 @@ class GateResult:
     document: dict[str, Any]
     improved: bool
     p_value: float
+    effects: TradeEffects = TradeEffects((), (), ())
+    without_pnls_cents: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +127,30 @@ class GateInputs:
         return copy.deepcopy(summary), list(trades)
 
 
+Baseline = tuple[dict[str, Any], list[TradeRecord]]
+
+
+def gate_baseline(settings: Settings, inputs: GateInputs, approved: RuleBook) -> Baseline:
+    """The gate's "without" run (the approved rules only), shareable by many candidates."""
+    return inputs.baseline(settings, approved)
+
+
 def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: LearnedRule,
-         min_improvement_cents: int, seed: int) -> GateResult:
-    """Backtest the gate days with the approved rules, then with the candidate added."""
+         min_improvement_cents: int, seed: int, baseline: Baseline | None = None) -> GateResult:
+    """Backtest the gate days with the approved rules (or take ``baseline``, that run), then
+    with the candidate added."""
     data = inputs.data
-    without, before = inputs.baseline(settings, approved)
+    if baseline is not None:
+        without, before = copy.deepcopy(baseline[0]), list(baseline[1])
+    else:
+        without, before = inputs.baseline(settings, approved)
     with_rule, after = _run(settings, data, RuleBook((*approved.rules, candidate)),
                             inputs.memory_rows, inputs.replies)
     improvement = with_rule["net_pnl_cents"] - without["net_pnl_cents"]
     effects = trade_effects(before, after)
     refusing = candidate.kind in (RuleKind.LOCK_BUCKET, RuleKind.RAISE_THRESHOLD)
-    p_value, placebo_mean = placebo_p_value(effects, [t.pnl_net_cents for t in before],
+    pool = tuple(t.pnl_net_cents for t in before)
+    p_value, placebo_mean = placebo_p_value(effects, pool,
                                             settings.learning.gate_permutations, seed, refusing)
     improved = improvement > min_improvement_cents
     document = {"days": inputs.days, "bars": len(data) - data.first,
@@ -146,4 +166,4 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
     logger.info("rule gate over %d bars: without %s, with %s (%+d cents, p=%.3f)",
                 len(data) - data.first, without["net_pnl_cents"], with_rule["net_pnl_cents"],
                 improvement, p_value)
-    return GateResult(document, improved, p_value)
+    return GateResult(document, improved, p_value, effects, pool)

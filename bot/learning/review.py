@@ -10,8 +10,10 @@ corrected together (Benjamini-Hochberg, ``learning.gate_alpha``); a rule *passed
 when the gate improved net P&L by more than ``learning.min_improvement_usd`` and its q-value is
 within alpha. Proposals are stored as ``proposed`` with their in-sample and out-of-sample
 evidence side by side (approved by ``auto`` only when ``learning.auto_apply`` and it passed);
-the LLM, governed, writes a short lesson. Runs as its own process (``python -m bot review``),
-never in the trading loop.
+a proposal whose gate acted on too few trades to judge it goes on probation and later reviews
+add the new days' trades to its evidence until it is tested once more (``probation``; the first
+gate then spends half of alpha). The LLM, governed, writes a short lesson. Runs as its own
+process (``python -m bot review``), never in the trading loop.
 """
 
 from __future__ import annotations
@@ -27,18 +29,21 @@ from typing import Any
 from bot.adapters.rule_book import approved_book
 from bot.core.memory import FEATURE_SCHEMA_VERSION
 from bot.core.sessions import CmeSessionClock
-from bot.learning.gate import GateInputs, GateResult, bar_data, gate
+from bot.learning import probation_review
+from bot.learning.gate import GateInputs, GateResult, bar_data, gate, gate_baseline
 from bot.learning.gate_llm import applied_replies
 from bot.learning.lesson import ask_lesson
 from bot.learning.oos_stats import benjamini_hochberg
+from bot.learning.probation import first_gate_alpha, lacked_power
+from bot.learning.probation_review import ProbationOutcome
 from bot.learning.proposal_notice import record_proposals
 from bot.learning.proposals import MiningLimits, Proposal, propose
 from bot.llm.types import Provider
 from shared.config.settings import Settings
 from shared.domain.instruments import get_instrument
 from shared.domain.memory import MemoryRow
-from shared.domain.rules import LearnedRule, RuleKind, RuleStatus
-from shared.persistence import learning_queries, memory_store, rules_store
+from shared.domain.rules import LearnedRule, RuleKind, RuleStatus, parse_rule
+from shared.persistence import learning_queries, memory_store, probation_store, rules_store
 from shared.persistence.db import write_transaction
 from shared.persistence.learning_queries import ReviewTrade
 
@@ -61,13 +66,14 @@ class ReviewReport:
     expired: list[int] = field(default_factory=list)
     lesson: str | None = None
     lesson_status: str = ""
+    probation: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The review run's stored summary."""
         return {"day": self.day, "trades_reviewed": self.trades_reviewed,
                 "day_trades": self.day_trades, "proposed": self.proposed,
                 "skipped": self.skipped, "expired": self.expired,
-                "lesson_status": self.lesson_status}
+                "probation": self.probation, "lesson_status": self.lesson_status}
 
 
 def _journal_summary(day: str, trades: list[ReviewTrade], activity: Any,
@@ -160,6 +166,13 @@ def _review(
     failure = inputs if isinstance(inputs, dict) else None
     for proposal, result, ok in zip(fresh, results, passed, strict=True):
         _store(conn, settings, proposal, result or failure or {}, ok, wall_clock, report)
+    probation = _probation(conn, settings, clock, day, day_end, approved, wall_clock, report)
+    if learning.probation_reviews and windows.mining:
+        unpassed = [(p, r) for p, r, ok in zip(fresh, results, passed, strict=True)
+                    if isinstance(r, GateResult) and not ok and lacked_power(r, learning)]
+        probation.started = probation_review.start(
+            conn, report.day, windows.mining[-1], unpassed,
+            [d.isoformat() for d in windows.gate], wall_clock())
     activity = learning_queries.day_activity(conn, day_open, day_end)
     journal = _journal_summary(day.isoformat(), day_trades, activity, proposals)
     if day_trades:
@@ -171,7 +184,8 @@ def _review(
         with write_transaction(conn):
             rules_store.insert_lesson(conn, day.isoformat(), text, call_id, wall_clock())
     return ReviewReport(report.day, run_id, report.trades_reviewed, report.day_trades,
-                        report.proposed, report.skipped, expired, text, status)
+                        report.proposed, report.skipped, expired, text, status,
+                        probation.summary())
 
 
 def _gate_inputs(conn: sqlite3.Connection, settings: Settings, clock: CmeSessionClock,
@@ -212,9 +226,13 @@ def _not_open(conn: sqlite3.Connection, proposals: list[Proposal],
     fresh = []
     for proposal in proposals:
         existing = rules_store.open_rule_with(conn, proposal.fingerprint())
+        waiting = probation_store.on_probation_with(conn, proposal.fingerprint())
         if existing is not None:
             report.skipped.append(f"{proposal.summary}: already {existing.status.value} as rule "
                                   f"#{existing.id}")
+        elif waiting is not None:
+            report.skipped.append(f"{proposal.summary}: on probation since the review of "
+                                  f"{waiting.review_day} (#{waiting.id})")
         else:
             fresh.append(proposal)
     return fresh
@@ -228,11 +246,12 @@ def _gate_all(settings: Settings, proposals: list[Proposal],
         return [None] * len(proposals)
     learning = settings.learning
     results: list[GateResult | None] = []
+    baseline = gate_baseline(settings, inputs, approved) if proposals else None
     for proposal in proposals:
         expires_at = wall_clock() + timedelta(days=learning.rule_ttl_days)
         seed = learning.gate_seed * 1_000_003 + int(proposal.fingerprint()[:8], 16)
         results.append(gate(settings, inputs, approved, _candidate(proposal, expires_at),
-                            round(learning.min_improvement_usd * 100), seed))
+                            round(learning.min_improvement_usd * 100), seed, baseline))
     if inputs.days_without_bars:
         for result in results:
             if result is not None:
@@ -241,8 +260,10 @@ def _gate_all(settings: Settings, proposals: list[Proposal],
 
 
 def _correct(settings: Settings, results: list[GateResult | None]) -> list[bool]:
-    """Benjamini-Hochberg over the rules gated in this review: which passed out of sample."""
-    alpha = settings.learning.gate_alpha
+    """Benjamini-Hochberg over the rules gated in this review: which passed out of sample.
+
+    With probation on, a first gate spends half of ``gate_alpha`` (``probation``)."""
+    alpha = first_gate_alpha(settings.learning)
     gated = [r for r in results if r is not None]
     q_values = iter(benjamini_hochberg([r.p_value for r in gated]))
     passed = []
@@ -256,6 +277,48 @@ def _correct(settings: Settings, results: list[GateResult | None]) -> list[bool]
                                 "rules_tested": len(gated), "passed": ok})
         passed.append(ok)
     return passed
+
+
+def _probation(conn: sqlite3.Connection, settings: Settings, clock: CmeSessionClock, day: date,
+               day_end: datetime, approved: Any, wall_clock: Callable[[], datetime],
+               report: ReviewReport) -> ProbationOutcome:
+    """Advance the candidates on probation by the new days; propose those that passed."""
+    outcome = ProbationOutcome()
+    if not settings.learning.probation_reviews:
+        return outcome
+    trading_days = clock.trading_days_through(day, settings.engine.bars_retention_days + 2)
+    due = probation_review.advance(
+        conn, settings, trading_days,
+        lambda days: _gate_inputs(conn, settings, clock, days, day_end), approved, wall_clock,
+        outcome)
+    for test, _, ok in probation_review.correct(settings, due):
+        rule_id = _store_probation_pass(conn, settings, test, wall_clock, report) if ok else None
+        probation_review.finish(conn, test, ok, rule_id, wall_clock())
+        if ok:
+            outcome.passed.append((test, test.document["q_value"]))
+        else:
+            outcome.failed.append(test.row.id)
+    return outcome
+
+
+def _store_probation_pass(conn: sqlite3.Connection, settings: Settings, test: Any,
+                          wall_clock: Callable[[], datetime], report: ReviewReport) -> int:
+    """Propose a candidate that passed on probation, with the pooled out-of-sample evidence
+    beside its in-sample one; an open proposal of the same rule (its failed first gate) is
+    superseded."""
+    row, backtest = test.row, test.document
+    mined = row.proposal["evidence"]
+    proposal = Proposal(RuleKind(row.kind), parse_rule(0, row.kind, row.params_json,
+                                                       wall_clock()).bucket,
+                        row.proposal["params"], row.summary, mined)
+    with write_transaction(conn):
+        earlier = rules_store.open_rule_with(conn, row.fingerprint)
+        if earlier is not None and earlier.status is RuleStatus.PROPOSED:
+            rules_store.decide_rule(conn, earlier.id, RuleStatus.EXPIRED, AUTHOR,
+                                    f"superseded: passed on probation #{row.id}", wall_clock())
+    _store(conn, settings, proposal, GateResult(backtest, True, test.p_value), True, wall_clock,
+           report)
+    return int(report.proposed[-1]["rule_id"])
 
 
 def in_sample_effect(proposal: Proposal) -> int | None:
@@ -318,7 +381,7 @@ def _store(conn: sqlite3.Connection, settings: Settings, proposal: Proposal,
             rules_store.decide_rule(
                 conn, rule_id, RuleStatus.APPROVED, AUTO_AUTHOR,
                 f"auto-applied: out of sample it improved net P&L by ${gain:,.2f} "
-                f"(q={backtest['q_value']:.3f} <= {learning.gate_alpha:g})", wall_clock())
+                f"(q={backtest['q_value']:.3f} <= {backtest['alpha']:g})", wall_clock())
             status = RuleStatus.APPROVED
     report.proposed.append({"rule_id": rule_id, "kind": proposal.kind.value,
                             "summary": proposal.summary, "improved": improved,

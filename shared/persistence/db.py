@@ -25,6 +25,7 @@ from shared.persistence.schema_llm_route import llm_call_route
 from shared.persistence.schema_maintenance import maintenance_runs
 from shared.persistence.schema_memory import memory_tables
 from shared.persistence.schema_memory_shadow import memory_shadow_column
+from shared.persistence.schema_probation import probation_table
 from shared.persistence.schema_protections import heartbeat_protections
 from shared.persistence.schema_rules import learning_tables
 from shared.persistence.schema_trade_log import trade_log_tables
@@ -458,6 +459,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     finetune_jobs,
     heartbeat_protections,
     maintenance_runs,
+    probation_table,
 ]
 
 

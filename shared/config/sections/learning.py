@@ -36,6 +36,16 @@ class LearningConfig(Section):
     gate_permutations: int = Field(
         2000, ge=100, le=100_000, description="Placebo draws of the gate's permutation test")
     gate_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the gate's permutation test")
+    probation_reviews: int = Field(
+        30, ge=0, le=250,
+        description="A candidate whose first gate acted on under min_sample trades stays on "
+                    "probation up to this many reviews, adding each new day's trades to its "
+                    "out-of-sample evidence until it acted on min_sample, then is tested once "
+                    "more (0 = no probation)")
+    probation_trades: int = Field(
+        0, ge=0, le=1000,
+        description="Trades a candidate on probation must have refused or changed out of "
+                    "sample before its test (0 = min_sample)")
     auto_apply: bool = Field(
         False, description="Approve a proposal (author 'auto') when it passed out of sample")
     lesson: bool = Field(True, description="Ask the LLM (governed) for a short written lesson")

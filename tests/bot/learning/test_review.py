@@ -189,14 +189,17 @@ def test_auto_apply_approves_only_what_passed_out_of_sample(seeded, tmp_path):
     db.write_bytes(source.read_bytes())
     conn = open_database(db)
     # a lax false discovery rate so that some rules pass: each one that improved on the gate
-    # days with q <= 0.9 is approved, every other stays proposed
-    settings = journal_settings({"learning": {"auto_apply": True, "gate_alpha": 0.9}})
+    # days with q <= 0.9 is approved, every other stays proposed (no probation: its first gate
+    # spends all of alpha)
+    settings = journal_settings({"learning": {"auto_apply": True, "gate_alpha": 0.9,
+                                              "probation_reviews": 0}})
     report = review_day(conn, settings, date.fromisoformat(DAY), session_clock(), lambda: WALL)
     statuses = set()
     for item in report.proposed:
         stored = rules_store.rule(conn, item["rule_id"])
         assert stored is not None
         test = stored.backtest
+        assert test["alpha"] == pytest.approx(0.9)
         passed = test["improvement_cents"] > 0 and test["q_value"] <= 0.9
         assert stored.improved is passed is test["passed"] is item["passed_out_of_sample"]
         assert stored.evidence["out_of_sample"]["passed"] is passed
