@@ -92,13 +92,13 @@ def _outcome() -> None:
 
 def _level_control(kind: CommandKind, name: str, bracket_id: str, current: float | None,
                    disabled: bool) -> None:
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    price = left.number_input(
-        f"New {name}", value=None, step=PRICE_STEP, format="%.2f", min_value=0.0,
-        placeholder=f"now {fmt.points(current)}", key=f"tc_{name}_{bracket_id}",
-        disabled=disabled)
-    if right.button(f"Move {name}", key=f"tc_move_{name}_{bracket_id}",
-                    disabled=disabled or price is None):
+    # One under the other: the card is a quarter of the page wide (1,024 px leaves no room
+    # for an input and a button side by side, nor for a price inside a placeholder).
+    price = st.number_input(
+        f"New {name} (now {fmt.points(current)})", value=None, step=PRICE_STEP, format="%.2f",
+        min_value=0.0, key=f"tc_{name}_{bracket_id}", disabled=disabled)
+    if st.button(f"Move {name}", key=f"tc_move_{name}_{bracket_id}",
+                 disabled=disabled or price is None):
         _queue(kind, {"bracket_id": bracket_id, "price": price},
                f"Move {name} to {fmt.points(price)}")
 

@@ -82,7 +82,8 @@ def test_move_stop_and_exit_write_commands_naming_the_trade(app_db):
     assert not [b for b in app.button if b.label == "Cancel entry"]
     assert _button(app, "Move stop").disabled, "no price typed yet"
     assert _button(app, "Exit position").disabled, "not confirmed yet"
-    app = next(n for n in app.number_input if n.label == "New stop").set_value(4995.0).run()
+    stop_input = next(n for n in app.number_input if n.label.startswith("New stop"))
+    app = stop_input.set_value(4995.0).run()
     app = _button(app, "Move stop").click().run()
     assert _commands(db) == [("move_stop", {"bracket_id": BRACKET, "price": 4995.0})]
     assert any("sent to the bot as command #1" in i.value for i in app.info)
@@ -95,7 +96,7 @@ def test_cancel_entry_is_offered_for_a_working_entry_and_names_it(app_db):
     db, _ = app_db
     _journal(db, position=False)
     app = AppTest.from_file(APP, default_timeout=60).run()
-    assert not [n for n in app.number_input if n.label == "New stop"]
+    assert not [n for n in app.number_input if n.label.startswith("New stop")]
     app = _button(app, "Cancel entry").click().run()
     ((kind, payload),) = _commands(db)
     assert (kind, json.dumps(payload)) == ("cancel_entry", json.dumps({"bracket_id": BRACKET}))
