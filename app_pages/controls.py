@@ -27,7 +27,9 @@ def process_panel() -> None:
     info = process_info("bot")
     st.metric("Bot process", info.state)
     st.caption(plain.escape(info.description))
-    st.caption(plain.escape(describe_status(lock_status(frame.db_path()))))  # the journal's lock
+    zone = frame.display_zone()
+    st.caption(plain.escape(describe_status(  # the journal's lock, its time in the chosen zone
+        lock_status(frame.db_path()), lambda text: zones.fmt_iso(text, zone))))
     left, right = st.columns(2)
     if left.button("Start bot", disabled=info.state in ("RUNNING", "STARTING")):
         st.toast(plain.escape(start_process("bot", wait=False)))

@@ -102,3 +102,13 @@ def texts_in_zone(frame: pd.DataFrame, zone: str, columns: tuple[str, ...]) -> p
             result[name] = pd.Series([text_in_zone(v, zone) if isinstance(v, str) else v
                                       for v in result[name]], index=result.index, dtype=object)
     return result
+
+
+def fmt_iso(text: str, zone: str) -> str:
+    """An ISO time written by another process (a lock file), in ``zone``; the text as it is
+    when it is not a time with an offset."""
+    try:
+        ts = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return text
+    return fmt_time(ts, zone) if ts.tzinfo is not None else text

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,9 +29,10 @@ class LockHolder:
     host: str
     started_at: str
 
-    def describe(self) -> str:
-        """``pid 1234 on host trader-1, since 2026-12-07T18:40:01+00:00``."""
-        return f"pid {self.pid} on host {self.host}, since {self.started_at}"
+    def describe(self, show_time: Callable[[str], str] = str) -> str:
+        """``pid 1234 on host trader-1, since 2026-12-07T18:40:01+00:00`` (``show_time`` puts
+        the ISO start time in the reader's zone)."""
+        return f"pid {self.pid} on host {self.host}, since {show_time(self.started_at)}"
 
     def to_text(self) -> str:
         return json.dumps({"pid": self.pid, "host": self.host, "started_at": self.started_at})
@@ -95,11 +97,12 @@ def lock_status(db_path: Path | str) -> LockStatus:
         os.close(fd)
 
 
-def describe_status(status: LockStatus) -> str:
+def describe_status(status: LockStatus, show_time: Callable[[str], str] = str) -> str:
     """One line for the dashboard: who holds the journal, or that nobody does."""
+    holder = status.holder
     if status.held:
-        who = status.holder.describe() if status.holder else "a process that has not named itself"
+        who = holder.describe(show_time) if holder else "a process that has not named itself"
         return f"Journal writer: {who}"
-    if status.holder is not None:
-        return f"Journal writer: none (last: {status.holder.describe()})"
+    if holder is not None:
+        return f"Journal writer: none (last: {holder.describe(show_time)})"
     return "Journal writer: none"

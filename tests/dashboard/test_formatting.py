@@ -179,3 +179,9 @@ def test_tables_show_flags_as_ticks_and_no_none():
     assert shown["risk_rule"].tolist() == ["cooldown", "—"]
     assert shown["pnl"].iloc[0] == 1.5 and pd.isna(shown["pnl"].iloc[1]), "numbers untouched"
     assert "None" not in shown.to_string()
+
+
+def test_a_time_another_process_wrote_is_shown_in_the_chosen_zone_or_left_as_it_is():
+    assert zones.fmt_iso("2026-12-07T23:03:41+00:00", "America/Chicago") == "2026-12-07 17:03:41 CST"
+    assert zones.fmt_iso("not a <b>time</b>", "America/Chicago") == "not a <b>time</b>"
+    assert zones.fmt_iso("2026-12-07T23:03:41", "America/Chicago") == "2026-12-07T23:03:41"
