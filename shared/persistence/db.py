@@ -484,7 +484,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute(f"PRAGMA user_version = {current + 1}")
         current += 1
         logger.info("database migrated to schema version %d", current)
-    return schema_version(conn)
+    found = schema_version(conn)
+    if found > len(MIGRATIONS):  # a newer program migrated it while we waited for the lock
+        raise SchemaTooNewError(found, len(MIGRATIONS))
+    return found
 
 
 def open_database(path: Path | str) -> sqlite3.Connection:
