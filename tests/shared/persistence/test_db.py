@@ -72,14 +72,7 @@ def test_two_processes_migrating_one_file_apply_each_step_once(tmp_path, monkeyp
 
     monkeypatch.setattr(db, "schema_version", version_seen_by)
     errors: list[BaseException] = []
-
-    def migrate_late():
-        try:
-            db.migrate(late)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=migrate_late)
+    worker = threading.Thread(target=lambda: _record(errors, db.migrate, late))
     worker.start()
     assert read_stale.wait(timeout=30)
     assert db.migrate(early) == len(db.MIGRATIONS)
@@ -87,6 +80,43 @@ def test_two_processes_migrating_one_file_apply_each_step_once(tmp_path, monkeyp
     worker.join(timeout=60)
     assert errors == []
     assert real_version(late) == len(db.MIGRATIONS)
+
+
+def test_a_newer_program_migrating_while_we_wait_for_the_lock_is_refused(tmp_path, monkeypatch):
+    """Read version N, wait for the write lock, find a version above ours: SchemaTooNewError,
+    never a silent "up to date"."""
+    import threading
+
+    from shared.persistence import db
+
+    path = tmp_path / "newer.db"
+    late, newer = connect(path), connect(path)
+    read_stale, newer_done = threading.Event(), threading.Event()
+    real_version = db.schema_version
+
+    def version_seen_by(conn):
+        found = real_version(conn)
+        if conn is late and not read_stale.is_set():
+            read_stale.set()
+            newer_done.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(db, "schema_version", version_seen_by)
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _record(errors, db.migrate, late))
+    worker.start()
+    assert read_stale.wait(timeout=30)
+    newer.execute(f"PRAGMA user_version = {len(db.MIGRATIONS) + 3}")
+    newer_done.set()
+    worker.join(timeout=60)
+    assert len(errors) == 1 and isinstance(errors[0], db.SchemaTooNewError)
+
+
+def _record(errors: list[BaseException], call, *args) -> None:
+    try:
+        call(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+        errors.append(exc)
 
 
 def test_newer_schema_is_refused(tmp_path):
