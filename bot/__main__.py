@@ -249,8 +249,27 @@ def command_news(args: argparse.Namespace) -> int:
         conn.close()
 
 
-LAZY_COMMANDS = ("backtest", "research", "evaluate", "analyze", "review", "export-training",
-                 "backup", "finetune", "maintenance")
+# Subcommands whose modules load only when they run (bot/lazy_commands.py): name, module,
+# handler, help. The names the parser treats as lazy are derived from this one table.
+LAZY_TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("backtest", "bot.backtest.cli", "command_backtest", "replay bars through the decision path"),
+    ("research", "bot.research.cli", "command_research",
+     "sweeps, walk-forward and Monte Carlo (local workers or Dask)"),
+    ("evaluate", "bot.evaluation.cli", "command_evaluate",
+     "judge a learning layer against a placebo"),
+    ("analyze", "bot.llm.analyze_cli", "command_analyze",
+     "one manual LLM analysis from the journal"),
+    ("review", "bot.learning.review_cli", "command_review",
+     "nightly review: rule proposals and a lesson"),
+    ("export-training", "bot.learning.export_cli", "command_export",
+     "trade log: audit JSONL and Bedrock fine-tuning JSONL"),
+    ("backup", "bot.backup_cli", "command_backup", "copy a journal safely (SQLite online backup)"),
+    ("finetune", "bot.learning.finetune_cli", "command_finetune",
+     "Bedrock fine-tuning: start, status, evaluate, list"),
+    ("maintenance", "bot.maintenance.cli", "command_maintenance",
+     "retention (Parquet archive), nightly backup and size record, once"),
+)
+LAZY_COMMANDS = tuple(name for name, *_ in LAZY_TABLE)
 EAGER_COMMANDS = ("run", "init", "alerts", "config", "news", "fetch-history")  # no lazy import
 
 
@@ -275,14 +294,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     config.add_argument("--note", help="why (stored with the version)")
     config.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
     config.set_defaults(handler=command_config)
-    add_command(commands, "backtest", "bot.backtest.cli", "command_backtest",
-                "replay bars through the decision path", chosen)
-    add_command(commands, "research", "bot.research.cli", "command_research",
-                "sweeps, walk-forward and Monte Carlo (local workers or Dask)", chosen)
-    add_command(commands, "evaluate", "bot.evaluation.cli", "command_evaluate",
-                "judge a learning layer against a placebo", chosen)
-    add_command(commands, "analyze", "bot.llm.analyze_cli", "command_analyze",
-                "one manual LLM analysis from the journal", chosen)
+    for name, module, handler, text in LAZY_TABLE:
+        add_command(commands, name, module, handler, text, chosen)
     news = commands.add_parser("news", help="collect and score headlines (feeds, IB news)")
     news.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     news.add_argument("--db", help="SQLite file (default env TRADER_DB or data/trader.db)")
@@ -290,16 +303,6 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
                       help="store the headlines of a time,headline[,source][,score] CSV, exit")
     news.add_argument("--tz", default="UTC", help="zone of naive times in --import")
     news.set_defaults(handler=command_news)
-    add_command(commands, "review", "bot.learning.review_cli", "command_review",
-                "nightly review: rule proposals and a lesson", chosen)
-    add_command(commands, "export-training", "bot.learning.export_cli", "command_export",
-                "trade log: audit JSONL and Bedrock fine-tuning JSONL", chosen)
-    add_command(commands, "backup", "bot.backup_cli", "command_backup",
-                "copy a journal safely (SQLite online backup)", chosen)
-    add_command(commands, "finetune", "bot.learning.finetune_cli", "command_finetune",
-                "Bedrock fine-tuning: start, status, evaluate, list", chosen)
-    add_command(commands, "maintenance", "bot.maintenance.cli", "command_maintenance",
-                "retention (Parquet archive), nightly backup and size record, once", chosen)
     history = commands.add_parser("fetch-history", help="download IB bars into data/history")
     history.add_argument("--config", help=f"YAML config (default {DEFAULT_CONFIG_PATH} if present)")
     history.add_argument("--symbol", choices=("MES", "ES"), default="MES")
