@@ -114,6 +114,5 @@ def test_the_llm_header_shows_the_answer_without_a_reload(page, position_product
     assert after.calls == before.calls + 1
     calls = page.get_by_test_id("stMetric").filter(
         has=page.get_by_test_id("stMetricLabel").filter(has_text="Calls today"))
-    expect(calls.get_by_test_id("stMetricValue")).to_have_text(f"{after.calls:,}",
-                                                               timeout=10_000)
+    expect(calls.get_by_test_id("stMetricValue")).to_have_text(f"{after.calls:,}")
     assert _metric(page, "Cost today") != "$0.0000"

@@ -10,7 +10,6 @@ incident (``restart_watch``). Implements ``bot.ports.BarStream``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sqlite3
@@ -40,6 +39,7 @@ logger = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIVE_ENV_FLAG = "TRADER_ALLOW_LIVE"
 CONNECT_ERRORS = (OSError, TimeoutError, ConnectionError, TemporaryError)
+CLOSE_RETRY_S = 1.0  # how long close() waits for the session task before cancelling it again
 
 
 class LiveAccountRefused(Exception):
@@ -70,6 +70,7 @@ class IbSession:
         self._reconcile_due = False
         self._last_error_code = 0
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._flagged_perm_ids: set[int] = set()
         self._listed: list[ListedContract] = []
         self._contract_day: date | None = None
@@ -108,12 +109,16 @@ class IbSession:
         return due
 
     async def close(self) -> None:
+        """End the session task for certain: Python 3.11's ``asyncio.wait_for`` (used inside
+        ib_async too) can swallow a cancellation that lands as its inner wait ends, so the task
+        is also told to stop by a flag and cancelled again until it is done."""
+        self._closing = True
         if self._roll_task is not None:
             self._roll_task.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        task = self._task
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=CLOSE_RETRY_S)
         self._feed.unsubscribe()
         self.broker.detach()
         self.ib.disconnect()
@@ -130,7 +135,7 @@ class IbSession:
         delay_s = self.cfg.reconnect_initial_s
         attempt = 0
         where = f"{self.cfg.host}:{self.cfg.port} (client id {self.cfg.client_id})"
-        while True:
+        while not self._closing:
             attempt += 1
             try:
                 await self._connect()
@@ -155,6 +160,8 @@ class IbSession:
                 await self._serve()
             except Exception:  # the watchdog must not end the session
                 logger.exception("IB session watchdog failed; reconnecting")
+            if self._closing:
+                return
             self._cleanup()
             notice = self.restart.disconnected(where, delay_s)
             self._notice(notice.kind, notice.severity, notice.message, **notice.detail)
@@ -178,8 +185,9 @@ class IbSession:
                                      return_when=asyncio.FIRST_COMPLETED)
         if connect not in done:
             connect.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *CONNECT_ERRORS):
-                await connect
+            await asyncio.wait({connect})  # unlike awaiting it, never swallows our own cancel
+            if not connect.cancelled():
+                connect.exception()  # retrieved: the peer's reason below is the one to report
             raise ConnectionError(self._peer_closed.result())
         connect.result()
         accounts = self.ib.managedAccounts()
@@ -223,13 +231,18 @@ class IbSession:
 
     async def _serve(self) -> None:
         check_s = max(0.05, min(1.0, self.cfg.bar_timeout_s / 4))
-        while not self._disconnected.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._disconnected.wait(), check_s)
-            if self._feed.stalled(self.cfg.bar_timeout_s) and self.broker.connected:
-                self._notice("ib_feed_stalled", "warning",
-                             f"no real-time bar for {self.cfg.bar_timeout_s:g} s; re-requested")
-                self._resubscribe()
+        # asyncio.wait, not wait_for: on 3.11 wait_for can swallow the cancel that ends us.
+        dropped = asyncio.ensure_future(self._disconnected.wait())
+        try:
+            while not dropped.done() and not self._closing:
+                await asyncio.wait({dropped}, timeout=check_s)
+                if self._feed.stalled(self.cfg.bar_timeout_s) and self.broker.connected:
+                    self._notice("ib_feed_stalled", "warning",
+                                 f"no real-time bar for {self.cfg.bar_timeout_s:g} s; "
+                                 "re-requested")
+                    self._resubscribe()
+        finally:
+            dropped.cancel()
 
     def _resubscribe(self) -> None:
         if self.broker.contract is not None and self.ib.isConnected():
