@@ -129,6 +129,11 @@ def main() -> None:
     bullish = sum(r.bias.value == "BULLISH" for r in directional)
     print(f"roles BULLISH share of directional answers: {bullish}/{len(directional)} "
           f"({bullish / max(1, len(directional)):.1%})")
+    for name, replies in (("roles", roles), ("single", singles)):
+        signed = [r.confidence * {"BULLISH": 1, "BEARISH": -1}.get(r.bias.value, 0)
+                  for r in replies if r is not None]
+        print(f"{name} mean signed confidence (BULLISH +, BEARISH -): "
+              f"{sum(signed) / max(1, len(signed)):+.4f}")
 
 
 if __name__ == "__main__":
