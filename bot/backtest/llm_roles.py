@@ -25,7 +25,7 @@ from bot.llm.analyst import AnalysisOutcome, Analyst, ReplyType, prompt_hash
 from bot.llm.cost import price_for, reserve_usd
 from bot.llm.roles.governed import role_config
 from bot.llm.roles.pipeline import RoleAnswer, RoleCall, RolesPipeline
-from bot.llm.routing import choose_route
+from bot.llm.routing import RouteChoice, choose_route
 from bot.llm.types import CallStatus, Trigger
 from bot.ports import wall_clock_utc
 from shared.domain.models import DecisionRecord
@@ -43,16 +43,20 @@ class CachedRoleCaller:
         self.hits = 0
         self.misses = 0
 
-    def _model(self, call: RoleCall) -> str:
+    def _route(self, call: RoleCall) -> RouteChoice:
+        """The role's route and model (the run's model when no route is configured)."""
         cfg = role_config(self.answers.cfg, call.route_name)
+        choice = choose_route(cfg, call.request.volatility, call.request.trigger.kind.value)
         if not cfg.routes:
-            return self.answers.identity[1]
-        return choose_route(cfg, call.request.volatility, call.request.trigger.kind.value).model
+            return RouteChoice(choice.name, self.answers.identity[1])
+        return choice
 
     def call(self, call: RoleCall) -> RoleAnswer:
         """The cached reply, else (record only) a governed analysis of the role's prompt."""
-        model = self._model(call)
-        request = call.request
+        choice = self._route(call)
+        model = choice.model
+        request = replace(call.request, route=choice.name)
+        call = replace(call, request=request)
         key = prompt_hash(self.answers.identity[0], model, request.system, request.user)
         conn = self.answers.conn
         entry = llm_backtest_store.cached_reply(conn, key) if conn is not None else None
@@ -122,8 +126,7 @@ class RolesAnswers:
             status = CallStatus.OK if reply is not None else CallStatus.ERROR
             return AnalysisOutcome(call_id, trigger, status, reply, 0.0, "")
 
-        outcome = RolesPipeline(self.inner.cfg, self.caller).run(
-            replace(request, route=""), fallback)
+        outcome = RolesPipeline(self.inner.cfg, self.caller).run(request, fallback)
         if single:
             return single[0]
         self.answered += 1

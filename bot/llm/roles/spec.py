@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -105,12 +106,20 @@ class CaseReply(BaseModel):
     confidence: float
     argument: str = ""
 
-    _conf = field_validator("confidence", mode="before")(classmethod(
-        lambda cls, v: _confidence(v)))
-    _arg = field_validator("argument", mode="before")(classmethod(lambda cls, v: _text(v)))
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _clamp(cls, value: Any) -> float:
+        return _confidence(value)
+
+    @field_validator("argument", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any) -> str:
+        return _text(value)
 
 
 class ReviewVerdict(StrEnum):
+    """What the risk reviewer may do to the panel's draft."""
+
     KEEP = "keep"
     LOWER = "lower"
     VETO = "veto"
@@ -125,14 +134,24 @@ class ReviewReply(BaseModel):
     confidence: float = 0.0
     reason: str = ""
 
-    _verdict = field_validator("verdict", mode="before")(classmethod(
-        lambda cls, v: v.strip().lower() if isinstance(v, str) else v))
-    _conf = field_validator("confidence", mode="before")(classmethod(
-        lambda cls, v: _confidence(v)))
-    _reason = field_validator("reason", mode="before")(classmethod(lambda cls, v: _text(v)))
+    @field_validator("verdict", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _clamp(cls, value: Any) -> float:
+        return _confidence(value)
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any) -> str:
+        return _text(value)
 
 
-def _parser(model: type[BaseModel]):
+def _parser(model: type[BaseModel]) -> Callable[[Any], tuple[BaseModel | None, str]]:
+    """A validator of ``model`` replies: the reply, or None and the problems in one line."""
     def parse(data: Any) -> tuple[BaseModel | None, str]:
         if not isinstance(data, dict):
             return None, "reply is not a JSON object"
@@ -162,7 +181,7 @@ class RoleReplyType:
     """A role's JSON schema and validator (what ``bot.llm.analyst.ReplyType`` takes)."""
 
     schema: dict[str, Any]
-    parse: Any  # Callable[[Any], tuple[model | None, str]]
+    parse: Callable[[Any], tuple[Any, str]]
 
 
 def reply_type(role: RoleName) -> RoleReplyType:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
@@ -20,11 +21,19 @@ from bot.llm.analyst import AnalysisOutcome, Analyst
 from bot.llm.bedrock import BedrockProvider
 from bot.llm.roles.governed import analyze_with_roles
 from bot.llm.roles.pipeline import RoleAnswer, RoleCall, RolesPipeline
-from bot.llm.roles.spec import ROLE_ORDER, RoleName, reply_type, template_version
-from bot.llm.roles.verdict import reviewed
+from bot.llm.roles.spec import (
+    ROLE_ORDER,
+    CaseReply,
+    RoleName,
+    reply_type,
+    template_version,
+)
+from bot.llm.roles.verdict import draft, reviewed
 from bot.llm.routing import ProviderRouter
 from bot.llm.types import CallStatus
 from bot.llm.worker import LlmWorker
+from shared.config.settings import parse_config_text
+from shared.domain.errors import ConfigError
 from shared.persistence import llm_store
 from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request, wall_clock
@@ -187,13 +196,56 @@ HOSTILE = st.fixed_dictionaries(
 
 
 @settings(max_examples=150, deadline=None)
-@given(draft=DRAFTS, hostile=HOSTILE)
-def test_the_risk_reviewer_can_only_lower_confidence_or_veto(draft, hostile):
+@given(panel=DRAFTS, hostile=HOSTILE)
+def test_the_risk_reviewer_can_only_lower_confidence_or_veto(panel, hostile):
     review, _ = reply_type(RoleName.RISK).parse(hostile)
     if review is None:
         return  # a reply that does not parse fails the role: the single analyst answers
-    final = reviewed(draft, review)
-    assert final.confidence <= draft.confidence
-    assert final.bias in (draft.bias, ReplyBias.NEUTRAL)
-    assert final.action in (draft.action, ReplyAction.HOLD)
+    final = reviewed(panel, review)
+    assert final.confidence <= panel.confidence
+    assert final.bias in (panel.bias, ReplyBias.NEUTRAL)
+    assert final.action in (panel.action, ReplyAction.HOLD)
     assert set(final.model_dump()) == set(LlmReply.model_fields)  # no size, stop or target
+
+
+def test_a_role_is_answered_by_the_route_it_names_and_logged_under_it(conn):
+    with FakeLlmServer(responder=by_role()) as fake:
+        cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
+                         bedrock_model="main-model",
+                         routes=[{"name": "cheap", "model": "cheap-model",
+                                  "triggers": ["news"]}],  # its filters do not bind a role
+                         roles={"enabled": True, "risk": {"route": "cheap"}})
+        outcome = run_roles(conn, cfg)
+        paths = [unquote(r["path"]) for r in posts(fake)]
+    assert outcome.status is CallStatus.OK
+    assert ["/model/cheap-model/" in p for p in paths] == [False] * 4 + [True]
+    calls = list(reversed(llm_store.recent_calls(conn)))
+    assert [(c.route, c.model) for c in calls][-2:] == [("default", "main-model"),
+                                                        ("cheap", "cheap-model")]
+
+
+def test_a_role_naming_no_route_is_a_clear_config_error():
+    with pytest.raises(ConfigError, match=r"roles\.bear\.route 'fast' is not the name of an "
+                                          r"llm\.routes entry"):
+        parse_config_text("llm:\n  roles:\n    bear:\n      route: fast\n", env={})
+
+
+def _mirror(reply: LlmReply) -> LlmReply:
+    flip = {ReplyBias.BULLISH: ReplyBias.BEARISH, ReplyBias.BEARISH: ReplyBias.BULLISH,
+            ReplyBias.NEUTRAL: ReplyBias.NEUTRAL}
+    return reply.model_copy(update={"bias": flip[reply.bias]})
+
+
+CASES = st.builds(CaseReply, confidence=st.floats(0, 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(market=DRAFTS, memory=DRAFTS, bull=CASES, bear=CASES)
+def test_the_draft_takes_no_side_mirrored_evidence_gives_the_mirrored_answer(
+        market, memory, bull, bear):
+    """The synthesis is symmetric: swap the bull and the bear and flip both analysts, and the
+    draft flips (same confidence), so the panel cannot drift to one side on its own."""
+    up = draft(market, memory, bull, bear)
+    down = draft(_mirror(market), _mirror(memory), bear, bull)
+    assert down.bias == _mirror(up).bias
+    assert down.confidence == pytest.approx(up.confidence, abs=1e-9)
