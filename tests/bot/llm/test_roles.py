@@ -180,32 +180,82 @@ def test_a_pipeline_in_time_gives_the_reviewed_draft_and_its_cost():
 DRAFTS = st.builds(
     LlmReply, bias=st.sampled_from(list(ReplyBias)),
     confidence=st.floats(0, 1), action=st.sampled_from(list(ReplyAction)))
+CASES = st.builds(CaseReply, confidence=st.floats(0, 1))
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True)
     | st.integers(-10**6, 10**6) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                  max_size=3), max_leaves=8)
-HOSTILE = st.fixed_dictionaries(
+EXTRAS = {"bias": st.sampled_from(["BULLISH", "BEARISH"]), "action": st.just("BUY"),
+          "qty": st.integers(-5, 50), "size": st.integers(0, 50), "stop": st.floats(),
+          "reason": st.text(max_size=50) | JSONISH}
+VALIDATING = st.fixed_dictionaries(  # replies that pass the schema: the clamp must hold
+    {"verdict": st.sampled_from(["keep", "LOWER", " veto ", "Keep", "lower"])},
+    optional={"confidence": st.floats(-1e9, 1e9) | st.integers(-500, 500)
+              | st.sampled_from(["99", "1e9", "-3", "0.5", "100"]), **EXTRAS})
+HOSTILE = VALIDATING | st.fixed_dictionaries(
     {}, optional={
-        "verdict": st.sampled_from(["keep", "LOWER", " veto ", "raise", "boost", ""]) | JSONISH,
-        "confidence": st.floats(allow_nan=True, allow_infinity=True) | st.integers(-500, 500)
-        | st.sampled_from(["99", "1e9", "-3", "0.5"]) | JSONISH,
-        "bias": st.sampled_from(["BULLISH", "BEARISH"]), "action": st.sampled_from(["BUY"]),
-        "qty": st.integers(-5, 50), "size": st.integers(0, 50), "stop": st.floats(),
-        "reason": st.text(max_size=50) | JSONISH}) | JSONISH
+        "verdict": st.sampled_from(["raise", "boost", "", "size_up"]) | JSONISH,
+        "confidence": st.floats(allow_nan=True, allow_infinity=True) | JSONISH,
+        **EXTRAS}) | JSONISH
 
 
-@settings(max_examples=150, deadline=None)
-@given(panel=DRAFTS, hostile=HOSTILE)
-def test_the_risk_reviewer_can_only_lower_confidence_or_veto(panel, hostile):
-    review, _ = reply_type(RoleName.RISK).parse(hostile)
-    if review is None:
-        return  # a reply that does not parse fails the role: the single analyst answers
-    final = reviewed(panel, review)
+class HostileCaller:
+    """Gives the panel's roles the drawn replies and the reviewer a hostile JSON reply,
+    through the reviewer's real validator (as a reply from the wire would be)."""
+
+    def __init__(self, replies: dict[RoleName, object], hostile: object) -> None:
+        self.replies = replies
+        self.hostile = hostile
+
+    def call(self, call: RoleCall) -> RoleAnswer:
+        if call.role is RoleName.RISK:
+            review, problem = call.reply_type.parse(self.hostile)
+            status = CallStatus.OK if review is not None else CallStatus.PARSE_ERROR
+            return RoleAnswer(review, 5, status, 0.0, problem)
+        return RoleAnswer(self.replies[call.role], 1, CallStatus.OK, 0.0)
+
+
+SINGLE_OUTCOME = AnalysisOutcome(99, request().trigger, CallStatus.OK,
+                                 LlmReply.model_validate(REPLIES[SINGLE]), 0.0, "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(market=DRAFTS, memory=DRAFTS, bull=CASES, bear=CASES, hostile=HOSTILE)
+def test_the_risk_reviewer_can_only_lower_confidence_or_veto(market, memory, bull, bear,
+                                                             hostile):
+    """Whatever the reviewer answers, the panel's answer is its draft kept, lowered or vetoed
+    (never more confident, never another side, no size, stop or target), or, for a reply that
+    does not validate, the single analyst's answer."""
+    replies = {RoleName.MARKET: market, RoleName.MEMORY: memory, RoleName.BULL: bull,
+               RoleName.BEAR: bear}
+    panel = draft(market, memory, bull, bear)
+    outcome = RolesPipeline(llm_config(roles={"enabled": True}),
+                            HostileCaller(replies, hostile)).run(request(),
+                                                                 lambda: SINGLE_OUTCOME)
+    if outcome.call_id == SINGLE_OUTCOME.call_id:
+        assert reply_type(RoleName.RISK).parse(hostile)[0] is None
+        return
+    final = outcome.reply
     assert final.confidence <= panel.confidence
     assert final.bias in (panel.bias, ReplyBias.NEUTRAL)
     assert final.action in (panel.action, ReplyAction.HOLD)
     assert set(final.model_dump()) == set(LlmReply.model_fields)  # no size, stop or target
+
+
+def test_hostile_reviews_that_validate_still_cannot_raise_or_flip():
+    panel = draft(LlmReply.model_validate(REPLIES["market"]),
+                  LlmReply.model_validate(REPLIES["memory"]),
+                  CaseReply.model_validate(REPLIES["bull"]),
+                  CaseReply.model_validate(REPLIES["bear"]))
+    for hostile in ({"verdict": "LOWER", "confidence": 99, "bias": "BEARISH", "qty": 10},
+                    {"verdict": "keep", "confidence": 1.0, "stop": 4000, "size": 50},
+                    {"verdict": " Veto ", "confidence": 1.0, "action": "BUY"}):
+        review, problem = reply_type(RoleName.RISK).parse(hostile)
+        assert review is not None, problem
+        final = reviewed(panel, review)
+        assert final.confidence <= panel.confidence
+        assert final.bias in (panel.bias, ReplyBias.NEUTRAL)
 
 
 def test_a_role_is_answered_by_the_route_it_names_and_logged_under_it(conn):
@@ -235,8 +285,6 @@ def _mirror(reply: LlmReply) -> LlmReply:
             ReplyBias.NEUTRAL: ReplyBias.NEUTRAL}
     return reply.model_copy(update={"bias": flip[reply.bias]})
 
-
-CASES = st.builds(CaseReply, confidence=st.floats(0, 1))
 
 
 @settings(max_examples=150, deadline=None)
