@@ -21,7 +21,7 @@ from bot.backtest.llm_record import CacheAnswers, RecordAnswers
 from bot.backtest.llm_triggers import attempts_allowed
 from bot.core.engine import TradingEngine
 from bot.core.llm_reply import LlmReply
-from bot.llm.analyst import AnalysisOutcome, Analyst, ReplyType, prompt_hash
+from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst, ReplyType, prompt_hash
 from bot.llm.cost import price_for, reserve_usd
 from bot.llm.roles.governed import role_config
 from bot.llm.roles.pipeline import RoleAnswer, RoleCall, RolesPipeline
@@ -100,6 +100,11 @@ class CachedRoleCaller:
                     request.trigger.kind.value, request.trigger.ts, outcome.call_id,
                     outcome.reply.model_dump(mode="json"), spent))
         return RoleAnswer(outcome.reply, outcome.call_id, outcome.status, spent, outcome.error)
+
+
+    def conclude(self, request: AnalysisRequest, final: LlmReply, call_ids: list[int]) -> int:
+        """A backtest journals in memory: the answer goes by the reviewer's call id."""
+        return call_ids[-1] if call_ids else 0
 
 
 class RolesAnswers:

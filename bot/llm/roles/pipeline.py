@@ -23,6 +23,7 @@ from bot.llm.retry import MIN_ATTEMPT_S
 from bot.llm.roles.spec import (
     ROLE_ORDER,
     SYSTEMS,
+    AnalystView,
     CaseReply,
     ReviewReply,
     RoleName,
@@ -63,10 +64,14 @@ class RoleAnswer:
 
 
 class RoleCaller(Protocol):
-    """Makes one role's call."""
+    """Makes one role's call, and records the roles' combined answer."""
 
     def call(self, call: RoleCall) -> RoleAnswer:
         """The role's answer; never raises for provider or reply problems."""
+        ...
+
+    def conclude(self, request: AnalysisRequest, final: LlmReply, call_ids: list[int]) -> int:
+        """Record the combined answer of the roles' calls ``call_ids``; its call id."""
         ...
 
 
@@ -93,7 +98,7 @@ class RolesPipeline:
         replies: dict[RoleName, Any] = {}
         earlier: dict[str, Any] = {}
         spent = 0.0
-        last_id = 0
+        call_ids: list[int] = []
         for role in ROLE_ORDER:
             if role is RoleName.RISK:
                 earlier["draft"] = self._draft(replies).model_dump(mode="json")
@@ -106,9 +111,10 @@ class RolesPipeline:
                 return replace(outcome, cost_usd=outcome.cost_usd + spent)
             replies[role] = answer.reply
             earlier[role.value] = answer.reply.model_dump(mode="json")
-            last_id = answer.call_id
+            call_ids.append(answer.call_id)
         final = self._final(replies)
-        return AnalysisOutcome(last_id, request.trigger, CallStatus.OK, final, spent, "")
+        call_id = self.caller.conclude(request, final, call_ids)
+        return AnalysisOutcome(call_id, request.trigger, CallStatus.OK, final, spent, "")
 
     def _ask(self, role: RoleName, base: AnalysisRequest, earlier: dict[str, Any],
              left_s: float) -> RoleAnswer:
@@ -130,10 +136,10 @@ class RolesPipeline:
     def _draft(replies: dict[RoleName, Any]) -> LlmReply:
         market, memory = replies[RoleName.MARKET], replies[RoleName.MEMORY]
         bull, bear = replies[RoleName.BULL], replies[RoleName.BEAR]
-        if not (isinstance(market, LlmReply) and isinstance(memory, LlmReply)
+        if not (isinstance(market, AnalystView) and isinstance(memory, AnalystView)
                 and isinstance(bull, CaseReply) and isinstance(bear, CaseReply)):
             raise TypeError("role replies of the wrong type")
-        return draft(market, memory, bull, bear)
+        return draft(market.reply, memory.reply, bull, bear)
 
     def _final(self, replies: dict[RoleName, Any]) -> LlmReply:
         review = replies[RoleName.RISK]

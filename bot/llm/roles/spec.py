@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from bot.core.llm_reply import MAX_TEXT, parse_reply, reply_json_schema
+from bot.core.llm_reply import MAX_TEXT, LlmReply, parse_reply, reply_json_schema
 
 
 class RoleName(StrEnum):
@@ -63,6 +63,15 @@ SYSTEMS: dict[RoleName, str] = {
 }
 ROLE_USER_TEMPLATE = "{base}\nEarlier roles (JSON inside the block):\n<roles>\n{roles}\n</roles>"
 ROLES_REVISION = 1
+
+
+ROLES_MODEL = "roles"  # the model column of the roles' combined answer in the call log
+
+
+def roles_version() -> str:
+    """The version of the whole panel: every role's prompt and the synthesis revision."""
+    text = "".join(SYSTEMS[role] for role in RoleName) + ROLE_USER_TEMPLATE
+    return f"roles{ROLES_REVISION}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
 def template_version(role: RoleName) -> str:
@@ -184,10 +193,29 @@ class RoleReplyType:
     parse: Callable[[Any], tuple[Any, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class AnalystView:
+    """A market or memory analyst's validated reply. Not an ``LlmReply`` on purpose: a role's
+    view is never a bias in force, so its call-log row carries no bias (only the roles'
+    combined answer does, and that is what a journal replay puts in force)."""
+
+    reply: LlmReply
+
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """The reply's fields (what later roles read and the record cache keeps)."""
+        return self.reply.model_dump(mode=mode)
+
+
+def parse_view(data: Any) -> tuple[AnalystView | None, str]:
+    """An analyst role's reply, validated and clamped as the single analyst's is."""
+    reply, problem = parse_reply(data)
+    return (AnalystView(reply) if reply is not None else None), problem
+
+
 def reply_type(role: RoleName) -> RoleReplyType:
     """The schema and validator of ``role``'s reply."""
     if role in (RoleName.MARKET, RoleName.MEMORY):
-        return RoleReplyType(reply_json_schema(), parse_reply)
+        return RoleReplyType(reply_json_schema(), parse_view)
     if role is RoleName.RISK:
         return RoleReplyType(_REVIEW_SCHEMA, _parser(ReviewReply))
     return RoleReplyType(_CASE_SCHEMA, _parser(CaseReply))

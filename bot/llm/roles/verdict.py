@@ -26,7 +26,7 @@ def signed(reply: LlmReply) -> float:
 
 
 def draft(market: LlmReply, memory: LlmReply, bull: CaseReply, bear: CaseReply) -> LlmReply:
-    """The panel's answer before review."""
+    """The panel's answer before review (the analysts' replies, the debaters' cases)."""
     debate = bull.confidence - bear.confidence
     score = (signed(market) + signed(memory) + debate) / 3.0
     if score > NEUTRAL_BAND:

@@ -23,9 +23,11 @@ from bot.llm.roles.governed import analyze_with_roles
 from bot.llm.roles.pipeline import RoleAnswer, RoleCall, RolesPipeline
 from bot.llm.roles.spec import (
     ROLE_ORDER,
+    AnalystView,
     CaseReply,
     RoleName,
     reply_type,
+    roles_version,
     template_version,
 )
 from bot.llm.roles.verdict import draft, reviewed
@@ -34,7 +36,7 @@ from bot.llm.types import CallStatus
 from bot.llm.worker import LlmWorker
 from shared.config.settings import parse_config_text
 from shared.domain.errors import ConfigError
-from shared.persistence import llm_store
+from shared.persistence import llm_backtest_store, llm_store
 from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request, wall_clock
 from tests.bot.llm.roles_fake import REPLIES, SINGLE, by_role, max_tokens, role_of
@@ -86,13 +88,23 @@ def test_the_worker_asks_each_role_in_order_within_its_budget_and_governs_every_
     assert [max_tokens(r) for r in sent] == [BUDGETS[role] for role in roles]
     conn = connect(db, readonly=True)
     assert llm_store.governed_attempts(conn) == {"rows": 6, "daily_calls": 6}
-    versions = [c.template_version for c in reversed(llm_store.recent_calls(conn))]
-    assert versions == [template_version(RoleName(role)) for role in roles]
+    calls = list(reversed(llm_store.recent_calls(conn)))
+    assert [c.template_version for c in calls] == [
+        template_version(RoleName(role)) for role in roles] + [roles_version()]
     (outcome,) = done
     assert outcome.status is CallStatus.OK
     # (0.9 + 0.6 + (0.8 - 0.2)) / 3 = 0.70 BULLISH; the reviewer kept it
     assert (outcome.reply.bias, outcome.reply.confidence) == (ReplyBias.BULLISH, 0.7)
     assert outcome.cost_usd > 0
+    final = calls[-1]  # the combined answer: its own row, no HTTP request, no cost
+    assert (final.call_id, final.status, final.model, final.cost_usd) == (
+        outcome.call_id, "cached", "roles", 0.0)
+    assert [c.bias for c in calls] == [None] * 6 + ["BULLISH"]  # a role's view is no bias
+    # what a journal replay of this live run puts in force: the combined answer only
+    replies = llm_backtest_store.journal_replies(
+        conn, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    assert [(r.call_id, r.bias, r.confidence) for r in replies] == [
+        (outcome.call_id, "BULLISH", 0.7)]
 
 
 @pytest.mark.parametrize(("failing", "step"), [
@@ -145,6 +157,10 @@ class ScriptedCaller:
         reply, _ = call.reply_type.parse(REPLIES[call.role.value])
         return RoleAnswer(reply, len(self.calls), CallStatus.OK, 0.01)
 
+    def conclude(self, request, final, call_ids) -> int:
+        self.concluded = (final, call_ids)
+        return 100
+
 
 def test_each_role_gets_only_the_time_left_and_none_starts_past_the_deadline():
     clock = [100.0]
@@ -172,7 +188,8 @@ def test_a_pipeline_in_time_gives_the_reviewed_draft_and_its_cost():
     caller = ScriptedCaller(clock, 1.0)
     outcome = RolesPipeline(cfg, caller, lambda: clock[0]).run(request(), lambda: None)
     assert [c.role for c in caller.calls] == list(ROLE_ORDER)
-    assert outcome.call_id == 5 and outcome.cost_usd == pytest.approx(0.05)
+    assert outcome.call_id == 100 and outcome.cost_usd == pytest.approx(0.05)
+    assert caller.concluded == (outcome.reply, [1, 2, 3, 4, 5])
     review_prompt = caller.calls[-1].request.user
     assert '"draft": {' in review_prompt and '"bull": {"argument"' in review_prompt
 
@@ -213,7 +230,13 @@ class HostileCaller:
             review, problem = call.reply_type.parse(self.hostile)
             status = CallStatus.OK if review is not None else CallStatus.PARSE_ERROR
             return RoleAnswer(review, 5, status, 0.0, problem)
-        return RoleAnswer(self.replies[call.role], 1, CallStatus.OK, 0.0)
+        reply = self.replies[call.role]
+        if isinstance(reply, LlmReply):
+            reply = AnalystView(reply)
+        return RoleAnswer(reply, 1, CallStatus.OK, 0.0)
+
+    def conclude(self, request, final, call_ids) -> int:
+        return 7
 
 
 SINGLE_OUTCOME = AnalysisOutcome(99, request().trigger, CallStatus.OK,
@@ -269,7 +292,7 @@ def test_a_role_is_answered_by_the_route_it_names_and_logged_under_it(conn):
         paths = [unquote(r["path"]) for r in posts(fake)]
     assert outcome.status is CallStatus.OK
     assert ["/model/cheap-model/" in p for p in paths] == [False] * 4 + [True]
-    calls = list(reversed(llm_store.recent_calls(conn)))
+    calls = list(reversed(llm_store.recent_calls(conn)))[:-1]  # the roles' rows
     assert [(c.route, c.model) for c in calls][-2:] == [("default", "main-model"),
                                                         ("cheap", "cheap-model")]
 
