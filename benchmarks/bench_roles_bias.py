@@ -22,60 +22,21 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.llm.analyst import Analyst  # noqa: E402
 from bot.llm.bedrock import BedrockProvider  # noqa: E402
-from bot.llm.context import Snapshot, build_request  # noqa: E402
 from bot.llm.roles.governed import analyze_with_roles  # noqa: E402
 from bot.llm.roles.spec import SYSTEMS, RoleName  # noqa: E402
 from bot.llm.routing import ProviderRouter  # noqa: E402
-from bot.llm.types import Trigger, TriggerKind  # noqa: E402
 from shared.config.settings import LlmConfig  # noqa: E402
 from shared.persistence.db import open_database  # noqa: E402
-from tests.fakellm.evidence import evidence_responder  # noqa: E402
+from tests.fakellm.evidence import balanced_requests, evidence_responder  # noqa: E402
 from tests.fakellm.server import FakeLlmServer, Step  # noqa: E402
-
-START = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
-
-
-def features(rng: np.random.Generator) -> dict[str, float]:
-    """One random set of the evidence features around 5000."""
-    spread = float(rng.normal(0, 1.5))
-    return {"close": 5000.0, "ema_fast": 5000.0 + spread / 2, "ema_slow": 5000.0 - spread / 2,
-            "macd_hist": float(rng.normal(0, 0.8)), "rsi": float(np.clip(rng.normal(50, 12),
-                                                                         1, 99)),
-            "rate_of_change_pct": float(rng.normal(0, 0.2))}
-
-
-def mirrored(f: dict[str, float]) -> dict[str, float]:
-    """The same market upside down."""
-    return {"close": f["close"], "ema_fast": f["ema_slow"], "ema_slow": f["ema_fast"],
-            "macd_hist": -f["macd_hist"], "rsi": 100 - f["rsi"],
-            "rate_of_change_pct": -f["rate_of_change_pct"]}
-
-
-def balanced_requests(pairs: int, seed: int = 11) -> list[Any]:
-    """``2 * pairs`` prompts: each random snapshot and its mirror image."""
-    rng = np.random.default_rng(seed)
-    requests = []
-    for index in range(pairs):
-        volatility = str(rng.choice(["low", "normal", "high"]))
-        base = features(rng)
-        for side, feats in enumerate((base, mirrored(base))):
-            ts = START + timedelta(minutes=2 * index + side)
-            snapshot = Snapshot("MES", ts.isoformat(), 5000.0, {k: round(v, 4) for k, v in
-                                                              feats.items()},
-                                {"volatility": volatility, "trend": "range"}, {}, None, 0.0)
-            trigger = Trigger(TriggerKind.VOLATILITY_SPIKE, ts, {})
-            requests.append(build_request(trigger, snapshot))
-    return requests
 
 
 def optimistic(optimism: float):

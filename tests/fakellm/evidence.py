@@ -14,12 +14,19 @@ answer differently at different bars.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
+from bot.llm.analyst import AnalysisRequest
+from bot.llm.context import Snapshot, build_request
 from bot.llm.roles.spec import SYSTEMS, RoleName
+from bot.llm.types import Trigger, TriggerKind
 from tests.fakellm.server import Step
 
 SNAPSHOT_MARK = "Market snapshot (JSON):\n"
+START = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
 
 def _sign(value: Any) -> float:
@@ -91,3 +98,36 @@ def evidence_responder(record: dict[str, Any]) -> Step:
     system = body["system"][0]["text"]
     user = body["messages"][0]["content"][0]["text"]
     return Step(payload=role_reply(system, user))
+
+
+def features(rng: np.random.Generator) -> dict[str, float]:
+    """One random set of the evidence features around 5000."""
+    spread = float(rng.normal(0, 1.5))
+    return {"close": 5000.0, "ema_fast": 5000.0 + spread / 2, "ema_slow": 5000.0 - spread / 2,
+            "macd_hist": float(rng.normal(0, 0.8)), "rsi": float(np.clip(rng.normal(50, 12),
+                                                                         1, 99)),
+            "rate_of_change_pct": float(rng.normal(0, 0.2))}
+
+
+def mirrored(f: dict[str, float]) -> dict[str, float]:
+    """The same market upside down."""
+    return {"close": f["close"], "ema_fast": f["ema_slow"], "ema_slow": f["ema_fast"],
+            "macd_hist": -f["macd_hist"], "rsi": 100 - f["rsi"],
+            "rate_of_change_pct": -f["rate_of_change_pct"]}
+
+
+def balanced_requests(pairs: int, seed: int = 11) -> list[AnalysisRequest]:
+    """``2 * pairs`` prompts: each random snapshot and its mirror image."""
+    rng = np.random.default_rng(seed)
+    requests = []
+    for index in range(pairs):
+        volatility = str(rng.choice(["low", "normal", "high"]))
+        base = features(rng)
+        for side, feats in enumerate((base, mirrored(base))):
+            ts = START + timedelta(minutes=2 * index + side)
+            snapshot = Snapshot("MES", ts.isoformat(), 5000.0, {k: round(v, 4) for k, v in
+                                                              feats.items()},
+                                {"volatility": volatility, "trend": "range"}, {}, None, 0.0)
+            trigger = Trigger(TriggerKind.VOLATILITY_SPIKE, ts, {})
+            requests.append(build_request(trigger, snapshot))
+    return requests
