@@ -60,7 +60,7 @@ class GovernedCaller:
                           ReplyType(call.reply_type.schema, call.reply_type.parse))
         outcome = analyst.analyze(replace(request, route=choice.name))
         return RoleAnswer(outcome.reply, outcome.call_id, outcome.status, outcome.cost_usd,
-                          outcome.error)
+                          outcome.error, outcome.warnings)
 
     def conclude(self, request: AnalysisRequest, final: LlmReply, call_ids: list[int]) -> int:
         """Log the combined answer as its own call-log row (no HTTP, no cost, no quota): the

@@ -61,6 +61,7 @@ class RoleAnswer:
     status: CallStatus
     cost_usd: float
     error: str = ""
+    warnings: tuple[str, ...] = ()  # the governor's quota warnings, journaled by the caller
 
 
 class RoleCaller(Protocol):
@@ -98,23 +99,27 @@ class RolesPipeline:
         replies: dict[RoleName, Any] = {}
         earlier: dict[str, Any] = {}
         spent = 0.0
+        warnings: tuple[str, ...] = ()
         call_ids: list[int] = []
         for role in ROLE_ORDER:
             if role is RoleName.RISK:
                 earlier["draft"] = self._draft(replies).model_dump(mode="json")
             answer = self._ask(role, request, earlier, deadline - self.monotonic())
             spent += answer.cost_usd
+            warnings += answer.warnings
             if answer.reply is None or answer.status not in ANSWERED:
                 logger.warning("LLM role %s %s (%s): the single analyst answers", role.value,
                                answer.status.value, answer.error[:200])
                 outcome = fallback()
-                return replace(outcome, cost_usd=outcome.cost_usd + spent)
+                return replace(outcome, cost_usd=outcome.cost_usd + spent,
+                               warnings=warnings + outcome.warnings)
             replies[role] = answer.reply
             earlier[role.value] = answer.reply.model_dump(mode="json")
             call_ids.append(answer.call_id)
         final = self._final(replies)
         call_id = self.caller.conclude(request, final, call_ids)
-        return AnalysisOutcome(call_id, request.trigger, CallStatus.OK, final, spent, "")
+        return AnalysisOutcome(call_id, request.trigger, CallStatus.OK, final, spent, "",
+                               warnings)
 
     def _ask(self, role: RoleName, base: AnalysisRequest, earlier: dict[str, Any],
              left_s: float) -> RoleAnswer:

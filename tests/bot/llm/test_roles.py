@@ -320,3 +320,17 @@ def test_the_draft_takes_no_side_mirrored_evidence_gives_the_mirrored_answer(
     down = draft(_mirror(market), _mirror(memory), bear, bull)
     assert down.bias == _mirror(up).bias
     assert down.confidence == pytest.approx(up.confidence, abs=1e-9)
+
+
+def test_the_quota_binds_every_role_and_its_warning_reaches_the_outcome(conn):
+    """A day's quota of 4 calls: the four first roles take it (the third one crosses the 75%
+    warning), the reviewer and then the single analyst are refused before any request."""
+    with FakeLlmServer(responder=by_role()) as fake:
+        cfg = roles_config(fake.url).model_copy(update={"daily_call_quota": 4,
+                                                        "warn_fraction": 0.75})
+        outcome = run_roles(conn, cfg)
+        roles = [role_of(r) for r in posts(fake)]
+    assert roles == ["market", "memory", "bull", "bear"]
+    assert outcome.status is CallStatus.REFUSED and outcome.reply is None
+    assert llm_store.governed_attempts(conn) == {"rows": 4, "daily_calls": 4}
+    assert any("75% warning" in w for w in outcome.warnings)
