@@ -12,6 +12,11 @@ from pydantic import ConfigDict, Field
 
 from shared.config.bounds import BoundedModel
 
+# How every analyst role's prompt template version begins (``role-market-r1-<hash>``): a
+# role's call is no market call of its own (the training export leaves it out); the roles'
+# combined answer (``roles1-<hash>``) is.
+ROLE_CALL_VERSION_PREFIX = "role-"
+
 
 class RoleSettings(BoundedModel):
     """One role's model route and output-token budget."""

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.core.llm_reply import MAX_TEXT, LlmReply, parse_reply, reply_json_schema
+from shared.config.llm_roles import ROLE_CALL_VERSION_PREFIX
 
 
 class RoleName(StrEnum):
@@ -77,7 +78,8 @@ def roles_version() -> str:
 def template_version(role: RoleName) -> str:
     """The role's prompt template version: its revision and a hash of its texts."""
     text = SYSTEMS[role] + ROLE_USER_TEMPLATE
-    return f"roles{ROLES_REVISION}-{role.value}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{ROLE_CALL_VERSION_PREFIX}{role.value}-r{ROLES_REVISION}-{digest}"
 
 
 def role_user(base_user: str, earlier: dict[str, Any]) -> str:

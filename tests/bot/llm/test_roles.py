@@ -36,7 +36,7 @@ from bot.llm.types import CallStatus
 from bot.llm.worker import LlmWorker
 from shared.config.settings import parse_config_text
 from shared.domain.errors import ConfigError
-from shared.persistence import llm_backtest_store, llm_store
+from shared.persistence import learning_queries, llm_backtest_store, llm_store
 from shared.persistence.db import connect, open_database
 from tests.bot.llm.conftest import llm_config, request, wall_clock
 from tests.bot.llm.roles_fake import REPLIES, SINGLE, by_role, max_tokens, role_of
@@ -105,6 +105,9 @@ def test_the_worker_asks_each_role_in_order_within_its_budget_and_governs_every_
         conn, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
     assert [(r.call_id, r.bias, r.confidence) for r in replies] == [
         (outcome.call_id, "BULLISH", 0.7)]
+    # the training export's market calls: the combined answer, not the roles' own calls
+    exported = learning_queries.market_calls(conn, datetime(2000, 1, 1, tzinfo=UTC))
+    assert [c.call_id for c in exported] == [outcome.call_id]
 
 
 @pytest.mark.parametrize(("failing", "step"), [
