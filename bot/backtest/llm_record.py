@@ -89,7 +89,12 @@ class CacheAnswers:
     def answer(self, engine: TradingEngine, record: DecisionRecord, trigger: Trigger
                ) -> tuple[LlmReply | None, int]:
         """The cached reply, or None (a reported miss)."""
-        _, key = self.request(engine, record, trigger)
+        request, key = self.request(engine, record, trigger)
+        return self.answer_request(request, key, trigger)
+
+    def answer_request(self, request: AnalysisRequest, key: str, trigger: Trigger
+                       ) -> tuple[LlmReply | None, int]:
+        """The answer to a built prompt (the analyst roles' fallback asks this way)."""
         reply, call_id = self.cached(key)
         if reply is not None:
             self.hits += 1
@@ -180,7 +185,11 @@ class RecordAnswers(CacheAnswers):
         """The counted provider of the request's route (the default one without routes)."""
         if not self.cfg.routes:
             return self.provider
-        model = choose_route(self.cfg, request.volatility, request.trigger.kind.value).model
+        return self.provider_for_model(
+            choose_route(self.cfg, request.volatility, request.trigger.kind.value).model)
+
+    def provider_for_model(self, model: str) -> CountingProvider:
+        """The counted provider answering with ``model`` (built once, sharing the cap)."""
         if model not in self._routed:
             built = self.factory(config_for_model(self.cfg, model))
             self._routed[model] = CountingProvider(built, self.provider.count)
@@ -190,6 +199,11 @@ class RecordAnswers(CacheAnswers):
                ) -> tuple[LlmReply | None, int]:
         """The cached reply, else a governed call whose reply is cached."""
         request, key = self.request(engine, record, trigger)
+        return self.answer_request(request, key, trigger)
+
+    def answer_request(self, request: AnalysisRequest, key: str, trigger: Trigger
+                       ) -> tuple[LlmReply | None, int]:
+        """The cached reply to a built prompt, else a governed call whose reply is cached."""
         reply, call_id = self.cached(key)
         if reply is not None:
             self.hits += 1

@@ -13,8 +13,9 @@ import logging
 from pathlib import Path
 
 from bot.backtest.data import BarData
-from bot.backtest.llm_record import cache_answers, record_answers
+from bot.backtest.llm_record import CacheAnswers, cache_answers, record_answers
 from bot.backtest.llm_replay import journal_llm
+from bot.backtest.llm_roles import RolesAnswers
 from bot.backtest.llm_run import BacktestLlm
 from bot.backtest.llm_triggers import detect_triggers, estimate_spend, provider_identity
 from bot.llm.providers import make_provider
@@ -50,7 +51,8 @@ def make_backtest_llm(request: BacktestRequest, settings: Settings, data: BarDat
     if request.llm == "replay-cache":
         answers = cache_answers(path, cfg, triggers, provider_identity(cfg))
         answers.blind = request.llm_blind
-        return BacktestLlm(data, settings, request.llm, answers, request.llm_latency_s)
+        return BacktestLlm(data, settings, request.llm, with_roles(answers),
+                           request.llm_latency_s)
     if cfg.provider == "none":
         raise ConfigError("--llm record: llm.provider is none; configure bedrock or "
                           "openai_compatible to record replies")
@@ -67,4 +69,9 @@ def make_backtest_llm(request: BacktestRequest, settings: Settings, data: BarDat
                              estimate.total_usd)
     answers.blind = request.llm_blind
     logger.info("LLM record: governed calls logged in %s", path)
-    return BacktestLlm(data, settings, request.llm, answers, request.llm_latency_s)
+    return BacktestLlm(data, settings, request.llm, with_roles(answers), request.llm_latency_s)
+
+
+def with_roles(answers: CacheAnswers) -> CacheAnswers | RolesAnswers:
+    """The analyst roles over ``answers`` when ``llm.roles`` is on, else ``answers``."""
+    return RolesAnswers(answers) if answers.cfg.roles.enabled else answers

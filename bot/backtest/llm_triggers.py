@@ -24,6 +24,7 @@ from bot.core.llm_reply import reply_json_schema
 from bot.llm.context import SYSTEM_PROMPT
 from bot.llm.cost import price_for, reserve_usd
 from bot.llm.detector import EventDetector
+from bot.llm.roles.spec import ROLE_ORDER
 from bot.llm.types import Trigger
 from shared.config.settings import EventsConfig, LlmConfig, Settings
 
@@ -131,7 +132,8 @@ def per_call_usd(cfg: LlmConfig) -> float:
 def estimate_spend(cfg: LlmConfig, triggers: int, cap: int) -> SpendEstimate:
     """The spend bound of recording ``triggers`` triggers with at most ``cap`` HTTP calls."""
     provider, model = provider_identity(cfg)
-    calls = min(cap, triggers * cfg.max_attempts)
+    per_trigger = len(ROLE_ORDER) + 1 if cfg.roles.enabled else 1  # roles, then the fallback
+    calls = min(cap, triggers * cfg.max_attempts * per_trigger)
     return SpendEstimate(triggers, calls, cap, per_call_usd(cfg), provider, model)
 
 

@@ -59,11 +59,12 @@ class ProviderRouter:
 
     def __init__(self, factory: Callable[[LlmConfig], Provider]) -> None:
         self.factory = factory
-        self._providers: dict[tuple[str, str], Provider] = {}
+        self._providers: dict[tuple[str, str, int], Provider] = {}
 
     def provider(self, cfg: LlmConfig, model: str) -> Provider:
-        """The provider answering with ``model`` (built once per provider kind and model)."""
-        key = (cfg.provider, model)
+        """The provider answering with ``model`` (built once per provider kind, model and
+        output-token budget: an analyst role asks with its own budget)."""
+        key = (cfg.provider, model, cfg.max_output_tokens)
         if key not in self._providers:
             self._providers[key] = self.factory(config_for_model(cfg, model))
         return self._providers[key]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, Analyst
 from bot.llm.providers import make_provider
+from bot.llm.roles.governed import analyze_with_roles
 from bot.llm.routing import ProviderRouter, default_model
 from bot.llm.types import CallStatus, Provider
 from shared.config.settings import LlmConfig
@@ -120,9 +121,11 @@ class LlmWorker:
                  ) -> AnalysisOutcome:
         try:
             cfg = self.cfg
+            def approved(model: str) -> bool:
+                return finetune_store.approved_custom_model(conn, model)
+
             choice, provider = router.route(
-                cfg, request.volatility, request.trigger.kind.value,
-                lambda model: finetune_store.approved_custom_model(conn, model))
+                cfg, request.volatility, request.trigger.kind.value, approved)
             request = replace(request, route=choice.name)
             analyst = Analyst(conn, cfg, provider, self.wall_clock, self._stop.wait)
             age_s = self.queue_age_s(request)
@@ -134,6 +137,8 @@ class LlmWorker:
             if not self.availability[0]:
                 return AnalysisOutcome(0, request.trigger, CallStatus.ERROR, None, 0.0,
                                        f"provider unavailable: {self.availability[1]}")
+            if cfg.roles.enabled:  # the analyst roles (bot/llm/roles); it is the fallback
+                return analyze_with_roles(conn, cfg, router, request, analyst, approved)
             return analyst.analyze(request)
         except Exception as exc:  # the worker must survive anything a call throws
             logger.exception("LLM analysis failed")

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.config.llm_roles import ROLE_CALL_VERSION_PREFIX
 from shared.domain.models import Bar
 from shared.persistence.codec import from_text, to_text
 
@@ -116,11 +117,13 @@ class MarketCall:
 
 
 def market_calls(conn: sqlite3.Connection, created_since: datetime) -> list[MarketCall]:
-    """Calls (every attempt) logged since ``created_since`` with a prompt, oldest first."""
+    """Calls (every attempt) logged since ``created_since`` with a prompt, oldest first; an
+    analyst role's own call is left out (the roles' combined answer is a market call)."""
     rows = conn.execute(
         "SELECT id, created_at, trigger, system_prompt, prompt FROM llm_calls "
         "WHERE created_at >= ? AND trigger NOT IN ('review', 'evaluation') AND prompt != '' "
-        "ORDER BY id",
-        (to_text(created_since),)).fetchall()
+        "AND substr(template_version, 1, ?) != ? ORDER BY id",
+        (to_text(created_since), len(ROLE_CALL_VERSION_PREFIX),
+         ROLE_CALL_VERSION_PREFIX)).fetchall()
     return [MarketCall(int(r["id"]), from_text(r["created_at"]), str(r["trigger"]),
                        str(r["system_prompt"]), str(r["prompt"])) for r in rows]

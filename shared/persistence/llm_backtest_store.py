@@ -129,7 +129,10 @@ class NewCachedReply:
 
 
 def store_cached_reply(conn: sqlite3.Connection, entry: NewCachedReply) -> None:
-    """Keep a bought reply under its prompt hash (a later identical prompt replaces it)."""
+    """Keep a bought reply under its prompt hash (a later identical prompt replaces it).
+
+    An analyst role's reply without a direction (a bull's, a bear's, the risk reviewer's) is
+    kept with an empty bias and action."""
     require_transaction(conn, "store_cached_reply")
     conn.execute(
         f"INSERT OR REPLACE INTO {CACHE_TABLE} (prompt_hash, created_at, provider, model, "
@@ -137,8 +140,9 @@ def store_cached_reply(conn: sqlite3.Connection, entry: NewCachedReply) -> None:
         "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (entry.prompt_hash, to_text(entry.created_at), entry.provider, entry.model,
          entry.template_version, entry.trigger, to_text(entry.bar_ts), entry.call_id,
-         json.dumps(entry.reply, sort_keys=True), str(entry.reply["bias"]),
-         float(entry.reply["confidence"]), str(entry.reply["action"]),  # type: ignore[arg-type]
+         json.dumps(entry.reply, sort_keys=True), str(entry.reply.get("bias", "")),
+         float(entry.reply.get("confidence", 0.0)),  # type: ignore[arg-type]
+         str(entry.reply.get("action", "")),
          entry.cost_usd),
     )
 

@@ -266,6 +266,35 @@ def log_cached_call(
     return call_id
 
 
+@dataclass(frozen=True, slots=True)
+class DerivedReply:
+    """A reply made of other logged calls (the analyst roles' combined answer)."""
+
+    bias: str
+    confidence: float
+    action: str
+    response: str
+    note: str
+
+
+def log_derived_reply(
+    conn: sqlite3.Connection, req: CallRequest, reply: DerivedReply, settled_at: datetime
+) -> int:
+    """Log a reply derived from calls already logged: no HTTP request, no cost, no quota.
+
+    Its status is ``cached`` (a reply that cost nothing more), so the governor's counts and
+    the journal replay treat it as they treat a reused reply."""
+    require_transaction(conn, "log_derived_reply")
+    call_id = _insert_call(conn, req, STATUS_CACHED, "", 0.0)
+    conn.execute(
+        "UPDATE llm_calls SET response = ?, bias = ?, confidence = ?, action = ?, error = ?, "
+        "latency_ms = 0, settled_at = ? WHERE id = ?",
+        (reply.response, reply.bias, reply.confidence, reply.action, reply.note,
+         to_text(settled_at), call_id),
+    )
+    return call_id
+
+
 def log_discarded_call(
     conn: sqlite3.Connection, req: CallRequest, status: str, reason: str
 ) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.config.llm_gate import GATE_HELP, LlmGateMode
+from shared.config.llm_roles import LlmRolesConfig
 from shared.config.llm_routes import MAX_ROUTES, LlmRoute, duplicate_route_problem
 from shared.config.sections.base import HOT, Section
 
@@ -123,6 +124,9 @@ class LlmConfig(Section):
         default_factory=list, max_length=MAX_ROUTES, json_schema_extra=HOT,
         description="Model per moment, first match wins (shared/config/llm_routes.py); "
         "empty: the default model for every call")
+    roles: LlmRolesConfig = Field(
+        default_factory=LlmRolesConfig,
+        description="Analyst roles pipeline (shared/config/llm_roles.py; docs/llm-roles.md)")
     prices: dict[str, ModelPrice] = Field(default_factory=default_model_prices)
     unknown_model_price: ModelPrice = Field(
         default_factory=lambda: _price(0.015, 0.075),
@@ -136,3 +140,10 @@ class LlmConfig(Section):
         if problem:
             raise ValueError(problem)
         return routes
+
+    @model_validator(mode="after")
+    def _role_routes(self) -> LlmConfig:
+        problem = self.roles.unknown_route({route.name for route in self.routes})
+        if problem:
+            raise ValueError(problem)
+        return self
