@@ -27,14 +27,19 @@ class EventDetector:
     """Turns bars and headlines into triggers, at most one per kind per cooldown."""
 
     def __init__(self, cfg: EventsConfig, clock: CmeSessionClock, bar_length: timedelta) -> None:
-        self.cfg = cfg
         self.clock = clock
         self.bar_length = bar_length
         self.last_fired: dict[TriggerKind, datetime] = {}
+        self.apply_settings(cfg)
 
     def apply_settings(self, cfg: EventsConfig) -> None:
         """Use reloaded event settings from the next bar on."""
         self.cfg = cfg
+        # what ``on_bar`` reads every bar, derived once per config
+        self._bar_triggers = frozenset(cfg.triggers)
+        self._open_offset = timedelta(minutes=cfg.market_open_offset_minutes)
+        self._close_offset = timedelta(minutes=cfg.market_close_offset_minutes)
+        self._cooldown = timedelta(minutes=cfg.cooldown_minutes)
 
     def _rth(self, ts: datetime) -> bool:
         try:
@@ -44,7 +49,7 @@ class EventDetector:
 
     def _ready(self, kind: TriggerKind, now: datetime) -> bool:
         last = self.last_fired.get(kind)
-        return last is None or now - last >= timedelta(minutes=self.cfg.cooldown_minutes)
+        return last is None or now - last >= self._cooldown
 
     def _fire(self, kind: TriggerKind, now: datetime, payload: dict[str, Any]) -> Trigger | None:
         if not self._ready(kind, now):
@@ -57,14 +62,14 @@ class EventDetector:
 
     def on_bar(self, now: datetime, features: Features | None) -> list[Trigger]:
         """Triggers due at ``now`` (a bar's close time); ``mark_fired`` starts their cooldown."""
-        enabled = set(self.cfg.triggers)
+        enabled = self._bar_triggers
         found: list[Trigger | None] = []
-        open_mark = now - timedelta(minutes=self.cfg.market_open_offset_minutes)
+        open_mark = now - self._open_offset
         if ("market_open" in enabled and self._rth(open_mark)
                 and not self._rth(open_mark - self.bar_length)):
             found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
                 "minutes_after_open": self.cfg.market_open_offset_minutes}))
-        close_mark = now + timedelta(minutes=self.cfg.market_close_offset_minutes)
+        close_mark = now + self._close_offset
         if ("market_close" in enabled and self._rth(now) and not self._rth(close_mark)
                 and self._rth(close_mark - self.bar_length)):
             found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {
