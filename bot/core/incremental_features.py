@@ -24,7 +24,7 @@ import numpy as np
 
 from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
-from bot.core.session_levels import LEVEL_NAMES, SessionLevelTracker
+from bot.core.session_levels import SessionLevelTracker
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -141,25 +141,26 @@ class IncrementalFeatures:
         roc_period = cfg.rate_of_change_period
         reference_close = float(close[-1 - roc_period]) if bars > roc_period else NAN
         macd_line, macd_hist = self._macd
+        # positional, in the fields' order (a keyword call of 35 fields costs more than the
+        # arithmetic); the session levels last, in LEVEL_NAMES order (NaN without a tracker)
         return Features(
-            ts=window.last_ts, open=last_open, high=float(high[-1]), low=float(low[-1]),
-            close=last_close, volume=float(volume[-1]), bars_in_window=bars,
-            rsi=rsi, rsi_prev=rsi_prev,
-            macd=macd_line, macd_signal=macd_line - macd_hist, macd_hist=macd_hist,
-            macd_hist_prev=self._macd_hist_prev if bars > 1 else NAN,
-            atr_points=atr, atr_baseline_points=atr_baseline,
-            ema_fast=self._ema[0], ema_slow=self._ema[1],
-            sma_slow=float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow
-            if bars >= cfg.sma_slow else NAN,
-            bollinger_upper=upper, bollinger_middle=middle, bollinger_lower=lower,
-            bollinger_percent=(last_close - lower) / band_width if band_width != 0.0 else 0.5,
-            rate_of_change_pct=(last_close / reference_close - 1.0) * 100.0,
-            momentum_points=last_close - reference_close,
-            volume_zscore=_volume_zscore(volume, cfg.volume_z_period),
-            body_over_atr=(last_close - last_open) / atr if atr != 0.0 else 0.0,
-            realized_vol_pct=mean_std(self._log_returns.values(), ddof=1)[1] * 100.0
-            if bars > cfg.realized_vol_bars else NAN,
-            **dict(zip(LEVEL_NAMES, levels, strict=False)),
+            window.last_ts, last_open, float(high[-1]), float(low[-1]), last_close,
+            float(volume[-1]), bars,
+            rsi, rsi_prev,
+            macd_line, macd_line - macd_hist, macd_hist,
+            self._macd_hist_prev if bars > 1 else NAN,
+            atr, atr_baseline,
+            self._ema[0], self._ema[1],
+            float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow if bars >= cfg.sma_slow else NAN,
+            upper, middle, lower,
+            (last_close - lower) / band_width if band_width != 0.0 else 0.5,
+            (last_close / reference_close - 1.0) * 100.0,  # rate_of_change_pct
+            last_close - reference_close,  # momentum_points
+            _volume_zscore(volume, cfg.volume_z_period),
+            (last_close - last_open) / atr if atr != 0.0 else 0.0,  # body_over_atr
+            mean_std(self._log_returns.values(), ddof=1)[1] * 100.0
+            if bars > cfg.realized_vol_bars else NAN,  # realized_vol_pct
+            *levels,
         )
 
     def _rsi(self, close: np.ndarray, full: bool) -> tuple[float, float]:
