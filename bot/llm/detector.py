@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.sessions import CmeSessionClock
+from bot.core.sessions import CmeSessionClock, SessionEdges
 from bot.llm.types import Trigger, TriggerKind
 from shared.config.settings import EventsConfig
 from shared.domain.models import Features
@@ -30,6 +30,7 @@ class EventDetector:
         self.clock = clock
         self.bar_length = bar_length
         self.last_fired: dict[TriggerKind, datetime] = {}
+        self._edges: SessionEdges | None = None  # the trading day ``_rth`` last looked in
         self.apply_settings(cfg)
 
     def apply_settings(self, cfg: EventsConfig) -> None:
@@ -42,10 +43,18 @@ class EventDetector:
         self._cooldown = timedelta(minutes=cfg.cooldown_minutes)
 
     def _rth(self, ts: datetime) -> bool:
-        try:
-            return self.clock.is_rth(ts)
-        except ValueError:
+        """``clock.is_rth`` (False outside the calendar), from the trading day's edges kept
+        while the times asked stay inside it (two to five asks a bar, nearly all one day)."""
+        if ts.tzinfo is None:
             return False
+        epoch_s = ts.timestamp()
+        edges = self._edges
+        if edges is None or not edges.start_s <= epoch_s < edges.end_s:
+            try:
+                edges = self._edges = self.clock.edges_at(epoch_s)
+            except ValueError:
+                return False
+        return edges.is_rth(epoch_s)
 
     def _ready(self, kind: TriggerKind, now: datetime) -> bool:
         last = self.last_fired.get(kind)
