@@ -48,7 +48,8 @@ _LABEL_TEXT = {label: _STRING(label.value)  # each enum member's JSON text, enco
 _TEXT_OF = {float: float.__repr__, int: int.__repr__, type(None): lambda _: "null"}
 _NON_FINITE = frozenset(("nan", "inf", "-inf"))
 _PLAIN_TYPES = frozenset((float, int))  # exactly these types: repr gives json's text
-_TEMPLATE = "{{" + ", ".join(prefix + "{}" for prefix in _KEY_PREFIXES) + "}}"
+# a %-template: one C pass, no format-string parsing of 36 fields per row as str.format does
+_TEMPLATE = "{" + ", ".join(prefix.replace("%", "%%") + "%s" for prefix in _KEY_PREFIXES) + "}"
 
 
 def _json_text(value: Any) -> str:
@@ -66,8 +67,8 @@ def features_json(features: Features, sentiment: float | None = None) -> str:
         texts = [_TEXT_OF.get(type(value), _json_text)(value) for value in values]
     texts.insert(_SENTIMENT_AT, _TEXT_OF.get(type(sentiment), _json_text)(sentiment))
     if _NON_FINITE.isdisjoint(texts):
-        return _TEMPLATE.format(*texts)
-    return _TEMPLATE.format(*["null" if text in _NON_FINITE else text for text in texts])
+        return _TEMPLATE % tuple(texts)
+    return _TEMPLATE % tuple(["null" if text in _NON_FINITE else text for text in texts])
 
 
 def _text(value: Any) -> str:

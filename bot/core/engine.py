@@ -505,6 +505,8 @@ class TradingEngine:
 
     def _journal_broker(self) -> None:
         updates = self.broker.drain_updates()
+        if not (updates.orders or updates.fills or updates.trades or updates.position_changed):
+            return  # most bars: the broker did nothing, nothing to journal
         for trade in updates.trades:
             self.risk_state = risk.record_trade(self.risk_state, trade)
         self.journal.record_broker_updates(

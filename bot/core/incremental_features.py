@@ -24,7 +24,7 @@ import numpy as np
 
 from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
-from bot.core.session_levels import LEVEL_NAMES, SessionLevelTracker
+from bot.core.session_levels import SessionLevelTracker
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -83,6 +83,9 @@ class IncrementalFeatures:
         self._losses = DoubledRing(cfg.window_bars)  # and previous close - close, >= 0
         self._previous_close = NAN
         self._rsi_weights = _rsi_weights(cfg.rsi_period, cfg.window_bars)
+        # each bar's log return, np.log taken once per close (the same bits as on the window)
+        self._log_returns = DoubledRing(cfg.realized_vol_bars)
+        self._log_close = np.full(1, NAN)
 
     def append(self, bar: Bar) -> None:
         """Add a bar (``BarWindow.append`` validates it first) and advance every state."""
@@ -101,6 +104,11 @@ class IncrementalFeatures:
         self._previous_close = close
         self._gains.append(change if change > 0.0 else 0.0)
         self._losses.append(-change if change < 0.0 else 0.0)
+        log_close = self._log_close
+        previous_log = float(log_close[0])
+        log_close[0] = close
+        np.log(log_close, out=log_close)
+        self._log_returns.append(float(log_close[0]) - previous_log)
 
     def warm_up(self, bars: Iterable[Bar]) -> Iterator[Bar]:
         """Append journaled bars, yielding each; those older than the window's reach only the
@@ -133,24 +141,26 @@ class IncrementalFeatures:
         roc_period = cfg.rate_of_change_period
         reference_close = float(close[-1 - roc_period]) if bars > roc_period else NAN
         macd_line, macd_hist = self._macd
+        # positional, in the fields' order (a keyword call of 35 fields costs more than the
+        # arithmetic); the session levels last, in LEVEL_NAMES order (NaN without a tracker)
         return Features(
-            ts=window.last_ts, open=last_open, high=float(high[-1]), low=float(low[-1]),
-            close=last_close, volume=float(volume[-1]), bars_in_window=bars,
-            rsi=rsi, rsi_prev=rsi_prev,
-            macd=macd_line, macd_signal=macd_line - macd_hist, macd_hist=macd_hist,
-            macd_hist_prev=self._macd_hist_prev if bars > 1 else NAN,
-            atr_points=atr, atr_baseline_points=atr_baseline,
-            ema_fast=self._ema[0], ema_slow=self._ema[1],
-            sma_slow=float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow
-            if bars >= cfg.sma_slow else NAN,
-            bollinger_upper=upper, bollinger_middle=middle, bollinger_lower=lower,
-            bollinger_percent=(last_close - lower) / band_width if band_width != 0.0 else 0.5,
-            rate_of_change_pct=(last_close / reference_close - 1.0) * 100.0,
-            momentum_points=last_close - reference_close,
-            volume_zscore=_volume_zscore(volume, cfg.volume_z_period),
-            body_over_atr=(last_close - last_open) / atr if atr != 0.0 else 0.0,
-            realized_vol_pct=_realized_vol_pct(close, cfg.realized_vol_bars),
-            **dict(zip(LEVEL_NAMES, levels, strict=False)),
+            window.last_ts, last_open, float(high[-1]), float(low[-1]), last_close,
+            float(volume[-1]), bars,
+            rsi, rsi_prev,
+            macd_line, macd_line - macd_hist, macd_hist,
+            self._macd_hist_prev if bars > 1 else NAN,
+            atr, atr_baseline,
+            self._ema[0], self._ema[1],
+            float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow if bars >= cfg.sma_slow else NAN,
+            upper, middle, lower,
+            (last_close - lower) / band_width if band_width != 0.0 else 0.5,
+            (last_close / reference_close - 1.0) * 100.0,  # rate_of_change_pct
+            last_close - reference_close,  # momentum_points
+            _volume_zscore(volume, cfg.volume_z_period),
+            (last_close - last_open) / atr if atr != 0.0 else 0.0,  # body_over_atr
+            mean_std(self._log_returns.values(), ddof=1)[1] * 100.0
+            if bars > cfg.realized_vol_bars else NAN,  # realized_vol_pct
+            *levels,
         )
 
     def _rsi(self, close: np.ndarray, full: bool) -> tuple[float, float]:
@@ -162,27 +172,23 @@ class IncrementalFeatures:
         if not full:
             values = wilder_rsi_tail(close, period, min(2, ready))
             return float(values[-1]), float(values[-2]) if len(values) > 1 else NAN
+        # the window's first change counts as none (np.diff with prepend=close[0]): its weight
+        # is 0, so its term is the 0.0 the batch's zero change gives (values are finite)
         weights, weights_prev = self._rsi_weights
-        averages = []
-        for ring in (self._gains, self._losses):
-            # the window's first change counts as none (np.diff with prepend=close[0])
-            values = ring.zero_oldest()
-            averages.append((float(weights @ values), float(weights_prev @ values[:-1])))
-            ring.restore_oldest()
-        (gain, gain_prev), (loss, loss_prev) = averages
-        return _rsi_value(gain, loss), _rsi_value(gain_prev, loss_prev)
+        gains, losses = self._gains.values(), self._losses.values()
+        return (_rsi_value(float(weights @ gains), float(weights @ losses)),
+                _rsi_value(float(weights_prev @ gains[:-1]), float(weights_prev @ losses[:-1])))
 
 
 class DoubledRing:
     """The last ``capacity`` floats, each written twice so the newest are one contiguous view."""
 
-    __slots__ = ("_buffer", "_capacity", "_head", "_saved")
+    __slots__ = ("_buffer", "_capacity", "_head")
 
     def __init__(self, capacity: int) -> None:
         self._buffer = np.zeros(2 * capacity)
         self._capacity = capacity
         self._head = 0  # where the next value goes; once full, the oldest value sits here
-        self._saved = 0.0
 
     def append(self, value: float) -> None:
         """Add a value, dropping the oldest."""
@@ -191,16 +197,15 @@ class DoubledRing:
         self._buffer[head + self._capacity] = value
         self._head = head + 1 if head + 1 < self._capacity else 0
 
-    def zero_oldest(self) -> np.ndarray:
-        """The last ``capacity`` values, oldest first, the oldest read as 0 until restored."""
+    def values(self) -> np.ndarray:
+        """The last ``capacity`` values, oldest first (a view the next append changes)."""
         head = self._head
-        self._saved = float(self._buffer[head])
-        self._buffer[head] = 0.0
         return self._buffer[head : head + self._capacity]
 
-    def restore_oldest(self) -> None:
-        """Undo ``zero_oldest``."""
-        self._buffer[self._head] = self._saved
+    def newest(self, count: int) -> np.ndarray:
+        """The newest ``count`` values, oldest first (a view the next append changes)."""
+        end = self._head + self._capacity
+        return self._buffer[end - count : end]
 
 
 def _rsi_weights(period: int, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +216,7 @@ def _rsi_weights(period: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     for back in (0, 1):
         end = length - back
         weights = alpha * decay[length - end :]
-        weights[0] = decay[length - end]
+        weights[0] = 0.0  # the window's first change is none (``ewm_tail`` seeds with it)
         built.append(weights)
     return built[0], built[1]
 
@@ -246,11 +251,3 @@ def _volume_zscore(volume: np.ndarray, period: int) -> float:
     if deviation == 0.0:
         return 0.0
     return (float(volume[-1]) - mean) / deviation
-
-
-def _realized_vol_pct(close: np.ndarray, bars: int) -> float:
-    if len(close) < bars + 1:
-        return NAN
-    logs = np.log(close[-bars - 1 :])
-    log_returns = np.subtract(logs[1:], logs[:-1], out=logs[1:])
-    return mean_std(log_returns, ddof=1)[1] * 100.0

@@ -102,13 +102,17 @@ class WindowAtrBank:
         self._spans.append(span)
         if len(self._ranges) > self._period:
             del self._ranges[0], self._spans[0]
-        levels, scratch = self._levels, self._scratch
-        # level = ((1 - a) * level + a * tr) / ((1 - a) + a) where level != tr, as pandas
-        np.not_equal(levels, true_range, out=self._changed)
+        levels, scratch, changed = self._levels, self._scratch, self._changed
+        # level = ((1 - a) * level + a * tr) / ((1 - a) + a) where level != tr, as pandas; the
+        # last step writes only those levels (``where``). Dividing by a divisor of exactly 1.0
+        # (the usual case) is the identity, so it is left out: the same bits, one pass fewer.
+        np.not_equal(levels, true_range, out=changed)
         np.multiply(levels, self._keep, out=scratch)
-        scratch += self._alpha * true_range
-        scratch /= self._divisor
-        np.copyto(levels, scratch, where=self._changed)
+        if self._divisor == 1.0:
+            np.add(scratch, self._alpha * true_range, out=levels, where=changed)
+        else:
+            scratch += self._alpha * true_range
+            np.divide(scratch, self._divisor, out=levels, where=changed)
         if bar >= self._period - 1:
             seed = self._seed
             seed[:] = self._ranges

@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.sessions import CmeSessionClock
+from bot.core.sessions import CmeSessionClock, SessionEdges
 from bot.llm.types import Trigger, TriggerKind
 from shared.config.settings import EventsConfig
 from shared.domain.models import Features
@@ -27,24 +27,38 @@ class EventDetector:
     """Turns bars and headlines into triggers, at most one per kind per cooldown."""
 
     def __init__(self, cfg: EventsConfig, clock: CmeSessionClock, bar_length: timedelta) -> None:
-        self.cfg = cfg
         self.clock = clock
         self.bar_length = bar_length
         self.last_fired: dict[TriggerKind, datetime] = {}
+        self._edges: SessionEdges | None = None  # the trading day ``_rth`` last looked in
+        self.apply_settings(cfg)
 
     def apply_settings(self, cfg: EventsConfig) -> None:
         """Use reloaded event settings from the next bar on."""
         self.cfg = cfg
+        # what ``on_bar`` reads every bar, derived once per config
+        self._bar_triggers = frozenset(cfg.triggers)
+        self._open_offset = timedelta(minutes=cfg.market_open_offset_minutes)
+        self._close_offset = timedelta(minutes=cfg.market_close_offset_minutes)
+        self._cooldown = timedelta(minutes=cfg.cooldown_minutes)
 
     def _rth(self, ts: datetime) -> bool:
-        try:
-            return self.clock.is_rth(ts)
-        except ValueError:
+        """``clock.is_rth`` (False outside the calendar), from the trading day's edges kept
+        while the times asked stay inside it (two to five asks a bar, nearly all one day)."""
+        if ts.tzinfo is None:
             return False
+        epoch_s = ts.timestamp()
+        edges = self._edges
+        if edges is None or not edges.start_s <= epoch_s < edges.end_s:
+            try:
+                edges = self._edges = self.clock.edges_at(epoch_s)
+            except ValueError:
+                return False
+        return edges.is_rth(epoch_s)
 
     def _ready(self, kind: TriggerKind, now: datetime) -> bool:
         last = self.last_fired.get(kind)
-        return last is None or now - last >= timedelta(minutes=self.cfg.cooldown_minutes)
+        return last is None or now - last >= self._cooldown
 
     def _fire(self, kind: TriggerKind, now: datetime, payload: dict[str, Any]) -> Trigger | None:
         if not self._ready(kind, now):
@@ -57,14 +71,14 @@ class EventDetector:
 
     def on_bar(self, now: datetime, features: Features | None) -> list[Trigger]:
         """Triggers due at ``now`` (a bar's close time); ``mark_fired`` starts their cooldown."""
-        enabled = set(self.cfg.triggers)
+        enabled = self._bar_triggers
         found: list[Trigger | None] = []
-        open_mark = now - timedelta(minutes=self.cfg.market_open_offset_minutes)
+        open_mark = now - self._open_offset
         if ("market_open" in enabled and self._rth(open_mark)
                 and not self._rth(open_mark - self.bar_length)):
             found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
                 "minutes_after_open": self.cfg.market_open_offset_minutes}))
-        close_mark = now + timedelta(minutes=self.cfg.market_close_offset_minutes)
+        close_mark = now + self._close_offset
         if ("market_close" in enabled and self._rth(now) and not self._rth(close_mark)
                 and self._rth(close_mark - self.bar_length)):
             found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {

@@ -67,12 +67,10 @@ class LlmWorker:
 
     def results(self) -> list[AnalysisOutcome]:
         """Every finished analysis not yet collected (never blocks)."""
-        done = []
-        while True:
-            try:
-                done.append(self._results.get_nowait())
-            except queue.Empty:
-                return done
+        done: list[AnalysisOutcome] = []
+        while not self._results.empty():  # the one consumer: what is there stays there
+            done.append(self._results.get_nowait())
+        return done
 
     def apply_settings(self, cfg: LlmConfig) -> None:
         """Use reloaded limits and modes from the next call on."""

@@ -379,8 +379,9 @@ class LiveBot:
         self.bars_processed += 1
 
     def _poll_news(self) -> None:
-        """Read newly scored headlines, only when another connection wrote since the last look."""
-        if self.outside.since_last("news"):
+        """Read newly scored headlines, only when another connection wrote since the last look
+        (as of the probe ``service`` made after the previous bar)."""
+        if self.outside.since_last("news", fresh=False):
             self.news.poll()
 
     def _after_decision(self, record: DecisionRecord) -> None:

@@ -208,18 +208,20 @@ class LlmService:
         if worker is None:
             return
         bias = self.engine.llm_bias
-        live = bias is not None and self._now() < bias.expires_at
-        row = {
-            "provider": self.settings.llm.provider, "model": worker.model,
-            "available": int(worker.availability[0]), "reason": worker.availability[1],
-            "mode": self.settings.llm.mode,
-            "bias": bias.bias.value if live and bias else "neutral",
-            "bias_confidence": bias.confidence if live and bias else None,
-            "bias_expires_at": codec.to_text(bias.expires_at) if live and bias else None,
-        }
-        key = tuple(row.values())
+        live = bias if bias is not None and self._now() < bias.expires_at else None
+        llm, (available, reason) = self.settings.llm, worker.availability
+        # compared before anything is formatted: the row is written only when it changed
+        key = (llm.provider, worker.model, available, reason, llm.mode,
+               (live.bias, live.confidence, live.expires_at) if live else None)
         if key == self._state_written:
             return
+        row = {
+            "provider": llm.provider, "model": worker.model,
+            "available": int(available), "reason": reason, "mode": llm.mode,
+            "bias": live.bias.value if live else "neutral",
+            "bias_confidence": live.confidence if live else None,
+            "bias_expires_at": codec.to_text(live.expires_at) if live else None,
+        }
         updated_at = codec.to_text(self.wall_clock())
         with write_transaction(self.conn):
             llm_state.write_state(self.conn, {"updated_at": updated_at, **row})

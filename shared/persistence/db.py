@@ -17,6 +17,7 @@ from pathlib import Path
 from shared.persistence import schema_llm_cache, schema_news, schema_research
 from shared.persistence.schema_alerts import migrate_alerts
 from shared.persistence.schema_backtest_cancel import backtest_cancel_and_unique_ids
+from shared.persistence.schema_decision_indexes import partial_decision_indexes
 from shared.persistence.schema_evaluation import evaluation_tables
 from shared.persistence.schema_finetune import finetune_jobs
 from shared.persistence.schema_heartbeat import heartbeat_risk_and_session
@@ -460,6 +461,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     heartbeat_protections,
     maintenance_runs,
     probation_table,
+    partial_decision_indexes,
 ]
 
 

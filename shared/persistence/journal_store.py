@@ -32,6 +32,24 @@ from shared.persistence.db import require_transaction
 # per call, built once (same text; a tuple is written as the list it was).
 _JSON = json.JSONEncoder().encode
 _JSON_SORTED = json.JSONEncoder(sort_keys=True).encode
+_STRING = json.encoder.encode_basestring_ascii  # json's own text escaping (ensure_ascii)
+
+
+def _texts_json(values: Sequence[Any]) -> str:
+    """A decision's reasons as ``json.dumps`` writes them: texts formatted directly (C escaping,
+    no encoder iterator per row), anything else through the encoder."""
+    if all(type(value) is str for value in values):
+        return "[" + ", ".join([_STRING(value) for value in values]) + "]"
+    return _JSON(values)
+
+
+def _labels_json(labels: dict[str, Any]) -> str:
+    """A decision's labels as ``json.dumps(..., sort_keys=True)`` writes them (text to text
+    directly, anything else through the encoder)."""
+    if all(type(key) is str and type(value) is str for key, value in labels.items()):
+        return "{" + ", ".join([f"{_STRING(key)}: {_STRING(labels[key])}"
+                                for key in sorted(labels)]) + "}"
+    return _JSON_SORTED(labels)
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
@@ -83,8 +101,8 @@ def insert_decisions(
                 to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
                 r.signal_action.value, r.signal_confidence, r.memory_adjustment,
                 r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
-                _JSON(r.reasons), r.action_taken, r.bracket_id,
-                _JSON_SORTED(r.labels), recorded_text,
+                _texts_json(r.reasons), r.action_taken, r.bracket_id,
+                _labels_json(r.labels), recorded_text,
                 r.llm_call_id, r.rules_json, r.memory_json,
             )
             for r in records

@@ -37,7 +37,12 @@ from bot.core.incremental_features import (
     ema_seed_weight,
 )
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
-from bot.core.session_levels import LevelRules, SessionLevelTracker, session_level_columns
+from bot.core.session_levels import (
+    LEVEL_NAMES,
+    LevelRules,
+    SessionLevelTracker,
+    session_level_columns,
+)
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -98,6 +103,7 @@ def assert_bit_equal(got: np.ndarray, expected: np.ndarray) -> None:
 @pytest.mark.unit
 def test_feature_names_follow_the_backtester_columns() -> None:
     assert NAMES == FEATURE_COLUMNS
+    assert NAMES[-len(LEVEL_NAMES):] == LEVEL_NAMES  # features() passes the levels last, in order
 
 
 @pytest.mark.unit

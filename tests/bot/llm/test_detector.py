@@ -139,3 +139,19 @@ def test_a_trigger_dropped_before_mark_fired_starts_no_cooldown(clock):
     det.mark_fired(sent[0])
     assert det.on_bar(t0 + 2 * BAR, features(2.5, 1.0)) == []
     assert det.cooldowns(t0 + BAR)["volatility_spike"]["cooldown_left_min"] == pytest.approx(30)
+
+
+@pytest.mark.unit
+def test_the_kept_trading_day_gives_the_clocks_rth_answer_at_every_time() -> None:
+    short = CmeSessionClock(start=datetime(2025, 6, 27).date(), end=datetime(2025, 7, 9).date())
+    events = detector(short)
+    start = datetime(2025, 6, 26, 12, 7, 30, tzinfo=UTC)  # before the calendar's first session
+    # 7.5-minute steps over two weeks (4 July, a weekend, the daily halts), then backwards
+    stamps = [start + timedelta(minutes=7.5 * step) for step in range(2 * 24 * 8 * 14)]
+    for ts in (*stamps, *reversed(stamps)):
+        try:
+            expected = short.is_rth(ts)
+        except ValueError:  # outside the calendar: no RTH
+            expected = False
+        assert events._rth(ts) == expected, ts
+    assert not events._rth(datetime(2025, 7, 1, 15))  # a naive time: refused, as the clock does

@@ -34,3 +34,20 @@ def test_another_connections_commit_is_seen_once_by_each_reader(tmp_path: Path) 
     assert len(ops_store.pending_commands(bot)) == 1
     bot.close()
     dashboard.close()
+
+
+def test_a_reader_may_reuse_the_last_probe_and_sees_later_commits_next_time(tmp_path: Path
+                                                                            ) -> None:
+    bot = open_database(tmp_path / "t.db")
+    dashboard = open_database(tmp_path / "t.db")
+    outside = OutsideWrites(bot)
+    assert outside.since_last("news", fresh=False)  # no probe yet: it probes
+    assert outside.since_last("service")
+    with write_transaction(dashboard):
+        ops_store.enqueue_command(dashboard, CommandKind.HALT, NOW)
+    assert not outside.since_last("news", fresh=False)  # the last probe predates the commit
+    assert outside.since_last("service")  # a fresh probe sees it ...
+    assert outside.since_last("news", fresh=False)  # ... and the reused one from then on
+    assert not outside.since_last("news", fresh=False)
+    bot.close()
+    dashboard.close()

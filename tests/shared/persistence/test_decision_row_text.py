@@ -48,3 +48,19 @@ def test_decision_row_texts_are_unchanged(conn) -> None:
     assert row["labels_json"] == json.dumps(labels, sort_keys=True)
     assert row["ts"] == T0.isoformat()
     assert row["recorded_at"] == recorded.astimezone(UTC).isoformat()
+
+
+@pytest.mark.parametrize(("reasons", "labels"), [
+    ((), {}),
+    (("only",), {"b": "2", "a": "1"}),
+    (("tab\there", "nul\x00", "emoji \U0001f600"), {"ü": "✓", "quote\"": "back\\slash"}),
+    (("text", 3, None, 1.5), {"trend": "range", "size": 2, "gone": None}),  # other types
+], ids=["empty", "sorted", "escapes", "other-types"])
+def test_reasons_and_labels_texts_are_json_dumps(conn, reasons: tuple, labels: dict) -> None:
+    record = DecisionRecord(T0, "MES", 5000.25, "{}", "{}", "[]", Action.HOLD, 0.0, 0.0, 0.0,
+                            0.0, Verdict.HOLD, None, reasons, "none", None, labels)
+    with write_transaction(conn):
+        journal_store.insert_decisions(conn, [record], T0)
+    row = journal_store.recent_decisions(conn, 1)[0]
+    assert row["reasons_json"] == json.dumps(list(reasons))
+    assert row["labels_json"] == json.dumps(labels, sort_keys=True)
