@@ -136,6 +136,7 @@ class FeatureTable:
     def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
         self._bars, self._stored, self._window_bars = bars, stored, window_bars
         self._count = len(stored)
+        self._bar_columns = [bars[name] for name in _BAR_NAMES]
 
     def __len__(self) -> int:
         return self._count
@@ -159,14 +160,11 @@ class FeatureTable:
     def row(self, index: int) -> list[float]:
         """Bar ``index``'s features in ``FEATURE_COLUMNS`` order."""
         stored = self._stored[index].tolist()
-        values = [float(self._bars[name][index]) for name in _BAR_NAMES]
+        values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
-        for name in _AFTER_BARS:
-            source = _SHIFTED.get(name)
-            if source is None:
-                values.append(stored[_STORED_INDEX[name]])
-            else:
-                values.append(stored_before(self._stored, index, _STORED_INDEX[source]))
+        for position, shifted in _ROW_PLAN:
+            values.append(stored_before(self._stored, index, position) if shifted
+                          else stored[position])
         return values
 
 
@@ -180,6 +178,9 @@ _SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
 _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
 STORED_COLUMNS = tuple(name for name in _AFTER_BARS if name not in _SHIFTED)
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
+# Per column after the bars' own: its stored position and whether it is one bar earlier's.
+_ROW_PLAN = tuple((_STORED_INDEX[_SHIFTED.get(name, name)], name in _SHIFTED)
+                  for name in _AFTER_BARS)
 
 
 def feature_matrix(
@@ -355,17 +356,25 @@ def _window_rsi(close: np.ndarray, start: int, end: int,
     """``wilder_rsi_tail(close[start:end], period, 2)`` by a few dot products.
 
     The window's first bar counts as no change; the others' changes are the same floats as
-    the whole history's ``np.diff``.
+    the whole history's ``np.diff`` (one subtraction into a preallocated array: ``np.diff``
+    with ``prepend`` cost a third of this function). The last step is scalar float math,
+    the same IEEE operations as the vectorised formula.
     """
-    change = np.diff(close[start:end], prepend=close[start])
-    averages = []
-    for values in (np.maximum(change, 0.0), np.maximum(-change, 0.0)):
-        averages.append([float(weights[1] @ values[:-1]), float(weights[0] @ values)])
-    average_gain, average_loss = np.array(averages[0]), np.array(averages[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rsi = 100.0 - 100.0 / (1.0 + average_gain / average_loss)
-    rsi = np.where(average_loss == 0.0, 100.0, rsi)
-    return float(rsi[1]), float(rsi[0])
+    window = close[start:end]
+    change = np.empty(len(window))
+    change[0] = 0.0
+    np.subtract(window[1:], window[:-1], out=change[1:])
+    gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+    now = _rsi_of(float(weights[0] @ gains), float(weights[0] @ losses))
+    before = _rsi_of(float(weights[1] @ gains[:-1]), float(weights[1] @ losses[:-1]))
+    return now, before
+
+
+def _rsi_of(average_gain: float, average_loss: float) -> float:
+    """RSI from Wilder's average gain and loss (100 when there was no loss)."""
+    if average_loss == 0.0:
+        return 100.0
+    return 100.0 - 100.0 / (1.0 + average_gain / average_loss)
 
 
 WindowValues = tuple[float, float, float, float, float]
