@@ -128,15 +128,16 @@ class FeatureTable:
 
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
-    bars' columns are not copied, and ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window``
-    are derived when asked, so a million bars take 26 stored columns (208 MB: 18 indicators
-    and the 8 session levels).
+    bars' columns and the session levels' are held as given (``held``, not copied), and
+    ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window`` are derived when asked, so a million
+    bars take 18 stored indicator columns (144 MB) beside the 8 level columns (64 MB, which
+    were copied into the table before, 64 MB more at the run's peak).
     """
 
-    def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
-        self._bars, self._stored, self._window_bars = bars, stored, window_bars
+    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
+        self._bars, self._stored, self._window_bars = held, stored, window_bars
         self._count = len(stored)
-        self._bar_columns = [bars[name] for name in _BAR_NAMES]
+        self._bar_columns = [held[name] for name in _BAR_NAMES]
 
     def __len__(self) -> int:
         return self._count
@@ -162,9 +163,13 @@ class FeatureTable:
         stored = self._stored[index].tolist()
         values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
-        for position, shifted in _ROW_PLAN:
-            values.append(stored_before(self._stored, index, position) if shifted
-                          else stored[position])
+        for kind, key in _ROW_PLAN:
+            if kind == _STORED:
+                values.append(stored[key])  # type: ignore[index]
+            elif kind == _HELD:
+                values.append(float(self._bars[key].item(index)))  # type: ignore[index]
+            else:
+                values.append(stored_before(self._stored, index, key))  # type: ignore[arg-type]
         return values
 
 
@@ -176,11 +181,18 @@ def stored_before(stored: np.ndarray, index: int, position: int) -> float:
 _BAR_NAMES = ("open", "high", "low", "close", "volume")
 _SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
 _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
-STORED_COLUMNS = tuple(name for name in _AFTER_BARS if name not in _SHIFTED)
+STORED_COLUMNS = tuple(name for name in _AFTER_BARS
+                       if name not in _SHIFTED and name not in LEVEL_NAMES)
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
-# Per column after the bars' own: its stored position and whether it is one bar earlier's.
-_ROW_PLAN = tuple((_STORED_INDEX[_SHIFTED.get(name, name)], name in _SHIFTED)
-                  for name in _AFTER_BARS)
+_STORED, _HELD, _BEFORE = 0, 1, 2
+# Per column after the bars' own: where row() reads it (a stored position, a held column by
+# name, or the stored position of the column it is one bar earlier's).
+_ROW_PLAN: tuple[tuple[int, int | str], ...] = tuple(
+    (_HELD, name) if name in LEVEL_NAMES
+    else (_BEFORE, _STORED_INDEX[_SHIFTED[name]]) if name in _SHIFTED
+    else (_STORED, _STORED_INDEX[name])
+    for name in _AFTER_BARS
+)
 
 
 def feature_matrix(
@@ -197,8 +209,10 @@ def feature_matrix(
     def put(name: str, values: np.ndarray | float) -> None:
         stored[:, _STORED_INDEX[name]] = values
 
+    held = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    missing = np.broadcast_to(np.float64(NAN), (count,))  # read-only, no memory per bar
     for name in LEVEL_NAMES:
-        put(name, levels[name] if levels is not None else NAN)
+        held[name] = np.asarray(levels[name], dtype=np.float64) if levels is not None else missing
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).
@@ -227,8 +241,7 @@ def feature_matrix(
     put("momentum_points", close - reference)
     del reference
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
-    bars = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
-    return FeatureTable(bars, stored, cfg.window_bars)
+    return FeatureTable(held, stored, cfg.window_bars)
 
 
 def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
