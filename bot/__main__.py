@@ -24,6 +24,7 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.adapters.ib.mapping import BAR_SIZE_SETTING
 from bot.lazy_commands import add_command, chosen_command
@@ -36,7 +37,6 @@ from bot.runtime.config_watch import (
 from bot.runtime.faults import EXIT_BAD_CONFIG, EXIT_JOURNAL_FAULT, JournalFault, journal_guard
 from bot.runtime.journal_lock import JournalInUse, journal_lock
 from bot.runtime.journal_watch import check_at_start
-from bot.runtime.stop_signals import StopSignals
 from shared.config.settings import Settings, load_settings, settings_to_yaml
 from shared.domain.errors import BadNewsFileError, ConfigError, DataFileError
 from shared.domain.models import Mode
@@ -48,6 +48,9 @@ from shared.persistence.db import (
     write_transaction,
 )
 from shared.private_files import write_private_text
+
+if TYPE_CHECKING:  # StopSignals loads asyncio: imported by ``run`` only, not by every command
+    from bot.runtime.stop_signals import StopSignals
 
 logger = logging.getLogger("bot")
 
@@ -115,6 +118,8 @@ def _refuse(reason: str) -> int:
 def command_run(args: argparse.Namespace) -> int:
     """Take the journal's writer lock, check the journal, choose and check the config version,
     then run the live loop until stopped (signals: ``bot/runtime/stop_signals.py``)."""
+    from bot.runtime.stop_signals import StopSignals
+
     stop = StopSignals().install()
     try:
         with ExitStack() as held:  # the writer lock, until the process is done with the journal

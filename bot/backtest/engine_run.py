@@ -120,7 +120,7 @@ def run_engine(
     """
     instrument = get_instrument(settings.instrument.symbol)
     broker = PaperBroker(instrument, commission_cents(settings, instrument),
-                         settings.backtest.slippage_ticks)
+                         settings.backtest.slippage_ticks, record_orders=keep_decisions)
     journal = BacktestJournal(keep_decisions=keep_decisions)
     seeded = len(memory) if memory is not None else 0
     # the engine's shadow brackets (refused entries) slip like this run's broker

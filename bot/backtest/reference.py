@@ -31,8 +31,9 @@ class _Runner:
         self.data = data
         self.instrument = instrument
         self.contracts = contracts
-        self.broker = PaperBroker(instrument, commission_cents, slippage_ticks)
-        self.journal = BacktestJournal()
+        self.journal = BacktestJournal()  # keeps trades only: the broker records nothing else
+        self.broker = PaperBroker(instrument, commission_cents, slippage_ticks,
+                                  record_orders=False)
         self.ticker = ProgressTicker(progress, data.first, len(data))
         self.bar_length = timedelta(seconds=data.bar_seconds)
         self.evaluated = 0

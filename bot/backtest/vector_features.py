@@ -128,14 +128,16 @@ class FeatureTable:
 
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
-    bars' columns are not copied, and ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window``
-    are derived when asked, so a million bars take 26 stored columns (208 MB: 18 indicators
-    and the 8 session levels).
+    bars' columns and the session levels' are held as given (``held``, not copied), and
+    ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window`` are derived when asked, so a million
+    bars take 18 stored indicator columns (144 MB) beside the 8 level columns (64 MB, which
+    were copied into the table before, 64 MB more at the run's peak).
     """
 
-    def __init__(self, bars: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
-        self._bars, self._stored, self._window_bars = bars, stored, window_bars
+    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
+        self._bars, self._stored, self._window_bars = held, stored, window_bars
         self._count = len(stored)
+        self._bar_columns = [held[name] for name in _BAR_NAMES]
 
     def __len__(self) -> int:
         return self._count
@@ -159,14 +161,15 @@ class FeatureTable:
     def row(self, index: int) -> list[float]:
         """Bar ``index``'s features in ``FEATURE_COLUMNS`` order."""
         stored = self._stored[index].tolist()
-        values = [float(self._bars[name][index]) for name in _BAR_NAMES]
+        values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
-        for name in _AFTER_BARS:
-            source = _SHIFTED.get(name)
-            if source is None:
-                values.append(stored[_STORED_INDEX[name]])
+        for kind, key in _ROW_PLAN:
+            if kind == _STORED:
+                values.append(stored[key])  # type: ignore[index]
+            elif kind == _HELD:
+                values.append(float(self._bars[key].item(index)))  # type: ignore[index]
             else:
-                values.append(stored_before(self._stored, index, _STORED_INDEX[source]))
+                values.append(stored_before(self._stored, index, key))  # type: ignore[arg-type]
         return values
 
 
@@ -178,8 +181,18 @@ def stored_before(stored: np.ndarray, index: int, position: int) -> float:
 _BAR_NAMES = ("open", "high", "low", "close", "volume")
 _SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
 _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
-STORED_COLUMNS = tuple(name for name in _AFTER_BARS if name not in _SHIFTED)
+STORED_COLUMNS = tuple(name for name in _AFTER_BARS
+                       if name not in _SHIFTED and name not in LEVEL_NAMES)
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
+_STORED, _HELD, _BEFORE = 0, 1, 2
+# Per column after the bars' own: where row() reads it (a stored position, a held column by
+# name, or the stored position of the column it is one bar earlier's).
+_ROW_PLAN: tuple[tuple[int, int | str], ...] = tuple(
+    (_HELD, name) if name in LEVEL_NAMES
+    else (_BEFORE, _STORED_INDEX[_SHIFTED[name]]) if name in _SHIFTED
+    else (_STORED, _STORED_INDEX[name])
+    for name in _AFTER_BARS
+)
 
 
 def feature_matrix(
@@ -196,8 +209,10 @@ def feature_matrix(
     def put(name: str, values: np.ndarray | float) -> None:
         stored[:, _STORED_INDEX[name]] = values
 
+    held = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    missing = np.broadcast_to(np.float64(NAN), (count,))  # read-only, no memory per bar
     for name in LEVEL_NAMES:
-        put(name, levels[name] if levels is not None else NAN)
+        held[name] = np.asarray(levels[name], dtype=np.float64) if levels is not None else missing
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).
@@ -226,8 +241,7 @@ def feature_matrix(
     put("momentum_points", close - reference)
     del reference
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
-    bars = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
-    return FeatureTable(bars, stored, cfg.window_bars)
+    return FeatureTable(held, stored, cfg.window_bars)
 
 
 def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
@@ -355,17 +369,25 @@ def _window_rsi(close: np.ndarray, start: int, end: int,
     """``wilder_rsi_tail(close[start:end], period, 2)`` by a few dot products.
 
     The window's first bar counts as no change; the others' changes are the same floats as
-    the whole history's ``np.diff``.
+    the whole history's ``np.diff`` (one subtraction into a preallocated array: ``np.diff``
+    with ``prepend`` cost a third of this function). The last step is scalar float math,
+    the same IEEE operations as the vectorised formula.
     """
-    change = np.diff(close[start:end], prepend=close[start])
-    averages = []
-    for values in (np.maximum(change, 0.0), np.maximum(-change, 0.0)):
-        averages.append([float(weights[1] @ values[:-1]), float(weights[0] @ values)])
-    average_gain, average_loss = np.array(averages[0]), np.array(averages[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rsi = 100.0 - 100.0 / (1.0 + average_gain / average_loss)
-    rsi = np.where(average_loss == 0.0, 100.0, rsi)
-    return float(rsi[1]), float(rsi[0])
+    window = close[start:end]
+    change = np.empty(len(window))
+    change[0] = 0.0
+    np.subtract(window[1:], window[:-1], out=change[1:])
+    gains, losses = np.maximum(change, 0.0), np.maximum(-change, 0.0)
+    now = _rsi_of(float(weights[0] @ gains), float(weights[0] @ losses))
+    before = _rsi_of(float(weights[1] @ gains[:-1]), float(weights[1] @ losses[:-1]))
+    return now, before
+
+
+def _rsi_of(average_gain: float, average_loss: float) -> float:
+    """RSI from Wilder's average gain and loss (100 when there was no loss)."""
+    if average_loss == 0.0:
+        return 100.0
+    return 100.0 - 100.0 / (1.0 + average_gain / average_loss)
 
 
 WindowValues = tuple[float, float, float, float, float]
