@@ -1,7 +1,8 @@
 """Benchmark: probation's power at the power test's scale, and its noise rate.
 
 The market and review of ``tests/bot/learning/test_review_power.py`` (1-minute synthetic bars
-with ``open_high_vol_longs`` planted, loose risk, 12 days mined, 5 gated, 8 trades a bucket),
+with ``open_high_vol_longs_fast`` planted (``--edge``), loose risk, 12 days mined, 5 gated, 8
+trades a bucket),
 journaled for ``--days`` trading days from 2025-03-03 and reviewed every trading day from
 2025-03-31 (``--reviews`` reviews), so candidates on probation gather the new days' trades.
 Prints one JSON object per seed: the reviews, the rules proposed and those that passed (on
@@ -9,7 +10,8 @@ their first gate or after probation), the first review that passed the planted l
 the open bucket with high volatility), and the probations by how they ended. ``--plain``: the
 same market with nothing planted (every pass is then a false discovery). Asserts nothing.
 Usage: ``python benchmarks/bench_review_probation.py [--seeds 1 2 3] [--days 36]
-[--reviews 15] [--plain] [--probation-trades N] [--work FOLDER]``.
+[--reviews 15] [--plain] [--probation-trades N] [--edge NAME] [--permutations N]
+[--work FOLDER]``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from tests.bot.learning.journal import (  # noqa: E402
 
 FIRST_REVIEW = date(2025, 3, 31)
 LEARNING = {"min_sample": 8, "lookback_days": 12, "backtest_days": 5}
+EDGE = "open_high_vol_longs_fast"
+PERMUTATIONS = 2000  # learning.gate_permutations' default
 
 
 def is_exact(params_json: str, kind: str) -> bool:
@@ -53,11 +57,13 @@ def is_exact(params_json: str, kind: str) -> bool:
 
 
 def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
-                probation_trades: int = 0) -> dict[str, Any]:
+                probation_trades: int = 0, edge_name: str = EDGE,
+                permutations: int = PERMUTATIONS) -> dict[str, Any]:
     """Journal one seed's market and review it daily; summarise the proposals."""
-    learning = LEARNING | {"probation_trades": probation_trades}
+    learning = LEARNING | {"probation_trades": probation_trades,
+                           "gate_permutations": permutations}
     settings = multi_day_settings({"learning": learning, "engine": {"bars_retention_days": 14}})
-    edge = planted_edge("open_high_vol_longs" if planted else None)
+    edge = planted_edge(edge_name if planted else None)
     data = plant(engine_data(multi_day_bars(seed, days)), edge, settings.features,
                  settings.regime)
     db = work / f"seed{seed}{'' if planted else '-plain'}.db"
@@ -79,8 +85,9 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
     exact = [r for r in passed if is_exact(r.params_json, r.kind)]
     first = exact[0] if exact else None
     return {
-        "seed": seed, "planted": planted, "reviews": len(review_days),
+        "seed": seed, "planted": edge_name if planted else None, "reviews": len(review_days),
         "review_seconds": round(seconds, 1), "proposals": len(rows),
+        "passed_count": len(passed),
         "passed": [f"{r.review_day}: {r.summary}"
                    + (" (after probation)" if "probation" in r.backtest else "")
                    for r in passed],
@@ -101,13 +108,17 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="nothing planted (noise rate)")
     parser.add_argument("--probation-trades", type=int, default=0,
                         help="learning.probation_trades (0 = min_sample, 8)")
+    parser.add_argument("--edge", default=EDGE, help="the planted edge (bot/backtest/planted_edge)")
+    parser.add_argument("--permutations", type=int, default=PERMUTATIONS,
+                        help="learning.gate_permutations")
     parser.add_argument("--work", type=Path, help="folder for the journals (kept)")
     args = parser.parse_args()
 
     def run(work: Path) -> None:
         for seed in args.seeds:
             print(json.dumps(review_seed(work, seed, args.days, args.reviews, not args.plain,
-                                         args.probation_trades)),
+                                         args.probation_trades, args.edge,
+                                         args.permutations)),
                   flush=True)
 
     if args.work:

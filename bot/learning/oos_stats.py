@@ -130,5 +130,6 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     for rank in range(count, 0, -1):
         index = order[rank - 1]
         running = min(running, p_values[index] * count / rank)
-        adjusted[index] = min(1.0, running)
+        # q >= p always; the max keeps float rounding (p * m / m) from putting q below p
+        adjusted[index] = min(1.0, max(running, p_values[index]))
     return adjusted
