@@ -1,14 +1,15 @@
-"""Benchmark: probation's power at the power test's scale, and its noise rate.
+"""Benchmark: the review's power at the power test's scale, and its noise rate.
 
 The market and review of ``tests/bot/learning/test_review_power.py`` (1-minute synthetic bars
 with ``open_high_vol_longs_fast`` planted (``--edge``), loose risk, 12 days mined, 5 gated, 8
-trades a bucket),
-journaled for ``--days`` trading days from 2025-03-03 and reviewed every trading day from
-2025-03-31 (``--reviews`` reviews), so candidates on probation gather the new days' trades.
-Prints one JSON object per seed: the reviews, the rules proposed and those that passed (on
-their first gate or after probation), the first review that passed the planted lock (longs in
-the open bucket with high volatility), and the probations by how they ended. ``--plain``: the
-same market with nothing planted (every pass is then a false discovery). Asserts nothing.
+trades a bucket), journaled for ``--days`` trading days from 2025-03-03 and reviewed every
+trading day from 2025-03-31 (``--reviews`` reviews), so candidates on probation gather the new
+days' trades (``--days 21 --reviews 1``: the power test's single review). Prints one JSON
+object per seed: the reviews, the rules proposed and those that passed (on their first gate or
+after probation), the first review that passed the planted lock (longs in the open bucket with
+high volatility) and the probations by how they ended; then one line of totals over the
+seeds. ``--plain``: the same market with nothing planted (every pass is then a false
+discovery). Asserts nothing.
 Usage: ``python benchmarks/bench_review_probation.py [--seeds 1 2 3] [--days 36]
 [--reviews 15] [--plain] [--probation-trades N] [--edge NAME] [--permutations N]
 [--work FOLDER]``.
@@ -99,6 +100,16 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
     }
 
 
+def totals(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """All seeds together: proposals, how many passed (and the share), planted lock passes."""
+    proposals = sum(r["proposals"] for r in results)
+    passed = sum(r["passed_count"] for r in results)
+    return {"seeds": len(results), "proposals": proposals, "passed": passed,
+            "passed_share": round(passed / proposals, 4) if proposals else None,
+            "planted_lock_passed_on_seeds": sum(1 for r in results
+                                                if r["planted_lock_passed_on"] is not None)}
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -115,11 +126,12 @@ def main() -> None:
     args = parser.parse_args()
 
     def run(work: Path) -> None:
+        results = []
         for seed in args.seeds:
-            print(json.dumps(review_seed(work, seed, args.days, args.reviews, not args.plain,
-                                         args.probation_trades, args.edge,
-                                         args.permutations)),
-                  flush=True)
+            results.append(review_seed(work, seed, args.days, args.reviews, not args.plain,
+                                       args.probation_trades, args.edge, args.permutations))
+            print(json.dumps(results[-1]), flush=True)
+        print(json.dumps(totals(results)), flush=True)
 
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
