@@ -103,8 +103,9 @@ class FinalTest:
 
 def final_test(row: ProbationRow, evidence: dict[str, Any], learning: LearningConfig,
                seed: int) -> FinalTest:
-    """The placebo test over the pooled days (refusing rules against random refusals of as
-    many of the pooled "without" trades, exit rules by sign flips), as the first gate does."""
+    """The placebo test over the pooled days, as the first gate does: a refusing rule's
+    refused trades against as many of the pooled "without" trades drawn at random, an exit
+    rule by sign flips."""
     effects = effects_of(evidence)
     refusing = row.kind in ("lock_bucket", "raise_threshold")
     pool = evidence["without_pnls_cents"]
