@@ -89,6 +89,9 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
         "seed": seed, "planted": edge_name if planted else None, "reviews": len(review_days),
         "review_seconds": round(seconds, 1), "proposals": len(rows),
         "passed_count": len(passed),
+        # the first gates' raw p-values (before BH): under no edge about 5 % are <= 0.05
+        "first_gate_p_values": len(first_gate_p(rows)),
+        "first_gate_p_at_most_0_05": sum(p <= 0.05 for p in first_gate_p(rows)),
         "passed": [f"{r.review_day}: {r.summary}"
                    + (" (after probation)" if "probation" in r.backtest else "")
                    for r in passed],
@@ -100,12 +103,20 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
     }
 
 
+def first_gate_p(rows: list[Any]) -> list[float]:
+    """The p-values of the proposals' first gates (not the probation tests)."""
+    return [float(r.backtest["p_value"]) for r in rows
+            if "p_value" in r.backtest and "probation" not in r.backtest]
+
+
 def totals(results: list[dict[str, Any]]) -> dict[str, Any]:
     """All seeds together: proposals, how many passed (and the share), planted lock passes."""
     proposals = sum(r["proposals"] for r in results)
     passed = sum(r["passed_count"] for r in results)
     return {"seeds": len(results), "proposals": proposals, "passed": passed,
             "passed_share": round(passed / proposals, 4) if proposals else None,
+            "first_gate_p_values": sum(r["first_gate_p_values"] for r in results),
+            "first_gate_p_at_most_0_05": sum(r["first_gate_p_at_most_0_05"] for r in results),
             "planted_lock_passed_on_seeds": sum(1 for r in results
                                                 if r["planted_lock_passed_on"] is not None)}
 
