@@ -96,11 +96,20 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
                    + (" (after probation)" if "probation" in r.backtest else "")
                    for r in passed],
         "planted_lock_passed_on": first.review_day if first else None,
+        "planted_lock_gates": [gate_figures(r) for r in rows if is_exact(r.params_json, r.kind)],
         "reviews_until_planted_lock_passed": (review_days.index(
             date.fromisoformat(first.review_day)) + 1) if first else None,
         "probations": dict(Counter(p.status for p in probations)),
         "probation_tests": sum(1 for p in probations if p.status in ("passed", "failed")),
     }
+
+
+def gate_figures(row: Any) -> dict[str, Any]:
+    """One proposal's out-of-sample figures: refused trades, their net, p, q, passed."""
+    gate = row.backtest
+    keys = ("days", "trades_refused", "refused_net_cents", "improvement_cents", "p_value",
+            "q_value", "rules_tested", "passed")
+    return {"review_day": row.review_day} | {k: gate.get(k) for k in keys}
 
 
 def first_gate_p(rows: list[Any]) -> list[float]:
