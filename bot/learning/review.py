@@ -341,7 +341,8 @@ def out_of_sample_summary(document: dict[str, Any]) -> dict[str, Any]:
     if "error" in document:
         return {"days": document.get("days", []), "passed": False,
                 "not_run": document["error"]}
-    keys = ("days", "improvement_cents", "trades_removed", "trades_added", "trades_changed",
+    keys = ("days", "improvement_cents", "trades_removed", "trades_refused",
+            "refused_net_cents", "trades_added", "trades_changed",
             "placebo_mean_cents", "effect_ci_cents", "p_value", "q_value", "alpha",
             "rules_tested", "passed")
     return {k: document.get(k) for k in keys} | {
