@@ -1,15 +1,18 @@
-"""Benchmark: probation's power at the power test's scale, and its noise rate.
+"""Benchmark: the review's power at the power test's scale, and its noise rate.
 
 The market and review of ``tests/bot/learning/test_review_power.py`` (1-minute synthetic bars
-with ``open_high_vol_longs`` planted, loose risk, 12 days mined, 5 gated, 8 trades a bucket),
-journaled for ``--days`` trading days from 2025-03-03 and reviewed every trading day from
-2025-03-31 (``--reviews`` reviews), so candidates on probation gather the new days' trades.
-Prints one JSON object per seed: the reviews, the rules proposed and those that passed (on
-their first gate or after probation), the first review that passed the planted lock (longs in
-the open bucket with high volatility), and the probations by how they ended. ``--plain``: the
-same market with nothing planted (every pass is then a false discovery). Asserts nothing.
+with ``open_high_vol_longs_fast`` planted (``--edge``), loose risk, 12 days mined, 5 gated, 8
+trades a bucket), journaled for ``--days`` trading days from 2025-03-03 and reviewed every
+trading day from 2025-03-31 (``--reviews`` reviews), so candidates on probation gather the new
+days' trades (``--days 21 --reviews 1``: the power test's single review). Prints one JSON
+object per seed: the reviews, the rules proposed and those that passed (on their first gate or
+after probation), the first review that passed the planted lock (longs in the open bucket with
+high volatility) and the probations by how they ended; then one line of totals over the
+seeds. ``--plain``: the same market with nothing planted (every pass is then a false
+discovery). Asserts nothing.
 Usage: ``python benchmarks/bench_review_probation.py [--seeds 1 2 3] [--days 36]
-[--reviews 15] [--plain] [--probation-trades N] [--work FOLDER]``.
+[--reviews 15] [--plain] [--probation-trades N] [--edge NAME] [--permutations N]
+[--work FOLDER]``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from tests.bot.learning.journal import (  # noqa: E402
 
 FIRST_REVIEW = date(2025, 3, 31)
 LEARNING = {"min_sample": 8, "lookback_days": 12, "backtest_days": 5}
+EDGE = "open_high_vol_longs_fast"
+PERMUTATIONS = 2000  # learning.gate_permutations' default
 
 
 def is_exact(params_json: str, kind: str) -> bool:
@@ -53,11 +58,13 @@ def is_exact(params_json: str, kind: str) -> bool:
 
 
 def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
-                probation_trades: int = 0) -> dict[str, Any]:
+                probation_trades: int = 0, edge_name: str = EDGE,
+                permutations: int = PERMUTATIONS) -> dict[str, Any]:
     """Journal one seed's market and review it daily; summarise the proposals."""
-    learning = LEARNING | {"probation_trades": probation_trades}
+    learning = LEARNING | {"probation_trades": probation_trades,
+                           "gate_permutations": permutations}
     settings = multi_day_settings({"learning": learning, "engine": {"bars_retention_days": 14}})
-    edge = planted_edge("open_high_vol_longs" if planted else None)
+    edge = planted_edge(edge_name if planted else None)
     data = plant(engine_data(multi_day_bars(seed, days)), edge, settings.features,
                  settings.regime)
     db = work / f"seed{seed}{'' if planted else '-plain'}.db"
@@ -79,17 +86,48 @@ def review_seed(work: Path, seed: int, days: int, reviews: int, planted: bool,
     exact = [r for r in passed if is_exact(r.params_json, r.kind)]
     first = exact[0] if exact else None
     return {
-        "seed": seed, "planted": planted, "reviews": len(review_days),
+        "seed": seed, "planted": edge_name if planted else None, "reviews": len(review_days),
         "review_seconds": round(seconds, 1), "proposals": len(rows),
+        "passed_count": len(passed),
+        # the first gates' raw p-values (before BH): under no edge about 5 % are <= 0.05
+        "first_gate_p_values": len(first_gate_p(rows)),
+        "first_gate_p_at_most_0_05": sum(p <= 0.05 for p in first_gate_p(rows)),
         "passed": [f"{r.review_day}: {r.summary}"
                    + (" (after probation)" if "probation" in r.backtest else "")
                    for r in passed],
         "planted_lock_passed_on": first.review_day if first else None,
+        "planted_lock_gates": [gate_figures(r) for r in rows if is_exact(r.params_json, r.kind)],
         "reviews_until_planted_lock_passed": (review_days.index(
             date.fromisoformat(first.review_day)) + 1) if first else None,
         "probations": dict(Counter(p.status for p in probations)),
         "probation_tests": sum(1 for p in probations if p.status in ("passed", "failed")),
     }
+
+
+def gate_figures(row: Any) -> dict[str, Any]:
+    """One proposal's out-of-sample figures: refused trades, their net, p, q, passed."""
+    gate = row.backtest
+    keys = ("days", "trades_refused", "refused_net_cents", "improvement_cents", "p_value",
+            "q_value", "rules_tested", "passed")
+    return {"review_day": row.review_day} | {k: gate.get(k) for k in keys}
+
+
+def first_gate_p(rows: list[Any]) -> list[float]:
+    """The p-values of the proposals' first gates (not the probation tests)."""
+    return [float(r.backtest["p_value"]) for r in rows
+            if "p_value" in r.backtest and "probation" not in r.backtest]
+
+
+def totals(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """All seeds together: proposals, how many passed (and the share), planted lock passes."""
+    proposals = sum(r["proposals"] for r in results)
+    passed = sum(r["passed_count"] for r in results)
+    return {"seeds": len(results), "proposals": proposals, "passed": passed,
+            "passed_share": round(passed / proposals, 4) if proposals else None,
+            "first_gate_p_values": sum(r["first_gate_p_values"] for r in results),
+            "first_gate_p_at_most_0_05": sum(r["first_gate_p_at_most_0_05"] for r in results),
+            "planted_lock_passed_on_seeds": sum(1 for r in results
+                                                if r["planted_lock_passed_on"] is not None)}
 
 
 def main() -> None:
@@ -101,14 +139,19 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="nothing planted (noise rate)")
     parser.add_argument("--probation-trades", type=int, default=0,
                         help="learning.probation_trades (0 = min_sample, 8)")
+    parser.add_argument("--edge", default=EDGE, help="the planted edge (bot/backtest/planted_edge)")
+    parser.add_argument("--permutations", type=int, default=PERMUTATIONS,
+                        help="learning.gate_permutations")
     parser.add_argument("--work", type=Path, help="folder for the journals (kept)")
     args = parser.parse_args()
 
     def run(work: Path) -> None:
+        results = []
         for seed in args.seeds:
-            print(json.dumps(review_seed(work, seed, args.days, args.reviews, not args.plain,
-                                         args.probation_trades)),
-                  flush=True)
+            results.append(review_seed(work, seed, args.days, args.reviews, not args.plain,
+                                       args.probation_trades, args.edge, args.permutations))
+            print(json.dumps(results[-1]), flush=True)
+        print(json.dumps(totals(results)), flush=True)
 
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)

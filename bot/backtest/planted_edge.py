@@ -58,6 +58,11 @@ PLANTED_EDGES: dict[str, PlantedEdge] = {
                     "longs taken in the RTH open bucket (08:30-10:00 CT) in high volatility "
                     "lose about 1 R: the market falls 4.5 ATR over the next 30 minutes",
                     time(8, 30), time(10, 0), None, -1, 4.5, 30.0),
+        PlantedEdge("open_high_vol_longs_fast",
+                    "the same condition, a faster fall: the market falls 4.5 ATR over the next "
+                    "10 minutes, so a long taken there is usually stopped out (about -1 R) "
+                    "even with a short maximum hold",
+                    time(8, 30), time(10, 0), None, -1, 4.5, 10.0),
     )
 }
 

@@ -8,15 +8,17 @@ approving it would change. Both runs replay the LLM replies the live bot really 
 bars (``gate_llm``), so "without" is what the bot did. With ``memory.enabled`` both runs start
 from the same memory the live bot had: the journal's setups closed before the first decision
 bar (``memory_rows``), never a later one. Positions still open at the end are closed at the
-last bar (``settle``), as in any backtest. The rule's effect gets a seeded placebo p-value
-(``oos_stats``); the review corrects the p-values of all its rules together (BH).
+last bar (``settle``), as in any backtest. A refusing rule's p-value is a seeded permutation
+test of the trades it refused (those in its bucket) against as many random trades of the
+"without" run (``oos_stats``); the review corrects the p-values of all its rules together
+(BH).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,8 +149,8 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
     with_rule, after = _run(settings, data, RuleBook((*approved.rules, candidate)),
                             inputs.memory_rows, inputs.replies)
     improvement = with_rule["net_pnl_cents"] - without["net_pnl_cents"]
-    effects = trade_effects(before, after)
     refusing = candidate.kind in (RuleKind.LOCK_BUCKET, RuleKind.RAISE_THRESHOLD)
+    effects = trade_effects(before, after, _in_bucket(candidate) if refusing else None)
     pool = tuple(t.pnl_net_cents for t in before)
     p_value, placebo_mean = placebo_p_value(effects, pool,
                                             settings.learning.gate_permutations, seed, refusing)
@@ -157,6 +159,8 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
                 "bar_seconds": data.bar_seconds, "without": without, "with": with_rule,
                 "improvement_cents": improvement, "min_improvement_cents": min_improvement_cents,
                 "improved": improved, "trades_removed": len(effects.removed_cents),
+                "trades_refused": len(effects.refused),
+                "refused_net_cents": sum(effects.refused),
                 "trades_added": len(effects.added_cents),
                 "trades_changed": len(effects.changed_cents),
                 "placebo_mean_cents": round(placebo_mean), "p_value": p_value,
@@ -167,3 +171,9 @@ def gate(settings: Settings, inputs: GateInputs, approved: RuleBook, candidate: 
                 len(data) - data.first, without["net_pnl_cents"], with_rule["net_pnl_cents"],
                 improvement, p_value)
     return GateResult(document, improved, p_value, effects, pool)
+
+
+def _in_bucket(rule: LearnedRule) -> Callable[[TradeRecord], bool]:
+    """Whether a trade of the "without" run was entered in the rule's bucket (so a removed one
+    was refused by the rule itself, not removed by a knock-on entry)."""
+    return lambda trade: rule.bucket.matches(trade.side, trade.labels)

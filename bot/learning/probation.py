@@ -49,7 +49,7 @@ def lacked_power(result: GateResult, learning: LearningConfig) -> bool:
     probation's test needs (``probation_sample``): too few to judge, so the candidate goes on
     probation (one that acted on enough and failed is dropped)."""
     effects = result.effects
-    return len(effects.removed_cents) + len(effects.changed_cents) < probation_sample(learning)
+    return len(effects.refused) + len(effects.changed_cents) < probation_sample(learning)
 
 
 def probation_sample(learning: LearningConfig) -> int:
@@ -64,6 +64,7 @@ def evidence_of(result: GateResult, days: list[str]) -> dict[str, Any]:
             "removed_cents": list(effects.removed_cents),
             "added_cents": list(effects.added_cents),
             "changed_cents": list(effects.changed_cents),
+            "refused_cents": list(effects.refused),
             "without_pnls_cents": list(result.without_pnls_cents)}
 
 
@@ -71,12 +72,15 @@ def merged(evidence: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
     """The accumulated evidence with one more gate's appended (its days must be new)."""
     if set(more["days"]) & set(evidence["days"]):
         raise ValueError(f"days already in the probation's evidence: {more['days']}")
-    return {key: evidence[key] + more[key] for key in more}  # lists appended, bars added
+    earlier = {"refused_cents": evidence.get("removed_cents", [])} | evidence  # older rows
+    return {key: earlier[key] + more[key] for key in more}  # lists appended, bars added
 
 
 def effects_of(evidence: dict[str, Any]) -> TradeEffects:
-    return TradeEffects(tuple(evidence["removed_cents"]), tuple(evidence["added_cents"]),
-                        tuple(evidence["changed_cents"]))
+    removed = tuple(evidence["removed_cents"])
+    return TradeEffects(removed, tuple(evidence["added_cents"]),
+                        tuple(evidence["changed_cents"]),
+                        tuple(evidence.get("refused_cents", removed)))
 
 
 def new_days(trading_days: list[date], row: ProbationRow) -> list[date]:
@@ -99,8 +103,9 @@ class FinalTest:
 
 def final_test(row: ProbationRow, evidence: dict[str, Any], learning: LearningConfig,
                seed: int) -> FinalTest:
-    """The placebo test over the pooled days (refusing rules against random refusals of as
-    many of the pooled "without" trades, exit rules by sign flips), as the first gate does."""
+    """The placebo test over the pooled days, as the first gate does: a refusing rule's
+    refused trades against as many of the pooled "without" trades drawn at random, an exit
+    rule by sign flips."""
     effects = effects_of(evidence)
     refusing = row.kind in ("lock_bucket", "raise_threshold")
     pool = evidence["without_pnls_cents"]
@@ -117,6 +122,7 @@ def final_test(row: ProbationRow, evidence: dict[str, Any], learning: LearningCo
         "min_improvement_cents": round(learning.min_improvement_usd * 100),
         "improved": improvement > round(learning.min_improvement_usd * 100),
         "trades_removed": len(effects.removed_cents),
+        "trades_refused": len(effects.refused), "refused_net_cents": sum(effects.refused),
         "trades_added": len(effects.added_cents),
         "trades_changed": len(effects.changed_cents),
         "placebo_mean_cents": round(placebo_mean), "p_value": p_value,
@@ -130,4 +136,5 @@ def final_test(row: ProbationRow, evidence: dict[str, Any], learning: LearningCo
 def acted_on(evidence: dict[str, Any]) -> int:
     """The trades the candidate refused or changed out of sample so far (the trades an entry
     it freed allowed carry no evidence: the placebo test counts them on both sides)."""
-    return len(evidence["removed_cents"]) + len(evidence["changed_cents"])
+    refused = evidence.get("refused_cents", evidence["removed_cents"])
+    return len(refused) + len(evidence["changed_cents"])

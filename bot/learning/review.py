@@ -5,7 +5,8 @@ trading days, ending on the reviewed day; the mining window is the ``learning.lo
 trading days before it. Typed rule proposals are mined from the trades that closed in the
 mining window (``proposals``), then each is judged on the gate window only, days it was not
 mined from (``gate``: journaled bars with and without it, the live bot's LLM replies
-replayed, a seeded placebo p-value). The p-values of all rules gated in one review are
+replayed, a seeded placebo p-value: a refusing rule's refused trades against as many random
+trades of the same run). The p-values of all rules gated in one review are
 corrected together (Benjamini-Hochberg, ``learning.gate_alpha``); a rule *passed out of sample*
 when the gate improved net P&L by more than ``learning.min_improvement_usd`` and its q-value is
 within alpha. Proposals are stored as ``proposed`` with their in-sample and out-of-sample
@@ -340,7 +341,8 @@ def out_of_sample_summary(document: dict[str, Any]) -> dict[str, Any]:
     if "error" in document:
         return {"days": document.get("days", []), "passed": False,
                 "not_run": document["error"]}
-    keys = ("days", "improvement_cents", "trades_removed", "trades_added", "trades_changed",
+    keys = ("days", "improvement_cents", "trades_removed", "trades_refused",
+            "refused_net_cents", "trades_added", "trades_changed",
             "placebo_mean_cents", "effect_ci_cents", "p_value", "q_value", "alpha",
             "rules_tested", "passed")
     return {k: document.get(k) for k in keys} | {

@@ -56,7 +56,8 @@ def test_evidence_accumulates_and_refuses_a_day_twice():
     evidence = merged(evidence_of(first, ["2025-03-25"]), evidence_of(more, ["2025-03-26"]))
     assert evidence == {"days": ["2025-03-25", "2025-03-26"], "bars": 120,
                         "removed_cents": [-50, -40, -60], "added_cents": [10],
-                        "changed_cents": [5], "without_pnls_cents": [-50, -40, 30, 20, -60, 8]}
+                        "changed_cents": [5], "refused_cents": [-50, -40, -60],
+                        "without_pnls_cents": [-50, -40, 30, 20, -60, 8]}
     assert acted_on(evidence) == 4  # the added trade is no evidence
     with pytest.raises(ValueError, match="already in the probation"):
         merged(evidence, evidence_of(more, ["2025-03-26"]))

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.backtest.engine_run import session_clock
+from bot.learning.probation import acted_on
 from bot.learning.review import review_day
 from shared.persistence import probation_store, rules_store
 from shared.persistence.db import open_database
@@ -70,7 +71,7 @@ def test_evidence_holds_only_days_after_the_mining_window_each_once(reviewed):
         days = row.evidence["days"]
         assert len(days) == len(set(days)) and all(d > MINED_UNTIL for d in days)
         assert days[:3] == GATED  # its first gate's days
-        acted = len(row.evidence["removed_cents"]) + len(row.evidence["changed_cents"])
+        acted = acted_on(row.evidence)  # trades it refused itself or changed
         if row.status == "on_probation":  # not yet enough trades: one day added per review
             assert days == [*GATED, "2025-03-13", "2025-03-14"] and row.reviews == 3
             assert acted < min_sample

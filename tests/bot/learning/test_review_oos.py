@@ -120,6 +120,9 @@ def test_benjamini_hochberg_matches_a_hand_computation():
     # one p of .04 among ten is no discovery at 5 %
     assert benjamini_hochberg([0.04] + [0.9] * 9)[0] == pytest.approx(0.4)
     assert benjamini_hochberg([]) == []
+    # the largest p keeps its value exactly: 15/2001 * 3 / 3 rounds below 15/2001 in floats
+    p_value = 15 / 2001
+    assert benjamini_hochberg([0.001, 0.002, p_value])[2] >= p_value
 
 
 def _trade(minute: int, pnl: int) -> TradeRecord:
@@ -143,6 +146,29 @@ def test_the_placebo_test_tells_a_real_refusal_from_a_random_one():
     assert p_value > 0.2  # eight of the winners refused: nothing beats random refusals
     same = placebo_p_value(effects, rng_pnls, 2000, seed=1)
     assert same == placebo_p_value(effects, rng_pnls, 2000, seed=1)  # seeded
+
+
+def test_a_refusing_rule_is_judged_on_the_trades_it_refused_itself():
+    pnls = [(-1) ** i * (100 + 7 * i) for i in range(60)]
+    without = [_trade(i, p) for i, p in enumerate(pnls)]
+    worst = set(sorted(range(60), key=lambda i: pnls[i])[:6])
+    # the rule refused its six losers, and a knock-on chain removed a winner and added a loser
+    kept = [t for i, t in enumerate(without) if i not in worst and i != 2]
+    knock_on = _trade(90, -400)
+    in_bucket = {without[i].entry_ts for i in worst}
+    effects = trade_effects(without, [*kept, knock_on], lambda t: t.entry_ts in in_bucket)
+    assert sorted(effects.refused) == sorted(pnls[i] for i in worst)
+    assert len(effects.removed_cents) == 7 and effects.added_cents == (-400,)
+    p_value, placebo = placebo_p_value(effects, pnls, 2000, seed=1)
+    assert p_value < 0.01 and placebo == pytest.approx(-6 * sum(pnls) / 60, abs=60)
+    # the knock-on trades do not make a rule that refused ordinary trades look good
+    ordinary = set(range(0, 12, 2))
+    effects = trade_effects(without, [t for i, t in enumerate(without) if i not in ordinary],
+                            lambda t: t.entry_ts in {without[i].entry_ts for i in ordinary})
+    assert placebo_p_value(effects, pnls, 2000, seed=1)[0] > 0.2
+    # a refusing rule that refused nothing itself has no evidence
+    none = trade_effects(without, kept, lambda t: False)
+    assert placebo_p_value(none, pnls, 2000, seed=1) == (1.0, 0.0)
 
 
 def test_an_exit_rule_is_judged_by_random_signs_of_its_changes():
