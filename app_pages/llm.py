@@ -100,11 +100,14 @@ status_panel()
 
 st.subheader("Ask now")
 with st.form("llm_manual"):
-    notes = st.text_area("Notes for the model", max_chars=2000,
-                         help="Sent as untrusted data: it cannot change the instructions")
-    context = st.text_input("Optional context", max_chars=2000)
-    if st.form_submit_button("Ask the LLM", type="primary"):
-        ask(notes, context)
+    st.text_area("Notes for the model", max_chars=2000, key="llm_notes",
+                 help="Sent as untrusted data: it cannot change the instructions")
+    st.text_input("Optional context", max_chars=2000, key="llm_context")
+    # A callback, not ``if st.form_submit_button(...)``: Streamlit runs it once per click,
+    # whereas a timed refresh that interrupts the click's run replays the click into the
+    # next run's body (a second paid call).
+    st.form_submit_button("Ask the LLM", type="primary", on_click=lambda: ask(
+        st.session_state.get("llm_notes", ""), st.session_state.get("llm_context", "")))
 
 
 @st.fragment(run_every=2)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from dashboard import backtest_charts, charts, frame, pnl_calendar, reports, tables, zones
+from dashboard import backtest_charts, charts, fmt, frame, pnl_calendar, reports, tables, zones
 from shared.domain import metrics
 from shared.domain.instruments import usd_to_cents
 from shared.persistence import journal_store, report_queries
@@ -62,7 +62,7 @@ cards = [
     ("Sharpe (daily)", reports.ratio(summary["sharpe"])),
     ("Sortino (daily)", reports.ratio(summary["sortino"])),
     ("Max drawdown", reports.usd(summary["max_drawdown_cents"])),
-    ("Drawdown duration", str(timedelta(seconds=int(summary["max_drawdown_duration_s"])))),
+    ("Drawdown duration", fmt.duration(summary["max_drawdown_duration_s"])),
 ]
 CARDS_PER_ROW = 4
 for row_start in range(0, len(cards), CARDS_PER_ROW):

@@ -70,3 +70,18 @@ def ratio(value: float | None, pattern: str = "{:.2f}") -> str:
 def percent(value: float | None, decimals: int = 1) -> str:
     """A fraction as a percentage (0.523 -> 52.3%)."""
     return ratio(value, f"{{:.{decimals}%}}")
+
+
+def duration(seconds: float | None) -> str:
+    """A span short enough for a metric card at 1,024 px: ``42 min``, ``8 h 54 min``,
+    ``1 d 8 h`` (``str(timedelta)``'s ``1 day, 8:53:50`` was cut off); undefined as a dash."""
+    if not _finite(seconds) or seconds < 0:
+        return DASH
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(round(seconds / 3600), 24)
+    return f"{days:,} d {hours} h" if hours else f"{days:,} d"

@@ -69,6 +69,9 @@ def read_ticket(conn: sqlite3.Connection, symbol: str) -> Ticket:
 
 
 def _queue(kind: CommandKind, payload: dict, label: str) -> None:
+    """Journal one command (a button's ``on_click``: Streamlit runs a callback once per click,
+    while a click whose run a timed refresh interrupts is replayed into the next run's body,
+    which sent a move twice under load)."""
     with frame.writer() as conn, write_transaction(conn):
         command_id = ops_store.enqueue_command(conn, kind, frame.utc_now(), payload)
     st.session_state[STATE_KEY] = (command_id, label)
@@ -90,6 +93,18 @@ def _outcome() -> None:
         st.error(f"{label}: {plain.escape(row.result)}")
 
 
+def _queue_move(kind: CommandKind, name: str, bracket_id: str) -> None:
+    price = st.session_state.get(f"tc_{name}_{bracket_id}")
+    if price is not None:
+        _queue(kind, {"bracket_id": bracket_id, "price": price},
+               f"Move {name} to {fmt.points(price)}")
+
+
+def _queue_exit(bracket_id: str) -> None:
+    if st.session_state.get(f"tc_confirm_exit_{bracket_id}"):
+        _queue(CommandKind.EXIT_POSITION, {"bracket_id": bracket_id}, "Exit position")
+
+
 def _level_control(kind: CommandKind, name: str, bracket_id: str, current: float | None,
                    disabled: bool) -> None:
     # One under the other: the card is a quarter of the page wide (1,024 px leaves no room
@@ -97,10 +112,9 @@ def _level_control(kind: CommandKind, name: str, bracket_id: str, current: float
     price = st.number_input(
         f"New {name} (now {fmt.points(current)})", value=None, step=PRICE_STEP, format="%.2f",
         min_value=0.0, key=f"tc_{name}_{bracket_id}", disabled=disabled)
-    if st.button(f"Move {name}", key=f"tc_move_{name}_{bracket_id}",
-                 disabled=disabled or price is None):
-        _queue(kind, {"bracket_id": bracket_id, "price": price},
-               f"Move {name} to {fmt.points(price)}")
+    st.button(f"Move {name}", key=f"tc_move_{name}_{bracket_id}",
+              disabled=disabled or price is None, on_click=_queue_move,
+              args=(kind, name, bracket_id))
 
 
 def render(ticket: Ticket, heartbeat: Heartbeat | None, running: bool, zone: str) -> None:
@@ -116,16 +130,16 @@ def render(ticket: Ticket, heartbeat: Heartbeat | None, running: bool, zone: str
                        ticket.target_price, disabled)
         confirm = st.checkbox("Confirm: exit this position at market",
                               key=f"tc_confirm_exit_{ticket.bracket_id}", disabled=disabled)
-        if st.button("Exit position", key=f"tc_exit_{ticket.bracket_id}", type="primary",
-                     disabled=disabled or not confirm):
-            _queue(CommandKind.EXIT_POSITION, {"bracket_id": ticket.bracket_id},
-                   "Exit position")
+        st.button("Exit position", key=f"tc_exit_{ticket.bracket_id}", type="primary",
+                  disabled=disabled or not confirm, on_click=_queue_exit,
+                  args=(ticket.bracket_id,))
     elif ticket.entry is not None:
         entry = ticket.entry
         price = "market" if entry.price is None else fmt.points(entry.price)
         st.markdown(f"Working entry: {entry.side.value} {entry.contracts} at {price}")
-        if st.button("Cancel entry", key=f"tc_cancel_{entry.bracket_id}", disabled=disabled):
-            _queue(CommandKind.CANCEL_ENTRY, {"bracket_id": entry.bracket_id}, "Cancel entry")
+        st.button("Cancel entry", key=f"tc_cancel_{entry.bracket_id}", disabled=disabled,
+                  on_click=_queue, args=(CommandKind.CANCEL_ENTRY,
+                                         {"bracket_id": entry.bracket_id}, "Cancel entry"))
     if disabled and (ticket.bracket_id or ticket.entry):
         st.caption("Controls are off while the bot is not running.")
     _outcome()

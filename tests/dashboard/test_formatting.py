@@ -186,3 +186,13 @@ def test_a_time_another_process_wrote_is_shown_in_the_chosen_zone_or_left_as_it_
     assert zones.fmt_iso("2026-12-07T23:03:41+00:00", chicago) == "2026-12-07 17:03:41 CST"
     assert zones.fmt_iso("not a <b>time</b>", "America/Chicago") == "not a <b>time</b>"
     assert zones.fmt_iso("2026-12-07T23:03:41", "America/Chicago") == "2026-12-07T23:03:41"
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0, "0 min"), (2_520, "42 min"), (3_599, "1 h"), (32_040, "8 h 54 min"),
+    (118_430, "1 d 9 h"), (86_399, "1 d"), (40 * 86_400, "40 d"), (None, "–"),
+    (float("nan"), "–"), (float("inf"), "–"), (-5, "–"),
+])
+def test_a_duration_fits_a_metric_card(seconds, shown):
+    assert fmt.duration(seconds) == shown
+    assert len(fmt.duration(seconds)) <= len("23 h 59 min")
