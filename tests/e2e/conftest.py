@@ -46,6 +46,22 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+# Playwright's expect() waits 5 s by default: under load (CI runs two workers on two cores, a
+# bot and a Streamlit server beside the browser) a lazily loaded chart can take longer than
+# that to appear. A failing check then waits this long; a passing one returns at once.
+EXPECT_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expect() -> None:
+    """Every expect() without its own timeout waits up to ``EXPECT_TIMEOUT_MS``."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
 @pytest.fixture(scope="session")
 def fake_llm() -> Iterator[FakeLlmServer]:
     """A fake Bedrock endpoint on loopback for the bot's LLM worker."""

@@ -100,9 +100,7 @@ def decide(world: dict, index: int, settings: Settings, memory: MemoryIndex | No
 
 def own_vector(world: dict, index: int) -> np.ndarray:
     """The setup vector of the decision on bar ``index``."""
-    settings = world["settings"]
-    engine = fresh_engine(settings, world["clock"], world["bars"][index - WINDOW:index + 1])
-    return np.float32(setup_vector(engine.live_features.features()))
+    return np.float32(setup_vector(features_once(world, index)))
 
 
 def memory_from(world: dict, stored: list[dict], index: int, labels: dict) -> MemoryIndex:
@@ -128,8 +126,7 @@ def memory_from(world: dict, stored: list[dict], index: int, labels: dict) -> Me
 def expected_order(world: dict, index: int, record, sizing_confidence: float):
     """Side, size, stop and target the risk manager gives at ``sizing_confidence``."""
     settings = world["settings"]
-    engine = fresh_engine(settings, world["clock"], world["bars"][index - WINDOW:index + 1])
-    features = engine.live_features.features()
+    features = features_once(world, index)
     bar = world["bars"][index]
     request = risk.EntryRequest(
         action=record.signal_action, confidence=1.0, close=bar.close,
@@ -140,6 +137,17 @@ def expected_order(world: dict, index: int, record, sizing_confidence: float):
     plan = risk.plan_entry(request, risk.RiskState(), settings.risk, get_instrument("MES"))
     assert isinstance(plan, OrderPlan)
     return (plan.side, plan.contracts, plan.stop_price, plan.target_price)
+
+
+def features_once(world: dict, index: int):
+    """The live features on bar ``index`` from a fresh engine, computed once per bar (they
+    depend on the bar's window alone, and examples draw the same bars again and again)."""
+    cache = world.setdefault("features", {})
+    if index not in cache:
+        engine = fresh_engine(world["settings"], world["clock"],
+                              world["bars"][index - WINDOW:index + 1])
+        cache[index] = engine.live_features.features()
+    return cache[index]
 
 
 def own_vector_once(world: dict, index: int) -> np.ndarray:
