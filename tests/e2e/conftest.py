@@ -149,20 +149,11 @@ def stop_dashboard(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
-EXPECT_TIMEOUT_MS = 30_000  # a loaded 2-core CI runner renders a chart after its metrics slowly
-
-
 @pytest.fixture(scope="module")
 def browser(chromium_path):
     """Headless Chromium for one test module: closing it also ends Playwright's event loop,
-    which would otherwise stay running in the main thread and break later asyncio.run tests.
-
-    Every ``expect`` waits up to ``EXPECT_TIMEOUT_MS`` for its condition (Playwright's 5 s
-    default failed CI when a page drew its charts a few seconds after its metrics); a
-    passing assertion returns as soon as it holds, so this costs nothing when all is well."""
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    which would otherwise stay running in the main thread and break later asyncio.run tests."""
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=chromium_path, headless=True,
