@@ -37,12 +37,25 @@ def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-def _text(value: Any) -> str:
+def bounded_text(value: Any) -> str:
+    """Untrusted text cut to ``MAX_TEXT``; None as empty; anything but text/number refused."""
     if value is None:
         return ""
     if not isinstance(value, str | int | float):
         raise ValueError("must be text")
     return str(value)[:MAX_TEXT]
+
+
+def clamped_confidence(value: Any) -> float:
+    """A confidence in 0..1: a number above 1 and up to 100 is a percentage, the rest clamped."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("confidence must be a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("confidence must be finite")
+    if 1.0 < number <= 100.0:
+        number = number / 100.0  # a percentage: "72" is 72 %, 7.5 is 7.5 %
+    return min(1.0, max(0.0, number))
 
 
 class LlmReply(BaseModel):
@@ -62,19 +75,12 @@ class LlmReply(BaseModel):
     @field_validator("confidence", mode="before")
     @classmethod
     def _clamp(cls, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("confidence must be a number")
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError("confidence must be finite")
-        if 1.0 < number <= 100.0:
-            number = number / 100.0  # a percentage: "72" is 72 %, 7.5 is 7.5 %
-        return min(1.0, max(0.0, number))
+        return clamped_confidence(value)
 
     @field_validator("rationale", "risk_notes", mode="before")
     @classmethod
     def _bounded(cls, value: Any) -> str:
-        return _text(value)
+        return bounded_text(value)
 
     @field_validator("key_factors", mode="before")
     @classmethod
@@ -85,7 +91,7 @@ class LlmReply(BaseModel):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ValueError("key_factors must be a list of text")
-        return tuple(_text(v)[:200] for v in value[:MAX_FACTORS])
+        return tuple(bounded_text(v)[:200] for v in value[:MAX_FACTORS])
 
 
 def reply_json_schema() -> dict[str, Any]:

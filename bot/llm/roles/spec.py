@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,7 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from bot.core.llm_reply import MAX_TEXT, LlmReply, parse_reply, reply_json_schema
+from bot.core.llm_reply import (
+    LlmReply,
+    bounded_text,
+    clamped_confidence,
+    parse_reply,
+    reply_json_schema,
+)
 from shared.config.llm_roles import ROLE_CALL_VERSION_PREFIX
 
 
@@ -89,26 +94,6 @@ def role_user(base_user: str, earlier: dict[str, Any]) -> str:
     return ROLE_USER_TEMPLATE.format(base=base_user, roles=roles)
 
 
-def _confidence(value: Any) -> float:
-    """The same reading as the bias reply's: 0..1, a percentage above 1, clamped."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("confidence must be a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("confidence must be finite")
-    if 1.0 < number <= 100.0:
-        number /= 100.0
-    return min(1.0, max(0.0, number))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str | int | float):
-        raise ValueError("must be text")
-    return str(value)[:MAX_TEXT]
-
-
 class CaseReply(BaseModel):
     """A bull's or a bear's reply: how strong its side's case is."""
 
@@ -120,12 +105,12 @@ class CaseReply(BaseModel):
     @field_validator("confidence", mode="before")
     @classmethod
     def _clamp(cls, value: Any) -> float:
-        return _confidence(value)
+        return clamped_confidence(value)
 
     @field_validator("argument", mode="before")
     @classmethod
     def _bounded(cls, value: Any) -> str:
-        return _text(value)
+        return bounded_text(value)
 
 
 class ReviewVerdict(StrEnum):
@@ -153,12 +138,12 @@ class ReviewReply(BaseModel):
     @field_validator("confidence", mode="before")
     @classmethod
     def _clamp(cls, value: Any) -> float:
-        return _confidence(value)
+        return clamped_confidence(value)
 
     @field_validator("reason", mode="before")
     @classmethod
     def _bounded(cls, value: Any) -> str:
-        return _text(value)
+        return bounded_text(value)
 
 
 def _parser(model: type[BaseModel]) -> Callable[[Any], tuple[BaseModel | None, str]]:
