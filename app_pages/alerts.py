@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import alert_views, frame, tables, zones
+from dashboard import alert_views, clicks, frame, tables, zones
 from shared.domain.alerts import Channel
 from shared.persistence import alerts_store
 from shared.supervisor import process_info
@@ -30,7 +30,8 @@ else:
 st.subheader("Send a test message")
 configured = [s.channel for s in statuses if s.configured] or [c.value for c in Channel]
 chosen = st.multiselect("Channels", configured, default=configured)
-if st.button("Send test message", disabled=not chosen):
+st.button("Send test message", disabled=not chosen, on_click=clicks.arm, args=("test_alert",))
+if clicks.fired("test_alert") and chosen:
     with frame.writer() as conn:
         count = alert_views.request_test_messages(conn, chosen, frame.utc_now())
     st.success(f"{count} test message(s) queued: the alerter sends them on its next poll.")

@@ -23,6 +23,7 @@ from dashboard import (
     backtest_jobs,
     backtest_selection,
     charts,
+    clicks,
     evaluation_views,
     frame,
     plain,
@@ -162,9 +163,10 @@ with st.expander("New run", expanded=True), st.form("backtest_request"):
     seeded = right.checkbox("With memory on: start it from the bot's journal (setups closed "
                             "before the first bar)", key="bt_memory_seeded")
     name = st.text_input("Run name (optional)", key="bt_name")
-    submitted = st.form_submit_button("Run backtest", type="primary")
+    st.form_submit_button("Run backtest", type="primary", on_click=clicks.arm,
+                          args=("bt_run",))
 
-if submitted:
+if clicks.fired("bt_run"):
     folders = frame.current_settings()[0].backtest.data_folders
     data, label = "synthetic", None
     if source == UPLOAD:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import bot_down, db_size_views, frame, log_tail, plain, tables, zones
+from dashboard import bot_down, clicks, db_size_views, frame, log_tail, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import ops_store, report_queries
 from shared.persistence.db import write_transaction
@@ -67,15 +67,19 @@ process_panel()
 
 st.subheader("Entries")
 halt_column, resume_column = st.columns(2)
-if halt_column.button("Halt entries"):
+halt_column.button("Halt entries", on_click=clicks.arm, args=("halt",))
+resume_column.button("Resume entries", on_click=clicks.arm, args=("resume",))
+if clicks.fired("halt"):
     queue(CommandKind.HALT, {"reason": "halted from the dashboard"})
-if resume_column.button("Resume entries"):
+if clicks.fired("resume"):
     queue(CommandKind.RESUME)
 
 st.subheader("Flatten all (kill switch)")
 confirm = st.checkbox("I understand: cancel the pending entry, exit any position at the next "
                       "bar's open, and halt new entries")
-if st.button("Flatten all", type="primary", disabled=not confirm):
+st.button("Flatten all", type="primary", disabled=not confirm, on_click=clicks.arm,
+          args=("flatten",))
+if clicks.fired("flatten") and confirm:
     queue(CommandKind.FLATTEN, {"halt": True})
 
 if "last_command" in st.session_state:

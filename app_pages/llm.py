@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import evaluation_views, fmt, frame, llm_reports, plain, tables, zones
+from dashboard import clicks, evaluation_views, fmt, frame, llm_reports, plain, tables, zones
 from shared.domain.models import CommandKind
 from shared.persistence import codec, llm_state, llm_store, ops_store
 from shared.persistence.db import write_transaction
@@ -146,7 +146,8 @@ st.subheader("Headlines")
 with st.form("llm_news", clear_on_submit=True):
     headline = st.text_input("Headline", max_chars=500,
                              help=f"Keywords: {', '.join(settings.events.news_keywords)}")
-    if st.form_submit_button("Add headline") and headline.strip():
+    st.form_submit_button("Add headline", on_click=clicks.arm, args=("add_headline",))
+    if clicks.fired("add_headline") and headline.strip():
         with frame.writer() as conn, write_transaction(conn):
             llm_state.insert_news(conn, headline.strip(), "dashboard", frame.utc_now())
         st.success("Headline stored; the bot checks it for keywords (the news program scores "

@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import (
+    clicks,
     db_size_views,
     evaluation_views,
     export_files,
@@ -194,8 +195,8 @@ with st.form("export_form"):
                                 date.today() - timedelta(days=30))
     until_day = middle.date_input("Until (inclusive)", None)
     s3_uri = right.text_input("Upload to (optional)", placeholder="s3://bucket/prefix")
-    start_export = st.form_submit_button("Export training data")
-if start_export:
+    st.form_submit_button("Export training data", on_click=clicks.arm, args=("export",))
+if clicks.fired("export"):
     if s3_uri.strip() and not s3_uri.strip().startswith("s3://"):
         st.error("Upload to: expected s3://bucket/prefix")
     else:

@@ -16,6 +16,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import (
+    clicks,
     config_editor,
     fmt,
     frame,
@@ -128,9 +129,10 @@ with st.expander("New run", expanded=not has_runs), st.form("research_request"):
     if tool in ("sweep", "monte_carlo"):
         seed = st.number_input("Seed (Monte Carlo, TPE)", value=7, step=1, key="rs_seed")
     name = st.text_input("Run name (optional)", key="rs_name")
-    submitted = st.form_submit_button("Start research run", type="primary")
+    st.form_submit_button("Start research run", type="primary", on_click=clicks.arm,
+                          args=("rs_start",))
 
-if submitted:
+if clicks.fired("rs_start"):
     params, grid = _lines(params_text, "Parameter"), _lines(grid_text, "Grid")
     data_path = "synthetic" if data.strip().lower() in ("", "synthetic") else (
         server_files.page_path(data, frame.current_settings()[0].backtest.data_folders,

@@ -90,6 +90,14 @@ class FakeLlmServer:
         with self._lock:
             self.script.extend(steps)
 
+    def drop_script(self) -> list[Step]:
+        """Forget the steps no request took (a session-wide fake must not leave one pushed
+        for a call that was never made to the next test's call); return them."""
+        with self._lock:
+            left = list(self.script)
+            self.script.clear()
+            return left
+
     def next_step(self, record: dict[str, Any]) -> Step:
         with self._lock:
             self.requests.append(record)
