@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.core.llm_reply import LlmReply
-from bot.llm.analyst import AnalysisOutcome, AnalysisRequest
+from bot.llm.analyst import AnalysisOutcome, AnalysisRequest, ReplyType
 from bot.llm.retry import MIN_ATTEMPT_S
 from bot.llm.roles.spec import (
     ROLE_ORDER,
@@ -27,7 +27,6 @@ from bot.llm.roles.spec import (
     CaseReply,
     ReviewReply,
     RoleName,
-    RoleReplyType,
     reply_type,
     role_user,
     template_version,
@@ -49,7 +48,7 @@ class RoleCall:
     request: AnalysisRequest
     cfg: LlmConfig
     route_name: str  # the llm.routes entry the role names ('' = the trigger's route)
-    reply_type: RoleReplyType
+    reply_type: ReplyType
 
 
 @dataclass(frozen=True, slots=True)

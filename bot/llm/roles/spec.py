@@ -24,6 +24,7 @@ from bot.core.llm_reply import (
     parse_reply,
     reply_json_schema,
 )
+from bot.llm.analyst import ReplyType
 from shared.config.llm_roles import ROLE_CALL_VERSION_PREFIX
 
 
@@ -102,15 +103,9 @@ class CaseReply(BaseModel):
     confidence: float
     argument: str = ""
 
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _clamp(cls, value: Any) -> float:
-        return clamped_confidence(value)
+    _clamp = field_validator("confidence", mode="before")(clamped_confidence)
 
-    @field_validator("argument", mode="before")
-    @classmethod
-    def _bounded(cls, value: Any) -> str:
-        return bounded_text(value)
+    _bounded = field_validator("argument", mode="before")(bounded_text)
 
 
 class ReviewVerdict(StrEnum):
@@ -135,15 +130,9 @@ class ReviewReply(BaseModel):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _clamp(cls, value: Any) -> float:
-        return clamped_confidence(value)
+    _clamp = field_validator("confidence", mode="before")(clamped_confidence)
 
-    @field_validator("reason", mode="before")
-    @classmethod
-    def _bounded(cls, value: Any) -> str:
-        return bounded_text(value)
+    _bounded = field_validator("reason", mode="before")(bounded_text)
 
 
 def _parser(model: type[BaseModel]) -> Callable[[Any], tuple[BaseModel | None, str]]:
@@ -173,14 +162,6 @@ _REVIEW_SCHEMA = _schema({
 
 
 @dataclass(frozen=True, slots=True)
-class RoleReplyType:
-    """A role's JSON schema and validator (what ``bot.llm.analyst.ReplyType`` takes)."""
-
-    schema: dict[str, Any]
-    parse: Callable[[Any], tuple[Any, str]]
-
-
-@dataclass(frozen=True, slots=True)
 class AnalystView:
     """A market or memory analyst's validated reply. Not an ``LlmReply`` on purpose: a role's
     view is never a bias in force, so its call-log row carries no bias (only the roles'
@@ -199,10 +180,10 @@ def parse_view(data: Any) -> tuple[AnalystView | None, str]:
     return (AnalystView(reply) if reply is not None else None), problem
 
 
-def reply_type(role: RoleName) -> RoleReplyType:
+def reply_type(role: RoleName) -> ReplyType:
     """The schema and validator of ``role``'s reply."""
     if role in (RoleName.MARKET, RoleName.MEMORY):
-        return RoleReplyType(reply_json_schema(), parse_view)
+        return ReplyType(reply_json_schema(), parse_view)
     if role is RoleName.RISK:
-        return RoleReplyType(_REVIEW_SCHEMA, _parser(ReviewReply))
-    return RoleReplyType(_CASE_SCHEMA, _parser(CaseReply))
+        return ReplyType(_REVIEW_SCHEMA, _parser(ReviewReply))
+    return ReplyType(_CASE_SCHEMA, _parser(CaseReply))
