@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.core.pairwise_sum import pairwise_sum
+
 NAN = float("nan")
+_sum = np.add.reduce
 
 
 def pandas_alpha(*, span: float | None = None, alpha: float | None = None) -> float:
@@ -80,8 +83,7 @@ class WindowAtrBank:
         # modulo ``baseline``: rows c + 1 .. c + baseline of a column are then its last
         # ``baseline`` values, oldest first, c being the newest bar's row.
         self._history = np.full((2 * baseline, self._slots), NAN)
-        self._tail = np.empty(baseline)
-        self._seed = np.empty(period)
+        self._rows = self._history.reshape(2, baseline, self._slots)
         self._ranges: list[float] = []  # the last ``period`` true ranges
         self._spans: list[float] = []  # the last ``period`` bars' high - low
         self._previous_close = NAN
@@ -102,25 +104,29 @@ class WindowAtrBank:
         self._spans.append(span)
         if len(self._ranges) > self._period:
             del self._ranges[0], self._spans[0]
-        levels, scratch, changed = self._levels, self._scratch, self._changed
-        # level = ((1 - a) * level + a * tr) / ((1 - a) + a) where level != tr, as pandas; the
-        # last step writes only those levels (``where``). Dividing by a divisor of exactly 1.0
-        # (the usual case) is the identity, so it is left out: the same bits, one pass fewer.
-        np.not_equal(levels, true_range, out=changed)
-        np.multiply(levels, self._keep, out=scratch)
-        if self._divisor == 1.0:
-            np.add(scratch, self._alpha * true_range, out=levels, where=changed)
+        levels = self._levels
+        step = self._alpha * true_range
+        # level = ((1 - a) * level + a * tr) / ((1 - a) + a) where level != tr, as pandas.
+        # Dividing by a divisor of exactly 1.0 (the usual case) is the identity, so it is left
+        # out; and when a level equal to tr would come out of the formula unchanged anyway
+        # (tr = 0.25 does, for instance), the skip changes nothing and needs no mask.
+        if self._divisor == 1.0 and self._keep * true_range + step == true_range:
+            levels *= self._keep
+            levels += step
         else:
-            scratch += self._alpha * true_range
-            np.divide(scratch, self._divisor, out=levels, where=changed)
+            scratch, changed = self._scratch, self._changed
+            np.not_equal(levels, true_range, out=changed)
+            np.multiply(levels, self._keep, out=scratch)
+            if self._divisor == 1.0:
+                np.add(scratch, step, out=levels, where=changed)
+            else:
+                scratch += step
+                np.divide(scratch, self._divisor, out=levels, where=changed)
         if bar >= self._period - 1:
-            seed = self._seed
-            seed[:] = self._ranges
+            seed = self._ranges.copy()
             seed[0] = self._spans[0]
-            levels[bar % self._slots] = float(np.add.reduce(seed)) / self._period
-        row = bar % self._baseline
-        self._history[row] = levels
-        self._history[row + self._baseline] = levels
+            levels[bar % self._slots] = pairwise_sum(seed) / self._period
+        self._rows[:, bar % self._baseline] = levels  # rows r and r + baseline at once
 
     @property
     def bars(self) -> int:
@@ -133,6 +139,7 @@ class WindowAtrBank:
             raise ValueError("the window is not full yet")
         slot = (self._bars - self._slots) % self._slots  # seeded window - period bars ago
         first = (self._bars - 1) % self._baseline + 1
-        np.copyto(self._tail, self._history[first : first + self._baseline, slot])
-        baseline = float(np.add.reduce(self._tail)) / self._baseline
+        # numpy sums a strided column in the same order as a contiguous copy of it
+        baseline = float(_sum(self._history[first : first + self._baseline, slot])) \
+            / self._baseline
         return float(self._levels[slot]), baseline
