@@ -17,12 +17,12 @@ is exactly what the batch sees.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
+from bot.core.rolling_moments import RollingMoments, Run
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
 from bot.core.session_levels import SessionLevelTracker
 from shared.config.settings import FeatureConfig
@@ -36,6 +36,8 @@ MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vani
 ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
 
 _add = np.add.reduce
+_CLOSE, _VOLUME, _LOG_RETURN = range(3)  # the rolling moments' series
+LOG_CACHE_PRICES = 1 << 16  # distinct closes whose log is remembered (~7 MB at most)
 
 
 def ema_seed_weight(cfg: FeatureConfig) -> float:
@@ -50,15 +52,6 @@ def ema_seed_weight(cfg: FeatureConfig) -> float:
 def atr_bank_bytes(cfg: FeatureConfig) -> int:
     """Memory the ATR bank of this config holds."""
     return 8 * 2 * cfg.atr_baseline_bars * (cfg.window_bars - cfg.atr_period + 1)
-
-
-def mean_std(values: np.ndarray, ddof: int = 0) -> tuple[float, float]:
-    """``values.mean()`` and ``values.std(ddof)``, the same float operations, less overhead."""
-    count = len(values)
-    mean = float(_add(values)) / count
-    deviations = values - mean
-    np.multiply(deviations, deviations, out=deviations)
-    return mean, math.sqrt(float(_add(deviations)) / (count - ddof))
 
 
 class IncrementalFeatures:
@@ -83,14 +76,25 @@ class IncrementalFeatures:
         self._losses = DoubledRing(cfg.window_bars)  # and previous close - close, >= 0
         self._previous_close = NAN
         self._rsi_weights = _rsi_weights(cfg.rsi_period, cfg.window_bars)
-        # each bar's log return, np.log taken once per close (the same bits as on the window)
-        self._log_returns = DoubledRing(cfg.realized_vol_bars)
-        self._log_close = np.full(1, NAN)
+        # close, volume and log return per bar, for the rolling means and deviations, in
+        # MOMENT_RUNS order: Bollinger, volume z-score (the bars before the newest), realised
+        # volatility (sample deviation), SMA
+        self._moments = RollingMoments(3, (
+            Run(_CLOSE, cfg.bollinger_period), Run(_VOLUME, cfg.volume_z_period, skip=1),
+            Run(_LOG_RETURN, cfg.realized_vol_bars, ddof=1), Run(_CLOSE, cfg.sma_slow)))
+        # np.log taken once per close price (the same bits as on the window; remembered per
+        # price: ES trades on a tick grid, so prices repeat)
+        self._log_cell = np.full(1, NAN)
+        self._logs: dict[float, float] = {}
+        self._last_log = NAN
+        self._last_bar = (NAN, NAN, NAN, NAN, NAN)  # open, high, low, close, volume as floats
 
     def append(self, bar: Bar) -> None:
         """Add a bar (``BarWindow.append`` validates it first) and advance every state."""
         self.window.append(bar)
         close = bar.close
+        self._last_bar = (float(bar.open), float(bar.high), float(bar.low), float(close),
+                          float(bar.volume))
         if self.levels is not None:
             self.levels.update(bar.ts.timestamp(), bar.high, bar.low, close, bar.volume)
         self._ema = (self._ema_fast.update(close), self._ema_slow.update(close))
@@ -104,11 +108,21 @@ class IncrementalFeatures:
         self._previous_close = close
         self._gains.append(change if change > 0.0 else 0.0)
         self._losses.append(-change if change < 0.0 else 0.0)
-        log_close = self._log_close
-        previous_log = float(log_close[0])
-        log_close[0] = close
-        np.log(log_close, out=log_close)
-        self._log_returns.append(float(log_close[0]) - previous_log)
+        log_close = self._logs.get(close)
+        if log_close is None:
+            log_close = self._log_of(close)
+        self._moments.append((close, bar.volume, log_close - self._last_log))
+        self._last_log = log_close
+
+    def _log_of(self, close: float) -> float:
+        """``np.log`` of a close (numpy's, not ``math.log``: the bits must be the batch's)."""
+        if len(self._logs) >= LOG_CACHE_PRICES:
+            self._logs.clear()
+        cell = self._log_cell
+        cell[0] = close
+        np.log(cell, out=cell)
+        log_close = self._logs[close] = float(cell[0])
+        return log_close
 
     def warm_up(self, bars: Iterable[Bar]) -> Iterator[Bar]:
         """Append journaled bars, yielding each; those older than the window's reach only the
@@ -131,34 +145,45 @@ class IncrementalFeatures:
         if not self.incremental or bars == 0 or window.last_ts is None:
             return compute_features(window, cfg, levels)
         full = bars == window.capacity
-        open_, high, low, close, volume = window.columns()
+        close = window.close
         rsi, rsi_prev = self._rsi(close, full)
         atr, atr_baseline = self._atr.window_values() if full and self._atr is not None \
-            else _batch_atr(high, low, close, cfg)
-        upper, middle, lower = _bollinger(close, cfg.bollinger_period, cfg.bollinger_std)
-        last_open, last_close = float(open_[-1]), float(close[-1])
+            else _batch_atr(window.high, window.low, close, cfg)
+        (middle, volume_mean, _, sma), (deviation, volume_deviation, log_return_deviation, _) = \
+            self._moments.moments()
+        if bars >= cfg.bollinger_period:
+            spread = cfg.bollinger_std * deviation
+            upper, lower = middle + spread, middle - spread
+        else:
+            upper = middle = lower = NAN
+        last_open, last_high, last_low, last_close, last_volume = self._last_bar
+        if bars < cfg.volume_z_period + 1:
+            volume_zscore = NAN
+        elif volume_deviation == 0.0:
+            volume_zscore = 0.0
+        else:
+            volume_zscore = (last_volume - volume_mean) / volume_deviation
         band_width = upper - lower
         roc_period = cfg.rate_of_change_period
-        reference_close = float(close[-1 - roc_period]) if bars > roc_period else NAN
+        reference_close = close.item(-1 - roc_period) if bars > roc_period else NAN
         macd_line, macd_hist = self._macd
         # positional, in the fields' order (a keyword call of 35 fields costs more than the
         # arithmetic); the session levels last, in LEVEL_NAMES order (NaN without a tracker)
         return Features(
-            window.last_ts, last_open, float(high[-1]), float(low[-1]), last_close,
-            float(volume[-1]), bars,
+            window.last_ts, last_open, last_high, last_low, last_close, last_volume, bars,
             rsi, rsi_prev,
             macd_line, macd_line - macd_hist, macd_hist,
             self._macd_hist_prev if bars > 1 else NAN,
             atr, atr_baseline,
             self._ema[0], self._ema[1],
-            float(_add(close[-cfg.sma_slow:])) / cfg.sma_slow if bars >= cfg.sma_slow else NAN,
+            sma if bars >= cfg.sma_slow else NAN,
             upper, middle, lower,
             (last_close - lower) / band_width if band_width != 0.0 else 0.5,
             (last_close / reference_close - 1.0) * 100.0,  # rate_of_change_pct
             last_close - reference_close,  # momentum_points
-            _volume_zscore(volume, cfg.volume_z_period),
+            volume_zscore,
             (last_close - last_open) / atr if atr != 0.0 else 0.0,  # body_over_atr
-            mean_std(self._log_returns.values(), ddof=1)[1] * 100.0
+            log_return_deviation * 100.0
             if bars > cfg.realized_vol_bars else NAN,  # realized_vol_pct
             *levels,
         )
@@ -176,8 +201,10 @@ class IncrementalFeatures:
         # is 0, so its term is the 0.0 the batch's zero change gives (values are finite)
         weights, weights_prev = self._rsi_weights
         gains, losses = self._gains.values(), self._losses.values()
-        return (_rsi_value(float(weights @ gains), float(weights @ losses)),
-                _rsi_value(float(weights_prev @ gains[:-1]), float(weights_prev @ losses[:-1])))
+        # ``dot`` is the BLAS dot product ``@`` calls on two vectors, at half its overhead
+        return (_rsi_value(float(weights.dot(gains)), float(weights.dot(losses))),
+                _rsi_value(float(weights_prev.dot(gains[:-1])),
+                           float(weights_prev.dot(losses[:-1]))))
 
 
 class DoubledRing:
@@ -234,20 +261,3 @@ def _batch_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: Featur
     atr = float(series[-1]) if len(series) else NAN
     tail = cfg.atr_baseline_bars
     return atr, float(series[-tail:].mean()) if len(series) >= tail else NAN
-
-
-def _bollinger(close: np.ndarray, period: int, width_std: float) -> tuple[float, float, float]:
-    if len(close) < period:
-        return NAN, NAN, NAN
-    middle, deviation = mean_std(close[-period:])
-    spread = width_std * deviation
-    return middle + spread, middle, middle - spread
-
-
-def _volume_zscore(volume: np.ndarray, period: int) -> float:
-    if len(volume) < period + 1:
-        return NAN
-    mean, deviation = mean_std(volume[-period - 1 : -1])
-    if deviation == 0.0:
-        return 0.0
-    return (float(volume[-1]) - mean) / deviation
