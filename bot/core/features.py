@@ -37,13 +37,15 @@ class BarWindow:
     on the next append: copy them to keep them.
     """
 
-    __slots__ = ("_buffer", "_capacity", "_count", "_head", "_last_ts")
+    __slots__ = ("_buffer", "_capacity", "_count", "_head", "_last_ts", "_pairs")
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1 bar, got {capacity}")
         self._capacity = capacity
         self._buffer = np.full((5, 2 * capacity), np.nan)
+        # [j] is the (2, 5) view of columns j and j + capacity, one bar's two copies
+        self._pairs = self._buffer.reshape(5, 2, capacity).transpose(2, 1, 0)
         self._head = 0
         self._count = 0
         self._last_ts: datetime | None = None
@@ -59,17 +61,18 @@ class BarWindow:
     def append(self, bar: Bar) -> None:
         """Add a bar, dropping the oldest once full; reject malformed or out-of-order bars."""
         values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-        if not all(math.isfinite(value) for value in values):
-            raise ValueError(f"bar at {bar.ts} has a non-finite value: {values}")
-        if min(values[:4]) <= 0.0 or bar.volume < 0.0:
-            raise ValueError(f"bar at {bar.ts} has a non-positive price or negative volume")
+        # one comparison chain for the usual bar (NaN fails every comparison, an infinity the
+        # sum's); any doubt goes through the checks that name the problem
+        if not (values[0] > 0.0 and values[1] > 0.0 and values[2] > 0.0 and values[3] > 0.0
+                and values[4] >= 0.0 and sum(values) < math.inf):
+            _check_values(bar, values)
         if self._last_ts is not None and bar.ts <= self._last_ts:
             raise ValueError(f"bar at {bar.ts} is not after the previous bar at {self._last_ts}")
         head = self._head
-        self._buffer[:, head] = values
-        self._buffer[:, head + self._capacity] = values
-        self._head = (head + 1) % self._capacity
-        self._count = min(self._count + 1, self._capacity)
+        self._pairs[head] = values  # columns head and head + capacity at once
+        self._head = head + 1 if head + 1 < self._capacity else 0
+        if self._count < self._capacity:
+            self._count += 1
         self._last_ts = bar.ts
 
     @property
@@ -114,6 +117,14 @@ class BarWindow:
     def volume(self) -> np.ndarray:
         """Return bar volumes, oldest first (read-only view)."""
         return self._column(_VOLUME)
+
+
+def _check_values(bar: Bar, values: tuple[float, ...]) -> None:
+    """Reject a bar with a non-finite value, a non-positive price or a negative volume."""
+    if not all(math.isfinite(value) for value in values):
+        raise ValueError(f"bar at {bar.ts} has a non-finite value: {values}")
+    if min(values[:4]) <= 0.0 or bar.volume < 0.0:
+        raise ValueError(f"bar at {bar.ts} has a non-positive price or negative volume")
 
 
 def _last(values: np.ndarray, back: int = 0) -> float:
