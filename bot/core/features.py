@@ -80,6 +80,12 @@ class BarWindow:
         """Return the start time of the newest bar, or None while empty."""
         return self._last_ts
 
+    def close_back(self, back: int) -> float:
+        """The close ``back`` bars before the newest (0: the newest's); ``back`` < len."""
+        if not 0 <= back < self._count:
+            raise IndexError(f"{back} bars back is outside a window of {self._count} bars")
+        return self._buffer.item(_CLOSE, self._head + self._capacity - 1 - back)
+
     def _column(self, row: int) -> np.ndarray:
         end = self._head + self._capacity
         view = self._buffer[row, end - self._count : end]

@@ -17,14 +17,15 @@ is exactly what the batch sees.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
 
 import numpy as np
 
 from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
 from bot.core.rolling_moments import RollingMoments, Run
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
-from bot.core.session_levels import SessionLevelTracker
+from bot.core.session_levels import NO_LEVELS, SessionLevelTracker
 from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar, Features
 
@@ -36,6 +37,7 @@ MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vani
 ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
 
 _add = np.add.reduce
+_new = object.__new__
 _CLOSE, _VOLUME, _LOG_RETURN = range(3)  # the rolling moments' series
 LOG_CACHE_PRICES = 1 << 16  # distinct closes whose log is remembered (~7 MB at most)
 
@@ -52,6 +54,28 @@ def ema_seed_weight(cfg: FeatureConfig) -> float:
 def atr_bank_bytes(cfg: FeatureConfig) -> int:
     """Memory the ATR bank of this config holds."""
     return 8 * 2 * cfg.atr_baseline_bars * (cfg.window_bars - cfg.atr_period + 1)
+
+
+def _slot_setters() -> tuple[Callable[[Features, object], None], ...] | None:
+    """Each field's slot setter, in the fields' order (None if ``Features`` validates)."""
+    if hasattr(Features, "__post_init__"):
+        return None
+    return tuple(vars(Features)[field.name].__set__ for field in fields(Features))
+
+
+_SETTERS = _slot_setters()
+
+
+def new_features(values: Sequence[object]) -> Features:
+    """``Features(*values)``, every field given, at half the cost: a frozen dataclass's
+    ``__init__`` sets each of its 35 fields through ``object.__setattr__``; this sets the
+    slots directly (the same object; plain ``Features(*values)`` if it ever validates)."""
+    if _SETTERS is None:
+        return Features(*values)  # type: ignore[arg-type]
+    built = _new(Features)
+    for setter, value in zip(_SETTERS, values, strict=True):
+        setter(built, value)
+    return built
 
 
 class IncrementalFeatures:
@@ -141,14 +165,13 @@ class IncrementalFeatures:
         """Every indicator on the newest bar, equal to ``compute_features`` on the window."""
         window, cfg = self.window, self.cfg
         bars = len(window)
-        levels = self.levels.levels() if self.levels is not None else ()
+        levels = self.levels.levels() if self.levels is not None else NO_LEVELS
         if not self.incremental or bars == 0 or window.last_ts is None:
             return compute_features(window, cfg, levels)
         full = bars == window.capacity
-        close = window.close
-        rsi, rsi_prev = self._rsi(close, full)
+        rsi, rsi_prev = self._rsi(window, full)
         atr, atr_baseline = self._atr.window_values() if full and self._atr is not None \
-            else _batch_atr(window.high, window.low, close, cfg)
+            else _batch_atr(window.high, window.low, window.close, cfg)
         (middle, volume_mean, _, sma), (deviation, volume_deviation, log_return_deviation, _) = \
             self._moments.moments()
         if bars >= cfg.bollinger_period:
@@ -165,11 +188,11 @@ class IncrementalFeatures:
             volume_zscore = (last_volume - volume_mean) / volume_deviation
         band_width = upper - lower
         roc_period = cfg.rate_of_change_period
-        reference_close = close.item(-1 - roc_period) if bars > roc_period else NAN
+        reference_close = window.close_back(roc_period) if bars > roc_period else NAN
         macd_line, macd_hist = self._macd
-        # positional, in the fields' order (a keyword call of 35 fields costs more than the
-        # arithmetic); the session levels last, in LEVEL_NAMES order (NaN without a tracker)
-        return Features(
+        # in the fields' order; the session levels last, in LEVEL_NAMES order (NaN without a
+        # tracker)
+        return new_features((
             window.last_ts, last_open, last_high, last_low, last_close, last_volume, bars,
             rsi, rsi_prev,
             macd_line, macd_line - macd_hist, macd_hist,
@@ -186,16 +209,16 @@ class IncrementalFeatures:
             log_return_deviation * 100.0
             if bars > cfg.realized_vol_bars else NAN,  # realized_vol_pct
             *levels,
-        )
+        ))
 
-    def _rsi(self, close: np.ndarray, full: bool) -> tuple[float, float]:
+    def _rsi(self, window: BarWindow, full: bool) -> tuple[float, float]:
         """RSI and the previous bar's RSI on the window, as ``wilder_rsi_tail`` gives them."""
         period = self.cfg.rsi_period
-        ready = len(close) - period
+        ready = len(window) - period
         if ready <= 0:
             return NAN, NAN
         if not full:
-            values = wilder_rsi_tail(close, period, min(2, ready))
+            values = wilder_rsi_tail(window.close, period, min(2, ready))
             return float(values[-1]), float(values[-2]) if len(values) > 1 else NAN
         # the window's first change counts as none (np.diff with prepend=close[0]): its weight
         # is 0, so its term is the 0.0 the batch's zero change gives (values are finite)
