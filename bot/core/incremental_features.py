@@ -17,8 +17,7 @@ is exactly what the batch sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import fields
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -37,7 +36,6 @@ MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vani
 ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
 
 _add = np.add.reduce
-_new = object.__new__
 _CLOSE, _VOLUME, _LOG_RETURN = range(3)  # the rolling moments' series
 LOG_CACHE_PRICES = 1 << 16  # distinct closes whose log is remembered (~7 MB at most)
 
@@ -54,28 +52,6 @@ def ema_seed_weight(cfg: FeatureConfig) -> float:
 def atr_bank_bytes(cfg: FeatureConfig) -> int:
     """Memory the ATR bank of this config holds."""
     return 8 * 2 * cfg.atr_baseline_bars * (cfg.window_bars - cfg.atr_period + 1)
-
-
-def _slot_setters() -> tuple[Callable[[Features, object], None], ...] | None:
-    """Each field's slot setter, in the fields' order (None if ``Features`` validates)."""
-    if hasattr(Features, "__post_init__"):
-        return None
-    return tuple(vars(Features)[field.name].__set__ for field in fields(Features))
-
-
-_SETTERS = _slot_setters()
-
-
-def new_features(values: Sequence[object]) -> Features:
-    """``Features(*values)``, every field given, at half the cost: a frozen dataclass's
-    ``__init__`` sets each of its 35 fields through ``object.__setattr__``; this sets the
-    slots directly (the same object; plain ``Features(*values)`` if it ever validates)."""
-    if _SETTERS is None:
-        return Features(*values)  # type: ignore[arg-type]
-    built = _new(Features)
-    for setter, value in zip(_SETTERS, values, strict=True):
-        setter(built, value)
-    return built
 
 
 class IncrementalFeatures:
@@ -190,9 +166,9 @@ class IncrementalFeatures:
         roc_period = cfg.rate_of_change_period
         reference_close = window.close_back(roc_period) if bars > roc_period else NAN
         macd_line, macd_hist = self._macd
-        # in the fields' order; the session levels last, in LEVEL_NAMES order (NaN without a
-        # tracker)
-        return new_features((
+        # positional, in the fields' order (a keyword call of 35 fields costs more than the
+        # arithmetic); the session levels last, in LEVEL_NAMES order (NaN without a tracker)
+        return Features(
             window.last_ts, last_open, last_high, last_low, last_close, last_volume, bars,
             rsi, rsi_prev,
             macd_line, macd_line - macd_hist, macd_hist,
@@ -209,7 +185,7 @@ class IncrementalFeatures:
             log_return_deviation * 100.0
             if bars > cfg.realized_vol_bars else NAN,  # realized_vol_pct
             *levels,
-        ))
+        )
 
     def _rsi(self, window: BarWindow, full: bool) -> tuple[float, float]:
         """RSI and the previous bar's RSI on the window, as ``wilder_rsi_tail`` gives them."""
