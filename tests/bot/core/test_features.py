@@ -26,6 +26,7 @@ from shared.config.settings import FeatureConfig
 from shared.domain.models import Bar
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+T1 = T0 + timedelta(seconds=5)
 DEFAULT = FeatureConfig()
 
 
@@ -97,19 +98,42 @@ def test_window_arrays_are_read_only() -> None:
 @pytest.mark.parametrize(
     "bad_bar",
     [
-        Bar(T0, 100.0, float("nan"), 99.0, 100.0, 1.0),
-        Bar(T0, 100.0, 101.0, 99.0, 0.0, 1.0),
-        Bar(T0, 100.0, 101.0, 99.0, 100.0, -1.0),
+        Bar(T1, 100.0, float("nan"), 99.0, 100.0, 1.0),
+        Bar(T1, 100.0, 101.0, 99.0, 100.0, float("inf")),
+        Bar(T1, 100.0, 101.0, float("-inf"), 100.0, 1.0),
+        Bar(T1, 100.0, 101.0, 99.0, 0.0, 1.0),
+        Bar(T1, 100.0, 101.0, 99.0, 100.0, -1.0),
         Bar(T0 - timedelta(seconds=5), 100.0, 101.0, 99.0, 100.0, 1.0),
     ],
-    ids=["nan_high", "zero_close", "negative_volume", "older_than_last"],
+    ids=["nan_high", "infinite_volume", "minus_infinite_low", "zero_close", "negative_volume",
+         "older_than_last"],
 )
 def test_window_rejects_malformed_or_out_of_order_bars(bad_bar: Bar) -> None:
     window = BarWindow(5)
     window.append(Bar(T0, 100.0, 101.0, 99.0, 100.0, 1.0))
-    with pytest.raises(ValueError):
+    problem = ("not after" if bad_bar.ts <= T0
+               else "non-finite" if not all(map(math.isfinite, (
+                   bad_bar.open, bad_bar.high, bad_bar.low, bad_bar.close, bad_bar.volume)))
+               else "non-positive price or negative volume")
+    with pytest.raises(ValueError, match=problem):
         window.append(bad_bar)
     assert len(window) == 1
+    assert window.close.tolist() == [100.0]
+
+
+def test_window_takes_huge_finite_values_whose_sum_overflows() -> None:
+    window = BarWindow(5)
+    window.append(Bar(T0, 1e308, 1e308, 1e308, 1e308, 1e308))
+    assert window.close.tolist() == [1e308]
+
+
+def test_close_back_reads_the_closes_from_the_newest() -> None:
+    window = BarWindow(3)
+    for index, close in enumerate([101.0, 102.0, 103.0, 104.0]):
+        window.append(make_bar(index, close))
+    assert [window.close_back(back) for back in range(3)] == [104.0, 103.0, 102.0]
+    with pytest.raises(IndexError, match="outside a window of 3 bars"):
+        window.close_back(3)
 
 
 def test_features_of_an_empty_window_raise() -> None:

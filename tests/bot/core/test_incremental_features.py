@@ -14,7 +14,7 @@ price is far above what is seen, ~1e-13 of a MACD value).
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, fields
+from dataclasses import astuple, fields, replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -29,13 +29,16 @@ from bot.backtest.vector_features import (
     feature_matrix,
     window_seeded_values,
 )
-from bot.core.features import BarWindow, compute_features
+from bot.core import incremental_features
+from bot.core.features import BarWindow, compute_features, wilder_atr
 from bot.core.incremental_features import (
     ATR_BANK_MAX_BYTES,
     IncrementalFeatures,
     atr_bank_bytes,
     ema_seed_weight,
 )
+from bot.core.pairwise_sum import pairwise_sum
+from bot.core.rolling_moments import RollingMoments, Run
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
 from bot.core.session_levels import (
     LEVEL_NAMES,
@@ -228,3 +231,83 @@ def test_the_atr_bank_refuses_a_baseline_longer_than_the_window_allows() -> None
         WindowAtrBank(100, 14, 88)
     with pytest.raises(ValueError, match="not full"):
         WindowAtrBank(100, 14, 87).window_values()
+
+
+def off_the_tick_grid(data: BarData) -> BarData:
+    """The same market with prices off any binary grid (scaled by 1.0001, rounded to 1e-6):
+    sums depend on their order, true ranges rarely survive the ATR update unchanged."""
+    def scaled(prices: np.ndarray) -> np.ndarray:
+        return np.round(prices * 1.0001, 6)
+    return replace(data, open=scaled(data.open), high=scaled(data.high), low=scaled(data.low),
+                   close=scaled(data.close), volume=data.volume * 1.37)
+
+
+@pytest.mark.unit
+def test_incremental_equals_the_backtester_off_the_tick_grid() -> None:
+    data = off_the_tick_grid(synthetic_data(1500, 13, 60, None))
+    assert not np.all(np.mod(data.close * 4.0, 1.0) == 0.0)
+    assert_bit_equal(incremental_rows(data), reference_rows(data))
+
+
+@pytest.mark.unit
+def test_a_full_log_cache_starts_over_and_changes_nothing(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(incremental_features, "LOG_CACHE_PRICES", 8)
+    data = synthetic_data(1200, 17, 60, None)
+    assert_bit_equal(incremental_rows(data), reference_rows(data))
+
+
+@pytest.mark.unit
+def test_pairwise_sum_is_numpys_sum_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    for count in [*range(0, 140), 239, 240, 257, 500, 1000]:
+        for _ in range(20):
+            values = rng.standard_normal(count) * 10.0 ** rng.integers(-6, 7, count)
+            assert pairwise_sum(values.tolist()) == float(np.add.reduce(values)), count
+
+
+@pytest.mark.unit
+def test_rolling_moments_are_numpys_mean_and_std_bit_for_bit() -> None:
+    rng = np.random.default_rng(9)
+    runs = (Run(0, 20), Run(1, 20, skip=1), Run(2, 60, ddof=1), Run(0, 50), Run(1, 1))
+    moments = RollingMoments(3, runs)
+    rows = rng.standard_normal((400, 3)) * (3.0, 500.0, 1e-4) + (5000.0, 2000.0, 0.0)
+    for bar, row in enumerate(rows):
+        moments.append((float(row[0]), float(row[1]), float(row[2])))
+        if bar < 61:
+            continue
+        means, deviations = moments.moments()
+        for run, mean, deviation in zip(runs, means, deviations, strict=True):
+            values = rows[bar + 1 - run.skip - run.count : bar + 1 - run.skip, run.series]
+            assert mean == values.mean(), (bar, run)
+            assert deviation == values.std(ddof=run.ddof), (bar, run)
+
+
+@pytest.mark.unit
+def test_rolling_moments_refuse_an_empty_run() -> None:
+    with pytest.raises(ValueError, match="at least one value"):
+        RollingMoments(1, (Run(0, 0),))
+    with pytest.raises(ValueError, match="at least one run"):
+        RollingMoments(1, ())
+
+
+@pytest.mark.unit
+def test_the_atr_bank_equals_the_window_atr_where_a_level_meets_the_true_range() -> None:
+    # A run of bars 2.75 points high: seeds land on 2.75 exactly and pandas skips their
+    # update, where (1 - a) * 2.75 + a * 2.75 is not 2.75; random bars around it.
+    rng = np.random.default_rng(3)
+    close = 5000.0 + np.concatenate([rng.integers(-8, 9, 150).cumsum() * 0.25,
+                                     np.zeros(200), rng.integers(-8, 9, 150).cumsum() * 0.25])
+    spans = np.concatenate([rng.integers(1, 20, 150) * 0.25, np.full(200, 2.75),
+                            rng.integers(1, 20, 150) * 0.25])
+    high, low = close + spans / 2.0, close - spans / 2.0
+    window, period, baseline = 100, 14, 40
+    bank = WindowAtrBank(window, period, baseline)
+    for bar in range(len(close)):
+        bank.update(float(high[bar]), float(low[bar]), float(close[bar]))
+        if bar + 1 < window:
+            continue
+        start = bar + 1 - window
+        series = wilder_atr(high[start : bar + 1].copy(), low[start : bar + 1].copy(),
+                            close[start : bar + 1], period)
+        assert bank.window_values() == (float(series[-1]), float(series[-baseline:].mean())), bar
