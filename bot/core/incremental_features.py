@@ -3,7 +3,11 @@
 ``IncrementalFeatures`` owns the engine's ``BarWindow`` and, beside it, the indicator states:
 EMAs and MACD advance in O(1) (``RunningEwm``), the window's ATR and baseline in one numpy step
 over the window's recursions (``WindowAtrBank``), RSI is four dot products over the window and
-the rolling means and deviations a few reductions over their last bars. Every value equals
+the rolling means and deviations (Bollinger, volume z-score, realised volatility, SMA) come from
+one ``RollingMoments`` in eight numpy calls. A window still filling (a cold start, a restart)
+takes the same paths: its ATR is the bank's recursion seeded at the first bar, its RSI weights
+the tail of the full window's. At these sizes a numpy call's ~1 us overhead, not arithmetic, is
+the cost, so the code counts calls (``benchmarks/bench_features.py``). Every value equals
 ``compute_features`` on the same window bit for bit (the tests check every feature on every
 bar of the real and synthetic markets), so decisions, and live = backtest parity, are unchanged.
 
@@ -21,7 +25,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from bot.core.features import BarWindow, compute_features, wilder_atr, wilder_rsi_tail
+from bot.core.features import BarWindow, compute_features, wilder_atr
 from bot.core.rolling_moments import RollingMoments, Run
 from bot.core.running_ewm import RunningEwm, WindowAtrBank, pandas_alpha
 from bot.core.session_levels import NO_LEVELS, SessionLevelTracker
@@ -76,6 +80,7 @@ class IncrementalFeatures:
         self._losses = DoubledRing(cfg.window_bars)  # and previous close - close, >= 0
         self._previous_close = NAN
         self._rsi_weights = _rsi_weights(cfg.rsi_period, cfg.window_bars)
+        self._rsi_decay = _rsi_decay(cfg.rsi_period, cfg.window_bars)
         # close, volume and log return per bar, for the rolling means and deviations, in
         # MOMENT_RUNS order: Bollinger, volume z-score (the bars before the newest), realised
         # volatility (sample deviation), SMA
@@ -144,9 +149,8 @@ class IncrementalFeatures:
         levels = self.levels.levels() if self.levels is not None else NO_LEVELS
         if not self.incremental or bars == 0 or window.last_ts is None:
             return compute_features(window, cfg, levels)
-        full = bars == window.capacity
-        rsi, rsi_prev = self._rsi(window, full)
-        atr, atr_baseline = self._atr.window_values() if full and self._atr is not None \
+        rsi, rsi_prev = self._rsi(bars)
+        atr, atr_baseline = self._atr.window_values() if self._atr is not None \
             else _batch_atr(window.high, window.low, window.close, cfg)
         (middle, volume_mean, _, sma), (deviation, volume_deviation, log_return_deviation, _) = \
             self._moments.moments()
@@ -187,23 +191,29 @@ class IncrementalFeatures:
             *levels,
         )
 
-    def _rsi(self, window: BarWindow, full: bool) -> tuple[float, float]:
-        """RSI and the previous bar's RSI on the window, as ``wilder_rsi_tail`` gives them."""
-        period = self.cfg.rsi_period
-        ready = len(window) - period
+    def _rsi(self, bars: int) -> tuple[float, float]:
+        """RSI and the previous bar's RSI on the window of ``bars`` bars, as
+        ``wilder_rsi_tail`` gives them: ``ewm_tail``'s dot products over the window's gains and
+        losses, the same BLAS call (``dot``, which ``@`` calls on two vectors, at half its
+        overhead) on the same vectors."""
+        ready = bars - self.cfg.rsi_period
         if ready <= 0:
             return NAN, NAN
-        if not full:
-            values = wilder_rsi_tail(window.close, period, min(2, ready))
-            return float(values[-1]), float(values[-2]) if len(values) > 1 else NAN
-        # the window's first change counts as none (np.diff with prepend=close[0]): its weight
-        # is 0, so its term is the 0.0 the batch's zero change gives (values are finite)
-        weights, weights_prev = self._rsi_weights
-        gains, losses = self._gains.values(), self._losses.values()
-        # ``dot`` is the BLAS dot product ``@`` calls on two vectors, at half its overhead
-        return (_rsi_value(float(weights.dot(gains)), float(weights.dot(losses))),
-                _rsi_value(float(weights_prev.dot(gains[:-1])),
-                           float(weights_prev.dot(losses[:-1]))))
+        gains, losses = self._gains.newest(bars), self._losses.newest(bars)
+        if bars == self.window.capacity:
+            # the window's first change counts as none (np.diff with prepend=close[0]): its
+            # weight is 0, so its term is the 0.0 the batch's zero change gives (values finite)
+            weights, weights_prev = self._rsi_weights
+        else:
+            # a window still filling starts at the first bar, whose change was none: the
+            # first term is 0.0 whatever its weight, the others' weights are ewm_tail's
+            decay = self._rsi_decay
+            weights, weights_prev = decay[len(decay) - bars :], decay[len(decay) - bars + 1 :]
+        rsi = _rsi_value(float(weights.dot(gains)), float(weights.dot(losses)))
+        if ready == 1:
+            return rsi, NAN
+        return rsi, _rsi_value(float(weights_prev.dot(gains[:-1])),
+                               float(weights_prev.dot(losses[:-1])))
 
 
 class DoubledRing:
@@ -245,6 +255,12 @@ def _rsi_weights(period: int, length: int) -> tuple[np.ndarray, np.ndarray]:
         weights[0] = 0.0  # the window's first change is none (``ewm_tail`` seeds with it)
         built.append(weights)
     return built[0], built[1]
+
+
+def _rsi_decay(period: int, length: int) -> np.ndarray:
+    """``ewm_tail``'s weights of a ``length``-value series; its last n weigh n values."""
+    alpha = 1.0 / period
+    return alpha * (1.0 - alpha) ** np.arange(length - 1, -1, -1, dtype=float)
 
 
 def _rsi_value(average_gain: float, average_loss: float) -> float:

@@ -66,14 +66,15 @@ class WindowAtrBank:
     true ranges, the window's first one being its bar's high - low) and smooths it over the
     ``window - period`` bars after; its baseline is the mean of the last ``baseline`` values of
     that same recursion. The bank holds the ``window - period + 1`` recursions alive at once in
-    a ring, and the last ``baseline`` values of each.
+    a ring, and the last ``baseline`` values of each. While fewer than ``window`` bars came,
+    the window is every bar so far: its recursion is the one seeded at bar ``period - 1``.
     """
 
     def __init__(self, window: int, period: int, baseline: int) -> None:
         if baseline > window - period + 1:
             raise ValueError(f"baseline {baseline} bars do not fit a {window}-bar window with "
                              f"ATR period {period}")
-        self._period, self._baseline = period, baseline
+        self._window, self._period, self._baseline = window, period, baseline
         self._slots = window - period + 1  # recursions alive: ages 0 .. window - period
         alpha = pandas_alpha(alpha=1.0 / period)
         self._alpha, self._keep = alpha, 1.0 - alpha
@@ -134,12 +135,17 @@ class WindowAtrBank:
         return self._bars
 
     def window_values(self) -> tuple[float, float]:
-        """ATR points and baseline of the full window ending at the newest bar."""
-        if self._bars < self._slots + self._period - 1:
-            raise ValueError("the window is not full yet")
-        slot = (self._bars - self._slots) % self._slots  # seeded window - period bars ago
+        """ATR points and baseline of the window ending at the newest bar (every bar so far
+        while fewer than ``window``): NaN while the window holds too few bars for them."""
+        seed_bar = max(self._bars - self._window, 0) + self._period - 1  # the window's seed
+        values = self._bars - seed_bar  # the window's ATR values: its recursion's age + 1
+        if values <= 0:
+            return NAN, NAN
+        slot = seed_bar % self._slots
+        atr = float(self._levels[slot])
+        if values < self._baseline:
+            return atr, NAN
         first = (self._bars - 1) % self._baseline + 1
         # numpy sums a strided column in the same order as a contiguous copy of it
-        baseline = float(_sum(self._history[first : first + self._baseline, slot])) \
+        return atr, float(_sum(self._history[first : first + self._baseline, slot])) \
             / self._baseline
-        return float(self._levels[slot]), baseline

@@ -226,11 +226,11 @@ def test_running_ewm_is_pandas_ewm_bit_for_bit() -> None:
 
 
 @pytest.mark.unit
-def test_the_atr_bank_refuses_a_baseline_longer_than_the_window_allows() -> None:
+def test_the_atr_bank_refuses_a_baseline_longer_than_the_window_allows_and_starts_at_nan(
+) -> None:
     with pytest.raises(ValueError, match="do not fit"):
         WindowAtrBank(100, 14, 88)
-    with pytest.raises(ValueError, match="not full"):
-        WindowAtrBank(100, 14, 87).window_values()
+    assert str(WindowAtrBank(100, 14, 87).window_values()) == "(nan, nan)"
 
 
 def off_the_tick_grid(data: BarData) -> BarData:
@@ -305,9 +305,9 @@ def test_the_atr_bank_equals_the_window_atr_where_a_level_meets_the_true_range()
     bank = WindowAtrBank(window, period, baseline)
     for bar in range(len(close)):
         bank.update(float(high[bar]), float(low[bar]), float(close[bar]))
-        if bar + 1 < window:
-            continue
-        start = bar + 1 - window
+        start = max(0, bar + 1 - window)  # every bar so far while the window fills
         series = wilder_atr(high[start : bar + 1].copy(), low[start : bar + 1].copy(),
                             close[start : bar + 1], period)
-        assert bank.window_values() == (float(series[-1]), float(series[-baseline:].mean())), bar
+        expected = (float(series[-1]) if len(series) else math.nan,
+                    float(series[-baseline:].mean()) if len(series) >= baseline else math.nan)
+        assert str(bank.window_values()) == str(expected), bar
