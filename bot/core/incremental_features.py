@@ -79,8 +79,8 @@ class IncrementalFeatures:
         self._gains = DoubledRing(cfg.window_bars)  # each bar's close - previous close, >= 0
         self._losses = DoubledRing(cfg.window_bars)  # and previous close - close, >= 0
         self._previous_close = NAN
-        self._rsi_weights = _rsi_weights(cfg.rsi_period, cfg.window_bars)
         self._rsi_decay = _rsi_decay(cfg.rsi_period, cfg.window_bars)
+        self._rsi_weights = _rsi_weights(self._rsi_decay)
         # close, volume and log return per bar, for the rolling means and deviations, in
         # MOMENT_RUNS order: Bollinger, volume z-score (the bars before the newest), realised
         # volatility (sample deviation), SMA
@@ -233,34 +233,24 @@ class DoubledRing:
         self._buffer[head + self._capacity] = value
         self._head = head + 1 if head + 1 < self._capacity else 0
 
-    def values(self) -> np.ndarray:
-        """The last ``capacity`` values, oldest first (a view the next append changes)."""
-        head = self._head
-        return self._buffer[head : head + self._capacity]
-
     def newest(self, count: int) -> np.ndarray:
         """The newest ``count`` values, oldest first (a view the next append changes)."""
         end = self._head + self._capacity
         return self._buffer[end - count : end]
 
 
-def _rsi_weights(period: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """``ewm_tail``'s weights for the last and the one-before-last value of a full window."""
-    alpha = 1.0 / period
-    decay = (1.0 - alpha) ** np.arange(length - 1, -1, -1, dtype=float)
-    built = []
-    for back in (0, 1):
-        end = length - back
-        weights = alpha * decay[length - end :]
-        weights[0] = 0.0  # the window's first change is none (``ewm_tail`` seeds with it)
-        built.append(weights)
-    return built[0], built[1]
-
-
 def _rsi_decay(period: int, length: int) -> np.ndarray:
     """``ewm_tail``'s weights of a ``length``-value series; its last n weigh n values."""
     alpha = 1.0 / period
     return alpha * (1.0 - alpha) ** np.arange(length - 1, -1, -1, dtype=float)
+
+
+def _rsi_weights(decay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The weights for the last and the one-before-last value of a full window: ``decay``'s,
+    the window's first change weighing 0 (``ewm_tail`` seeds with it; the batch's is none)."""
+    now, before = decay.copy(), decay[1:].copy()
+    now[0] = before[0] = 0.0
+    return now, before
 
 
 def _rsi_value(average_gain: float, average_loss: float) -> float:
@@ -271,7 +261,7 @@ def _rsi_value(average_gain: float, average_loss: float) -> float:
 
 def _batch_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig
                ) -> tuple[float, float]:
-    """ATR and baseline on a window still filling (the bank serves full windows only)."""
+    """ATR and baseline on the window, for a config whose ATR bank would be too large."""
     series = wilder_atr(high, low, close, cfg.atr_period)
     atr = float(series[-1]) if len(series) else NAN
     tail = cfg.atr_baseline_bars
