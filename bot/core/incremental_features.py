@@ -4,7 +4,7 @@
 EMAs and MACD advance in O(1) (``RunningEwm``), the window's ATR and baseline in one numpy step
 over the window's recursions (``WindowAtrBank``), RSI is four dot products over the window and
 the rolling means and deviations (Bollinger, volume z-score, realised volatility, SMA) come from
-one ``RollingMoments`` in eight numpy calls. A window still filling (a cold start, a restart)
+one ``RollingMoments`` in seven numpy calls. A window still filling (a cold start, a restart)
 takes the same paths: its ATR is the bank's recursion seeded at the first bar, its RSI weights
 the tail of the full window's. At these sizes a numpy call's ~1 us overhead, not arithmetic, is
 the cost, so the code counts calls (``benchmarks/bench_features.py``). Every value equals

@@ -3,10 +3,10 @@
 The live features need the mean and the standard deviation of short runs of the newest values
 (Bollinger: the last 20 closes; volume z-score: the 20 volumes before the newest; realised
 volatility: the last 60 log returns; SMA: the last 50 closes). Each is a few numpy reductions
-on a few dozen values, where numpy's ~1 us per call, not the arithmetic, is the cost: twelve
+on a few dozen values, where numpy's ~1 us per call, not the arithmetic, is the cost: thirteen
 calls a bar. ``RollingMoments`` keeps the series side by side in one ring, gathers every run
 into one array (each run behind a 0.0) and reduces them together with ``np.add.reduceat``:
-eight calls a bar, whatever the number of runs.
+seven calls a bar, whatever the number of runs.
 
 The results are the same floats as ``values.mean()`` and ``values.std(ddof)`` on each run:
 ``reduceat`` adds a run to its first element (here the 0.0 in front of it) by the same pairwise
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NAN = float("nan")
-_add, _subtract, _multiply, _divide = np.add, np.subtract, np.multiply, np.divide
+_subtract, _multiply, _divide = np.subtract, np.multiply, np.divide
 _sum_runs = np.add.reduceat
 
 
@@ -42,9 +42,9 @@ class RollingMoments:
     """Per bar, one value of each series (``append``); ``moments`` gives each run's mean and
     standard deviation. A run not filled yet holds older zeros or NaNs: check the bar count."""
 
-    __slots__ = ("_base", "_centres", "_counts", "_divisors", "_flat", "_head", "_index",
-                 "_means", "_owner", "_pairs", "_period", "_runs", "_starts",
-                 "_stride", "_values")
+    __slots__ = ("_base", "_centres", "_counts", "_divisors", "_flat", "_head", "_means",
+                 "_owner", "_pairs", "_period", "_run_means", "_runs", "_starts", "_stride",
+                 "_values")
 
     def __init__(self, series: int, runs: Sequence[Run]) -> None:
         if not runs or min(run.count for run in runs) < 1:
@@ -68,7 +68,6 @@ class RollingMoments:
                         for back in range(run.count))
             owner.extend([number] * run.count)
         self._base = np.array(base, dtype=np.intp)
-        self._index = np.empty_like(self._base)
         self._owner = np.array(owner, dtype=np.intp)
         self._starts = np.array(starts, dtype=np.intp)
         self._values = np.empty(len(base))
@@ -76,6 +75,7 @@ class RollingMoments:
         self._counts = np.array([float(run.count) for run in runs])
         self._divisors = [float(run.count - run.ddof) for run in runs]
         self._means = np.zeros(len(runs) + 1)  # the last one: the zeros' centre
+        self._run_means = self._means[:-1]
 
     def append(self, values: tuple[float, ...]) -> None:
         """The next bar's value of each series, in order."""
@@ -86,14 +86,14 @@ class RollingMoments:
     def moments(self) -> tuple[list[float], list[float]]:
         """Each run's mean and standard deviation, in the runs' order."""
         values, means = self._values, self._means
-        # the ndarray methods: the np.take function's Python wrapper costs more than the take
-        _add(self._base, self._stride * self._head, out=self._index)
-        self._flat.take(self._index, out=values)
-        _divide(_sum_runs(values, self._starts), self._counts, out=means[:-1])
+        # the ndarray methods: the np.take function's Python wrapper costs more than the take;
+        # the indices count from the newest bar's row
+        self._flat[self._stride * self._head :].take(self._base, out=values)
+        _divide(_sum_runs(values, self._starts), self._counts, out=self._run_means)
         means.take(self._owner, out=self._centres)
         _subtract(values, self._centres, out=values)
         _multiply(values, values, out=values)
         squares = _sum_runs(values, self._starts)
-        return (means[:-1].tolist(), [math.sqrt(square / divisor) for square, divisor
+        return (self._run_means.tolist(), [math.sqrt(square / divisor) for square, divisor
                                       in zip(squares.tolist(), self._divisors,
                                              strict=True)])
