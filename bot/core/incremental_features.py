@@ -39,7 +39,6 @@ MAX_SEED_WEIGHT = 1e-15  # below this an EMA seed at the window's first bar vani
 # the window each bar instead.
 ATR_BANK_MAX_BYTES = 32 * 1024 * 1024
 
-_add = np.add.reduce
 _CLOSE, _VOLUME, _LOG_RETURN = range(3)  # the rolling moments' series
 LOG_CACHE_PRICES = 1 << 16  # distinct closes whose log is remembered (~7 MB at most)
 
@@ -81,8 +80,8 @@ class IncrementalFeatures:
         self._previous_close = NAN
         self._rsi_decay = _rsi_decay(cfg.rsi_period, cfg.window_bars)
         self._rsi_weights = _rsi_weights(self._rsi_decay)
-        # close, volume and log return per bar, for the rolling means and deviations, in
-        # MOMENT_RUNS order: Bollinger, volume z-score (the bars before the newest), realised
+        # close, volume and log return per bar, for the rolling means and deviations of, in
+        # this order: Bollinger, volume z-score (the bars before the newest), realised
         # volatility (sample deviation), SMA
         self._moments = RollingMoments(3, (
             Run(_CLOSE, cfg.bollinger_period), Run(_VOLUME, cfg.volume_z_period, skip=1),
