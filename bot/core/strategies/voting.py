@@ -8,7 +8,10 @@ the indicators are still warming up.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
+from operator import attrgetter
+from typing import Any
 
 from shared.domain.models import Action, Features, Vote
 
@@ -16,9 +19,23 @@ MIN_ACTIVE_CONFIDENCE = 0.01
 WARMING_UP = "warming up"
 
 
+@cache
+def _values_of(names: tuple[str, ...]) -> Callable[[Features], tuple[Any, ...]]:
+    """One C call reading the named features as a tuple (built once per strategy's inputs)."""
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda features: (getter(features),)
+
+
 def missing_features(features: Features, names: Iterable[str]) -> tuple[str, ...]:
     """Return the named features whose value is NaN or infinite (not ready yet)."""
-    return tuple(name for name in names if not math.isfinite(getattr(features, name)))
+    names = tuple(names)
+    if not names:
+        return ()
+    values = _values_of(names)(features)
+    if all(map(math.isfinite, values)):  # every bar after warm-up: no per-name Python loop
+        return ()
+    return tuple(name for name, value in zip(names, values, strict=True)
+                 if not math.isfinite(value))
 
 
 def warming_up_vote(strategy: str, missing: Iterable[str]) -> Vote:
