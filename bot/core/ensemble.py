@@ -49,12 +49,6 @@ def combine(votes: Sequence[Vote], weights: Mapping[str, float]) -> Signal:
 
 
 def _check_weights(weights: Mapping[str, float]) -> None:
-    values = weights.values()
-    try:  # every bar: all weights fine, checked without a Python loop
-        if all(map(math.isfinite, values)) and min(values, default=0.0) >= 0:
-            return
-    except TypeError:
-        pass  # not numbers: the loop below raises as it always did
     for name, weight in weights.items():
         if not math.isfinite(weight) or weight < 0:
             raise ValueError(f"weight of {name!r} must be a finite number >= 0, got {weight!r}")

@@ -41,12 +41,12 @@ def missing_features(features: Features, names: Iterable[str]) -> tuple[str, ...
 def warming_up_vote(strategy: str, missing: Iterable[str]) -> Vote:
     """HOLD because some inputs are not ready, naming them."""
     detail = f"not ready: {', '.join(missing)}"
-    return Vote(strategy=strategy, action=Action.HOLD, confidence=0.0, reasons=(WARMING_UP, detail))
+    return Vote(strategy, Action.HOLD, 0.0, (WARMING_UP, detail))
 
 
 def hold_vote(strategy: str, *reasons: str) -> Vote:
     """HOLD with confidence 0 and the reasons no setup was found."""
-    return Vote(strategy=strategy, action=Action.HOLD, confidence=0.0, reasons=tuple(reasons))
+    return Vote(strategy, Action.HOLD, 0.0, reasons)  # (positional: a vote on every bar)
 
 
 def active_vote(strategy: str, action: Action, confidence: float, reasons: Iterable[str]) -> Vote:
@@ -54,7 +54,7 @@ def active_vote(strategy: str, action: Action, confidence: float, reasons: Itera
     if action is Action.HOLD:
         raise ValueError("an active vote must be BUY or SELL")
     kept = clamp(confidence, MIN_ACTIVE_CONFIDENCE, 1.0)
-    return Vote(strategy=strategy, action=action, confidence=kept, reasons=tuple(reasons))
+    return Vote(strategy, action, kept, tuple(reasons))
 
 
 def clamp(value: float, low: float, high: float) -> float:
