@@ -56,11 +56,6 @@ class EventDetector:
             return False
         return self._rth_s(ts.timestamp())
 
-    def _rth_us(self, epoch_us: int) -> bool:
-        """``_rth`` of a time in integer microseconds since the epoch: ``epoch_us / 10**6`` is
-        the very float ``datetime.timestamp`` gives (one correctly rounded division)."""
-        return self._rth_s(epoch_us / _US_PER_S)
-
     def _rth_s(self, epoch_s: float) -> bool:
         edges = self._edges
         if edges is None or not edges.start_s <= epoch_s < edges.end_s:
@@ -97,22 +92,35 @@ class EventDetector:
         return [t for t in found if t is not None]
 
     def _session_triggers(self, now: datetime, enabled: frozenset[str]) -> list[Trigger | None]:
-        """``market_open`` / ``market_close`` at ``now``: the marks (``now`` shifted by the
-        offsets and a bar) in exact integer microseconds, one datetime conversion a bar."""
+        """``market_open`` / ``market_close`` at ``now`` (aware)."""
         found: list[Trigger | None] = []
-        now_us = (now - _EPOCH) // _MICROSECOND
-        bar_us = self.bar_length // _MICROSECOND
-        open_us = now_us - self._open_offset_us
-        if ("market_open" in enabled and self._rth_us(open_us)
-                and not self._rth_us(open_us - bar_us)):
+        now_s, open_s, before_open_s, close_s, before_close_s = self._marks_s(now)
+        if ("market_open" in enabled and self._rth_s(open_s)
+                and not self._rth_s(before_open_s)):
             found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
                 "minutes_after_open": self.cfg.market_open_offset_minutes}))
-        close_us = now_us + self._close_offset_us
-        if ("market_close" in enabled and self._rth_us(now_us) and not self._rth_us(close_us)
-                and self._rth_us(close_us - bar_us)):
+        if ("market_close" in enabled and self._rth_s(now_s) and not self._rth_s(close_s)
+                and self._rth_s(before_close_s)):
             found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {
                 "minutes_before_close": self.cfg.market_close_offset_minutes}))
         return found
+
+    def _marks_s(self, now: datetime) -> tuple[float, float, float, float, float]:
+        """Epoch seconds of ``now``, ``now`` - open offset, a bar before that, ``now`` + close
+        offset and a bar before that, each the float ``datetime.timestamp`` gives for the
+        datetime ``now -/+ offset``: for a UTC time (every engine time) from one conversion
+        and exact integer microseconds (``us / 10**6`` is timestamp's own correctly rounded
+        division), for another zone by that zone's own datetime arithmetic."""
+        if now.tzinfo is UTC:
+            now_us = (now - _EPOCH) // _MICROSECOND
+            bar_us = self.bar_length // _MICROSECOND
+            open_us, close_us = now_us - self._open_offset_us, now_us + self._close_offset_us
+            return (now_us / _US_PER_S, open_us / _US_PER_S, (open_us - bar_us) / _US_PER_S,
+                    close_us / _US_PER_S, (close_us - bar_us) / _US_PER_S)
+        open_mark, close_mark = now - self._open_offset, now + self._close_offset
+        return (now.timestamp(), open_mark.timestamp(),
+                (open_mark - self.bar_length).timestamp(), close_mark.timestamp(),
+                (close_mark - self.bar_length).timestamp())
 
     def on_headlines(self, headlines: list[str], now: datetime) -> list[Trigger]:
         """A news trigger when any new headline names a configured keyword."""

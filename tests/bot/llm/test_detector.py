@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -165,10 +166,12 @@ def _clock_rth(clock: CmeSessionClock, ts: datetime) -> bool:
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("zone", [UTC, ZoneInfo("America/Chicago")], ids=str)
 @pytest.mark.parametrize("offset_minutes", [5.0, 0.55, 7.123456])
-def test_session_triggers_match_the_clock_on_datetime_marks(offset_minutes) -> None:
-    """on_bar shifts one integer-microsecond time; the answer is the clock's on datetimes (the
-    offsets and bar times with fractions of a second included)."""
+def test_session_triggers_match_the_clock_on_datetime_marks(offset_minutes, zone) -> None:
+    """on_bar shifts a UTC time in integer microseconds (another zone by its own datetime
+    arithmetic); the answer is the clock's on the datetimes ``now -/+ offset`` (offsets and
+    bar times with fractions of a second included)."""
     short = CmeSessionClock(start=datetime(2025, 6, 27).date(), end=datetime(2025, 7, 9).date())
     det = detector(short, market_open_offset_minutes=offset_minutes,
                    market_close_offset_minutes=offset_minutes, cooldown_minutes=0,
@@ -181,7 +184,7 @@ def test_session_triggers_match_the_clock_on_datetime_marks(offset_minutes) -> N
     for edge in edges:
         for mark in (edge + offset, edge - offset):
             for step_us in range(-12_000_000, 12_000_001, 250_000):
-                now = mark + timedelta(microseconds=step_us)
+                now = (mark + timedelta(microseconds=step_us)).astimezone(zone)
                 opened = (_clock_rth(short, now - offset)
                           and not _clock_rth(short, now - offset - BAR))
                 closing = (_clock_rth(short, now) and not _clock_rth(short, now + offset)
