@@ -185,7 +185,7 @@ class BarQuarantine:
         reason = self._jump(ticks, self._ref_close, now_ns - self._ref_ns)
         if reason is None:
             self._pending = None  # a jump the bar did not hold stays quarantined
-            self._accept(bar, ticks)
+            self._accept(bar, ticks, now_ns)
             return ACCEPTED
         return self._judge_jump(bar, ticks, now_ns, reason)
 
@@ -209,7 +209,7 @@ class BarQuarantine:
             self._pending = pending
             return self._quarantined(bar, ticks, reason, pending)
         self._pending = None
-        self._accept(bar, ticks)
+        self._accept(bar, ticks, now_ns)
         return self._level_shift(bar, pending)
 
     def _jump(self, ticks: tuple[int, int, int, int], ref_close: int,
@@ -222,13 +222,16 @@ class BarQuarantine:
         return (round(bar.open / tick), round(bar.high / tick), round(bar.low / tick),
                 round(bar.close / tick))
 
-    def _accept(self, bar: Bar, ticks: tuple[int, int, int, int]) -> None:
+    def _accept(self, bar: Bar, ticks: tuple[int, int, int, int], bar_ns: int | None = None
+                ) -> None:
+        """Take ``bar`` as the last accepted one (``bar_ns``: its ``ts_ns``, when known)."""
         if len(self._ranges) == self._ranges.maxlen:
             self._range_sum -= self._ranges[0]
         span = ticks[1] - ticks[2]
         self._ranges.append(span)
         self._range_sum += span
-        self._ref_close, self._ref_ns, self._ref_ts = ticks[3], ts_ns(bar.ts), bar.ts
+        self._ref_close, self._ref_ts = ticks[3], bar.ts
+        self._ref_ns = ts_ns(bar.ts) if bar_ns is None else bar_ns
 
     def _scale_points(self) -> float:
         count = len(self._ranges)

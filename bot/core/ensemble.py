@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 
 from shared.domain.models import Action, Signal, Vote
 
 NET_EPSILON = 1e-12  # a net this close to zero is a tie, not a float-rounding BUY or SELL
+_BY_NAME = attrgetter("strategy")
 
 
 def combine(votes: Sequence[Vote], weights: Mapping[str, float]) -> Signal:
@@ -53,13 +55,13 @@ def _check_weights(weights: Mapping[str, float]) -> None:
 
 
 def _checked_in_name_order(votes: Sequence[Vote]) -> tuple[Vote, ...]:
-    names = [vote.strategy for vote in votes]
+    names = list(map(_BY_NAME, votes))
     if len(set(names)) != len(names):
         raise ValueError(f"each strategy may vote once, got {sorted(names)}")
     for vote in votes:
         if not 0.0 <= vote.confidence <= 1.0:
             raise ValueError(f"{vote.strategy} confidence {vote.confidence!r} is outside [0, 1]")
-    return tuple(sorted(votes, key=lambda vote: vote.strategy))
+    return tuple(sorted(votes, key=_BY_NAME))
 
 
 def _describe(vote: Vote) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
+from operator import attrgetter
 
 import numpy as np
 
@@ -32,6 +33,7 @@ INDICATOR_FIELDS = tuple(
     if field.name not in {"ts", "open", "high", "low", "close", "volume", "bars_in_window"}
     and field.name not in LEVEL_NAMES  # session levels may be unknown (no prior day yet)
 )
+_INDICATOR_VALUES = attrgetter(*INDICATOR_FIELDS)  # one C call for all of them, every bar
 
 
 def trend_spread_atr(features: Features) -> float:
@@ -104,7 +106,9 @@ def assess_regime(
     close_buffer_minutes: float,
 ) -> Regime:
     """Decide whether new entries are allowed on this bar, with reasons and labels."""
-    missing = [name for name in INDICATOR_FIELDS if math.isnan(getattr(features, name))]
+    values = _INDICATOR_VALUES(features)
+    missing = ([name for name, value in zip(INDICATOR_FIELDS, values, strict=True)
+                if math.isnan(value)] if any(map(math.isnan, values)) else [])
     reasons: list[str] = []
     if missing:
         reasons.append(

@@ -123,6 +123,9 @@ class CmeSessionClock:
         self._rth_ends = _local_epoch_s(labels, RTH_CLOSE_CT)
         nyse_sessions = set(nyse.sessions.date)
         self._cash_session = [label in nyse_sessions for label in self._labels]
+        # the last time located and its answer, as one tuple (one atomic read): the engine asks
+        # three to five questions about the same bar time per bar
+        self._last_located: tuple[datetime, tuple[float, int]] | None = None
         logger.info(
             "CME session clock ready: %d sessions from %s to %s",
             len(self._labels), self._labels[0], self._labels[-1],
@@ -130,6 +133,9 @@ class CmeSessionClock:
 
     def _locate(self, ts: datetime) -> tuple[float, int]:
         """Return (epoch seconds, index of the session ts falls in or precedes)."""
+        last = self._last_located
+        if last is not None and last[0] is ts:  # datetimes are immutable: same object, same answer
+            return last[1]
         if ts.tzinfo is None:
             raise ValueError(f"timestamp {ts} must be tz-aware")
         epoch = ts.timestamp()
@@ -139,7 +145,9 @@ class CmeSessionClock:
                 f"{ts} is outside the session calendar ({self._labels[0]} to "
                 f"{self._labels[-1]}); build CmeSessionClock with a wider start/end"
             )
-        return epoch, index
+        located = epoch, index
+        self._last_located = ts, located
+        return located
 
     def is_open(self, ts: datetime) -> bool:
         """Return True if ES/MES trade at ts."""

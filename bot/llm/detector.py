@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.sessions import CmeSessionClock, SessionEdges
@@ -21,6 +21,9 @@ from shared.config.settings import EventsConfig
 from shared.domain.models import Features
 
 MAX_HEADLINES = 5
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_US_PER_S = 1_000_000
 
 
 class EventDetector:
@@ -41,13 +44,19 @@ class EventDetector:
         self._open_offset = timedelta(minutes=cfg.market_open_offset_minutes)
         self._close_offset = timedelta(minutes=cfg.market_close_offset_minutes)
         self._cooldown = timedelta(minutes=cfg.cooldown_minutes)
+        self.sentiment_lookback = timedelta(minutes=cfg.sentiment_move_minutes)
+        # the same offsets in whole microseconds: ``on_bar`` shifts one integer bar time by them
+        self._open_offset_us = self._open_offset // _MICROSECOND
+        self._close_offset_us = self._close_offset // _MICROSECOND
 
     def _rth(self, ts: datetime) -> bool:
         """``clock.is_rth`` (False outside the calendar), from the trading day's edges kept
         while the times asked stay inside it (two to five asks a bar, nearly all one day)."""
         if ts.tzinfo is None:
             return False
-        epoch_s = ts.timestamp()
+        return self._rth_s(ts.timestamp())
+
+    def _rth_s(self, epoch_s: float) -> bool:
         edges = self._edges
         if edges is None or not edges.start_s <= epoch_s < edges.end_s:
             try:
@@ -73,22 +82,45 @@ class EventDetector:
         """Triggers due at ``now`` (a bar's close time); ``mark_fired`` starts their cooldown."""
         enabled = self._bar_triggers
         found: list[Trigger | None] = []
-        open_mark = now - self._open_offset
-        if ("market_open" in enabled and self._rth(open_mark)
-                and not self._rth(open_mark - self.bar_length)):
-            found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
-                "minutes_after_open": self.cfg.market_open_offset_minutes}))
-        close_mark = now + self._close_offset
-        if ("market_close" in enabled and self._rth(now) and not self._rth(close_mark)
-                and self._rth(close_mark - self.bar_length)):
-            found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {
-                "minutes_before_close": self.cfg.market_close_offset_minutes}))
+        if now.tzinfo is not None:  # (a naive time is never in RTH)
+            found.extend(self._session_triggers(now, enabled))
         ratio = features.atr_ratio if features is not None else math.nan
         if ("volatility_spike" in enabled and math.isfinite(ratio)
                 and ratio >= self.cfg.volatility_spike_atr_ratio):
             found.append(self._fire(TriggerKind.VOLATILITY_SPIKE, now, {
                 "atr_ratio": round(ratio, 3), "threshold": self.cfg.volatility_spike_atr_ratio}))
         return [t for t in found if t is not None]
+
+    def _session_triggers(self, now: datetime, enabled: frozenset[str]) -> list[Trigger | None]:
+        """``market_open`` / ``market_close`` at ``now`` (aware)."""
+        found: list[Trigger | None] = []
+        now_s, open_s, before_open_s, close_s, before_close_s = self._marks_s(now)
+        if ("market_open" in enabled and self._rth_s(open_s)
+                and not self._rth_s(before_open_s)):
+            found.append(self._fire(TriggerKind.MARKET_OPEN, now, {
+                "minutes_after_open": self.cfg.market_open_offset_minutes}))
+        if ("market_close" in enabled and self._rth_s(now_s) and not self._rth_s(close_s)
+                and self._rth_s(before_close_s)):
+            found.append(self._fire(TriggerKind.MARKET_CLOSE, now, {
+                "minutes_before_close": self.cfg.market_close_offset_minutes}))
+        return found
+
+    def _marks_s(self, now: datetime) -> tuple[float, float, float, float, float]:
+        """Epoch seconds of ``now``, ``now`` - open offset, a bar before that, ``now`` + close
+        offset and a bar before that, each the float ``datetime.timestamp`` gives for the
+        datetime ``now -/+ offset``: for a UTC time (every engine time) from one conversion
+        and exact integer microseconds (``us / 10**6`` is timestamp's own correctly rounded
+        division), for another zone by that zone's own datetime arithmetic."""
+        if now.tzinfo is UTC:
+            now_us = (now - _EPOCH) // _MICROSECOND
+            bar_us = self.bar_length // _MICROSECOND
+            open_us, close_us = now_us - self._open_offset_us, now_us + self._close_offset_us
+            return (now_us / _US_PER_S, open_us / _US_PER_S, (open_us - bar_us) / _US_PER_S,
+                    close_us / _US_PER_S, (close_us - bar_us) / _US_PER_S)
+        open_mark, close_mark = now - self._open_offset, now + self._close_offset
+        return (now.timestamp(), open_mark.timestamp(),
+                (open_mark - self.bar_length).timestamp(), close_mark.timestamp(),
+                (close_mark - self.bar_length).timestamp())
 
     def on_headlines(self, headlines: list[str], now: datetime) -> list[Trigger]:
         """A news trigger when any new headline names a configured keyword."""

@@ -33,14 +33,24 @@ class EquityFloor:
         self._seen: RiskState | None = None
         self._realized_cents = 0
         self._tripped = False
+        self._settings: object = None  # the settings the two amounts below were read from
+        self._starting_cents = self._floor_cents = 0
+
+    def _amounts_cents(self, engine: TradingEngine) -> tuple[int, int]:
+        """The paper starting equity and the floor in cents, converted once per settings."""
+        settings = engine.settings
+        if settings is not self._settings:  # a reload replaces the object
+            self._starting_cents = usd_to_cents(settings.broker.paper_starting_equity_usd)
+            self._floor_cents = usd_to_cents(settings.risk.min_equity_usd)
+            self._settings = settings
+        return self._starting_cents, self._floor_cents
 
     def equity_cents(self, engine: TradingEngine, close: float) -> int:
         """Starting equity + closed trades' net P&L + the open position marked at ``close``."""
         if engine.risk_state is not self._seen:  # frozen: a new object whenever it changed
             self._realized_cents = journal_store.total_realized_cents(self._conn)
             self._seen = engine.risk_state
-        settings = engine.settings
-        equity = usd_to_cents(settings.broker.paper_starting_equity_usd) + self._realized_cents
+        equity = self._amounts_cents(engine)[0] + self._realized_cents
         position = engine.broker.position()
         if position is not None:
             equity += engine.broker.open_pnl_cents(close) - position.entry_commission_cents
@@ -49,7 +59,7 @@ class EquityFloor:
     def check(self, engine: TradingEngine, bar: Bar, now: datetime) -> str | None:
         """Flatten and halt when equity at ``bar``'s close is at or below the floor; return the
         one-line reason when it acted."""
-        floor_cents = usd_to_cents(engine.settings.risk.min_equity_usd)
+        floor_cents = self._amounts_cents(engine)[1]
         equity = self.equity_cents(engine, bar.close)
         if equity > floor_cents:
             self._tripped = False

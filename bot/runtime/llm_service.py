@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +84,7 @@ class LlmService:
             self._submit(trigger)
         sentiment = self.engine.last_sentiment
         if sentiment is not None:
-            lookback = timedelta(minutes=self.settings.events.sentiment_move_minutes)
-            earlier = self.engine.sentiment_at(record.ts - lookback) or 0.0
+            earlier = self.engine.sentiment_at(record.ts - self.detector.sentiment_lookback) or 0.0
             for trigger in self.detector.on_sentiment(record.ts, sentiment, earlier):
                 self._submit(trigger)
 

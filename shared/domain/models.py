@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from shared.domain.fast_init import fast_init
+
 
 class Action(StrEnum):
     """What a strategy or the ensemble wants to do on this bar."""
@@ -123,6 +125,7 @@ class SessionPhase(StrEnum):
     UNKNOWN = "unknown"
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class Bar:
     """One OHLCV bar labelled by its start time (tz-aware UTC)."""
@@ -135,6 +138,7 @@ class Bar:
     volume: float
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class Features:
     """Indicator values on the latest bar of the rolling window; NaN while warming up."""
@@ -207,6 +211,7 @@ class TimeBucket(StrEnum):
     CLOSED = "closed"
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class Regime:
     """Whether the market may be traded now, why not, and the bucket labels for memory."""
@@ -219,6 +224,7 @@ class Regime:
     minutes_to_close: float
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class Vote:
     """One strategy's opinion on one bar."""
@@ -229,6 +235,7 @@ class Vote:
     reasons: tuple[str, ...]
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class Signal:
     """The ensemble's combined opinion: one action, one confidence and every vote behind it."""
@@ -348,6 +355,7 @@ class Verdict(StrEnum):
     EXIT = "exit"
 
 
+@fast_init  # built on every bar (shared.domain.fast_init)
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One journaled evaluation: inputs (as JSON), every adjustment, the verdict and why."""

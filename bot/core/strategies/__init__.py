@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -110,5 +111,12 @@ def run_strategies(
     features: Features, cfg: StrategiesConfig, sentiment: float | None = None
 ) -> tuple[Vote, ...]:
     """Run every strategy whose weight in ``cfg.weights`` is above zero, in name order."""
-    names = sorted(name for name, weight in cfg.weights.items() if weight > 0)
-    return tuple(get_strategy(name).run(features, cfg, sentiment) for name in names)
+    return tuple([spec.vote(features, spec.params_of(cfg), sentiment)
+                  for spec in _voters(tuple(cfg.weights.items()))])
+
+
+@lru_cache(maxsize=64)
+def _voters(weights: tuple[tuple[str, float], ...]) -> tuple[StrategySpec, ...]:
+    """The strategies with a positive weight, in name order (looked up once per weights, not
+    on every bar)."""
+    return tuple(get_strategy(name) for name in sorted(name for name, w in weights if w > 0))

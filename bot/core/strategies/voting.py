@@ -8,7 +8,10 @@ the indicators are still warming up.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
+from operator import attrgetter
+from typing import Any
 
 from shared.domain.models import Action, Features, Vote
 
@@ -16,20 +19,34 @@ MIN_ACTIVE_CONFIDENCE = 0.01
 WARMING_UP = "warming up"
 
 
+@cache
+def _values_of(names: tuple[str, ...]) -> Callable[[Features], tuple[Any, ...]]:
+    """One C call reading the named features as a tuple (built once per strategy's inputs)."""
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda features: (getter(features),)
+
+
 def missing_features(features: Features, names: Iterable[str]) -> tuple[str, ...]:
     """Return the named features whose value is NaN or infinite (not ready yet)."""
-    return tuple(name for name in names if not math.isfinite(getattr(features, name)))
+    names = tuple(names)
+    if not names:
+        return ()
+    values = _values_of(names)(features)
+    if all(map(math.isfinite, values)):  # every bar after warm-up: no per-name Python loop
+        return ()
+    return tuple(name for name, value in zip(names, values, strict=True)
+                 if not math.isfinite(value))
 
 
 def warming_up_vote(strategy: str, missing: Iterable[str]) -> Vote:
     """HOLD because some inputs are not ready, naming them."""
     detail = f"not ready: {', '.join(missing)}"
-    return Vote(strategy=strategy, action=Action.HOLD, confidence=0.0, reasons=(WARMING_UP, detail))
+    return Vote(strategy, Action.HOLD, 0.0, (WARMING_UP, detail))
 
 
 def hold_vote(strategy: str, *reasons: str) -> Vote:
     """HOLD with confidence 0 and the reasons no setup was found."""
-    return Vote(strategy=strategy, action=Action.HOLD, confidence=0.0, reasons=tuple(reasons))
+    return Vote(strategy, Action.HOLD, 0.0, reasons)  # (positional: a vote on every bar)
 
 
 def active_vote(strategy: str, action: Action, confidence: float, reasons: Iterable[str]) -> Vote:
@@ -37,7 +54,7 @@ def active_vote(strategy: str, action: Action, confidence: float, reasons: Itera
     if action is Action.HOLD:
         raise ValueError("an active vote must be BUY or SELL")
     kept = clamp(confidence, MIN_ACTIVE_CONFIDENCE, 1.0)
-    return Vote(strategy=strategy, action=action, confidence=kept, reasons=tuple(reasons))
+    return Vote(strategy, action, kept, tuple(reasons))
 
 
 def clamp(value: float, low: float, high: float) -> float:

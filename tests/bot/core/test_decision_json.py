@@ -119,3 +119,14 @@ def test_regime_and_votes_json_match_json_dumps_on_odd_values(number: float) -> 
                   for i, (name, action) in enumerate(zip(ODD_TEXTS, Action, strict=False)))
     for signal in (Signal(Action.HOLD, 0.0, (), ()), Signal(Action.SELL, 0.5, votes, ("x",))):
         assert votes_json(signal) == plain_votes_json(signal)
+
+
+def test_reasons_that_are_not_all_plain_texts_are_written_as_json_dumps_writes_them() -> None:
+    """Texts go through one C pass; a reason of another type (or a text subclass) falls back
+    to the value-by-value encoding, with the same result as json.dumps."""
+    for reasons in (("a", 7, None), (TimeBucket.OPEN, "b"), ("x", 0.5, math.nan, True)):
+        signal = Signal(Action.BUY, 0.5, (Vote("s", Action.BUY, 0.5, reasons),), ())
+        assert votes_json(signal) == plain_votes_json(signal)
+        regime = Regime(False, reasons, TrendLabel.RANGE, VolatilityLabel.LOW,
+                        TimeBucket.OPEN, 3.0)
+        assert regime_json(regime) == plain_regime_json(regime)

@@ -246,3 +246,22 @@ def test_clock_answers_agree_with_each_other(clock: CmeSessionClock, offset_s: i
 def test_phase_and_next_change(clock, when, phase, next_change):
     got_phase, got_next = clock.phase(ct(when))
     assert got_phase.value == phase and got_next == ct(next_change)
+
+
+def test_a_remembered_time_gives_the_same_answers_as_a_fresh_ask(clock: CmeSessionClock) -> None:
+    """The clock keeps the last time it located: asking about the same bar time again, another
+    time, an equal time in another zone, or a time that raised, answers as a fresh clock."""
+    fresh = CmeSessionClock(start="2024-01-02", end="2026-12-31")
+    times = [utc("2025-11-24 14:29:55"), utc("2025-11-24 14:30"), ct("2025-11-24 16:30"),
+             utc("2025-11-24 22:00"), ct("2025-11-24 08:30"), utc("2025-11-24 14:30")]
+
+    def answers(c: CmeSessionClock, ts: datetime) -> tuple:
+        return (c.trading_day(ts), c.time_bucket(ts), c.minutes_to_close(ts), c.is_open(ts),
+                c.is_rth(ts), c.in_maintenance_break(ts), c.phase(ts))
+
+    for ts in (*times, *reversed(times)):
+        expected = answers(fresh, ts.astimezone(CT))  # an equal time, another object
+        assert answers(clock, ts) == expected == answers(clock, ts), ts
+    with pytest.raises(ValueError, match="outside the session calendar"):
+        clock.trading_day(utc("2030-01-07 15:00"))
+    assert answers(clock, times[0]) == answers(fresh, times[0])

@@ -25,7 +25,7 @@ from bot.core.strategies import (
     run_strategies,
     unknown_strategy_names,
 )
-from bot.core.strategies.voting import MIN_ACTIVE_CONFIDENCE, WARMING_UP
+from bot.core.strategies.voting import MIN_ACTIVE_CONFIDENCE, WARMING_UP, missing_features
 from shared.config.settings import (
     STRATEGY_NAMES,
     BreakoutParams,
@@ -530,3 +530,24 @@ def test_opening_range_breakout_is_selectable_but_not_in_the_default_ensemble() 
     features = make_features(**ORB_RANGE, open=5001.0, close=5003.0)
     assert [(v.strategy, v.action) for v in run_strategies(features, chosen)] == [
         ("opening_range_breakout", Action.BUY)]
+
+
+def test_missing_features_names_each_unready_input_in_the_order_asked() -> None:
+    features = make_features(rsi=math.nan, macd=math.inf, ema_fast=-math.inf)
+    assert missing_features(features, ("macd", "close", "rsi", "ema_fast")) == (
+        "macd", "rsi", "ema_fast")
+    assert missing_features(features, ["rsi"]) == ("rsi",)  # one name, any iterable
+    assert missing_features(features, iter(("close", "volume"))) == ()
+    assert missing_features(features, ()) == ()
+
+
+def test_run_strategies_follows_a_change_of_weights() -> None:
+    """The voters are looked up once per weights: new weights (a reload) pick new voters."""
+    features = make_features(**RSI_MACD_BUY)
+    for weights, names in (({"rsi_macd": 1.0, "breakout": 1.0}, ["breakout", "rsi_macd"]),
+                           ({"rsi_macd": 0.0, "breakout": 1.0}, ["breakout"]),
+                           ({"rsi_macd": 1.0, "breakout": 1.0}, ["breakout", "rsi_macd"]),
+                           ({"rsi_macd": 2.0, "momentum_reversal": 1.0},
+                            ["momentum_reversal", "rsi_macd"])):
+        votes = run_strategies(features, StrategiesConfig(weights=weights))
+        assert [vote.strategy for vote in votes] == names

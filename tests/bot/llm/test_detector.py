@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -155,3 +156,41 @@ def test_the_kept_trading_day_gives_the_clocks_rth_answer_at_every_time() -> Non
             expected = False
         assert events._rth(ts) == expected, ts
     assert not events._rth(datetime(2025, 7, 1, 15))  # a naive time: refused, as the clock does
+
+
+def _clock_rth(clock: CmeSessionClock, ts: datetime) -> bool:
+    try:
+        return clock.is_rth(ts)
+    except ValueError:  # outside the calendar: no RTH
+        return False
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("zone", [UTC, ZoneInfo("America/Chicago")], ids=str)
+@pytest.mark.parametrize("offset_minutes", [5.0, 0.55, 7.123456])
+def test_session_triggers_match_the_clock_on_datetime_marks(offset_minutes, zone) -> None:
+    """on_bar shifts a UTC time in integer microseconds (another zone by its own datetime
+    arithmetic); the answer is the clock's on the datetimes ``now -/+ offset`` (offsets and
+    bar times with fractions of a second included)."""
+    short = CmeSessionClock(start=datetime(2025, 6, 27).date(), end=datetime(2025, 7, 9).date())
+    det = detector(short, market_open_offset_minutes=offset_minutes,
+                   market_close_offset_minutes=offset_minutes, cooldown_minutes=0,
+                   triggers=["market_open", "market_close"])
+    offset = timedelta(minutes=offset_minutes)
+    days = [datetime(2025, 7, day, tzinfo=UTC) for day in (1, 3, 7)]  # 3 July: a half day
+    edges = [day + timedelta(hours=hour, minutes=minute) for day in days
+             for hour, minute in ((13, 30), (17, 15), (20, 0))]
+    fired = expected = 0
+    for edge in edges:
+        for mark in (edge + offset, edge - offset):
+            for step_us in range(-12_000_000, 12_000_001, 250_000):
+                now = (mark + timedelta(microseconds=step_us)).astimezone(zone)
+                opened = (_clock_rth(short, now - offset)
+                          and not _clock_rth(short, now - offset - BAR))
+                closing = (_clock_rth(short, now) and not _clock_rth(short, now + offset)
+                           and _clock_rth(short, now + offset - BAR))
+                want = ["market_open"] * opened + ["market_close"] * closing
+                assert kinds(det.on_bar(now, None)) == want, now
+                fired += bool(want)
+                expected += 1
+    assert 0 < fired < expected
