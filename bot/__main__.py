@@ -344,4 +344,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    if chosen_command(sys.argv[1:], ("run",)) == "run":
+        from bot.runtime.heap import skip_exit_collection
+
+        skip_exit_collection()
+    sys.exit(exit_code)

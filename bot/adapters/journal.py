@@ -93,10 +93,10 @@ class SqliteJournal:
         self.writes = 0
 
     def record_bar(self, symbol: str, bar: Bar) -> None:
-        self._pending.append(lambda _at: journal_store.insert_bars(self._conn, symbol, [bar]))
+        self._pending.append(lambda _at: journal_store.insert_bar(self._conn, symbol, bar))
 
     def record_decision(self, record: DecisionRecord) -> None:
-        self._pending.append(lambda at: journal_store.insert_decisions(self._conn, [record], at))
+        self._pending.append(lambda at: journal_store.insert_decision(self._conn, record, at))
 
     def record_broker_updates(
         self, updates: BrokerUpdates, symbol: str, position: Position | None,

@@ -3,10 +3,11 @@
 The one source is the active row of ``config_versions`` (``shared/persistence/config_source``).
 At start ``settings_for_start`` imports ``--config FILE`` when given (and the default file on a
 first start), then reads the active version. While running, ``ConfigWatcher.poll`` compares the
-active version id once per loop iteration (one indexed SELECT); a new version is parsed with the
-same environment overrides as at start, its hot-reloadable fields apply at once, the others are
-reported as "applies on restart". A version that does not parse is an incident: the bot keeps
-the last good config and records the reason once.
+active version id when another connection committed (looked for at most every 20 ms; one indexed
+SELECT); a new version is parsed with the same environment overrides as at start, its
+hot-reloadable fields apply at once, the others are reported as "applies on restart". A version
+that does not parse is an incident: the bot keeps the last good config and records the reason
+once.
 """
 
 from __future__ import annotations

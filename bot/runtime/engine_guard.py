@@ -22,6 +22,7 @@ next exception starts a new one.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,10 @@ class _BarMarkingBroker:
         self._broker.on_bar(bar)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._broker, name)
+        value = getattr(self._broker, name)
+        if inspect.ismethod(value) and value.__self__ is self._broker:
+            setattr(self, name, value)  # a bound method never changes: found here once
+        return value
 
 
 @dataclass(slots=True)

@@ -28,3 +28,10 @@ def thaw_heap() -> None:
     """Hand the frozen objects back to the collector (the loop ended: a process running several
     bots one after another, as the tests do, must not keep a finished one's cycles forever)."""
     gc.unfreeze()
+
+
+def skip_exit_collection() -> None:
+    """The process is about to exit, its command done and its journal closed: exempt the heap
+    from the interpreter's last full collection (``python -m bot run``: ~0.15 s of CPU after a
+    20,000-bar replay spent walking objects the exit frees anyway)."""
+    gc.freeze()

@@ -3,8 +3,10 @@
 Start-up is crash-only: broker orders, position, risk counters, the halt flag and the indicator
 window are rebuilt from SQLite, and a missing protective stop is re-placed before the first bar.
 A malformed bar is skipped and counted. SIGTERM lets the current bar finish, writes a last
-heartbeat and returns 0, at any feed speed: the loop yields to the event loop on every bar, so
-the signal handler runs even when bars are behind schedule. A database failure (disk full, I/O
+heartbeat and returns 0, at any feed speed: the loop yields to the event loop at least every
+``YIELD_EVERY_S``, so the signal handler runs even when bars are behind schedule. What other
+processes write (commands, config, rules, news) is looked for at most every ``POLL_EVERY_S`` of
+wall time, not on every bar of a fast replay (``service``). A database failure (disk full, I/O
 error, a lock past ``busy_timeout``) halts entries, records what it still can and raises
 ``JournalFault`` (``bot/faults.py``): the process exits 3. ``broker.mode`` picks the broker and
 the bars: paper plays the built-in feed; ib_paper/ib_live trade through IB and take its
@@ -71,6 +73,11 @@ logger = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0
 STAND_DOWN_BUSY_MS = 500  # after a journal fault, each last best-effort write waits this long
 LATENCY_SAMPLES = 100_000
+# A replay at unlimited speed decides thousands of bars a second: the signal handler gets the
+# event loop, and the other processes' writes are looked for, on a wall-clock basis instead of
+# per bar (well inside ``engine.commands_poll_seconds``, the documented command latency).
+YIELD_EVERY_S = 0.01
+POLL_EVERY_S = 0.02
 
 
 def commission_cents(settings: Settings) -> int:
@@ -142,6 +149,7 @@ class LiveBot:
         stop_requested: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
+        self._bar_length = timedelta(seconds=settings.feed.bar_seconds)  # restart to change
         self.db_path = Path(db_path)
         with journal_guard(self.db_path, os_errors=True):  # opening creates the folder
             self.conn = open_database(db_path)
@@ -190,6 +198,8 @@ class LiveBot:
         self.bad_bars = 0
         self.bar_latencies_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._last_heartbeat_s = float("-inf")
+        self._next_poll_s = float("-inf")  # when ``service`` looks for outside writes again
+        self._next_yield_s = float("-inf")  # when the bar loop must next give the loop a turn
         self._last_prune_s = float("-inf")
         self._started_with_bar = last_bar
         self.journal_watch = JournalWatch(self.db_path, wall_clock_utc)  # deleted or replaced
@@ -201,7 +211,7 @@ class LiveBot:
         last = self.engine.last_bar
         if last is None:
             return wall_clock_utc()
-        return last.ts + timedelta(seconds=self.settings.feed.bar_seconds)
+        return last.ts + self._bar_length
 
     def stopping(self) -> bool:
         """Whether a stop was requested (SIGTERM, ``feed.max_bars``)."""
@@ -340,11 +350,16 @@ class LiveBot:
         return True
 
     async def _wait_until(self, due_s: float) -> None:
-        """Serve commands until ``due_s`` (monotonic) or a stop; always yield once.
+        """Serve commands until ``due_s`` (monotonic) or a stop; yield at least every
+        ``YIELD_EVERY_S``.
 
         A loop behind schedule (a fast feed, a replay) would otherwise never await, and the
         SIGTERM handler, which runs on the event loop, would never get its turn.
         """
+        now_s = time.monotonic()
+        if now_s >= due_s and now_s < self._next_yield_s:
+            return  # behind schedule and yielded a moment ago: the next bar at once
+        self._next_yield_s = now_s + YIELD_EVERY_S
         await asyncio.sleep(0)
         while not self.stop_requested.is_set() and time.monotonic() < due_s:
             poll_s = self.settings.engine.commands_poll_seconds
@@ -430,20 +445,32 @@ class LiveBot:
             await asyncio.wait_for(self.stop_requested.wait(), timeout=seconds)
 
     def service(self, force_heartbeat: bool = False, status: str = "running") -> None:
-        """Run pending commands and write the heartbeat when it is due (or forced)."""
-        self.journal_watch.check(self.conn, self._protection)
-        outside = self.outside.since_last("service") or force_heartbeat
-        handled = process_pending_commands(
-            self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
-        ) if outside else 0
-        handled += self._reload_config() if outside else 0
-        handled += self.rules_watch.poll(self.engine_now(), wall_clock_utc(), outside)
-        handled += self.llm.service()
+        """Run pending commands and write the heartbeat when it is due (or forced).
+
+        Other processes' writes are looked for at most every ``POLL_EVERY_S`` (and when
+        forced); the LLM's finished analyses are collected on every call.
+        """
         now_s = time.monotonic()
+        handled = 0
+        if force_heartbeat or now_s >= self._next_poll_s:
+            self._next_poll_s = now_s + POLL_EVERY_S
+            handled = self._poll_outside(force_heartbeat)
+        handled += self.llm.service()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
         if force_heartbeat or handled or due:
             self._write_heartbeat(self.guard.status(status))
             self._last_heartbeat_s = now_s
+
+    def _poll_outside(self, forced: bool) -> int:
+        """The journal files' check, then commands, config and rules (the first two only when
+        another connection committed since the last look, or ``forced``)."""
+        self.journal_watch.check(self.conn, self._protection)
+        outside = self.outside.since_last("service") or forced
+        handled = process_pending_commands(
+            self.conn, self.engine, self.engine_now(), wall_clock_utc(), self.llm
+        ) if outside else 0
+        handled += self._reload_config() if outside else 0
+        return handled + self.rules_watch.poll(self.engine_now(), wall_clock_utc(), outside)
 
     def _reload_config(self) -> int:
         change = self.config_watcher.poll(self.conn)

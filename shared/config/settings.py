@@ -95,6 +95,7 @@ __all__ = [  # the sections live in shared/config/sections/; importers keep usin
 ]
 
 logger = logging.getLogger(__name__)
+_FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, if built with it
 
 
 class Settings(Section):
@@ -183,7 +184,7 @@ def parse_config_text(
     if not text.strip():
         raise ConfigFileError(f"{source} is empty")
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         where = " ".join(str(exc).split())  # PyYAML's message spans lines; ours is one
         raise ConfigError(f"not valid YAML: {where}") from None
@@ -195,6 +196,16 @@ def parse_config_text(
     for note in notes:
         logger.warning("%s: %s", source, note)
     return settings_from_mapping(data, env)
+
+
+def _load_yaml(text: str) -> object:
+    """``yaml.safe_load`` through libyaml when present (a stored 500-line config: ~5 ms instead
+    of ~50, twice at every bot start); text it refuses is read again by the pure-Python loader,
+    so the error (line, column, reason) is PyYAML's own as before."""
+    try:
+        return yaml.load(text, Loader=_FAST_SAFE_LOADER)  # a safe loader
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
 
 
 def read_config_text(path: Path) -> str:

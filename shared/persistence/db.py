@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
 from shared.persistence import schema_llm_cache, schema_news, schema_research
 from shared.persistence.schema_alerts import migrate_alerts
@@ -80,20 +80,35 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-@contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+class WriteTransaction:
+    """``with``: ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception (the block's
+    or the commit's). A plain class, not a generator context manager: the live journal opens
+    one a bar."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if exc_type is not None:
+            _rollback(self._conn)
+            return  # the block's exception goes on
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            _rollback(self._conn)
+            raise
+
+
+def write_transaction(conn: sqlite3.Connection) -> WriteTransaction:
     """Run a block inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        _rollback(conn)
-        raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
+    return WriteTransaction(conn)
 
 
 def require_transaction(conn: sqlite3.Connection, what: str) -> None:

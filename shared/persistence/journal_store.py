@@ -33,6 +33,17 @@ from shared.persistence.db import require_transaction
 _JSON = json.JSONEncoder().encode
 _JSON_SORTED = json.JSONEncoder(sort_keys=True).encode
 _STRING = json.encoder.encode_basestring_ascii  # json's own text escaping (ensure_ascii)
+_LABEL_TEXTS: dict[tuple[tuple[str, str], ...], str] = {}  # all-text labels -> their JSON
+_LABEL_TEXTS_MAX = 4096
+_INSERT_BAR = ("INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_INSERT_DECISION = (
+    "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
+    "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
+    "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at, "
+    "llm_call_id, rules_json, memory_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _texts_json(values: Sequence[Any]) -> str:
@@ -45,21 +56,42 @@ def _texts_json(values: Sequence[Any]) -> str:
 
 def _labels_json(labels: dict[str, Any]) -> str:
     """A decision's labels as ``json.dumps(..., sort_keys=True)`` writes them (text to text
-    directly, anything else through the encoder)."""
-    if all(type(key) is str and type(value) is str for key, value in labels.items()):
-        return "{" + ", ".join([f"{_STRING(key)}: {_STRING(labels[key])}"
-                                for key in sorted(labels)]) + "}"
-    return _JSON_SORTED(labels)
+    directly, anything else through the encoder).
+
+    A bar's labels nearly always repeat an earlier bar's (a few regimes, buckets and biases),
+    so all-text labels are encoded once and then looked up by their items.
+    """
+    key = tuple(labels.items())
+    try:
+        text = _LABEL_TEXTS.get(key)
+    except TypeError:  # an unhashable value: never a text label
+        return _JSON_SORTED(labels)
+    if text is not None:
+        return text
+    if not all(type(name) is str and type(value) is str for name, value in key):
+        return _JSON_SORTED(labels)
+    text = "{" + ", ".join([f"{_STRING(name)}: {_STRING(labels[name])}"
+                            for name in sorted(labels)]) + "}"
+    if len(_LABEL_TEXTS) >= _LABEL_TEXTS_MAX:
+        _LABEL_TEXTS.clear()
+    _LABEL_TEXTS[key] = text
+    return text
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
     """Store bars for charts and warm restarts (a bar already stored is replaced)."""
     require_transaction(conn, "insert_bars")
     conn.executemany(
-        "INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_BAR,
         [(symbol, to_text(b.ts), b.open, b.high, b.low, b.close, b.volume) for b in bars],
     )
+
+
+def insert_bar(conn: sqlite3.Connection, symbol: str, bar: Bar) -> None:
+    """``insert_bars`` of one bar (the live journal's one bar a transaction)."""
+    require_transaction(conn, "insert_bar")
+    conn.execute(_INSERT_BAR, (symbol, to_text(bar.ts), bar.open, bar.high, bar.low, bar.close,
+                               bar.volume))
 
 
 def recent_bars(conn: sqlite3.Connection, symbol: str, limit: int) -> list[Bar]:
@@ -90,23 +122,24 @@ def insert_decisions(
     """Journal evaluations (HOLDs included) with everything that led to the verdict."""
     require_transaction(conn, "insert_decisions")
     recorded_text = to_text(recorded_at)
-    conn.executemany(
-        "INSERT INTO decisions (ts, symbol, close, features_json, regime_json, votes_json, "
-        "signal_action, signal_confidence, memory_adjustment, llm_adjustment, final_confidence, "
-        "verdict, risk_rule, reasons_json, action_taken, bracket_id, labels_json, recorded_at, "
-        "llm_call_id, rules_json, memory_json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
-                r.signal_action.value, r.signal_confidence, r.memory_adjustment,
-                r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
-                _texts_json(r.reasons), r.action_taken, r.bracket_id,
-                _labels_json(r.labels), recorded_text,
-                r.llm_call_id, r.rules_json, r.memory_json,
-            )
-            for r in records
-        ],
+    conn.executemany(_INSERT_DECISION, [_decision_row(r, recorded_text) for r in records])
+
+
+def insert_decision(conn: sqlite3.Connection, record: DecisionRecord, recorded_at: datetime
+                    ) -> None:
+    """``insert_decisions`` of one record (the live journal's one decision a bar)."""
+    require_transaction(conn, "insert_decision")
+    conn.execute(_INSERT_DECISION, _decision_row(record, to_text(recorded_at)))
+
+
+def _decision_row(r: DecisionRecord, recorded_text: str) -> tuple[Any, ...]:
+    return (
+        to_text(r.ts), r.symbol, r.close, r.features_json, r.regime_json, r.votes_json,
+        r.signal_action.value, r.signal_confidence, r.memory_adjustment,
+        r.llm_adjustment, r.final_confidence, r.verdict, r.risk_rule,
+        _texts_json(r.reasons), r.action_taken, r.bracket_id,
+        _labels_json(r.labels), recorded_text,
+        r.llm_call_id, r.rules_json, r.memory_json,
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.composition import paper_broker
 from bot.runtime.bar_source import open_bar_source
+from bot.runtime.engine_guard import _BarMarkingBroker
 from bot.runtime.live import LiveBot
 from shared.config.settings import settings_from_mapping
 from shared.persistence import journal_store, ops_store
@@ -53,3 +54,27 @@ def test_a_fault_halts_once_keeps_bars_flowing_and_resume_ends_it(tmp_path):
     faults = [e for e in ops_store.recent_events(reader, 100) if e.kind == "engine_fault"]
     assert len(faults) == 2 and bot.guard.status("running") == "fault"
     reader.close()
+
+
+class _Broker:
+    """A stand-in broker: one method, one value that changes."""
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.bars: list[object] = []
+
+    def on_bar(self, bar: object) -> None:
+        self.bars.append(bar)
+
+    def position(self) -> str:
+        return f"{len(self.bars)} bars"
+
+
+def test_the_bar_marking_broker_reads_values_live_and_methods_of_the_broker():
+    broker = _Broker()
+    marking = _BarMarkingBroker(broker)
+    assert marking.position() == "0 bars" and marking.connected is False
+    broker.connected = True  # a value is read from the broker on every access
+    marking.on_bar(type("B", (), {"ts": START})())
+    assert marking.connected is True and marking.position() == "1 bars"
+    assert marking.last_bar_ts == START and len(broker.bars) == 1

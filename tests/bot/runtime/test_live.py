@@ -11,8 +11,10 @@ from bot.composition import paper_broker
 from bot.runtime.bar_source import open_bar_source
 from bot.runtime.live import LiveBot
 from shared.config.settings import Settings, settings_from_mapping
+from shared.domain.models import CommandKind, CommandStatus
 from shared.persistence import journal_store, ops_store
-from shared.persistence.db import connect
+from shared.persistence.db import connect, open_database, write_transaction
+from tests.support import wait_for
 
 START = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 
@@ -70,3 +72,24 @@ def test_a_restarted_bot_continues_after_the_last_journaled_bar(tmp_path):
 
 def iter_first_bar(bot: LiveBot):
     return open_bar_source(bot.settings.feed, None, lambda: START).bars
+
+
+def test_a_command_from_another_connection_is_carried_out_by_the_next_polls(tmp_path):
+    """Other processes' writes are looked for on a wall-clock basis, not on every call: a
+    halt written by the dashboard is still carried out by ``service`` soon after, and at once
+    by a forced pass."""
+    db = tmp_path / "t.db"
+    bot = LiveBot(fast_settings(10), db, "test", paper_broker)
+    bot.service(force_heartbeat=True)
+    dashboard = open_database(db)
+    with write_transaction(dashboard):
+        halt = ops_store.enqueue_command(dashboard, CommandKind.HALT, START)
+    wait_for(lambda: bot.service() or bot.engine.risk_state.halted, 10, "the halt carried out")
+    assert ops_store.command_outcome(dashboard, halt).status is CommandStatus.DONE
+    with write_transaction(dashboard):
+        resume = ops_store.enqueue_command(dashboard, CommandKind.RESUME, START)
+    bot.service(force_heartbeat=True)  # a forced pass looks at once
+    assert not bot.engine.risk_state.halted
+    assert ops_store.command_outcome(dashboard, resume).status is CommandStatus.DONE
+    dashboard.close()
+    bot.conn.close()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.domain.models import Action, DecisionRecord, Verdict
+from shared.domain.models import Action, Bar, DecisionRecord, Verdict
 from shared.persistence import codec, journal_store
 from shared.persistence.db import write_transaction
 
@@ -64,3 +64,33 @@ def test_reasons_and_labels_texts_are_json_dumps(conn, reasons: tuple, labels: d
     row = journal_store.recent_decisions(conn, 1)[0]
     assert row["reasons_json"] == json.dumps(list(reasons))
     assert row["labels_json"] == json.dumps(labels, sort_keys=True)
+
+
+@pytest.mark.parametrize("labels", [
+    {"trend": "range", "bias": "neutral"},
+    {"bias": "neutral", "trend": "range"},  # the same items in another order: same text
+    {"trend": "range", "bias": "neutral"},  # seen before: answered from the encoded texts
+    {"trend": "range", "bias": 1},  # equal to no text label
+    {"trend": "range", "bias": True},
+    {"trend": "range", "bias": ["a", "b"]},  # unhashable: through the encoder
+], ids=["first", "reordered", "again", "int", "bool", "list"])
+def test_repeated_labels_keep_their_json_dumps_text(conn, labels: dict) -> None:
+    record = DecisionRecord(T0, "MES", 5000.25, "{}", "{}", "[]", Action.HOLD, 0.0, 0.0, 0.0,
+                            0.0, Verdict.HOLD, None, ("r",), "none", None, labels)
+    with write_transaction(conn):
+        journal_store.insert_decisions(conn, [record], T0)
+        journal_store.insert_decision(conn, record, T0)  # the live journal's one-row form
+    first, second = journal_store.recent_decisions(conn, 2)
+    assert first["labels_json"] == second["labels_json"] == json.dumps(labels, sort_keys=True)
+    assert {k: v for k, v in first.items() if k != "id"} == {
+        k: v for k, v in second.items() if k != "id"}
+
+
+def test_one_bar_insert_stores_what_the_list_insert_stores(conn) -> None:
+    bar = Bar(T0, 5000.0, 5001.25, 4999.5, 5000.75, 12.0)
+    with write_transaction(conn):
+        journal_store.insert_bar(conn, "MES", bar)
+    assert journal_store.recent_bars(conn, "MES", 5) == [bar]
+    with write_transaction(conn):
+        journal_store.insert_bars(conn, "MES", [bar])  # the same bar again replaces it
+    assert journal_store.recent_bars(conn, "MES", 5) == [bar]
