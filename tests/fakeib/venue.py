@@ -94,6 +94,7 @@ class Venue:
     reject_next: int = 0
     reject_next_modifies: int = 0
     modify_reject_code: int = 321
+    modify_reject_drops: bool = False  # the refusal also ends the order, with no status sent
     modifications: list[tuple[str, float | None]] = field(default_factory=list)
     placed: list[FakeOrder] = field(default_factory=list)
     _perm_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_001))
@@ -107,6 +108,8 @@ class Venue:
         if existing is not None and existing.active:
             if self.reject_next_modifies > 0 and existing.status != "PendingSubmit":
                 self.reject_next_modifies -= 1  # refused: the order works on, unchanged
+                if self.modify_reject_drops:  # (or, scripted, is silently gone)
+                    existing.status = "Cancelled"
                 self.send(order.client_id, wire.error(
                     order.order_id, self.modify_reject_code,
                     MODIFY_REJECT_TEXT.get(self.modify_reject_code, "Order rejected - reason:")

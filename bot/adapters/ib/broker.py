@@ -9,6 +9,7 @@ says. Without a connection nothing is sent: brackets are refused, a flatten wait
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -58,6 +59,7 @@ MODIFY_REFUSED_CODES = frozenset({105, 110, 135, 321, 329})
 MODIFY_REJECTED_CODES = MODIFY_REFUSED_CODES | REJECTION_CODES
 # IB statuses (reported by IB, not set by ib_async on an error) after which an order is gone.
 IB_DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+CONFIRM_TIMEOUT_S = 10.0  # how long IB may take to list its open orders after a refusal
 
 
 class IbBroker:
@@ -80,6 +82,7 @@ class IbBroker:
         self._reject_until_s = 0.0
         self._modifying: dict[str, tuple[Order, int]] = {}  # ref -> (order before, log mark)
         self._log_floor: dict[str, int] = {}  # ref -> first trade.log entry still to be read
+        self._confirming: set[asyncio.Task[None]] = set()
 
     # --- connection -------------------------------------------------------------------------
 
@@ -227,6 +230,7 @@ class IbBroker:
             trade.orderStatus.status = next(
                 (e.status for e in reversed(trade.log[:mark + at])
                  if e.errorCode == 0 and e.status not in IB_DONE_STATUSES), "Submitted")
+            self._confirm_later(ref, trade)
         name = before.role.value
         field = "auxPrice" if before.role is OrderRole.STOP else "lmtPrice"
         setattr(trade.order, field, before.price)
@@ -236,6 +240,39 @@ class IbBroker:
                          f"IB rejected moving the {name} of {before.bracket_id} "
                          f"({refusal.errorCode} {refusal.message}); the old {name} "
                          f"{before.price:g} stays working", order_ref=ref)
+
+    def _confirm_later(self, ref: str, trade: Trade) -> None:
+        """Ask IB for its open orders to confirm it still holds ``trade`` after a rejection
+        (without a running event loop the next reconcile does it)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._confirm(ref, trade), name=f"ib-confirm-{ref}")
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
+
+    async def _confirm(self, ref: str, trade: Trade) -> None:
+        """Close our order if IB's open orders lack it: then the engine re-places the stop."""
+        ib = self.ib
+        if ib is None:
+            return
+        try:
+            held = await asyncio.wait_for(ib.reqOpenOrdersAsync(), CONFIRM_TIMEOUT_S)
+        except (ConnectionError, TimeoutError) as exc:
+            logger.warning("could not confirm %s at IB after a refused modification: %s",
+                           ref, exc)
+            return
+        order_id = trade.order.orderId
+        if any(t.order.orderId == order_id for t in held) or self.ib is not ib \
+                or ref not in self.book.orders or trade.isDone():
+            return
+        trade.orderStatus.status = "Cancelled"
+        self.book.close_order(ref, OrderStatus.CANCELLED, self.now(),
+                              "cancelled: IB no longer lists it after refusing its modification")
+        self.book.notice("order_gone_after_modify", "incident",
+                         f"IB no longer holds {ref} (orderId {order_id}) after rejecting its "
+                         "modification; booked cancelled", order_ref=ref)
 
     def close_position(self, reason: ExitReason, ts: datetime) -> None:
         """Flatten: cancel working orders when flat, else a market exit in the bracket's OCA."""

@@ -117,6 +117,38 @@ def test_refused_stop_modification_keeps_the_one_stop(tmp_path, fake, code):
     assert broker.position().stop_price == stop + 5
 
 
+def test_stop_gone_after_a_refused_modification_is_replaced_once(tmp_path, fake):
+    """Should IB drop the order with the refusal after all, the bot asks IB for its open
+    orders, books the stop cancelled and lets exactly one new stop be placed."""
+    broker, conn = _broker(tmp_path, fake)
+
+    async def scenario():
+        ib = await _attach(broker, fake)
+        try:
+            stop, _ = await _long_with_bracket(broker, fake, "MES-g1")
+            broker.drain_notices()
+            fake.reject_next_modifies(1, code=201, drops=True)
+            broker.move_stop(stop + 10, datetime.now(UTC), ExitReason.TRAILING_STOP)
+            await _until(lambda: fake.errors_sent(201) >= 1, "the gateway's 201")
+            await _until(lambda: (broker.sync(), broker.book.working(OrderRole.STOP) is None)[1],
+                         "the book to learn the stop is gone")
+            notices = broker.drain_notices()
+            sent = broker.ensure_protective_stop(stop - 5, datetime.now(UTC))
+            await _until(lambda: len(_stops_at_gateway(fake)) == 1, "the re-placed stop")
+            return stop, notices, sent, [(o.order_ref, o.aux) for o in _stops_at_gateway(fake)]
+        finally:
+            ib.disconnect()
+
+    try:
+        stop, notices, sent, at_gateway = asyncio.run(scenario())
+    finally:
+        conn.close()
+    kinds = [n.kind for n in notices if n.severity == "incident"]
+    assert kinds == ["stop_modify_rejected", "order_gone_after_modify"]
+    assert sent and at_gateway == [("MES-g1-stop2", stop)]
+    assert not broker.ensure_protective_stop(stop - 5, datetime.now(UTC))
+
+
 def test_rejected_new_bracket_is_still_a_rejection(tmp_path, fake):
     broker, conn = _broker(tmp_path, fake)
 
