@@ -81,10 +81,14 @@ class FakeGatewayThread:
             self.gateway.venue.reject_next = count
         self.call(set_count)
 
-    def reject_next_modifies(self, count: int = 1) -> None:
-        """Refuse the next ``count`` modifications of working orders (error 321, order live)."""
+    def reject_next_modifies(self, count: int = 1, code: int = 321, drops: bool = False) -> None:
+        """Refuse the next ``count`` modifications of working orders with error ``code`` (321
+        by default; 201 as IB's "Order rejected"); the order stays working, unchanged, unless
+        ``drops``: then it is silently gone (no status message), the worst case for a client."""
         def set_count() -> None:
             self.gateway.venue.reject_next_modifies = count
+            self.gateway.venue.modify_reject_code = code
+            self.gateway.venue.modify_reject_drops = drops
         self.call(set_count)
 
     def set_delay(self, seconds: float) -> None:

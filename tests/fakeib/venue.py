@@ -20,6 +20,12 @@ from tests.fakeib.market import FakeBar, ListedFuture
 logger = logging.getLogger(__name__)
 
 DONE = frozenset({"Filled", "Cancelled", "Inactive"})
+# The text IB sends with each error code a scripted modify rejection may use.
+MODIFY_REJECT_TEXT = {
+    321: "Error validating request.-'bW' : cause - ",
+    201: "Order rejected - reason:",
+    202: "Order Canceled - reason:",
+}
 Send = Callable[[int | None, list[object]], None]  # client id (None = every client), fields
 
 
@@ -87,6 +93,8 @@ class Venue:
     realized_usd: float = 0.0
     reject_next: int = 0
     reject_next_modifies: int = 0
+    modify_reject_code: int = 321
+    modify_reject_drops: bool = False  # the refusal also ends the order, with no status sent
     modifications: list[tuple[str, float | None]] = field(default_factory=list)
     placed: list[FakeOrder] = field(default_factory=list)
     _perm_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_001))
@@ -100,9 +108,12 @@ class Venue:
         if existing is not None and existing.active:
             if self.reject_next_modifies > 0 and existing.status != "PendingSubmit":
                 self.reject_next_modifies -= 1  # refused: the order works on, unchanged
+                if self.modify_reject_drops:  # (or, scripted, is silently gone)
+                    existing.status = "Cancelled"
                 self.send(order.client_id, wire.error(
-                    order.order_id, 321, "Error validating request.-'bW' : cause - fake "
-                    "gateway scripted modify rejection"))
+                    order.order_id, self.modify_reject_code,
+                    MODIFY_REJECT_TEXT.get(self.modify_reject_code, "Order rejected - reason:")
+                    + "fake gateway scripted modify rejection"))
                 return
             if existing.status != "PendingSubmit":  # (order ref, its new working price)
                 price = order.aux if existing.order_type == "STP" else order.lmt

@@ -9,6 +9,7 @@ says. Without a connection nothing is sent: brackets are refused, a flatten wait
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,12 @@ from ib_async import Order as IbOrder
 from bot.adapters.ib import orders as ib_orders
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.ids import OrderIdMap
-from bot.adapters.ib.mapping import EXEC_SIDE, order_status, parse_order_ref
+from bot.adapters.ib.mapping import (
+    EXEC_SIDE,
+    REJECTION_CODES,
+    order_status,
+    parse_order_ref,
+)
 from bot.adapters.ib.restart_window import describe, entries_paused
 from bot.ports import BrokerUpdates, StreamNotice
 from shared.config.settings import IbConfig
@@ -46,6 +52,14 @@ logger = logging.getLogger(__name__)
 # the trade as warnings): does not match (105), off-tick price (110), not found (135), request
 # invalid (321), type change (329). Other warnings (e.g. 399 outside-RTH notes) are not refusals.
 MODIFY_REFUSED_CODES = frozenset({105, 110, 135, 321, 329})
+# Order errors that, answering our modification of a working order, also mean IB refused the
+# change and kept the order at its old price, though ib_async takes them for the order's end
+# and marks the trade Cancelled locally (erdewit/ib_insync #502): 201 "Order rejected" and the
+# other rejections. 202 "Order Canceled" is not one: it reports a real cancel.
+MODIFY_REJECTED_CODES = MODIFY_REFUSED_CODES | REJECTION_CODES
+# IB statuses (reported by IB, not set by ib_async on an error) after which an order is gone.
+IB_DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+CONFIRM_TIMEOUT_S = 10.0  # how long IB may take to list its open orders after a refusal
 
 
 class IbBroker:
@@ -67,6 +81,8 @@ class IbBroker:
         self._waiting_s: dict[str, float] = {}
         self._reject_until_s = 0.0
         self._modifying: dict[str, tuple[Order, int]] = {}  # ref -> (order before, log mark)
+        self._log_floor: dict[str, int] = {}  # ref -> first trade.log entry still to be read
+        self._confirming: set[asyncio.Task[None]] = set()
 
     # --- connection -------------------------------------------------------------------------
 
@@ -186,19 +202,35 @@ class IbBroker:
         self.book.updates.position_changed = True
 
     def _check_modification(self, ref: str, trade: Trade) -> None:
-        """A modification IB refused leaves the old order working: book the old price back."""
+        """A modification IB refused leaves the old order working: book the old price back.
+
+        Whether IB answered with a warning (321) or with a rejection ib_async took for the
+        order's end (201), the order is live at IB at its old price unless IB itself reported
+        it done; so ib_async's local status goes back to the live one it had, and the refusal
+        is not read later as the order's rejection (no second stop beside the working one)."""
         pending = self._modifying.get(ref)
         if pending is None:
             return
         before, mark = pending
-        if trade.isDone() or ref not in self.book.orders:
+        news = trade.log[mark:]
+        ended_by_ib = any(e.errorCode == 0 and e.status in IB_DONE_STATUSES for e in news)
+        if ended_by_ib or ref not in self.book.orders:
             self._modifying.pop(ref, None)
             return
-        refusal = next((e for e in trade.log[mark:] if e.errorCode in MODIFY_REFUSED_CODES),
-                       None)
-        if refusal is None:
+        at = next((i for i, e in enumerate(news) if e.errorCode in MODIFY_REJECTED_CODES),
+                  None)
+        if at is None:
+            if trade.isDone():
+                self._modifying.pop(ref, None)
             return
+        refusal = news[at]
         self._modifying.pop(ref, None)
+        self._log_floor[ref] = mark + at + 1
+        if trade.isDone():  # ib_async's guess, not IB's word: back to the last live status
+            trade.orderStatus.status = next(
+                (e.status for e in reversed(trade.log[:mark + at])
+                 if e.errorCode == 0 and e.status not in IB_DONE_STATUSES), "Submitted")
+            self._confirm_later(ref, trade)
         name = before.role.value
         field = "auxPrice" if before.role is OrderRole.STOP else "lmtPrice"
         setattr(trade.order, field, before.price)
@@ -208,6 +240,39 @@ class IbBroker:
                          f"IB rejected moving the {name} of {before.bracket_id} "
                          f"({refusal.errorCode} {refusal.message}); the old {name} "
                          f"{before.price:g} stays working", order_ref=ref)
+
+    def _confirm_later(self, ref: str, trade: Trade) -> None:
+        """Ask IB for its open orders to confirm it still holds ``trade`` after a rejection
+        (without a running event loop the next reconcile does it)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._confirm(ref, trade), name=f"ib-confirm-{ref}")
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
+
+    async def _confirm(self, ref: str, trade: Trade) -> None:
+        """Close our order if IB's open orders lack it: then the engine re-places the stop."""
+        ib = self.ib
+        if ib is None:
+            return
+        try:
+            held = await asyncio.wait_for(ib.reqOpenOrdersAsync(), CONFIRM_TIMEOUT_S)
+        except (ConnectionError, TimeoutError) as exc:
+            logger.warning("could not confirm %s at IB after a refused modification: %s",
+                           ref, exc)
+            return
+        order_id = trade.order.orderId
+        if any(t.order.orderId == order_id for t in held) or self.ib is not ib \
+                or ref not in self.book.orders or trade.isDone():
+            return
+        trade.orderStatus.status = "Cancelled"
+        self.book.close_order(ref, OrderStatus.CANCELLED, self.now(),
+                              "cancelled: IB no longer lists it after refusing its modification")
+        self.book.notice("order_gone_after_modify", "incident",
+                         f"IB no longer holds {ref} (orderId {order_id}) after rejecting its "
+                         "modification; booked cancelled", order_ref=ref)
 
     def close_position(self, reason: ExitReason, ts: datetime) -> None:
         """Flatten: cancel working orders when flat, else a market exit in the bracket's OCA."""
@@ -388,12 +453,13 @@ class IbBroker:
         self.trades[ref] = trade
         self._check_modification(ref, trade)
         # a warning (a refused modification) leaves the order live: not a rejection of it
-        codes = [entry.errorCode for entry in trade.log
+        log = trade.log[self._log_floor.get(ref, 0):]  # not a refused modification's error
+        codes = [entry.errorCode for entry in log
                  if entry.errorCode and entry.status != "ValidationError"]
         status = order_status(trade.orderStatus.status, codes)
         if status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return
-        why = next((e.message for e in reversed(trade.log) if e.errorCode), "")
+        why = next((e.message for e in reversed(log) if e.errorCode), "")
         detail = f"{status.value} by IB" + (f": {why}" if why else "")
         self.book.close_order(ref, status, self.now(), detail)
         if status is OrderStatus.REJECTED and order.role is OrderRole.ENTRY:
