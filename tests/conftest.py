@@ -22,8 +22,8 @@ import pytest
 
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from shared.domain.models import Bar
-from shared.persistence.db import open_database
 from tests.fakeib.control import FakeGatewayThread
+from tests.support import open_migrated_journal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -50,8 +50,9 @@ def make_bars() -> Callable[..., list[Bar]]:
 
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """A migrated journal in a fresh file, ``tmp_path / "t.db"``."""
-    connection = open_database(tmp_path / "t.db")
+    """A migrated journal in a fresh file, ``tmp_path / "t.db"`` (a copy of one migrated once
+    per process: ``tests.support.migrated_journal``)."""
+    connection = open_migrated_journal(tmp_path / "t.db")
     yield connection
     connection.close()
 
