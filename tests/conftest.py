@@ -61,6 +61,27 @@ INTEGRATION_FOLDERS = ("integration", "faults", "pages")
 LANES = ("unit", "integration", "e2e")
 
 
+NEVER_UNIT_FOLDERS = ("e2e", *INTEGRATION_FOLDERS)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The unit lane alone (``-m unit``) does not import the lane folders' modules.
+
+    No test there is a unit test (``tests/test_lanes.py`` checks that none is marked so), and
+    each xdist worker would otherwise import all of them (and their servers, browsers and
+    clients) only to deselect them.
+    """
+    if config.getoption("markexpr", "") != "unit":
+        return None
+    try:
+        parts = collection_path.relative_to(REPO_ROOT / "tests").parts
+    except ValueError:
+        return None
+    if len(parts) == 1 and parts[0] in NEVER_UNIT_FOLDERS:
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test exactly one lane: its explicit mark, else its folder's."""
     for item in items:
