@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from shared.private_files import create_private
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _template: list[Path] = []  # this process's migrated journal, made on first use
+_template_lock = threading.Lock()
 
 
 def wait_for(
@@ -41,18 +43,19 @@ def wait_for(
 def migrated_journal(path: Path) -> Path:
     """Put a freshly migrated, empty journal at ``path`` (which must not exist yet) and return it.
 
-    Migrating a new file takes ~22 write transactions (0.1-0.5 s under load, most of it waiting
-    on the disk); this copies one file that ``open_database`` migrated once in this process
+    Migrating a new file takes one write transaction per migration (0.1-0.5 s under load, most
+    of it waiting on the disk); this copies one file ``open_database`` migrated once in this process
     (~1 ms), so fixtures that only need "a migrated journal" pay for the migrations once. The
     copy is a real, private (0600) SQLite file that ``open_database`` then opens as it would
     any up-to-date journal; tests of the migrations themselves call ``open_database`` on a new
     file instead.
     """
-    if not _template:
-        folder = Path(tempfile.mkdtemp(prefix="journal-template-"))
-        atexit.register(shutil.rmtree, folder, True)
-        open_database(folder / "template.db").close()  # the WAL is checkpointed and removed
-        _template.append(folder / "template.db")
+    with _template_lock:
+        if not _template:
+            folder = Path(tempfile.mkdtemp(prefix="journal-template-"))
+            atexit.register(shutil.rmtree, folder, True)
+            open_database(folder / "template.db").close()  # the WAL is checkpointed, removed
+            _template.append(folder / "template.db")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not create_private(path):
