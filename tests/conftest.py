@@ -22,8 +22,8 @@ import pytest
 
 from bot.adapters.feeds.synthetic import SyntheticMarket
 from shared.domain.models import Bar
-from shared.persistence.db import open_database
 from tests.fakeib.control import FakeGatewayThread
+from tests.support import open_migrated_journal
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -50,14 +50,36 @@ def make_bars() -> Callable[..., list[Bar]]:
 
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """A migrated journal in a fresh file, ``tmp_path / "t.db"``."""
-    connection = open_database(tmp_path / "t.db")
+    """A migrated journal in a fresh file, ``tmp_path / "t.db"`` (a copy of one migrated once
+    per process: ``tests.support.migrated_journal``)."""
+    connection = open_migrated_journal(tmp_path / "t.db")
     yield connection
     connection.close()
 
 
 INTEGRATION_FOLDERS = ("integration", "faults", "pages")
 LANES = ("unit", "integration", "e2e")
+
+
+NEVER_UNIT_FOLDERS = ("e2e", *INTEGRATION_FOLDERS)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The unit lane alone (``-m unit``) does not import the lane folders' modules.
+
+    No test there is a unit test (``tests/test_lanes.py`` checks that none is marked so), and
+    each xdist worker would otherwise import all of them (and their servers, browsers and
+    clients) only to deselect them.
+    """
+    if config.getoption("markexpr", "") != "unit":
+        return None
+    try:
+        parts = collection_path.relative_to(REPO_ROOT / "tests").parts
+    except ValueError:
+        return None
+    if len(parts) == 1 and parts[0] in NEVER_UNIT_FOLDERS:
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -167,9 +167,9 @@ def test_pages_never_import_the_bot_a_broker_or_an_llm_client(path):
 LIBRARY_HOMES = {
     "ib_async": ("bot/adapters/ib/",),
     "boto3": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py",
-              "bot/llm/bedrock_control.py"),
+              "bot/llm/bedrock_control.py", "bot/llm/aws_session.py"),
     "botocore": ("bot/llm/bedrock.py", "bot/llm/comprehend.py", "bot/llm/s3_export.py",
-                 "bot/llm/bedrock_control.py"),
+                 "bot/llm/bedrock_control.py", "bot/llm/aws_session.py"),
     "feedparser": ("bot/adapters/news/rss.py",),
     "vaderSentiment": ("bot/adapters/news/vader.py",),
     "apprise": ("bot/alerts/",),

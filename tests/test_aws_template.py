@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
 
 from tests.support import REPO_ROOT
 
@@ -23,6 +22,10 @@ COMPREHEND_ACTION = "comprehend:BatchDetectSentiment"
 
 
 def load() -> dict[str, Any]:
+    # imported here, not at the top: cfn-lint takes ~1 s to import, and every xdist worker
+    # imports every test module while collecting, also those the other worker runs
+    from cfnlint.decode import cfn_yaml
+
     return cfn_yaml.load(str(TEMPLATE))
 
 

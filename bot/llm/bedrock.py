@@ -1,6 +1,7 @@
 """AWS Bedrock through boto3 ``converse``, structured output by forced tool use.
 
-The only module that imports boto3. Model id (or inference profile), region and endpoint come
+Its boto3 session comes from ``bot.llm.aws_session``. Model id (or inference profile), region
+and endpoint come
 from the config (``AWS_REGION`` / ``AWS_BEDROCK_MODEL`` override them); credentials only from
 boto3's environment chain. Timeouts are explicit and botocore makes exactly one HTTP request per
 ``converse`` (``total_max_attempts=1``, which env ``AWS_MAX_ATTEMPTS`` cannot raise): retries
@@ -16,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -29,6 +29,7 @@ from botocore.exceptions import (
 )
 
 from bot.core.llm_reply import extract_json
+from bot.llm.aws_session import new_session
 from bot.llm.bounded_read import read_by
 from bot.llm.types import CallStatus, ProviderResult, Usage
 from shared.config.settings import LlmConfig
@@ -184,7 +185,7 @@ class BedrockProvider:
     def __init__(self, cfg: LlmConfig) -> None:
         self.cfg = cfg
         self.model = cfg.bedrock_model
-        self._session = boto3.session.Session(region_name=cfg.aws_region)
+        self._session = new_session(cfg.aws_region)
         config = Config(
             connect_timeout=cfg.connect_timeout_s,
             read_timeout=cfg.read_timeout_s,

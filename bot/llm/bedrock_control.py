@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.llm.aws_session import new_session
 
 OPERATION_START = "CreateModelCustomizationJob"
 OPERATION_STATUS = "GetModelCustomizationJob"
@@ -71,7 +72,7 @@ class BedrockControl:
     def __init__(self, region: str, endpoint_url: str = "", timeout_s: float = 30.0) -> None:
         config = Config(connect_timeout=min(timeout_s, 10.0), read_timeout=timeout_s,
                         retries={"mode": "standard", "total_max_attempts": 1})
-        self._client = boto3.session.Session(region_name=region).client(
+        self._client = new_session(region).client(
             "bedrock", region_name=region, endpoint_url=endpoint_url or None, config=config)
 
     def start(self, spec: JobSpec) -> tuple[str, str]:

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from bot.llm.aws_session import new_session
 from bot.llm.types import CallStatus
 from bot.ports import SentimentResult
 from shared.config.settings import LlmConfig, NewsConfig
@@ -83,7 +83,7 @@ class ComprehendScorer:
                                        llm_cfg.warn_fraction)
         self.wall_clock = wall_clock
         self.sleep = sleep
-        session = boto3.session.Session(region_name=cfg.comprehend_region)
+        session = new_session(cfg.comprehend_region)
         self._client = session.client(
             "comprehend", region_name=cfg.comprehend_region,
             endpoint_url=cfg.comprehend_endpoint_url or None,

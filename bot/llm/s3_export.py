@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.llm.aws_session import new_session
 from shared.domain.errors import ConfigError
 from shared.persistence import trade_log_store
 from shared.persistence.db import write_transaction
@@ -55,7 +55,7 @@ class S3Uploader:
         config = Config(connect_timeout=min(timeout_s, 10.0), read_timeout=timeout_s,
                         retries={"mode": "standard", "total_max_attempts": 1},
                         s3={"addressing_style": "path"} if endpoint_url else None)
-        self._client = boto3.session.Session(region_name=region).client(
+        self._client = new_session(region).client(
             "s3", region_name=region, endpoint_url=endpoint_url or None, config=config)
 
     def put(self, bucket: str, key: str, body: bytes) -> str:

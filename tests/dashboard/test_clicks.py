@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.unit
 
@@ -22,6 +21,10 @@ def _page() -> None:
 
 
 def test_a_click_acts_once_and_a_later_rerun_does_not_act_again():
+    # imported here: Streamlit's test harness takes ~0.7 s to import, paid by both xdist workers
+    # when at the top (each collects every module)
+    from streamlit.testing.v1 import AppTest
+
     app = AppTest.from_function(_page).run()
     assert app.session_state["acted"] == 0
     app.button[0].click().run()

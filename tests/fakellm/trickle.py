@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 
@@ -41,7 +42,12 @@ class TricklingServer:
             conn.recv(65536)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 100000\r\n\r\n")
-            while not self._stop.wait(self.interval_s):
+            while not self._stop.is_set():
+                # wait for the next byte's time, or for the client to close its end: a closed
+                # connection counts as closed at once, not at the next (failing) send
+                readable, _, _ = select.select([conn], [], [], self.interval_s)
+                if readable and not conn.recv(1):
+                    break
                 conn.sendall(b" ")
         except OSError:
             pass  # the client closed its end: what the provider must do

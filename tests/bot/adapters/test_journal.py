@@ -11,6 +11,7 @@ from bot.ports import BrokerUpdates
 from shared.persistence import journal_store, ops_store
 from shared.persistence.db import connect, open_database
 from tests.conftest import synthetic_bars
+from tests.support import migrated_journal
 
 AT = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -18,7 +19,7 @@ AT = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "t.db"
-    open_database(path).close()
+    migrated_journal(path)
     return path
 
 

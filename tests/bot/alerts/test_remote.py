@@ -9,8 +9,9 @@ import pytest
 from bot.alerts.remote import RemoteCommands
 from shared.domain.models import CommandStatus
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 from tests.bot.alerts import journal_rows as rows
+from tests.support import open_migrated_journal
 
 ALLOWED = 4242
 STRANGER = 666
@@ -26,7 +27,7 @@ class Clock:
 
 @pytest.fixture
 def setup(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     clock = Clock()
     yield conn, clock, RemoteCommands(conn, frozenset({ALLOWED}), clock)
     conn.close()

@@ -19,7 +19,7 @@ from shared.config.backtest_request import BacktestRequest
 from shared.persistence import backtest_store, ops_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.bot.backtest.conftest import minute_bars
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, migrated_journal
 
 pytestmark = pytest.mark.integration  # runs `python -m bot backtest` processes
 
@@ -249,7 +249,7 @@ def test_memory_on_and_off_report_refusals_and_a_journal_seeds_it(tmp_path):
     assert on["memory_setups"] == on["trades"] + on["memory_refused_closed"]
     assert "memory:" in done.stdout and "would have made" in done.stdout
     empty = tmp_path / "empty.db"
-    open_database(empty).close()
+    migrated_journal(empty)
     seeded = backtest("--bars", "2000", "--memory", str(empty))
     assert seeded.returncode == 0, seeded.stderr
     assert "memory seeded with 0 setups" in seeded.stdout

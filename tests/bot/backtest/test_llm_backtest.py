@@ -14,8 +14,8 @@ from bot.core.llm_reply import LlmReply
 from shared.config.backtest_request import BacktestRequest
 from shared.config.settings import settings_from_mapping
 from shared.domain.models import Action
-from shared.persistence.db import open_database
 from tests.bot.backtest.conftest import bar_data, minute_bars
+from tests.support import migrated_journal
 
 ACTIVE = {"max_hold_minutes": 15, "max_trades_per_day": 40, "cooldown_after_loss_minutes": 1}
 BULLISH = LlmReply(bias="BULLISH", confidence=0.9, action="BUY")
@@ -105,7 +105,7 @@ def test_consensus_vetoes_are_followed_as_shadows_whether_bars_are_skipped_or_no
 
 def test_a_replay_of_a_journal_without_replies_is_the_off_run(tmp_path):
     journal = tmp_path / "trader.db"
-    open_database(journal).close()
+    migrated_journal(journal)
     base = {"bars": 3000, "seed": 3, "bar_size": "1min", "start": "2025-03-03T00:00:00Z",
             "params": {"risk.max_trades_per_day": "40"}}
     off = run_backtest(BacktestRequest(**base))

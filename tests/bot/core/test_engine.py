@@ -15,8 +15,8 @@ from shared.config.settings import Settings, settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.models import Action, ExitReason, OrderRole, Side, Verdict
 from shared.persistence import journal_store
-from shared.persistence.db import open_database
 from tests.conftest import synthetic_bars
+from tests.support import open_migrated_journal
 
 RUN_BARS = 1500  # about two hours of 5-s bars: 9 round trips with ACTIVE
 
@@ -139,7 +139,7 @@ def test_signals_while_in_position_are_rejected_as_pyramiding_or_open(active_run
 
 def test_sqlite_journal_records_the_same_run(tmp_path, clock, active_run):
     settings, memory = active_run
-    conn = open_database(tmp_path / "j.db")
+    conn = open_migrated_journal(tmp_path / "j.db")
     run(settings, clock, synthetic_bars(RUN_BARS), SqliteJournal(conn))
     assert journal_store.all_trades(conn) == memory.trades
     assert journal_store.table_counts(conn, ["decisions", "bars", "fills"]) == {

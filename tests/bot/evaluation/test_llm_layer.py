@@ -17,6 +17,7 @@ from shared.config.settings import Settings
 from shared.domain.errors import ConfigError
 from shared.persistence import llm_store
 from shared.persistence.db import open_database, write_transaction
+from tests.support import migrated_journal
 
 pytestmark = pytest.mark.unit
 LIMITS = llm_store.Limits(1000, 100.0, 0.8)
@@ -79,7 +80,7 @@ def test_the_layer_nudges_and_its_placebo_nudges_as_often(tmp_path, data):
 
 def test_a_journal_without_replies_makes_the_layer_unavailable(tmp_path, data):
     journal = tmp_path / "empty.db"
-    open_database(journal).close()
+    migrated_journal(journal)
     args = argparse.Namespace(llm_journal=str(journal))
     with pytest.raises(ConfigError, match="--layer llm: unavailable: .* no recorded LLM"):
         llm_journal(args, data, SETTINGS)

@@ -20,8 +20,9 @@ from bot.learning.probation import (
 )
 from shared.config.settings import settings_from_mapping
 from shared.persistence import probation_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 from shared.persistence.probation_store import NewProbation, ProbationRow
+from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.unit
 
@@ -89,7 +90,7 @@ def test_the_final_test_pools_the_days():
 
 
 def test_the_store_keeps_one_open_probation_and_ends_it_once(tmp_path):
-    conn = open_database(tmp_path / "trader.db")
+    conn = open_migrated_journal(tmp_path / "trader.db")
     evidence = {"days": ["2025-03-25"], "bars": 0, "removed_cents": [], "added_cents": [],
                 "changed_cents": [], "without_pnls_cents": []}
     with write_transaction(conn):

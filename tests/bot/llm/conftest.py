@@ -12,7 +12,7 @@ import pytest
 from bot.llm.analyst import AnalysisRequest, Analyst
 from bot.llm.types import Provider, Trigger, TriggerKind
 from shared.config.settings import LlmConfig
-from shared.persistence.db import open_database
+from tests.support import open_migrated_journal
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def aws_env(monkeypatch) -> None:
 
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_database(tmp_path / "trader.db")
+    connection = open_migrated_journal(tmp_path / "trader.db")
     yield connection
     connection.close()
 

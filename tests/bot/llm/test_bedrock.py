@@ -289,10 +289,17 @@ def test_a_trickling_endpoint_leaks_no_thread_and_no_socket(conn):
             outcome = analyst(conn, cfg, provider).analyze(request())
             assert outcome.status is CallStatus.TIMEOUT
         assert server.open_connections >= 1  # the calls are still reading in their threads
-        wait_for(lambda: threading.active_count() <= before and server.open_connections == 0,
-                 10, "the abandoned calls to end and close their sockets")
-        assert not [t for t in threading.enumerate() if t.name == "llm-call"]
+        # an earlier test's abandoned call (a hung server's) may still be ending: wait for it
+        # too, rather than for as long as this server once took to notice closed sockets
+        wait_for(lambda: threading.active_count() <= before and server.open_connections == 0
+                 and not llm_call_threads(), 10,
+                 "the abandoned calls to end and close their sockets")
+        assert not llm_call_threads()
         result = provider.complete_json("system", "user", {"type": "object"})
         assert result.status is CallStatus.TIMEOUT and result.retryable
     finally:
         server.close()
+
+
+def llm_call_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "llm-call"]

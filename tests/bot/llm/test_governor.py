@@ -15,18 +15,18 @@ from bot.llm.cost import cost_usd, price_for, reserve_usd
 from bot.llm.types import Usage
 from shared.config.settings import LlmConfig
 from shared.persistence import llm_store
-from shared.persistence.db import connect, open_database, write_transaction
+from shared.persistence.db import connect, write_transaction
 from tests.bot.llm.conftest import request
 from tests.bot.llm.governor_proc import MODEL
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.support import REPO_ROOT, wait_for
+from tests.support import REPO_ROOT, migrated_journal, open_migrated_journal, wait_for
 
 PROCESSES, THREADS, CALLS = 2, 4, 6
 
 
 def run_callers(tmp_path: Path, fake: FakeLlmServer, quota: int, limit_usd: float) -> Path:
     db = tmp_path / "trader.db"
-    open_database(db).close()
+    migrated_journal(db)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = [
         subprocess.Popen([sys.executable, "-m", "tests.bot.llm.governor_proc", str(db),
@@ -92,7 +92,7 @@ def _req(conn_day: str = "2026-01-02") -> llm_store.CallRequest:
 
 
 def test_warning_at_80_percent_once(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=100.0, warn_fraction=0.8)
     with write_transaction(conn):
         warnings = [llm_store.reserve_call(conn, _req(), 1.0, limits).warnings for _ in range(5)]
@@ -103,7 +103,7 @@ def test_warning_at_80_percent_once(tmp_path):
 def test_settlement_replaces_the_reservation_with_the_actual_cost(tmp_path):
     from datetime import UTC, datetime
 
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=1.0, warn_fraction=0.8)
     with write_transaction(conn):
         first = llm_store.reserve_call(conn, _req(), 0.6, limits)
@@ -122,7 +122,7 @@ def test_settlement_replaces_the_reservation_with_the_actual_cost(tmp_path):
 def test_calls_left_pending_by_a_dead_process_are_closed_at_their_reserved_cost(tmp_path):
     from datetime import UTC, datetime, timedelta
 
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     limits = llm_store.Limits(call_quota=5, cost_limit_usd=10.0, warn_fraction=0.8)
     with write_transaction(conn):
         stale = llm_store.reserve_call(conn, _req(), 0.25, limits)

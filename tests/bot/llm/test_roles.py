@@ -37,11 +37,11 @@ from bot.llm.worker import LlmWorker
 from shared.config.settings import parse_config_text
 from shared.domain.errors import ConfigError
 from shared.persistence import learning_queries, llm_backtest_store, llm_store
-from shared.persistence.db import connect, open_database
+from shared.persistence.db import connect
 from tests.bot.llm.conftest import llm_config, request, wall_clock
 from tests.bot.llm.roles_fake import REPLIES, SINGLE, by_role, max_tokens, role_of
 from tests.fakellm.server import FakeLlmServer, Step, garbage, throttled
-from tests.support import wait_for
+from tests.support import migrated_journal, wait_for
 
 pytestmark = pytest.mark.unit
 
@@ -69,7 +69,7 @@ def posts(fake: FakeLlmServer) -> list[dict]:
 def test_the_worker_asks_each_role_in_order_within_its_budget_and_governs_every_attempt(
         tmp_path):
     db = tmp_path / "t.db"
-    open_database(db).close()
+    migrated_journal(db)
     with FakeLlmServer(responder=by_role()) as fake:
         fake.push(Step(payload=REPLIES["market"]), Step(payload=REPLIES["memory"]),
                   throttled())  # the bull's first attempt: retried, and governed too
@@ -133,7 +133,7 @@ def test_the_whole_pipeline_has_one_deadline(conn):
     asked and the single analyst answers."""
     hang = Step(payload=REPLIES["memory"], delay_s=60)
     with FakeLlmServer(responder=by_role({"memory": hang})) as fake:
-        cfg = roles_config(fake.url, deadline_s=5.0).model_copy(
+        cfg = roles_config(fake.url, deadline_s=2.5).model_copy(
             update={"timeout_s": 40.0, "read_timeout_s": 50.0})
         started = time.monotonic()
         outcome = run_roles(conn, cfg)

@@ -10,15 +10,15 @@ from bot.llm.bedrock import BedrockProvider
 from bot.llm.types import CallStatus
 from bot.llm.worker import QUEUE_SIZE, LlmWorker
 from shared.persistence import llm_store
-from shared.persistence.db import connect, open_database
+from shared.persistence.db import connect
 from tests.bot.llm.conftest import llm_config, request
 from tests.fakellm.server import FakeLlmServer, Step
-from tests.support import wait_for
+from tests.support import migrated_journal, wait_for
 
 
 def test_submit_returns_at_once_while_the_provider_takes_seconds(tmp_path):
     db = tmp_path / "t.db"
-    open_database(db).close()
+    migrated_journal(db)
     with FakeLlmServer(Step(delay_s=1.5)) as fake:
         cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url, timeout_s=5)
         worker = LlmWorker(db, cfg, lambda: datetime.now(UTC), BedrockProvider)
@@ -50,7 +50,7 @@ class SteppedClock:
 
 def test_a_request_older_than_the_queue_age_limit_is_discarded_unsent(tmp_path):
     db = tmp_path / "t.db"
-    open_database(db).close()
+    migrated_journal(db)
     clock = SteppedClock(datetime(2025, 3, 3, 15, tzinfo=UTC))
     with FakeLlmServer() as fake:
         cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
@@ -79,7 +79,7 @@ def test_the_live_worker_routes_each_request_by_its_volatility(tmp_path):
     """llm.routes in the live worker: a high-volatility request goes to the routed model's
     URL and is logged with its route; a calm one stays on the default model."""
     db = tmp_path / "t.db"
-    open_database(db).close()
+    migrated_journal(db)
     with FakeLlmServer() as fake:
         cfg = llm_config(provider="bedrock", bedrock_endpoint_url=fake.url,
                          bedrock_model="calm-model", routes=[

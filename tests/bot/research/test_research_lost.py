@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.persistence import research_liveness, research_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 from tests.bot.research.test_research_cli import (
     ROOT,
     _queue,
@@ -26,6 +26,7 @@ from tests.bot.research.test_research_cli import (
     _wait_running,
     research,
 )
+from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def test_only_running_rows_whose_process_is_gone_are_failed(tmp_path):
     gone.wait()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "research"])
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     now = datetime.now(UTC)
     try:
         with write_transaction(conn):

@@ -15,8 +15,8 @@ from shared.config.settings import settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.models import Verdict
 from shared.persistence import ops_store
-from shared.persistence.db import open_database
 from tests.bot.backtest.conftest import minute_bars
+from tests.support import open_migrated_journal
 
 BARS = minute_bars(1500, seed=3)
 SETTINGS = settings_from_mapping({"feed": {"bar_seconds": 60},
@@ -25,7 +25,7 @@ SETTINGS = settings_from_mapping({"feed": {"bar_seconds": 60},
 
 def play(tmp_path, late: range, operator_halt_at: int | None = None, name: str = "j"):
     """Play the bars through a real engine; bars in ``late`` are processed 90 s after close."""
-    conn = open_database(tmp_path / f"{name}.db")
+    conn = open_migrated_journal(tmp_path / f"{name}.db")
     engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
                            SqliteJournal(conn), CmeSessionClock())
     guard = CatchUpGuard(60, enabled=True)
@@ -81,7 +81,7 @@ def test_the_guard_never_lifts_an_operators_halt(on_time, tmp_path):
 
 
 def test_a_hold_left_by_a_previous_process_is_lifted_on_the_first_bar(tmp_path):
-    conn = open_database(tmp_path / "r.db")
+    conn = open_migrated_journal(tmp_path / "r.db")
     engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
                            SqliteJournal(conn), CmeSessionClock())
     bar = BARS[0]
@@ -92,7 +92,7 @@ def test_a_hold_left_by_a_previous_process_is_lifted_on_the_first_bar(tmp_path):
 
 
 def test_a_disabled_guard_does_nothing(tmp_path):
-    conn = open_database(tmp_path / "d.db")
+    conn = open_migrated_journal(tmp_path / "d.db")
     engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
                            SqliteJournal(conn), CmeSessionClock())
     bar = BARS[0]

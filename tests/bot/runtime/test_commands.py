@@ -18,9 +18,10 @@ from shared.domain.errors import CommandRejected
 from shared.domain.instruments import get_instrument
 from shared.domain.models import CommandKind, CommandStatus, ExitReason
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
 from shared.persistence.ops_store import CommandRow
 from tests.conftest import synthetic_bars
+from tests.support import open_migrated_journal
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -118,7 +119,7 @@ def test_trigger_llm_without_a_worker_fails_instead_of_flattening():
 
 
 def test_pending_commands_are_carried_out_in_order_and_marked(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     with write_transaction(conn):
         first = ops_store.enqueue_command(conn, CommandKind.HALT, NOW, {"reason": "lunch"})
         second = ops_store.enqueue_command(conn, CommandKind.RESUME, NOW + timedelta(seconds=1))
@@ -135,7 +136,7 @@ def test_pending_commands_are_carried_out_in_order_and_marked(tmp_path):
 def test_fifty_flattens_send_one_exit_and_say_so(tmp_path):
     engine = engine_in_position()
     position = engine.broker.position()
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     with write_transaction(conn):
         ids = [ops_store.enqueue_command(conn, CommandKind.FLATTEN, NOW, {"halt": True})
                for _ in range(50)]

@@ -15,7 +15,8 @@ from shared.config.settings import settings_from_mapping
 from shared.domain.instruments import get_instrument
 from shared.domain.news import Headline
 from shared.persistence import news_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.unit
 
@@ -44,7 +45,7 @@ def add(conn, text: str, minutes: float, score: float | None) -> int:
 
 
 def test_rows_scored_before_start_and_later_ones_reach_the_book(tmp_path, clock):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     add(conn, "first", 0, 0.8)
     late = add(conn, "typed, scored late", 5, None)
     bot = engine(True, clock)
@@ -61,7 +62,7 @@ def test_rows_scored_before_start_and_later_ones_reach_the_book(tmp_path, clock)
 
 
 def test_with_news_off_the_engine_gets_no_sentiment(tmp_path, clock):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     add(conn, "first", 0, 0.8)
     bot = engine(False, clock)
     assert NewsIntake(conn, bot).poll() == 0

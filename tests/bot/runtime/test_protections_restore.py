@@ -14,7 +14,8 @@ from bot.core.sessions import CmeSessionClock
 from bot.runtime.protections_restore import restore_protections
 from shared.config.settings import settings_from_mapping
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 DAY = date(2025, 9, 11)
 LAST_BAR = datetime(2025, 9, 11, 15, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ def clock() -> CmeSessionClock:
 
 
 def _journal(tmp_path, last_bar_ts: datetime):
-    conn = open_database(tmp_path / "trader.db")
+    conn = open_migrated_journal(tmp_path / "trader.db")
     with write_transaction(conn):
         ops_store.upsert_bot_state(conn, ops_store.Heartbeat(
             heartbeat_at=last_bar_ts, mode="paper", symbol="MES", last_bar_ts=last_bar_ts,

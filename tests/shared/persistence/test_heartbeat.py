@@ -8,14 +8,15 @@ import pytest
 
 from shared.domain.models import SessionPhase
 from shared.persistence import ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
 
 def test_a_heartbeat_round_trips_with_its_types(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     assert ops_store.read_bot_state(conn) is None
     beat = ops_store.Heartbeat(
         heartbeat_at=T0, mode="paper", symbol="MES", status="running", last_bar_ts=T0,

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.persistence import llm_backtest_store, llm_store, ops_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 WALL = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)  # wall clock of the calls
 BAR = datetime(2025, 3, 3, 14, 35, tzinfo=UTC)  # engine time of the live bot
@@ -17,7 +18,7 @@ LIMITS = llm_store.Limits(100, 10.0, 0.8)
 
 @pytest.fixture
 def conn(tmp_path):
-    connection = open_database(tmp_path / "trader.db")
+    connection = open_migrated_journal(tmp_path / "trader.db")
     yield connection
     connection.close()
 

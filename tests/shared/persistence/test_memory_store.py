@@ -11,7 +11,8 @@ import pytest
 from shared.domain.memory import MemoryOutcome, MemoryRow, MemorySetup, ScalerSnapshot
 from shared.domain.models import Action, DecisionRecord, Side, Verdict
 from shared.persistence import journal_store, memory_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 T0 = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
 VECTOR = (52.5, -1.25, 0.1, float("nan"), 3.0e-5, 1e6, 0.5, 0.0, -0.75, 1.5, 0.9, 0.011)
@@ -19,7 +20,7 @@ VECTOR = (52.5, -1.25, 0.1, float("nan"), 3.0e-5, 1e6, 0.5, 0.0, -0.75, 1.5, 0.9
 
 @pytest.fixture
 def conn(tmp_path):
-    connection = open_database(tmp_path / "m.db")
+    connection = open_migrated_journal(tmp_path / "m.db")
     yield connection
     connection.close()
 

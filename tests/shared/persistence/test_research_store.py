@@ -10,13 +10,14 @@ from pydantic import ValidationError
 from shared.config.research_request import ResearchKind, ResearchRequest, ResearchStatus
 from shared.domain.errors import ConfigError
 from shared.persistence import research_store
-from shared.persistence.db import open_database, write_transaction
+from shared.persistence.db import write_transaction
+from tests.support import open_migrated_journal
 
 NOW = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 
 
 def test_a_run_goes_from_queued_to_done_with_progress_and_results(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     request = ResearchRequest(kind=ResearchKind.SWEEP, grid={"risk.max_hold_minutes": ["30"]})
     with write_transaction(conn):
         run_id = research_store.insert_research_run(conn, "sweep", request.to_json(), NOW, "a")
@@ -42,7 +43,7 @@ def test_a_run_goes_from_queued_to_done_with_progress_and_results(tmp_path):
 
 
 def test_the_cancel_flag_and_the_end_states(tmp_path):
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     with write_transaction(conn):
         run_id = research_store.insert_research_run(conn, "sweep", "{}", NOW)
         assert research_store.request_research_cancel(conn, run_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.adapters.feeds.replay import iter_bar_objects, load_bars
+from bot.adapters.feeds.replay import LoadedBars, iter_bar_objects, load_bars
 from bot.adapters.feeds.validation import bar_problem
 from tests.conftest import SHARED_DATA
 
@@ -54,11 +54,24 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+@pytest.fixture(scope="module")
+def load(data_dir: Path):
+    """``load_bars`` of a real file, parsed once for this module (the tests only read it)."""
+    cache: dict[tuple[str, str], LoadedBars] = {}
+
+    def loaded(name: str, timezone: str) -> LoadedBars:
+        if (name, timezone) not in cache:
+            cache[name, timezone] = load_bars(data_dir / name, timezone=timezone)
+        return cache[name, timezone]
+
+    return loaded
+
+
 @pytest.mark.parametrize(
     ("name", "timezone", "bar_count", "duplicates", "first_ts", "last_ts"), REAL_FILES
 )
 def test_real_file_loads_with_the_readme_row_counts(
-    data_dir: Path,
+    load,
     name: str,
     timezone: str,
     bar_count: int,
@@ -66,7 +79,7 @@ def test_real_file_loads_with_the_readme_row_counts(
     first_ts: datetime,
     last_ts: datetime,
 ) -> None:
-    loaded = load_bars(data_dir / name, timezone=timezone)
+    loaded = load(name, timezone)
     assert len(loaded.bars) == bar_count
     assert loaded.duplicates_dropped == duplicates
     assert loaded.malformed_skipped == 0
@@ -76,15 +89,15 @@ def test_real_file_loads_with_the_readme_row_counts(
     assert loaded.bars.index[-1] == pd.Timestamp(last_ts)
 
 
-def test_ib_file_duplicate_day_is_reported_at_its_readme_line(data_dir: Path) -> None:
-    loaded = load_bars(data_dir / REAL_FILES[2][0], timezone="US/Eastern")
+def test_ib_file_duplicate_day_is_reported_at_its_readme_line(load) -> None:
+    loaded = load(REAL_FILES[2][0], REAL_FILES[2][1])
     assert "line 15818: duplicate timestamp 2017-06-12 13:30:00+00:00" in loaded.problems[0]
     dates = pd.Index(loaded.bars.index.tz_convert("US/Eastern").date).unique()
     assert len(dates) == 290
 
 
-def test_every_real_bar_passes_bar_validation(data_dir: Path) -> None:
+def test_every_real_bar_passes_bar_validation(load) -> None:
     for name, timezone, *_ in REAL_FILES:
-        loaded = load_bars(data_dir / name, timezone=timezone)
+        loaded = load(name, timezone)
         problems = [bar_problem(bar) for bar in iter_bar_objects(loaded.bars)]
         assert [problem for problem in problems if problem] == [], name

@@ -16,7 +16,7 @@ from bot.adapters.ib.ids import OrderIdMap
 from shared.config.settings import IbConfig
 from shared.domain.instruments import get_instrument
 from shared.domain.models import OrderPlan, OrderStatus, OrderType, Side
-from shared.persistence.db import open_database
+from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ async def _until(probe, what: str):
 
 def test_cancel_entry_cancels_the_bracket_at_the_gateway(tmp_path, fake):
     fake.pause_bars()  # no bar: the limit entry can neither fill nor expire
-    conn = open_database(tmp_path / "t.db")
+    conn = open_migrated_journal(tmp_path / "t.db")
     broker = IbBroker(MES, IbConfig(port=fake.port), OrderBook(MES, [], None, set()),
                       OrderIdMap(conn, 17), 62, lambda: datetime.now(UTC))
     plan = OrderPlan("MES", Side.LONG, 1, OrderType.LIMIT, 5700.0, 5690.0, 5715.0, 10.0, 15.0,
