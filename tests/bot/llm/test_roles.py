@@ -133,7 +133,7 @@ def test_the_whole_pipeline_has_one_deadline(conn):
     asked and the single analyst answers."""
     hang = Step(payload=REPLIES["memory"], delay_s=60)
     with FakeLlmServer(responder=by_role({"memory": hang})) as fake:
-        cfg = roles_config(fake.url, deadline_s=2.5).model_copy(
+        cfg = roles_config(fake.url, deadline_s=5.0).model_copy(
             update={"timeout_s": 40.0, "read_timeout_s": 50.0})
         started = time.monotonic()
         outcome = run_roles(conn, cfg)
