@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import zoneinfo
 from collections.abc import Callable
 from datetime import date
 from functools import cache
@@ -39,6 +40,9 @@ COLUMNS: dict[str, str] = {
 # Whatever can change a computed edge: the calendar library, pandas (holiday rules, time zones)
 # and the time-zone database.
 _DEPENDENCIES = ("exchange_calendars", "pandas", "tzdata")
+# Entries kept (newest written first): the default range moves with the date, so a bot started
+# every day writes a new entry a day; older ones are deleted.
+MAX_ENTRIES = 16
 _KEY = "__key__"
 _DIGEST = "__digest__"
 
@@ -69,6 +73,11 @@ def fingerprint() -> str:
         digest.update(_installed_version(package).encode())
     for path in (Path(__file__), Path(__file__).with_name("sessions.py")):
         digest.update(path.read_bytes())
+    for folder in zoneinfo.TZPATH:  # the system's time-zone file, which zoneinfo prefers
+        chicago = Path(folder) / "America" / "Chicago"
+        if chicago.is_file():
+            digest.update(chicago.read_bytes())
+            break
     return digest.hexdigest()[:16]
 
 
@@ -135,12 +144,30 @@ def write_entry(path: Path, first: date, last: date, columns: Columns) -> None:
         raise
 
 
+def _written_at(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile by another process's prune
+        return 0.0
+
+
+def prune(folder: Path, keep: int = MAX_ENTRIES) -> None:
+    """Delete all but the ``keep`` most recently written entries in ``folder``."""
+    entries = sorted(folder.glob("cmes-*.npz"), key=_written_at, reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)
+
+
 def load_or_compute(
     first: date, last: date, compute: Callable[[date, date], Columns]
 ) -> Columns:
     """The session columns of ``first``..``last``: from the cache when its entry is sound,
     otherwise from ``compute`` (then stored for the next start)."""
-    path = entry_path(first, last)
+    try:
+        path = entry_path(first, last)
+    except OSError as error:  # our sources unreadable (installed without them): no cache
+        logger.warning("session cache unavailable (%s); computing the calendar", error)
+        return compute(first, last)
     try:
         return read_entry(path, first, last)
     except FileNotFoundError:
@@ -151,6 +178,7 @@ def load_or_compute(
     try:
         _check(columns)
         write_entry(path, first, last, columns)
+        prune(path.parent)
     except (OSError, ValueError) as error:
         logger.warning("could not write the session cache entry %s: %s", path, error)
     return columns

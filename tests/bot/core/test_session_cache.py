@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -183,3 +184,15 @@ def test_a_warm_cache_spares_a_new_process_the_calendar_library(tmp_path: Path) 
                            capture_output=True, text=True, timeout=120).stdout.strip()
             for _ in range(2)]
     assert runs == ["True", "False"]
+
+
+def test_only_the_newest_entries_are_kept(tmp_path: Path) -> None:
+    names = [f"cmes-{day:02d}.npz" for day in range(session_cache.MAX_ENTRIES + 3)]
+    for age, name in enumerate(reversed(names)):  # names[0] oldest
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (1_000_000 - age * 60, 1_000_000 - age * 60))
+    (tmp_path / "other.txt").write_text("not an entry")
+    session_cache.prune(tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("cmes-*.npz"))
+    assert kept == names[3:]
+    assert (tmp_path / "other.txt").exists()
