@@ -87,11 +87,15 @@ def _years_from(day: date, years: int) -> date:
 
 
 def _as_date(value: date | str) -> date:
+    """A calendar bound as a date: a date, a datetime's date or an ISO date (or date-time)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    return date.fromisoformat(value)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return datetime.fromisoformat(value).date()
 
 
 def calendar_range(

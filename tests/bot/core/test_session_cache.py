@@ -164,8 +164,9 @@ def test_the_default_range_is_exchange_calendars_default() -> None:
     start, end = exchange_calendar.GLOBAL_DEFAULT_START, exchange_calendar.GLOBAL_DEFAULT_END
     today = (end - pd.DateOffset(years=1)).date()
     assert calendar_range(None, None, today=today) == (start.date(), end.date())
-    assert calendar_range("2024-01-02", date(2026, 12, 31)) == (date(2024, 1, 2),
-                                                                date(2026, 12, 31))
+    expected = (date(2024, 1, 2), date(2026, 12, 31))
+    assert calendar_range("2024-01-02", date(2026, 12, 31)) == expected
+    assert calendar_range(datetime(2024, 1, 2), "2026-12-31 00:00") == expected
 
 
 PROBE = """
