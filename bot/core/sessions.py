@@ -12,12 +12,15 @@ import logging
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import numpy as np
-import pandas as pd
 
+from bot.core import session_cache
 from shared.domain.models import SessionPhase, TimeBucket
+
+if TYPE_CHECKING:  # pandas and exchange_calendars load only when a calendar is computed
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -61,16 +64,90 @@ class SessionEdges:
                 and self.open_s <= epoch_s < self.halt_s)
 
 
-def _epoch_s(values: pd.DatetimeIndex) -> list[float]:
+def _epoch_s(values: pd.DatetimeIndex) -> np.ndarray:
     """Seconds since the epoch of tz-aware timestamps."""
-    return values.as_unit("s").asi8.astype(np.float64).tolist()
+    return values.as_unit("s").asi8.astype(np.float64)
 
 
-def _local_epoch_s(labels: pd.DatetimeIndex, clock_time: time) -> list[float]:
+def _local_epoch_s(labels: pd.DatetimeIndex, clock_time: time) -> np.ndarray:
     """Seconds since the epoch of `clock_time` Chicago time on each session date."""
+    import pandas as pd
+
     offset = pd.Timedelta(hours=clock_time.hour, minutes=clock_time.minute)
     local = (labels + offset).tz_localize(CHICAGO).tz_convert("UTC")
     return _epoch_s(local)
+
+
+def _years_from(day: date, years: int) -> date:
+    """``day`` moved by whole years, 29 February becoming the 28th (pandas' DateOffset rule)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def _as_date(value: date | str) -> date:
+    """A calendar bound as a date: a date, a datetime's date or an ISO date (or date-time)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return datetime.fromisoformat(value).date()
+
+
+def calendar_range(
+    start: date | str | None, end: date | str | None, today: date | None = None
+) -> tuple[date, date]:
+    """The calendar's first and last dates; a missing bound is exchange_calendars' default
+    (today, local time, less 20 years / plus one year)."""
+    today = today or date.today()
+    first = _as_date(start) if start is not None else _years_from(today, -20)
+    last = _as_date(end) if end is not None else _years_from(today, 1)
+    return first, last
+
+
+def compute_session_columns(start: date, end: date) -> dict[str, np.ndarray]:
+    """Every session's edges from exchange_calendars, one array per edge (see
+    ``session_cache.COLUMNS``): the slow part of building a clock, cached on disk."""
+    import exchange_calendars as xcals
+    import pandas as pd
+
+    cme = xcals.get_calendar("CMES", start=start.isoformat(), end=end.isoformat())
+    nyse = xcals.get_calendar("XNYS", start=cme.first_session, end=cme.last_session)
+    schedule = cme.schedule
+    labels = pd.DatetimeIndex(schedule.index)
+    label_days = [label.date() for label in labels]
+    opens = _epoch_s(pd.DatetimeIndex(schedule["open"].array))
+    calendar_closes = _epoch_s(pd.DatetimeIndex(schedule["close"].array))
+    daily_halts = _local_epoch_s(labels, DAILY_HALT_CT)
+
+    half_day_closes = {
+        label.date(): close.timestamp() + HALF_DAY_CLOSE_AFTER_CASH.total_seconds()
+        for label, close in nyse.schedule.loc[nyse.early_closes, "close"].items()
+    }
+    halts = np.array([
+        half_day_closes.get(label, min(calendar_close, daily_halt))
+        for label, calendar_close, daily_halt in zip(
+            label_days, calendar_closes.tolist(), daily_halts.tolist(), strict=True)
+    ], dtype=np.float64)
+    ends = np.maximum(calendar_closes, halts)
+    next_opens = np.append(opens[1:], ends[-1])
+    gaps = next_opens - halts
+    break_ends = np.where((gaps > 0.0) & (gaps <= MAINTENANCE_BREAK_S), next_opens, halts)
+    nyse_sessions = set(nyse.sessions.date)
+    return {
+        "day": np.array([label.toordinal() for label in label_days], dtype=np.int64),
+        "open": opens, "halt": halts, "end": ends, "break_end": break_ends,
+        "pre_open": _local_epoch_s(labels, PRE_OPEN_CT),
+        "rth_open": _local_epoch_s(labels, RTH_OPEN_CT),
+        "midday": _local_epoch_s(labels, MIDDAY_CT),
+        "close_bucket": _local_epoch_s(labels, CLOSE_BUCKET_CT),
+        "rth_end": _local_epoch_s(labels, RTH_CLOSE_CT),
+        "cash": np.array([label in nyse_sessions for label in label_days], dtype=bool),
+    }
 
 
 class CmeSessionClock:
@@ -84,45 +161,19 @@ class CmeSessionClock:
     def __init__(
         self, start: date | str | None = None, end: date | str | None = None
     ) -> None:
-        cme = xcals.get_calendar("CMES", start=start, end=end)
-        nyse = xcals.get_calendar("XNYS", start=cme.first_session, end=cme.last_session)
-        schedule = cme.schedule
-        labels = pd.DatetimeIndex(schedule.index)
-        self._labels: list[date] = [label.date() for label in labels]
-        self._opens = _epoch_s(pd.DatetimeIndex(schedule["open"].array))
-        calendar_closes = _epoch_s(pd.DatetimeIndex(schedule["close"].array))
-        daily_halts = _local_epoch_s(labels, DAILY_HALT_CT)
-
-        nyse_half_days = nyse.early_closes
-        half_day_closes = {
-            label.date(): close.timestamp() + HALF_DAY_CLOSE_AFTER_CASH.total_seconds()
-            for label, close in nyse.schedule.loc[nyse_half_days, "close"].items()
-        }
-        self._halts: list[float] = []
-        for label, calendar_close, daily_halt in zip(
-            self._labels, calendar_closes, daily_halts, strict=True
-        ):
-            if label in half_day_closes:
-                self._halts.append(half_day_closes[label])
-            else:
-                self._halts.append(min(calendar_close, daily_halt))
-        self._ends = [
-            max(close, halt) for close, halt in zip(calendar_closes, self._halts, strict=True)
-        ]
-        next_opens = self._opens[1:] + [self._ends[-1]]
-        self._break_ends = [
-            next_open if 0.0 < next_open - halt <= MAINTENANCE_BREAK_S else halt
-            for halt, next_open in zip(self._halts, next_opens, strict=True)
-        ]
-        edges = [
-            _local_epoch_s(labels, edge)
-            for edge in (PRE_OPEN_CT, RTH_OPEN_CT, MIDDAY_CT, CLOSE_BUCKET_CT)
-        ]
-        self._bucket_edges: list[tuple[float, ...]] = list(zip(*edges, strict=True))
-        self._rth_opens = edges[1]
-        self._rth_ends = _local_epoch_s(labels, RTH_CLOSE_CT)
-        nyse_sessions = set(nyse.sessions.date)
-        self._cash_session = [label in nyse_sessions for label in self._labels]
+        first, last = calendar_range(start, end)
+        columns = session_cache.load_or_compute(first, last, compute_session_columns)
+        self._labels: list[date] = [date.fromordinal(day) for day in columns["day"].tolist()]
+        self._opens: list[float] = columns["open"].tolist()
+        self._halts: list[float] = columns["halt"].tolist()
+        self._ends: list[float] = columns["end"].tolist()
+        self._break_ends: list[float] = columns["break_end"].tolist()
+        self._bucket_edges: list[tuple[float, ...]] = list(zip(
+            *(columns[name].tolist() for name in ("pre_open", "rth_open", "midday",
+                                                   "close_bucket")), strict=True))
+        self._rth_opens: list[float] = columns["rth_open"].tolist()
+        self._rth_ends: list[float] = columns["rth_end"].tolist()
+        self._cash_session: list[bool] = columns["cash"].tolist()
         # the last time located and its answer, as one tuple (one atomic read): the engine asks
         # three to five questions about the same bar time per bar
         self._last_located: tuple[datetime, tuple[float, int]] | None = None
