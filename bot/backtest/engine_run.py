@@ -17,6 +17,7 @@ import numpy as np
 from bot.adapters.journal import MemoryJournal
 from bot.adapters.paper_broker import PaperBroker
 from bot.adapters.release_calendar import release_calendar
+from bot.adapters.session_cache import cached_session_clock
 from bot.backtest.data import BarData
 from bot.backtest.events import (
     entries_blocked_until,
@@ -67,7 +68,7 @@ def data_levels(data: BarData, settings: Settings) -> dict[str, np.ndarray]:
 @lru_cache(maxsize=1)
 def session_clock() -> CmeSessionClock:
     """The CME session clock, built once per process (it precomputes every session)."""
-    return CmeSessionClock()
+    return cached_session_clock()
 
 
 def _may_end_flat(broker: Broker, bar: Bar) -> bool:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bot.core import session_cache
 from shared.domain.models import SessionPhase, TimeBucket
 
 if TYPE_CHECKING:  # pandas and exchange_calendars load only when a calendar is computed
@@ -111,7 +111,8 @@ def calendar_range(
 
 def compute_session_columns(start: date, end: date) -> dict[str, np.ndarray]:
     """Every session's edges from exchange_calendars, one array per edge (see
-    ``session_cache.COLUMNS``): the slow part of building a clock, cached on disk."""
+    ``bot.adapters.session_cache.COLUMNS``): the slow part of building a clock, which that
+    adapter caches on disk."""
     import exchange_calendars as xcals
     import pandas as pd
 
@@ -159,10 +160,13 @@ class CmeSessionClock:
     """
 
     def __init__(
-        self, start: date | str | None = None, end: date | str | None = None
+        self, start: date | str | None = None, end: date | str | None = None,
+        columns: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        first, last = calendar_range(start, end)
-        columns = session_cache.load_or_compute(first, last, compute_session_columns)
+        """``columns``: the edges ``compute_session_columns`` gives for this range (a cached
+        copy, from ``bot.adapters.session_cache``); computed here when None."""
+        if columns is None:
+            columns = compute_session_columns(*calendar_range(start, end))
         self._labels: list[date] = [date.fromordinal(day) for day in columns["day"].tolist()]
         self._opens: list[float] = columns["open"].tolist()
         self._halts: list[float] = columns["halt"].tolist()

@@ -19,6 +19,7 @@ import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.adapters.session_cache import cached_session_clock
 from bot.core.sessions import CmeSessionClock
 from bot.learning.review import review_day
 from bot.maintenance.nightly import safe_maintenance
@@ -76,7 +77,7 @@ def review_once(args: argparse.Namespace, day: date, clock: CmeSessionClock) -> 
 
 def command_review(args: argparse.Namespace) -> int:
     """Review one day, or run the nightly loop."""
-    clock = CmeSessionClock()
+    clock = cached_session_clock()
     if args.nightly:
         return run_nightly(args, clock)
     try:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bot.adapters.journal import SqliteJournal
 from bot.adapters.release_calendar import release_calendar
+from bot.adapters.session_cache import cached_session_clock
 from bot.core.bar_quarantine import BarQuarantine, JumpLimits
 from bot.core.engine import TradingEngine
 from bot.core.protections import effective_risk, status_lines
@@ -160,7 +161,7 @@ class LiveBot:
             self.conn, settings, config_source)
         self.config_watcher = ConfigWatcher(
             settings, self.config_version, os.environ if version_id is not None else {})
-        self.clock = CmeSessionClock()
+        self.clock = cached_session_clock()
         self.broker, self.stream = make_broker(BrokerContext(
             settings, self.conn, journal_store.working_orders(self.conn, self.symbol),
             journal_store.load_position(self.conn, self.symbol), commission_cents(settings),

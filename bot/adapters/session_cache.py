@@ -7,7 +7,9 @@ under ``$TRADER_CACHE_DIR/sessions`` (default ``data/cache/sessions``), keyed by
 fingerprint of those versions and sources, and carrying a SHA-256 digest of its arrays. A
 missing, stale, unreadable or damaged entry is never trusted: the edges are computed afresh and
 the entry rewritten (atomically), so a cache can make a start faster but never its sessions
-different.
+different. It is an adapter (disk I/O), not part of the pure core: the core's clock takes the
+columns it is given, and the processes that build one (live loop, backtests, review) ask
+``cached_session_clock`` for it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from bot.core import sessions
+from bot.core.sessions import CmeSessionClock, calendar_range
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +76,7 @@ def fingerprint() -> str:
     digest = hashlib.sha256(f"format {FORMAT_VERSION}".encode())
     for package in _DEPENDENCIES:
         digest.update(_installed_version(package).encode())
-    for path in (Path(__file__), Path(__file__).with_name("sessions.py")):
+    for path in (Path(__file__), Path(sessions.__file__)):
         digest.update(path.read_bytes())
     for folder in zoneinfo.TZPATH:  # the system's time-zone file, which zoneinfo prefers
         chicago = Path(folder) / "America" / "Chicago"
@@ -182,3 +187,13 @@ def load_or_compute(
     except (OSError, ValueError) as error:
         logger.warning("could not write the session cache entry %s: %s", path, error)
     return columns
+
+
+def cached_session_clock(
+    start: date | str | None = None, end: date | str | None = None
+) -> CmeSessionClock:
+    """A ``CmeSessionClock`` over ``start``..``end`` (the calendar's defaults when None) whose
+    edges come from the cache when it holds a sound entry, else computed and stored."""
+    first, last = calendar_range(start, end)
+    columns = load_or_compute(first, last, sessions.compute_session_columns)
+    return CmeSessionClock(first, last, columns=columns)

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.core import session_cache, sessions
+from bot.adapters import session_cache
+from bot.adapters.session_cache import cached_session_clock
+from bot.core import sessions
 from bot.core.sessions import CmeSessionClock, calendar_range, compute_session_columns
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -54,10 +56,10 @@ def answers(clock: CmeSessionClock, ts: datetime) -> tuple[object, ...]:
 def test_a_cached_clock_answers_every_minute_as_the_computed_one(
     cache_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fresh = CmeSessionClock(*LONG)  # a miss: computed, then stored
+    fresh = cached_session_clock(*LONG)  # a miss: computed, then stored
     assert session_cache.entry_path(*LONG).exists()
     monkeypatch.setattr(sessions, "compute_session_columns", no_compute)
-    cached = CmeSessionClock(*LONG)
+    cached = cached_session_clock(*LONG)
     for field in FIELDS:
         assert getattr(cached, field) == getattr(fresh, field), field
     assert len(cached._labels) > 3000
@@ -171,8 +173,8 @@ def test_the_default_range_is_exchange_calendars_default() -> None:
 
 PROBE = """
 import sys
-from bot.core.sessions import CmeSessionClock
-CmeSessionClock("2024-01-02", "2026-12-31")
+from bot.adapters.session_cache import cached_session_clock
+cached_session_clock("2024-01-02", "2026-12-31")
 print("exchange_calendars" in sys.modules)
 """
 
