@@ -11,18 +11,20 @@ reversal is the market exit, then the new bracket's market entry, both at the ne
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from bot.adapters.paper_broker import PaperBroker
-from bot.backtest.bracket_fills import BracketFills
+from bot.backtest.bracket_fills import bracket_exits, entry_prices
 from bot.backtest.data import BarData
 from bot.backtest.run_outcome import BacktestJournal, Progress, ProgressTicker, RunOutcome
 from bot.core.bracket_ids import bracket_id_for
 from bot.core.strategies import rsi_macd_bracket, sma_cross
+from shared.domain.errors import BrokerError
 from shared.domain.instruments import Instrument
-from shared.domain.models import ExitReason, OrderPlan, OrderType, Side, TradeRecord
+from shared.domain.models import ExitReason, OrderPlan, OrderType, Position, Side, TradeRecord
 
 FAR_POINTS = 1_000_000.0  # sma_cross protective orders: never reached
 
@@ -93,68 +95,99 @@ def run_sma_cross(
     return runner.outcome()
 
 
-def first_touch(data: BarData, start: int, side: Side, stop: float, target: float) -> int | None:
-    """First bar at or after ``start`` whose range reaches the stop or the target."""
-    block = 64
-    while start < len(data):
-        end = min(len(data), start + block)
-        low, high = data.low[start:end], data.high[start:end]
-        if side is Side.LONG:
-            hits = np.flatnonzero((low <= stop) | (high >= target))
-        else:
-            hits = np.flatnonzero((high >= stop) | (low <= target))
-        if len(hits):
-            return start + int(hits[0])
-        start, block = end, min(block * 4, 1 << 16)
-    return None
-
-
 def run_rsi_macd_bracket(
     data: BarData, params: rsi_macd_bracket.RsiMacdBracketParams, instrument: Instrument,
     commission_cents: int, slippage_ticks: int, contracts: int, progress: Progress | None = None,
 ) -> RunOutcome:
     """One bracket at a time: enter on a signal while flat, exit by its stop or target.
 
-    The fills are the paper broker's (DESIGN §4a, ``bracket_fills``) computed from the bar
-    columns: a run of 28,000 round trips skips the broker's order objects (1.5 s of a 1M-bar
-    run); the tests compare it with the broker and a hand-written loop, trade for trade.
+    Every signal's bracket is followed over the columns at once (``bracket_fills``: the paper
+    broker's fills); then the run walks from bracket to bracket, each signal taken only when
+    flat: the first signal at or after the bar the previous bracket closed on.
     """
-    fills = BracketFills(data, instrument, commission_cents, slippage_ticks, contracts)
     ticker = ProgressTicker(progress, data.first, len(data))
     tick = instrument.tick_size
     direction, stop_ticks = rsi_macd_bracket.signals(
         data.high, data.low, data.close, params, tick
     )
     signal_bars = np.flatnonzero(direction)
+    signal_bars = signal_bars[(signal_bars >= data.first) & (signal_bars + 1 < len(data))]
+    signs = direction[signal_bars].astype(np.int64)
+    stop_points = stop_ticks[signal_bars] * tick
+    target_points = np.array([instrument.round_to_tick(params.target_ratio * points)
+                              for points in stop_points.tolist()], dtype=np.float64)
+    reference = data.close[signal_bars]
+    stops = reference - signs * stop_points
+    targets = reference + signs * target_points
+    slippage_points = slippage_ticks * tick
+    exits = bracket_exits(data, signal_bars + 1, signs, stops, targets, slippage_points)
+    taken = _one_at_a_time(signal_bars.tolist(), exits.bar.tolist())
+    bad = (reference[taken] - stops[taken]) * signs[taken] <= 0
+    bad |= (targets[taken] - reference[taken]) * signs[taken] <= 0
+    if (contracts < 1 and taken) or bad.any():
+        raise BrokerError(201, "bracket levels are on the wrong side (or no contracts): "
+                          f"{contracts} contract(s), target_ratio {params.target_ratio}")
+    entries = entry_prices(data, signal_bars[taken] + 1, signs[taken], slippage_points)
+    brackets = _Brackets(data, instrument, commission_cents * contracts, contracts)
     trades: list[TradeRecord] = []
-    decide_from, evaluated, bar_length = data.first, 0, timedelta(seconds=data.bar_seconds)
-    while True:
-        found = int(np.searchsorted(signal_bars, decide_from))
-        if found >= len(signal_bars) or signal_bars[found] + 1 >= len(data):
-            break
-        index = int(signal_bars[found])
-        stop_points = int(stop_ticks[index]) * tick
-        target_points = instrument.round_to_tick(params.target_ratio * stop_points)
-        side = Side.LONG if direction[index] > 0 else Side.SHORT
-        reference = float(data.close[index])
-        bracket = fills.enter(
-            bracket_id_for(instrument.symbol, data.ts(index) + bar_length), side, index + 1,
-            reference - side.sign * stop_points, reference + side.sign * target_points)
-        bar = index + 1
+    position, evaluated = None, 0
+    for signal, sign, entry, stop, target, exit_bar, price, stopped in zip(
+        signal_bars[taken].tolist(), signs[taken].tolist(), entries.tolist(),
+        stops[taken].tolist(), targets[taken].tolist(), exits.bar[taken].tolist(),
+        exits.price[taken].tolist(), exits.stopped[taken].tolist(), strict=True,
+    ):
+        side = Side.LONG if sign > 0 else Side.SHORT
         evaluated += 1
-        ticker.at(bar)
-        trade = fills.exit_on(bracket, bar)
-        while trade is None:
-            touch = first_touch(data, bar + 1, side, bracket.stop_price, bracket.target_price)
-            if touch is None:
-                ticker.finish()
-                return RunOutcome(tuple(trades), fills.position(bracket),
-                                  len(data) - data.first, evaluated)
-            bar = touch
-            evaluated += 1
-            ticker.at(bar)
-            trade = fills.exit_on(bracket, bar)
-        trades.append(trade)
-        decide_from = bar
+        ticker.at(signal + 1)
+        if exit_bar >= len(data):
+            position = brackets.position(signal, side, entry, stop, target)
+            break
+        evaluated += exit_bar > signal + 1
+        ticker.at(exit_bar)
+        trades.append(brackets.trade(signal, side, entry, exit_bar, price,
+                                     ExitReason.STOP if stopped else ExitReason.TARGET))
     ticker.finish()
-    return RunOutcome(tuple(trades), None, len(data) - data.first, evaluated)
+    return RunOutcome(tuple(trades), position, len(data) - data.first, evaluated)
+
+
+def _one_at_a_time(signal_bars: list[int], exit_bars: list[int]) -> list[int]:
+    """Positions (in ``signal_bars``) of the signals taken while flat, in order."""
+    taken, found = [], 0
+    while found < len(signal_bars):
+        taken.append(found)
+        found = bisect_left(signal_bars, exit_bars[found], found + 1)
+    return taken
+
+
+class _Brackets:
+    """Trades and the open position of rsi_macd_bracket's brackets, as the broker records them."""
+
+    def __init__(self, data: BarData, instrument: Instrument, side_commission_cents: int,
+                 contracts: int) -> None:
+        self.data, self.instrument, self.contracts = data, instrument, contracts
+        self.commission_cents = side_commission_cents  # one side's fill, every contract
+        self.bar_length = timedelta(seconds=data.bar_seconds)
+
+    def bracket_id(self, signal: int) -> str:
+        return bracket_id_for(self.instrument.symbol, self.data.ts(signal) + self.bar_length)
+
+    def trade(self, signal: int, side: Side, entry: float, exit_bar: int, price: float,
+              reason: ExitReason) -> TradeRecord:
+        gross = self.instrument.pnl_cents(side, entry, price, self.contracts)
+        commission = self.commission_cents + self.commission_cents
+        return TradeRecord(
+            bracket_id=self.bracket_id(signal), symbol=self.instrument.symbol, side=side,
+            contracts=self.contracts, entry_ts=self.data.ts(signal + 1), entry_price=entry,
+            exit_ts=self.data.ts(exit_bar), exit_price=price, exit_reason=reason,
+            pnl_gross_cents=gross, commission_cents=commission,
+            pnl_net_cents=gross - commission,
+        )
+
+    def position(self, signal: int, side: Side, entry: float, stop: float,
+                 target: float) -> Position:
+        return Position(
+            symbol=self.instrument.symbol, side=side, contracts=self.contracts,
+            entry_price=entry, entry_ts=self.data.ts(signal + 1),
+            bracket_id=self.bracket_id(signal), stop_price=stop, target_price=target,
+            entry_commission_cents=self.commission_cents,
+        )

@@ -1,4 +1,4 @@
-"""``BracketFills`` equals the paper broker, fill for fill, on every way a bracket can close."""
+"""``bracket_exits`` equals the paper broker, fill for fill, on every way a bracket can close."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from bot.adapters.paper_broker import PaperBroker
-from bot.backtest.bracket_fills import BracketFills
-from shared.domain.errors import BrokerError
+from bot.backtest import bracket_fills
+from bot.backtest.bracket_fills import bracket_exits, entry_prices
 from shared.domain.instruments import get_instrument
-from shared.domain.models import OrderPlan, OrderType, Side
+from shared.domain.models import ExitReason, OrderPlan, OrderType, Side
 from tests.bot.backtest.conftest import bar_data, minute_bars
 
 pytestmark = pytest.mark.unit
 
 MES = get_instrument("MES")
-HOLD_BARS = 40
 
 
 def gapped_minute_bars(count: int, seed: int) -> list:
@@ -40,7 +40,7 @@ def broker_round_trip(bars, signal, side, stop, target, commission, slippage, co
     plan = OrderPlan(MES.symbol, side, contracts, OrderType.MARKET, reference, stop, target,
                      abs(reference - stop), abs(target - reference), "test")
     broker.place_bracket(plan, f"b{signal}", bars[signal].ts + timedelta(minutes=1))
-    for bar in bars[signal + 1 : signal + 1 + HOLD_BARS]:
+    for bar in bars[signal + 1 :]:
         broker.on_bar(bar)
         trades = broker.drain_updates().trades
         if trades:
@@ -48,46 +48,44 @@ def broker_round_trip(bars, signal, side, stop, target, commission, slippage, co
     return broker.position(), None
 
 
-def fills_round_trip(fills, data, signal, side, stop, target):
-    bracket = fills.enter(f"b{signal}", side, signal + 1, stop, target)
-    for bar in range(signal + 1, min(signal + 1 + HOLD_BARS, len(data))):
-        trade = fills.exit_on(bracket, bar)
-        if trade is not None:
-            return trade, bar
-    return fills.position(bracket), None
-
-
-@pytest.mark.parametrize(("commission", "slippage", "contracts"), [(0, 0, 1), (62, 2, 3)])
-def test_every_close_equals_the_paper_broker(commission, slippage, contracts):
+@pytest.mark.parametrize(("commission", "slippage", "contracts", "cells"),
+                         [(0, 0, 1, None), (62, 2, 3, None), (0, 1, 1, 48)])
+def test_every_close_equals_the_paper_broker(commission, slippage, contracts, cells, monkeypatch):
+    if cells is not None:  # blocks of a few brackets at a time, as a long run's are
+        monkeypatch.setattr(bracket_fills, "_CELLS", cells)
     bars = gapped_minute_bars(3000, seed=5)
     data = bar_data(bars)
-    fills = BracketFills(data, MES, commission, slippage, contracts)
     pick = random.Random(3)
-    kinds = set()
-    for signal in range(0, len(bars) - 2, 7):
+    signals, sides, stops, targets = [], [], [], []
+    for signal in range(0, len(bars) - 1, 7):
         side = pick.choice((Side.LONG, Side.SHORT))
-        stop_ticks, target_ticks = pick.randint(1, 12), pick.randint(1, 24)
         reference = bars[signal].close
-        stop = reference - side.sign * stop_ticks * MES.tick_size
-        target = reference + side.sign * target_ticks * MES.tick_size
-        expected, at = broker_round_trip(bars, signal, side, stop, target, commission,
-                                         slippage, contracts)
-        found, found_at = fills_round_trip(fills, data, signal, side, stop, target)
-        assert found == expected
-        assert found_at == (None if at is None else bars.index(at))
-        if at is not None:
-            level = stop if expected.exit_reason.value == "stop" else target
-            gap = expected.exit_price != level - (side.sign * slippage * MES.tick_size
-                                                  if level == stop else 0.0)
-            kinds.add((expected.exit_reason.value, "at the open" if gap else "at the level"))
-    assert kinds == {("stop", "at the open"), ("stop", "at the level"),
-                     ("target", "at the open"), ("target", "at the level")}
-
-
-def test_a_plan_the_broker_rejects_is_rejected():
-    data = bar_data(minute_bars(10))
-    close = float(data.close[3])
-    with pytest.raises(BrokerError):
-        BracketFills(data, MES, 0, 0, 1).enter("b", Side.LONG, 4, close + 1.0, close + 2.0)
-    with pytest.raises(BrokerError):
-        BracketFills(data, MES, 0, 0, 0).enter("b", Side.LONG, 4, close - 1.0, close + 2.0)
+        signals.append(signal)
+        sides.append(side)
+        stops.append(reference - side.sign * pick.randint(1, 12) * MES.tick_size)
+        targets.append(reference + side.sign * pick.randint(1, 60) * MES.tick_size)
+    signs = np.array([side.sign for side in sides])
+    slippage_points = slippage * MES.tick_size
+    exits = bracket_exits(data, np.array(signals) + 1, signs, np.array(stops),
+                          np.array(targets), slippage_points)
+    entries = entry_prices(data, np.array(signals) + 1, signs, slippage_points)
+    kinds = set()
+    for k, signal in enumerate(signals):
+        expected, at = broker_round_trip(bars, signal, sides[k], stops[k], targets[k],
+                                         commission, slippage, contracts)
+        if at is None:
+            assert expected.entry_price == entries[k]
+            assert exits.bar[k] == len(bars) and exits.price[k] == entries[k]
+            kinds.add("still open")
+            continue
+        assert expected.entry_price == entries[k]
+        assert (exits.bar[k], exits.price[k]) == (bars.index(at), expected.exit_price)
+        assert exits.stopped[k] == (expected.exit_reason is ExitReason.STOP)
+        level = stops[k] if exits.stopped[k] else targets[k]
+        slipped = level - sides[k].sign * slippage_points if exits.stopped[k] else level
+        kinds.add(("stop" if exits.stopped[k] else "target",
+                   "at the level" if expected.exit_price == slipped else "at the open",
+                   "entry bar" if at is bars[signal + 1] else "later"))
+    assert kinds == {(reason, where, when) for reason in ("stop", "target")
+                     for where in ("at the open", "at the level")
+                     for when in ("entry bar", "later")} | {"still open"}
