@@ -128,16 +128,21 @@ class FeatureTable:
 
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
-    bars' columns and the session levels' are held as given (``held``, not copied), and
-    ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window`` are derived when asked, so a million
-    bars take 18 stored indicator columns (144 MB) beside the 8 level columns (64 MB, which
-    were copied into the table before, 64 MB more at the run's peak).
+    bars' columns and the session levels' are held as given (``held``, not copied); the
+    columns that are a float operation or two on others (``rsi_prev``, ``macd_hist_prev``,
+    ``bars_in_window``, ``macd_signal``, the Bollinger bands and %B, rate of change, momentum,
+    body/ATR: ``_DERIVED``) are computed when asked, by the same operations as when they were
+    stored, so they come out bit for bit the same. A million bars take 12 stored indicator
+    columns (96 MB; 18 before, 144 MB) beside the 8 level columns (64 MB).
     """
 
-    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
+    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int,
+                 rate_of_change_period: int):
         self._bars, self._stored, self._window_bars = held, stored, window_bars
         self._count = len(stored)
         self._bar_columns = [held[name] for name in _BAR_NAMES]
+        self._close = held["close"]
+        self.rate_of_change_period = rate_of_change_period
 
     def __len__(self) -> int:
         return self._count
@@ -156,6 +161,12 @@ class FeatureTable:
             return _shift(self.column(_SHIFTED[name]), 1)
         if name == "bars_in_window":
             return np.minimum(np.arange(1, self._count + 1), self._window_bars).astype(float)
+        if name in _DERIVED:
+            return _derived_column(self, name)
+        return self._stored[:, _STORED_INDEX[name]]
+
+    def stored(self, name: str) -> np.ndarray:
+        """A stored column by name (``_STORED_NAMES``), as computed."""
         return self._stored[:, _STORED_INDEX[name]]
 
     def row(self, index: int) -> list[float]:
@@ -163,14 +174,21 @@ class FeatureTable:
         stored = self._stored[index].tolist()
         values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
+        derived = _derived_row(self, index, stored, values[3], values[0])
         for kind, key in _ROW_PLAN:
             if kind == _STORED:
                 values.append(stored[key])  # type: ignore[index]
             elif kind == _HELD:
                 values.append(float(self._bars[key].item(index)))  # type: ignore[index]
-            else:
+            elif kind == _BEFORE:
                 values.append(stored_before(self._stored, index, key))  # type: ignore[arg-type]
+            else:
+                values.append(derived[key])  # type: ignore[index]
         return values
+
+    def close_before(self, index: int, back: int) -> float:
+        """The close ``back`` bars before bar ``index`` (NaN before the first bar)."""
+        return float(self._close.item(index - back)) if index >= back else NAN
 
 
 def stored_before(stored: np.ndarray, index: int, position: int) -> float:
@@ -178,18 +196,72 @@ def stored_before(stored: np.ndarray, index: int, position: int) -> float:
     return float(stored[index - 1, position]) if index > 0 else NAN
 
 
+def _divide(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` as numpy divides (inf or NaN for a zero denominator)."""
+    if denominator != 0.0:
+        return numerator / denominator
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(numerator) / np.float64(denominator))
+
+
+def _derived_row(table: FeatureTable, index: int, stored: list[float], close: float,
+                 open_: float) -> tuple[float, ...]:
+    """Bar ``index``'s derived columns (``_DERIVED`` order) from its stored values: scalar
+    float operations, the same as ``_derived_column``'s elementwise ones."""
+    macd, macd_hist = stored[_STORED_INDEX["macd"]], stored[_STORED_INDEX["macd_hist"]]
+    middle = stored[_STORED_INDEX["bollinger_middle"]]
+    spread = stored[_STORED_INDEX["bollinger_spread"]]
+    upper, lower = middle + spread, middle - spread
+    width = upper - lower
+    percent = 0.5 if width == 0.0 else _divide(close - lower, width)
+    reference = table.close_before(index, table.rate_of_change_period)
+    atr = stored[_STORED_INDEX["atr_points"]]
+    body = _divide(close - open_, atr) if atr != 0.0 else 0.0
+    return (macd - macd_hist, upper, lower, percent,
+            (_divide(close, reference) - 1.0) * 100.0, close - reference, body)
+
+
+def _derived_column(table: FeatureTable, name: str) -> np.ndarray:
+    """A derived column over every bar (``_derived_row``'s operations, elementwise)."""
+    close = table.column("close")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "macd_signal":
+            return table.stored("macd") - table.stored("macd_hist")
+        if name in ("rate_of_change_pct", "momentum_points"):
+            reference = _shift(close, table.rate_of_change_period)
+            if name == "momentum_points":
+                return close - reference
+            return (close / reference - 1.0) * 100.0
+        if name == "body_over_atr":
+            atr = table.stored("atr_points")
+            return np.where(atr != 0.0, (close - table.column("open")) / atr, 0.0)
+        middle, spread = table.stored("bollinger_middle"), table.stored("bollinger_spread")
+        if name == "bollinger_upper":
+            return middle + spread
+        lower = middle - spread
+        if name == "bollinger_lower":
+            return lower
+        width = (middle + spread) - lower
+        percent = (close - lower) / width
+        percent[width == 0.0] = 0.5
+        return percent
+
+
 _BAR_NAMES = ("open", "high", "low", "close", "volume")
 _SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
+_DERIVED = ("macd_signal", "bollinger_upper", "bollinger_lower", "bollinger_percent",
+            "rate_of_change_pct", "momentum_points", "body_over_atr")
 _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
-STORED_COLUMNS = tuple(name for name in _AFTER_BARS
-                       if name not in _SHIFTED and name not in LEVEL_NAMES)
+STORED_COLUMNS = (*(name for name in _AFTER_BARS if name not in _SHIFTED
+                    and name not in LEVEL_NAMES and name not in _DERIVED), "bollinger_spread")
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
-_STORED, _HELD, _BEFORE = 0, 1, 2
+_STORED, _HELD, _BEFORE, _DERIVE = 0, 1, 2, 3
 # Per column after the bars' own: where row() reads it (a stored position, a held column by
-# name, or the stored position of the column it is one bar earlier's).
+# name, the stored position of the column it is one bar earlier's, or its derived position).
 _ROW_PLAN: tuple[tuple[int, int | str], ...] = tuple(
     (_HELD, name) if name in LEVEL_NAMES
     else (_BEFORE, _STORED_INDEX[_SHIFTED[name]]) if name in _SHIFTED
+    else (_DERIVE, _DERIVED.index(name)) if name in _DERIVED
     else (_STORED, _STORED_INDEX[name])
     for name in _AFTER_BARS
 )
@@ -221,7 +293,6 @@ def feature_matrix(
                 window_sign=cfg.macd_signal)
     macd_line, macd_hist = macd.macd().to_numpy(), macd.macd_diff().to_numpy()
     put("macd", macd_line)
-    put("macd_signal", macd_line - macd_hist)
     put("macd_hist", macd_hist)
     del macd, macd_line, macd_hist
     put("rsi", _wilder_rsi(close, cfg.rsi_period))
@@ -229,38 +300,23 @@ def feature_matrix(
     put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
     _bollinger(close, cfg, put)
     atr, atr_baseline = _atr_columns(high, low, close, cfg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        put("body_over_atr", np.where(atr != 0.0, (close - open_) / atr, 0.0))
     put("atr_points", atr)
     put("atr_baseline_points", atr_baseline)
     del atr, atr_baseline
     put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
     put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
-    reference = _shift(close, cfg.rate_of_change_period)
-    put("rate_of_change_pct", (close / reference - 1.0) * 100.0)
-    put("momentum_points", close - reference)
-    del reference
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
-    return FeatureTable(held, stored, cfg.window_bars)
+    return FeatureTable(held, stored, cfg.window_bars, cfg.rate_of_change_period)
 
 
 def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
                ) -> None:
-    """Bollinger bands and %B, with as few full-length scratch arrays as the formulas allow."""
-    middle = _rolling(close, cfg.bollinger_period, "mean")
+    """The Bollinger middle band and its spread (std x bollinger_std); the bands and %B are
+    derived from them (``_derived_column``)."""
+    put("bollinger_middle", _rolling(close, cfg.bollinger_period, "mean"))
     spread = _rolling(close, cfg.bollinger_period, "std")
     np.multiply(cfg.bollinger_std, spread, out=spread)
-    upper = middle + spread
-    lower = np.subtract(middle, spread, out=spread)
-    put("bollinger_upper", upper)
-    put("bollinger_middle", middle)
-    put("bollinger_lower", lower)
-    width = np.subtract(upper, lower, out=upper)
-    percent = np.subtract(close, lower, out=middle)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(percent, width, out=percent)
-    percent[width == 0.0] = 0.5
-    put("bollinger_percent", percent)
+    put("bollinger_spread", spread)
 
 
 def column(name: str) -> int:

@@ -109,3 +109,26 @@ def test_feature_matrix_of_a_short_series_is_all_warm_up():
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
     assert np.isnan(matrix[:, FEATURE_COLUMNS.index("rsi")]).all()
     assert matrix[:, FEATURE_COLUMNS.index("close")].tolist() == [b.close for b in bars]
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_every_column_equals_the_rows_bit_for_bit_derived_ones_included():
+    # Derived columns (the bands, %B, rate of change, momentum, body/ATR, MACD signal) are
+    # computed elementwise for a column and per bar for a row: both must give the same floats,
+    # on a moving market and on a flat stretch (zero band width and zero ATR).
+    bars = minute_bars(700)
+    flat = [bar.__class__(bar.ts, 5000.0, 5000.0, 5000.0, 5000.0, 0.0) for bar in bars[:260]]
+    for series in (bars, flat):
+        data = bar_data(series)
+        matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
+        columns = [matrix[:, position] for position in range(len(FEATURE_COLUMNS))]
+        for index in range(len(series)):
+            row = matrix.row(index)
+            for position, name in enumerate(FEATURE_COLUMNS):
+                assert _same(row[position], float(columns[position][index])), (index, name)
+    percent = FEATURE_COLUMNS.index("bollinger_percent")
+    body = FEATURE_COLUMNS.index("body_over_atr")
+    assert matrix.row(250)[percent] == 0.5 and matrix.row(250)[body] == 0.0
