@@ -5,8 +5,8 @@ decided on bar t fills at bar t+1's open plus slippage; from that same bar the s
 work; a bar that opens beyond a level fills at that open (a stop with slippage, a target
 without), else the stop wins when its level is touched, then the target. On bars whose open
 lies within their range (every loaded bar's does) these are the broker's fills, by the same
-float operations, so prices equal the broker's bit for bit (``tests/bot/backtest/test_bracket_fills``
-runs both). Every bracket is followed at once, over whole columns: a reference backtest of
+float operations, so prices equal the broker's bit for bit (``test_bracket_fills`` runs both).
+Every bracket is followed at once, over whole columns: a reference backtest of
 28,000 round trips spent 1.5 s in the broker's order objects and 0.7 s in a search per trade.
 """
 

@@ -11,6 +11,7 @@ functions, on the bars where the engine may decide an entry.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 
@@ -92,16 +93,22 @@ def _shift(values: np.ndarray, back: int) -> np.ndarray:
 
 
 def _atr_columns(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    count = len(close)
-    atr = np.full(count, NAN)
-    baseline = np.full(count, NAN)
-    series = wilder_atr(high.copy(), low.copy(), close.copy(), cfg.atr_period)
-    if len(series):
-        atr[cfg.atr_period - 1 :] = series
-        baseline[cfg.atr_period - 1 :] = _rolling(series, cfg.atr_baseline_bars, "mean")
-    return atr, baseline
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig,
+    put: Callable[[str, np.ndarray | float], None],
+) -> None:
+    """ATR (``wilder_atr``, which reads its inputs without writing them: no copies) and its
+    baseline, each written into the table as soon as computed."""
+    period = cfg.atr_period
+    series = wilder_atr(high, low, close, period)
+    if not len(series):
+        put("atr_points", NAN)
+        put("atr_baseline_points", NAN)
+        return
+    column = np.full(len(close), NAN)
+    column[period - 1 :] = series
+    put("atr_points", column)
+    column[period - 1 :] = _rolling(series, cfg.atr_baseline_bars, "mean")
+    put("atr_baseline_points", column)
 
 
 def _volume_zscore(volume: np.ndarray, period: int) -> np.ndarray:
@@ -136,12 +143,14 @@ class FeatureTable:
     columns (96 MB; 18 before, 144 MB) beside the 8 level columns (64 MB).
     """
 
-    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int,
-                 rate_of_change_period: int):
+    def __init__(self, held: dict[str, np.ndarray | RunColumn], stored: np.ndarray,
+                 window_bars: int,
+                 rate_of_change_period: int, first_bar: int = 0):
         self._bars, self._stored, self._window_bars = held, stored, window_bars
         self._count = len(stored)
-        self._bar_columns = [held[name] for name in _BAR_NAMES]
-        self._close = held["close"]
+        self._first_bar = first_bar  # the history's index of this table's row 0 (a block's)
+        self._bar_columns: list[np.ndarray] = [held[name] for name in _BAR_NAMES]  # type: ignore[misc]
+        self._close = self._bar_columns[3]
         self.rate_of_change_period = rate_of_change_period
 
     def __len__(self) -> int:
@@ -156,14 +165,31 @@ class FeatureTable:
     def column(self, name: str) -> np.ndarray:
         """One feature over every bar."""
         if name in self._bars:
-            return self._bars[name]
+            values = self._bars[name]
+            return values[:] if isinstance(values, RunColumn) else values
         if name in _SHIFTED:
             return _shift(self.column(_SHIFTED[name]), 1)
         if name == "bars_in_window":
-            return np.minimum(np.arange(1, self._count + 1), self._window_bars).astype(float)
+            first = self._first_bar + 1
+            return np.minimum(np.arange(first, first + self._count),
+                              self._window_bars).astype(float)
         if name in _DERIVED:
             return _derived_column(self, name)
         return self._stored[:, _STORED_INDEX[name]]
+
+    def block(self, start: int, stop: int) -> FeatureTable:
+        """Rows ``start``..``stop``-1 as a table of views, with the rows before them that the
+        shifted and derived columns look back on (``lookback`` of them)."""
+        begin = max(0, start - self.lookback)
+        return FeatureTable({name: values[begin:stop] for name, values in self._bars.items()},
+                            self._stored[begin:stop], self._window_bars,
+                            self.rate_of_change_period, self._first_bar + begin)
+
+    @property
+    def lookback(self) -> int:
+        """How many earlier rows a shifted or derived column reads (one, or the rate of
+        change's period)."""
+        return max(1, self.rate_of_change_period)
 
     def stored(self, name: str) -> np.ndarray:
         """A stored column by name (``_STORED_NAMES``), as computed."""
@@ -189,6 +215,50 @@ class FeatureTable:
     def close_before(self, index: int, back: int) -> float:
         """The close ``back`` bars before bar ``index`` (NaN before the first bar)."""
         return float(self._close.item(index - back)) if index >= back else NAN
+
+
+class RunColumn:
+    """A column held as runs of one value (the prior day's levels, the opening range: a few
+    runs a day), read like the array it replaces: ``item(i)`` and slices, bit for bit.
+
+    ``of`` keeps an array as it is unless it has fewer than one run per ``MIN_RUN_BARS`` bars;
+    five of the eight level columns become ~50 kB each instead of 8 MB per million bars.
+    """
+
+    MIN_RUN_BARS = 64
+
+    def __init__(self, starts: np.ndarray, values: np.ndarray, count: int) -> None:
+        self._starts, self._values, self._count = starts, values, count
+        self._start_list, self._value_list = starts.tolist(), values.tolist()
+
+    @classmethod
+    def of(cls, column: np.ndarray) -> np.ndarray | RunColumn:
+        """``column`` as runs, or as it is when it changes too often to gain from them."""
+        if len(column) < 2:
+            return column
+        bits = column.view(np.int64)  # NaN = NaN and 0.0 != -0.0: runs of identical bits
+        starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
+        if len(starts) * cls.MIN_RUN_BARS > len(column):
+            return column
+        return cls(starts, column[starts].copy(), len(column))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def item(self, index: int) -> float:
+        """The value at ``index`` (a Python float)."""
+        return self._value_list[bisect_right(self._start_list, index) - 1]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        """Rows ``rows`` (a slice with step 1) as an array."""
+        begin, stop, step = rows.indices(self._count)
+        if step != 1:
+            raise ValueError("a RunColumn is sliced with step 1 only")
+        stop = max(begin, stop)
+        first = int(np.searchsorted(self._starts, begin, side="right")) - 1
+        last = int(np.searchsorted(self._starts, stop, side="left"))
+        edges = np.clip(np.append(self._starts[first:last], stop), begin, stop)
+        return np.repeat(self._values[first:last], np.diff(edges))
 
 
 def stored_before(stored: np.ndarray, index: int, position: int) -> float:
@@ -278,13 +348,15 @@ def feature_matrix(
     count = len(close)
     stored = np.empty((count, len(STORED_COLUMNS)), order="F")
 
-    def put(name: str, values: np.ndarray | float) -> None:
+    def put(name: str, values: np.ndarray | float) -> None:  # a copy into the column
         stored[:, _STORED_INDEX[name]] = values
 
-    held = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    held: dict[str, np.ndarray | RunColumn] = {"open": open_, "high": high, "low": low,
+                                               "close": close, "volume": volume}
     missing = np.broadcast_to(np.float64(NAN), (count,))  # read-only, no memory per bar
     for name in LEVEL_NAMES:
-        held[name] = np.asarray(levels[name], dtype=np.float64) if levels is not None else missing
+        held[name] = (RunColumn.of(np.asarray(levels[name], dtype=np.float64))
+                      if levels is not None else missing)
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).
@@ -299,10 +371,7 @@ def feature_matrix(
     put("volume_zscore", _volume_zscore(volume, cfg.volume_z_period))
     put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
     _bollinger(close, cfg, put)
-    atr, atr_baseline = _atr_columns(high, low, close, cfg)
-    put("atr_points", atr)
-    put("atr_baseline_points", atr_baseline)
-    del atr, atr_baseline
+    _atr_columns(high, low, close, cfg, put)
     put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
     put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
@@ -324,26 +393,43 @@ def column(name: str) -> int:
     return FEATURE_COLUMNS.index(name)
 
 
-def feature_columns(matrix: FeatureTable) -> FeatureColumns:
-    """The table's columns by feature name, as ``may_fire`` reads them.
+def feature_columns(
+    matrix: FeatureTable, start: int = 0, stop: int | None = None
+) -> FeatureColumns:
+    """The table's columns by feature name (rows ``start``..``stop``-1), as ``may_fire`` reads
+    them.
 
-    Stored columns are views; a derived one (``rsi_prev``, ``macd_hist_prev``,
-    ``bars_in_window``) is computed when read and not kept, so the conditions' peak memory
-    stays near the table's own.
+    Stored columns are views; a derived one (``rsi_prev``, the bands, ...) is computed when
+    read and not kept. Conditions read a block of rows at a time (``candidate_blocks``) keep
+    their scratch arrays to that block's size, not the history's.
     """
-    return _TableColumns(matrix)
+    stop = len(matrix) if stop is None else stop
+    if start == 0 and stop == len(matrix):
+        return _TableColumns(matrix, 0)
+    block = matrix.block(start, stop)
+    return _TableColumns(block, len(block) - (stop - start))
+
+
+BLOCK_ROWS = 1 << 16
+
+
+def candidate_blocks(count: int, rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive blocks of at most ``rows`` rows covering ``count``."""
+    for start in range(0, count, rows):
+        yield start, min(count, start + rows)
 
 
 class _TableColumns(Mapping[str, np.ndarray]):
-    """A read-only name -> column mapping over a ``FeatureTable``."""
+    """A read-only name -> column mapping over a ``FeatureTable`` (from its row ``skip``)."""
 
-    def __init__(self, table: FeatureTable) -> None:
-        self._table = table
+    def __init__(self, table: FeatureTable, skip: int) -> None:
+        self._table, self._skip = table, skip
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in _COLUMN_NAMES:
             raise KeyError(name)
-        return self._table.column(name)
+        values = self._table.column(name)
+        return values[self._skip :] if self._skip else values
 
     def __iter__(self) -> Iterator[str]:
         return iter(FEATURE_COLUMNS)
@@ -386,7 +472,9 @@ def window_seeded_values(
 def true_ranges(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """Each bar's true range (the first bar's: its high - low), as ``wilder_atr`` takes it."""
     true_range = high - low
-    for previous in (high[1:] - close[:-1], low[1:] - close[:-1]):
+    previous = np.empty(max(len(close) - 1, 0))  # one scratch array, reused
+    for extreme in (high, low):
+        np.subtract(extreme[1:], close[:-1], out=previous)
         np.abs(previous, out=previous)
         np.maximum(true_range[1:], previous, out=true_range[1:])
     return true_range
@@ -458,7 +546,7 @@ class ExactWindows:
 
     def __init__(
         self, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-        indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
+        indices: np.ndarray, cfg: FeatureConfig, chunk: int = 4096,
     ) -> None:
         self._open, self._close, self._window = open_, close, cfg.window_bars
         usable = np.unique(indices[indices >= cfg.window_bars - 1])
