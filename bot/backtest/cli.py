@@ -27,7 +27,7 @@ from bot.backtest.config_choice import choose_config
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
-from shared.config.backtest_request import BacktestRequest, RunStatus
+from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES, BacktestRequest, RunStatus
 from shared.domain.errors import BadBarError, BadNewsFileError, ConfigError
 from shared.domain.models import TradeRecord
 from shared.persistence import backtest_store
@@ -213,7 +213,10 @@ class LogProgress:
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
-    return_freed_arrays_to_os()
+    if args.strategy not in REFERENCE_STRATEGY_NAMES:
+        # The engine's run holds ~390 MB at 1M bars: freed arrays go back to the OS at once.
+        # A reference strategy's (~330 MB) keeps glibc's defaults: 0.3 s less in page faults.
+        return_freed_arrays_to_os()
     if args.run_id is None:
         with tempfile.TemporaryDirectory(prefix="backtest-config-") as folder:
             try:
