@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -200,16 +201,15 @@ class FeatureTable:
         stored = self._stored[index].tolist()
         values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
-        derived = _derived_row(self, index, stored, values[3], values[0])
-        for kind, key in _ROW_PLAN:
-            if kind == _STORED:
-                values.append(stored[key])  # type: ignore[index]
-            elif kind == _HELD:
-                values.append(float(self._bars[key].item(index)))  # type: ignore[index]
-            elif kind == _BEFORE:
-                values.append(stored_before(self._stored, index, key))  # type: ignore[arg-type]
-            else:
-                values.append(derived[key])  # type: ignore[index]
+        # one list in _ROW_SOURCES order (stored, derived, levels, one bar earlier), then
+        # picked into the features' order by one itemgetter call
+        sources = stored + list(_derived_row(self, index, stored, values[3], values[0]))
+        sources += [float(self._bars[name].item(index)) for name in LEVEL_NAMES]
+        if index > 0:
+            sources += [self._stored.item(index - 1, position) for position in _BEFORE_STORED]
+        else:
+            sources += [NAN] * len(_BEFORE_STORED)
+        values += _PICK_ROW(sources)
         return values
 
     def close_before(self, index: int, back: int) -> float:
@@ -259,11 +259,6 @@ class RunColumn:
         last = int(np.searchsorted(self._starts, stop, side="left"))
         edges = np.clip(np.append(self._starts[first:last], stop), begin, stop)
         return np.repeat(self._values[first:last], np.diff(edges))
-
-
-def stored_before(stored: np.ndarray, index: int, position: int) -> float:
-    """The value of a stored column one bar earlier (NaN before the first bar)."""
-    return float(stored[index - 1, position]) if index > 0 else NAN
 
 
 def _divide(numerator: float, denominator: float) -> float:
@@ -325,16 +320,12 @@ _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
 STORED_COLUMNS = (*(name for name in _AFTER_BARS if name not in _SHIFTED
                     and name not in LEVEL_NAMES and name not in _DERIVED), "bollinger_spread")
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
-_STORED, _HELD, _BEFORE, _DERIVE = 0, 1, 2, 3
-# Per column after the bars' own: where row() reads it (a stored position, a held column by
-# name, the stored position of the column it is one bar earlier's, or its derived position).
-_ROW_PLAN: tuple[tuple[int, int | str], ...] = tuple(
-    (_HELD, name) if name in LEVEL_NAMES
-    else (_BEFORE, _STORED_INDEX[_SHIFTED[name]]) if name in _SHIFTED
-    else (_DERIVE, _DERIVED.index(name)) if name in _DERIVED
-    else (_STORED, _STORED_INDEX[name])
-    for name in _AFTER_BARS
-)
+# Where row() reads each column after the bars' own: its sources are the stored values, the
+# derived ones, the levels and the shifted columns' stored values one bar earlier, in order.
+_SHIFTED_NAMES = tuple(_SHIFTED)
+_BEFORE_STORED = tuple(_STORED_INDEX[_SHIFTED[name]] for name in _SHIFTED_NAMES)
+_ROW_SOURCES = (*STORED_COLUMNS, *_DERIVED, *LEVEL_NAMES, *_SHIFTED_NAMES)
+_PICK_ROW = itemgetter(*(_ROW_SOURCES.index(name) for name in _AFTER_BARS))
 
 
 def feature_matrix(
