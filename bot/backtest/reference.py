@@ -128,13 +128,17 @@ def run_rsi_macd_bracket(
         raise BrokerError(201, "bracket levels are on the wrong side (or no contracts): "
                           f"{contracts} contract(s), target_ratio {params.target_ratio}")
     entries = entry_prices(data, signal_bars[taken] + 1, signs[taken], slippage_points)
+    # Instrument.pnl_cents's ticks, all at once: round((exit - entry) * sign / tick), half to
+    # even as round() does
+    gross_ticks = np.rint((exits.price[taken] - entries) * signs[taken] / tick).astype(np.int64)
     brackets = _Brackets(data, instrument, commission_cents * contracts, contracts)
     trades: list[TradeRecord] = []
     position, evaluated = None, 0
-    for signal, sign, entry, stop, target, exit_bar, price, stopped in zip(
+    for signal, sign, entry, stop, target, exit_bar, price, stopped, ticks in zip(
         signal_bars[taken].tolist(), signs[taken].tolist(), entries.tolist(),
         stops[taken].tolist(), targets[taken].tolist(), exits.bar[taken].tolist(),
-        exits.price[taken].tolist(), exits.stopped[taken].tolist(), strict=True,
+        exits.price[taken].tolist(), exits.stopped[taken].tolist(), gross_ticks.tolist(),
+        strict=True,
     ):
         side = Side.LONG if sign > 0 else Side.SHORT
         evaluated += 1
@@ -145,7 +149,7 @@ def run_rsi_macd_bracket(
         evaluated += exit_bar > signal + 1
         ticker.at(exit_bar)
         trades.append(brackets.trade(signal, side, entry, exit_bar, price,
-                                     ExitReason.STOP if stopped else ExitReason.TARGET))
+                                     ExitReason.STOP if stopped else ExitReason.TARGET, ticks))
     ticker.finish()
     return RunOutcome(tuple(trades), position, len(data) - data.first, evaluated)
 
@@ -172,8 +176,8 @@ class _Brackets:
         return bracket_id_for(self.instrument.symbol, self.data.ts(signal) + self.bar_length)
 
     def trade(self, signal: int, side: Side, entry: float, exit_bar: int, price: float,
-              reason: ExitReason) -> TradeRecord:
-        gross = self.instrument.pnl_cents(side, entry, price, self.contracts)
+              reason: ExitReason, gross_ticks: int) -> TradeRecord:
+        gross = gross_ticks * self.instrument.tick_value_cents * self.contracts
         commission = self.commission_cents + self.commission_cents
         return TradeRecord(
             bracket_id=self.bracket_id(signal), symbol=self.instrument.symbol, side=side,
