@@ -89,3 +89,43 @@ def test_every_close_equals_the_paper_broker(commission, slippage, contracts, ce
     assert kinds == {(reason, where, when) for reason in ("stop", "target")
                      for where in ("at the open", "at the level")
                      for when in ("entry bar", "later")} | {"still open"}
+
+
+def broker_rsi_macd_bracket(data, params, commission, slippage, contracts):
+    """rsi_macd_bracket bar by bar through the paper broker (as the runner did before)."""
+    from bot.core.bracket_ids import bracket_id_for
+    from bot.core.strategies.rsi_macd_bracket import signals
+
+    broker = PaperBroker(MES, commission, slippage, record_orders=False)
+    direction, stop_ticks = signals(data.high, data.low, data.close, params, MES.tick_size)
+    trades, minute = [], timedelta(seconds=data.bar_seconds)
+    index = 0
+    while index + 1 < len(data):
+        if broker.position() is None and direction[index]:
+            side = Side.LONG if direction[index] > 0 else Side.SHORT
+            stop_points = int(stop_ticks[index]) * MES.tick_size
+            target_points = MES.round_to_tick(params.target_ratio * stop_points)
+            reference = float(data.close[index])
+            plan = OrderPlan(MES.symbol, side, contracts, OrderType.MARKET, reference,
+                             reference - side.sign * stop_points,
+                             reference + side.sign * target_points, stop_points,
+                             target_points, "test")
+            broker.place_bracket(plan, bracket_id_for(MES.symbol, data.ts(index) + minute),
+                                 data.ts(index) + minute)
+        index += 1
+        broker.on_bar(data.bar(index))
+        trades += broker.drain_updates().trades
+    return trades, broker.position()
+
+
+def test_the_reference_run_equals_the_broker_with_costs_and_contracts():
+    from bot.backtest import reference
+    from bot.core.strategies.rsi_macd_bracket import RsiMacdBracketParams
+
+    data = bar_data(gapped_minute_bars(5000, seed=9))
+    params = RsiMacdBracketParams()
+    outcome = reference.run_rsi_macd_bracket(data, params, MES, 62, 2, 3)
+    trades, position = broker_rsi_macd_bracket(data, params, 62, 2, 3)
+    assert len(trades) > 50
+    assert list(outcome.trades) == trades
+    assert outcome.open_position == position
