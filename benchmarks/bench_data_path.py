@@ -9,7 +9,7 @@ peak RSS. The children keep their compiled bytecode in the benchmark's folder (a
 program keeps it in ``__pycache__``) even where the environment sets PYTHONDONTWRITEBYTECODE:
 otherwise every run would recompile this project's ~120 modules (0.13 s CPU) but not the
 libraries', whose bytecode came with their install. Prints load times, the ratios against the
-targets and whether the trades are identical.
+targets, whether the trades are identical and the load average at the start and the end.
 Usage: ``python benchmarks/bench_data_path.py [bars]``.
 """
 
@@ -60,6 +60,11 @@ def load_seconds(output: str, cpu: bool = False) -> float:
     return float(found.group(2 if cpu else 1))
 
 
+def load_text() -> str:
+    """The 1, 5 and 15-minute load averages (a shared machine's figures need them)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def write_csv(path: Path, bars: int) -> None:
     import pandas as pd
 
@@ -91,6 +96,7 @@ def main() -> None:
         backtesting_py_child(sys.argv[2], sys.argv[3])
         return
     bars = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    started_load = load_text()
     folder = Path(tempfile.mkdtemp(prefix="bench_data_path_"))
     csv_path = folder / "bars.csv"
     write_csv(csv_path, bars)
@@ -141,6 +147,8 @@ def main() -> None:
           f" ({load_seconds(first[2], True) / hit_cpu:.1f}x)  target >= 5x")
     print(f"peak RSS of our runs: {max(first[1], second[1], ensemble[1]):.0f} MB "
           f"(target <= 400 MB)")
+    print(f"load average at the start {started_load}, at the end {load_text()} "
+          f"on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ from bot.backtest.config_choice import choose_config
 from bot.backtest.process_memory import return_freed_arrays_to_os
 from bot.backtest.runner import BacktestResult, run_backtest
 from bot.ports import wall_clock_utc
-from shared.config.backtest_request import BacktestRequest, RunStatus
+from shared.config.backtest_request import REFERENCE_STRATEGY_NAMES, BacktestRequest, RunStatus
 from shared.domain.errors import BadBarError, BadNewsFileError, ConfigError
-from shared.domain.models import TradeRecord
+from shared.domain.models import ExitReason, Side, TradeRecord
 from shared.persistence import backtest_store
 from shared.persistence.db import connect, db_path_from_env, open_database, write_transaction
 
@@ -135,13 +135,18 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# Each side's and exit reason's JSON text (an enum's ``.value`` costs a property call: 30,000
+# trades read it 60,000 times)
+_TEXT: dict[Side | ExitReason, str] = {member: member.value for member in (*Side, *ExitReason)}
+
+
 def trade_json(trade: TradeRecord) -> dict[str, Any]:
     """One trade for the JSON output (times ISO 8601 UTC, money in cents and dollars)."""
     return {
-        "bracket_id": trade.bracket_id, "side": trade.side.value, "contracts": trade.contracts,
+        "bracket_id": trade.bracket_id, "side": _TEXT[trade.side], "contracts": trade.contracts,
         "entry_time": trade.entry_ts.isoformat(), "entry_price": trade.entry_price,
         "exit_time": trade.exit_ts.isoformat(), "exit_price": trade.exit_price,
-        "exit_reason": trade.exit_reason.value,
+        "exit_reason": _TEXT[trade.exit_reason],
         "pnl_gross_cents": trade.pnl_gross_cents, "commission_cents": trade.commission_cents,
         "pnl_net_cents": trade.pnl_net_cents, "pnl_gross_usd": trade.pnl_gross_cents / 100,
         "pnl_net_usd": trade.pnl_net_cents / 100, "labels": trade.labels,
@@ -213,7 +218,10 @@ class LogProgress:
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run one backtest from flags or from a stored request; return the exit code."""
-    return_freed_arrays_to_os()
+    if args.strategy not in REFERENCE_STRATEGY_NAMES:
+        # The engine's run holds ~390 MB at 1M bars: freed arrays go back to the OS at once.
+        # A reference strategy's (~330 MB) keeps glibc's defaults: 0.3 s less in page faults.
+        return_freed_arrays_to_os()
     if args.run_id is None:
         with tempfile.TemporaryDirectory(prefix="backtest-config-") as folder:
             try:

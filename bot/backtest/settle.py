@@ -26,10 +26,11 @@ from bot.backtest.data import BarData
 from bot.backtest.run_outcome import RunOutcome
 from shared.domain.epoch import epoch_ns
 from shared.domain.instruments import Instrument
-from shared.domain.models import ExitReason, Position, TradeRecord
+from shared.domain.models import ExitReason, Position, Side, TradeRecord
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_SIGN = {side: side.sign for side in Side}  # Side.sign is a property: a call per trade
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def equity_at_closes(
     exit bar (at most one position is open at a time); its entry commission is already paid.
     """
     count = len(data)
-    held = [(t.side.sign, t.contracts, t.entry_price, costs.commission_cents * t.contracts,
+    held = [(_SIGN[t.side], t.contracts, t.entry_price, costs.commission_cents * t.contracts,
              t.entry_ts) for t in trades]
     if position is not None:
         held.append((position.side.sign, position.contracts, position.entry_price,

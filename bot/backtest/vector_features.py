@@ -11,8 +11,10 @@ functions, on the bars where the engine may decide an entry.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -92,16 +94,22 @@ def _shift(values: np.ndarray, back: int) -> np.ndarray:
 
 
 def _atr_columns(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    count = len(close)
-    atr = np.full(count, NAN)
-    baseline = np.full(count, NAN)
-    series = wilder_atr(high.copy(), low.copy(), close.copy(), cfg.atr_period)
-    if len(series):
-        atr[cfg.atr_period - 1 :] = series
-        baseline[cfg.atr_period - 1 :] = _rolling(series, cfg.atr_baseline_bars, "mean")
-    return atr, baseline
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, cfg: FeatureConfig,
+    put: Callable[[str, np.ndarray | float], None],
+) -> None:
+    """ATR (``wilder_atr``, which reads its inputs without writing them: no copies) and its
+    baseline, each written into the table as soon as computed."""
+    period = cfg.atr_period
+    series = wilder_atr(high, low, close, period)
+    if not len(series):
+        put("atr_points", NAN)
+        put("atr_baseline_points", NAN)
+        return
+    column = np.full(len(close), NAN)
+    column[period - 1 :] = series
+    put("atr_points", column)
+    column[period - 1 :] = _rolling(series, cfg.atr_baseline_bars, "mean")
+    put("atr_baseline_points", column)
 
 
 def _volume_zscore(volume: np.ndarray, period: int) -> np.ndarray:
@@ -128,16 +136,23 @@ class FeatureTable:
 
     ``table[:, j]`` is column ``j`` of ``FEATURE_COLUMNS`` (a 1-D array), ``table[i, j]`` one
     value and ``row(i)`` bar ``i``'s values in that order, as a 2-D matrix would give them. The
-    bars' columns and the session levels' are held as given (``held``, not copied), and
-    ``rsi_prev``, ``macd_hist_prev`` and ``bars_in_window`` are derived when asked, so a million
-    bars take 18 stored indicator columns (144 MB) beside the 8 level columns (64 MB, which
-    were copied into the table before, 64 MB more at the run's peak).
+    bars' columns and the session levels' are held as given (``held``, not copied); the
+    columns that are a float operation or two on others (``rsi_prev``, ``macd_hist_prev``,
+    ``bars_in_window``, ``macd_signal``, the Bollinger bands and %B, rate of change, momentum,
+    body/ATR: ``_DERIVED``) are computed when asked, by the same operations as when they were
+    stored, so they come out bit for bit the same. A million bars take 12 stored indicator
+    columns (96 MB; 18 before, 144 MB) beside the 8 level columns (64 MB).
     """
 
-    def __init__(self, held: dict[str, np.ndarray], stored: np.ndarray, window_bars: int):
+    def __init__(self, held: dict[str, np.ndarray | RunColumn], stored: np.ndarray,
+                 window_bars: int,
+                 rate_of_change_period: int, first_bar: int = 0):
         self._bars, self._stored, self._window_bars = held, stored, window_bars
         self._count = len(stored)
-        self._bar_columns = [held[name] for name in _BAR_NAMES]
+        self._first_bar = first_bar  # the history's index of this table's row 0 (a block's)
+        self._bar_columns: list[np.ndarray] = [held[name] for name in _BAR_NAMES]  # type: ignore[misc]
+        self._close = self._bar_columns[3]
+        self.rate_of_change_period = rate_of_change_period
 
     def __len__(self) -> int:
         return self._count
@@ -151,11 +166,34 @@ class FeatureTable:
     def column(self, name: str) -> np.ndarray:
         """One feature over every bar."""
         if name in self._bars:
-            return self._bars[name]
+            values = self._bars[name]
+            return values[:] if isinstance(values, RunColumn) else values
         if name in _SHIFTED:
             return _shift(self.column(_SHIFTED[name]), 1)
         if name == "bars_in_window":
-            return np.minimum(np.arange(1, self._count + 1), self._window_bars).astype(float)
+            first = self._first_bar + 1
+            return np.minimum(np.arange(first, first + self._count),
+                              self._window_bars).astype(float)
+        if name in _DERIVED:
+            return _derived_column(self, name)
+        return self._stored[:, _STORED_INDEX[name]]
+
+    def block(self, start: int, stop: int) -> FeatureTable:
+        """Rows ``start``..``stop``-1 as a table of views, with the rows before them that the
+        shifted and derived columns look back on (``lookback`` of them)."""
+        begin = max(0, start - self.lookback)
+        return FeatureTable({name: values[begin:stop] for name, values in self._bars.items()},
+                            self._stored[begin:stop], self._window_bars,
+                            self.rate_of_change_period, self._first_bar + begin)
+
+    @property
+    def lookback(self) -> int:
+        """How many earlier rows a shifted or derived column reads (one, or the rate of
+        change's period)."""
+        return max(1, self.rate_of_change_period)
+
+    def stored(self, name: str) -> np.ndarray:
+        """A stored column by name (``_STORED_NAMES``), as computed."""
         return self._stored[:, _STORED_INDEX[name]]
 
     def row(self, index: int) -> list[float]:
@@ -163,36 +201,131 @@ class FeatureTable:
         stored = self._stored[index].tolist()
         values = [float(column.item(index)) for column in self._bar_columns]  # no numpy scalar
         values.append(float(min(index + 1, self._window_bars)))
-        for kind, key in _ROW_PLAN:
-            if kind == _STORED:
-                values.append(stored[key])  # type: ignore[index]
-            elif kind == _HELD:
-                values.append(float(self._bars[key].item(index)))  # type: ignore[index]
-            else:
-                values.append(stored_before(self._stored, index, key))  # type: ignore[arg-type]
+        # one list in _ROW_SOURCES order (stored, derived, levels, one bar earlier), then
+        # picked into the features' order by one itemgetter call
+        sources = stored + list(_derived_row(self, index, stored, values[3], values[0]))
+        sources += [float(self._bars[name].item(index)) for name in LEVEL_NAMES]
+        if index > 0:
+            sources += [self._stored.item(index - 1, position) for position in _BEFORE_STORED]
+        else:
+            sources += [NAN] * len(_BEFORE_STORED)
+        values += _PICK_ROW(sources)
         return values
 
+    def close_before(self, index: int, back: int) -> float:
+        """The close ``back`` bars before bar ``index`` (NaN before the first bar)."""
+        return float(self._close.item(index - back)) if index >= back else NAN
 
-def stored_before(stored: np.ndarray, index: int, position: int) -> float:
-    """The value of a stored column one bar earlier (NaN before the first bar)."""
-    return float(stored[index - 1, position]) if index > 0 else NAN
+
+class RunColumn:
+    """A column held as runs of one value (the prior day's levels, the opening range: a few
+    runs a day), read like the array it replaces: ``item(i)`` and slices, bit for bit.
+
+    ``of`` keeps an array as it is unless it has fewer than one run per ``MIN_RUN_BARS`` bars;
+    five of the eight level columns become ~50 kB each instead of 8 MB per million bars.
+    """
+
+    MIN_RUN_BARS = 64
+
+    def __init__(self, starts: np.ndarray, values: np.ndarray, count: int) -> None:
+        self._starts, self._values, self._count = starts, values, count
+        self._start_list, self._value_list = starts.tolist(), values.tolist()
+
+    @classmethod
+    def of(cls, column: np.ndarray) -> np.ndarray | RunColumn:
+        """``column`` as runs, or as it is when it changes too often to gain from them."""
+        if len(column) < 2:
+            return column
+        bits = column.view(np.int64)  # NaN = NaN and 0.0 != -0.0: runs of identical bits
+        starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
+        if len(starts) * cls.MIN_RUN_BARS > len(column):
+            return column
+        return cls(starts, column[starts].copy(), len(column))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def item(self, index: int) -> float:
+        """The value at ``index`` (a Python float)."""
+        return self._value_list[bisect_right(self._start_list, index) - 1]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        """Rows ``rows`` (a slice with step 1) as an array."""
+        begin, stop, step = rows.indices(self._count)
+        if step != 1:
+            raise ValueError("a RunColumn is sliced with step 1 only")
+        stop = max(begin, stop)
+        first = int(np.searchsorted(self._starts, begin, side="right")) - 1
+        last = int(np.searchsorted(self._starts, stop, side="left"))
+        edges = np.clip(np.append(self._starts[first:last], stop), begin, stop)
+        return np.repeat(self._values[first:last], np.diff(edges))
+
+
+def _divide(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` as numpy divides (inf or NaN for a zero denominator)."""
+    if denominator != 0.0:
+        return numerator / denominator
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(numerator) / np.float64(denominator))
+
+
+def _derived_row(table: FeatureTable, index: int, stored: list[float], close: float,
+                 open_: float) -> tuple[float, ...]:
+    """Bar ``index``'s derived columns (``_DERIVED`` order) from its stored values: scalar
+    float operations, the same as ``_derived_column``'s elementwise ones."""
+    macd, macd_hist = stored[_STORED_INDEX["macd"]], stored[_STORED_INDEX["macd_hist"]]
+    middle = stored[_STORED_INDEX["bollinger_middle"]]
+    spread = stored[_STORED_INDEX["bollinger_spread"]]
+    upper, lower = middle + spread, middle - spread
+    width = upper - lower
+    percent = 0.5 if width == 0.0 else _divide(close - lower, width)
+    reference = table.close_before(index, table.rate_of_change_period)
+    atr = stored[_STORED_INDEX["atr_points"]]
+    body = _divide(close - open_, atr) if atr != 0.0 else 0.0
+    return (macd - macd_hist, upper, lower, percent,
+            (_divide(close, reference) - 1.0) * 100.0, close - reference, body)
+
+
+def _derived_column(table: FeatureTable, name: str) -> np.ndarray:
+    """A derived column over every bar (``_derived_row``'s operations, elementwise)."""
+    close = table.column("close")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "macd_signal":
+            return table.stored("macd") - table.stored("macd_hist")
+        if name in ("rate_of_change_pct", "momentum_points"):
+            reference = _shift(close, table.rate_of_change_period)
+            if name == "momentum_points":
+                return close - reference
+            return (close / reference - 1.0) * 100.0
+        if name == "body_over_atr":
+            atr = table.stored("atr_points")
+            return np.where(atr != 0.0, (close - table.column("open")) / atr, 0.0)
+        middle, spread = table.stored("bollinger_middle"), table.stored("bollinger_spread")
+        if name == "bollinger_upper":
+            return middle + spread
+        lower = middle - spread
+        if name == "bollinger_lower":
+            return lower
+        width = (middle + spread) - lower
+        percent = (close - lower) / width
+        percent[width == 0.0] = 0.5
+        return percent
 
 
 _BAR_NAMES = ("open", "high", "low", "close", "volume")
 _SHIFTED = {"rsi_prev": "rsi", "macd_hist_prev": "macd_hist"}
+_DERIVED = ("macd_signal", "bollinger_upper", "bollinger_lower", "bollinger_percent",
+            "rate_of_change_pct", "momentum_points", "body_over_atr")
 _AFTER_BARS = FEATURE_COLUMNS[len(_BAR_NAMES) + 1 :]
-STORED_COLUMNS = tuple(name for name in _AFTER_BARS
-                       if name not in _SHIFTED and name not in LEVEL_NAMES)
+STORED_COLUMNS = (*(name for name in _AFTER_BARS if name not in _SHIFTED
+                    and name not in LEVEL_NAMES and name not in _DERIVED), "bollinger_spread")
 _STORED_INDEX = {name: i for i, name in enumerate(STORED_COLUMNS)}
-_STORED, _HELD, _BEFORE = 0, 1, 2
-# Per column after the bars' own: where row() reads it (a stored position, a held column by
-# name, or the stored position of the column it is one bar earlier's).
-_ROW_PLAN: tuple[tuple[int, int | str], ...] = tuple(
-    (_HELD, name) if name in LEVEL_NAMES
-    else (_BEFORE, _STORED_INDEX[_SHIFTED[name]]) if name in _SHIFTED
-    else (_STORED, _STORED_INDEX[name])
-    for name in _AFTER_BARS
-)
+# Where row() reads each column after the bars' own: its sources are the stored values, the
+# derived ones, the levels and the shifted columns' stored values one bar earlier, in order.
+_SHIFTED_NAMES = tuple(_SHIFTED)
+_BEFORE_STORED = tuple(_STORED_INDEX[_SHIFTED[name]] for name in _SHIFTED_NAMES)
+_ROW_SOURCES = (*STORED_COLUMNS, *_DERIVED, *LEVEL_NAMES, *_SHIFTED_NAMES)
+_PICK_ROW = itemgetter(*(_ROW_SOURCES.index(name) for name in _AFTER_BARS))
 
 
 def feature_matrix(
@@ -206,13 +339,15 @@ def feature_matrix(
     count = len(close)
     stored = np.empty((count, len(STORED_COLUMNS)), order="F")
 
-    def put(name: str, values: np.ndarray | float) -> None:
+    def put(name: str, values: np.ndarray | float) -> None:  # a copy into the column
         stored[:, _STORED_INDEX[name]] = values
 
-    held = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    held: dict[str, np.ndarray | RunColumn] = {"open": open_, "high": high, "low": low,
+                                               "close": close, "volume": volume}
     missing = np.broadcast_to(np.float64(NAN), (count,))  # read-only, no memory per bar
     for name in LEVEL_NAMES:
-        held[name] = np.asarray(levels[name], dtype=np.float64) if levels is not None else missing
+        held[name] = (RunColumn.of(np.asarray(levels[name], dtype=np.float64))
+                      if levels is not None else missing)
 
     # The columns whose computation needs the most scratch memory come first, while few of
     # the table's columns have been written (np.empty pages cost nothing until written).
@@ -221,46 +356,27 @@ def feature_matrix(
                 window_sign=cfg.macd_signal)
     macd_line, macd_hist = macd.macd().to_numpy(), macd.macd_diff().to_numpy()
     put("macd", macd_line)
-    put("macd_signal", macd_line - macd_hist)
     put("macd_hist", macd_hist)
     del macd, macd_line, macd_hist
     put("rsi", _wilder_rsi(close, cfg.rsi_period))
     put("volume_zscore", _volume_zscore(volume, cfg.volume_z_period))
     put("realized_vol_pct", _realized_vol_pct(close, cfg.realized_vol_bars))
     _bollinger(close, cfg, put)
-    atr, atr_baseline = _atr_columns(high, low, close, cfg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        put("body_over_atr", np.where(atr != 0.0, (close - open_) / atr, 0.0))
-    put("atr_points", atr)
-    put("atr_baseline_points", atr_baseline)
-    del atr, atr_baseline
+    _atr_columns(high, low, close, cfg, put)
     put("ema_fast", EMAIndicator(close_series, window=cfg.ema_fast).ema_indicator().to_numpy())
     put("ema_slow", EMAIndicator(close_series, window=cfg.ema_slow).ema_indicator().to_numpy())
-    reference = _shift(close, cfg.rate_of_change_period)
-    put("rate_of_change_pct", (close / reference - 1.0) * 100.0)
-    put("momentum_points", close - reference)
-    del reference
     put("sma_slow", _rolling(close, cfg.sma_slow, "mean"))
-    return FeatureTable(held, stored, cfg.window_bars)
+    return FeatureTable(held, stored, cfg.window_bars, cfg.rate_of_change_period)
 
 
 def _bollinger(close: np.ndarray, cfg: FeatureConfig, put: Callable[[str, np.ndarray], None]
                ) -> None:
-    """Bollinger bands and %B, with as few full-length scratch arrays as the formulas allow."""
-    middle = _rolling(close, cfg.bollinger_period, "mean")
+    """The Bollinger middle band and its spread (std x bollinger_std); the bands and %B are
+    derived from them (``_derived_column``)."""
+    put("bollinger_middle", _rolling(close, cfg.bollinger_period, "mean"))
     spread = _rolling(close, cfg.bollinger_period, "std")
     np.multiply(cfg.bollinger_std, spread, out=spread)
-    upper = middle + spread
-    lower = np.subtract(middle, spread, out=spread)
-    put("bollinger_upper", upper)
-    put("bollinger_middle", middle)
-    put("bollinger_lower", lower)
-    width = np.subtract(upper, lower, out=upper)
-    percent = np.subtract(close, lower, out=middle)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(percent, width, out=percent)
-    percent[width == 0.0] = 0.5
-    put("bollinger_percent", percent)
+    put("bollinger_spread", spread)
 
 
 def column(name: str) -> int:
@@ -268,26 +384,43 @@ def column(name: str) -> int:
     return FEATURE_COLUMNS.index(name)
 
 
-def feature_columns(matrix: FeatureTable) -> FeatureColumns:
-    """The table's columns by feature name, as ``may_fire`` reads them.
+def feature_columns(
+    matrix: FeatureTable, start: int = 0, stop: int | None = None
+) -> FeatureColumns:
+    """The table's columns by feature name (rows ``start``..``stop``-1), as ``may_fire`` reads
+    them.
 
-    Stored columns are views; a derived one (``rsi_prev``, ``macd_hist_prev``,
-    ``bars_in_window``) is computed when read and not kept, so the conditions' peak memory
-    stays near the table's own.
+    Stored columns are views; a derived one (``rsi_prev``, the bands, ...) is computed when
+    read and not kept. Conditions read a block of rows at a time (``candidate_blocks``) keep
+    their scratch arrays to that block's size, not the history's.
     """
-    return _TableColumns(matrix)
+    stop = len(matrix) if stop is None else stop
+    if start == 0 and stop == len(matrix):
+        return _TableColumns(matrix, 0)
+    block = matrix.block(start, stop)
+    return _TableColumns(block, len(block) - (stop - start))
+
+
+BLOCK_ROWS = 1 << 16
+
+
+def candidate_blocks(count: int, rows: int = BLOCK_ROWS) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive blocks of at most ``rows`` rows covering ``count``."""
+    for start in range(0, count, rows):
+        yield start, min(count, start + rows)
 
 
 class _TableColumns(Mapping[str, np.ndarray]):
-    """A read-only name -> column mapping over a ``FeatureTable``."""
+    """A read-only name -> column mapping over a ``FeatureTable`` (from its row ``skip``)."""
 
-    def __init__(self, table: FeatureTable) -> None:
-        self._table = table
+    def __init__(self, table: FeatureTable, skip: int) -> None:
+        self._table, self._skip = table, skip
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in _COLUMN_NAMES:
             raise KeyError(name)
-        return self._table.column(name)
+        values = self._table.column(name)
+        return values[self._skip :] if self._skip else values
 
     def __iter__(self) -> Iterator[str]:
         return iter(FEATURE_COLUMNS)
@@ -330,7 +463,9 @@ def window_seeded_values(
 def true_ranges(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """Each bar's true range (the first bar's: its high - low), as ``wilder_atr`` takes it."""
     true_range = high - low
-    for previous in (high[1:] - close[:-1], low[1:] - close[:-1]):
+    previous = np.empty(max(len(close) - 1, 0))  # one scratch array, reused
+    for extreme in (high, low):
+        np.subtract(extreme[1:], close[:-1], out=previous)
         np.abs(previous, out=previous)
         np.maximum(true_range[1:], previous, out=true_range[1:])
     return true_range
@@ -402,7 +537,7 @@ class ExactWindows:
 
     def __init__(
         self, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-        indices: np.ndarray, cfg: FeatureConfig, chunk: int = 8192,
+        indices: np.ndarray, cfg: FeatureConfig, chunk: int = 4096,
     ) -> None:
         self._open, self._close, self._window = open_, close, cfg.window_bars
         usable = np.unique(indices[indices >= cfg.window_bars - 1])

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 
 from bot.backtest.data import file_data
+from bot.backtest.engine_run import data_levels
 from bot.backtest.vector_features import (
     FEATURE_COLUMNS,
     MAX_SEED_WEIGHT,
     ExactWindows,
+    RunColumn,
     atr_ratio_margin,
+    feature_columns,
     feature_matrix,
     features_at,
     window_seed_weight,
@@ -20,7 +23,7 @@ from bot.backtest.vector_features import (
 )
 from bot.core.engine import features_json
 from bot.core.features import BarWindow, compute_features
-from shared.config.settings import FeatureConfig
+from shared.config.settings import FeatureConfig, load_settings
 from tests.bot.backtest.conftest import bar_data, minute_bars
 
 CFG = FeatureConfig()
@@ -109,3 +112,60 @@ def test_feature_matrix_of_a_short_series_is_all_warm_up():
     matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
     assert np.isnan(matrix[:, FEATURE_COLUMNS.index("rsi")]).all()
     assert matrix[:, FEATURE_COLUMNS.index("close")].tolist() == [b.close for b in bars]
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def test_every_column_equals_the_rows_bit_for_bit_derived_ones_included():
+    # Derived columns (the bands, %B, rate of change, momentum, body/ATR, MACD signal) are
+    # computed elementwise for a column and per bar for a row: both must give the same floats,
+    # on a moving market and on a flat stretch (zero band width and zero ATR).
+    bars = minute_bars(700)
+    flat = [bar.__class__(bar.ts, 5000.0, 5000.0, 5000.0, 5000.0, 0.0) for bar in bars[:260]]
+    for series in (bars, flat):
+        data = bar_data(series)
+        matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG)
+        columns = [matrix[:, position] for position in range(len(FEATURE_COLUMNS))]
+        for index in range(len(series)):
+            row = matrix.row(index)
+            for position, name in enumerate(FEATURE_COLUMNS):
+                assert _same(row[position], float(columns[position][index])), (index, name)
+    percent = FEATURE_COLUMNS.index("bollinger_percent")
+    body = FEATURE_COLUMNS.index("body_over_atr")
+    assert matrix.row(250)[percent] == 0.5 and matrix.row(250)[body] == 0.0
+
+
+def test_a_run_column_reads_as_the_array_it_replaces_bit_for_bit():
+    pick = np.random.default_rng(5)
+    runs = [np.full(int(pick.integers(1, 300)), value) for value in
+            (np.nan, 1.5, -0.0, 0.0, np.nan, 7.25, 7.25000001, np.inf, 2.0)] * 20
+    column = np.concatenate(runs)
+    held = RunColumn.of(column)
+    assert isinstance(held, RunColumn)
+    items = np.array([held.item(i) for i in range(len(column))])
+    assert items.view(np.int64).tolist() == column.view(np.int64).tolist()
+    assert held[:].view(np.int64).tolist() == column.view(np.int64).tolist()
+    for begin, stop in ((0, 1), (5, 5), (17, 600), (299, 2000), (len(column) - 3, None)):
+        assert (held[begin:stop].view(np.int64).tolist()
+                == column[begin:stop].view(np.int64).tolist())
+    assert str(held.item(int(np.flatnonzero(column == 0)[0]))) == "-0.0"  # its own sign kept
+    assert not isinstance(RunColumn.of(np.arange(1000.0)), RunColumn)  # changes every bar
+
+
+def test_the_level_columns_equal_the_rows_bit_for_bit():
+    # Five level columns are held as runs (a few a day): their rows and columns are the
+    # tracker's columns, blocks of rows included.
+    settings = load_settings(None)
+    data = bar_data(minute_bars(4 * 1440))
+    levels = data_levels(data, settings)
+    matrix = feature_matrix(data.open, data.high, data.low, data.close, data.volume, CFG, levels)
+    held = [name for name in levels if isinstance(matrix._bars[name], RunColumn)]
+    assert {"prior_day_high", "prior_day_low", "prior_day_close"} <= set(held)
+    for name, values in levels.items():
+        position = FEATURE_COLUMNS.index(name)
+        assert matrix[:, position].view(np.int64).tolist() == values.view(np.int64).tolist()
+        assert all(_same(matrix.row(i)[position], values[i]) for i in range(0, len(data), 7))
+        block = feature_columns(matrix, 1000, 3000)[name]
+        assert block.view(np.int64).tolist() == values[1000:3000].view(np.int64).tolist()
