@@ -72,8 +72,14 @@ class PaperBroker:
         return self._working(OrderRole.ENTRY) is not None
 
     def drain_updates(self) -> BrokerUpdates:
-        """Return and forget everything that happened since the last drain."""
-        updates, self._updates = self._updates, BrokerUpdates()
+        """Return and forget everything that happened since the last drain.
+
+        Most bars nothing happened: the empty batch is handed out and kept (read at once by
+        the engine), instead of making a new one with three lists twice a bar.
+        """
+        updates = self._updates
+        if updates.orders or updates.fills or updates.trades or updates.position_changed:
+            self._updates = BrokerUpdates()
         return updates
 
     def place_bracket(self, plan: OrderPlan, bracket_id: str, ts: datetime) -> None:

@@ -25,6 +25,21 @@ def bar_problem(bar: Bar, tick_size: float = 0.25) -> str | None:
     return _timestamp_problem(bar) or _value_problem(bar) or _tick_problem(bar, tick_size)
 
 
+def sound_ticks(bar: Bar, tick_size: float) -> tuple[int, int, int, int] | None:
+    """(open, high, low, close) in whole ticks when ``bar`` is plainly sound and on the grid
+    (then ``bar_problem`` is None); None when the full checks must say (the quarantine's every
+    bar: the prices are divided by the tick once, for the grid check and its ticks alike)."""
+    if tick_size <= 0 or not _plainly_sound(bar):
+        return None
+    open_, high, low, close = (bar.open / tick_size, bar.high / tick_size,
+                               bar.low / tick_size, bar.close / tick_size)
+    ticks = round(open_), round(high), round(low), round(close)
+    if (abs(open_ - ticks[0]) > _TICK_TOLERANCE or abs(high - ticks[1]) > _TICK_TOLERANCE
+            or abs(low - ticks[2]) > _TICK_TOLERANCE or abs(close - ticks[3]) > _TICK_TOLERANCE):
+        return None
+    return ticks
+
+
 def _plainly_sound(bar: Bar) -> bool:
     """A quick test that implies no timestamp or value problem (False: run the full checks).
 

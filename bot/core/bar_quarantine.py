@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.core.bar_checks import bar_problem
+from bot.core.bar_checks import bar_problem, sound_ticks
 from shared.config.settings import FeedConfig
 from shared.domain.models import Bar
 
@@ -168,16 +168,19 @@ class BarQuarantine:
 
     def check(self, bar: Bar) -> BarVerdict:
         """Accept ``bar`` (updating the state) or say why it is quarantined."""
-        problem = bar_problem(bar, self.limits.tick_size)
-        if problem is not None:
-            return BarVerdict(False, BAD_BAR, QuarantineReason.MALFORMED, problem,
-                              {"reason": QuarantineReason.MALFORMED.value})
+        ticks = sound_ticks(bar, self.limits.tick_size)  # a feed's every bar: checked at once
+        if ticks is None:
+            problem = bar_problem(bar, self.limits.tick_size)
+            if problem is not None:
+                return BarVerdict(False, BAD_BAR, QuarantineReason.MALFORMED, problem,
+                                  {"reason": QuarantineReason.MALFORMED.value})
         if self._ref_ts is not None and bar.ts <= self._ref_ts:
             return BarVerdict(False, BAD_BAR, QuarantineReason.OUT_OF_ORDER,
                               f"bar at {bar.ts.isoformat()} is not after the last bar "
                               f"{self._ref_ts.isoformat()}",
                               {"reason": QuarantineReason.OUT_OF_ORDER.value})
-        ticks = self._ticks(bar)
+        if ticks is None:
+            ticks = self._ticks(bar)
         if not self.limits.enabled or self._ref_close is None:
             self._accept(bar, ticks)
             return ACCEPTED

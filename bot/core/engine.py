@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from bot.core import protections, risk
 from bot.core.bracket_ids import bracket_id_for
 from bot.core.decision_json import features_json, regime_json, votes_json
+from bot.core.decision_labels import decision_labels
 from bot.core.ensemble import combine
 from bot.core.fill_guard import BAD_FILL, bad_fill
 from bot.core.gates import EntryGate
@@ -276,12 +277,7 @@ class TradingEngine:
         llm_adjustment = influence.adjustment
         confidence = min(1.0, max(0.0, base_confidence + llm_adjustment))
         self.bias = influence.bias
-        labels = {
-            "trend": regime.trend.value,
-            "volatility": regime.volatility.value,
-            "time_bucket": regime.time_bucket.value,
-            "bias": self.bias.value,
-        }
+        labels = decision_labels(regime, self.bias)
         verdict, rule, reasons, action, bracket_id = self._decide(
             bar, now, features, regime, signal, (base_confidence, confidence), labels, influence,
             (setup, memory),

@@ -34,6 +34,7 @@ INDICATOR_FIELDS = tuple(
     and field.name not in LEVEL_NAMES  # session levels may be unknown (no prior day yet)
 )
 _INDICATOR_VALUES = attrgetter(*INDICATOR_FIELDS)  # one C call for all of them, every bar
+_BUCKET_TEXT = {bucket: bucket.value for bucket in TimeBucket}  # no enum descriptor a bar
 
 
 def trend_spread_atr(features: Features) -> float:
@@ -62,8 +63,8 @@ def volatility_label(atr_ratio: float, cfg: RegimeConfig) -> VolatilityLabel:
     return VolatilityLabel.NORMAL
 
 
-def _volatility_reasons(features: Features, cfg: RegimeConfig) -> list[str]:
-    ratio = features.atr_ratio
+def _volatility_reasons(features: Features, cfg: RegimeConfig, ratio: float) -> list[str]:
+    """The volatility refusal, if any (``ratio``: the features' ``atr_ratio``)."""
     if math.isnan(ratio):
         return ["volatility unknown: the ATR baseline is zero"]
     if ratio < cfg.min_atr_ratio:
@@ -88,7 +89,7 @@ def _session_reasons(
             return ["maintenance break: CME halts 16:00-17:00 CT"]
         return ["market closed"]
     reasons = []
-    if bucket.value not in cfg.sessions:
+    if _BUCKET_TEXT[bucket] not in cfg.sessions:
         allowed = ", ".join(cfg.sessions) or "none"
         reasons.append(f"outside allowed sessions: {bucket.value} not in [{allowed}]")
     if minutes_to_close < close_buffer_minutes:
@@ -109,13 +110,14 @@ def assess_regime(
     values = _INDICATOR_VALUES(features)
     missing = ([name for name, value in zip(INDICATOR_FIELDS, values, strict=True)
                 if math.isnan(value)] if any(map(math.isnan, values)) else [])
+    ratio = features.atr_ratio  # a property: worked out once, read by both checks below
     reasons: list[str] = []
     if missing:
         reasons.append(
             f"warming up: {features.bars_in_window} bars, no value yet for {', '.join(missing)}"
         )
     else:
-        reasons.extend(_volatility_reasons(features, cfg))
+        reasons.extend(_volatility_reasons(features, cfg, ratio))
     bucket = clock.time_bucket(features.ts)
     minutes_to_close = clock.minutes_to_close(features.ts)
     reasons.extend(
@@ -125,7 +127,7 @@ def assess_regime(
         tradable=not reasons,
         reasons=tuple(reasons),
         trend=trend_label(features, cfg),
-        volatility=volatility_label(features.atr_ratio, cfg),
+        volatility=volatility_label(ratio, cfg),
         time_bucket=bucket,
         minutes_to_close=minutes_to_close,
     )

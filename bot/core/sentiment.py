@@ -67,9 +67,9 @@ class SentimentBook:
 
     def at(self, ts: datetime, half_life_minutes: float) -> float:
         """The feature at ``ts`` from headlines received at or before ``ts``."""
-        now_us = epoch_us(ts)
         if not self._items:  # no headline yet (most of a live day): neutral, nothing to weigh
             return 0.0
+        now_us = epoch_us(ts)
         half_life_us = half_life_minutes * _US_PER_MINUTE
         oldest_us = now_us - int(CUTOFF_HALF_LIVES * half_life_us)
         start = bisect.bisect_left(self._items, (oldest_us, -2.0))

@@ -83,7 +83,7 @@ class LlmService:
         for trigger in self.detector.on_bar(record.ts, self.engine.last_features):
             self._submit(trigger)
         sentiment = self.engine.last_sentiment
-        if sentiment is not None:
+        if sentiment is not None and self.engine.sentiment_book:  # no headline: 0 then and now
             earlier = self.engine.sentiment_at(record.ts - self.detector.sentiment_lookback) or 0.0
             for trigger in self.detector.on_sentiment(record.ts, sentiment, earlier):
                 self._submit(trigger)

@@ -36,9 +36,11 @@ class Instrument:
         return round(points / self.tick_size)
 
     def pnl_cents(self, side: Side, entry_price: float, exit_price: float, contracts: int) -> int:
-        """Gross P&L of a round trip in cents, before commission."""
-        ticks = self.points_to_ticks((exit_price - entry_price) * side.sign)
-        return ticks * self.tick_value_cents * contracts
+        """Gross P&L of a round trip in cents, before commission (``points_to_ticks`` times
+        ``tick_value_cents``, written out: the live loop marks an open position on every bar)."""
+        tick_size = self.tick_size
+        ticks = round((exit_price - entry_price) * side.sign / tick_size)
+        return ticks * round(tick_size * self.point_value_usd * 100) * contracts
 
 
 INSTRUMENTS: dict[str, Instrument] = {
