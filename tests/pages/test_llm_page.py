@@ -16,6 +16,7 @@ from shared.persistence import config_source, llm_state, llm_store, news_store, 
 from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+from tests.pages import apptest
 from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,8 +64,7 @@ def activate(app_env: dict) -> None:
 
 
 def open_llm_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("app_pages/llm.py").run()
+    return apptest.open_page("app_pages/llm.py")
 
 
 def ask(app: AppTest, notes: str) -> AppTest:
