@@ -16,8 +16,6 @@ from shared.persistence.db import connect, open_database, write_transaction
 from tests.pages import apptest
 from tests.pages.conftest import shown
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "app_pages/backtest.py"
 
 

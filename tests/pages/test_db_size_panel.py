@@ -15,7 +15,6 @@ from tests.pages.conftest import shown
 
 pytestmark = pytest.mark.integration
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
 
 def open_controls() -> AppTest:

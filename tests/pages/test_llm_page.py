@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,8 +18,6 @@ from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wai
 from tests.pages import apptest
 from tests.pages.conftest import shown
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
              "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
@@ -175,7 +172,7 @@ def test_headlines_show_with_their_sentiment_scores(app_env):
 
 
 def test_config_page_edits_the_llm_section(app_env):
-    app = AppTest.from_file(APP, default_timeout=60).run().switch_page("app_pages/config.py").run()
+    app = apptest.open_page("app_pages/config.py")
     app.selectbox[0].select("llm").run()
     assert not app.exception
     assert any("input_per_1k_usd" in t.value for t in app.text_area), "price table as YAML"

@@ -16,9 +16,6 @@ from tests.integration.botproc import wait_for
 from tests.pages import apptest
 from tests.pages.conftest import shown
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
-
 
 def open_memory_page() -> AppTest:
     return apptest.open_page("app_pages/memory.py")

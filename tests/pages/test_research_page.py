@@ -14,8 +14,6 @@ from tests.pages import apptest
 from tests.pages.conftest import shown, wire_dashboard
 from tests.support import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "app_pages/research.py"
 
 

@@ -18,8 +18,6 @@ from tests.pages.apptest import open_page
 from tests.pages.conftest import shown
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 CT_OPEN_UTC = datetime(2025, 3, 3, 23, 0, tzinfo=UTC)  # 17:00 CST Monday: Tuesday's session
 
 
