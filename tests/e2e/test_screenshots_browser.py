@@ -81,10 +81,9 @@ def populated(running_product, fake_llm, tmp_path_factory) -> Iterator[dict]:
                     conn, CommandKind.TRIGGER_LLM, datetime.now(UTC),
                     {"notes": "screenshot", "context": ""})
             conn.close()
-            # The backtest and the sweep are independent jobs (the pages may start both at
-            # once too): they run side by side.
-            _run_side_by_side([launch_command(sys.executable, run_id, str(db)),
-                               _research_sweep(db)], folder)
+            subprocess.run(launch_command(sys.executable, run_id, str(db)), cwd=REPO_ROOT,
+                           check=True, capture_output=True, timeout=300)
+            _research_sweep(db)
             wait_for(lambda: (c := query(db, llm_store.call_for_command, command_id))
                      and c.status == "ok", 60, "the LLM call for the screenshots")
             fake_llm.push(Step(payload={"lesson": LESSON}))  # the review's lesson reply
@@ -127,28 +126,8 @@ def _test_message_sent(db: Path, alerter: subprocess.Popen[bytes], log: Path) ->
              30, "the email channel's report of the send", alerter, log)
 
 
-def _run_side_by_side(commands: list[list[str]], folder: Path, timeout_s: float = 300) -> None:
-    """Run the commands at the same time; fail naming the one that exited non-zero."""
-    logs = [folder / f"job{i}.log" for i in range(len(commands))]
-    processes = []
-    for command, log in zip(commands, logs, strict=True):
-        with log.open("wb") as out:
-            processes.append(subprocess.Popen(command, cwd=REPO_ROOT, stdout=out,
-                                              stderr=subprocess.STDOUT))
-    try:
-        for command, process, log in zip(commands, processes, logs, strict=True):
-            code = process.wait(timeout=timeout_s)
-            assert code == 0, f"{command} exited {code}:\n{log.read_text()[-3000:]}"
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
-
-
-def _research_sweep(db: Path) -> list[str]:
-    """A 4-point sweep on a small synthetic set, queued as the Research page does; returns
-    the command that runs it."""
+def _research_sweep(db: Path) -> None:
+    """A 4-point sweep on a small synthetic set, queued and run as the Research page does."""
     request = ResearchRequest.model_validate({
         "kind": "sweep", "backtest": {"bars": 5000},
         "grid": {"risk.max_hold_minutes": ["20", "40"],
@@ -158,7 +137,8 @@ def _research_sweep(db: Path) -> list[str]:
         run_id = research_store.insert_research_run(conn, request.kind.value, request.to_json(),
                                                     datetime.now(UTC), "screenshot sweep")
     conn.close()
-    return research_command(sys.executable, run_id, str(db))
+    subprocess.run(research_command(sys.executable, run_id, str(db)), cwd=REPO_ROOT,
+                   check=True, capture_output=True, timeout=300)
 
 
 def _review(product: dict, folder: Path) -> None:
