@@ -82,10 +82,14 @@ def running_product(chromium_path, tmp_path_factory, fake_llm) -> Iterator[dict]
     )
     db, bot_log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, bot_log, DUMMY_AWS)
-    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 300, 120,
-             "the bot to journal some bars", bot, bot_log)
-    server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
+    # The dashboard starts while the bot plays its first bars (it reads the journal only
+    # when a page is opened): the two waits overlap.
+    server, url, server_log = start_dashboard(
+        folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
     try:
+        wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 300, 120,
+                 "the bot to journal some bars", bot, bot_log)
+        wait_dashboard(server, url, server_log)
         yield {"url": url, "db": db, "config": config, "bot": bot, "bot_log": bot_log,
                "server": server}
     finally:
@@ -103,6 +107,15 @@ def wait_for_first_trade(product: dict) -> None:
 
 def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run streamlit_app.py`` on a free loopback port; wait until healthy."""
+    server, url, log = start_dashboard(folder, env_extra)
+    wait_dashboard(server, url, log)
+    return server, url
+
+
+def start_dashboard(folder: Path, env_extra: dict[str, str],
+                    ) -> tuple[subprocess.Popen, str, Path]:
+    """Start the dashboard without waiting: (server, url, log). A fixture with other waits
+    (a bot's first bars) does them meanwhile, then calls ``wait_dashboard``."""
     port = free_port()
     env = {**os.environ, "SUPERVISOR_URL": f"unix://{folder / 'no-supervisor.sock'}",
            "PYTHONUNBUFFERED": "1", **env_extra}
@@ -119,7 +132,11 @@ def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subproces
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}", log
+
+
+def wait_dashboard(server: subprocess.Popen, url: str, log: Path) -> None:
+    """Wait until the dashboard ``start_dashboard`` started answers its health check."""
 
     def healthy() -> bool:
         try:
@@ -132,7 +149,6 @@ def launch_dashboard(folder: Path, env_extra: dict[str, str]) -> tuple[subproces
     except AssertionError:
         server.kill()
         raise
-    return server, url
 
 
 def stop_dashboard(server: subprocess.Popen) -> None:

@@ -20,7 +20,13 @@ from playwright.sync_api import expect
 
 from shared.persistence import rules_store
 from shared.persistence.db import open_database, write_transaction
-from tests.e2e.conftest import launch_dashboard, screenshot, stop_dashboard, wait_idle
+from tests.e2e.conftest import (
+    screenshot,
+    start_dashboard,
+    stop_dashboard,
+    wait_dashboard,
+    wait_idle,
+)
 from tests.integration.botproc import (
     heartbeat,
     query,
@@ -49,10 +55,13 @@ def rule_product(chromium_path, tmp_path_factory):
     })
     db, bot_log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, bot_log)
-    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 100, 120,
-             "the bot to journal some bars", bot, bot_log)
-    server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
+    # The dashboard starts while the bot plays its first bars: the waits overlap.
+    server, url, server_log = start_dashboard(
+        folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
     try:
+        wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 100, 120,
+                 "the bot to journal some bars", bot, bot_log)
+        wait_dashboard(server, url, server_log)
         yield {"url": url, "db": db, "bot": bot, "bot_log": bot_log}
     finally:
         stop_dashboard(server)

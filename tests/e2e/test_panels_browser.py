@@ -15,9 +15,10 @@ from shared.persistence.db import open_database
 from tests.e2e.conftest import (
     DUMMY_AWS,
     clipped_elements,
-    launch_dashboard,
     screenshot,
+    start_dashboard,
     stop_dashboard,
+    wait_dashboard,
     wait_for_first_trade,
     wait_idle,
 )
@@ -43,24 +44,27 @@ PANELS_JS = """() => {
 def panels_product(running_product, tmp_path_factory) -> Iterator[dict]:
     """A copy of the running product's journal (after its first trade) whose middle stretch of
     decisions the regime called not tradable, with its own dashboard."""
-    wait_for_first_trade(running_product)
     folder = tmp_path_factory.mktemp("panels")
     db = folder / "trader.db"
-    backup_file(running_product["db"], db)
-    conn = open_database(db)
+    # The dashboard starts while the bot trades (it opens the copy only when a page is
+    # opened, after it is written below): the waits overlap.
+    server, url, server_log = start_dashboard(
+        folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(running_product["config"]),
+                 **DUMMY_AWS})
     try:
-        ids = [row["id"] for row in journal_store.recent_decisions(conn, 400)]
-        with conn:
-            conn.executemany("UPDATE decisions SET regime_json = json_set(regime_json, "
-                             "'$.tradable', json(?)) WHERE id = ?",
-                             [("false" if 120 <= i < 200 else "true", d)
-                              for i, d in enumerate(ids)])
-    finally:
-        conn.close()
-    server, url = launch_dashboard(folder, {"TRADER_DB": str(db),
-                                            "TRADER_CONFIG": str(running_product["config"]),
-                                            **DUMMY_AWS})
-    try:
+        wait_for_first_trade(running_product)
+        backup_file(running_product["db"], db)
+        conn = open_database(db)
+        try:
+            ids = [row["id"] for row in journal_store.recent_decisions(conn, 400)]
+            with conn:
+                conn.executemany("UPDATE decisions SET regime_json = json_set(regime_json, "
+                                 "'$.tradable', json(?)) WHERE id = ?",
+                                 [("false" if 120 <= i < 200 else "true", d)
+                                  for i, d in enumerate(ids)])
+        finally:
+            conn.close()
+        wait_dashboard(server, url, server_log)
         yield {"url": url, "db": db}
     finally:
         stop_dashboard(server)

@@ -12,7 +12,13 @@ from playwright.sync_api import expect
 
 from shared.domain.instruments import round_to_tick
 from shared.persistence import journal_store
-from tests.e2e.conftest import launch_dashboard, screenshot, stop_dashboard, wait_idle
+from tests.e2e.conftest import (
+    screenshot,
+    start_dashboard,
+    stop_dashboard,
+    wait_dashboard,
+    wait_idle,
+)
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 
 pytestmark = pytest.mark.integration
@@ -38,17 +44,17 @@ def trading_product(chromium_path, tmp_path_factory) -> Iterator[dict]:
     config.write_text(CONFIG)
     db, bot_log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, bot_log)
-    server = None
+    # The dashboard starts while the bot warms up to its first position: the waits overlap.
+    server, url, server_log = start_dashboard(folder, {"TRADER_DB": str(db),
+                                                       "TRADER_CONFIG": str(config)})
     try:
         wait_for(lambda: heartbeat(db), 60, "the bot's first heartbeat", bot, bot_log)
-        server, url = launch_dashboard(folder, {"TRADER_DB": str(db),
-                                                "TRADER_CONFIG": str(config)})
+        wait_dashboard(server, url, server_log)
         wait_for(lambda: query(db, journal_store.load_position, "MES"), 120,
                  "an open position", bot, bot_log)
         yield {"url": url, "db": db, "bot": bot, "bot_log": bot_log}
     finally:
-        if server is not None:
-            stop_dashboard(server)
+        stop_dashboard(server)
         if bot.poll() is None:
             stop_bot(bot)
 

@@ -13,7 +13,13 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.persistence import backtest_store
-from tests.e2e.conftest import launch_dashboard, stop_dashboard, wait_for_first_trade, wait_idle
+from tests.e2e.conftest import (
+    start_dashboard,
+    stop_dashboard,
+    wait_dashboard,
+    wait_for_first_trade,
+    wait_idle,
+)
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
 
 pytestmark = pytest.mark.integration
@@ -102,9 +108,12 @@ def own_product(chromium_path, tmp_path_factory):
                       "  speed: 50\nengine:\n  heartbeat_seconds: 1\n")
     db, log = folder / "trader.db", folder / "bot.log"
     bot = start_bot(config, db, log)
-    wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 5, 60, "the bot", bot, log)
-    server, url = launch_dashboard(folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
+    # The dashboard starts while the bot plays its first bars: the waits overlap.
+    server, url, server_log = start_dashboard(
+        folder, {"TRADER_DB": str(db), "TRADER_CONFIG": str(config)})
     try:
+        wait_for(lambda: (h := heartbeat(db)) and h.bars_processed > 5, 60, "the bot", bot, log)
+        wait_dashboard(server, url, server_log)
         yield {"url": url, "db": db, "bot": bot, "server": server}
     finally:
         stop_dashboard(server)

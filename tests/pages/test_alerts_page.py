@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streamlit.testing.v1 import AppTest
-
 from shared.domain.alerts import DeliveryStatus
 from shared.persistence import alerts_store
 from shared.persistence.alerts_store import ChannelStatus, Delivery
 from shared.persistence.db import open_database, write_transaction
-from tests.pages.test_pages import APP
+from tests.pages import apptest
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -26,8 +24,7 @@ def test_the_page_shows_channels_masked_and_failures_and_queues_a_test_message(a
             "exit", "exit:1", "telegram", "on", "EXIT LONG 1 MES @ 5000.00", None, NOW))
         alerts_store.finish_delivery(conn, failed, DeliveryStatus.FAILED, 4, 1,
                                      "part 1/1: error=500", NOW)
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/alerts.py").run()
+    app = apptest.open_page("app_pages/alerts.py")
     assert not app.exception, app.exception
     channels = app.dataframe[0].value
     assert list(channels["url (masked)"]) == ["", "tgram://12***/-1***"]
@@ -50,8 +47,7 @@ def test_deliveries_show_the_times_inside_messages_in_the_chosen_zone(app_env):
         alerts_store.request_test(conn, "telegram", "Test message from the MyTrader dashboard "
                                   "(2025-03-03 15:00:00 UTC)", NOW)
     conn.close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/alerts.py").run()
+    app = apptest.open_page("app_pages/alerts.py")
     assert not app.exception, app.exception
     deliveries = app.dataframe[0].value
     assert deliveries["headline"].tolist() == [

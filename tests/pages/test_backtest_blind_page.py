@@ -31,6 +31,7 @@ from shared.persistence import backtest_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import write_config
+from tests.pages import apptest
 from tests.pages.conftest import shown, wire_dashboard
 from tests.support import wait_for
 
@@ -116,8 +117,7 @@ def two_runs(tmp_path_factory) -> tuple[Path, Path, list[int]]:
 
 
 def open_page(env: dict, labels: list[str]) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    app = app.switch_page("app_pages/backtest.py").run()
+    app = apptest.open_page("app_pages/backtest.py")
     app.multiselect[0].set_value(labels)
     return app.run()
 
@@ -173,8 +173,7 @@ def test_a_pair_over_different_bars_is_not_compared(two_runs, monkeypatch):
 def test_the_form_launches_a_plain_and_a_blind_run_of_the_same_request(two_runs, monkeypatch):
     db, config, ids = two_runs
     env = wire_dashboard(monkeypatch, db, config)
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    app = app.switch_page("app_pages/backtest.py").run()
+    app = apptest.open_page("app_pages/backtest.py")
     app.selectbox(key="bt_llm_blind").set_value("compare plain / blind")
     app.number_input(key="bt_bars").set_value(1000)
     refused = app.button[0].click().run()  # the LLM is off: no prompt to blind

@@ -13,17 +13,15 @@ from streamlit.testing.v1 import AppTest
 
 from shared.persistence import backtest_store, config_source
 from shared.persistence.db import connect, open_database, write_transaction
+from tests.pages import apptest
 from tests.pages.conftest import shown
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "app_pages/backtest.py"
 
 
 def open_page() -> AppTest:
     """A fresh browser session on the page (as after a reload)."""
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page(PAGE).run()
+    return apptest.open_page(PAGE)
 
 
 def runs(db: Path) -> list[dict]:

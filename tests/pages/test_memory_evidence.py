@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from shared.persistence import evaluation_store
 from shared.persistence.db import open_database, write_transaction
-
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
+from tests.pages import apptest
 
 
 def evidence(verdict: str, net_on: float) -> dict:
@@ -34,8 +29,7 @@ def test_the_latest_memory_evaluation_is_shown_with_its_verdicts(app_env):
                                     "whole_run": evidence(whole, -80.0),
                                     "walk_forward": evidence(walk, -300.0)})
     conn.close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/memory.py").run()
+    app = apptest.open_page("app_pages/memory.py")
     assert not app.exception
     assert any(f"Walk-forward: {walk}. Whole run: {whole}." in t.value for t in app.text)
     table = next(d.value for d in app.dataframe if "verdict" in d.value.columns)
@@ -46,8 +40,7 @@ def test_the_latest_memory_evaluation_is_shown_with_its_verdicts(app_env):
 
 def test_without_an_evaluation_the_page_says_how_to_make_one(app_env):
     open_database(app_env["db"]).close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/memory.py").run()
+    app = apptest.open_page("app_pages/memory.py")
     assert not app.exception
     assert any("python -m bot evaluate --layer memory" in i.value for i in app.info)
 
@@ -61,7 +54,6 @@ def test_the_llm_page_shows_the_llm_layer_evidence(app_env):
             {"seeds": 20, "verdict": verdict, "walk_forward_verdict": verdict,
              "whole_run": evidence(verdict, -400.0), "walk_forward": evidence(verdict, -200.0)})
     conn.close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/llm.py").run()
+    app = apptest.open_page("app_pages/llm.py")
     assert not app.exception
     assert any(verdict in t.value for t in app.text)

@@ -13,15 +13,12 @@ from shared.domain.rules import RuleStatus
 from shared.persistence import rules_store, trade_log_store
 from shared.persistence.db import connect, open_database, write_transaction
 from tests.integration.botproc import wait_for
+from tests.pages import apptest
 from tests.pages.conftest import shown
-
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 
 
 def open_memory_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("app_pages/memory.py").run()
+    return apptest.open_page("app_pages/memory.py")
 
 
 def propose(db: Path, summary: str = "Lock long in range/high: test") -> int:

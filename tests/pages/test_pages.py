@@ -16,16 +16,12 @@ from shared.config.settings import Settings
 from shared.persistence import config_source, journal_store, ops_store
 from shared.persistence.db import connect
 from tests.integration.botproc import query
+from tests.pages.apptest import open_page
 from tests.pages.conftest import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py"))
-
-
-def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page(page).run()
 
 
 @pytest.mark.parametrize("page", PAGES)

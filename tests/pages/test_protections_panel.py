@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from streamlit.testing.v1 import AppTest
-
 from shared.persistence import ops_store
 from shared.persistence.db import connect, write_transaction
+from tests.pages import apptest
 from tests.pages.conftest import shown
-from tests.pages.test_pages import APP
 
 BLOCKED = ("CPI at 2025-10-24 08:30 ET: no entries from 45 min before to 45 min after")
 LINES = ("Daily loss cap $200.00: 0.8% of $25,000 equity is $200.00, the fixed limit $300.00; "
@@ -27,8 +25,7 @@ def test_the_risk_panel_lists_the_protections_and_the_refusing_one(app_env):
                 status="running"))
     finally:
         conn.close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/overview.py").run()
+    app = apptest.open_page("app_pages/overview.py")
     assert not app.exception
     assert "**Protections**" in [m.value for m in app.markdown]
     captions = [shown(c.value) for c in app.caption]

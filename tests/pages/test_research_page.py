@@ -10,11 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from shared.persistence import ops_store, research_store
 from shared.persistence.db import connect, open_database
+from tests.pages import apptest
 from tests.pages.conftest import shown, wire_dashboard
 from tests.support import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "app_pages/research.py"
 
 
@@ -27,8 +26,7 @@ def research_env(tmp_path, monkeypatch) -> dict[str, Path]:
 
 
 def open_page() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page(PAGE).run()
+    return apptest.open_page(PAGE)
 
 
 def latest(db: Path) -> research_store.ResearchRunSummary | None:

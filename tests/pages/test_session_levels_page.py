@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-from streamlit.testing.v1 import AppTest
-
 from shared.persistence import journal_store
 from shared.persistence.db import connect
-from tests.pages.test_pages import APP
+from tests.pages import apptest
 
 
 def test_overview_draws_the_newest_decisions_session_levels(app_env):
@@ -24,8 +22,7 @@ def test_overview_draws_the_newest_decisions_session_levels(app_env):
                      "'$.overnight_low', NULL) WHERE id = ?",
                      (close - 1.5, close + 4.25, close - 20.0, newest["id"]))
     conn.close()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    app = app.switch_page("app_pages/overview.py").run()
+    app = apptest.open_page("app_pages/overview.py")
     assert not app.exception, app.exception
     price = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
                  if any(t.get("name") == "Price" for t in json.loads(c.proto.spec)["data"]))

@@ -9,23 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from shared.persistence import journal_store, llm_store, trade_log_store
 from shared.persistence.codec import to_text
 from shared.persistence.db import connect, write_transaction
 from tests.integration.botproc import query
+from tests.pages.apptest import open_page
 from tests.pages.conftest import shown
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 CT_OPEN_UTC = datetime(2025, 3, 3, 23, 0, tzinfo=UTC)  # 17:00 CST Monday: Tuesday's session
-
-
-def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page(page).run()
 
 
 def cents(text: str) -> int:
