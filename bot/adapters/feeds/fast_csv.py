@@ -33,7 +33,7 @@ BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 TIMESTAMP_NAMES = ("timestamp", "datetime", "date/time", "date_time", "ts")
 KNOWN_NAMES = frozenset((*TIMESTAMP_NAMES, "date", "time", *BAR_COLUMNS))
 _FIRST_LINE_BYTES = 65_536
-_BLOCK_BYTES = 1 << 22
+_BLOCK_BYTES = 1 << 22  # pyarrow block; 1-16 MB measured alike single-threaded
 
 # Whole-column timestamp formats (RE2 syntax), each with the cast that parses it exactly as
 # the careful reader's pandas calls do. Fractions beyond microseconds are left to that reader.
