@@ -65,6 +65,11 @@ CASES = {
                            "2024-01-02 14:30:00.5,1,2,0.5,1,4\n", "UTC", True),
     "seconds-less times": (HEADER + "\n2024-01-02 14:30,1,2,0.5,1,4\n"
                            "2024-01-02 14:31,1,2,0.5,1,4\n", "UTC", True),
+    # both readers end a line at a lone CR after the first line (the first line is sniffed)
+    "lone CR after the first line": (f"{HEADER}\n{ROWS[0]}\r{ROWS[1]}\n{ROWS[2]}\n", "UTC",
+                                     True),
+    "CR CR LF": (f"{HEADER}\r\n{ROWS[0]}\r\r\n{ROWS[1]}\r\n{ROWS[2]}", "UTC", True),
+    "a line of spaces": (f"{HEADER}\n{ROWS[0]}\n  \n{ROWS[1]}\n", "UTC", False),
     # Something to report: the careful reader loads these and names every problem.
     "duplicate timestamp": ("\n".join([HEADER, ROWS[0], ROWS[1], ROWS[1].replace(",95", ",9"),
                                        ROWS[2]]), "UTC", False),
