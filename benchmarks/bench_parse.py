@@ -3,7 +3,8 @@
 Writes the same 1,000,000-bar CSV as ``bench_data_path.py`` (or reuses ``--csv PATH``), then
 times ``read_clean_csv`` a few times in this one process and prints the process CPU seconds
 (steadier than wall time on a shared machine) of the first call (what a backtest pays: its memory
-is touched for the first time) and the best and median of the later ones, with the load average.
+is touched for the first time) and the best and median of the later ones, with the peak RSS
+and the load average.
 Usage: ``python benchmarks/bench_parse.py [--csv PATH] [--repeat N]``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -45,6 +47,7 @@ def main() -> None:
     later = cpu[1:] or cpu
     print(f"read_clean_csv {len(frame):,} rows: CPU first call {cpu[0]:.3f} s ({wall[0]:.3f} s "
           f"wall), later best {min(later):.3f} s, median {statistics.median(later):.3f} s; "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
           f"load {load}")
 
 

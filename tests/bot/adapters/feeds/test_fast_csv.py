@@ -215,9 +215,11 @@ def test_timestamps_of_one_shape_or_many_load_as_the_careful_reader_does(
 def test_a_file_read_in_many_blocks_is_checked_in_every_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_row: int | None
 ) -> None:
-    """Small blocks split the columns into many chunks: a stamp of another shape (a bad one)
-    in any chunk is still found, and a clean file still equals the careful reader's frame."""
+    """Small blocks split the file into many batches and a low row estimate makes the columns
+    grow: a stamp of another shape (a bad one) in any batch is still found, and a clean file
+    still equals the careful reader's frame."""
     monkeypatch.setattr(fast_csv, "_BLOCK_BYTES", 256)
+    monkeypatch.setattr(fast_csv, "_row_estimate", lambda path: 3)
     stamps = pd.date_range("2024-01-02 14:30", periods=60, freq="min").strftime(
         "%Y-%m-%dT%H:%M:%S+00:00")
     rows = [f"{stamp},4750.00,4751.25,4749.50,4751.00,{i}" for i, stamp in enumerate(stamps)]
