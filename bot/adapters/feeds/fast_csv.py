@@ -49,7 +49,7 @@ def read_clean_csv(path: Path, timezone: str) -> pd.DataFrame | None:
 
     The frame has a UTC ``DatetimeIndex`` named ``ts`` (strictly increasing) and float64
     columns open, high, low, close, volume. ``timezone`` is a valid zone name (the caller
-    checked it); naive timestamps are read in it. The file is read once, by pyarrow in large
+    checked it); naive timestamps are read in it. The file is read once, by pyarrow in 1 MB
     blocks with typed columns, each checked whole and copied straight into the final columns,
     so memory stays near the size of the bars, not of the text.
     """
