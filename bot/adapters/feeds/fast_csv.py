@@ -33,7 +33,7 @@ BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 TIMESTAMP_NAMES = ("timestamp", "datetime", "date/time", "date_time", "ts")
 KNOWN_NAMES = frozenset((*TIMESTAMP_NAMES, "date", "time", *BAR_COLUMNS))
 _FIRST_LINE_BYTES = 65_536
-_BLOCK_BYTES = 1 << 18
+_BLOCK_BYTES = 1 << 20  # pyarrow holds several blocks: 4 MB ones cost ~70 MB more peak RSS
 
 # Whole-column timestamp formats (RE2 syntax), each with the cast that parses it exactly as
 # the careful reader's pandas calls do. Fractions beyond microseconds are left to that reader.
@@ -49,12 +49,16 @@ def read_clean_csv(path: Path, timezone: str) -> pd.DataFrame | None:
 
     The frame has a UTC ``DatetimeIndex`` named ``ts`` (strictly increasing) and float64
     columns open, high, low, close, volume. ``timezone`` is a valid zone name (the caller
-    checked it); naive timestamps are read in it. The file is read in blocks straight into
-    the final columns, so memory stays near the size of the bars, not of the text.
+    checked it); naive timestamps are read in it. The file is read once, by pyarrow in 1 MB
+    blocks with typed columns, each checked whole and copied straight into the final columns,
+    so memory stays near the size of the bars, not of the text.
     """
     try:
         layout = _layout(path)
         if layout is None:
+            return None
+        delimiter, header, mapping, width = layout
+        if not _reads_every_column(mapping, width) and not _is_text(path):
             return None
         columns = _read_columns(path, *layout)
         if columns is None:
@@ -74,7 +78,7 @@ def _layout(path: Path) -> tuple[str, bool, dict[str, list[int]], int] | None:
     with path.open("rb") as handle:
         head = handle.read(_FIRST_LINE_BYTES)
     first_line, newline, _ = head.partition(b"\n")
-    if not newline and len(head) == _FIRST_LINE_BYTES:
+    if (not newline and len(head) == _FIRST_LINE_BYTES) or b"\x00" in first_line:
         return None
     text = first_line.decode("utf-8-sig").removesuffix("\r")
     if not text.strip() or "\r" in text:
@@ -109,33 +113,36 @@ def _looks_like_data(fields: list[str]) -> bool:
     return bool(stamp.notna().all() and numbers.notna().all())
 
 
+def _reads_every_column(mapping: dict[str, list[int]], width: int) -> bool:
+    """Whether every field of every row is converted (so pyarrow sees every byte after the
+    first line: float fields must parse, text fields are UTF-8 checked and must then match a
+    timestamp format, neither of which a NUL byte or a non-UTF-8 byte can pass)."""
+    used = {position for positions in mapping.values() for position in positions}
+    return len(used) == width
+
+
 def _read_columns(
     path: Path, delimiter: str, header: bool, mapping: dict[str, list[int]], width: int
 ) -> tuple[str, np.ndarray, dict[str, np.ndarray]] | None:
     """Timestamps (microseconds, wall clock or UTC by format) and the five float columns."""
-    capacity = _count_lines(path)
-    if capacity is None:
-        return None
     names = [f"f{i}" for i in range(width)]
     types = {names[i]: pa.string() for i in mapping["ts"]}
     types.update({names[mapping[name][0]]: pa.float64() for name in BAR_COLUMNS})
     reader = pa_csv.open_csv(
         path,
         read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1 if header else 0,
-                                        block_size=_BLOCK_BYTES),
+                                        block_size=_BLOCK_BYTES, use_threads=False),
         parse_options=pa_csv.ParseOptions(delimiter=delimiter),
         convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=list(types),
                                               strings_can_be_null=False),
     )
-    ts_us = np.empty(capacity, dtype=np.int64)
-    values = {name: np.empty(capacity) for name in BAR_COLUMNS}
-    kind, rows = None, 0
+    columns = _Columns(_row_estimate(path))
+    kind = None
     for batch in reader:
-        count = batch.num_rows
-        if count == 0:
+        if batch.num_rows == 0:
             continue
-        if rows + count > capacity or any(batch.column(names[mapping[n][0]]).null_count
-                                          for n in BAR_COLUMNS):
+        floats = [batch.column(names[mapping[name][0]]) for name in BAR_COLUMNS]
+        if any(column.null_count for column in floats):
             return None
         parts = [batch.column(names[i]) for i in mapping["ts"]]
         text = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " ")
@@ -143,31 +150,65 @@ def _read_columns(
         parsed = None if kind is None else _parse(text, kind)
         if parsed is None:
             return None
-        ts_us[rows : rows + count] = parsed
-        for name in BAR_COLUMNS:
-            values[name][rows : rows + count] = batch.column(names[mapping[name][0]])
-        rows += count
-    if rows == 0 or kind is None:
+        columns.add(parsed, [column.to_numpy() for column in floats])
+    if kind is None:
         return None
-    return kind, ts_us[:rows], {name: column[:rows] for name, column in values.items()}
+    return kind, *columns.result()
 
 
-def _count_lines(path: Path) -> int | None:
-    """Line count (an upper bound on the rows), read in chunks; None for binary or non-UTF-8.
+def _row_estimate(path: Path) -> int:
+    """Rows to allocate for: the file size over the head's mean line length, with room."""
+    with path.open("rb") as handle:
+        head = handle.read(_FIRST_LINE_BYTES)
+    lines = max(head.count(b"\n"), 1)
+    return int(path.stat().st_size * lines / max(len(head), 1) * 1.1) + 1024
+
+
+class _Columns:
+    """The output columns, filled batch by batch and grown if the estimate falls short (unused
+    room is never touched, so it costs address space, not memory)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.rows = 0
+        self.ts_us = np.empty(capacity, dtype=np.int64)
+        self.values = {name: np.empty(capacity) for name in BAR_COLUMNS}
+
+    def add(self, ts_us: np.ndarray, floats: list[np.ndarray]) -> None:
+        end = self.rows + len(ts_us)
+        if end > len(self.ts_us):
+            self.ts_us = _grown(self.ts_us, self.rows, end)
+            self.values = {name: _grown(v, self.rows, end) for name, v in self.values.items()}
+        self.ts_us[self.rows : end] = ts_us
+        for name, column in zip(BAR_COLUMNS, floats, strict=True):
+            self.values[name][self.rows : end] = column
+        self.rows = end
+
+    def result(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        rows = self.rows
+        return self.ts_us[:rows], {name: column[:rows] for name, column in self.values.items()}
+
+
+def _grown(array: np.ndarray, rows: int, needed: int) -> np.ndarray:
+    bigger = np.empty(max(needed, 2 * len(array)), dtype=array.dtype)
+    bigger[:rows] = array[:rows]
+    return bigger
+
+
+def _is_text(path: Path) -> bool:
+    """Whether the file holds no NUL byte and only UTF-8, read in chunks.
 
     pyarrow never looks at the columns it skips, so a NUL byte or bytes that are not UTF-8
     anywhere in the file send it to the careful reader, which refuses it naming the line.
     """
-    lines = 1
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             if b"\x00" in chunk:
-                return None
-            decoder.decode(chunk)  # raises UnicodeDecodeError: declined by the caller
-            lines += chunk.count(b"\n")
+                return False
+            if not chunk.isascii():
+                decoder.decode(chunk)  # raises UnicodeDecodeError: declined by the caller
     decoder.decode(b"", final=True)
-    return lines
+    return True
 
 
 def _format_of(text: pa.Array) -> str | None:
@@ -178,15 +219,44 @@ def _format_of(text: pa.Array) -> str | None:
 
 def _parse(text: pa.Array, kind: str) -> np.ndarray | None:
     """Microseconds since the epoch of each timestamp (all in format ``kind``), or None."""
-    trimmed = pc.utf8_trim_whitespace(text)
-    if not pc.all(pc.match_substring_regex(trimmed, dict(_FORMATS)[kind])).as_py():
-        return None
+    pattern = dict(_FORMATS)[kind]
+    first = text[0].as_py()
+    if _shaped_like_first(text, first):
+        # every stamp has the first one's digits where it has digits and its other characters
+        # elsewhere: each takes the first one's path through the format, so checking the
+        # first checks them all (the patterns' only class holding digits is \d)
+        if not pc.match_substring_regex(pa.array([first.strip()]), pattern)[0].as_py():
+            return None
+        trimmed = text if first == first.strip() else pc.utf8_trim_whitespace(text)
+    else:
+        trimmed = pc.utf8_trim_whitespace(text)
+        if not pc.all(pc.match_substring_regex(trimmed, pattern)).as_py():
+            return None
     if kind == "ib":
         single = pc.replace_substring_regex(trimmed, r"\s+", " ")
         parsed = pc.strptime(single, format="%Y%m%d %H:%M:%S", unit="us")
     else:
         parsed = pc.cast(trimmed, pa.timestamp("us", tz="UTC" if kind == "aware" else None))
     return parsed.cast(pa.int64()).to_numpy()
+
+
+def _shaped_like_first(text: pa.Array, first: str) -> bool:
+    """Whether every string has the first one's length, an ASCII digit wherever the first has
+    one and the first one's byte everywhere else (vectorised over the array's bytes)."""
+    template = np.frombuffer(first.encode(), dtype=np.uint8)
+    width = len(template)
+    lengths = pc.min_max(pc.binary_length(text))
+    if width == 0 or lengths["min"].as_py() != width or lengths["max"].as_py() != width:
+        return False
+    digit = (template >= ord("0")) & (template <= ord("9"))
+    low = np.where(digit, ord("0"), template).astype(np.uint8)
+    span = np.where(digit, 9, 0).astype(np.uint8)
+    if text.type != pa.string():
+        return False
+    _, offsets, data = text.buffers()
+    start = int(np.frombuffer(offsets, dtype=np.int32, count=1, offset=text.offset * 4)[0])
+    cells = np.frombuffer(data, dtype=np.uint8, count=len(text) * width, offset=start)
+    return bool(((cells.reshape(-1, width) - low) <= span).all())  # uint8 wraps below low
 
 
 def _to_utc(ts_us: np.ndarray, kind: str, timezone: str) -> pd.DatetimeIndex | None:

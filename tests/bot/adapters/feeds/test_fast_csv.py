@@ -65,6 +65,11 @@ CASES = {
                            "2024-01-02 14:30:00.5,1,2,0.5,1,4\n", "UTC", True),
     "seconds-less times": (HEADER + "\n2024-01-02 14:30,1,2,0.5,1,4\n"
                            "2024-01-02 14:31,1,2,0.5,1,4\n", "UTC", True),
+    # both readers end a line at a lone CR after the first line (the first line is sniffed)
+    "lone CR after the first line": (f"{HEADER}\n{ROWS[0]}\r{ROWS[1]}\n{ROWS[2]}\n", "UTC",
+                                     True),
+    "CR CR LF": (f"{HEADER}\r\n{ROWS[0]}\r\r\n{ROWS[1]}\r\n{ROWS[2]}", "UTC", True),
+    "a line of spaces": (f"{HEADER}\n{ROWS[0]}\n  \n{ROWS[1]}\n", "UTC", False),
     # Something to report: the careful reader loads these and names every problem.
     "duplicate timestamp": ("\n".join([HEADER, ROWS[0], ROWS[1], ROWS[1].replace(",95", ",9"),
                                        ROWS[2]]), "UTC", False),
@@ -146,6 +151,86 @@ def test_bad_bytes_in_a_column_no_one_reads_are_refused_as_by_the_careful_reader
     for fast in (True, False):
         with pytest.raises(DataFileError, match=message):
             load_bars(path, fast=fast)
+
+
+@pytest.mark.parametrize("row, message", [
+    (b"2024-01-02 14:30:00,4750.00,4751.25,4749.50,4751.00,12\x000", r"line 2: binary data"),
+    (b"2024-01-02 14:30:00,4750.00,4751.25,4749.50,4751.00,12\xff0", r"line 2: not UTF-8"),
+    (b"2024-01-02 14:30:0\x00,4750.00,4751.25,4749.50,4751.00,120", r"line 2: binary data"),
+    (b"2024-01-02 14:30:0\xff,4750.00,4751.25,4749.50,4751.00,120", r"line 2: not UTF-8"),
+    (b"2024-01-02 14:30:0\xc3\xa9,4750.00,4751.25,4749.50,4751.00,120", None),
+])
+def test_bad_bytes_in_a_column_read_leave_the_file_to_the_careful_reader(
+    tmp_path: Path, row: bytes, message: str | None
+) -> None:
+    """With every column read there is no whole-file byte scan: pyarrow's float parse, its
+    UTF-8 check and the timestamp format check must each decline such a file."""
+    path = tmp_path / "bars.csv"
+    path.write_bytes(f"{HEADER}\n".encode() + row + b"\n" + "\n".join(ROWS[1:]).encode())
+    assert read_clean_csv(path, "UTC") is None
+    if message is None:  # valid UTF-8, not a timestamp: one malformed row, named
+        assert_same(load_bars(path), load_bars(path, fast=False))
+        assert load_bars(path).malformed_skipped == 1
+        return
+    for fast in (True, False):
+        with pytest.raises(DataFileError, match=message):
+            load_bars(path, fast=fast)
+
+
+@pytest.mark.parametrize("stamps, taken", [
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:32:00"], True),
+    ([" 2024-01-02 14:30:00 ", " 2024-01-02 14:31:00 ", " 2024-01-02 14:32:00 "], True),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02T14:32:00"], True),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:32:0x"], False),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:32:00Z"], False),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:32:00 "], True),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:99:00"], False),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-32 14:32:00"], False),
+    (["2024-01-02 14:30:00", "2024-01-02 14:31:00", "2024-01-02 14:32:00+0100"], False),
+    (["2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z", "2024-01-02T14:32:00Z"], True),
+    (["2024-01-02T14:30:00Z", "2024-01-02T14:31:00Z", "2024-01-02T14:32:00+00:00"], True),
+    (["20240102  14:30:00", "20240102  14:31:00", "20240102 \t14:32:00"], True),
+    (["20240102  14:30:00", "20240102  14:31:00", "20240102  14:3:000"], False),
+    (["\u0662024-01-02 14:30:00", "\u0662024-01-02 14:31:00", "\u0662024-01-02 14:32:00"],
+     False),  # a digit to Python's re but not to pyarrow's RE2 or to pandas
+])
+def test_timestamps_of_one_shape_or_many_load_as_the_careful_reader_does(
+    tmp_path: Path, stamps: list[str], taken: bool
+) -> None:
+    """Stamps shaped like the first one are checked as bytes, any other by the format; each
+    way agrees with the careful reader, and a stamp that differs in shape is still checked."""
+    rows = [f"{stamp},{row.split(',', 1)[1]}" for stamp, row in zip(stamps, ROWS, strict=True)]
+    path = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    assert (read_clean_csv(path, "America/New_York") is not None) is taken
+    try:
+        careful = load_bars(path, "America/New_York", fast=False)
+    except DataFileError as exc:
+        with pytest.raises(DataFileError, match=re.escape(str(exc))):
+            load_bars(path, "America/New_York")
+        return
+    assert_same(load_bars(path, "America/New_York"), careful)
+
+
+@pytest.mark.parametrize("bad_row", [None, 5, 47])
+def test_a_file_read_in_many_blocks_is_checked_in_every_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_row: int | None
+) -> None:
+    """Small blocks split the file into many batches and a low row estimate makes the columns
+    grow: a stamp of another shape (a bad one) in any batch is still found, and a clean file
+    still equals the careful reader's frame."""
+    monkeypatch.setattr(fast_csv, "_BLOCK_BYTES", 256)
+    monkeypatch.setattr(fast_csv, "_row_estimate", lambda path: 3)
+    stamps = pd.date_range("2024-01-02 14:30", periods=60, freq="min").strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00")
+    rows = [f"{stamp},4750.00,4751.25,4749.50,4751.00,{i}" for i, stamp in enumerate(stamps)]
+    if bad_row is not None:
+        rows[bad_row] = rows[bad_row].replace("+00:00", "+00:0x", 1)
+    path = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    frame = read_clean_csv(path, "UTC")
+    assert (frame is None) is (bad_row is not None)
+    assert_same(load_bars(path), load_bars(path, fast=False))
+    if frame is not None:
+        assert len(frame) == 60
 
 
 def test_both_paths_agree_on_the_column_names() -> None:
