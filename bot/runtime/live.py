@@ -68,6 +68,7 @@ from shared.domain.models import Bar, DecisionRecord, Mode, Order, Position, Ses
 from shared.persistence import journal_store, ops_store
 from shared.persistence.config_source import store_version
 from shared.persistence.db import open_database, set_busy_timeout, write_transaction
+from shared.persistence.wal_checkpoint import WalCheckpointer
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ class LiveBot:
         self.quarantine.seed(recent)
         self.equity_floor = EquityFloor(self.conn)  # risk.min_equity_usd: flatten and halt
         self.outside = OutsideWrites(self.conn)  # skips polls while no one else wrote
+        self.checkpointer = WalCheckpointer(self.conn)  # WAL checkpoints between bars
         self.news = NewsIntake(self.conn, self.engine)
         resume_shadows(self.conn, self.engine)  # refused entries memory was still following
         self.llm = LlmService(settings, self.conn, Path(db_path), self.engine, wall_clock_utc)
@@ -456,6 +458,7 @@ class LiveBot:
         if force_heartbeat or now_s >= self._next_poll_s:
             self._next_poll_s = now_s + POLL_EVERY_S
             handled = self._poll_outside(force_heartbeat)
+            self.checkpointer.maybe_checkpoint()  # not inside a bar's commit
         handled += self.llm.service()
         due = now_s - self._last_heartbeat_s >= self.settings.engine.heartbeat_seconds
         if force_heartbeat or handled or due:
