@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000  # only reached when no one calls ``maybe_checkpoint``
 CHECKPOINT_EVERY_CHANGES = 500  # ~1,000 WAL pages of the live journal (~2 pages a changed row)
-CHECKPOINT_EVERY_S = 1.0  # and at least this often (wall clock) while anything was written
+CHECKPOINT_EVERY_S = 5.0  # and at least this often (wall clock) while anything was written
 
 
 @dataclass(frozen=True, slots=True)
