@@ -28,9 +28,9 @@ if not frame.password_ok():
 MODE_LABELS = {"paper": "paper", "ib_paper": "IB paper", "ib_live": "IB LIVE"}
 
 
-@st.fragment(run_every=5)
 def status_sidebar() -> None:
-    """Bot process and liveness (supervisord + heartbeat age), mode, broker, entries."""
+    """Bot process and liveness (supervisord + heartbeat age), mode, broker, entries; rerun
+    every ``dashboard.refresh_seconds`` (5 s by default) as a fragment."""
     settings, _ = frame.current_settings()
     process = process_info("bot")
     with frame.reader() as conn:
@@ -49,7 +49,8 @@ def status_sidebar() -> None:
 
 with st.sidebar:
     frame.zone_selector()
-    status_sidebar()
+    st.fragment(status_sidebar,
+                run_every=frame.current_settings()[0].dashboard.refresh_seconds)()
 
 navigation = st.navigation({
     "Monitor": [

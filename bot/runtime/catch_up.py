@@ -4,11 +4,12 @@ When the bot follows the wall clock (real-time synthetic bars) each bar is proce
 closes. A process that was frozen (SIGSTOP, a suspended VM, a starved machine) wakes to a
 backlog and plays it in a burst: those bars are history by then, and an entry decided on one
 would be placed at a price the market has left. ``CatchUpGuard`` measures each bar's lag (wall
-clock minus the bar's close); beyond ``HOLD_AFTER_S`` it halts entries with a ``catch_up``
-warning event, and once a bar is processed within ``RELEASE_BELOW_S`` it lifts its own halt
-with a ``caught_up`` event. Exits keep working throughout: stops, targets and time exits are
-still evaluated on every bar. An operator's halt is never lifted by the guard, and a resume
-command during the burst is respected (the guard holds again only on a new backlog).
+clock minus the bar's close); beyond ``hold_after_s`` (``engine.catch_up_hold_after_s``,
+10 s by default) it halts entries with a ``catch_up`` warning event, and once a bar is processed
+within half of that (``RELEASE_FRACTION``) it lifts its own halt with a ``caught_up`` event.
+Exits keep working throughout: stops, targets and time exits are still evaluated on every bar.
+An operator's halt is never lifted by the guard, and a resume command during the burst is
+respected (the guard holds again only on a new backlog).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from datetime import datetime, timedelta
 from bot.core.engine import TradingEngine
 from shared.domain.models import Bar
 
-HOLD_AFTER_S = 10.0  # a bar processed this long after its close is a backlog
-RELEASE_BELOW_S = 5.0  # back within this: caught up
+RELEASE_FRACTION = 0.5  # back within this share of the hold threshold: caught up
 REASON = "catching up: bars are processed behind the wall clock"
 
 
@@ -30,6 +30,7 @@ class CatchUpGuard:
 
     bar_seconds: int
     enabled: bool
+    hold_after_s: float  # a bar processed this long after its close is a backlog
     holding: bool = False
     held_bars: int = 0
     max_lag_s: float = 0.0
@@ -48,9 +49,9 @@ class CatchUpGuard:
             self._checked_restore = True
             self._release_previous_hold(engine, now)
         lag_s = self.lag_s(bar, wall_now)
-        if not self.holding and lag_s > HOLD_AFTER_S:
+        if not self.holding and lag_s > self.hold_after_s:
             self._hold(engine, bar, now, lag_s)
-        elif self.holding and lag_s < RELEASE_BELOW_S:
+        elif self.holding and lag_s < self.hold_after_s * RELEASE_FRACTION:
             self._release(engine, now, lag_s)
         elif self.holding:
             self.max_lag_s = max(self.max_lag_s, lag_s)

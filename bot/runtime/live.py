@@ -207,7 +207,8 @@ class LiveBot:
         self._started_with_bar = last_bar
         self.journal_watch = JournalWatch(self.db_path, wall_clock_utc)  # deleted or replaced
         self.catch_up = CatchUpGuard(settings.feed.bar_seconds,
-                                     self.stream is None and follows_wall_clock(settings.feed))
+                                     self.stream is None and follows_wall_clock(settings.feed),
+                                     settings.engine.catch_up_hold_after_s)
 
     def engine_now(self) -> datetime:
         """The engine's time: the close of its last bar, or the wall clock before any bar."""

@@ -1,4 +1,5 @@
-"""A new user's first hour, in headless Chromium: downloads after 20 s on the page, cancelling
+"""A new user's first hour, in headless Chromium: downloads after several sidebar refreshes on
+the page, cancelling
 and deleting backtests, the sidebar when the bot is stopped, and stopping the dashboard
 stopping its backtests."""
 
@@ -7,12 +8,19 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from shared.persistence import backtest_store
+from shared.config.settings import settings_from_mapping
+from shared.persistence import backtest_store, config_source
+from shared.persistence.db import open_database, write_transaction
 from tests.e2e.conftest import (
     start_dashboard,
     stop_dashboard,
@@ -34,23 +42,76 @@ def _open(page, url: str, path: str, heading: str) -> None:
     wait_idle(page)
 
 
-def test_downloads_still_work_after_20_s_on_the_trades_page(browser, running_product):
+# The sidebar reruns every ``dashboard.refresh_seconds`` (5 s by default); this test's product
+# refreshes every second so that the refreshes it waits through take seconds, not half a minute.
+REFRESH_S = 1
+
+
+@contextmanager
+def refresh_every(db: Path, seconds: float) -> Iterator[None]:
+    """Make ``dashboard.refresh_seconds`` = ``seconds`` the active config version of the running
+    product (a hot field), and store the previous settings back afterwards."""
+    conn = open_database(db)
+    try:
+        _, before = config_source.active_settings(conn, env={})
+        fast = settings_from_mapping({**before.model_dump(mode="json"),
+                                      "dashboard": {"refresh_seconds": seconds}}, env={})
+        with write_transaction(conn):
+            config_source.store_version(conn, fast, "test", "fast refresh", datetime.now(UTC))
+        try:
+            yield
+        finally:
+            with write_transaction(conn):
+                config_source.store_version(conn, before, "test", "refresh restored",
+                                            datetime.now(UTC))
+    finally:
+        conn.close()
+
+
+def _count_timed_reruns(page) -> list[float]:
+    """A list that gets a time per timed fragment rerun the page asks the server for (a
+    ``rerun_script`` message marked ``is_auto_rerun``: the sidebar's refresh)."""
+    reruns: list[float] = []
+
+    def sent(payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        message = BackMsg.FromString(payload)
+        if message.WhichOneof("type") == "rerun_script" and message.rerun_script.is_auto_rerun:
+            reruns.append(time.monotonic())
+
+    page.on("websocket", lambda ws: ws.on("framesent", sent))
+    return reruns
+
+
+def _wait_refreshes(page, reruns: list[float], count: int) -> None:
+    """Wait until ``count`` more timed reruns have been asked for."""
+    target, deadline = len(reruns) + count, time.monotonic() + TIMEOUT_MS / 1000
+    while len(reruns) < target:
+        assert time.monotonic() < deadline, f"{target - len(reruns)} of {count} refreshes missing"
+        page.wait_for_timeout(100)  # lets Playwright deliver the websocket events
+
+
+def test_downloads_still_work_after_sidebar_refreshes_on_the_trades_page(browser,
+                                                                        running_product):
     wait_for_first_trade(running_product)
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   accept_downloads=True)
     page = context.new_page()
+    reruns = _count_timed_reruns(page)
     try:
-        _open(page, running_product["url"], "/trades", "Trades & performance")
-        page.wait_for_timeout(20_000)  # the scenario itself: four sidebar refreshes go by
-        with page.expect_download(timeout=TIMEOUT_MS) as csv_download:
-            page.get_by_role("button", name="Download CSV").click()
-        lines = Path(csv_download.value.path()).read_text(encoding="utf-8").splitlines()
-        assert lines[0].startswith("bracket_id,") and len(lines) > 1
-        page.wait_for_timeout(6_000)  # and once more after another refresh
-        with page.expect_download(timeout=TIMEOUT_MS) as json_download:
-            page.get_by_role("button", name="Download JSON").click()
-        rows = json.loads(Path(json_download.value.path()).read_text(encoding="utf-8"))
-        assert rows and "pnl_net_usd" in rows[0]
+        with refresh_every(running_product["db"], REFRESH_S):
+            _open(page, running_product["url"], "/trades", "Trades & performance")
+            _wait_refreshes(page, reruns, 4)  # the scenario itself: four sidebar refreshes go by
+            with page.expect_download(timeout=TIMEOUT_MS) as csv_download:
+                page.get_by_role("button", name="Download CSV").click()
+            lines = Path(csv_download.value.path()).read_text(encoding="utf-8").splitlines()
+            assert lines[0].startswith("bracket_id,") and len(lines) > 1
+            _wait_refreshes(page, reruns, 1)  # and once more after another refresh
+            with page.expect_download(timeout=TIMEOUT_MS) as json_download:
+                page.get_by_role("button", name="Download JSON").click()
+            rows = json.loads(Path(json_download.value.path()).read_text(encoding="utf-8"))
+            assert rows and "pnl_net_usd" in rows[0]
     finally:
         context.close()
 

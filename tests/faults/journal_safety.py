@@ -432,12 +432,20 @@ def stop_signal(work: Path, how: str) -> FaultResult:
                   stop_seconds=round(stop_s, 3))
 
 
-def frozen_then_backlog(work: Path, freeze_s: float = 14.0) -> FaultResult:
-    """SIGSTOP a real-time bot (1-second bars) for ``freeze_s``, then SIGCONT: the backlog must
-    journal a ``catch_up`` warning, enter nothing until a ``caught_up`` event, and go on."""
+# The bot holds entries on bars processed more than HOLD_S after their close (the product's
+# default is 10 s; a shorter threshold keeps the freeze short), and the freeze outlasts it.
+FROZEN_HOLD_S = 3.0
+FROZEN_FREEZE_S = 5.0
+
+
+def frozen_then_backlog(work: Path, hold_s: float = FROZEN_HOLD_S,
+                        freeze_s: float = FROZEN_FREEZE_S) -> FaultResult:
+    """SIGSTOP a real-time bot (1-second bars, ``engine.catch_up_hold_after_s`` = ``hold_s``)
+    for ``freeze_s`` (longer than ``hold_s``), then SIGCONT: the backlog must journal a
+    ``catch_up`` warning, enter nothing until a ``caught_up`` event, and go on."""
     config = write_config(work, "frozen.yaml", {"feed": {
         "source": "synthetic", "seed": 7, "speed": 1.0, "bar_seconds": 1,
-        "warm_start_minutes": 2}})
+        "warm_start_minutes": 2}, "engine": {"catch_up_hold_after_s": hold_s}})
     db, log = work / "frozen.db", work / "frozen.log"
     problems: list[str] = []
     process = start_bot(config, db, log)

@@ -74,5 +74,5 @@ def test_sighup_and_a_storm_of_sigints_stop_cleanly_with_exit_0(tmp_path, how):
 def test_a_bot_frozen_by_sigstop_holds_entries_while_it_plays_the_backlog(tmp_path):
     result = journal_safety.frozen_then_backlog(tmp_path)
     _clean(result)
-    assert result.detail["lag_s"] >= 10
+    assert result.detail["lag_s"] >= journal_safety.FROZEN_HOLD_S
     assert result.detail["held_bars"] >= 2

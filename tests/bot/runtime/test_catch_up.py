@@ -21,6 +21,7 @@ from tests.support import open_migrated_journal
 BARS = minute_bars(1500, seed=3)
 SETTINGS = settings_from_mapping({"feed": {"bar_seconds": 60},
                                   "risk": {"max_trades_per_day": 100}}, env={})
+HOLD_S = SETTINGS.engine.catch_up_hold_after_s  # the product's default, 10 s
 
 
 def play(tmp_path, late: range, operator_halt_at: int | None = None, name: str = "j"):
@@ -28,7 +29,7 @@ def play(tmp_path, late: range, operator_halt_at: int | None = None, name: str =
     conn = open_migrated_journal(tmp_path / f"{name}.db")
     engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
                            SqliteJournal(conn), CmeSessionClock())
-    guard = CatchUpGuard(60, enabled=True)
+    guard = CatchUpGuard(60, enabled=True, hold_after_s=HOLD_S)
     verdicts = []
     for index, bar in enumerate(BARS):
         close = bar.ts + timedelta(seconds=60)
@@ -86,7 +87,8 @@ def test_a_hold_left_by_a_previous_process_is_lifted_on_the_first_bar(tmp_path):
                            SqliteJournal(conn), CmeSessionClock())
     bar = BARS[0]
     engine.halt(REASON, bar.ts)
-    CatchUpGuard(60, enabled=True).observe(engine, bar, bar.ts + timedelta(seconds=61))
+    guard = CatchUpGuard(60, enabled=True, hold_after_s=HOLD_S)
+    guard.observe(engine, bar, bar.ts + timedelta(seconds=61))
     assert not engine.risk_state.halted
     conn.close()
 
@@ -96,6 +98,28 @@ def test_a_disabled_guard_does_nothing(tmp_path):
     engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
                            SqliteJournal(conn), CmeSessionClock())
     bar = BARS[0]
-    CatchUpGuard(60, enabled=False).observe(engine, bar, bar.ts + timedelta(hours=5))
+    guard = CatchUpGuard(60, enabled=False, hold_after_s=HOLD_S)
+    guard.observe(engine, bar, bar.ts + timedelta(hours=5))
     assert not engine.risk_state.halted
+    conn.close()
+
+
+def test_a_shorter_configured_hold_holds_and_releases_at_its_own_thresholds(tmp_path):
+    """``engine.catch_up_hold_after_s`` = 3: a bar 4 s late holds (the default 10 s would not),
+    one 2 s late stays held, one 1 s late (under half of 3 s) releases."""
+    conn = open_migrated_journal(tmp_path / "s.db")
+    engine = TradingEngine(SETTINGS, PaperBroker(get_instrument("MES"), 62, 1),
+                           SqliteJournal(conn), CmeSessionClock())
+    short = settings_from_mapping({"engine": {"catch_up_hold_after_s": 3}}, env={})
+    guard = CatchUpGuard(60, enabled=True, hold_after_s=short.engine.catch_up_hold_after_s)
+    default = CatchUpGuard(60, enabled=True, hold_after_s=HOLD_S)
+    close = BARS[0].ts + timedelta(seconds=60)
+    default.observe(engine, BARS[0], close + timedelta(seconds=4))
+    assert not default.holding and not engine.risk_state.halted
+    held = []
+    for bar, late_s in zip(BARS[1:4], (4, 2, 1), strict=True):
+        guard.observe(engine, bar, bar.ts + timedelta(seconds=60 + late_s))
+        held.append(engine.risk_state.halted)
+    assert held == [True, True, False]
+    assert guard.held_bars == 2
     conn.close()
