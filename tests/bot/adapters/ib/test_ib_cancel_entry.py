@@ -13,6 +13,7 @@ from ib_async import IB, Future
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.broker import IbBroker
 from bot.adapters.ib.ids import OrderIdMap
+from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.settings import IbConfig
 from shared.domain.instruments import get_instrument
 from shared.domain.models import OrderPlan, OrderStatus, OrderType, Side
@@ -22,6 +23,14 @@ pytestmark = pytest.mark.integration
 
 MES = get_instrument("MES")
 WAIT_S = 30.0
+# The broker's clock is the wall clock: without this, a run inside IB's nightly restart window
+# (23:45 New York, entries paused around it) refuses the entry these tests need.
+NO_RESTART_WINDOW = RestartWindowConfig(enabled=False)
+
+
+def ib_config(fake) -> IbConfig:
+    """The gateway's port, and no restart window (see NO_RESTART_WINDOW)."""
+    return IbConfig(port=fake.port, restart_window=NO_RESTART_WINDOW)
 
 
 async def _until(probe, what: str):
@@ -36,7 +45,7 @@ async def _until(probe, what: str):
 def test_cancel_entry_cancels_the_bracket_at_the_gateway(tmp_path, fake):
     fake.pause_bars()  # no bar: the limit entry can neither fill nor expire
     conn = open_migrated_journal(tmp_path / "t.db")
-    broker = IbBroker(MES, IbConfig(port=fake.port), OrderBook(MES, [], None, set()),
+    broker = IbBroker(MES, ib_config(fake), OrderBook(MES, [], None, set()),
                       OrderIdMap(conn, 17), 62, lambda: datetime.now(UTC))
     plan = OrderPlan("MES", Side.LONG, 1, OrderType.LIMIT, 5700.0, 5690.0, 5715.0, 10.0, 15.0,
                      "test")

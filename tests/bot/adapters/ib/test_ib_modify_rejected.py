@@ -18,6 +18,7 @@ from ib_async import IB, Future
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.broker import IbBroker
 from bot.adapters.ib.ids import OrderIdMap
+from shared.config.ib_gateway import RestartWindowConfig
 from shared.config.settings import IbConfig
 from shared.domain.instruments import get_instrument
 from shared.domain.models import ExitReason, OrderPlan, OrderRole, OrderStatus, OrderType, Side
@@ -27,6 +28,14 @@ pytestmark = pytest.mark.integration
 
 MES = get_instrument("MES")
 WAIT_S = 30.0
+# The broker's clock is the wall clock: without this, a run inside IB's nightly restart window
+# (23:45 New York, entries paused around it) refuses the entry these tests need.
+NO_RESTART_WINDOW = RestartWindowConfig(enabled=False)
+
+
+def ib_config(fake) -> IbConfig:
+    """The gateway's port, and no restart window (see NO_RESTART_WINDOW)."""
+    return IbConfig(port=fake.port, restart_window=NO_RESTART_WINDOW)
 CLIENT_ID = 17
 
 
@@ -41,7 +50,7 @@ async def _until(probe, what: str):
 
 def _broker(tmp_path, fake) -> tuple[IbBroker, object]:
     conn = open_database(tmp_path / "t.db")
-    broker = IbBroker(MES, IbConfig(port=fake.port), OrderBook(MES, [], None, set()),
+    broker = IbBroker(MES, ib_config(fake), OrderBook(MES, [], None, set()),
                       OrderIdMap(conn, CLIENT_ID), 62, lambda: datetime.now(UTC))
     return broker, conn
 
