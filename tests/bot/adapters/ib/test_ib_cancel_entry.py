@@ -4,7 +4,6 @@ entry is cancelled at the gateway with its children, and the book's order events
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,39 +12,20 @@ from ib_async import IB, Future
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.broker import IbBroker
 from bot.adapters.ib.ids import OrderIdMap
-from shared.config.ib_gateway import RestartWindowConfig
-from shared.config.settings import IbConfig
 from shared.domain.instruments import get_instrument
 from shared.domain.models import OrderPlan, OrderStatus, OrderType, Side
+from tests.bot.adapters.ib.broker_support import ib_config, until
 from tests.support import open_migrated_journal
 
 pytestmark = pytest.mark.integration
 
 MES = get_instrument("MES")
-WAIT_S = 30.0
-# The broker's clock is the wall clock: without this, a run inside IB's nightly restart window
-# (23:45 New York, entries paused around it) refuses the entry these tests need.
-NO_RESTART_WINDOW = RestartWindowConfig(enabled=False)
-
-
-def ib_config(fake) -> IbConfig:
-    """The gateway's port, and no restart window (see NO_RESTART_WINDOW)."""
-    return IbConfig(port=fake.port, restart_window=NO_RESTART_WINDOW)
-
-
-async def _until(probe, what: str):
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_cancel_entry_cancels_the_bracket_at_the_gateway(tmp_path, fake):
     fake.pause_bars()  # no bar: the limit entry can neither fill nor expire
     conn = open_migrated_journal(tmp_path / "t.db")
-    broker = IbBroker(MES, ib_config(fake), OrderBook(MES, [], None, set()),
+    broker = IbBroker(MES, ib_config(fake.port), OrderBook(MES, [], None, set()),
                       OrderIdMap(conn, 17), 62, lambda: datetime.now(UTC))
     plan = OrderPlan("MES", Side.LONG, 1, OrderType.LIMIT, 5700.0, 5690.0, 5715.0, 10.0, 15.0,
                      "test")
@@ -59,10 +39,10 @@ def test_cancel_entry_cancels_the_bracket_at_the_gateway(tmp_path, fake):
             broker.attach(ib, fut)
             now = datetime.now(UTC)
             broker.place_bracket(plan, "MES-b1", now)
-            await _until(lambda: len(fake.working_orders()) == 3, "the bracket at the gateway")
+            await until(lambda: len(fake.working_orders()) == 3, "the bracket at the gateway")
             assert broker.cancel_entry(now)
-            await _until(lambda: not fake.working_orders(), "the cancels at the gateway")
-            await _until(lambda: (broker.sync(), not broker.working_orders())[1],
+            await until(lambda: not fake.working_orders(), "the cancels at the gateway")
+            await until(lambda: (broker.sync(), not broker.working_orders())[1],
                          "the book to see the cancels")
             return broker.drain_updates()
         finally:

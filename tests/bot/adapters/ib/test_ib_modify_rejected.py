@@ -9,7 +9,6 @@ order at its old price (erdewit/ib_insync #502). A 201 on a NEW order stays a re
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -18,39 +17,20 @@ from ib_async import IB, Future
 from bot.adapters.ib.book import OrderBook
 from bot.adapters.ib.broker import IbBroker
 from bot.adapters.ib.ids import OrderIdMap
-from shared.config.ib_gateway import RestartWindowConfig
-from shared.config.settings import IbConfig
 from shared.domain.instruments import get_instrument
 from shared.domain.models import ExitReason, OrderPlan, OrderRole, OrderStatus, OrderType, Side
 from shared.persistence.db import open_database
+from tests.bot.adapters.ib.broker_support import ib_config, until
 
 pytestmark = pytest.mark.integration
 
 MES = get_instrument("MES")
-WAIT_S = 30.0
-# The broker's clock is the wall clock: without this, a run inside IB's nightly restart window
-# (23:45 New York, entries paused around it) refuses the entry these tests need.
-NO_RESTART_WINDOW = RestartWindowConfig(enabled=False)
-
-
-def ib_config(fake) -> IbConfig:
-    """The gateway's port, and no restart window (see NO_RESTART_WINDOW)."""
-    return IbConfig(port=fake.port, restart_window=NO_RESTART_WINDOW)
 CLIENT_ID = 17
-
-
-async def _until(probe, what: str):
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _broker(tmp_path, fake) -> tuple[IbBroker, object]:
     conn = open_database(tmp_path / "t.db")
-    broker = IbBroker(MES, ib_config(fake), OrderBook(MES, [], None, set()),
+    broker = IbBroker(MES, ib_config(fake.port), OrderBook(MES, [], None, set()),
                       OrderIdMap(conn, CLIENT_ID), 62, lambda: datetime.now(UTC))
     return broker, conn
 
@@ -75,9 +55,9 @@ async def _long_with_bracket(broker: IbBroker, fake, bracket_id: str) -> tuple[f
     plan = OrderPlan("MES", Side.LONG, 1, OrderType.MARKET, None, stop, target, 150.0, 150.0,
                      "test")
     broker.place_bracket(plan, bracket_id, datetime.now(UTC))
-    await _until(lambda: (broker.sync(), broker.position() is not None)[1], "the entry fill")
+    await until(lambda: (broker.sync(), broker.position() is not None)[1], "the entry fill")
     fake.pause_bars()
-    await _until(lambda: len(_stops_at_gateway(fake)) == 1
+    await until(lambda: len(_stops_at_gateway(fake)) == 1
                  and _stops_at_gateway(fake)[0].status == "Submitted", "the stop working")
     return stop, target
 
@@ -94,15 +74,15 @@ def test_refused_stop_modification_keeps_the_one_stop(tmp_path, fake, code):
             broker.drain_notices()
             fake.reject_next_modifies(1, code=code)
             broker.move_stop(stop + 10, datetime.now(UTC), ExitReason.TRAILING_STOP)
-            await _until(lambda: fake.errors_sent(code) >= 1, f"the gateway's {code}")
-            notices = await _until(
+            await until(lambda: fake.errors_sent(code) >= 1, f"the gateway's {code}")
+            notices = await until(
                 lambda: (broker.sync(), broker.drain_notices())[1], "the refusal noticed")
             booked = broker.book.working(OrderRole.STOP)
             sent_again = broker.ensure_protective_stop(stop - 5, datetime.now(UTC))
             at_gateway = [(o.order_ref, o.aux) for o in _stops_at_gateway(fake)]
             # the stop IB still holds can still be moved: it is not lost to the bot
             broker.move_stop(stop + 5, datetime.now(UTC), ExitReason.TRAILING_STOP)
-            await _until(lambda: fake.modifications(), "the later modification")
+            await until(lambda: fake.modifications(), "the later modification")
             broker.sync()
             return stop, notices, booked, sent_again, at_gateway
         finally:
@@ -138,12 +118,12 @@ def test_stop_gone_after_a_refused_modification_is_replaced_once(tmp_path, fake)
             broker.drain_notices()
             fake.reject_next_modifies(1, code=201, drops=True)
             broker.move_stop(stop + 10, datetime.now(UTC), ExitReason.TRAILING_STOP)
-            await _until(lambda: fake.errors_sent(201) >= 1, "the gateway's 201")
-            await _until(lambda: (broker.sync(), broker.book.working(OrderRole.STOP) is None)[1],
+            await until(lambda: fake.errors_sent(201) >= 1, "the gateway's 201")
+            await until(lambda: (broker.sync(), broker.book.working(OrderRole.STOP) is None)[1],
                          "the book to learn the stop is gone")
             notices = broker.drain_notices()
             sent = broker.ensure_protective_stop(stop - 5, datetime.now(UTC))
-            await _until(lambda: len(_stops_at_gateway(fake)) == 1, "the re-placed stop")
+            await until(lambda: len(_stops_at_gateway(fake)) == 1, "the re-placed stop")
             return stop, notices, sent, [(o.order_ref, o.aux) for o in _stops_at_gateway(fake)]
         finally:
             ib.disconnect()
@@ -169,8 +149,8 @@ def test_rejected_new_bracket_is_still_a_rejection(tmp_path, fake):
             plan = OrderPlan("MES", Side.LONG, 1, OrderType.MARKET, None, price - 150,
                              price + 150, 150.0, 150.0, "test")
             broker.place_bracket(plan, "MES-r1", datetime.now(UTC))
-            await _until(lambda: fake.errors_sent(201) >= 1, "the gateway's 201")
-            await _until(lambda: (broker.sync(), not broker.working_orders())[1],
+            await until(lambda: fake.errors_sent(201) >= 1, "the gateway's 201")
+            await until(lambda: (broker.sync(), not broker.working_orders())[1],
                          "the book to close the rejected bracket")
             return broker.drain_updates(), broker.drain_notices()
         finally:
