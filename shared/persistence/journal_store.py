@@ -33,8 +33,6 @@ from shared.persistence.db import require_transaction
 _JSON = json.JSONEncoder().encode
 _JSON_SORTED = json.JSONEncoder(sort_keys=True).encode
 _STRING = json.encoder.encode_basestring_ascii  # json's own text escaping (ensure_ascii)
-_LABEL_TEXTS: dict[tuple[tuple[str, str], ...], str] = {}  # all-text labels -> their JSON
-_LABEL_TEXTS_MAX = 4096
 _INSERT_BAR = ("INSERT OR REPLACE INTO bars (symbol, ts, open, high, low, close, volume) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _INSERT_DECISION = (
@@ -56,26 +54,11 @@ def _texts_json(values: Sequence[Any]) -> str:
 
 def _labels_json(labels: dict[str, Any]) -> str:
     """A decision's labels as ``json.dumps(..., sort_keys=True)`` writes them (text to text
-    directly, anything else through the encoder).
-
-    A bar's labels nearly always repeat an earlier bar's (a few regimes, buckets and biases),
-    so all-text labels are encoded once and then looked up by their items.
-    """
-    key = tuple(labels.items())
-    try:
-        text = _LABEL_TEXTS.get(key)
-    except TypeError:  # an unhashable value: never a text label
-        return _JSON_SORTED(labels)
-    if text is not None:
-        return text
-    if not all(type(name) is str and type(value) is str for name, value in key):
-        return _JSON_SORTED(labels)
-    text = "{" + ", ".join([f"{_STRING(name)}: {_STRING(labels[name])}"
-                            for name in sorted(labels)]) + "}"
-    if len(_LABEL_TEXTS) >= _LABEL_TEXTS_MAX:
-        _LABEL_TEXTS.clear()
-    _LABEL_TEXTS[key] = text
-    return text
+    directly, anything else through the encoder)."""
+    if all(type(key) is str and type(value) is str for key, value in labels.items()):
+        return "{" + ", ".join([f"{_STRING(key)}: {_STRING(labels[key])}"
+                                for key in sorted(labels)]) + "}"
+    return _JSON_SORTED(labels)
 
 
 def insert_bars(conn: sqlite3.Connection, symbol: str, bars: Iterable[Bar]) -> None:
