@@ -156,6 +156,9 @@ def test_a_hanging_channel_while_the_bot_trades_stops_neither_process(tmp_path):
             assert bot.wait(timeout=120) == 0  # it played all its bars meanwhile
             assert len(query(db, all_trades)) >= 2
             wait_for(lambda: fake.held, 10, "a Telegram request hanging")
+            # the alerter reads the journal on its own period: let it reach the last fill
+            wait_for(lambda: _entry_alerts(db) >= _filled_entries(db), 30,
+                     "the alerter to queue every filled entry", alerter, log)
         finally:
             code, seconds = stop_bot(alerter, timeout_s=15)
         assert code == 0 and seconds < 10
@@ -164,3 +167,12 @@ def test_a_hanging_channel_while_the_bot_trades_stops_neither_process(tmp_path):
         entries = [o for o in query(db, journal_store.all_orders) if o.role.value == "entry"]
         assert len([d for d in deliveries if d.kind == "entry"]) == len(
             [o for o in entries if o.status.value == "filled"])
+
+
+def _entry_alerts(db) -> int:
+    return sum(d.kind == "entry" for d in query(db, alerts_store.recent_deliveries, 1000))
+
+
+def _filled_entries(db) -> int:
+    return sum(o.role.value == "entry" and o.status.value == "filled"
+               for o in query(db, journal_store.all_orders))
